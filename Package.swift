@@ -1,0 +1,62 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "TokenLedger",
+    products: [
+        .library(name: "TokenLedger", targets: ["TokenLedger"]),
+        .executable(name: "tokenledger", targets: ["tokenledger"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // hiredis 0.14 from Debian's libhiredis-dev, found through pkg-config.
+        .systemLibrary(
+            name: "CHiredis",
+            pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+        // A Redis client over hiredis: configuration, connections, pool, pipelines, scripts.
+        // No TokenLedger domain words live here.
+        .target(
+            name: "RedisClient",
+            dependencies: [
+                "CHiredis",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The accounting domain: usage records, cycles, quotas, repository, handlers.
+        .target(
+            name: "TokenLedger",
+            dependencies: [
+                "RedisClient",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The admin CLI; thin over the library.
+        .executableTarget(
+            name: "tokenledger",
+            dependencies: [
+                "TokenLedger",
+                "RedisClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Starts throwaway redis-server processes for integration tests.
+        .target(
+            name: "RedisTestSupport",
+            dependencies: ["RedisClient"],
+            path: "Tests/RedisTestSupport"
+        ),
+        .testTarget(
+            name: "RedisClientTests",
+            dependencies: ["RedisClient", "RedisTestSupport"]
+        ),
+        .testTarget(
+            name: "TokenLedgerCLITests",
+            dependencies: ["tokenledger", "RedisTestSupport"]
+        ),
+    ]
+)

@@ -1,0 +1,247 @@
+import Foundation
+
+/// How to reach a Redis server and how long to wait for it.
+///
+/// Build one from a URL (`redis://[user:password@]host:port/db` or `unix:///path/to/socket`),
+/// from the environment (`REDIS_URL`, `REDIS_PASSWORD`), or field by field.
+/// `rediss://` is refused: hiredis 0.14 has no TLS.
+///
+/// ``description`` never shows the password.
+public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
+    /// Where the server listens.
+    public enum Endpoint: Sendable, Hashable, CustomStringConvertible {
+        /// A TCP host and port.
+        case tcp(host: String, port: Int)
+        /// A Unix domain socket path.
+        case unix(path: String)
+
+        /// `host:port` or `unix:/path`, for messages.
+        public var description: String {
+            switch self {
+            case .tcp(let host, let port):
+                return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+            case .unix(let path):
+                return "unix:\(path)"
+            }
+        }
+    }
+
+    /// The default URL when none is given: `redis://127.0.0.1:6379`.
+    public static let defaultURL = "redis://127.0.0.1:6379"
+
+    /// Where the server listens. Default `127.0.0.1:6379`.
+    public var endpoint: Endpoint
+    /// The ACL user name for `AUTH user password`; `nil` means `AUTH password` (the `default` user).
+    public var username: String?
+    /// The password; `nil` means no AUTH. Never printed.
+    public var password: String?
+    /// The logical database selected after connecting. Default 0.
+    public var database: Int
+    /// How long a connect (including AUTH and SELECT) may take. Default 2 seconds.
+    public var connectTimeout: Duration
+    /// How long one command (or one pipeline's write and each reply's read) may take. Default 5 seconds.
+    public var commandTimeout: Duration
+
+    /// Creates a configuration.
+    ///
+    /// - Throws: ``RedisError`` with ``RedisError/Code/invalidConfiguration`` when a value is out of range.
+    public init(
+        endpoint: Endpoint = .tcp(host: "127.0.0.1", port: 6379),
+        username: String? = nil,
+        password: String? = nil,
+        database: Int = 0,
+        connectTimeout: Duration = .seconds(2),
+        commandTimeout: Duration = .seconds(5)
+    ) throws(RedisError) {
+        self.endpoint = endpoint
+        self.username = username
+        self.password = password
+        self.database = database
+        self.connectTimeout = connectTimeout
+        self.commandTimeout = commandTimeout
+        try validate()
+    }
+
+    /// Parses a Redis URL.
+    ///
+    /// Accepted forms: `redis://host`, `redis://host:port`, `redis://:password@host:port/db`,
+    /// `redis://user:password@host:port/db`, `redis://[::1]:6379`, `unix:///path/to/redis.sock`
+    /// (optionally `?db=N`, and `unix://user:password@/path`). User and password may be percent-encoded.
+    ///
+    /// - Throws: ``RedisError`` with ``RedisError/Code/invalidConfiguration``, naming what is wrong;
+    ///   the password is redacted from the message.
+    public init(
+        url: String,
+        connectTimeout: Duration = .seconds(2),
+        commandTimeout: Duration = .seconds(5)
+    ) throws(RedisError) {
+        let redacted = RedisConfiguration.redact(url: url)
+        func invalid(_ why: String) -> RedisError {
+            RedisError(code: .invalidConfiguration, message: "invalid Redis URL '\(redacted)': \(why)")
+        }
+        guard let schemeEnd = url.range(of: "://") else {
+            throw invalid("expected redis://host:port/db or unix:///path")
+        }
+        let scheme = url[..<schemeEnd.lowerBound].lowercased()
+        var rest = Substring(url[schemeEnd.upperBound...])
+        switch scheme {
+        case "rediss":
+            throw RedisError(
+                code: .invalidConfiguration,
+                message:
+                    "invalid Redis URL '\(redacted)': rediss:// (TLS) is not supported because hiredis 0.14 has no TLS; use redis:// through a TLS tunnel such as stunnel, or a unix socket"
+            )
+        case "redis", "unix":
+            break
+        default:
+            throw invalid("unsupported scheme '\(scheme)'; use redis:// or unix://")
+        }
+
+        var username: String?
+        var password: String?
+        // Credentials end at the last '@' before the path (passwords may contain '/').
+        if let at = rest.lastIndex(of: "@"), scheme == "unix" || !rest[..<at].contains("/") {
+            let credentials = rest[..<at]
+            rest = rest[rest.index(after: at)...]
+            let user: Substring
+            let pass: Substring?
+            if let colon = credentials.firstIndex(of: ":") {
+                user = credentials[..<colon]
+                pass = credentials[credentials.index(after: colon)...]
+            } else {
+                // `redis://secret@host` is a password alone, as redis-cli reads it.
+                user = ""
+                pass = credentials
+            }
+            guard let decodedUser = String(user).removingPercentEncoding else {
+                throw invalid("user name has a bad percent-escape")
+            }
+            username = decodedUser.isEmpty ? nil : decodedUser
+            if let pass {
+                guard let decodedPass = String(pass).removingPercentEncoding else {
+                    throw invalid("password has a bad percent-escape")
+                }
+                password = decodedPass.isEmpty ? nil : decodedPass
+            }
+        }
+
+        var query: Substring = ""
+        if let q = rest.firstIndex(of: "?") {
+            query = rest[rest.index(after: q)...]
+            rest = rest[..<q]
+        }
+        var database = 0
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, parts[0] == "db" || parts[0] == "database" else {
+                throw invalid("unknown query parameter '\(pair)'")
+            }
+            guard let db = Int(parts[1]) else { throw invalid("database '\(parts[1])' is not a number") }
+            database = db
+        }
+
+        let endpoint: Endpoint
+        if scheme == "unix" {
+            guard rest.hasPrefix("/"), rest.count > 1 else {
+                throw invalid("a unix socket URL needs an absolute path, e.g. unix:///run/redis.sock")
+            }
+            endpoint = .unix(path: String(rest))
+        } else {
+            var hostPort = rest
+            if let slash = rest.firstIndex(of: "/") {
+                hostPort = rest[..<slash]
+                let path = rest[rest.index(after: slash)...]
+                if !path.isEmpty {
+                    guard let db = Int(path) else { throw invalid("database '\(path)' is not a number") }
+                    database = db
+                }
+            }
+            var host: Substring
+            var portText: Substring?
+            if hostPort.hasPrefix("[") {
+                guard let close = hostPort.firstIndex(of: "]") else { throw invalid("unclosed '[' in host") }
+                host = hostPort[hostPort.index(after: hostPort.startIndex)..<close]
+                let after = hostPort[hostPort.index(after: close)...]
+                if after.hasPrefix(":") { portText = after.dropFirst() } else if !after.isEmpty {
+                    throw invalid("unexpected '\(after)' after host")
+                }
+            } else if let colon = hostPort.lastIndex(of: ":") {
+                host = hostPort[..<colon]
+                portText = hostPort[hostPort.index(after: colon)...]
+            } else {
+                host = hostPort
+            }
+            if host.isEmpty { host = "127.0.0.1" }
+            var port = 6379
+            if let portText {
+                guard let p = Int(portText), (1...65535).contains(p) else {
+                    throw invalid("port '\(portText)' is not a number from 1 to 65535")
+                }
+                port = p
+            }
+            if host.contains(where: { $0 == " " || $0 == "/" || $0 == "@" }) {
+                throw invalid("host '\(host)' is not a host name or address")
+            }
+            endpoint = .tcp(host: String(host), port: port)
+        }
+        self.endpoint = endpoint
+        self.username = username
+        self.password = password
+        self.database = database
+        self.connectTimeout = connectTimeout
+        self.commandTimeout = commandTimeout
+        try validate()
+    }
+
+    /// Builds a configuration from the environment: `REDIS_URL` (default ``defaultURL``), then
+    /// `REDIS_PASSWORD`, which overrides the URL's password.
+    ///
+    /// - Parameters:
+    ///   - environment: The variables to read; defaults to the process environment.
+    ///   - url: A URL that takes the place of `REDIS_URL` (for example a `--redis` option).
+    public static func fromEnvironment(
+        _ environment: [String: String] = ProcessInfo.processInfo.environment,
+        url: String? = nil
+    ) throws(RedisError) -> RedisConfiguration {
+        let chosen = url ?? environment["REDIS_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultURL
+        var configuration = try RedisConfiguration(url: chosen)
+        if let password = environment["REDIS_PASSWORD"], !password.isEmpty {
+            configuration.password = password
+        }
+        return configuration
+    }
+
+    private func validate() throws(RedisError) {
+        guard database >= 0 else {
+            throw RedisError(code: .invalidConfiguration, message: "database \(database) is negative")
+        }
+        guard connectTimeout > .zero, commandTimeout > .zero else {
+            throw RedisError(code: .invalidConfiguration, message: "timeouts must be positive")
+        }
+    }
+
+    /// The URL with any password replaced by `***`, for messages.
+    public static func redact(url: String) -> String {
+        guard let schemeEnd = url.range(of: "://") else { return url }
+        let afterScheme = url[schemeEnd.upperBound...]
+        guard let at = afterScheme.lastIndex(of: "@") else { return url }
+        let credentials = afterScheme[..<at]
+        let redactedCredentials: String
+        if let colon = credentials.firstIndex(of: ":") {
+            redactedCredentials = credentials[..<colon] + ":***"
+        } else {
+            redactedCredentials = "***"
+        }
+        return url[..<schemeEnd.upperBound] + redactedCredentials + afterScheme[at...]
+    }
+
+    /// The endpoint, user and database, e.g. `127.0.0.1:6379 db 2 user app (password set)`.
+    /// The password itself is never shown.
+    public var description: String {
+        var text = endpoint.description
+        if database != 0 { text += " db \(database)" }
+        if let username { text += " user \(username)" }
+        if password != nil { text += " (password set)" }
+        return text
+    }
+}

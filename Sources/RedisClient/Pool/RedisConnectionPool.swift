@@ -1,0 +1,282 @@
+import Logging
+import Synchronization
+
+/// A bounded pool of Redis connections, safe to use from many concurrent tasks.
+///
+/// At most ``Options/maximumConnections`` connections are open at once. A task that finds none free
+/// waits in line for up to ``Options/waitTimeout``, then fails with ``RedisError/Code/poolTimeout``.
+/// Connections open lazily, reconnect by themselves after a server restart, and are reused.
+///
+/// ### Threading
+/// `Sendable`: share one pool across the process. Blocking hiredis calls run on each connection's own
+/// serial queue (see ``RedisConnection``), never on Swift's cooperative thread pool.
+public final class RedisConnectionPool: Sendable {
+    /// Pool sizing and waiting.
+    public struct Options: Sendable, Hashable {
+        /// The most connections open at once. Default 8.
+        public var maximumConnections: Int
+        /// How long a task waits for a free connection before failing. Default 5 seconds.
+        public var waitTimeout: Duration
+
+        /// Creates options; `maximumConnections` is clamped to at least 1.
+        public init(maximumConnections: Int = 8, waitTimeout: Duration = .seconds(5)) {
+            self.maximumConnections = max(1, maximumConnections)
+            self.waitTimeout = waitTimeout
+        }
+    }
+
+    /// A snapshot of the pool's state, for tests and diagnostics.
+    public struct Statistics: Sendable, Hashable {
+        /// Connections open now (idle or leased, or being opened).
+        public var open: Int
+        /// Connections open and not leased.
+        public var idle: Int
+        /// Tasks waiting for a connection.
+        public var waiting: Int
+        /// The most connections that were ever open at once.
+        public var peakOpen: Int
+    }
+
+    private enum Lease: Sendable {
+        case connection(RedisConnection)
+        case openSlot
+    }
+
+    private struct Waiter {
+        var continuation: CheckedContinuation<Lease, any Error>
+        var timeout: Task<Void, Never>?
+    }
+
+    private struct State {
+        var idle: [RedisConnection] = []
+        var open = 0
+        var peakOpen = 0
+        var waiters: [UInt64: Waiter] = [:]
+        var waitOrder: [UInt64] = []
+        var nextWaiterID: UInt64 = 0
+        var closed = false
+
+        mutating func popFirstWaiter() -> Waiter? {
+            while !waitOrder.isEmpty {
+                let id = waitOrder.removeFirst()
+                if let waiter = waiters.removeValue(forKey: id) { return waiter }
+            }
+            return nil
+        }
+    }
+
+    /// Where and how to connect.
+    public let configuration: RedisConfiguration
+    /// Sizing and waiting.
+    public let options: Options
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    /// Creates a pool. No connection is opened until one is needed.
+    ///
+    /// - Parameters:
+    ///   - configuration: Where and how to connect.
+    ///   - options: Sizing and waiting.
+    ///   - logger: Receives debug-level pool events; by default nothing is logged.
+    public init(
+        configuration: RedisConfiguration,
+        options: Options = Options(),
+        logger: Logger = Logger(label: "tokenledger.redis", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) {
+        self.configuration = configuration
+        self.options = options
+        self.logger = logger
+    }
+
+    /// The pool's current state.
+    public var statistics: Statistics {
+        state.withLock { s in
+            Statistics(open: s.open, idle: s.idle.count, waiting: s.waiters.count, peakOpen: s.peakOpen)
+        }
+    }
+
+    /// Leases a connection for the duration of `body`, then returns it to the pool.
+    ///
+    /// - Throws: ``RedisError`` (`poolTimeout`, `poolClosed`, connection errors) or whatever `body` throws.
+    public func withConnection<T>(_ body: (RedisConnection) async throws -> T) async throws -> T {
+        let connection = try await acquire()
+        do {
+            let result = try await body(connection)
+            release(connection)
+            return result
+        } catch {
+            release(connection)
+            throw error
+        }
+    }
+
+    /// Sends one command on a pooled connection.
+    ///
+    /// - Throws: ``RedisError``; error replies are thrown keeping Redis's code.
+    public func send(_ command: RedisCommand) async throws -> RedisReply {
+        try await withConnection { try await $0.send(command) }
+    }
+
+    /// Sends a pipeline on one pooled connection; one reply (or error reply) per command, in order.
+    public func pipeline(_ commands: [RedisCommand]) async throws -> [RedisReply] {
+        try await withConnection { try await $0.pipeline(commands) }
+    }
+
+    /// Runs a script with `EVALSHA` on a pooled connection, loading it on `NOSCRIPT`.
+    public func evaluate(
+        _ script: RedisScript, keys: [any RedisArgumentConvertible], arguments: [any RedisArgumentConvertible]
+    ) async throws -> RedisReply {
+        try await withConnection { try await $0.evaluate(script, keys: keys, arguments: arguments) }
+    }
+
+    /// Closes the pool: waiting tasks fail with ``RedisError/Code/poolClosed``, idle connections close,
+    /// leased ones close when returned. Safe to call more than once.
+    public func close() async {
+        let (idle, waiters) = state.withLock { s -> ([RedisConnection], [Waiter]) in
+            s.closed = true
+            let idle = s.idle
+            s.open -= idle.count
+            s.idle = []
+            let waiters = Array(s.waiters.values)
+            s.waiters = [:]
+            s.waitOrder = []
+            return (idle, waiters)
+        }
+        for waiter in waiters {
+            waiter.timeout?.cancel()
+            waiter.continuation.resume(throwing: RedisError.poolClosed)
+        }
+        for connection in idle { await connection.close() }
+    }
+
+    private enum Decision {
+        case use(RedisConnection)
+        case open
+        case wait
+        case closed
+    }
+
+    private func acquire() async throws -> RedisConnection {
+        let decision = state.withLock { s -> Decision in
+            if s.closed { return .closed }
+            if let connection = s.idle.popLast() { return .use(connection) }
+            if s.open < options.maximumConnections {
+                s.open += 1
+                s.peakOpen = max(s.peakOpen, s.open)
+                return .open
+            }
+            return .wait
+        }
+        switch decision {
+        case .closed:
+            throw RedisError.poolClosed
+        case .use(let connection):
+            return connection
+        case .open:
+            return try await openConnection()
+        case .wait:
+            switch try await waitForLease() {
+            case .connection(let connection): return connection
+            case .openSlot: return try await openConnection()
+            }
+        }
+    }
+
+    /// Opens a connection in a slot already counted in `open`; gives the slot back on failure.
+    private func openConnection() async throws -> RedisConnection {
+        do {
+            let connection = try await RedisConnection.connect(configuration: configuration)
+            logger.debug("redis connection opened", metadata: ["redis.endpoint": "\(configuration.endpoint)"])
+            return connection
+        } catch {
+            // The slot is free again: hand it to the next waiter, who will try to open in turn.
+            let waiter = state.withLock { s -> Waiter? in
+                if let waiter = s.popFirstWaiter() { return waiter }
+                s.open -= 1
+                return nil
+            }
+            if let waiter {
+                waiter.timeout?.cancel()
+                waiter.continuation.resume(returning: .openSlot)
+            }
+            throw error
+        }
+    }
+
+    private func waitForLease() async throws -> Lease {
+        let id = state.withLock { s -> UInt64 in
+            s.nextWaiterID += 1
+            return s.nextWaiterID
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Lease, any Error>) in
+                let outcome = state.withLock { s -> Result<Lease, any Error>? in
+                    if s.closed { return .failure(RedisError.poolClosed) }
+                    if Task.isCancelled { return .failure(CancellationError()) }
+                    // A connection may have come back between the first look and now.
+                    if let connection = s.idle.popLast() { return .success(.connection(connection)) }
+                    if s.open < options.maximumConnections {
+                        s.open += 1
+                        s.peakOpen = max(s.peakOpen, s.open)
+                        return .success(.openSlot)
+                    }
+                    s.waiters[id] = Waiter(continuation: continuation, timeout: nil)
+                    s.waitOrder.append(id)
+                    return nil
+                }
+                if let outcome {
+                    continuation.resume(with: outcome)
+                    return
+                }
+                let timeout = options.waitTimeout
+                let task = Task { [weak self] in
+                    try? await Task.sleep(for: timeout)
+                    guard !Task.isCancelled else { return }
+                    self?.failWaiter(id, with: RedisError.poolTimeout(after: timeout))
+                }
+                let stillWaiting = state.withLock { s -> Bool in
+                    guard s.waiters[id] != nil else { return false }
+                    s.waiters[id]?.timeout = task
+                    return true
+                }
+                if !stillWaiting { task.cancel() }
+            }
+        } onCancel: {
+            failWaiter(id, with: CancellationError())
+        }
+    }
+
+    private func failWaiter(_ id: UInt64, with error: any Error) {
+        let waiter = state.withLock { s in s.waiters.removeValue(forKey: id) }
+        if let waiter {
+            waiter.timeout?.cancel()
+            waiter.continuation.resume(throwing: error)
+        }
+    }
+
+    private func release(_ connection: RedisConnection) {
+        let (waiter, closeIt) = state.withLock { s -> (Waiter?, Bool) in
+            if s.closed {
+                s.open -= 1
+                return (nil, true)
+            }
+            if let waiter = s.popFirstWaiter() { return (waiter, false) }
+            s.idle.append(connection)
+            return (nil, false)
+        }
+        if let waiter {
+            waiter.timeout?.cancel()
+            waiter.continuation.resume(returning: .connection(connection))
+        } else if closeIt {
+            Task { await connection.close() }
+        }
+    }
+}
+
+extension RedisError {
+    static let poolClosed = RedisError(code: .poolClosed, message: "the Redis connection pool is closed")
+
+    static func poolTimeout(after timeout: Duration) -> RedisError {
+        RedisError(code: .poolTimeout, message: "no Redis connection became free within \(timeout)")
+    }
+}

@@ -1,0 +1,60 @@
+/// A Lua script, identified by the SHA-1 of its source, run with `EVALSHA` and loaded on demand.
+///
+/// ``RedisConnection/evaluate(_:keys:arguments:)`` sends `EVALSHA`; when the server answers
+/// `NOSCRIPT` (first use, `SCRIPT FLUSH`, a restart) it loads the script and runs it again.
+public struct RedisScript: Sendable, Hashable {
+    /// The Lua source.
+    public let source: String
+    /// The lower-case hex SHA-1 of the source, as Redis computes it.
+    public let sha1: String
+
+    /// Creates a script from its Lua source.
+    public init(source: String) {
+        self.source = source
+        self.sha1 = SHA1.hexDigest(of: Array(source.utf8))
+    }
+
+    /// The `EVALSHA` command for this script.
+    public func evalSHACommand(
+        keys: [any RedisArgumentConvertible], arguments: [any RedisArgumentConvertible]
+    ) -> RedisCommand {
+        RedisCommand("EVALSHA", [sha1, keys.count] + keys + arguments)
+    }
+}
+
+extension RedisConnection {
+    /// Runs a script with `EVALSHA`, loading it first when the server does not have it.
+    ///
+    /// - Throws: ``RedisError``; a script error reply is thrown as a ``RedisError/Code/server`` error.
+    public func evaluate(
+        _ script: RedisScript, keys: [any RedisArgumentConvertible], arguments: [any RedisArgumentConvertible]
+    ) async throws -> RedisReply {
+        try await evaluateBatch(script, calls: [(keys, arguments)])[0].throwingError()
+    }
+
+    /// Runs a script many times in one pipeline, loading it once if any call answers `NOSCRIPT`.
+    ///
+    /// - Returns: One reply per call, in order; a call that failed has an ``RedisReply/error(_:)``.
+    public func evaluateBatch(
+        _ script: RedisScript,
+        calls: [(keys: [any RedisArgumentConvertible], arguments: [any RedisArgumentConvertible])]
+    ) async throws -> [RedisReply] {
+        let commands = calls.map { script.evalSHACommand(keys: $0.keys, arguments: $0.arguments) }
+        var replies = try await pipeline(commands)
+        let missing = replies.indices.filter { index in
+            if case .error(let error) = replies[index], error.serverCode == "NOSCRIPT" { return true }
+            return false
+        }
+        if missing.isEmpty { return replies }
+        // NOSCRIPT means the script did not run, so running those calls again cannot double anything.
+        let load = try await send(RedisCommand("SCRIPT", "LOAD", script.source))
+        guard load.string == script.sha1 else {
+            throw RedisError(
+                code: .protocolError,
+                message: "SCRIPT LOAD returned \(load.string ?? "no digest"), expected \(script.sha1)")
+        }
+        let retried = try await pipeline(missing.map { commands[$0] })
+        for (index, reply) in zip(missing, retried) { replies[index] = reply }
+        return replies
+    }
+}

@@ -1,0 +1,19 @@
+import ArgumentParser
+import TokenLedger
+
+/// The `tokenledger` admin CLI.
+@main
+struct TokenLedgerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tokenledger",
+        abstract: "Meter LLM token usage per user and billing cycle in Redis.",
+        discussion: """
+            Redis is found through --redis, else REDIS_URL (redis://[user:password@]host:port/db or \
+            unix:///path), default redis://127.0.0.1:6379. REDIS_PASSWORD overrides the URL's password.
+            Exit codes: 0 ok, 1 quota denied, 64 usage error, 65 bad input data, 69 Redis unavailable, \
+            70 internal error.
+            """,
+        version: TokenLedger.version,
+        subcommands: [DoctorCommand.self]
+    )
+}

@@ -1,0 +1,323 @@
+import Foundation
+import RedisClient
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A throwaway `redis-server` for integration tests: its own free port and temp directory,
+/// started on demand, stopped by ``stop()`` (and by `deinit` as a backstop).
+///
+/// Defaults to `--save "" --appendonly no`; ``Options`` turns on AOF, a password, ACL users or a
+/// unix socket. Missing `redis-server` is an error that says how to install it, never a skip.
+public final class RedisTestServer: @unchecked Sendable {
+    // @unchecked Sendable: mutable state (`process`) is guarded by `lock`.
+
+    /// How to start the server.
+    public struct Options: Sendable {
+        /// Turn on the append-only file.
+        public var appendOnly = false
+        /// The AOF fsync policy when ``appendOnly`` is on (`always`, `everysec`, `no`).
+        public var appendFsync = "everysec"
+        /// `requirepass` for the default user.
+        public var requirePassword: String?
+        /// ACL users as (name, password, rules such as `~* &* +@all`).
+        public var aclUsers: [(name: String, password: String, rules: String)] = []
+        /// Also listen on a unix socket in the server's directory.
+        public var unixSocket = false
+        /// More `--name value` arguments passed as they are.
+        public var extraArguments: [String] = []
+
+        /// Default options: no persistence, no auth, TCP only.
+        public init() {}
+    }
+
+    /// The TCP port the server listens on (127.0.0.1).
+    public let port: Int
+    /// The server's working directory (AOF, log, socket).
+    public let directory: URL
+    /// The options it was started with.
+    public let options: Options
+    private let lock = NSLock()
+    private var process: ChildProcess?
+
+    /// The unix socket path, when ``Options/unixSocket`` is on.
+    public var unixSocketPath: String? {
+        options.unixSocket ? directory.appendingPathComponent("redis.sock").path : nil
+    }
+
+    /// A configuration for this server over TCP, with the default user's password when one is set.
+    public var configuration: RedisConfiguration {
+        // Cannot fail: the values are valid by construction.
+        try! RedisConfiguration(endpoint: .tcp(host: "127.0.0.1", port: port), password: options.requirePassword)
+    }
+
+    /// The server's log file.
+    public var logFile: URL { directory.appendingPathComponent("redis.log") }
+
+    private init(port: Int, directory: URL, options: Options) {
+        self.port = port
+        self.directory = directory
+        self.options = options
+    }
+
+    deinit {
+        stopNow()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Starts a server and waits until it answers PING.
+    ///
+    /// - Throws: ``RedisTestServerError`` when `redis-server` is missing or does not come up.
+    public static func start(_ options: Options = Options()) async throws -> RedisTestServer {
+        let executable = try findRedisServer()
+        var lastError: (any Error)?
+        for _ in 0..<3 {
+            let port = try freePort()
+            let directory = FileManager.default.temporaryDirectory
+                .appendingPathComponent("tokenledger-redis-\(port)-\(UUID().uuidString.prefix(8))")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let server = RedisTestServer(port: port, directory: directory, options: options)
+            server.executable = executable
+            do {
+                try await server.launch()
+                return server
+            } catch {
+                lastError = error
+                server.stopNow()
+            }
+        }
+        throw lastError ?? RedisTestServerError(message: "redis-server did not start")
+    }
+
+    private var executable = ""
+
+    private func arguments() -> [String] {
+        var arguments = [
+            "--port", String(port), "--bind", "127.0.0.1", "--dir", directory.path,
+            "--logfile", logFile.path, "--daemonize", "no", "--save", "",
+            "--appendonly", options.appendOnly ? "yes" : "no", "--appendfsync", options.appendFsync,
+        ]
+        if let password = options.requirePassword { arguments += ["--requirepass", password] }
+        for user in options.aclUsers {
+            // Each word of the ACL rule is its own argument; redis-server joins them into one directive.
+            arguments += ["--user", user.name, "on", ">\(user.password)"]
+                + user.rules.split(separator: " ").map(String.init)
+        }
+        if let path = unixSocketPath { arguments += ["--unixsocket", path, "--unixsocketperm", "700"] }
+        return arguments + options.extraArguments
+    }
+
+    private func launch() async throws {
+        let child = try ChildProcess(executable: executable, arguments: arguments())
+        lock.withLock { self.process = child }
+        try await waitUntilReady(child)
+    }
+
+    private func waitUntilReady(_ process: ChildProcess) async throws {
+        var probe = configuration
+        probe.connectTimeout = .milliseconds(200)
+        probe.commandTimeout = .milliseconds(500)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            if let status = process.exitStatus() {
+                throw RedisTestServerError(message: "redis-server exited with status \(status): \(logTail())")
+            }
+            do {
+                let connection = try await RedisConnection.connect(configuration: probe)
+                _ = try await connection.send(RedisCommand("PING"))
+                await connection.close()
+                return
+            } catch let error as RedisError where error.code == .authenticationFailed || error.code == .server {
+                return  // It answered, even if it refused this probe: it is up.
+            } catch {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        throw RedisTestServerError(message: "redis-server on port \(port) did not answer within 10 s: \(logTail())")
+    }
+
+    /// The last lines of the server's log, for failure messages.
+    public func logTail() -> String {
+        guard let text = try? String(contentsOf: logFile, encoding: .utf8) else { return "(no log)" }
+        return text.split(separator: "\n").suffix(5).joined(separator: " | ")
+    }
+
+    /// The server's process id, while it runs.
+    public var pid: Int32? { lock.withLock { process?.pid } }
+
+    /// Stops the server (SIGTERM, then SIGKILL after 5 s) and waits for it to exit. Repeatable.
+    public func stop() async {
+        stopNow()
+    }
+
+    private func stopNow() {
+        guard let process = takeProcess() else { return }
+        kill(process.pid, SIGCONT)
+        kill(process.pid, SIGTERM)
+        let deadline = ContinuousClock.now + .seconds(5)
+        while process.exitStatus() == nil {
+            if ContinuousClock.now > deadline {
+                kill(process.pid, SIGKILL)
+                process.waitForExit()
+                return
+            }
+            usleep(2_000)
+        }
+    }
+
+    private func takeProcess() -> ChildProcess? {
+        lock.withLock {
+            let process = self.process
+            self.process = nil
+            return process
+        }
+    }
+
+    /// Sends a signal to the server process (e.g. `SIGSTOP`, `SIGCONT`, `SIGKILL`).
+    public func signal(_ signal: Int32) {
+        if let pid { kill(pid, signal) }
+    }
+
+    /// Kills the server with SIGKILL and waits for it to be gone (no shutdown, no final fsync).
+    public func crash() {
+        guard let process = takeProcess() else { return }
+        kill(process.pid, SIGKILL)
+        process.waitForExit()
+    }
+
+    /// Starts the server again on the same port and directory (after ``stop()`` or ``crash()``).
+    public func restart() async throws {
+        stopNow()
+        try await launch()
+    }
+
+    private static func findRedisServer() throws -> String {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        for directory in path.split(separator: ":") + ["/usr/bin", "/usr/local/bin", "/usr/sbin"] {
+            let candidate = "\(directory)/redis-server"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        throw RedisTestServerError(
+            message:
+                "redis-server was not found on PATH; install it with `sudo apt-get install redis-server redis-tools` or run ./scripts/bootstrap"
+        )
+    }
+
+    /// A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read it, close).
+    private static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw RedisTestServerError(message: "socket() failed: errno \(errno)") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { throw RedisTestServerError(message: "bind() failed: errno \(errno)") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// A child started with `posix_spawn` and reaped with `waitpid`, so its exit is seen at once.
+final class ChildProcess: @unchecked Sendable {
+    // @unchecked Sendable: `status` is guarded by `lock`; `pid` is immutable.
+    let pid: pid_t
+    private let lock = NSLock()
+    private var status: Int32?
+
+    init(executable: String, arguments: [String]) throws {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        // Threads of the test process block signals (and SIGPIPE is ignored process-wide); a child
+        // inherits both, so give it an empty mask and default handlers, or SIGTERM would not stop it.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        var defaults = sigset_t()
+        sigfillset(&defaults)
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv = ([executable] + arguments).map { strdup($0) }
+        defer { argv.forEach { free($0) } }
+        var cArguments = argv + [nil]
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, executable, &actions, &attributes, &cArguments, environ)
+        guard result == 0 else {
+            throw RedisTestServerError(message: "cannot start \(executable): \(String(cString: strerror(result)))")
+        }
+        self.pid = pid
+    }
+
+    /// The exit status if the child has exited (reaping it), else `nil`.
+    func exitStatus() -> Int32? {
+        lock.withLock {
+            if let status { return status }
+            var raw: Int32 = 0
+            if waitpid(pid, &raw, WNOHANG) == pid { status = raw }
+            return status
+        }
+    }
+
+    /// Blocks until the child exits.
+    func waitForExit() {
+        lock.withLock {
+            guard status == nil else { return }
+            var raw: Int32 = 0
+            if waitpid(pid, &raw, 0) == pid { status = raw }
+        }
+    }
+}
+
+/// Why a test server could not be started.
+public struct RedisTestServerError: Error, CustomStringConvertible {
+    /// What went wrong, and how to fix it where that is known.
+    public var message: String
+    /// Creates an error with a message.
+    public init(message: String) { self.message = message }
+    /// The message.
+    public var description: String { message }
+}
+
+/// Runs `body` with a fresh server and always stops it afterwards, also when `body` throws.
+public func withRedisServer<T>(
+    _ options: RedisTestServer.Options = RedisTestServer.Options(),
+    _ body: (RedisTestServer) async throws -> T
+) async throws -> T {
+    let server = try await RedisTestServer.start(options)
+    do {
+        let result = try await body(server)
+        await server.stop()
+        return result
+    } catch {
+        await server.stop()
+        throw error
+    }
+}
+
+/// Runs `body` against `REDIS_URL` when it is set (an external server), else a fresh private server.
+///
+/// Tests that use this must keep to their own keys (a unique namespace), since an external server is shared.
+public func withRedis<T>(_ body: (RedisConfiguration) async throws -> T) async throws -> T {
+    if let url = ProcessInfo.processInfo.environment["REDIS_URL"], !url.isEmpty {
+        return try await body(try RedisConfiguration.fromEnvironment())
+    }
+    return try await withRedisServer { try await body($0.configuration) }
+}
+
+/// A namespace no other test uses, for keys on a shared server.
+public func uniqueNamespace(_ prefix: String = "test") -> String {
+    "\(prefix)-\(UUID().uuidString.prefix(12).lowercased())"
+}
