@@ -55,6 +55,10 @@ let package = Package(
             dependencies: ["RedisClient", "RedisTestSupport"]
         ),
         .testTarget(
+            name: "TokenLedgerTests",
+            dependencies: ["TokenLedger", "RedisClient", "RedisTestSupport"]
+        ),
+        .testTarget(
             name: "TokenLedgerCLITests",
             dependencies: ["tokenledger", "RedisTestSupport"]
         ),

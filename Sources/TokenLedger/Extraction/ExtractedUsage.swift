@@ -1,0 +1,127 @@
+/// Everything ``UsageExtractor`` read from a response, including usage that is not complete.
+///
+/// Most responses give the full input/output split, and ``record`` is that normalized record. Two
+/// shapes can leave a part unknown, and callers that hold a local prompt estimate (the callback
+/// handlers do, from the start of the call) complete them with ``resolved(promptEstimate:)``:
+///
+/// - **Only a total** (``onlyTotal`` is set): the aiecs dict with `tokens_used` but neither
+///   `prompt_tokens` nor `completion_tokens`. ``inputTokens`` and ``outputTokens`` are `nil`.
+/// - **Input unknown**: Ollama without `prompt_eval_count` (older servers leave it out when the whole
+///   prompt came from the KV cache; it is not 0). ``inputTokens`` is `nil`, ``outputTokens`` is set.
+///
+/// `extract(from:provider:)` returns ``record`` and throws
+/// ``ExtractionError/Code/incompleteUsage`` in those two cases, so a caller never records a guess by
+/// accident.
+public struct ExtractedUsage: Sendable, Hashable {
+    /// The shape that was read (the recognised one when ``Provider/auto`` was asked). OpenAI-like
+    /// shapes (Azure, Mistral) are reported as ``Provider/openai`` or ``Provider/openaiEmbeddings``
+    /// unless the caller named the provider.
+    public var provider: Provider
+    /// The model the response names (`model`, `modelVersion`, `response_metadata.model_name`, …), if any.
+    public var model: String?
+    /// Every prompt-side token (cache reads and writes included), or `nil` when unknown.
+    public var inputTokens: Int?
+    /// Every completion-side token (reasoning included), or `nil` when unknown.
+    public var outputTokens: Int?
+    /// Cache reads (part of ``inputTokens``), or `nil` when not reported.
+    public var cachedInputTokens: Int?
+    /// Cache writes (part of ``inputTokens``), or `nil` when not reported.
+    public var cacheWriteTokens: Int?
+    /// Reasoning/thinking tokens (part of ``outputTokens``), or `nil` when not reported.
+    public var reasoningTokens: Int?
+    /// The total when the response gives only a total without its split (aiecs `tokens_used`).
+    public var onlyTotal: Int?
+    /// Cohere's `billed_units.input_tokens` (can be lower than the processed count), when present.
+    public var billedInputTokens: Int?
+    /// Cohere's `billed_units.output_tokens`, when present.
+    public var billedOutputTokens: Int?
+
+    /// Creates a value; normally made by ``UsageExtractor``.
+    ///
+    /// - Parameters:
+    ///   - provider: The shape that was read.
+    ///   - model: The model the response names.
+    ///   - inputTokens: All input tokens, or `nil` when unknown.
+    ///   - outputTokens: All output tokens, or `nil` when unknown.
+    ///   - cachedInputTokens: Cache reads, or `nil` when not reported.
+    ///   - cacheWriteTokens: Cache writes, or `nil` when not reported.
+    ///   - reasoningTokens: Reasoning tokens, or `nil` when not reported.
+    ///   - onlyTotal: A total given without its split.
+    ///   - billedInputTokens: Billed input units (Cohere).
+    ///   - billedOutputTokens: Billed output units (Cohere).
+    public init(
+        provider: Provider,
+        model: String? = nil,
+        inputTokens: Int?,
+        outputTokens: Int?,
+        cachedInputTokens: Int? = nil,
+        cacheWriteTokens: Int? = nil,
+        reasoningTokens: Int? = nil,
+        onlyTotal: Int? = nil,
+        billedInputTokens: Int? = nil,
+        billedOutputTokens: Int? = nil
+    ) {
+        self.provider = provider
+        self.model = model
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+        self.cachedInputTokens = cachedInputTokens
+        self.cacheWriteTokens = cacheWriteTokens
+        self.reasoningTokens = reasoningTokens
+        self.onlyTotal = onlyTotal
+        self.billedInputTokens = billedInputTokens
+        self.billedOutputTokens = billedOutputTokens
+    }
+
+    /// Whether both ``inputTokens`` and ``outputTokens`` are known.
+    public var isComplete: Bool { inputTokens != nil && outputTokens != nil }
+
+    /// The reported record, or `nil` when the input or output count is unknown.
+    public var record: UsageRecord? {
+        guard let inputTokens, let outputTokens else { return nil }
+        return UsageRecord(
+            inputTokens: inputTokens,
+            outputTokens: outputTokens,
+            cachedInputTokens: cachedInputTokens,
+            cacheWriteTokens: cacheWriteTokens,
+            reasoningTokens: reasoningTokens,
+            source: .reported
+        )
+    }
+
+    /// A complete record, filling what the response left unknown from a local prompt estimate.
+    ///
+    /// - Complete usage: ``record``, unchanged (source `reported`).
+    /// - Only a total: input = min(estimate, total), output = total − input (the aiecs seed's split).
+    /// - Input unknown: input = estimate; a missing output counts as 0.
+    ///
+    /// Filled records have source `estimated`; subsets are capped at their (possibly estimated) parent.
+    ///
+    /// - Parameter promptEstimate: The caller's estimate of the prompt tokens; clamped to 0…10^12.
+    /// - Returns: A record whose counts satisfy the record's invariants.
+    public func resolved(promptEstimate: Int) -> UsageRecord {
+        if let record { return record }
+        // Values set through the public initializer are clamped too, so nothing below can overflow.
+        func clamp(_ value: Int) -> Int { min(max(value, 0), UsageCount.maximum) }
+        let estimate = clamp(promptEstimate)
+        let knownInput = inputTokens.map(clamp)
+        let knownOutput = outputTokens.map(clamp)
+        let input: Int
+        let output: Int
+        if let total = onlyTotal.map(clamp) {
+            input = knownInput ?? min(estimate, total)
+            output = knownOutput ?? max(total - input, 0)
+        } else {
+            input = knownInput ?? estimate
+            output = knownOutput ?? 0
+        }
+        return UsageRecord(
+            inputTokens: input,
+            outputTokens: output,
+            cachedInputTokens: cachedInputTokens.map { min(clamp($0), input) },
+            cacheWriteTokens: cacheWriteTokens.map { min(clamp($0), input) },
+            reasoningTokens: reasoningTokens.map { min(clamp($0), output) },
+            source: .estimated
+        )
+    }
+}

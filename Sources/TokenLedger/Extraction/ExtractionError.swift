@@ -1,0 +1,70 @@
+import Foundation
+
+/// Why a provider response could not be turned into a ``UsageRecord``.
+///
+/// Every error names the place in the input it is about: ``path`` is a JSON path such as
+/// `$.usage.prompt_tokens` or `$[3].usage` (for streams, `$[i]` is the i-th decoded event, whether
+/// the input was a JSON array, SSE text or NDJSON lines). ``message`` starts with that path and
+/// says what was wrong.
+public struct ExtractionError: Error, Sendable, Hashable, CustomStringConvertible, LocalizedError {
+    /// The kind of failure. New codes may be added; switch with a `default` branch.
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        /// A stable, snake_case name for the code (for logs and JSON output).
+        public let name: String
+
+        private init(_ name: String) { self.name = name }
+
+        /// The input is not JSON (nor SSE text nor NDJSON lines of JSON).
+        public static let malformedJSON = Code("malformed_json")
+        /// The JSON is well formed but matches no known provider shape.
+        public static let unrecognizedShape = Code("unrecognized_shape")
+        /// A value has the wrong type or is out of range: a string or fraction where a whole
+        /// number was expected, a negative count, a count above 10^12, a subset larger than its parent.
+        public static let invalidValue = Code("invalid_value")
+        /// A usage object was found but a count it needs is missing or `null`.
+        public static let missingField = Code("missing_field")
+        /// The response (or every event of a stream) carries no usage at all.
+        public static let noUsage = Code("no_usage")
+        /// Usage was found, but the input/output split is unknown (for example the aiecs dict with
+        /// only `tokens_used`, or Ollama without `prompt_eval_count`). Use
+        /// `UsageExtractor.extractUsage(from:provider:)` and
+        /// ``ExtractedUsage/resolved(promptEstimate:)`` to complete it.
+        public static let incompleteUsage = Code("incomplete_usage")
+
+        /// The code's ``name``.
+        public var description: String { name }
+    }
+
+    /// The kind of failure.
+    public var code: Code
+    /// The JSON path of the offending value (`$` for the whole input).
+    public var path: String
+    /// A sentence that names ``path`` and what was wrong with it.
+    public var message: String
+
+    /// Creates an error; `message` should name `path`.
+    ///
+    /// - Parameters:
+    ///   - code: The kind of failure.
+    ///   - path: The JSON path of the offending value.
+    ///   - message: A sentence naming the path and the cause.
+    public init(code: Code, path: String, message: String) {
+        self.code = code
+        self.path = path
+        self.message = message
+    }
+
+    /// The ``message``.
+    public var description: String { message }
+
+    /// The ``message``, for Foundation's `localizedDescription`.
+    public var errorDescription: String? { message }
+}
+
+extension ExtractionError {
+    /// Builds an error whose message is `"<path>: <detail>"`.
+    init(_ code: Code, at path: JSONPath, _ detail: String) {
+        let rendered = path.description
+        self.init(code: code, path: rendered, message: "\(rendered): \(detail)")
+    }
+}

@@ -1,0 +1,108 @@
+/// Anthropic Messages.
+///
+/// `usage.input_tokens` is only the uncached remainder: input = `input_tokens` +
+/// `cache_read_input_tokens` + `cache_creation_input_tokens` (or, when that is absent, the sum of
+/// `cache_creation.ephemeral_*_input_tokens`). `output_tokens` already includes thinking;
+/// `output_tokens_details.thinking_tokens` is the reasoning subset. `usage.iterations` (compaction)
+/// are per-iteration breakdowns and are never added.
+///
+/// Streams: `message_start.message.usage` then `message_delta.usage`, which is **cumulative**: each
+/// field present (and not `null`) overwrites the previous value; the last delta wins. Nothing is summed.
+enum AnthropicReader {
+    private struct State {
+        var input: Int?
+        var cacheRead: Int?
+        var cacheCreation: Int?
+        var ephemeral: Int?
+        var output: Int?
+        var thinking: Int?
+        var path = JSONPath.root
+    }
+
+    static func read(_ events: EventList) throws(ExtractionError) -> UsageParts {
+        var state = State()
+        var sawUsage = false
+        for (object, path) in events.items {
+            let usageValue: JSONValue?
+            let usagePath: JSONPath
+            if object["type"]?.stringValue == "message_start" {
+                usagePath = path.appending("message").appending("usage")
+                usageValue = try JSONAccess.object(object, "message", at: path)?["usage"]
+            } else {
+                usagePath = path.appending("usage")
+                usageValue = object["usage"]
+            }
+            guard let usageValue, !usageValue.isNull else { continue }
+            guard case .object(let usage) = usageValue else {
+                throw ExtractionError(
+                    .invalidValue, at: usagePath, "expected a usage object, found \(usageValue.kindDescription)")
+            }
+            try merge(usage, at: usagePath, into: &state)
+            sawUsage = true
+        }
+        if !sawUsage, let single = events.single, isBareUsage(single) {
+            try merge(single, at: .root, into: &state)
+            sawUsage = true
+        }
+        guard sawUsage else {
+            throw events.noUsage(events.isStream ? "no message_start or message_delta usage" : "no usage object")
+        }
+        guard let uncached = state.input else {
+            throw ExtractionError(
+                .missingField, at: state.path.appending("input_tokens"), "the token count is missing or null")
+        }
+        guard let output = state.output else {
+            throw ExtractionError(
+                .missingField, at: state.path.appending("output_tokens"), "the token count is missing or null")
+        }
+        var parts = UsageParts(path: state.path)
+        let write = state.cacheCreation ?? state.ephemeral
+        var input = try UsageCount.add(uncached, state.cacheRead ?? 0, at: state.path, "input_tokens plus cache reads")
+        input = try UsageCount.add(input, write ?? 0, at: state.path, "input_tokens plus cache reads and writes")
+        parts.input = input
+        parts.output = output
+        parts.cached = state.cacheRead
+        parts.cacheWrite = write
+        parts.reasoning = state.thinking
+        return parts
+    }
+
+    /// Whether a usage object has fields only Anthropic sends (the cache counts).
+    static func hasCacheFields(_ object: [String: JSONValue]) -> Bool {
+        object["cache_read_input_tokens"] != nil || object["cache_creation_input_tokens"] != nil
+            || object["cache_creation"] != nil
+    }
+
+    /// A bare Anthropic usage object handed in directly.
+    static func isBareUsage(_ object: [String: JSONValue]) -> Bool {
+        object["input_tokens"] != nil && (object["output_tokens"] != nil || hasCacheFields(object))
+    }
+
+    private static func merge(_ usage: [String: JSONValue], at path: JSONPath, into state: inout State)
+        throws(ExtractionError)
+    {
+        state.path = path
+        if let value = try UsageCount.optional(usage, "input_tokens", at: path) { state.input = value }
+        if let value = try UsageCount.optional(usage, "cache_read_input_tokens", at: path) { state.cacheRead = value }
+        if let value = try UsageCount.optional(usage, "cache_creation_input_tokens", at: path) {
+            state.cacheCreation = value
+        }
+        if let value = try UsageCount.optional(usage, "output_tokens", at: path) { state.output = value }
+        if let creation = try JSONAccess.object(usage, "cache_creation", at: path) {
+            let creationPath = path.appending("cache_creation")
+            var sum: Int?
+            for key in creation.keys.sorted() where key.hasPrefix("ephemeral_") && key.hasSuffix("_input_tokens") {
+                if let count = try UsageCount.optional(creation, key, at: creationPath) {
+                    sum = try UsageCount.add(sum ?? 0, count, at: creationPath, "cache_creation")
+                }
+            }
+            if let sum { state.ephemeral = sum }
+        }
+        if let details = try JSONAccess.object(usage, "output_tokens_details", at: path),
+            let thinking = try UsageCount.optional(
+                details, "thinking_tokens", at: path.appending("output_tokens_details"))
+        {
+            state.thinking = thinking
+        }
+    }
+}
