@@ -33,7 +33,8 @@ let package = Package(
             dependencies: [
                 "RedisClient",
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            resources: [.copy("Scripts")]
         ),
         // The admin CLI; thin over the library.
         .executableTarget(

@@ -25,6 +25,9 @@ public final class RedisTestServer: @unchecked Sendable {
         public var aclUsers: [(name: String, password: String, rules: String)] = []
         /// Also listen on a unix socket in the server's directory.
         public var unixSocket = false
+        /// Run as a one-node Redis Cluster owning all 16,384 slots, so cross-slot commands and
+        /// scripts fail with `CROSSSLOT` as they would on a real cluster.
+        public var cluster = false
         /// More `--name value` arguments passed as they are.
         public var extraArguments: [String] = []
 
@@ -105,6 +108,9 @@ public final class RedisTestServer: @unchecked Sendable {
                 + user.rules.split(separator: " ").map(String.init)
         }
         if let path = unixSocketPath { arguments += ["--unixsocket", path, "--unixsocketperm", "700"] }
+        if options.cluster {
+            arguments += ["--cluster-enabled", "yes", "--cluster-config-file", directory.appendingPathComponent("nodes.conf").path]
+        }
         return arguments + options.extraArguments
     }
 
@@ -112,6 +118,38 @@ public final class RedisTestServer: @unchecked Sendable {
         let child = try ChildProcess(executable: executable, arguments: arguments())
         lock.withLock { self.process = child }
         try await waitUntilReady(child)
+        if options.cluster { try await claimAllSlots() }
+    }
+
+    private func claimAllSlots() async throws {
+        let connection = try await RedisConnection.connect(configuration: configuration)
+        let info = try await connection.send(RedisCommand("CLUSTER", "INFO")).string ?? ""
+        if !info.contains("cluster_slots_assigned:16384") {
+            _ = try await connection.send(RedisCommand("CLUSTER", "ADDSLOTSRANGE", 0, 16383))
+        }
+        for _ in 0..<200 {
+            if (try await connection.send(RedisCommand("CLUSTER", "INFO")).string ?? "").contains("cluster_state:ok") {
+                await connection.close()
+                return
+            }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        await connection.close()
+        throw RedisTestServerError(message: "the one-node cluster on port \(port) did not reach cluster_state:ok")
+    }
+
+    /// Starts `redis-cli monitor` against this server, writing every command it sees to a file.
+    public func startMonitor() async throws -> RedisMonitor {
+        let file = directory.appendingPathComponent("monitor-\(UUID().uuidString.prefix(8)).log")
+        let cli = try RedisTestServer.findExecutable("redis-cli", package: "redis-tools")
+        let child = try ChildProcess(
+            executable: cli, arguments: ["-h", "127.0.0.1", "-p", String(port), "monitor"], standardOutput: file.path)
+        // Wait until the monitor is attached: it prints "OK" first.
+        for _ in 0..<200 {
+            if let text = try? String(contentsOf: file, encoding: .utf8), text.hasPrefix("OK") { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return RedisMonitor(child: child, file: file)
     }
 
     private func waitUntilReady(_ process: ChildProcess) async throws {
@@ -193,14 +231,18 @@ public final class RedisTestServer: @unchecked Sendable {
     }
 
     private static func findRedisServer() throws -> String {
+        try findExecutable("redis-server", package: "redis-server")
+    }
+
+    static func findExecutable(_ name: String, package: String) throws -> String {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         for directory in path.split(separator: ":") + ["/usr/bin", "/usr/local/bin", "/usr/sbin"] {
-            let candidate = "\(directory)/redis-server"
+            let candidate = "\(directory)/\(name)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
         throw RedisTestServerError(
             message:
-                "redis-server was not found on PATH; install it with `sudo apt-get install redis-server redis-tools` or run ./scripts/bootstrap"
+                "\(name) was not found on PATH; install it with `sudo apt-get install \(package)` or run ./scripts/bootstrap"
         )
     }
 
@@ -232,11 +274,11 @@ final class ChildProcess: @unchecked Sendable {
     private let lock = NSLock()
     private var status: Int32?
 
-    init(executable: String, arguments: [String]) throws {
+    init(executable: String, arguments: [String], standardOutput: String = "/dev/null") throws {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, standardOutput, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
         // Threads of the test process block signals (and SIGPIPE is ignored process-wide); a child
         // inherits both, so give it an empty mask and default handlers, or SIGTERM would not stop it.
@@ -278,6 +320,64 @@ final class ChildProcess: @unchecked Sendable {
             var raw: Int32 = 0
             if waitpid(pid, &raw, 0) == pid { status = raw }
         }
+    }
+}
+
+/// A running `redis-cli monitor`; ``stop()`` ends it and returns every command it saw.
+public final class RedisMonitor: Sendable {
+    let child: ChildProcess
+    let file: URL
+
+    init(child: ChildProcess, file: URL) {
+        self.child = child
+        self.file = file
+    }
+
+    /// Stops the monitor and returns the commands it saw, each as its arguments' raw bytes.
+    public func stop() async throws -> [[[UInt8]]] {
+        // Let the last commands reach the file before stopping.
+        try await Task.sleep(for: .milliseconds(200))
+        kill(child.pid, SIGTERM)
+        child.waitForExit()
+        let text = try String(contentsOf: file, encoding: .utf8)
+        return text.split(separator: "\n").compactMap { RedisMonitor.parse(line: Substring($0)) }
+    }
+
+    /// Parses one MONITOR line (`1700000000.1 [0 127.0.0.1:5000] "EVALSHA" "…"`), undoing
+    /// redis's escapes (`\"`, `\\`, `\n`, `\r`, `\t`, `\a`, `\b`, `\xHH`).
+    static func parse(line: Substring) -> [[UInt8]]? {
+        guard let bracket = line.firstIndex(of: "]") else { return nil }
+        let bytes = Array(line[line.index(after: bracket)...].utf8)
+        var arguments: [[UInt8]] = []
+        var index = 0
+        while index < bytes.count {
+            guard bytes[index] == UInt8(ascii: "\"") else { index += 1; continue }
+            index += 1
+            var current: [UInt8] = []
+            while index < bytes.count && bytes[index] != UInt8(ascii: "\"") {
+                if bytes[index] == UInt8(ascii: "\\"), index + 1 < bytes.count {
+                    let next = bytes[index + 1]
+                    switch next {
+                    case UInt8(ascii: "n"): current.append(0x0A); index += 2
+                    case UInt8(ascii: "r"): current.append(0x0D); index += 2
+                    case UInt8(ascii: "t"): current.append(0x09); index += 2
+                    case UInt8(ascii: "a"): current.append(0x07); index += 2
+                    case UInt8(ascii: "b"): current.append(0x08); index += 2
+                    case UInt8(ascii: "x") where index + 3 < bytes.count:
+                        let hex = String(decoding: bytes[(index + 2)...(index + 3)], as: UTF8.self)
+                        current.append(UInt8(hex, radix: 16) ?? 0)
+                        index += 4
+                    default: current.append(next); index += 2
+                    }
+                } else {
+                    current.append(bytes[index])
+                    index += 1
+                }
+            }
+            index += 1
+            arguments.append(current)
+        }
+        return arguments.isEmpty ? nil : arguments
     }
 }
 

@@ -129,6 +129,12 @@ public final class RedisConnectionPool: Sendable {
         try await withConnection { try await $0.evaluate(script, keys: keys, arguments: arguments) }
     }
 
+    /// Runs calls of possibly different scripts in one pipeline on a pooled connection
+    /// (see ``RedisConnection/evaluateMany(_:)``).
+    public func evaluateMany(_ calls: [RedisScriptCall]) async throws -> [RedisReply] {
+        try await withConnection { try await $0.evaluateMany(calls) }
+    }
+
     /// Closes the pool: waiting tasks fail with ``RedisError/Code/poolClosed``, idle connections close,
     /// leased ones close when returned. Safe to call more than once.
     public func close() async {

@@ -39,22 +39,54 @@ extension RedisConnection {
         _ script: RedisScript,
         calls: [(keys: [any RedisArgumentConvertible], arguments: [any RedisArgumentConvertible])]
     ) async throws -> [RedisReply] {
-        let commands = calls.map { script.evalSHACommand(keys: $0.keys, arguments: $0.arguments) }
+        try await evaluateMany(calls.map { RedisScriptCall(script, keys: $0.keys, arguments: $0.arguments) })
+    }
+
+    /// Runs calls of possibly different scripts in one pipeline. Scripts the server does not have
+    /// (`NOSCRIPT`) are loaded, and just those calls are sent again; a NOSCRIPT call never ran, so
+    /// nothing is applied twice.
+    ///
+    /// - Returns: One reply per call, in order; a call that failed has an ``RedisReply/error(_:)``.
+    public func evaluateMany(_ calls: [RedisScriptCall]) async throws -> [RedisReply] {
+        let commands = calls.map { $0.command }
         var replies = try await pipeline(commands)
         let missing = replies.indices.filter { index in
             if case .error(let error) = replies[index], error.serverCode == "NOSCRIPT" { return true }
             return false
         }
         if missing.isEmpty { return replies }
-        // NOSCRIPT means the script did not run, so running those calls again cannot double anything.
-        let load = try await send(RedisCommand("SCRIPT", "LOAD", script.source))
-        guard load.string == script.sha1 else {
-            throw RedisError(
-                code: .protocolError,
-                message: "SCRIPT LOAD returned \(load.string ?? "no digest"), expected \(script.sha1)")
+        var loaded = Set<String>()
+        for index in missing where loaded.insert(calls[index].script.sha1).inserted {
+            let script = calls[index].script
+            let load = try await send(RedisCommand("SCRIPT", "LOAD", script.source))
+            guard load.string == script.sha1 else {
+                throw RedisError(
+                    code: .protocolError,
+                    message: "SCRIPT LOAD returned \(load.string ?? "no digest"), expected \(script.sha1)")
+            }
         }
         let retried = try await pipeline(missing.map { commands[$0] })
         for (index, reply) in zip(missing, retried) { replies[index] = reply }
         return replies
     }
+}
+
+/// One call of a script: the script, its keys and its arguments.
+public struct RedisScriptCall: Sendable {
+    /// The script to run.
+    public var script: RedisScript
+    /// The keys (`KEYS` in Lua).
+    public var keys: [any RedisArgumentConvertible]
+    /// The arguments (`ARGV` in Lua).
+    public var arguments: [any RedisArgumentConvertible]
+
+    /// Creates a call.
+    public init(_ script: RedisScript, keys: [any RedisArgumentConvertible], arguments: [any RedisArgumentConvertible]) {
+        self.script = script
+        self.keys = keys
+        self.arguments = arguments
+    }
+
+    /// The `EVALSHA` command for this call.
+    public var command: RedisCommand { script.evalSHACommand(keys: keys, arguments: arguments) }
 }

@@ -1,0 +1,235 @@
+/// One user's usage in one billing cycle, as `tokenledger usage` prints it.
+///
+/// JSON (sorted keys): `user`, `cycle`, `cycle_end` (the next cycle's start, exclusive), the token
+/// counters, `calls`, `limit`, `reserved`, `remaining` (`limit`/`remaining` are `null` when
+/// unlimited), and `models` (per model: input, output, total tokens and calls).
+public struct UserUsage: Sendable, Hashable, Codable {
+    /// One model's share of the cycle.
+    public struct ModelUsage: Sendable, Hashable, Codable {
+        /// Input tokens.
+        public var inputTokens: Int
+        /// Output tokens.
+        public var outputTokens: Int
+        /// Input plus output tokens.
+        public var totalTokens: Int
+        /// Recorded calls.
+        public var calls: Int
+
+        /// Creates a model's usage.
+        public init(inputTokens: Int = 0, outputTokens: Int = 0, totalTokens: Int = 0, calls: Int = 0) {
+            self.inputTokens = inputTokens
+            self.outputTokens = outputTokens
+            self.totalTokens = totalTokens
+            self.calls = calls
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case inputTokens = "input_tokens"
+            case outputTokens = "output_tokens"
+            case totalTokens = "total_tokens"
+            case calls
+        }
+    }
+
+    /// The user id.
+    public var user: String
+    /// The cycle's start date.
+    public var cycle: CalendarDate
+    /// The next cycle's start date (exclusive end).
+    public var cycleEnd: CalendarDate
+    /// Input tokens, cache reads and writes included.
+    public var inputTokens: Int
+    /// Output tokens, reasoning included.
+    public var outputTokens: Int
+    /// Cache reads (part of input), summed over calls that reported them.
+    public var cachedInputTokens: Int
+    /// Cache writes (part of input), summed over calls that reported them.
+    public var cacheWriteTokens: Int
+    /// Reasoning tokens (part of output), summed over calls that reported them.
+    public var reasoningTokens: Int
+    /// Input plus output tokens.
+    public var totalTokens: Int
+    /// Recorded calls.
+    public var calls: Int
+    /// The limit that applies (the user's own, else the default), or `nil` when unlimited.
+    public var limit: Int?
+    /// Tokens held by live leases.
+    public var reserved: Int
+    /// Per-model breakdown, keyed by model name (`""` for calls without a model).
+    public var models: [String: ModelUsage]
+
+    /// `limit − used − reserved`, never negative; `nil` when unlimited.
+    public var remaining: Int? { limit.map { max(0, $0 - totalTokens - reserved) } }
+
+    /// Creates a usage value.
+    public init(
+        user: String, cycle: CalendarDate, cycleEnd: CalendarDate, inputTokens: Int = 0, outputTokens: Int = 0,
+        cachedInputTokens: Int = 0, cacheWriteTokens: Int = 0, reasoningTokens: Int = 0, totalTokens: Int = 0,
+        calls: Int = 0, limit: Int? = nil, reserved: Int = 0, models: [String: ModelUsage] = [:]
+    ) {
+        self.user = user
+        self.cycle = cycle
+        self.cycleEnd = cycleEnd
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+        self.cachedInputTokens = cachedInputTokens
+        self.cacheWriteTokens = cacheWriteTokens
+        self.reasoningTokens = reasoningTokens
+        self.totalTokens = totalTokens
+        self.calls = calls
+        self.limit = limit
+        self.reserved = reserved
+        self.models = models
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case user, cycle, calls, limit, reserved, remaining, models
+        case cycleEnd = "cycle_end"
+        case inputTokens = "input_tokens"
+        case outputTokens = "output_tokens"
+        case cachedInputTokens = "cached_input_tokens"
+        case cacheWriteTokens = "cache_write_tokens"
+        case reasoningTokens = "reasoning_tokens"
+        case totalTokens = "total_tokens"
+    }
+
+    /// Decodes a usage value (`remaining` is derived and ignored).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        user = try c.decode(String.self, forKey: .user)
+        cycle = try c.decode(CalendarDate.self, forKey: .cycle)
+        cycleEnd = try c.decode(CalendarDate.self, forKey: .cycleEnd)
+        inputTokens = try c.decode(Int.self, forKey: .inputTokens)
+        outputTokens = try c.decode(Int.self, forKey: .outputTokens)
+        cachedInputTokens = try c.decode(Int.self, forKey: .cachedInputTokens)
+        cacheWriteTokens = try c.decode(Int.self, forKey: .cacheWriteTokens)
+        reasoningTokens = try c.decode(Int.self, forKey: .reasoningTokens)
+        totalTokens = try c.decode(Int.self, forKey: .totalTokens)
+        calls = try c.decode(Int.self, forKey: .calls)
+        limit = try c.decodeIfPresent(Int.self, forKey: .limit)
+        reserved = try c.decode(Int.self, forKey: .reserved)
+        models = try c.decode([String: ModelUsage].self, forKey: .models)
+    }
+
+    /// Encodes every field; `limit` and `remaining` are `null` when unlimited.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(user, forKey: .user)
+        try c.encode(cycle, forKey: .cycle)
+        try c.encode(cycleEnd, forKey: .cycleEnd)
+        try c.encode(inputTokens, forKey: .inputTokens)
+        try c.encode(outputTokens, forKey: .outputTokens)
+        try c.encode(cachedInputTokens, forKey: .cachedInputTokens)
+        try c.encode(cacheWriteTokens, forKey: .cacheWriteTokens)
+        try c.encode(reasoningTokens, forKey: .reasoningTokens)
+        try c.encode(totalTokens, forKey: .totalTokens)
+        try c.encode(calls, forKey: .calls)
+        try c.encode(limit, forKey: .limit)
+        try c.encode(reserved, forKey: .reserved)
+        try c.encode(remaining, forKey: .remaining)
+        try c.encode(models, forKey: .models)
+    }
+
+    /// Fills counters from a cycle hash (`field → value` as stored by the scripts).
+    mutating func apply(cycleHash: [(String, Int)]) {
+        for (field, value) in cycleHash {
+            switch field {
+            case "input_tokens": inputTokens = value
+            case "output_tokens": outputTokens = value
+            case "cached_input_tokens": cachedInputTokens = value
+            case "cache_write_tokens": cacheWriteTokens = value
+            case "reasoning_tokens": reasoningTokens = value
+            case "total_tokens": totalTokens = value
+            case "calls": calls = value
+            default:
+                guard field.hasPrefix("m:") else { continue }
+                let rest = field.dropFirst(2)
+                guard let colon = rest.firstIndex(of: ":") else { continue }
+                let model = String(rest[rest.index(after: colon)...])
+                var entry = models[model] ?? ModelUsage()
+                switch rest[..<colon] {
+                case "input_tokens": entry.inputTokens = value
+                case "output_tokens": entry.outputTokens = value
+                case "total_tokens": entry.totalTokens = value
+                case "calls": entry.calls = value
+                default: continue
+                }
+                models[model] = entry
+            }
+        }
+    }
+}
+
+/// How `report` orders users.
+public enum ReportSort: String, Sendable, CaseIterable, Codable {
+    /// By total tokens, largest first.
+    case total
+    /// By input tokens, largest first.
+    case input
+    /// By output tokens, largest first.
+    case output
+}
+
+/// All users of one cycle, as `tokenledger report` prints it: `{"cycle","users":[…],"totals":{…}}`.
+public struct UsageReport: Sendable, Hashable, Codable {
+    /// Sums over every user in the cycle (not only the ones shown with `--top`).
+    public struct Totals: Sendable, Hashable, Codable {
+        /// Users with usage in the cycle.
+        public var users: Int = 0
+        /// Input tokens.
+        public var inputTokens: Int = 0
+        /// Output tokens.
+        public var outputTokens: Int = 0
+        /// Cache reads.
+        public var cachedInputTokens: Int = 0
+        /// Cache writes.
+        public var cacheWriteTokens: Int = 0
+        /// Reasoning tokens.
+        public var reasoningTokens: Int = 0
+        /// Input plus output tokens.
+        public var totalTokens: Int = 0
+        /// Recorded calls.
+        public var calls: Int = 0
+        /// Tokens held by live leases.
+        public var reserved: Int = 0
+
+        /// Empty totals.
+        public init() {}
+
+        enum CodingKeys: String, CodingKey {
+            case users, calls, reserved
+            case inputTokens = "input_tokens"
+            case outputTokens = "output_tokens"
+            case cachedInputTokens = "cached_input_tokens"
+            case cacheWriteTokens = "cache_write_tokens"
+            case reasoningTokens = "reasoning_tokens"
+            case totalTokens = "total_tokens"
+        }
+
+        mutating func add(_ usage: UserUsage) {
+            users += 1
+            inputTokens += usage.inputTokens
+            outputTokens += usage.outputTokens
+            cachedInputTokens += usage.cachedInputTokens
+            cacheWriteTokens += usage.cacheWriteTokens
+            reasoningTokens += usage.reasoningTokens
+            totalTokens += usage.totalTokens
+            calls += usage.calls
+            reserved += usage.reserved
+        }
+    }
+
+    /// The cycle's start date.
+    public var cycle: CalendarDate
+    /// Users, sorted as asked and cut to `top` when given.
+    public var users: [UserUsage]
+    /// Sums over all users of the cycle.
+    public var totals: Totals
+
+    /// Creates a report.
+    public init(cycle: CalendarDate, users: [UserUsage], totals: Totals) {
+        self.cycle = cycle
+        self.users = users
+        self.totals = totals
+    }
+}

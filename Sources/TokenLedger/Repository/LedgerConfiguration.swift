@@ -1,0 +1,49 @@
+import Foundation
+
+/// Settings of a ``TokenRepository`` that live in the process, not in Redis.
+///
+/// The default limit and default cycle policy live in Redis (`limit set --default`,
+/// `cycle set --default`), so every process agrees on them; this process re-reads them at most
+/// every ``settingsCacheTTL``.
+public struct LedgerConfiguration: Sendable, Hashable {
+    /// The key prefix. Default `tl`, or `TOKENLEDGER_NAMESPACE`.
+    public var namespace: String
+    /// Soft thresholds, in percent of the limit, that emit one event each per user and cycle. Default 80 and 100.
+    public var thresholds: [Int]
+    /// How long a reservation lives when the caller gives no TTL. Default 10 minutes.
+    public var defaultLeaseTTL: Duration
+    /// How long the default limit and policy read from Redis are reused. Default 1 second; zero reads every time.
+    public var settingsCacheTTL: Duration
+
+    /// Creates a configuration.
+    ///
+    /// - Throws: ``ValidationError`` for a bad namespace, a threshold outside 1…1000, or a non-positive TTL.
+    public init(
+        namespace: String = "tl",
+        thresholds: [Int] = [80, 100],
+        defaultLeaseTTL: Duration = .seconds(600),
+        settingsCacheTTL: Duration = .seconds(1)
+    ) throws(ValidationError) {
+        try Validation.validateNamespace(namespace)
+        for threshold in thresholds where !(1...1000).contains(threshold) {
+            throw ValidationError(
+                code: .invalidLimit, field: "thresholds",
+                message: "threshold \(threshold) % is outside 1…1000 %")
+        }
+        guard defaultLeaseTTL > .zero else {
+            throw ValidationError(code: .invalidLimit, field: "ttl", message: "the lease TTL must be positive")
+        }
+        self.namespace = namespace
+        self.thresholds = thresholds.sorted()
+        self.defaultLeaseTTL = defaultLeaseTTL
+        self.settingsCacheTTL = settingsCacheTTL
+    }
+
+    /// The defaults, with `TOKENLEDGER_NAMESPACE` (or `namespace` when given) as the namespace.
+    public static func fromEnvironment(
+        _ environment: [String: String] = ProcessInfo.processInfo.environment, namespace: String? = nil
+    ) throws(ValidationError) -> LedgerConfiguration {
+        let chosen = namespace ?? environment["TOKENLEDGER_NAMESPACE"].flatMap { $0.isEmpty ? nil : $0 } ?? "tl"
+        return try LedgerConfiguration(namespace: chosen)
+    }
+}

@@ -1,0 +1,65 @@
+/// Builds every Redis key TokenLedger uses (layout in `docs/schema.md`).
+///
+/// A user's keys share the cluster hash tag `{escaped user id}`, so every per-user script touches
+/// one slot. Namespace-wide keys share the tag `{global}`; their suffixes never equal a per-user
+/// suffix, so a user named `global` cannot collide with them.
+public struct LedgerKeys: Sendable, Hashable {
+    /// The schema version this code writes (`<namespace>:{global}:schema`).
+    public static let schemaVersion = 1
+
+    /// The prefix of every key (validated: 1–64 bytes of `A-Z a-z 0-9 _ . -`).
+    public let namespace: String
+
+    /// Creates the key builder for a namespace.
+    ///
+    /// - Throws: ``ValidationError`` when the namespace is not valid.
+    public init(namespace: String) throws(ValidationError) {
+        try Validation.validateNamespace(namespace)
+        self.namespace = namespace
+    }
+
+    /// The keys of one user.
+    public struct User: Sendable, Hashable {
+        /// `<ns>:{<user>}:` — the common prefix.
+        public let prefix: String
+        /// Hash: `limit`, `policy`, `reserved`.
+        public var profile: String { prefix + "profile" }
+        /// Hash of lease tokens by call id.
+        public var leases: String { prefix + "leases" }
+        /// Sorted set of lease expiry (ms since 1970, server clock) by call id.
+        public var leaseExpiry: String { prefix + "lease-expiry" }
+        /// Stream of threshold and audit events.
+        public var events: String { prefix + "events" }
+        /// Hash of the cycle's counters and per-model/provider breakdown.
+        public func cycle(_ cycle: CalendarDate) -> String { prefix + "cycle:" + cycle.description }
+        /// Hash of the call ids recorded in the cycle (call id → total tokens).
+        public func calls(_ cycle: CalendarDate) -> String { prefix + "calls:" + cycle.description }
+    }
+
+    /// The keys of a user; the id must already be valid.
+    ///
+    /// - Throws: ``ValidationError`` when the user id is not valid.
+    public func user(_ userID: String) throws(ValidationError) -> User {
+        User(prefix: namespace + ":" + (try RedisKeyEscaping.userKeyTag(userID)) + ":")
+    }
+
+    /// Hash of namespace-wide settings: `default_limit`, `default_policy`.
+    public var config: String { namespace + ":{global}:config" }
+    /// String holding the schema version of the data in this namespace.
+    public var schema: String { namespace + ":{global}:schema" }
+    /// Set of cycle names that have an index.
+    public var indexedCycles: String { namespace + ":{global}:cycles" }
+    /// Set of user ids with usage in a cycle. Derived; rebuildable.
+    public func index(_ cycle: CalendarDate) -> String { namespace + ":{global}:index:" + cycle.description }
+
+    /// The `SCAN MATCH` pattern for every user's counters of one cycle.
+    public func cyclePattern(_ cycle: CalendarDate) -> String { namespace + ":{*}:cycle:" + cycle.description }
+
+    /// The user id in a per-user key of this namespace, or `nil` when the key is not one.
+    public func userID(fromKey key: String) -> String? {
+        let head = namespace + ":{"
+        guard key.hasPrefix(head), let close = key.firstIndex(of: "}") else { return nil }
+        let tag = key[key.index(key.startIndex, offsetBy: head.count)..<close]
+        return RedisKeyEscaping.unescape(String(tag))
+    }
+}

@@ -1,0 +1,573 @@
+import Foundation
+import Logging
+import RedisClient
+import Synchronization
+
+/// The accounting store: records usage, answers and enforces quotas, and reports, over Redis.
+///
+/// Every write is one Lua script (files in `Sources/TokenLedger/Scripts/`) over the keys of a single
+/// user's hash tag, so each is atomic and cluster-safe. Recording is idempotent per (user, cycle,
+/// call id): a retried or replayed event never counts twice.
+///
+/// The cycle a write lands in is computed here from the user's policy; the script checks that the
+/// policy it was computed from is still the stored one and, if not, the write is retried with the
+/// right cycle. So a policy change can never book usage into the wrong cycle.
+///
+/// ### Threading
+/// `Sendable`; share one instance. All I/O goes through the ``RedisClient/RedisConnectionPool``.
+public final class TokenRepository: Sendable {
+    /// The pool this repository uses.
+    public let pool: RedisConnectionPool
+    /// The key builder for the namespace.
+    public let keys: LedgerKeys
+    /// Process-side settings.
+    public let configuration: LedgerConfiguration
+    let scripts: LedgerScripts
+    private let logger: Logger
+    private let thresholdsArgument: String
+    private let settingsCache = Mutex<(settings: Settings, expires: ContinuousClock.Instant)?>(nil)
+    /// The stored policy override per user (`""` = none), as last seen. Only a hint: scripts verify it.
+    private let policyHints = Mutex<[String: String]>([:])
+
+    /// Namespace-wide settings stored in Redis.
+    public struct Settings: Sendable, Hashable {
+        /// The limit for users without one of their own; `nil` means unlimited.
+        public var defaultLimit: Int?
+        /// The cycle policy for users without one of their own.
+        public var defaultPolicy: BillingCyclePolicy
+    }
+
+    /// Creates a repository.
+    ///
+    /// - Throws: ``LedgerError`` when the Lua scripts are missing from the installation.
+    public init(
+        pool: RedisConnectionPool,
+        configuration: LedgerConfiguration = try! LedgerConfiguration(),
+        logger: Logger = Logger(label: "tokenledger", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) throws(LedgerError) {
+        self.pool = pool
+        self.configuration = configuration
+        // The namespace was validated by LedgerConfiguration.
+        self.keys = try! LedgerKeys(namespace: configuration.namespace)
+        self.scripts = try LedgerScripts.shared.get()
+        self.logger = logger
+        self.thresholdsArgument = configuration.thresholds.map(String.init).joined(separator: ",")
+    }
+
+    // MARK: - Recording
+
+    /// Records one call's usage for a user, once per call id.
+    ///
+    /// - Parameters:
+    ///   - user: The user id (1–256 bytes of UTF-8, no control characters).
+    ///   - callID: The call's id (1–128 bytes); a second record with the same id changes nothing.
+    ///   - usage: The counts (each 0…10^12; subsets not above their parent).
+    ///   - model: The model name (≤ 128 bytes; `""` when unknown).
+    ///   - provider: The provider name (≤ 128 bytes; `""` when unknown).
+    ///   - cycle: An explicit cycle start date, which wins over the user's policy.
+    ///   - instant: The time of the call, which picks the cycle. Default now.
+    /// - Returns: Whether it was applied (false: duplicate), with the cycle's new total.
+    /// - Throws: ``ValidationError`` before anything is written; ``LedgerError``; ``RedisClient/RedisError``.
+    public func record(
+        user: String, callID: String, usage: UsageRecord, model: String = "", provider: String = "",
+        cycle: CalendarDate? = nil, at instant: Date = Date()
+    ) async throws -> RecordResult {
+        try Self.validateRecord(user: user, callID: callID, usage: usage, model: model, provider: provider)
+        let userKeys = try keys.user(user)
+        let settings = try await settings()
+        return try await withCycle(user: user, explicit: cycle, at: instant, settings: settings) { target, assumed in
+            let replies = try await pool.evaluateMany([
+                RedisScriptCall(
+                    scripts.record,
+                    keys: [userKeys.profile, userKeys.cycle(target.start), userKeys.calls(target.start), userKeys.events],
+                    arguments: [assumed] + Self.usageArguments(callID, usage, model, provider)
+                        + [Self.limitArgument(settings.defaultLimit), thresholdsArgument, user, target.name]),
+                indexCall(target.start, users: [user]),
+            ])
+            return try recordOutcome(replies[0], user: user, cycle: target.start)
+        }
+    }
+
+    /// Replaces a call's reservation with its actual usage, exactly once. With no live lease the
+    /// usage is still recorded: the call happened.
+    ///
+    /// - Throws: as ``record(user:callID:usage:model:provider:cycle:at:)``.
+    public func settle(
+        user: String, callID: String, usage: UsageRecord, model: String = "", provider: String = "",
+        at instant: Date = Date()
+    ) async throws -> RecordResult {
+        try Self.validateRecord(user: user, callID: callID, usage: usage, model: model, provider: provider)
+        let userKeys = try keys.user(user)
+        let settings = try await settings()
+        return try await withCycle(user: user, explicit: nil, at: instant, settings: settings) { target, assumed in
+            let replies = try await pool.evaluateMany([
+                RedisScriptCall(
+                    scripts.settle,
+                    keys: [
+                        userKeys.profile, userKeys.cycle(target.start), userKeys.calls(target.start), userKeys.events,
+                        userKeys.leases, userKeys.leaseExpiry,
+                    ],
+                    arguments: [assumed] + Self.usageArguments(callID, usage, model, provider)
+                        + [Self.limitArgument(settings.defaultLimit), thresholdsArgument, user, target.name]),
+                indexCall(target.start, users: [user]),
+            ])
+            return try recordOutcome(replies[0], user: user, cycle: target.start)
+        }
+    }
+
+    // MARK: - Quota
+
+    /// Whether the user may spend `tokens` more in the current cycle. Read-only.
+    ///
+    /// - Throws: ``ValidationError``; ``RedisClient/RedisError``.
+    public func check(user: String, tokens: Int = 0, at instant: Date = Date()) async throws -> QuotaDecision {
+        try Validation.validateUserID(user)
+        try Validation.validateTokenCount(tokens, field: "tokens")
+        let userKeys = try keys.user(user)
+        let settings = try await settings()
+        return try await withCycle(user: user, explicit: nil, at: instant, settings: settings) { target, assumed in
+            let reply = try await pool.evaluate(
+                scripts.check,
+                keys: [userKeys.profile, userKeys.cycle(target.start), userKeys.leases, userKeys.leaseExpiry],
+                arguments: [assumed, tokens, Self.limitArgument(settings.defaultLimit)])
+            let values = try policyOrValues(reply, user: user)
+            guard case .values(let fields) = values else { return .retry(values.storedPolicy) }
+            let numbers = try Self.integers(fields, count: 4, what: "check")
+            return .done(
+                QuotaDecision(
+                    allowed: numbers[0] == 1, user: user, cycle: target.start, used: numbers[1], reserved: numbers[2],
+                    limit: numbers[3] < 0 ? nil : numbers[3], requested: tokens))
+        }
+    }
+
+    /// Takes a lease of `tokens` for a call if `used + reserved + tokens ≤ limit`, atomically.
+    /// Idempotent per call id: a retry while the lease is live changes nothing and is admitted.
+    ///
+    /// - Parameters:
+    ///   - ttl: How long the lease lives if never settled or released (default from the configuration).
+    /// - Throws: ``ValidationError``; ``RedisClient/RedisError``.
+    public func reserve(
+        user: String, callID: String, tokens: Int, ttl: Duration? = nil, at instant: Date = Date()
+    ) async throws -> Reservation {
+        try Validation.validateUserID(user)
+        try Validation.validateCallID(callID)
+        try Validation.validateTokenCount(tokens, field: "tokens")
+        let ttl = ttl ?? configuration.defaultLeaseTTL
+        let ttlMilliseconds = Int(ttl.components.seconds) * 1000 + Int(ttl.components.attoseconds / 1_000_000_000_000_000)
+        guard ttlMilliseconds > 0 else {
+            throw ValidationError(code: .invalidLimit, field: "ttl", message: "the lease TTL must be at least 1 ms")
+        }
+        let userKeys = try keys.user(user)
+        let settings = try await settings()
+        return try await withCycle(user: user, explicit: nil, at: instant, settings: settings) { target, assumed in
+            let reply = try await pool.evaluate(
+                scripts.reserve,
+                keys: [
+                    userKeys.profile, userKeys.cycle(target.start), userKeys.calls(target.start), userKeys.leases,
+                    userKeys.leaseExpiry,
+                ],
+                arguments: [assumed, callID, tokens, ttlMilliseconds, Self.limitArgument(settings.defaultLimit)])
+            guard let fields = reply.array, let status = fields.first?.string else {
+                throw Self.unexpected(reply, what: "reserve")
+            }
+            if status == "policy" { return .retry(fields.count > 1 ? fields[1].string ?? "" : "") }
+            guard let reservation = ReservationStatus(rawValue: status) else { throw Self.unexpected(reply, what: "reserve") }
+            let numbers = try Self.integers(Array(fields.dropFirst()), count: 3, what: "reserve")
+            let decision = QuotaDecision(
+                allowed: reservation != .denied, user: user, cycle: target.start, used: numbers[0],
+                reserved: numbers[1], limit: numbers[2] < 0 ? nil : numbers[2], requested: tokens)
+            return .done(Reservation(status: reservation, decision: decision))
+        }
+    }
+
+    /// Drops a call's lease without recording usage (the call failed or was cancelled).
+    ///
+    /// - Returns: The tokens released (0 when the call held no live lease).
+    public func release(user: String, callID: String) async throws -> Int {
+        try Validation.validateUserID(user)
+        try Validation.validateCallID(callID)
+        let userKeys = try keys.user(user)
+        let reply = try await pool.evaluate(
+            scripts.release, keys: [userKeys.profile, userKeys.leases, userKeys.leaseExpiry], arguments: [callID])
+        guard let fields = reply.array else { throw Self.unexpected(reply, what: "release") }
+        return try Self.integers(fields, count: 2, what: "release")[0]
+    }
+
+    // MARK: - Reading
+
+    /// One user's usage in a cycle (the current one by default).
+    public func usage(user: String, cycle: CalendarDate? = nil, at instant: Date = Date()) async throws -> UserUsage {
+        try Validation.validateUserID(user)
+        let userKeys = try keys.user(user)
+        let settings = try await settings()
+        return try await withCycle(user: user, explicit: cycle, at: instant, settings: settings) { target, assumed in
+            let reply = try await pool.evaluate(
+                scripts.usage,
+                keys: [userKeys.profile, userKeys.cycle(target.start), userKeys.leases, userKeys.leaseExpiry],
+                arguments: [assumed, Self.limitArgument(settings.defaultLimit)])
+            let values = try policyOrValues(reply, user: user)
+            guard case .values(let fields) = values else { return .retry(values.storedPolicy) }
+            return .done(try makeUsage(user: user, cycle: target.start, fields: fields, settings: settings))
+        }
+    }
+
+    /// Every user with usage in a cycle (by default the default policy's current cycle).
+    ///
+    /// - Parameters:
+    ///   - top: Keep only the first `top` users after sorting.
+    ///   - sort: The order (largest first); ties by user id.
+    ///   - progress: Called after each batch with (users read, users in the index), for long reports.
+    public func report(
+        cycle: CalendarDate? = nil, top: Int? = nil, sort: ReportSort = .total, at instant: Date = Date(),
+        progress: (@Sendable (Int, Int) -> Void)? = nil
+    ) async throws -> UsageReport {
+        if let top, top < 0 {
+            throw ValidationError(code: .invalidLimit, field: "top", message: "--top must be 0 or more, not \(top)")
+        }
+        let settings = try await settings()
+        let cycleStart = cycle ?? settings.defaultPolicy.cycle(containing: instant).start
+        let users = try await indexedUsers(cycleStart)
+        var rows: [UserUsage] = []
+        rows.reserveCapacity(users.count)
+        var totals = UsageReport.Totals()
+        let batchSize = 1000
+        for batchStart in stride(from: 0, to: users.count, by: batchSize) {
+            let batch = Array(users[batchStart..<min(batchStart + batchSize, users.count)])
+            let calls = try batch.map { user in
+                let userKeys = try keys.user(user)
+                return RedisScriptCall(
+                    scripts.usage,
+                    keys: [userKeys.profile, userKeys.cycle(cycleStart), userKeys.leases, userKeys.leaseExpiry],
+                    arguments: ["*", Self.limitArgument(settings.defaultLimit)])
+            }
+            let replies = try await pool.withConnection { try await $0.evaluateMany(calls) }
+            for (user, reply) in zip(batch, replies) {
+                let values = try policyOrValues(reply, user: user)
+                guard case .values(let fields) = values else { continue }
+                let usage = try makeUsage(user: user, cycle: cycleStart, fields: fields, settings: settings)
+                // A user indexed for a cycle with no counters (a reset, a write that failed) is not shown.
+                if usage.calls == 0 && usage.totalTokens == 0 && usage.reserved == 0 { continue }
+                totals.add(usage)
+                rows.append(usage)
+            }
+            progress?(min(batchStart + batchSize, users.count), users.count)
+        }
+        rows.sort { a, b in
+            let (x, y): (Int, Int)
+            switch sort {
+            case .total: (x, y) = (a.totalTokens, b.totalTokens)
+            case .input: (x, y) = (a.inputTokens, b.inputTokens)
+            case .output: (x, y) = (a.outputTokens, b.outputTokens)
+            }
+            return x != y ? x > y : a.user < b.user
+        }
+        if let top, rows.count > top { rows.removeSubrange(top...) }
+        return UsageReport(cycle: cycleStart, users: rows, totals: totals)
+    }
+
+    /// Rebuilds a cycle's cross-user index from the per-user keys (SCAN), adding missing users.
+    ///
+    /// - Returns: The number of users found.
+    @discardableResult
+    public func rebuildIndex(cycle: CalendarDate) async throws -> Int {
+        var cursor = "0"
+        var found = 0
+        repeat {
+            let reply = try await pool.send(RedisCommand("SCAN", cursor, "MATCH", keys.cyclePattern(cycle), "COUNT", 1000))
+            guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let names = parts[1].array else {
+                throw Self.unexpected(reply, what: "SCAN")
+            }
+            cursor = next
+            let users = names.compactMap { $0.string.flatMap(keys.userID(fromKey:)) }
+            if !users.isEmpty {
+                _ = try await pool.evaluateMany([indexCall(cycle, users: users)])[0].throwingError()
+                found += users.count
+            }
+        } while cursor != "0"
+        return found
+    }
+
+    // MARK: - Limits, policies, reset
+
+    /// Sets a user's own limit, which persists across cycles.
+    public func setLimit(user: String, tokens: Int) async throws {
+        try Validation.validateUserID(user)
+        try Validation.validateLimit(tokens)
+        _ = try await pool.evaluate(scripts.profile, keys: [try keys.user(user).profile], arguments: ["limit", tokens])
+    }
+
+    /// Removes a user's own limit (the default limit applies again).
+    public func clearLimit(user: String) async throws {
+        try Validation.validateUserID(user)
+        _ = try await pool.evaluate(scripts.profile, keys: [try keys.user(user).profile], arguments: ["limit", ""])
+    }
+
+    /// A user's own limit and the default limit (`nil`: none).
+    public func limit(user: String) async throws -> (own: Int?, default: Int?) {
+        try Validation.validateUserID(user)
+        let reply = try await pool.send(RedisCommand("HGET", try keys.user(user).profile, "limit"))
+        let settings = try await settings(fresh: true)
+        return (reply.int.map(Int.init), settings.defaultLimit)
+    }
+
+    /// Sets (or with `nil` clears) the limit for users without one of their own.
+    public func setDefaultLimit(_ tokens: Int?) async throws {
+        if let tokens { try Validation.validateLimit(tokens, field: "default limit") }
+        try await setSetting("default_limit", tokens.map(String.init) ?? "")
+    }
+
+    /// Sets (or with `nil` clears) a user's own cycle policy.
+    public func setCyclePolicy(user: String, policy: BillingCyclePolicy?) async throws {
+        try Validation.validateUserID(user)
+        let encoded = try policy.map(Self.encodePolicy) ?? ""
+        _ = try await pool.evaluate(scripts.profile, keys: [try keys.user(user).profile], arguments: ["policy", encoded])
+        policyHints.withLock { $0[user] = encoded }
+    }
+
+    /// A user's cycle policy and whether it is their own (else it is the default).
+    public func cyclePolicy(user: String) async throws -> (policy: BillingCyclePolicy, isOverride: Bool) {
+        try Validation.validateUserID(user)
+        let stored = try await pool.send(RedisCommand("HGET", try keys.user(user).profile, "policy")).string ?? ""
+        let settings = try await settings(fresh: true)
+        if stored.isEmpty { return (settings.defaultPolicy, false) }
+        return (try Self.decodePolicy(stored, user: user), true)
+    }
+
+    /// Sets (or with `nil` resets to monthly, UTC) the policy for users without one of their own.
+    public func setDefaultCyclePolicy(_ policy: BillingCyclePolicy?) async throws {
+        try await setSetting("default_policy", try policy.map(Self.encodePolicy) ?? "")
+    }
+
+    /// Zeroes a user's counters for a cycle (the current one by default), keeping the limit, the
+    /// policy and the recorded call ids, and appends an audit event with the previous values.
+    ///
+    /// - Parameter actor: Who or what asked (kept in the audit event).
+    /// - Returns: The usage as it was before the reset.
+    public func reset(
+        user: String, cycle: CalendarDate? = nil, at instant: Date = Date(), actor: String = "tokenledger"
+    ) async throws -> UserUsage {
+        let before = try await usage(user: user, cycle: cycle, at: instant)
+        let userKeys = try keys.user(user)
+        _ = try await pool.evaluate(
+            scripts.reset, keys: [userKeys.cycle(before.cycle), userKeys.events],
+            arguments: [user, before.cycle.description, actor])
+        return before
+    }
+
+    /// The user's event stream (threshold and reset events), oldest first, as field dictionaries.
+    public func events(user: String, count: Int = 100) async throws -> [[String: String]] {
+        try Validation.validateUserID(user)
+        let reply = try await pool.send(RedisCommand("XRANGE", try keys.user(user).events, "-", "+", "COUNT", count))
+        guard let entries = reply.array else { throw Self.unexpected(reply, what: "XRANGE") }
+        return entries.compactMap { entry in
+            guard let parts = entry.array, parts.count == 2, let fields = parts[1].array else { return nil }
+            var event: [String: String] = ["id": parts[0].string ?? ""]
+            for pair in stride(from: 0, to: fields.count - 1, by: 2) {
+                event[fields[pair].string ?? ""] = fields[pair + 1].string ?? ""
+            }
+            return event
+        }
+    }
+
+    /// The namespace-wide settings, re-read from Redis when the cache is older than
+    /// ``LedgerConfiguration/settingsCacheTTL`` or when `fresh` is true.
+    public func settings(fresh: Bool = false) async throws -> Settings {
+        let now = ContinuousClock.now
+        if !fresh, let cached = settingsCache.withLock({ $0 }), cached.expires > now { return cached.settings }
+        let reply = try await pool.send(RedisCommand("HMGET", keys.config, "default_limit", "default_policy"))
+        guard let fields = reply.array, fields.count == 2 else { throw Self.unexpected(reply, what: "HMGET config") }
+        var settings = Settings(defaultLimit: nil, defaultPolicy: .default)
+        if let text = fields[0].string {
+            guard let limit = Int(text) else {
+                throw LedgerError(code: .corruptData, message: "\(keys.config) default_limit is '\(text)', not a number")
+            }
+            settings.defaultLimit = limit
+        }
+        if let text = fields[1].string, !text.isEmpty {
+            settings.defaultPolicy = try Self.decodePolicy(text, user: nil)
+        }
+        settingsCache.withLock { $0 = (settings, now + configuration.settingsCacheTTL) }
+        return settings
+    }
+
+    /// The SHA-1 of every Lua script by its file name (`record`, `reserve`, …), as `EVALSHA` uses it.
+    public var scriptDigests: [String: String] { scripts.all.mapValues(\.sha1) }
+
+    // MARK: - Internals
+
+    private func setSetting(_ field: String, _ value: String) async throws {
+        _ = try await pool.evaluate(
+            scripts.config, keys: [keys.config, keys.schema], arguments: [field, value, LedgerKeys.schemaVersion])
+        settingsCache.withLock { $0 = nil }
+    }
+
+    private func indexCall(_ cycle: CalendarDate, users: [String]) -> RedisScriptCall {
+        RedisScriptCall(
+            scripts.index, keys: [keys.index(cycle), keys.indexedCycles], arguments: [cycle.description] + users)
+    }
+
+    private func indexedUsers(_ cycle: CalendarDate) async throws -> [String] {
+        var users: [String] = []
+        var cursor = "0"
+        repeat {
+            let reply = try await pool.send(RedisCommand("SSCAN", keys.index(cycle), cursor, "COUNT", 1000))
+            guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let members = parts[1].array else {
+                throw Self.unexpected(reply, what: "SSCAN")
+            }
+            cursor = next
+            users.append(contentsOf: members.compactMap(\.string))
+        } while cursor != "0"
+        return users
+    }
+
+    /// What one attempt of a cycle-dependent script produced.
+    enum Attempt<T> {
+        case done(T)
+        /// The stored policy differed from the assumed one; here is the stored one.
+        case retry(String)
+    }
+
+    /// Runs `body` with the cycle computed from the user's policy (or the explicit cycle), and again
+    /// with the stored policy when the script reports that the assumed one was stale.
+    private func withCycle<T>(
+        user: String, explicit: CalendarDate?, at instant: Date, settings: Settings,
+        _ body: (BillingCycle, String) async throws -> Attempt<T>
+    ) async throws -> T {
+        var hint = policyHints.withLock { $0[user] } ?? ""
+        for _ in 0..<4 {
+            let policy = hint.isEmpty ? settings.defaultPolicy : try Self.decodePolicy(hint, user: user)
+            let target = explicit.map { policy.cycle(startingOn: $0) } ?? policy.cycle(containing: instant)
+            switch try await body(target, explicit == nil ? hint : "*") {
+            case .done(let value):
+                return value
+            case .retry(let stored):
+                hint = stored
+                policyHints.withLock { hints in
+                    if hints.count > 100_000 { hints.removeAll(keepingCapacity: true) }
+                    hints[user] = stored
+                }
+            }
+        }
+        throw LedgerError(code: .policyChanged, message: "the cycle policy of user '\(user)' kept changing; try again")
+    }
+
+    private enum PolicyOrValues {
+        case values([RedisReply])
+        case policy(String)
+        var storedPolicy: String {
+            if case .policy(let p) = self { return p }
+            return ""
+        }
+    }
+
+    private func policyOrValues(_ reply: RedisReply, user: String) throws -> PolicyOrValues {
+        guard let fields = reply.array, let first = fields.first else { throw Self.unexpected(reply, what: "script") }
+        if first.string == "policy" { return .policy(fields.count > 1 ? fields[1].string ?? "" : "") }
+        if first.string == "ok" { return .values(Array(fields.dropFirst())) }
+        return .values(fields)
+    }
+
+    private func recordOutcome(_ reply: RedisReply, user: String, cycle: CalendarDate) throws -> Attempt<RecordResult> {
+        if case .error(let error) = reply {
+            if error.serverCode == "OVERFLOW" {
+                throw LedgerError(code: .overflow, message: "user '\(user)' cycle \(cycle): \(error.message)")
+            }
+            if error.serverCode == "BADINPUT" {
+                throw ValidationError(code: .invalidTokenCount, field: "usage", message: error.message)
+            }
+            throw error
+        }
+        guard let fields = reply.array, let status = fields.first?.string else {
+            throw Self.unexpected(reply, what: "record")
+        }
+        if status == "policy" { return .retry(fields.count > 1 ? fields[1].string ?? "" : "") }
+        let numbers = try Self.integers(Array(fields.dropFirst()), count: fields.count - 1, what: "record")
+        return .done(
+            RecordResult(
+                applied: status == "applied", user: user, cycle: cycle, totalTokens: numbers[0], calls: numbers[1],
+                releasedTokens: numbers.count > 2 ? numbers[2] : 0))
+    }
+
+    private func makeUsage(user: String, cycle: CalendarDate, fields: [RedisReply], settings: Settings) throws -> UserUsage {
+        guard fields.count >= 3, let limit = fields[0].int, let reserved = fields[1].int, let hash = fields[2].array else {
+            throw Self.unexpected(.array(fields), what: "usage")
+        }
+        let storedPolicy = fields.count > 3 ? fields[3].string ?? "" : ""
+        let policy = storedPolicy.isEmpty ? settings.defaultPolicy : try Self.decodePolicy(storedPolicy, user: user)
+        var usage = UserUsage(
+            user: user, cycle: cycle, cycleEnd: policy.cycle(startingOn: cycle).end,
+            limit: limit < 0 ? nil : Int(limit), reserved: Int(reserved))
+        var pairs: [(String, Int)] = []
+        pairs.reserveCapacity(hash.count / 2)
+        for index in stride(from: 0, to: hash.count - 1, by: 2) {
+            guard let field = hash[index].string, let value = hash[index + 1].int else { continue }
+            pairs.append((field, Int(value)))
+        }
+        usage.apply(cycleHash: pairs)
+        return usage
+    }
+
+    static func validateRecord(user: String, callID: String, usage: UsageRecord, model: String, provider: String)
+        throws(ValidationError)
+    {
+        try Validation.validateUserID(user)
+        try Validation.validateCallID(callID)
+        try Validation.validateModel(model)
+        try Validation.validateProvider(provider)
+        try Validation.validateTokenCount(usage.inputTokens, field: "input_tokens")
+        try Validation.validateTokenCount(usage.outputTokens, field: "output_tokens")
+        if let cached = usage.cachedInputTokens { try Validation.validateTokenCount(cached, field: "cached_input_tokens") }
+        if let write = usage.cacheWriteTokens { try Validation.validateTokenCount(write, field: "cache_write_tokens") }
+        if let reasoning = usage.reasoningTokens { try Validation.validateTokenCount(reasoning, field: "reasoning_tokens") }
+        let inputSubsets = (usage.cachedInputTokens ?? 0) + (usage.cacheWriteTokens ?? 0)
+        if inputSubsets > usage.inputTokens {
+            throw ValidationError(
+                code: .invalidTokenCount, field: "cached_input_tokens",
+                message: "cached_input_tokens + cache_write_tokens (\(inputSubsets)) is more than input_tokens (\(usage.inputTokens)); they are part of it")
+        }
+        if let reasoning = usage.reasoningTokens, reasoning > usage.outputTokens {
+            throw ValidationError(
+                code: .invalidTokenCount, field: "reasoning_tokens",
+                message: "reasoning_tokens (\(reasoning)) is more than output_tokens (\(usage.outputTokens)); it is part of it")
+        }
+    }
+
+    static func usageArguments(_ callID: String, _ usage: UsageRecord, _ model: String, _ provider: String)
+        -> [any RedisArgumentConvertible]
+    {
+        [
+            callID, usage.inputTokens, usage.outputTokens, usage.cachedInputTokens ?? -1, usage.cacheWriteTokens ?? -1,
+            usage.reasoningTokens ?? -1, model, provider,
+        ]
+    }
+
+    static func limitArgument(_ limit: Int?) -> Int { limit ?? -1 }
+
+    static func encodePolicy(_ policy: BillingCyclePolicy) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(policy), as: UTF8.self)
+    }
+
+    static func decodePolicy(_ text: String, user: String?) throws -> BillingCyclePolicy {
+        do {
+            return try JSONDecoder().decode(BillingCyclePolicy.self, from: Data(text.utf8))
+        } catch {
+            let owner = user.map { "user '\($0)'" } ?? "the default"
+            throw LedgerError(code: .corruptData, message: "the stored cycle policy of \(owner) is not valid: \(text)")
+        }
+    }
+
+    static func integers(_ replies: [RedisReply], count: Int, what: String) throws -> [Int] {
+        guard replies.count >= count else { throw unexpected(.array(replies), what: what) }
+        return try replies.prefix(count).map { reply in
+            guard let value = reply.int else { throw unexpected(reply, what: what) }
+            return Int(value)
+        }
+    }
+
+    static func unexpected(_ reply: RedisReply, what: String) -> Error {
+        if case .error(let error) = reply { return error }
+        return LedgerError(code: .internalError, message: "unexpected reply to \(what): \(reply)")
+    }
+}

@@ -1,0 +1,17 @@
+-- reset.lua: zeroes a cycle's counters, keeping the limit, the policy and the recorded call ids
+-- (so a replayed call is still a duplicate), and appends an audit event with the previous values.
+-- KEYS: 1 cycle, 2 events
+-- ARGV: 1 user id, 2 cycle name, 3 who/why (free text)
+-- Returns the previous counters as {field, value, ...}
+local previous = redis.call('HGETALL', KEYS[1])
+local event = {'type', 'reset', 'user', ARGV[1], 'cycle', ARGV[2], 'by', ARGV[3]}
+for i = 1, #previous, 2 do
+  local field = previous[i]
+  if not string.find(field, ':', 1, true) then
+    table.insert(event, 'previous_' .. field)
+    table.insert(event, previous[i + 1])
+  end
+end
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', 10000, '*', unpack(event))
+redis.call('DEL', KEYS[1])
+return previous
