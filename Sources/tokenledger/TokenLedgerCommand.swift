@@ -13,7 +13,10 @@ struct TokenLedgerCommand: AsyncParsableCommand {
             Exit codes: 0 ok, 1 quota denied, 64 usage error, 65 bad input data, 69 Redis unavailable, \
             70 internal error.
             """,
-        version: TokenLedger.version,
-        subcommands: [DoctorCommand.self]
+        version: TokenLedgerVersion.current,
+        subcommands: [
+            RecordCommand.self, UsageCommand.self, ReportCommand.self, LimitCommand.self, QuotaCommand.self,
+            CycleCommand.self, ResetCommand.self, DoctorCommand.self,
+        ]
     )
 }

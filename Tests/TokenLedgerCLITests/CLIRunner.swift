@@ -23,6 +23,13 @@ enum CLI {
     static func run(
         _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil
     ) throws -> CLIResult {
+        try start(arguments, environment: environment, stdin: stdin).finish()
+    }
+
+    /// Starts `tokenledger arguments…` without waiting, so many can run at once.
+    static func start(
+        _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil
+    ) throws -> RunningCLI {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -42,7 +49,18 @@ enum CLI {
         try process.run()
         if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
         try input.fileHandleForWriting.close()
-        // Read both pipes fully before waiting, so a large output cannot block the child.
+        return RunningCLI(process: process, out: out, err: err)
+    }
+}
+
+/// A `tokenledger` process that was started and not yet waited for.
+struct RunningCLI {
+    let process: Process
+    let out: Pipe
+    let err: Pipe
+
+    /// Reads its output to the end and waits for it to exit.
+    func finish() -> CLIResult {
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
@@ -51,4 +69,10 @@ enum CLI {
             stdout: String(decoding: outData, as: UTF8.self),
             stderr: String(decoding: errData, as: UTF8.self))
     }
+}
+
+/// Decodes one line of JSON output into a dictionary (tests only).
+func jsonObject(_ text: String) throws -> [String: Any] {
+    let object = try JSONSerialization.jsonObject(with: Data(text.utf8))
+    return try #require(object as? [String: Any], "not a JSON object: \(text)")
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RedisClient
+import TokenLedger
 
 /// The CLI's exit codes (SPEC: CLI contract), following sysexits.h.
 enum ExitStatus: Int32 {
@@ -30,6 +31,15 @@ func reportingFailures(_ body: () async throws -> Void) async throws {
     } catch let failure as CLIFailure {
         printError(failure.message)
         throw ExitCode(failure.exitCode.rawValue)
+    } catch let error as TokenLedger.ValidationError {
+        printError(error.message)
+        throw ExitCode(ExitStatus.dataError.rawValue)
+    } catch let error as ExtractionError {
+        printError(error.message)
+        throw ExitCode(ExitStatus.dataError.rawValue)
+    } catch let error as LedgerError {
+        printError(error.message)
+        throw ExitCode((error.code == .overflow ? ExitStatus.dataError : .internalError).rawValue)
     } catch let error as RedisError {
         printError(error.message)
         throw ExitCode(exitStatus(for: error).rawValue)

@@ -1,0 +1,111 @@
+import ArgumentParser
+import TokenLedger
+
+/// `tokenledger limit`: token limits, which persist across cycles.
+struct LimitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "limit",
+        abstract: "Set, show or clear token limits per cycle (a user's own, or the default).",
+        subcommands: [Set.self, Get.self, Clear.self]
+    )
+
+    struct Set: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set", abstract: "Set a user's limit, or with --default the limit for users without one.")
+
+        @OptionGroup var global: GlobalOptions
+        @Flag(name: .customLong("default"), help: "Set the default limit instead of a user's.") var isDefault = false
+        @Argument(parsing: .allUnrecognized, help: "USER N, or with --default just N.") var values: [String] = []
+
+        func validate() throws {
+            if isDefault && values.count != 1 { throw ArgumentParser.ValidationError("usage: limit set --default N") }
+            if !isDefault && values.count != 2 { throw ArgumentParser.ValidationError("usage: limit set USER N") }
+        }
+
+        func run() async throws {
+            try await reportingFailures {
+                let tokens = try Validation.parseLimit(values[values.count - 1], field: "limit")
+                if isDefault {
+                    try await global.withRepository { try await $0.setDefaultLimit(tokens) }
+                    try printJSON(LimitOutput(user: nil, limit: tokens, source: "default"))
+                } else {
+                    try await global.withRepository { try await $0.setLimit(user: values[0], tokens: tokens) }
+                    try printJSON(LimitOutput(user: values[0], limit: tokens, source: "user"))
+                }
+            }
+        }
+    }
+
+    struct Get: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "get", abstract: "Show the limit that applies to a user, and where it comes from.")
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var output: FormatOptions
+        @Argument(help: "The user id.") var user: String
+
+        func run() async throws {
+            try await reportingFailures {
+                let limits = try await global.withRepository { try await $0.limit(user: user) }
+                let result: LimitOutput
+                if let own = limits.own {
+                    result = LimitOutput(user: user, limit: own, source: "user")
+                } else if let fallback = limits.default {
+                    result = LimitOutput(user: user, limit: fallback, source: "default")
+                } else {
+                    result = LimitOutput(user: user, limit: nil, source: "none")
+                }
+                switch output.format {
+                case .json: try printJSON(result)
+                case .csv:
+                    print("user,limit,source")
+                    print([csvField(user), result.limit.map(String.init) ?? "", result.source].joined(separator: ","))
+                case .table:
+                    print("\(user): \(result.limit.map { "\($0) tokens per cycle" } ?? "unlimited") (\(result.source))")
+                }
+            }
+        }
+    }
+
+    struct Clear: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "clear", abstract: "Remove a user's own limit (the default applies again).")
+
+        @OptionGroup var global: GlobalOptions
+        @Flag(name: .customLong("default"), help: "Clear the default limit instead (users without one become unlimited).")
+        var isDefault = false
+        @Argument(help: "The user id (not with --default).") var user: String?
+
+        func validate() throws {
+            if isDefault == (user != nil) { throw ArgumentParser.ValidationError("usage: limit clear USER, or limit clear --default") }
+        }
+
+        func run() async throws {
+            try await reportingFailures {
+                if let user {
+                    try await global.withRepository { try await $0.clearLimit(user: user) }
+                    try printJSON(LimitOutput(user: user, limit: nil, source: "cleared"))
+                } else {
+                    try await global.withRepository { try await $0.setDefaultLimit(nil) }
+                    try printJSON(LimitOutput(user: nil, limit: nil, source: "cleared"))
+                }
+            }
+        }
+    }
+}
+
+/// `{"limit","source","user"}`; `limit` is null when unlimited or cleared.
+struct LimitOutput: Encodable {
+    var user: String?
+    var limit: Int?
+    var source: String
+
+    enum CodingKeys: String, CodingKey { case user, limit, source }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(user, forKey: .user)
+        try c.encode(limit, forKey: .limit)
+        try c.encode(source, forKey: .source)
+    }
+}

@@ -1,0 +1,120 @@
+import ArgumentParser
+import TokenLedger
+
+/// `tokenledger quota`: quota decisions and leases.
+struct QuotaCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quota",
+        abstract: "Check quota and manage reservations (exit 1 when denied).",
+        subcommands: [Check.self, Reserve.self, Settle.self, Release.self]
+    )
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "check",
+            abstract: "May the user spend N more tokens now? Read-only. Exit 0 allowed, 1 denied.",
+            discussion: #"Prints {"allowed","cycle","limit","remaining","requested","reserved","used","user"}."#)
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var time: AtOption
+        @Argument(help: "The user id.") var user: String
+        @Option(parsing: .unconditional, help: "Tokens the next call needs (default 0).") var tokens: String = "0"
+
+        func run() async throws {
+            try await reportingFailures {
+                let tokens = try tokenCount(tokens, "--tokens")
+                let instant = try time.instant()
+                let decision = try await global.withRepository { try await $0.check(user: user, tokens: tokens, at: instant) }
+                try printJSON(decision)
+                if !decision.allowed { throw ExitCode(ExitStatus.quotaDenied.rawValue) }
+            }
+        }
+    }
+
+    struct Reserve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "reserve",
+            abstract: "Reserve N tokens for a call if the limit allows it (atomic, idempotent). Exit 1 when denied.",
+            discussion: "status is admitted, held (already reserved), settled (already recorded) or denied.")
+
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The user id.") var user: String
+        @Option(parsing: .unconditional, help: "Tokens to reserve.") var tokens: String
+        @Option(name: .customLong("call-id"), help: "The call's id.") var callID: String
+        @Option(help: "Seconds before an unsettled reservation expires by itself (default 600).") var ttl: Int?
+
+        func validate() throws {
+            if let ttl, ttl <= 0 { throw ArgumentParser.ValidationError("--ttl must be a positive number of seconds") }
+        }
+
+        func run() async throws {
+            try await reportingFailures {
+                let tokens = try tokenCount(tokens, "--tokens")
+                let reservation = try await global.withRepository { repository in
+                    try await repository.reserve(user: user, callID: callID, tokens: tokens, ttl: ttl.map { .seconds($0) })
+                }
+                try printJSON(reservation.decision, adding: ["status": reservation.status.rawValue, "call_id": callID])
+                if reservation.status == .denied { throw ExitCode(ExitStatus.quotaDenied.rawValue) }
+            }
+        }
+    }
+
+    struct Settle: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "settle",
+            abstract: "Replace a call's reservation with its actual usage, exactly once.")
+
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The user id.") var user: String
+        @Option(name: .customLong("call-id"), help: "The call's id.") var callID: String
+        @Option(parsing: .unconditional, help: "Input tokens.") var input: String
+        @Option(parsing: .unconditional, help: "Output tokens.") var output: String
+        @Option(parsing: .unconditional, help: "Cache reads (part of --input).") var cached: String?
+        @Option(name: .customLong("cache-write"), parsing: .unconditional, help: "Cache writes (part of --input).") var cacheWrite: String?
+        @Option(parsing: .unconditional, help: "Reasoning tokens (part of --output).") var reasoning: String?
+        @Option(help: "The model name.") var model: String = ""
+        @Option(help: "The provider name.") var provider: String = ""
+
+        func run() async throws {
+            try await reportingFailures {
+                let usage = UsageRecord(
+                    inputTokens: try tokenCount(input, "--input"), outputTokens: try tokenCount(output, "--output"),
+                    cachedInputTokens: try tokenCount(cached, "--cached"),
+                    cacheWriteTokens: try tokenCount(cacheWrite, "--cache-write"),
+                    reasoningTokens: try tokenCount(reasoning, "--reasoning"))
+                let result = try await global.withRepository { repository in
+                    try await repository.settle(user: user, callID: callID, usage: usage, model: model, provider: provider)
+                }
+                try printJSON(result, adding: ["released_tokens": result.releasedTokens, "call_id": callID])
+            }
+        }
+    }
+
+    struct Release: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "release", abstract: "Drop a call's reservation without recording usage.")
+
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The user id.") var user: String
+        @Option(name: .customLong("call-id"), help: "The call's id.") var callID: String
+
+        func run() async throws {
+            try await reportingFailures {
+                let released = try await global.withRepository { try await $0.release(user: user, callID: callID) }
+                try printJSON(ReleaseOutput(user: user, callID: callID, releasedTokens: released))
+            }
+        }
+    }
+}
+
+/// `{"call_id","released_tokens","user"}`.
+struct ReleaseOutput: Encodable {
+    var user: String
+    var callID: String
+    var releasedTokens: Int
+    enum CodingKeys: String, CodingKey {
+        case user
+        case callID = "call_id"
+        case releasedTokens = "released_tokens"
+    }
+}

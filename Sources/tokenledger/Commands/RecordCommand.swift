@@ -1,0 +1,103 @@
+import ArgumentParser
+import Foundation
+import TokenLedger
+
+/// `tokenledger record`: records one call's usage.
+struct RecordCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "record",
+        abstract: "Record one call's token usage for a user (idempotent per call id).",
+        discussion: """
+            Prints {"applied","cycle","total_tokens","user"}; applied is false when the call id was already \
+            recorded. Give the counts with --input/--output (and the optional subsets), or a raw provider \
+            response with --response FILE (or - for stdin).
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The user id.")
+    var user: String
+
+    @Option(parsing: .unconditional, help: "Input tokens, cache reads and writes included.") var input: String?
+    @Option(parsing: .unconditional, help: "Output tokens, reasoning included.") var output: String?
+    @Option(parsing: .unconditional, help: "Cache reads (part of --input).") var cached: String?
+    @Option(name: .customLong("cache-write"), parsing: .unconditional, help: "Cache writes (part of --input).") var cacheWrite: String?
+    @Option(parsing: .unconditional, help: "Reasoning tokens (part of --output).") var reasoning: String?
+    @Option(help: "The model name.") var model: String?
+    @Option(help: "The provider name (with --response: how to read it; default auto).") var provider: String?
+    @Option(name: .customLong("call-id"), help: "The call's id; a repeat is not counted again (default: a new UUID).")
+    var callID: String?
+    @Option(help: "Record into the cycle starting on this date (YYYY-MM-DD) instead of the current one.")
+    var cycle: String?
+    @Option(help: "A raw provider response (JSON, a JSON array of stream events, or SSE text); - reads stdin.")
+    var response: String?
+
+    func validate() throws {
+        if response != nil {
+            if input != nil || output != nil || cached != nil || cacheWrite != nil || reasoning != nil {
+                throw ArgumentParser.ValidationError("give either --response or the counts, not both")
+            }
+        } else if input == nil || output == nil {
+            throw ArgumentParser.ValidationError("give --input and --output (or --response FILE)")
+        }
+    }
+
+    func run() async throws {
+        try await reportingFailures {
+            var usage: UsageRecord
+            var model = try self.model.map { m in try Validation.validateModel(m); return m } ?? ""
+            var provider = self.provider ?? ""
+            if let response {
+                let data = try readInput(response)
+                let chosen = Provider(name: provider.isEmpty ? "auto" : provider)
+                guard let chosen else {
+                    throw CLIFailure(
+                        exitCode: .usage,
+                        message: "unknown provider '\(provider)'; use one of \(Provider.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                let extracted = try UsageExtractor.extractUsage(from: data, provider: chosen)
+                guard let record = extracted.record else {
+                    throw CLIFailure(
+                        exitCode: .dataError,
+                        message: "the response reports only a total (or no input count); record it with --input and --output")
+                }
+                usage = record
+                if model.isEmpty, let found = extracted.model { model = truncated(found, bytes: 128) }
+                if provider.isEmpty || provider == "auto" { provider = extracted.provider.rawValue }
+            } else {
+                usage = UsageRecord(
+                    inputTokens: try tokenCount(input ?? "", "--input"), outputTokens: try tokenCount(output ?? "", "--output"),
+                    cachedInputTokens: try tokenCount(cached, "--cached"),
+                    cacheWriteTokens: try tokenCount(cacheWrite, "--cache-write"),
+                    reasoningTokens: try tokenCount(reasoning, "--reasoning"))
+            }
+            let cycle = try cycleDate(self.cycle)
+            let callID = self.callID ?? UUID().uuidString.lowercased()
+            let result = try await global.withRepository { repository in
+                try await repository.record(
+                    user: user, callID: callID, usage: usage, model: model, provider: provider, cycle: cycle)
+            }
+            try printJSON(result)
+        }
+    }
+}
+
+/// Reads a file, or standard input for `-`.
+func readInput(_ path: String) throws -> Data {
+    if path == "-" { return FileHandle.standardInput.readDataToEndOfFile() }
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw CLIFailure(exitCode: .dataError, message: "cannot read \(path)")
+    }
+    return data
+}
+
+/// `text` cut to at most `bytes` UTF-8 bytes, at a character boundary.
+func truncated(_ text: String, bytes: Int) -> String {
+    var result = ""
+    for character in text {
+        if result.utf8.count + character.utf8.count > bytes { break }
+        result.append(character)
+    }
+    return result
+}

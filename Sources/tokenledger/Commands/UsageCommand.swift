@@ -1,0 +1,47 @@
+import ArgumentParser
+import TokenLedger
+
+/// `tokenledger usage`: one user's usage in a cycle.
+struct UsageCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "usage",
+        abstract: "Show one user's usage in a cycle (the current one by default)."
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var output: FormatOptions
+    @OptionGroup var time: AtOption
+
+    @Argument(help: "The user id.")
+    var user: String
+
+    @Option(help: "The cycle's start date (YYYY-MM-DD); default the cycle containing --at.")
+    var cycle: String?
+
+    func run() async throws {
+        try await reportingFailures {
+            let cycle = try cycleDate(self.cycle)
+            let instant = try time.instant()
+            let usage = try await global.withRepository { try await $0.usage(user: user, cycle: cycle, at: instant) }
+            switch output.format {
+            case .json:
+                try printJSON(usage)
+            case .csv:
+                printCSV([usage])
+            case .table:
+                printTable(zip(usageColumns, usageCells(usage)).map { [$0.0, $0.1.isEmpty ? "unlimited" : $0.1] })
+                if !usage.models.isEmpty {
+                    print("")
+                    var rows = [["model", "input_tokens", "output_tokens", "total_tokens", "calls"]]
+                    for (model, entry) in usage.models.sorted(by: { $0.key < $1.key }) {
+                        rows.append([
+                            model.isEmpty ? "(none)" : model, String(entry.inputTokens), String(entry.outputTokens),
+                            String(entry.totalTokens), String(entry.calls),
+                        ])
+                    }
+                    printTable(rows)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+import RedisClient
+import TokenLedger
+
+extension GlobalOptions {
+    /// Opens a repository for the configured Redis and namespace, runs `body`, and closes the pool.
+    func withRepository<T>(_ body: (TokenRepository) async throws -> T) async throws -> T {
+        let redis = try redisConfiguration()
+        let configuration: LedgerConfiguration
+        do {
+            configuration = try LedgerConfiguration.fromEnvironment(namespace: namespace)
+        } catch {
+            throw CLIFailure(exitCode: .usage, message: error.message)
+        }
+        let pool = RedisConnectionPool(configuration: redis, options: .init(maximumConnections: 4))
+        do {
+            let repository = try TokenRepository(pool: pool, configuration: configuration)
+            let result = try await body(repository)
+            await pool.close()
+            return result
+        } catch {
+            await pool.close()
+            throw error
+        }
+    }
+}
+
+/// Parses a token count given as text (so `-5` is bad data, exit 65, not an unknown option).
+func tokenCount(_ text: String, _ option: String) throws -> Int {
+    try Validation.parseTokenCount(text, field: option)
+}
+
+/// Parses an optional token count.
+func tokenCount(_ text: String?, _ option: String) throws -> Int? {
+    guard let text else { return nil }
+    return try Validation.parseTokenCount(text, field: option)
+}
+
+/// Parses `--cycle DATE`.
+func cycleDate(_ text: String?) throws -> CalendarDate? {
+    guard let text else { return nil }
+    return try Validation.parseCycleDate(text, field: "--cycle")
+}
