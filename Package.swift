@@ -45,6 +45,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Prints the heuristic estimator's error against tiktoken counts (scripts/estimator-accuracy).
+        .executableTarget(
+            name: "EstimatorAccuracy",
+            dependencies: ["TokenLedger"]
+        ),
         // Starts throwaway redis-server processes for integration tests.
         .target(
             name: "RedisTestSupport",

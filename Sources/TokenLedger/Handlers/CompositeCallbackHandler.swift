@@ -1,0 +1,159 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// Runs many handlers for each callback, isolated from each other and from the LLM call.
+///
+/// Handlers run concurrently. One that throws is logged and counted; one that takes longer than
+/// ``timeout`` is abandoned (asked to cancel, and no longer waited for), logged and counted. The
+/// composite itself never throws, and returns within about ``timeout`` whatever its handlers do.
+public struct CompositeCallbackHandler: LLMCallbackHandler {
+    /// Counts per handler, by its position in ``handlers``.
+    public struct Failures: Sendable, Hashable {
+        /// Callbacks that threw.
+        public var errors: [Int] = []
+        /// Callbacks abandoned after the timeout.
+        public var timeouts: [Int] = []
+    }
+
+    /// The handlers, in order.
+    public let handlers: [any LLMCallbackHandler]
+    /// How long one handler's callback may take. Default 2 seconds.
+    public let timeout: Duration
+    private let logger: Logger
+    private let failureCounts: FailureCounts
+
+    /// Creates a composite.
+    ///
+    /// - Parameters:
+    ///   - handlers: The handlers to run.
+    ///   - timeout: How long one handler's callback may take before it is abandoned.
+    ///   - logger: Receives one error per failed or abandoned callback.
+    public init(
+        _ handlers: [any LLMCallbackHandler], timeout: Duration = .seconds(2),
+        logger: Logger = Logger(label: "tokenledger.composite")
+    ) {
+        self.handlers = handlers
+        self.timeout = timeout
+        self.logger = logger
+        self.failureCounts = FailureCounts(count: handlers.count)
+    }
+
+    /// Failures so far, per handler.
+    public var failures: Failures { failureCounts.snapshot }
+
+    /// Runs every handler's `onLLMStart`.
+    public func onLLMStart(messages: [ChatMessage], context: LLMCallContext) async {
+        await fanOut("on_llm_start", context) { try await $0.onLLMStart(messages: messages, context: context) }
+    }
+
+    /// Runs every handler's `onLLMNewToken`.
+    public func onLLMNewToken(_ token: String, context: LLMCallContext) async {
+        await fanOut("on_llm_new_token", context) { try await $0.onLLMNewToken(token, context: context) }
+    }
+
+    /// Runs every handler's `onLLMEnd`.
+    public func onLLMEnd(response: LLMResponse, context: LLMCallContext) async {
+        await fanOut("on_llm_end", context) { try await $0.onLLMEnd(response: response, context: context) }
+    }
+
+    /// Runs every handler's `onLLMError`.
+    public func onLLMError(_ error: any Error, context: LLMCallContext) async {
+        await fanOut("on_llm_error", context) { try await $0.onLLMError(error, context: context) }
+    }
+
+    private func fanOut(
+        _ callback: String, _ context: LLMCallContext,
+        _ body: @escaping @Sendable (any LLMCallbackHandler) async throws -> Void
+    ) async {
+        let timeout = self.timeout
+        await withTaskGroup(of: (Int, HandlerOutcome).self) { group in
+            for (index, handler) in handlers.enumerated() {
+                group.addTask { (index, await runWithTimeout(timeout) { try await body(handler) }) }
+            }
+            for await (index, outcome) in group {
+                switch outcome {
+                case .finished:
+                    break
+                case .threw(let error):
+                    failureCounts.record(error: index)
+                    logger.error(
+                        "callback handler failed",
+                        metadata: [
+                            "tokenledger.callback": "\(callback)", "tokenledger.handler": "\(type(of: handlers[index]))",
+                            "tokenledger.run_id": "\(context.runID)", "tokenledger.error": "\(error)",
+                        ])
+                case .timedOut:
+                    failureCounts.record(timeout: index)
+                    logger.error(
+                        "callback handler timed out",
+                        metadata: [
+                            "tokenledger.callback": "\(callback)", "tokenledger.handler": "\(type(of: handlers[index]))",
+                            "tokenledger.run_id": "\(context.runID)", "tokenledger.timeout": "\(timeout)",
+                        ])
+                }
+            }
+        }
+    }
+}
+
+enum HandlerOutcome: Sendable {
+    case finished
+    case threw(any Error)
+    case timedOut
+}
+
+/// Runs `operation` in a task of its own and waits at most `timeout` for it. On timeout the task
+/// is cancelled and abandoned: a callback that ignores cancellation cannot hold the caller.
+func runWithTimeout(
+    _ timeout: Duration, _ operation: @escaping @Sendable () async throws -> Void
+) async -> HandlerOutcome {
+    await withCheckedContinuation { (continuation: CheckedContinuation<HandlerOutcome, Never>) in
+        let once = ResumeOnce(continuation)
+        let work = Task {
+            do {
+                try await operation()
+                once.resume(.finished)
+            } catch {
+                once.resume(.threw(error))
+            }
+        }
+        Task {
+            try? await Task.sleep(for: timeout)
+            if once.resume(.timedOut) { work.cancel() }
+        }
+    }
+}
+
+/// Resumes a continuation exactly once, whichever of several racing tasks gets there first.
+final class ResumeOnce: Sendable {
+    private let continuation: Mutex<CheckedContinuation<HandlerOutcome, Never>?>
+
+    init(_ continuation: CheckedContinuation<HandlerOutcome, Never>) {
+        self.continuation = Mutex(continuation)
+    }
+
+    /// Resumes with `outcome` if nobody did yet; returns whether this call did.
+    @discardableResult
+    func resume(_ outcome: HandlerOutcome) -> Bool {
+        guard let continuation = continuation.withLock({ value in
+            defer { value = nil }
+            return value
+        }) else { return false }
+        continuation.resume(returning: outcome)
+        return true
+    }
+}
+
+/// Per-handler failure counters.
+final class FailureCounts: Sendable {
+    private let value: Mutex<CompositeCallbackHandler.Failures>
+
+    init(count: Int) {
+        value = Mutex(.init(errors: Array(repeating: 0, count: count), timeouts: Array(repeating: 0, count: count)))
+    }
+
+    func record(error index: Int) { value.withLock { $0.errors[index] += 1 } }
+    func record(timeout index: Int) { value.withLock { $0.timeouts[index] += 1 } }
+    var snapshot: CompositeCallbackHandler.Failures { value.withLock { $0 } }
+}

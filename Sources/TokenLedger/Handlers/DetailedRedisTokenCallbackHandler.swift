@@ -1,0 +1,80 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// Records input and output (and cached and reasoning tokens when reported) for each call, and
+/// estimates what the provider does not report.
+///
+/// At start it estimates the prompt's tokens; at the end it records the reported usage, splits a
+/// total-only response using the start estimate, and when the response reports nothing it records
+/// an estimate from the prompt and the streamed or returned text (marked estimated).
+///
+/// ### Threading
+/// Per-call state is kept by run id under a lock, so one instance serves many concurrent calls.
+/// State is dropped at the end or error of each call.
+public final class DetailedRedisTokenCallbackHandler: LLMCallbackHandler {
+    private struct CallState {
+        var promptEstimate: Int
+        var streamed: String = ""
+    }
+
+    /// Where usage is recorded.
+    public let repository: TokenRepository
+    private let estimator: any TokenEstimator
+    private let logger: Logger
+    private let calls = Mutex<[String: CallState]>([:])
+    private let statisticsBox = StatisticsBox()
+
+    /// Creates a handler.
+    ///
+    /// - Parameters:
+    ///   - repository: Where usage is recorded.
+    ///   - estimator: Estimates prompt and output tokens (exact with a BPE vocabulary, heuristic otherwise).
+    ///   - logger: Receives a warning for each call whose usage could not be recorded.
+    public init(
+        repository: TokenRepository, estimator: any TokenEstimator = HeuristicTokenEstimator(),
+        logger: Logger = Logger(label: "tokenledger.handler")
+    ) {
+        self.repository = repository
+        self.estimator = estimator
+        self.logger = logger
+    }
+
+    /// What this handler has done so far; ``HandlerStatistics/inFlight`` counts calls with state.
+    public var statistics: HandlerStatistics {
+        var snapshot = statisticsBox.snapshot
+        snapshot.inFlight = calls.withLock { $0.count }
+        return snapshot
+    }
+
+    /// Estimates the prompt's tokens and remembers it for this run id.
+    public func onLLMStart(messages: [ChatMessage], context: LLMCallContext) async {
+        let estimate = estimator.countTokens(in: messages)
+        calls.withLock { $0[context.runID] = CallState(promptEstimate: estimate) }
+    }
+
+    /// Collects streamed text for this run id, for an estimate if the stream reports no usage.
+    public func onLLMNewToken(_ token: String, context: LLMCallContext) async {
+        calls.withLock { calls in
+            calls[context.runID]?.streamed += token
+        }
+    }
+
+    /// Records the call's usage (reported, split or estimated). Never throws.
+    public func onLLMEnd(response: LLMResponse, context: LLMCallContext) async {
+        let state = calls.withLock { $0.removeValue(forKey: context.runID) }
+        let text = [state?.streamed, response.text].compactMap { $0 }.filter { !$0.isEmpty }.first
+        let outcome = UsageResolution.resolve(
+            response, provider: context.provider, promptEstimate: state?.promptEstimate, outputText: text,
+            estimator: estimator)
+        await HandlerRecording.record(
+            outcome, context: context, repository: repository, statistics: statisticsBox, logger: logger)
+    }
+
+    /// Drops the call's state; nothing is recorded (a failed request is not billed, and a retry
+    /// with the same run id must still be able to record its real usage).
+    public func onLLMError(_ error: any Error, context: LLMCallContext) async {
+        _ = calls.withLock { $0.removeValue(forKey: context.runID) }
+        statisticsBox.update { $0.errors += 1 }
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import Logging
+
+/// Records each call's usage for its user and cycle, with the run id as the call id.
+///
+/// The basic handler of the seed, without its faults: it keeps no state between callbacks (one
+/// instance serves any number of concurrent calls), records idempotently (a retried call counts
+/// once), and never throws into the LLM call. It records what the response reports; a response
+/// with only a total is stored as output (use ``DetailedRedisTokenCallbackHandler`` to split it
+/// with a prompt estimate), and a response with no usage is estimated from its text.
+public struct RedisTokenCallbackHandler: LLMCallbackHandler {
+    /// Where usage is recorded.
+    public let repository: TokenRepository
+    private let estimator: any TokenEstimator
+    private let logger: Logger
+    private let statisticsBox = StatisticsBox()
+
+    /// Creates a handler.
+    ///
+    /// - Parameters:
+    ///   - repository: Where usage is recorded.
+    ///   - estimator: Estimates output tokens when a response reports none.
+    ///   - logger: Receives a warning for each call whose usage could not be recorded.
+    public init(
+        repository: TokenRepository, estimator: any TokenEstimator = HeuristicTokenEstimator(),
+        logger: Logger = Logger(label: "tokenledger.handler")
+    ) {
+        self.repository = repository
+        self.estimator = estimator
+        self.logger = logger
+    }
+
+    /// What this handler has done so far.
+    public var statistics: HandlerStatistics { statisticsBox.snapshot }
+
+    /// Records the response's usage. Never throws.
+    public func onLLMEnd(response: LLMResponse, context: LLMCallContext) async {
+        let outcome = UsageResolution.resolve(
+            response, provider: context.provider, promptEstimate: nil, outputText: response.text, estimator: estimator)
+        await HandlerRecording.record(
+            outcome, context: context, repository: repository, statistics: statisticsBox, logger: logger)
+    }
+
+    /// Counts the failed call; nothing is recorded (the provider did not bill a failed request).
+    public func onLLMError(_ error: any Error, context: LLMCallContext) async {
+        statisticsBox.update { $0.errors += 1 }
+    }
+}
+
+/// The recording step both handlers share.
+enum HandlerRecording {
+    static func record(
+        _ outcome: UsageResolution.Outcome, context: LLMCallContext, repository: TokenRepository,
+        statistics: StatisticsBox, logger: Logger
+    ) async {
+        guard case .record(let usage) = outcome else {
+            if case .failed(let reason) = outcome {
+                statistics.update { $0.failed += 1 }
+                logger.warning(
+                    "llm usage not recorded",
+                    metadata: ["tokenledger.run_id": "\(context.runID)", "tokenledger.reason": "\(reason)"])
+            }
+            return
+        }
+        do {
+            let result = try await repository.record(
+                user: context.user, callID: context.runID, usage: usage, model: context.model, provider: context.provider)
+            statistics.update { stats in
+                if result.applied { stats.recorded += 1 } else { stats.duplicates += 1 }
+                if usage.source == .estimated && result.applied { stats.estimated += 1 }
+            }
+        } catch {
+            statistics.update { $0.failed += 1 }
+            logger.error(
+                "llm usage could not be recorded",
+                metadata: ["tokenledger.run_id": "\(context.runID)", "tokenledger.error": "\(error)"])
+        }
+    }
+}
