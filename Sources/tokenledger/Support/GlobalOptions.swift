@@ -9,6 +9,13 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "Key namespace (default: $TOKENLEDGER_NAMESPACE, else tl).")
     var namespace: String?
 
+    init() {}
+
+    init(redis: String?, namespace: String?) {
+        self.redis = redis
+        self.namespace = namespace
+    }
+
     /// The Redis configuration from the option and the environment.
     func redisConfiguration() throws -> RedisConfiguration {
         do {

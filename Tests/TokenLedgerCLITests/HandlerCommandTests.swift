@@ -1,0 +1,73 @@
+import Foundation
+import RedisTestSupport
+import Testing
+
+@Suite("tokenledger extract, estimate, record --response, demo")
+struct HandlerCommandTests {
+    static let openAIBody = #"{"usage":{"prompt_tokens":2350,"completion_tokens":860,"total_tokens":3210,"prompt_tokens_details":{"cached_tokens":1920},"completion_tokens_details":{"reasoning_tokens":640}}}"#
+
+    @Test("extract prints the normalized record; subsets not reported are null")
+    func extract() throws {
+        let result = try CLI.run(["extract"], stdin: Self.openAIBody)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == #"{"cache_write_tokens":null,"cached_input_tokens":1920,"input_tokens":2350,"output_tokens":860,"reasoning_tokens":640,"source":"reported","total_tokens":3210}"# + "\n")
+        let sse = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":10,\"output_tokens\":1}}}\n\nevent: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":15}}\n\n"
+        let stream = try CLI.run(["extract", "--provider", "anthropic"], stdin: sse)
+        #expect(stream.stdout.contains(#""input_tokens":10"#) && stream.stdout.contains(#""output_tokens":15"#), "\(stream.stderr)")
+    }
+
+    @Test("extract rejects malformed input with exit 65, naming the JSON path")
+    func extractErrors() throws {
+        let bad = try CLI.run(["extract"], stdin: #"{"usage":{"prompt_tokens":-3,"completion_tokens":1}}"#)
+        #expect(bad.status == 65)
+        #expect(bad.stderr.contains("$.usage.prompt_tokens"))
+        let garbage = try CLI.run(["extract"], stdin: "{not json")
+        #expect(garbage.status == 65)
+        let unknown = try CLI.run(["extract", "--provider", "nope"], stdin: "{}")
+        #expect(unknown.status == 64)
+    }
+
+    @Test("estimate counts text, and arrays with --json; CJK costs more per character than English")
+    func estimate() throws {
+        let english = try CLI.run(["estimate"], stdin: String(repeating: "The quick brown fox jumps over the lazy dog. ", count: 20))
+        let english_count = try #require(Int(english.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect((150...260).contains(english_count), "\(english_count)")
+        let batch = try CLI.run(["estimate", "--json"], stdin: #"["", "hello world", "量子计算的基本原理是叠加和纠缠"]"#)
+        let counts = try #require(try JSONSerialization.jsonObject(with: Data(batch.stdout.utf8)) as? [Int])
+        #expect(counts.count == 3 && counts[0] == 0 && counts[1] == 2)
+        #expect(counts[2] > "量子计算的基本原理是叠加和纠缠".count / 2)
+        let notArray = try CLI.run(["estimate", "--json"], stdin: "{}")
+        #expect(notArray.status == 65)
+    }
+
+    @Test("record --response reads a raw provider response from a file or stdin")
+    func recordResponse() async throws {
+        try await withRedisServer { server async throws in
+            let env = ["REDIS_URL": "redis://127.0.0.1:\(server.port)"]
+            let result = try CLI.run(["record", "eve", "--response", "-", "--call-id", "r1"], environment: env, stdin: Self.openAIBody)
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stdout.contains(#""total_tokens":3210"#))
+            let usage = try jsonObject(try CLI.run(["usage", "eve", "--format", "json"], environment: env).stdout)
+            #expect(usage["cached_input_tokens"] as? Int == 1920 && usage["reasoning_tokens"] as? Int == 640)
+        }
+    }
+
+    @Test("demo runs the workload, blocks one user before the call, and ends with a report")
+    func demo() async throws {
+        try await withRedisServer { server async throws in
+            let result = try CLI.run(["demo"], environment: ["REDIS_URL": "redis://127.0.0.1:\(server.port)"])
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stdout.contains("carol:"))
+            #expect(result.stdout.contains("blocked before call"))
+            #expect(result.stdout.contains("threshold event: 80 %"))
+            #expect(result.stdout.contains("report for cycle"))
+            #expect(result.stdout.contains("0 failed"))
+            // Running it again starts from an empty namespace and gives the same report.
+            let again = try CLI.run(["demo"], environment: ["REDIS_URL": "redis://127.0.0.1:\(server.port)"])
+            let report = { (text: String) in text.components(separatedBy: "report for cycle").last ?? "" }
+            #expect(report(again.stdout) == report(result.stdout))
+            let refused = try CLI.run(["demo", "--namespace", "tl"], environment: ["REDIS_URL": "redis://127.0.0.1:\(server.port)"])
+            #expect(refused.status == 64)
+        }
+    }
+}
