@@ -66,16 +66,21 @@ struct QuotaTests {
     func expiryAndRelease() async throws {
         try await withRepository { repository async throws in
             try await repository.setLimit(user: "e", tokens: 100)
-            #expect(try await repository.reserve(user: "e", callID: "short", tokens: 60, ttl: .milliseconds(200)).status == .admitted)
+            // A live lease blocks; releasing it frees the room (no timing involved).
+            #expect(try await repository.reserve(user: "e", callID: "long", tokens: 60).status == .admitted)
             #expect(try await repository.reserve(user: "e", callID: "blocked", tokens: 60).status == .denied)
             #expect(try await repository.check(user: "e", tokens: 60).allowed == false)
-            try await Task.sleep(for: .milliseconds(350))
-            #expect(try await repository.check(user: "e", tokens: 60).allowed == true)
-            #expect(try await repository.check(user: "e").reserved == 0)
-            #expect(try await repository.reserve(user: "e", callID: "long", tokens: 60).status == .admitted)
             #expect(try await repository.release(user: "e", callID: "long") == 60)
             #expect(try await repository.release(user: "e", callID: "long") == 0)
             #expect(try await repository.check(user: "e").reserved == 0)
+
+            // A short lease counts while it lives and stops counting once it has expired.
+            #expect(try await repository.reserve(user: "e", callID: "short", tokens: 60, ttl: .milliseconds(100)).status == .admitted)
+            try await Task.sleep(for: .milliseconds(400))
+            #expect(try await repository.check(user: "e", tokens: 60).allowed == true)
+            #expect(try await repository.check(user: "e").reserved == 0)
+            #expect(try await repository.reserve(user: "e", callID: "next", tokens: 60).status == .admitted)
+            #expect(try await repository.check(user: "e").reserved == 60)
             // A settle whose lease expired still records the usage.
             let settled = try await repository.settle(user: "e", callID: "short", usage: UsageRecord(inputTokens: 30, outputTokens: 0))
             #expect(settled.applied && settled.releasedTokens == 0)

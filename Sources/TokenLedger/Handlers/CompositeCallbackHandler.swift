@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Logging
 import Synchronization
@@ -7,6 +8,11 @@ import Synchronization
 /// Handlers run concurrently. One that throws is logged and counted; one that takes longer than
 /// ``timeout`` is abandoned (asked to cancel, and no longer waited for), logged and counted. The
 /// composite itself never throws, and returns within about ``timeout`` whatever its handlers do.
+///
+/// ### Threading
+/// Callbacks run on a dispatch-backed task executor, not on Swift's cooperative thread pool, so a
+/// handler that blocks its thread (synchronous I/O, a sleep) cannot starve the caller or the
+/// other handlers of threads.
 public struct CompositeCallbackHandler: LLMCallbackHandler {
     /// Counts per handler, by its position in ``handlers``.
     public struct Failures: Sendable, Hashable {
@@ -110,7 +116,7 @@ func runWithTimeout(
 ) async -> HandlerOutcome {
     await withCheckedContinuation { (continuation: CheckedContinuation<HandlerOutcome, Never>) in
         let once = ResumeOnce(continuation)
-        let work = Task {
+        let work = Task(executorPreference: HandlerExecutor.shared) {
             do {
                 try await operation()
                 once.resume(.finished)
@@ -122,6 +128,19 @@ func runWithTimeout(
             try? await Task.sleep(for: timeout)
             if once.resume(.timedOut) { work.cancel() }
         }
+    }
+}
+
+/// Runs handler callbacks on dispatch's thread pool, which adds threads when some block, instead of
+/// Swift's cooperative pool, which has one thread per core and no more.
+final class HandlerExecutor: TaskExecutor {
+    static let shared = HandlerExecutor()
+    private let queue = DispatchQueue(label: "tokenledger.handlers", attributes: .concurrent)
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        queue.async { job.runSynchronously(on: executor) }
     }
 }
 
