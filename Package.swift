@@ -18,6 +18,17 @@ let package = Package(
             pkgConfig: "hiredis",
             providers: [.apt(["libhiredis-dev"])]
         ),
+        // zlib from Debian's zlib1g-dev, for reading .tiktoken.gz rank files.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        // Exact, tiktoken-compatible BPE token counting (o200k_base, cl100k_base). No domain words.
+        .target(
+            name: "BytePairEncoding",
+            dependencies: ["CZlib"]
+        ),
         // A Redis client over hiredis: configuration, connections, pool, pipelines, scripts.
         // No TokenLedger domain words live here.
         .target(
@@ -32,6 +43,7 @@ let package = Package(
             name: "TokenLedger",
             dependencies: [
                 "RedisClient",
+                "BytePairEncoding",
                 .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("Scripts")]
@@ -50,11 +62,20 @@ let package = Package(
             name: "EstimatorAccuracy",
             dependencies: ["TokenLedger"]
         ),
+        // Prints BPE throughput (MB/s) next to tiktoken's on the same text (scripts/bench-bpe).
+        .executableTarget(
+            name: "BPEBenchmark",
+            dependencies: ["BytePairEncoding"]
+        ),
         // Starts throwaway redis-server processes for integration tests.
         .target(
             name: "RedisTestSupport",
             dependencies: ["RedisClient"],
             path: "Tests/RedisTestSupport"
+        ),
+        .testTarget(
+            name: "BytePairEncodingTests",
+            dependencies: ["BytePairEncoding"]
         ),
         .testTarget(
             name: "RedisClientTests",

@@ -1,3 +1,5 @@
+import BytePairEncoding
+
 /// Counts, exactly or approximately, the tokens a model would see.
 ///
 /// Conforming types provide `countTokens(in:)` for a `String`; the variant
@@ -33,11 +35,11 @@ public protocol TokenEstimator: Sendable {
 /// adds ``replyPriming`` once per request.
 public enum ChatMessageOverhead {
     /// Tokens added for each message (its framing), besides role and content.
-    public static let tokensPerMessage = 3
+    public static let tokensPerMessage = ChatFormat.openAI.tokensPerMessage
     /// Tokens added when a message carries a `name`, besides the name itself.
-    public static let tokensPerName = 1
+    public static let tokensPerName = ChatFormat.openAI.tokensPerName
     /// Tokens added once per request for the primed assistant reply.
-    public static let replyPriming = 3
+    public static let replyPriming = ChatFormat.openAI.replyPriming
 }
 
 extension TokenEstimator {

@@ -20,7 +20,8 @@ public final class DetailedRedisTokenCallbackHandler: LLMCallbackHandler {
 
     /// Where usage is recorded.
     public let repository: TokenRepository
-    private let estimator: any TokenEstimator
+    /// How tokens are counted for each call's model (exact with a rank file, heuristic otherwise).
+    public let counting: TokenCounting
     private let logger: Logger
     private let calls = Mutex<[String: CallState]>([:])
     private let statisticsBox = StatisticsBox()
@@ -29,14 +30,15 @@ public final class DetailedRedisTokenCallbackHandler: LLMCallbackHandler {
     ///
     /// - Parameters:
     ///   - repository: Where usage is recorded.
-    ///   - estimator: Estimates prompt and output tokens (exact with a BPE vocabulary, heuristic otherwise).
+    ///   - counting: Counts prompt and output tokens per model: exact when a rank file is configured
+    ///     (`TOKENLEDGER_BPE_DIR` by default), heuristic otherwise.
     ///   - logger: Receives a warning for each call whose usage could not be recorded.
     public init(
-        repository: TokenRepository, estimator: any TokenEstimator = HeuristicTokenEstimator(),
+        repository: TokenRepository, counting: TokenCounting = .fromEnvironment(),
         logger: Logger = Logger(label: "tokenledger.handler")
     ) {
         self.repository = repository
-        self.estimator = estimator
+        self.counting = counting
         self.logger = logger
     }
 
@@ -49,7 +51,7 @@ public final class DetailedRedisTokenCallbackHandler: LLMCallbackHandler {
 
     /// Estimates the prompt's tokens and remembers it for this run id.
     public func onLLMStart(messages: [ChatMessage], context: LLMCallContext) async {
-        let estimate = estimator.countTokens(in: messages)
+        let estimate = counting.estimator(forModel: context.model).countTokens(in: messages)
         calls.withLock { $0[context.runID] = CallState(promptEstimate: estimate) }
     }
 
@@ -66,7 +68,7 @@ public final class DetailedRedisTokenCallbackHandler: LLMCallbackHandler {
         let text = [state?.streamed, response.text].compactMap { $0 }.filter { !$0.isEmpty }.first
         let outcome = UsageResolution.resolve(
             response, provider: context.provider, promptEstimate: state?.promptEstimate, outputText: text,
-            estimator: estimator)
+            estimator: counting.estimator(forModel: context.model))
         await HandlerRecording.record(
             outcome, context: context, repository: repository, statistics: statisticsBox, logger: logger)
     }

@@ -11,7 +11,8 @@ import Logging
 public struct RedisTokenCallbackHandler: LLMCallbackHandler {
     /// Where usage is recorded.
     public let repository: TokenRepository
-    private let estimator: any TokenEstimator
+    /// How output tokens are estimated when a response reports none.
+    public let counting: TokenCounting
     private let logger: Logger
     private let statisticsBox = StatisticsBox()
 
@@ -19,14 +20,14 @@ public struct RedisTokenCallbackHandler: LLMCallbackHandler {
     ///
     /// - Parameters:
     ///   - repository: Where usage is recorded.
-    ///   - estimator: Estimates output tokens when a response reports none.
+    ///   - counting: Estimates output tokens when a response reports none (exact with a rank file).
     ///   - logger: Receives a warning for each call whose usage could not be recorded.
     public init(
-        repository: TokenRepository, estimator: any TokenEstimator = HeuristicTokenEstimator(),
+        repository: TokenRepository, counting: TokenCounting = .fromEnvironment(),
         logger: Logger = Logger(label: "tokenledger.handler")
     ) {
         self.repository = repository
-        self.estimator = estimator
+        self.counting = counting
         self.logger = logger
     }
 
@@ -36,7 +37,8 @@ public struct RedisTokenCallbackHandler: LLMCallbackHandler {
     /// Records the response's usage. Never throws.
     public func onLLMEnd(response: LLMResponse, context: LLMCallContext) async {
         let outcome = UsageResolution.resolve(
-            response, provider: context.provider, promptEstimate: nil, outputText: response.text, estimator: estimator)
+            response, provider: context.provider, promptEstimate: nil, outputText: response.text,
+            estimator: counting.estimator(forModel: context.model))
         await HandlerRecording.record(
             outcome, context: context, repository: repository, statistics: statisticsBox, logger: logger)
     }

@@ -25,8 +25,8 @@ public struct QuotaExceededError: Error, Sendable, Hashable, CustomStringConvert
 public struct QuotaGuard: Sendable {
     /// Where reservations and usage go.
     public let repository: TokenRepository
-    /// Estimates the prompt's tokens.
-    public let estimator: any TokenEstimator
+    /// Counts the prompt's tokens per model (exact with a rank file, heuristic otherwise).
+    public let counting: TokenCounting
     /// How long a reservation lives if this process dies before settling it.
     public let leaseTTL: Duration
     private let logger: Logger
@@ -35,15 +35,16 @@ public struct QuotaGuard: Sendable {
     ///
     /// - Parameters:
     ///   - repository: Where reservations and usage go.
-    ///   - estimator: Estimates the prompt's tokens (exact with a BPE vocabulary, heuristic otherwise).
+    ///   - counting: Counts the prompt's tokens per model: exact when a rank file is configured
+    ///     (`TOKENLEDGER_BPE_DIR` by default), heuristic otherwise.
     ///   - leaseTTL: How long a reservation lives if never settled or released. Default 10 minutes.
     ///   - logger: Receives errors from settle and release (the call's result is still returned).
     public init(
-        repository: TokenRepository, estimator: any TokenEstimator = HeuristicTokenEstimator(),
+        repository: TokenRepository, counting: TokenCounting = .fromEnvironment(),
         leaseTTL: Duration = .seconds(600), logger: Logger = Logger(label: "tokenledger.quota")
     ) {
         self.repository = repository
-        self.estimator = estimator
+        self.counting = counting
         self.leaseTTL = leaseTTL
         self.logger = logger
     }
@@ -62,7 +63,7 @@ public struct QuotaGuard: Sendable {
         context: LLMCallContext, messages: [ChatMessage], maxOutputTokens: Int,
         _ call: () async throws -> (result: T, usage: UsageRecord)
     ) async throws -> T {
-        let estimate = estimator.countTokens(in: messages) + max(0, maxOutputTokens)
+        let estimate = counting.estimator(forModel: context.model).countTokens(in: messages) + max(0, maxOutputTokens)
         let reservation = try await repository.reserve(
             user: context.user, callID: context.runID, tokens: estimate, ttl: leaseTTL)
         switch reservation.status {
