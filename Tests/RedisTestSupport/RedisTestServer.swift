@@ -185,8 +185,14 @@ public final class RedisTestServer: @unchecked Sendable {
     public var pid: Int32? { lock.withLock { process?.pid } }
 
     /// Stops the server (SIGTERM, then SIGKILL after 5 s) and waits for it to exit. Repeatable.
+    /// The wait runs on a dispatch thread, not a cooperative one.
     public func stop() async {
-        stopNow()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                self.stopNow()
+                continuation.resume()
+            }
+        }
     }
 
     private func stopNow() {
@@ -226,7 +232,7 @@ public final class RedisTestServer: @unchecked Sendable {
 
     /// Starts the server again on the same port and directory (after ``stop()`` or ``crash()``).
     public func restart() async throws {
-        stopNow()
+        await stop()
         try await launch()
     }
 

@@ -22,8 +22,8 @@ enum CLI {
     /// Runs `tokenledger arguments…` with the environment (merged over a clean one) and optional stdin.
     static func run(
         _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil
-    ) throws -> CLIResult {
-        try start(arguments, environment: environment, stdin: stdin).finish()
+    ) async throws -> CLIResult {
+        try await start(arguments, environment: environment, stdin: stdin).finish()
     }
 
     /// Starts `tokenledger arguments…` without waiting, so many can run at once.
@@ -54,20 +54,28 @@ enum CLI {
 }
 
 /// A `tokenledger` process that was started and not yet waited for.
-struct RunningCLI {
+struct RunningCLI: @unchecked Sendable {
+    // @unchecked Sendable: Process and Pipe are used by one waiter at a time (`finish`).
     let process: Process
     let out: Pipe
     let err: Pipe
 
-    /// Reads its output to the end and waits for it to exit.
-    func finish() -> CLIResult {
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CLIResult(
-            status: process.terminationStatus,
-            stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errData, as: UTF8.self))
+    /// Reads its output to the end and waits for it to exit, on a dispatch thread so that no
+    /// cooperative thread blocks while the child runs (timing tests run beside these).
+    func finish() async -> CLIResult {
+        let (process, out, err) = (self.process, self.out, self.err)
+        return await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                let outData = out.fileHandleForReading.readDataToEndOfFile()
+                let errData = err.fileHandleForReading.readDataToEndOfFile()
+                process.waitUntilExit()
+                continuation.resume(
+                    returning: CLIResult(
+                        status: process.terminationStatus,
+                        stdout: String(decoding: outData, as: UTF8.self),
+                        stderr: String(decoding: errData, as: UTF8.self)))
+            }
+        }
     }
 }
 

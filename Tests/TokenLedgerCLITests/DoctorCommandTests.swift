@@ -7,7 +7,7 @@ struct DoctorCommandTests {
     @Test("doctor against a live server prints the server version and exits 0")
     func live() async throws {
         try await withRedisServer { server async throws in
-            let result = try CLI.run(["doctor", "--redis", "redis://127.0.0.1:\(server.port)"])
+            let result = try await CLI.run(["doctor", "--redis", "redis://127.0.0.1:\(server.port)"])
             #expect(result.status == 0, "stderr: \(result.stderr)")
             #expect(result.stdout.contains("server version: 7."))
             #expect(result.stdout.contains("127.0.0.1:\(server.port) ok"))
@@ -19,13 +19,13 @@ struct DoctorCommandTests {
         var options = RedisTestServer.Options()
         options.requirePassword = "doctor-secret"
         try await withRedisServer(options) { server async throws in
-            let result = try CLI.run(
+            let result = try await CLI.run(
                 ["doctor"],
                 environment: ["REDIS_URL": "redis://127.0.0.1:\(server.port)", "REDIS_PASSWORD": "doctor-secret"])
             #expect(result.status == 0, "stderr: \(result.stderr)")
             #expect(!(result.stdout + result.stderr).contains("doctor-secret"))
 
-            let wrong = try CLI.run(
+            let wrong = try await CLI.run(
                 ["doctor"],
                 environment: ["REDIS_URL": "redis://:bad-secret@127.0.0.1:\(server.port)"])
             #expect(wrong.status == 69)
@@ -35,35 +35,35 @@ struct DoctorCommandTests {
     }
 
     @Test("doctor against a closed port exits 69 naming the address")
-    func closedPort() throws {
-        let result = try CLI.run(["doctor", "--redis", "redis://127.0.0.1:1"])
+    func closedPort() async throws {
+        let result = try await CLI.run(["doctor", "--redis", "redis://127.0.0.1:1"])
         #expect(result.status == 69)
         #expect(result.stderr.contains("127.0.0.1:1"))
         #expect(result.stdout.isEmpty)
     }
 
     @Test("rediss:// and malformed URLs are usage errors (64) with clear messages")
-    func badURLs() throws {
-        let tls = try CLI.run(["doctor", "--redis", "rediss://app:pw123@cache:6380"])
+    func badURLs() async throws {
+        let tls = try await CLI.run(["doctor", "--redis", "rediss://app:pw123@cache:6380"])
         #expect(tls.status == 64)
         #expect(tls.stderr.contains("hiredis 0.14 has no TLS"))
         #expect(!tls.stderr.contains("pw123"))
-        let malformed = try CLI.run(["doctor", "--redis", "redis://host:port"])
+        let malformed = try await CLI.run(["doctor", "--redis", "redis://host:port"])
         #expect(malformed.status == 64)
         #expect(malformed.stderr.contains("port 'port'"))
     }
 
     @Test("--version prints the version; --help lists the commands")
-    func versionAndHelp() throws {
-        let version = try CLI.run(["--version"])
+    func versionAndHelp() async throws {
+        let version = try await CLI.run(["--version"])
         #expect(version.status == 0)
         #expect(version.stdout.trimmingCharacters(in: .whitespacesAndNewlines).range(
             of: #"^\d+\.\d+\.\d+$"#, options: .regularExpression) != nil)
-        let help = try CLI.run(["--help"])
+        let help = try await CLI.run(["--help"])
         #expect(help.status == 0)
         #expect(help.stdout.contains("doctor"))
         #expect(help.stdout.contains("REDIS_URL"))
-        let unknown = try CLI.run(["no-such-command"])
+        let unknown = try await CLI.run(["no-such-command"])
         #expect(unknown.status == 64)
     }
 }

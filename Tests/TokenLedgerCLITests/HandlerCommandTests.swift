@@ -7,36 +7,36 @@ struct HandlerCommandTests {
     static let openAIBody = #"{"usage":{"prompt_tokens":2350,"completion_tokens":860,"total_tokens":3210,"prompt_tokens_details":{"cached_tokens":1920},"completion_tokens_details":{"reasoning_tokens":640}}}"#
 
     @Test("extract prints the normalized record; subsets not reported are null")
-    func extract() throws {
-        let result = try CLI.run(["extract"], stdin: Self.openAIBody)
+    func extract() async throws {
+        let result = try await CLI.run(["extract"], stdin: Self.openAIBody)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout == #"{"cache_write_tokens":null,"cached_input_tokens":1920,"input_tokens":2350,"output_tokens":860,"reasoning_tokens":640,"source":"reported","total_tokens":3210}"# + "\n")
         let sse = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":10,\"output_tokens\":1}}}\n\nevent: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":15}}\n\n"
-        let stream = try CLI.run(["extract", "--provider", "anthropic"], stdin: sse)
+        let stream = try await CLI.run(["extract", "--provider", "anthropic"], stdin: sse)
         #expect(stream.stdout.contains(#""input_tokens":10"#) && stream.stdout.contains(#""output_tokens":15"#), "\(stream.stderr)")
     }
 
     @Test("extract rejects malformed input with exit 65, naming the JSON path")
-    func extractErrors() throws {
-        let bad = try CLI.run(["extract"], stdin: #"{"usage":{"prompt_tokens":-3,"completion_tokens":1}}"#)
+    func extractErrors() async throws {
+        let bad = try await CLI.run(["extract"], stdin: #"{"usage":{"prompt_tokens":-3,"completion_tokens":1}}"#)
         #expect(bad.status == 65)
         #expect(bad.stderr.contains("$.usage.prompt_tokens"))
-        let garbage = try CLI.run(["extract"], stdin: "{not json")
+        let garbage = try await CLI.run(["extract"], stdin: "{not json")
         #expect(garbage.status == 65)
-        let unknown = try CLI.run(["extract", "--provider", "nope"], stdin: "{}")
+        let unknown = try await CLI.run(["extract", "--provider", "nope"], stdin: "{}")
         #expect(unknown.status == 64)
     }
 
     @Test("estimate counts text, and arrays with --json; CJK costs more per character than English")
-    func estimate() throws {
-        let english = try CLI.run(["estimate"], stdin: String(repeating: "The quick brown fox jumps over the lazy dog. ", count: 20))
+    func estimate() async throws {
+        let english = try await CLI.run(["estimate"], stdin: String(repeating: "The quick brown fox jumps over the lazy dog. ", count: 20))
         let english_count = try #require(Int(english.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect((150...260).contains(english_count), "\(english_count)")
-        let batch = try CLI.run(["estimate", "--json"], stdin: #"["", "hello world", "量子计算的基本原理是叠加和纠缠"]"#)
+        let batch = try await CLI.run(["estimate", "--json"], stdin: #"["", "hello world", "量子计算的基本原理是叠加和纠缠"]"#)
         let counts = try #require(try JSONSerialization.jsonObject(with: Data(batch.stdout.utf8)) as? [Int])
         #expect(counts.count == 3 && counts[0] == 0 && counts[1] == 2)
         #expect(counts[2] > "量子计算的基本原理是叠加和纠缠".count / 2)
-        let notArray = try CLI.run(["estimate", "--json"], stdin: "{}")
+        let notArray = try await CLI.run(["estimate", "--json"], stdin: "{}")
         #expect(notArray.status == 65)
     }
 
@@ -44,10 +44,10 @@ struct HandlerCommandTests {
     func recordResponse() async throws {
         try await withRedisServer { server async throws in
             let env = ["REDIS_URL": "redis://127.0.0.1:\(server.port)"]
-            let result = try CLI.run(["record", "eve", "--response", "-", "--call-id", "r1"], environment: env, stdin: Self.openAIBody)
+            let result = try await CLI.run(["record", "eve", "--response", "-", "--call-id", "r1"], environment: env, stdin: Self.openAIBody)
             #expect(result.status == 0, "\(result.stderr)")
             #expect(result.stdout.contains(#""total_tokens":3210"#))
-            let usage = try jsonObject(try CLI.run(["usage", "eve", "--format", "json"], environment: env).stdout)
+            let usage = try jsonObject(try await CLI.run(["usage", "eve", "--format", "json"], environment: env).stdout)
             #expect(usage["cached_input_tokens"] as? Int == 1920 && usage["reasoning_tokens"] as? Int == 640)
         }
     }
@@ -55,7 +55,7 @@ struct HandlerCommandTests {
     @Test("demo runs the workload, blocks one user before the call, and ends with a report")
     func demo() async throws {
         try await withRedisServer { server async throws in
-            let result = try CLI.run(["demo"], environment: ["REDIS_URL": "redis://127.0.0.1:\(server.port)"])
+            let result = try await CLI.run(["demo"], environment: ["REDIS_URL": "redis://127.0.0.1:\(server.port)"])
             #expect(result.status == 0, "\(result.stderr)")
             #expect(result.stdout.contains("carol:"))
             #expect(result.stdout.contains("blocked before call"))
@@ -63,10 +63,10 @@ struct HandlerCommandTests {
             #expect(result.stdout.contains("report for cycle"))
             #expect(result.stdout.contains("0 failed"))
             // Running it again starts from an empty namespace and gives the same report.
-            let again = try CLI.run(["demo"], environment: ["REDIS_URL": "redis://127.0.0.1:\(server.port)"])
+            let again = try await CLI.run(["demo"], environment: ["REDIS_URL": "redis://127.0.0.1:\(server.port)"])
             let report = { (text: String) in text.components(separatedBy: "report for cycle").last ?? "" }
             #expect(report(again.stdout) == report(result.stdout))
-            let refused = try CLI.run(["demo", "--namespace", "tl"], environment: ["REDIS_URL": "redis://127.0.0.1:\(server.port)"])
+            let refused = try await CLI.run(["demo", "--namespace", "tl"], environment: ["REDIS_URL": "redis://127.0.0.1:\(server.port)"])
             #expect(refused.status == 64)
         }
     }
@@ -75,7 +75,7 @@ struct HandlerCommandTests {
 @Suite("tokenledger estimate with a rank file")
 struct ExactEstimateCommandTests {
     @Test("estimate --bpe-file gives tiktoken's counts for both encodings; a corrupt file is exit 65 naming it")
-    func exact() throws {
+    func exact() async throws {
         let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("scripts")
         let located = try Process.output("python3", [scripts.appendingPathComponent("bpe_reference.py").path, "locate"])
@@ -88,19 +88,19 @@ struct ExactEstimateCommandTests {
             try Process.output("python3", [scripts.appendingPathComponent("bpe_reference.py").path, "counts", "--ranks", directory, "--input", input.path]))
         for encoding in ["o200k_base", "cl100k_base"] {
             let expected = try #require(reference[encoding] as? [String: Any])["counts"] as? [Int]
-            let result = try CLI.run(
+            let result = try await CLI.run(
                 ["estimate", "--json", "--bpe-file", "\(directory)/\(encoding).tiktoken.gz"], stdin: String(decoding: try JSONEncoder().encode(texts), as: UTF8.self))
             #expect(result.status == 0, "\(result.stderr)")
             let counts = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [Int]
             #expect(counts == expected, "\(encoding)")
         }
-        let single = try CLI.run(["estimate", "--encoding", "cl100k_base"], environment: ["TOKENLEDGER_BPE_DIR": directory], stdin: "hello world")
+        let single = try await CLI.run(["estimate", "--encoding", "cl100k_base"], environment: ["TOKENLEDGER_BPE_DIR": directory], stdin: "hello world")
         #expect(single.stdout == "2\n")
 
         let corrupt = FileManager.default.temporaryDirectory.appendingPathComponent("o200k_base-\(UUID().uuidString).tiktoken")
         try Data("aGVsbG8= 0\nnot-base64!! 1\n".utf8).write(to: corrupt)
         defer { try? FileManager.default.removeItem(at: corrupt) }
-        let bad = try CLI.run(["estimate", "--bpe-file", corrupt.path], stdin: "x")
+        let bad = try await CLI.run(["estimate", "--bpe-file", corrupt.path], stdin: "x")
         #expect(bad.status == 65)
         #expect(bad.stderr.contains(corrupt.path) && bad.stderr.contains(":2"), "\(bad.stderr)")
     }

@@ -14,17 +14,17 @@ struct LedgerCommandTests {
     @Test("record prints the SPEC's JSON; a repeated call id is applied=false and counts once")
     func record() async throws {
         try await withCLIServer { env in
-            let first = try CLI.run(
+            let first = try await CLI.run(
                 ["record", "alice", "--input", "100", "--output", "20", "--cached", "40", "--model", "gpt-4o", "--call-id", "c1",
                  "--cycle", "2026-01-01"], environment: env)
             #expect(first.status == 0, "\(first.stderr)")
             #expect(first.stdout == #"{"applied":true,"cycle":"2026-01-01","total_tokens":120,"user":"alice"}"# + "\n")
-            let again = try CLI.run(
+            let again = try await CLI.run(
                 ["record", "alice", "--input", "100", "--output", "20", "--call-id", "c1", "--cycle", "2026-01-01"],
                 environment: env)
             #expect(again.stdout == #"{"applied":false,"cycle":"2026-01-01","total_tokens":120,"user":"alice"}"# + "\n")
             let usage = try jsonObject(
-                try CLI.run(["usage", "alice", "--cycle", "2026-01-01", "--format", "json"], environment: env).stdout)
+                try await CLI.run(["usage", "alice", "--cycle", "2026-01-01", "--format", "json"], environment: env).stdout)
             #expect(Set(usage.keys) == [
                 "user", "cycle", "cycle_end", "input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens",
                 "reasoning_tokens", "total_tokens", "calls", "limit", "reserved", "remaining", "models",
@@ -50,12 +50,12 @@ struct LedgerCommandTests {
         ])
     func badInput(arguments: [String], mention: String) async throws {
         try await withCLIServer { env in
-            let result = try CLI.run(arguments, environment: env)
+            let result = try await CLI.run(arguments, environment: env)
             #expect(result.status == 65, "\(result.stderr)")
             #expect(result.stderr.contains(mention), "\(result.stderr)")
-            let report = try jsonObject(try CLI.run(["report", "--format", "json"], environment: env).stdout)
+            let report = try jsonObject(try await CLI.run(["report", "--format", "json"], environment: env).stdout)
             #expect((report["users"] as? [Any])?.isEmpty == true)
-            let limit = try CLI.run(["limit", "get", "bob", "--format", "json"], environment: env)
+            let limit = try await CLI.run(["limit", "get", "bob", "--format", "json"], environment: env)
             #expect(limit.stdout.contains(#""source":"none""#))
         }
     }
@@ -64,27 +64,27 @@ struct LedgerCommandTests {
     func report() async throws {
         try await withCLIServer { env in
             for (user, input, output) in [("ann", "10", "90"), ("bob,jr", "50", "5"), ("cat", "30", "30")] {
-                let result = try CLI.run(
+                let result = try await CLI.run(
                     ["record", user, "--input", input, "--output", output, "--cycle", "2026-03-01"], environment: env)
                 #expect(result.status == 0, "\(result.stderr)")
             }
-            let csv = try CLI.run(["report", "--cycle", "2026-03-01", "--format", "csv"], environment: env)
+            let csv = try await CLI.run(["report", "--cycle", "2026-03-01", "--format", "csv"], environment: env)
             let lines = csv.stdout.split(separator: "\n").map(String.init)
             #expect(lines.first == "user,cycle,cycle_end,input_tokens,output_tokens,cached_input_tokens,cache_write_tokens,reasoning_tokens,total_tokens,calls,limit,reserved,remaining")
             #expect(lines.count == 4)
             #expect(lines[1].hasPrefix("ann,2026-03-01,2026-04-01,10,90,"))
             #expect(lines[3].hasPrefix("\"bob,jr\",2026-03-01,"))
-            let top = try CLI.run(["report", "--cycle", "2026-03-01", "--format", "csv", "--top", "1", "--sort", "input"], environment: env)
+            let top = try await CLI.run(["report", "--cycle", "2026-03-01", "--format", "csv", "--top", "1", "--sort", "input"], environment: env)
             #expect(top.stdout.split(separator: "\n").count == 2)
             #expect(top.stdout.split(separator: "\n")[1].hasPrefix("\"bob,jr\","))
-            let json = try jsonObject(try CLI.run(["report", "--cycle", "2026-03-01", "--format", "json"], environment: env).stdout)
+            let json = try jsonObject(try await CLI.run(["report", "--cycle", "2026-03-01", "--format", "json"], environment: env).stdout)
             #expect(Set(json.keys) == ["cycle", "users", "totals"])
             #expect(json["cycle"] as? String == "2026-03-01")
             let totals = try #require(json["totals"] as? [String: Int])
             #expect(totals["total_tokens"] == 215 && totals["users"] == 3 && totals["calls"] == 3)
             let users = try #require(json["users"] as? [[String: Any]])
             #expect(users.map { $0["user"] as? String } == ["ann", "cat", "bob,jr"])
-            let bad = try CLI.run(["report", "--sort", "cost"], environment: env)
+            let bad = try await CLI.run(["report", "--sort", "cost"], environment: env)
             #expect(bad.status == 64)
         }
     }
@@ -92,11 +92,12 @@ struct LedgerCommandTests {
     @Test("60 concurrent CLI processes reserving 10 against a limit of 100: exactly 10 admitted")
     func concurrentReserveProcesses() async throws {
         try await withCLIServer { env in
-            #expect(try CLI.run(["limit", "set", "q", "100"], environment: env).status == 0)
+            #expect(try await CLI.run(["limit", "set", "q", "100"], environment: env).status == 0)
             let running = try (0..<60).map { index in
                 try CLI.start(["quota", "reserve", "q", "--tokens", "10", "--call-id", "r\(index)"], environment: env)
             }
-            let results = running.map { $0.finish() }
+            var results: [CLIResult] = []
+            for process in running { results.append(await process.finish()) }
             let admitted = results.enumerated().filter { $0.element.status == 0 }.map { "r\($0.offset)" }
             let denied = results.filter { $0.status == 1 }
             #expect(admitted.count == 10, "\(results.filter { $0.status != 0 && $0.status != 1 }.map(\.stderr))")
@@ -106,13 +107,13 @@ struct LedgerCommandTests {
             let settling = try admitted.map { id in
                 try CLI.start(["quota", "settle", "q", "--call-id", id, "--input", "5", "--output", "2"], environment: env)
             }
-            #expect(settling.map { $0.finish().status }.allSatisfy { $0 == 0 })
-            let check = try jsonObject(try CLI.run(["quota", "check", "q", "--tokens", "30"], environment: env).stdout)
+            for process in settling { #expect(await process.finish().status == 0) }
+            let check = try jsonObject(try await CLI.run(["quota", "check", "q", "--tokens", "30"], environment: env).stdout)
             #expect(check["used"] as? Int == 70 && check["reserved"] as? Int == 0 && check["allowed"] as? Bool == true)
             #expect(Set(check.keys) == ["allowed", "user", "cycle", "used", "reserved", "limit", "remaining", "requested"])
-            let denied31 = try CLI.run(["quota", "check", "q", "--tokens", "31"], environment: env)
+            let denied31 = try await CLI.run(["quota", "check", "q", "--tokens", "31"], environment: env)
             #expect(denied31.status == 1)
-            let release = try CLI.run(["quota", "release", "q", "--call-id", "nothing"], environment: env)
+            let release = try await CLI.run(["quota", "release", "q", "--call-id", "nothing"], environment: env)
             #expect(release.stdout == #"{"call_id":"nothing","released_tokens":0,"user":"q"}"# + "\n")
         }
     }
@@ -120,40 +121,40 @@ struct LedgerCommandTests {
     @Test("limit set/get/clear with a default; cycle set/show; reset needs --yes and keeps the limit")
     func limitsCyclesReset() async throws {
         try await withCLIServer { env in
-            #expect(try CLI.run(["limit", "set", "--default", "500"], environment: env).status == 0)
-            #expect(try CLI.run(["limit", "get", "u", "--format", "json"], environment: env).stdout
+            #expect(try await CLI.run(["limit", "set", "--default", "500"], environment: env).status == 0)
+            #expect(try await CLI.run(["limit", "get", "u", "--format", "json"], environment: env).stdout
                 == #"{"limit":500,"source":"default","user":"u"}"# + "\n")
-            #expect(try CLI.run(["limit", "set", "u", "900"], environment: env).status == 0)
-            #expect(try CLI.run(["limit", "get", "u", "--format", "json"], environment: env).stdout
+            #expect(try await CLI.run(["limit", "set", "u", "900"], environment: env).status == 0)
+            #expect(try await CLI.run(["limit", "get", "u", "--format", "json"], environment: env).stdout
                 == #"{"limit":900,"source":"user","user":"u"}"# + "\n")
-            #expect(try CLI.run(["limit", "clear", "u"], environment: env).status == 0)
-            #expect(try CLI.run(["limit", "get", "u", "--format", "json"], environment: env).stdout.contains(#""limit":500"#))
+            #expect(try await CLI.run(["limit", "clear", "u"], environment: env).status == 0)
+            #expect(try await CLI.run(["limit", "get", "u", "--format", "json"], environment: env).stdout.contains(#""limit":500"#))
 
-            let set = try CLI.run(
+            let set = try await CLI.run(
                 ["cycle", "set", "u", "--period", "monthly", "--anchor-day", "31", "--timezone", "America/New_York"], environment: env)
             #expect(set.status == 0, "\(set.stderr)")
             let show = try jsonObject(
-                try CLI.run(["cycle", "show", "u", "--at", "2025-02-10T12:00:00Z", "--format", "json"], environment: env).stdout)
+                try await CLI.run(["cycle", "show", "u", "--at", "2025-02-10T12:00:00Z", "--format", "json"], environment: env).stdout)
             #expect(show["cycle"] as? String == "2025-01-31" && show["cycle_end"] as? String == "2025-02-28")
             #expect(show["timezone"] as? String == "America/New_York" && show["source"] as? String == "user")
-            let badZone = try CLI.run(["cycle", "set", "u", "--period", "daily", "--timezone", "Mars/Olympus"], environment: env)
+            let badZone = try await CLI.run(["cycle", "set", "u", "--period", "daily", "--timezone", "Mars/Olympus"], environment: env)
             #expect(badZone.status == 65 && badZone.stderr.contains("Mars/Olympus"))
 
-            _ = try CLI.run(["record", "u", "--input", "7", "--output", "0", "--cycle", "2025-01-31"], environment: env)
-            let noYes = try CLI.run(["reset", "u", "--cycle", "2025-01-31"], environment: env)
+            _ = try await CLI.run(["record", "u", "--input", "7", "--output", "0", "--cycle", "2025-01-31"], environment: env)
+            let noYes = try await CLI.run(["reset", "u", "--cycle", "2025-01-31"], environment: env)
             #expect(noYes.status == 64 && noYes.stderr.contains("--yes"))
-            let reset = try CLI.run(["reset", "u", "--cycle", "2025-01-31", "--yes"], environment: env)
+            let reset = try await CLI.run(["reset", "u", "--cycle", "2025-01-31", "--yes"], environment: env)
             #expect(reset.stdout == #"{"cycle":"2025-01-31","previous_calls":1,"previous_total_tokens":7,"reset":true,"user":"u"}"# + "\n")
-            let after = try jsonObject(try CLI.run(["usage", "u", "--cycle", "2025-01-31", "--format", "json"], environment: env).stdout)
+            let after = try jsonObject(try await CLI.run(["usage", "u", "--cycle", "2025-01-31", "--format", "json"], environment: env).stdout)
             #expect(after["total_tokens"] as? Int == 0 && after["limit"] as? Int == 500)
         }
     }
 
     @Test("Redis down: read and write commands exit 69 naming the address")
-    func redisDown() throws {
+    func redisDown() async throws {
         let env = ["REDIS_URL": "redis://127.0.0.1:1"]
         for arguments in [["usage", "a"], ["record", "a", "--input", "1", "--output", "1"], ["quota", "check", "a"]] {
-            let result = try CLI.run(arguments, environment: env)
+            let result = try await CLI.run(arguments, environment: env)
             #expect(result.status == 69, "\(arguments)")
             #expect(result.stderr.contains("127.0.0.1:1"))
         }

@@ -124,8 +124,10 @@ func runWithTimeout(
                 once.resume(.threw(error))
             }
         }
-        Task {
-            try? await Task.sleep(for: timeout)
+        // The timer runs on dispatch, so it fires even when every cooperative thread is busy.
+        let (seconds, attoseconds) = timeout.components
+        let nanoseconds = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
+        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) {
             if once.resume(.timedOut) { work.cancel() }
         }
     }
