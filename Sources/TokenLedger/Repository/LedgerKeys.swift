@@ -22,8 +22,10 @@ public struct LedgerKeys: Sendable, Hashable {
     public struct User: Sendable, Hashable {
         /// `<ns>:{<user>}:` — the common prefix.
         public let prefix: String
-        /// Hash: `limit`, `policy`, `reserved`.
+        /// Hash: `limit`, `policy` (what an administrator sets).
         public var profile: String { prefix + "profile" }
+        /// Integer: tokens held by live leases.
+        public var reserved: String { prefix + "reserved" }
         /// Hash of lease tokens by call id.
         public var leases: String { prefix + "leases" }
         /// Sorted set of lease expiry (ms since 1970, server clock) by call id.

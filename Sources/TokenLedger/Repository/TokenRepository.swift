@@ -105,7 +105,7 @@ public final class TokenRepository: Sendable {
                     scripts.settle,
                     keys: [
                         userKeys.profile, userKeys.cycle(target.start), userKeys.calls(target.start), userKeys.events,
-                        userKeys.leases, userKeys.leaseExpiry,
+                        userKeys.leases, userKeys.leaseExpiry, userKeys.reserved,
                     ],
                     arguments: [assumed] + Self.usageArguments(callID, usage, model, provider)
                         + [Self.limitArgument(settings.defaultLimit), thresholdsArgument, user, target.name]),
@@ -128,7 +128,9 @@ public final class TokenRepository: Sendable {
         return try await withCycle(user: user, explicit: nil, at: instant, settings: settings) { target, assumed in
             let reply = try await pool.evaluate(
                 scripts.check,
-                keys: [userKeys.profile, userKeys.cycle(target.start), userKeys.leases, userKeys.leaseExpiry],
+                keys: [
+                    userKeys.profile, userKeys.cycle(target.start), userKeys.leases, userKeys.leaseExpiry, userKeys.reserved,
+                ],
                 arguments: [assumed, tokens, Self.limitArgument(settings.defaultLimit)])
             let values = try policyOrValues(reply, user: user)
             guard case .values(let fields) = values else { return .retry(values.storedPolicy) }
@@ -164,7 +166,7 @@ public final class TokenRepository: Sendable {
                 scripts.reserve,
                 keys: [
                     userKeys.profile, userKeys.cycle(target.start), userKeys.calls(target.start), userKeys.leases,
-                    userKeys.leaseExpiry,
+                    userKeys.leaseExpiry, userKeys.reserved,
                 ],
                 arguments: [assumed, callID, tokens, ttlMilliseconds, Self.limitArgument(settings.defaultLimit)])
             guard let fields = reply.array, let status = fields.first?.string else {
@@ -188,7 +190,7 @@ public final class TokenRepository: Sendable {
         try Validation.validateCallID(callID)
         let userKeys = try keys.user(user)
         let reply = try await pool.evaluate(
-            scripts.release, keys: [userKeys.profile, userKeys.leases, userKeys.leaseExpiry], arguments: [callID])
+            scripts.release, keys: [userKeys.reserved, userKeys.leases, userKeys.leaseExpiry], arguments: [callID])
         guard let fields = reply.array else { throw Self.unexpected(reply, what: "release") }
         return try Self.integers(fields, count: 2, what: "release")[0]
     }
@@ -203,7 +205,9 @@ public final class TokenRepository: Sendable {
         return try await withCycle(user: user, explicit: cycle, at: instant, settings: settings) { target, assumed in
             let reply = try await pool.evaluate(
                 scripts.usage,
-                keys: [userKeys.profile, userKeys.cycle(target.start), userKeys.leases, userKeys.leaseExpiry],
+                keys: [
+                    userKeys.profile, userKeys.cycle(target.start), userKeys.leases, userKeys.leaseExpiry, userKeys.reserved,
+                ],
                 arguments: [assumed, Self.limitArgument(settings.defaultLimit)])
             let values = try policyOrValues(reply, user: user)
             guard case .values(let fields) = values else { return .retry(values.storedPolicy) }
@@ -237,7 +241,9 @@ public final class TokenRepository: Sendable {
                 let userKeys = try keys.user(user)
                 return RedisScriptCall(
                     scripts.usage,
-                    keys: [userKeys.profile, userKeys.cycle(cycleStart), userKeys.leases, userKeys.leaseExpiry],
+                    keys: [
+                        userKeys.profile, userKeys.cycle(cycleStart), userKeys.leases, userKeys.leaseExpiry, userKeys.reserved,
+                    ],
                     arguments: ["*", Self.limitArgument(settings.defaultLimit)])
             }
             let replies = try await pool.withConnection { try await $0.evaluateMany(calls) }

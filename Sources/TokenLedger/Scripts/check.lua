@@ -1,11 +1,11 @@
 -- check.lua: read-only quota decision for N more tokens (expired leases are not counted).
--- KEYS: 1 profile, 2 cycle, 3 leases, 4 lease-expiry
+-- KEYS: 1 profile, 2 cycle, 3 leases, 4 lease-expiry, 5 reserved
 -- ARGV: 1 assumed policy, 2 tokens, 3 default limit
 -- Returns {'policy', stored} | {allowed 0/1, used, reserved, limit (-1 = unlimited)}
 local mismatch = policy_mismatch(KEYS[1], ARGV[1])
 if mismatch then return {'policy', mismatch} end
 local tokens = tonumber(ARGV[2]) or 0
-local reserved = live_reserved(KEYS[1], KEYS[3], KEYS[4], now_ms())
+local reserved = live_reserved(KEYS[5], KEYS[3], KEYS[4], now_ms())
 local used = tonumber(redis.call('HGET', KEYS[2], 'total_tokens') or '0')
 local limit = effective_limit(KEYS[1], ARGV[3])
 local allowed = 1

@@ -29,7 +29,7 @@ local function effective_limit(profile, default_limit)
 end
 
 -- Drops leases whose expiry has passed and returns the tokens still reserved.
-local function reclaim_expired(profile, leases, expiry, now)
+local function reclaim_expired(reserved_key, leases, expiry, now)
   local expired = redis.call('ZRANGEBYSCORE', expiry, '-inf', now, 'LIMIT', 0, 500)
   if #expired > 0 then
     local freed = 0
@@ -38,14 +38,14 @@ local function reclaim_expired(profile, leases, expiry, now)
       redis.call('HDEL', leases, id)
     end
     redis.call('ZREM', expiry, unpack(expired))
-    if freed > 0 then redis.call('HINCRBY', profile, 'reserved', -freed) end
+    if freed > 0 then redis.call('DECRBY', reserved_key, freed) end
   end
-  return tonumber(redis.call('HGET', profile, 'reserved') or '0')
+  return tonumber(redis.call('GET', reserved_key) or '0')
 end
 
 -- Reserved tokens as they would be after reclaiming, without writing (for read-only scripts).
-local function live_reserved(profile, leases, expiry, now)
-  local reserved = tonumber(redis.call('HGET', profile, 'reserved') or '0')
+local function live_reserved(reserved_key, leases, expiry, now)
+  local reserved = tonumber(redis.call('GET', reserved_key) or '0')
   local expired = redis.call('ZRANGEBYSCORE', expiry, '-inf', now, 'LIMIT', 0, 500)
   for _, id in ipairs(expired) do
     reserved = reserved - (tonumber(redis.call('HGET', leases, id)) or 0)
@@ -55,11 +55,11 @@ local function live_reserved(profile, leases, expiry, now)
 end
 
 -- Removes one lease and returns its tokens (0 when there was none).
-local function drop_lease(profile, leases, expiry, call_id)
+local function drop_lease(reserved_key, leases, expiry, call_id)
   local tokens = tonumber(redis.call('HGET', leases, call_id) or '0')
   if redis.call('HDEL', leases, call_id) == 1 then
     redis.call('ZREM', expiry, call_id)
-    if tokens > 0 then redis.call('HINCRBY', profile, 'reserved', -tokens) end
+    if tokens > 0 then redis.call('DECRBY', reserved_key, tokens) end
   end
   return tokens
 end

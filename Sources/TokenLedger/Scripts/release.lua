@@ -1,7 +1,7 @@
 -- release.lua: drops a call's lease without recording usage (the call failed or was cancelled).
--- KEYS: 1 profile, 2 leases, 3 lease-expiry
+-- KEYS: 1 reserved, 2 leases, 3 lease-expiry
 -- ARGV: 1 call id
 -- Returns {released tokens, reserved after}
 reclaim_expired(KEYS[1], KEYS[2], KEYS[3], now_ms())
 local released = drop_lease(KEYS[1], KEYS[2], KEYS[3], ARGV[1])
-return {released, tonumber(redis.call('HGET', KEYS[1], 'reserved') or '0')}
+return {released, tonumber(redis.call('GET', KEYS[1]) or '0')}

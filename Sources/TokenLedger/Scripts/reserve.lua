@@ -1,5 +1,5 @@
 -- reserve.lua: admits a lease of N tokens only if used + reserved + N <= limit. Idempotent per call id.
--- KEYS: 1 profile, 2 cycle, 3 calls, 4 leases, 5 lease-expiry
+-- KEYS: 1 profile, 2 cycle, 3 calls, 4 leases, 5 lease-expiry, 6 reserved
 -- ARGV: 1 assumed policy, 2 call id, 3 tokens, 4 ttl ms, 5 default limit
 -- Returns {'policy', stored} | {status, used, reserved, limit (-1 = unlimited)} where status is
 -- 'admitted', 'held' (this call id already holds a live lease), 'settled' (already recorded) or 'denied'.
@@ -11,7 +11,7 @@ if tokens == nil or tokens < 0 or tokens > 1000000000000 or tokens ~= math.floor
 end
 if ttl == nil or ttl <= 0 then return redis.error_reply('BADINPUT ttl must be positive') end
 local now = now_ms()
-local reserved = reclaim_expired(KEYS[1], KEYS[4], KEYS[5], now)
+local reserved = reclaim_expired(KEYS[6], KEYS[4], KEYS[5], now)
 local used = tonumber(redis.call('HGET', KEYS[2], 'total_tokens') or '0')
 local limit = effective_limit(KEYS[1], ARGV[5])
 local shown_limit = limit or -1
@@ -20,5 +20,5 @@ if redis.call('HEXISTS', KEYS[4], call_id) == 1 then return {'held', used, reser
 if limit ~= nil and used + reserved + tokens > limit then return {'denied', used, reserved, shown_limit} end
 redis.call('HSET', KEYS[4], call_id, tokens)
 redis.call('ZADD', KEYS[5], now + ttl, call_id)
-reserved = tonumber(redis.call('HINCRBY', KEYS[1], 'reserved', tokens))
+reserved = tonumber(redis.call('INCRBY', KEYS[6], tokens))
 return {'admitted', used, reserved, shown_limit}
