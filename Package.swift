@@ -10,6 +10,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
     ],
     targets: [
         // hiredis 0.14 from Debian's libhiredis-dev, found through pkg-config.
@@ -45,6 +46,7 @@ let package = Package(
                 "RedisClient",
                 "BytePairEncoding",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             resources: [.copy("Scripts")]
         ),
@@ -83,7 +85,10 @@ let package = Package(
         ),
         .testTarget(
             name: "TokenLedgerTests",
-            dependencies: ["TokenLedger", "RedisClient", "RedisTestSupport"]
+            dependencies: [
+                "TokenLedger", "RedisClient", "RedisTestSupport",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
         ),
         .testTarget(
             name: "TokenLedgerCLITests",

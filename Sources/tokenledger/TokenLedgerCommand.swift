@@ -16,7 +16,8 @@ struct TokenLedgerCommand: AsyncParsableCommand {
         version: TokenLedgerVersion.current,
         subcommands: [
             RecordCommand.self, UsageCommand.self, ReportCommand.self, LimitCommand.self, QuotaCommand.self,
-            CycleCommand.self, ResetCommand.self, ExtractCommand.self, EstimateCommand.self, DemoCommand.self,
+            CycleCommand.self, ResetCommand.self, ExtractCommand.self, EstimateCommand.self, SpoolCommand.self, DemoCommand.self,
+            LoadgenCommand.self,
             DoctorCommand.self,
         ]
     )

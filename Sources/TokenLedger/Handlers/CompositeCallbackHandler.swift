@@ -73,15 +73,17 @@ public struct CompositeCallbackHandler: LLMCallbackHandler {
         _ body: @escaping @Sendable (any LLMCallbackHandler) async throws -> Void
     ) async {
         let timeout = self.timeout
-        await withTaskGroup(of: (Int, HandlerOutcome).self) { group in
+        await withTaskGroup(of: (Int, DeadlineOutcome<Bool>).self) { group in
             for (index, handler) in handlers.enumerated() {
-                group.addTask { (index, await runWithTimeout(timeout) { try await body(handler) }) }
+                group.addTask {
+                    (index, await withDeadline(timeout, executor: HandlerExecutor.shared) { try await body(handler); return true })
+                }
             }
             for await (index, outcome) in group {
                 switch outcome {
-                case .finished:
+                case .value:
                     break
-                case .threw(let error):
+                case .error(let error):
                     failureCounts.record(error: index)
                     logger.error(
                         "callback handler failed",
@@ -103,36 +105,6 @@ public struct CompositeCallbackHandler: LLMCallbackHandler {
     }
 }
 
-enum HandlerOutcome: Sendable {
-    case finished
-    case threw(any Error)
-    case timedOut
-}
-
-/// Runs `operation` in a task of its own and waits at most `timeout` for it. On timeout the task
-/// is cancelled and abandoned: a callback that ignores cancellation cannot hold the caller.
-func runWithTimeout(
-    _ timeout: Duration, _ operation: @escaping @Sendable () async throws -> Void
-) async -> HandlerOutcome {
-    await withCheckedContinuation { (continuation: CheckedContinuation<HandlerOutcome, Never>) in
-        let once = ResumeOnce(continuation)
-        let work = Task(executorPreference: HandlerExecutor.shared) {
-            do {
-                try await operation()
-                once.resume(.finished)
-            } catch {
-                once.resume(.threw(error))
-            }
-        }
-        // The timer runs on dispatch, so it fires even when every cooperative thread is busy.
-        let (seconds, attoseconds) = timeout.components
-        let nanoseconds = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
-        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) {
-            if once.resume(.timedOut) { work.cancel() }
-        }
-    }
-}
-
 /// Runs handler callbacks on dispatch's thread pool, which adds threads when some block, instead of
 /// Swift's cooperative pool, which has one thread per core and no more.
 final class HandlerExecutor: TaskExecutor {
@@ -143,26 +115,6 @@ final class HandlerExecutor: TaskExecutor {
         let job = UnownedJob(job)
         let executor = asUnownedTaskExecutor()
         queue.async { job.runSynchronously(on: executor) }
-    }
-}
-
-/// Resumes a continuation exactly once, whichever of several racing tasks gets there first.
-final class ResumeOnce: Sendable {
-    private let continuation: Mutex<CheckedContinuation<HandlerOutcome, Never>?>
-
-    init(_ continuation: CheckedContinuation<HandlerOutcome, Never>) {
-        self.continuation = Mutex(continuation)
-    }
-
-    /// Resumes with `outcome` if nobody did yet; returns whether this call did.
-    @discardableResult
-    func resume(_ outcome: HandlerOutcome) -> Bool {
-        guard let continuation = continuation.withLock({ value in
-            defer { value = nil }
-            return value
-        }) else { return false }
-        continuation.resume(returning: outcome)
-        return true
     }
 }
 

@@ -18,8 +18,8 @@ public final class DetailedRedisTokenCallbackHandler: LLMCallbackHandler {
         var streamed: String = ""
     }
 
-    /// Where usage is recorded.
-    public let repository: TokenRepository
+    /// Where usage is recorded (Redis, else the spool when it has one).
+    public let recorder: UsageRecorder
     /// How tokens are counted for each call's model (exact with a rank file, heuristic otherwise).
     public let counting: TokenCounting
     private let logger: Logger
@@ -29,17 +29,26 @@ public final class DetailedRedisTokenCallbackHandler: LLMCallbackHandler {
     /// Creates a handler.
     ///
     /// - Parameters:
-    ///   - repository: Where usage is recorded.
+    ///   - recorder: Where usage is recorded: Redis, else its spool.
     ///   - counting: Counts prompt and output tokens per model: exact when a rank file is configured
     ///     (`TOKENLEDGER_BPE_DIR` by default), heuristic otherwise.
     ///   - logger: Receives a warning for each call whose usage could not be recorded.
     public init(
+        recorder: UsageRecorder, counting: TokenCounting = .fromEnvironment(),
+        logger: Logger = Logger(label: "tokenledger.handler")
+    ) {
+        self.recorder = recorder
+        self.counting = counting
+        self.logger = logger
+    }
+
+    /// Creates a handler that records straight into Redis (no spool: if Redis fails, the event is
+    /// logged as lost). Prefer ``init(recorder:counting:logger:)`` with a spool in production.
+    public convenience init(
         repository: TokenRepository, counting: TokenCounting = .fromEnvironment(),
         logger: Logger = Logger(label: "tokenledger.handler")
     ) {
-        self.repository = repository
-        self.counting = counting
-        self.logger = logger
+        self.init(recorder: UsageRecorder(repository: repository, logger: logger), counting: counting, logger: logger)
     }
 
     /// What this handler has done so far; ``HandlerStatistics/inFlight`` counts calls with state.
@@ -70,7 +79,7 @@ public final class DetailedRedisTokenCallbackHandler: LLMCallbackHandler {
             response, provider: context.provider, promptEstimate: state?.promptEstimate, outputText: text,
             estimator: counting.estimator(forModel: context.model))
         await HandlerRecording.record(
-            outcome, context: context, repository: repository, statistics: statisticsBox, logger: logger)
+            outcome, context: context, recorder: recorder, statistics: statisticsBox, logger: logger)
     }
 
     /// Drops the call's state; nothing is recorded (a failed request is not billed, and a retry

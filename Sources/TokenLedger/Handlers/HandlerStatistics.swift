@@ -6,6 +6,8 @@ public struct HandlerStatistics: Sendable, Hashable {
     public var recorded = 0
     /// Calls whose call id was already recorded (a retry or replay).
     public var duplicates = 0
+    /// Calls whose usage went to the local spool (Redis was slow or down); replayed later.
+    public var spooled = 0
     /// Calls recorded with estimated counts.
     public var estimated = 0
     /// Calls whose usage could not be recorded (see the log for why).

@@ -9,8 +9,8 @@ import Logging
 /// with only a total is stored as output (use ``DetailedRedisTokenCallbackHandler`` to split it
 /// with a prompt estimate), and a response with no usage is estimated from its text.
 public struct RedisTokenCallbackHandler: LLMCallbackHandler {
-    /// Where usage is recorded.
-    public let repository: TokenRepository
+    /// Where usage is recorded (Redis, else the spool when it has one).
+    public let recorder: UsageRecorder
     /// How output tokens are estimated when a response reports none.
     public let counting: TokenCounting
     private let logger: Logger
@@ -19,16 +19,25 @@ public struct RedisTokenCallbackHandler: LLMCallbackHandler {
     /// Creates a handler.
     ///
     /// - Parameters:
-    ///   - repository: Where usage is recorded.
+    ///   - recorder: Where usage is recorded: Redis, else its spool.
     ///   - counting: Estimates output tokens when a response reports none (exact with a rank file).
     ///   - logger: Receives a warning for each call whose usage could not be recorded.
+    public init(
+        recorder: UsageRecorder, counting: TokenCounting = .fromEnvironment(),
+        logger: Logger = Logger(label: "tokenledger.handler")
+    ) {
+        self.recorder = recorder
+        self.counting = counting
+        self.logger = logger
+    }
+
+    /// Creates a handler that records straight into Redis (no spool: if Redis fails, the event is
+    /// logged as lost). Prefer ``init(recorder:counting:logger:)`` with a spool in production.
     public init(
         repository: TokenRepository, counting: TokenCounting = .fromEnvironment(),
         logger: Logger = Logger(label: "tokenledger.handler")
     ) {
-        self.repository = repository
-        self.counting = counting
-        self.logger = logger
+        self.init(recorder: UsageRecorder(repository: repository, logger: logger), counting: counting, logger: logger)
     }
 
     /// What this handler has done so far.
@@ -40,7 +49,7 @@ public struct RedisTokenCallbackHandler: LLMCallbackHandler {
             response, provider: context.provider, promptEstimate: nil, outputText: response.text,
             estimator: counting.estimator(forModel: context.model))
         await HandlerRecording.record(
-            outcome, context: context, repository: repository, statistics: statisticsBox, logger: logger)
+            outcome, context: context, recorder: recorder, statistics: statisticsBox, logger: logger)
     }
 
     /// Counts the failed call; nothing is recorded (the provider did not bill a failed request).
@@ -52,7 +61,7 @@ public struct RedisTokenCallbackHandler: LLMCallbackHandler {
 /// The recording step both handlers share.
 enum HandlerRecording {
     static func record(
-        _ outcome: UsageResolution.Outcome, context: LLMCallContext, repository: TokenRepository,
+        _ outcome: UsageResolution.Outcome, context: LLMCallContext, recorder: UsageRecorder,
         statistics: StatisticsBox, logger: Logger
     ) async {
         guard case .record(let usage) = outcome else {
@@ -64,18 +73,21 @@ enum HandlerRecording {
             }
             return
         }
-        do {
-            let result = try await repository.record(
-                user: context.user, callID: context.runID, usage: usage, model: context.model, provider: context.provider)
-            statistics.update { stats in
-                if result.applied { stats.recorded += 1 } else { stats.duplicates += 1 }
-                if usage.source == .estimated && result.applied { stats.estimated += 1 }
+        let result = await recorder.record(
+            user: context.user, callID: context.runID, usage: usage, model: context.model, provider: context.provider)
+        statistics.update { stats in
+            switch result {
+            case .applied:
+                stats.recorded += 1
+                if usage.source == .estimated { stats.estimated += 1 }
+            case .duplicate: stats.duplicates += 1
+            case .spooled: stats.spooled += 1
+            case .rejected, .failed: stats.failed += 1
             }
-        } catch {
-            statistics.update { $0.failed += 1 }
-            logger.error(
-                "llm usage could not be recorded",
-                metadata: ["tokenledger.run_id": "\(context.runID)", "tokenledger.error": "\(error)"])
+        }
+        if case .rejected(let error) = result {
+            logger.warning(
+                "llm usage rejected", metadata: ["tokenledger.run_id": "\(context.runID)", "tokenledger.error": "\(error)"])
         }
     }
 }

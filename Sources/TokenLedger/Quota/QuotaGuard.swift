@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RedisClient
 
 /// Thrown by ``QuotaGuard`` when a user's quota does not admit the call; the model was not called.
 public struct QuotaExceededError: Error, Sendable, Hashable, CustomStringConvertible {
@@ -16,81 +17,167 @@ public struct QuotaExceededError: Error, Sendable, Hashable, CustomStringConvert
     }
 }
 
+/// Thrown by ``QuotaGuard`` under ``QuotaGuard/UnavailablePolicy/failClosed`` when Redis cannot be
+/// reached for the quota decision; the model was not called.
+public struct QuotaUnavailableError: Error, Sendable, CustomStringConvertible {
+    /// The user whose call was refused.
+    public var user: String
+    /// Why Redis could not decide.
+    public var underlying: any Error
+
+    /// Creates the error.
+    public init(user: String, underlying: any Error) {
+        self.user = user
+        self.underlying = underlying
+    }
+
+    /// Names the user and the cause.
+    public var description: String {
+        "quota for user '\(user)' could not be checked (Redis unavailable: \(underlying)); the call was refused (fail-closed)"
+    }
+}
+
 /// Guards an LLM call with the user's quota: reserves an estimate before the call, settles the
 /// actual usage after it, and releases the reservation if the call fails or is cancelled.
 ///
 /// A user over quota gets ``QuotaExceededError`` (carrying the decision) and the model is never
 /// called. Concurrent calls of one user cannot together overspend the limit, because each holds a
-/// lease for its estimate until it settles.
+/// lease for its estimate until it settles. When Redis cannot be reached for the reservation, the
+/// ``UnavailablePolicy`` decides, and the decision is logged and counted either way.
 public struct QuotaGuard: Sendable {
-    /// Where reservations and usage go.
-    public let repository: TokenRepository
+    /// What to do when Redis cannot be reached to reserve.
+    public enum UnavailablePolicy: String, Sendable, Hashable, CaseIterable {
+        /// Let the call run without a reservation; its usage is still recorded (spooled).
+        case failOpen
+        /// Refuse the call with ``QuotaUnavailableError``.
+        case failClosed
+    }
+
+    /// Where usage goes (Redis, else the recorder's spool).
+    public let recorder: UsageRecorder
     /// Counts the prompt's tokens per model (exact with a rank file, heuristic otherwise).
     public let counting: TokenCounting
     /// How long a reservation lives if this process dies before settling it.
     public let leaseTTL: Duration
+    /// What to do when Redis cannot be reached to reserve.
+    public let whenUnavailable: UnavailablePolicy
     private let logger: Logger
+
+    /// The repository behind the recorder.
+    public var repository: TokenRepository { recorder.repository }
 
     /// Creates a guard.
     ///
     /// - Parameters:
-    ///   - repository: Where reservations and usage go.
+    ///   - recorder: Where settled usage goes; with a spool, a settle never blocks longer than its bound.
     ///   - counting: Counts the prompt's tokens per model: exact when a rank file is configured
     ///     (`TOKENLEDGER_BPE_DIR` by default), heuristic otherwise.
     ///   - leaseTTL: How long a reservation lives if never settled or released. Default 10 minutes.
-    ///   - logger: Receives errors from settle and release (the call's result is still returned).
+    ///   - whenUnavailable: Fail open or closed when Redis cannot be reached. Default fail-closed.
+    ///   - logger: Receives quota decisions made without Redis and settle/release errors.
     public init(
-        repository: TokenRepository, counting: TokenCounting = .fromEnvironment(),
-        leaseTTL: Duration = .seconds(600), logger: Logger = Logger(label: "tokenledger.quota")
+        recorder: UsageRecorder, counting: TokenCounting = .fromEnvironment(), leaseTTL: Duration = .seconds(600),
+        whenUnavailable: UnavailablePolicy = .failClosed, logger: Logger = Logger(label: "tokenledger.quota")
     ) {
-        self.repository = repository
+        self.recorder = recorder
         self.counting = counting
         self.leaseTTL = leaseTTL
+        self.whenUnavailable = whenUnavailable
         self.logger = logger
+    }
+
+    /// Creates a guard that settles straight into Redis (no spool).
+    public init(
+        repository: TokenRepository, counting: TokenCounting = .fromEnvironment(), leaseTTL: Duration = .seconds(600),
+        whenUnavailable: UnavailablePolicy = .failClosed, logger: Logger = Logger(label: "tokenledger.quota")
+    ) {
+        self.init(
+            recorder: UsageRecorder(repository: repository, logger: logger), counting: counting, leaseTTL: leaseTTL,
+            whenUnavailable: whenUnavailable, logger: logger)
     }
 
     /// Runs `call` if the user's quota admits `prompt estimate + maxOutputTokens`.
     ///
     /// - Parameters:
     ///   - context: Who is calling; its run id is the reservation's and the record's call id.
-    ///   - messages: The prompt, whose tokens are estimated.
+    ///   - messages: The prompt, whose tokens are counted.
     ///   - maxOutputTokens: The most output the call may produce (its `max_tokens`), reserved too.
     ///   - call: The LLM call. It returns its result and the actual usage.
     /// - Returns: The call's result.
-    /// - Throws: ``QuotaExceededError`` before calling when the quota does not admit it; the call's
-    ///   own error (after releasing the reservation); errors reaching Redis for the reservation.
+    /// - Throws: ``QuotaExceededError`` before calling when the quota does not admit it;
+    ///   ``QuotaUnavailableError`` when Redis is unreachable and the policy is fail-closed; the
+    ///   call's own error (after releasing the reservation); ``ValidationError`` for bad input.
     public func run<T: Sendable>(
         context: LLMCallContext, messages: [ChatMessage], maxOutputTokens: Int,
         _ call: () async throws -> (result: T, usage: UsageRecord)
     ) async throws -> T {
         let estimate = counting.estimator(forModel: context.model).countTokens(in: messages) + max(0, maxOutputTokens)
-        let reservation = try await repository.reserve(
-            user: context.user, callID: context.runID, tokens: estimate, ttl: leaseTTL)
-        switch reservation.status {
-        case .denied:
-            throw QuotaExceededError(decision: reservation.decision)
-        case .admitted, .held, .settled:
-            break
+        var reserved = false
+        do {
+            let reservation = try await repository.reserve(
+                user: context.user, callID: context.runID, tokens: estimate, ttl: leaseTTL)
+            if reservation.status == .denied {
+                recorder.metrics.quota("denied")
+                throw QuotaExceededError(decision: reservation.decision)
+            }
+            recorder.metrics.quota("allowed")
+            reserved = true
+        } catch let error as RedisError where Self.meansUnavailable(error) {
+            try decideWithoutRedis(context: context, error: error)
+        } catch let error as LedgerError where error.code == .policyChanged {
+            try decideWithoutRedis(context: context, error: error)
         }
         let outcome: (result: T, usage: UsageRecord)
         do {
             try Task.checkCancellation()
             outcome = try await call()
         } catch {
-            await releaseDetached(context)
+            if reserved { await releaseDetached(context) }
             throw error
         }
-        do {
-            _ = try await repository.settle(
-                user: context.user, callID: context.runID, usage: outcome.usage, model: context.model,
-                provider: context.provider)
-        } catch {
-            // The call happened and its result is the caller's; the lease expires by itself.
+        let settled = await recorder.settle(
+            user: context.user, callID: context.runID, usage: outcome.usage, model: context.model,
+            provider: context.provider)
+        if !settled.isDurable {
             logger.error(
-                "settle failed after a successful call",
-                metadata: ["tokenledger.run_id": "\(context.runID)", "tokenledger.error": "\(error)"])
+                "settle failed after a successful call; the reservation will expire by itself",
+                metadata: ["tokenledger.run_id": "\(context.runID)", "tokenledger.outcome": "\(settled)"])
         }
         return outcome.result
+    }
+
+    /// Whether the user may spend `tokens` more now, applying ``whenUnavailable`` when Redis cannot
+    /// be reached (fail-open answers yes, fail-closed throws ``QuotaUnavailableError``).
+    public func isAllowed(user: String, tokens: Int) async throws -> Bool {
+        do {
+            let decision = try await repository.check(user: user, tokens: tokens)
+            recorder.metrics.quota(decision.allowed ? "allowed" : "denied")
+            return decision.allowed
+        } catch let error as RedisError where Self.meansUnavailable(error) {
+            try decideWithoutRedis(context: LLMCallContext(runID: "check", user: user), error: error)
+            return true
+        }
+    }
+
+    private func decideWithoutRedis(context: LLMCallContext, error: any Error) throws {
+        switch whenUnavailable {
+        case .failOpen:
+            recorder.metrics.quota("fail_open")
+            logger.warning(
+                "redis unavailable: quota not checked, call allowed (fail-open)",
+                metadata: ["tokenledger.run_id": "\(context.runID)", "tokenledger.error": "\(error)"])
+        case .failClosed:
+            recorder.metrics.quota("fail_closed")
+            logger.warning(
+                "redis unavailable: call refused (fail-closed)",
+                metadata: ["tokenledger.run_id": "\(context.runID)", "tokenledger.error": "\(error)"])
+            throw QuotaUnavailableError(user: context.user, underlying: error)
+        }
+    }
+
+    static func meansUnavailable(_ error: RedisError) -> Bool {
+        error.isUnavailable || error.code == .authenticationFailed || error.code == .poolClosed
+            || error.code == .protocolError || (error.code == .server && error.serverCode != "BADINPUT")
     }
 
     /// Releases in a task of its own, so a cancelled caller still gets its reservation dropped.

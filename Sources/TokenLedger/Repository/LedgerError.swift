@@ -15,6 +15,8 @@ public struct LedgerError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let corruptData = Code("corruptData")
         /// The user's cycle policy kept changing while we tried to write.
         public static let policyChanged = Code("policyChanged")
+        /// A spooled event belongs to another namespace than the repository replaying it.
+        public static let namespaceMismatch = Code("namespaceMismatch")
         /// A bug or a broken installation (e.g. scripts missing).
         public static let internalError = Code("internalError")
         /// The code's name.

@@ -74,11 +74,30 @@ struct RecordCommand: AsyncParsableCommand {
             }
             let cycle = try cycleDate(self.cycle)
             let callID = self.callID ?? UUID().uuidString.lowercased()
-            let result = try await global.withRepository { repository in
-                try await repository.record(
+            guard let spool = try openSpool() else {
+                let result = try await global.withRepository { repository in
+                    try await repository.record(
+                        user: user, callID: callID, usage: usage, model: model, provider: provider, cycle: cycle)
+                }
+                try printJSON(result)
+                return
+            }
+            // With a spool: Redis down or slow means the event is spooled (fsync'd) and we exit 0.
+            let outcome = try await global.withRepository { repository in
+                let recorder = UsageRecorder(
+                    repository: repository, spool: spool,
+                    options: .init(recordTimeout: .seconds(3), replaysInBackground: false))
+                return await recorder.record(
                     user: user, callID: callID, usage: usage, model: model, provider: provider, cycle: cycle)
             }
-            try printJSON(result)
+            switch outcome {
+            case .applied(let result), .duplicate(let result):
+                try printJSON(result)
+            case .spooled:
+                try printJSON(SpooledOutput(user: user, callID: callID))
+            case .rejected(let error), .failed(let error):
+                throw error
+            }
         }
     }
 }
@@ -100,4 +119,33 @@ func truncated(_ text: String, bytes: Int) -> String {
         result.append(character)
     }
     return result
+}
+
+/// `{"call_id","spooled":true,"user"}`: the event is in the local spool, to be replayed.
+struct SpooledOutput: Encodable {
+    var spooled = true
+    var user: String
+    var callID: String
+
+    init(user: String, callID: String) {
+        self.user = user
+        self.callID = callID
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case spooled, user
+        case callID = "call_id"
+    }
+}
+
+/// The spool named by `TOKENLEDGER_SPOOL_DIR`, or `nil` when it is not set.
+func openSpool() throws -> EventSpool? {
+    guard let directory = ProcessInfo.processInfo.environment["TOKENLEDGER_SPOOL_DIR"], !directory.isEmpty else {
+        return nil
+    }
+    do {
+        return try EventSpool(directory: directory)
+    } catch {
+        throw CLIFailure(exitCode: .internalError, message: error.message)
+    }
 }

@@ -39,7 +39,8 @@ func reportingFailures(_ body: () async throws -> Void) async throws {
         throw ExitCode(ExitStatus.dataError.rawValue)
     } catch let error as LedgerError {
         printError(error.message)
-        throw ExitCode((error.code == .overflow ? ExitStatus.dataError : .internalError).rawValue)
+        let status: ExitStatus = error.code == .overflow ? .dataError : error.code == .namespaceMismatch ? .usage : .internalError
+        throw ExitCode(status.rawValue)
     } catch let error as RedisError {
         printError(error.message)
         throw ExitCode(exitStatus(for: error).rawValue)

@@ -1,0 +1,269 @@
+import Foundation
+import Logging
+import RedisClient
+import Synchronization
+
+/// What happened to one record or settle handed to a ``UsageRecorder``.
+public enum RecordOutcome: Sendable {
+    /// Recorded in Redis now.
+    case applied(RecordResult)
+    /// Redis already had this call id; nothing changed.
+    case duplicate(RecordResult)
+    /// Redis could not take it in time; it is in the local spool (fsync'd) and will be replayed.
+    case spooled
+    /// The input is bad (``ValidationError``) or can never apply; nothing was written or spooled.
+    case rejected(any Error)
+    /// Redis could not take it and there is no spool (or the spool refused it): the event is lost,
+    /// and logged as such.
+    case failed(any Error)
+
+    /// Whether the event is safe: in Redis, or durably in the spool.
+    public var isDurable: Bool {
+        switch self {
+        case .applied, .duplicate, .spooled: return true
+        case .rejected, .failed: return false
+        }
+    }
+}
+
+/// Records usage so that no event is lost: into Redis when it answers within a bound, else into the
+/// local ``EventSpool``, which a background flusher replays (with backoff) once Redis answers.
+///
+/// Replays are idempotent through call ids, so an event whose Redis write was slow but succeeded,
+/// and which was also spooled, still counts once. On creation, a spool left by an earlier process
+/// is replayed.
+///
+/// ### Threading
+/// `Sendable`; share one instance. The flusher is a single background task; ``shutdown()`` stops it.
+public final class UsageRecorder: Sendable {
+    /// Bounds and backoff.
+    public struct Options: Sendable, Hashable {
+        /// With a spool: the longest a record or settle waits for Redis before spooling. Default 500 ms.
+        /// Without a spool, calls wait for Redis (there is nowhere else to keep the event).
+        public var recordTimeout: Duration
+        /// The first wait after a failed replay. Default 100 ms.
+        public var minimumBackoff: Duration
+        /// The longest wait between replays while Redis is down. Default 10 s.
+        public var maximumBackoff: Duration
+        /// Whether a background task replays the spool (at start-up, and after each spooled event).
+        /// Default true; short-lived tools turn it off and call ``UsageRecorder/flush()`` themselves.
+        public var replaysInBackground: Bool
+
+        /// Creates options.
+        public init(
+            recordTimeout: Duration = .milliseconds(500), minimumBackoff: Duration = .milliseconds(100),
+            maximumBackoff: Duration = .seconds(10), replaysInBackground: Bool = true
+        ) {
+            self.recordTimeout = recordTimeout
+            self.minimumBackoff = minimumBackoff
+            self.maximumBackoff = maximumBackoff
+            self.replaysInBackground = replaysInBackground
+        }
+    }
+
+    /// Where events go first.
+    public let repository: TokenRepository
+    /// Where events go when Redis cannot take them; `nil`: nowhere (they fail).
+    public let spool: EventSpool?
+    /// Bounds and backoff.
+    public let options: Options
+    let metrics: LedgerMetrics
+    private let logger: Logger
+    private let trigger: AsyncStream<Void>.Continuation
+    private let flusher: Mutex<Task<Void, Never>?>
+
+    /// Creates a recorder and, when there is a spool, starts its flusher (which first replays any
+    /// spool an earlier process left).
+    public init(
+        repository: TokenRepository, spool: EventSpool? = nil, options: Options = Options(),
+        metrics: LedgerMetrics = LedgerMetrics(), logger: Logger = Logger(label: "tokenledger.recorder")
+    ) {
+        self.repository = repository
+        self.spool = spool
+        self.options = options
+        self.metrics = metrics
+        self.logger = logger
+        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        self.trigger = continuation
+        self.flusher = Mutex(nil)
+        if spool != nil && options.replaysInBackground {
+            let task = Task { [weak self] in
+                for await _ in stream {
+                    guard let self else { return }
+                    await self.drain()
+                }
+            }
+            flusher.withLock { $0 = task }
+            continuation.yield()
+        }
+    }
+
+    deinit {
+        trigger.finish()
+    }
+
+    /// Records one call's usage (see ``TokenRepository/record(user:callID:usage:model:provider:cycle:at:)``).
+    /// Never throws: the outcome says where the event went.
+    public func record(
+        user: String, callID: String, usage: UsageRecord, model: String = "", provider: String = "",
+        cycle: CalendarDate? = nil, at instant: Date = Date()
+    ) async -> RecordOutcome {
+        await submit(
+            SpooledEvent(
+                operation: .record, user: user, callID: callID, usage: usage, model: model, provider: provider,
+                cycle: cycle, at: instant, namespace: repository.keys.namespace))
+    }
+
+    /// Settles a call's reservation with its actual usage (see
+    /// ``TokenRepository/settle(user:callID:usage:model:provider:at:)``). Never throws.
+    public func settle(
+        user: String, callID: String, usage: UsageRecord, model: String = "", provider: String = "",
+        at instant: Date = Date()
+    ) async -> RecordOutcome {
+        await submit(
+            SpooledEvent(
+                operation: .settle, user: user, callID: callID, usage: usage, model: model, provider: provider, at: instant,
+                namespace: repository.keys.namespace))
+    }
+
+    /// Replays the spool now (also what the background flusher does).
+    ///
+    /// - Throws: the Redis error that stopped the replay; what was not replayed stays spooled.
+    @discardableResult
+    public func flush() async throws -> ReplayResult {
+        guard let spool else { return ReplayResult() }
+        let result = try await spool.replay { event in
+            do {
+                let outcome = try await self.apply(event)
+                self.metrics.record("replayed")
+                return outcome.applied ? .applied : .duplicate
+            } catch let error where Self.isRejection(error) {
+                self.metrics.record("rejected")
+                return .rejected("\(error)")
+            }
+        }
+        reportSpool()
+        return result
+    }
+
+    /// Stops the background flusher and closes the spool's segment (events still spooled stay on
+    /// disk, unlocked, for the next process).
+    public func shutdown() async {
+        trigger.finish()
+        let task = flusher.withLock { $0 }
+        task?.cancel()
+        await task?.value
+        spool?.close()
+    }
+
+    // MARK: - Internals
+
+    private func submit(_ event: SpooledEvent) async -> RecordOutcome {
+        do {
+            try TokenRepository.validateRecord(
+                user: event.user, callID: event.callID, usage: event.usage, model: event.model, provider: event.provider)
+        } catch {
+            metrics.record("rejected")
+            return .rejected(error)
+        }
+        let attempt: DeadlineOutcome<RecordResult>
+        if spool != nil {
+            attempt = await withDeadline(options.recordTimeout) { try await self.apply(event) }
+        } else {
+            do {
+                attempt = .value(try await apply(event))
+            } catch {
+                attempt = .error(error)
+            }
+        }
+        switch attempt {
+        case .value(let result):
+            metrics.record(result.applied ? "applied" : "duplicate")
+            return result.applied ? .applied(result) : .duplicate(result)
+        case .error(let error) where Self.isRejection(error):
+            metrics.record("rejected")
+            return .rejected(error)
+        case .error(let error):
+            metrics.redisError(error)
+            return spoolOrFail(event, because: error)
+        case .timedOut:
+            return spoolOrFail(
+                event,
+                because: RedisError(code: .timeout, message: "redis did not record within \(options.recordTimeout)"))
+        }
+    }
+
+    private func apply(_ event: SpooledEvent) async throws -> RecordResult {
+        if let namespace = event.namespace, namespace != repository.keys.namespace {
+            throw LedgerError(
+                code: .namespaceMismatch,
+                message: "the spool holds events for namespace '\(namespace)', not '\(repository.keys.namespace)'; flush with --namespace \(namespace)")
+        }
+        switch event.operation {
+        case .record:
+            return try await repository.record(
+                user: event.user, callID: event.callID, usage: event.usage, model: event.model,
+                provider: event.provider, cycle: event.cycle, at: event.at)
+        case .settle:
+            return try await repository.settle(
+                user: event.user, callID: event.callID, usage: event.usage, model: event.model,
+                provider: event.provider, at: event.at)
+        }
+    }
+
+    private func spoolOrFail(_ event: SpooledEvent, because error: any Error) -> RecordOutcome {
+        guard let spool else {
+            metrics.record("failed")
+            logger.error(
+                "usage lost: redis failed and no spool is configured",
+                metadata: ["tokenledger.call_id": "\(event.callID)", "tokenledger.error": "\(error)"])
+            return .failed(error)
+        }
+        do {
+            try spool.append(event)
+        } catch {
+            metrics.record("failed")
+            logger.critical(
+                "usage lost: redis failed and the spool refused the event",
+                metadata: ["tokenledger.call_id": "\(event.callID)", "tokenledger.error": "\(error)"])
+            return .failed(error)
+        }
+        metrics.record("spooled")
+        reportSpool()
+        trigger.yield()
+        return .spooled
+    }
+
+    /// Replays until the spool is empty, backing off while Redis fails.
+    private func drain() async {
+        var backoff = options.minimumBackoff
+        while !Task.isCancelled {
+            do {
+                let result = try await flush()
+                if result.applied + result.duplicates > 0 {
+                    logger.info(
+                        "spool replayed",
+                        metadata: ["tokenledger.applied": "\(result.applied)", "tokenledger.duplicates": "\(result.duplicates)"])
+                }
+                return  // Anything left is held by another live process, which replays its own.
+            } catch {
+                logger.debug("spool replay waits for redis", metadata: ["tokenledger.error": "\(error)"])
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, options.maximumBackoff)
+            }
+        }
+    }
+
+    private func reportSpool() {
+        guard let spool else { return }
+        let status = spool.status()
+        metrics.spool(events: status.events, bytes: status.bytes)
+    }
+
+    /// Errors retrying cannot fix: bad input, overflow, corrupt stored data.
+    static func isRejection(_ error: any Error) -> Bool {
+        if error is ValidationError { return true }
+        if let error = error as? LedgerError { return error.code == .overflow || error.code == .corruptData }
+        return false
+    }
+}

@@ -1,0 +1,366 @@
+import Foundation
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An error writing or reading the spool.
+public struct SpoolError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The kind of failure. Extensible.
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        /// The code's stable name.
+        public let name: String
+        /// Creates a code.
+        public init(_ name: String) { self.name = name }
+        /// The spool reached its size bound; the event was not written.
+        public static let full = Code("full")
+        /// A file operation failed (permissions, disk full, …).
+        public static let io = Code("io")
+        /// The code's name.
+        public var description: String { name }
+    }
+
+    /// What went wrong.
+    public var code: Code
+    /// A message naming the file or directory.
+    public var message: String
+
+    /// Creates an error.
+    public init(code: Code, message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    /// `code: message`.
+    public var description: String { "\(code): \(message)" }
+}
+
+/// What a replay did.
+public struct ReplayResult: Sendable, Hashable, Codable {
+    /// Events replayed that were applied now.
+    public var applied = 0
+    /// Events replayed that Redis already had (idempotent duplicates).
+    public var duplicates = 0
+    /// Events that can never apply (bad data), moved to a `rejected-*.jsonl` file.
+    public var rejected = 0
+    /// Torn lines discarded (a writer died in the middle of an append).
+    public var torn = 0
+    /// Events still waiting (Redis failed during the replay, or another process is writing them).
+    public var remaining = 0
+
+    /// Empty counts.
+    public init() {}
+}
+
+/// How full the spool is.
+public struct SpoolStatus: Sendable, Hashable, Codable {
+    /// The spool directory.
+    public var directory: String
+    /// Events waiting to be replayed.
+    public var events: Int
+    /// Bytes of waiting events.
+    public var bytes: Int
+    /// Segment files.
+    public var segments: Int
+    /// The size bound.
+    public var maximumBytes: Int
+    /// Events set aside as never applicable.
+    public var rejected: Int
+}
+
+/// A local, append-only, fsync'd spool of events that could not reach Redis.
+///
+/// Events are JSON lines in segment files (`segment-*.jsonl`) under one directory. Each process
+/// appends to a segment of its own, holding an exclusive `flock` on it while it is open, so several
+/// processes can share a directory. A replay takes every segment nobody holds (its own after
+/// rotating), applies its events in order, and deletes it; if Redis fails midway, the rest is
+/// written back. A torn last line (a writer killed mid-append) is discarded. Events that can never
+/// apply are moved to `rejected-*.jsonl` and reported loudly.
+///
+/// ### Threading
+/// `Sendable`; appends are serialized by a lock. One replay runs at a time per instance.
+public final class EventSpool: Sendable {
+    /// Spool settings.
+    public struct Options: Sendable, Hashable {
+        /// The most bytes of waiting events; beyond it appends fail with ``SpoolError/Code/full``. Default 64 MiB.
+        public var maximumBytes: Int
+        /// The fraction of ``maximumBytes`` at which each append logs a warning. Default 0.8.
+        public var warningFraction: Double
+
+        /// Creates options.
+        public init(maximumBytes: Int = 64 << 20, warningFraction: Double = 0.8) {
+            self.maximumBytes = maximumBytes
+            self.warningFraction = warningFraction
+        }
+    }
+
+    private struct State {
+        var descriptor: Int32 = -1
+        var segmentPath: String?
+        var bytes = 0
+    }
+
+    /// The spool directory.
+    public let directory: String
+    /// The settings.
+    public let options: Options
+    private let logger: Logger
+    private let state: Mutex<State>
+    private let replaying = Mutex(false)
+
+    /// Opens (creating if needed) a spool directory.
+    ///
+    /// - Throws: ``SpoolError`` when the directory cannot be created or read.
+    public init(
+        directory: String, options: Options = Options(),
+        logger: Logger = Logger(label: "tokenledger.spool")
+    ) throws(SpoolError) {
+        self.directory = directory
+        self.options = options
+        self.logger = logger
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw SpoolError(code: .io, message: "cannot create the spool directory \(directory): \(error.localizedDescription)")
+        }
+        let existing = EventSpool.segmentFiles(in: directory).reduce(0) { $0 + EventSpool.fileSize($1) }
+        self.state = Mutex(State(bytes: existing))
+    }
+
+    deinit {
+        state.withLock { state in
+            if state.descriptor >= 0 { Glibc.close(state.descriptor) }
+        }
+    }
+
+    /// Appends one event and fsyncs it before returning.
+    public func append(_ event: SpooledEvent) throws(SpoolError) {
+        try append([event])
+    }
+
+    /// Appends events with one write and one fsync.
+    ///
+    /// - Throws: ``SpoolError`` (`full` when the bound would be passed; `io`); nothing is written then.
+    public func append(_ events: [SpooledEvent]) throws(SpoolError) {
+        guard !events.isEmpty else { return }
+        var bytes: [UInt8] = []
+        for event in events {
+            do {
+                bytes += try event.line()
+            } catch {
+                throw SpoolError(code: .io, message: "cannot encode a spool event: \(error)")
+            }
+        }
+        let (total, warn) = try state.withLock { state throws(SpoolError) -> (Int, Bool) in
+            guard state.bytes + bytes.count <= options.maximumBytes else {
+                throw SpoolError(
+                    code: .full,
+                    message: "the spool at \(directory) is full (\(state.bytes) of \(options.maximumBytes) bytes); the event was not written")
+            }
+            if state.descriptor < 0 { try openSegment(&state) }
+            try writeAll(bytes, to: state.descriptor, path: state.segmentPath ?? directory)
+            guard fsync(state.descriptor) == 0 else {
+                throw SpoolError(code: .io, message: "fsync of \(state.segmentPath ?? directory) failed: \(String(cString: strerror(errno)))")
+            }
+            state.bytes += bytes.count
+            return (state.bytes, Double(state.bytes) >= Double(options.maximumBytes) * options.warningFraction)
+        }
+        if warn {
+            logger.warning(
+                "spool is filling up",
+                metadata: [
+                    "tokenledger.spool.directory": "\(directory)", "tokenledger.spool.bytes": "\(total)",
+                    "tokenledger.spool.maximum_bytes": "\(options.maximumBytes)",
+                ])
+        }
+    }
+
+    /// Opens a new segment: created under a temporary name, locked, then renamed, so a replayer can
+    /// never see it unlocked.
+    private func openSegment(_ state: inout State) throws(SpoolError) {
+        let name = "segment-\(Int(Date().timeIntervalSince1970 * 1000))-\(getpid())-\(UUID().uuidString.prefix(8)).jsonl"
+        let temporary = directory + "/.writing-" + name
+        let final = directory + "/" + name
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw SpoolError(code: .io, message: "cannot create \(temporary): \(String(cString: strerror(errno)))")
+        }
+        guard flock(descriptor, LOCK_EX) == 0, rename(temporary, final) == 0 else {
+            let reason = String(cString: strerror(errno))
+            Glibc.close(descriptor)
+            unlink(temporary)
+            throw SpoolError(code: .io, message: "cannot lock or name the segment \(final): \(reason)")
+        }
+        state.descriptor = descriptor
+        state.segmentPath = final
+    }
+
+    /// Closes this process's current segment (releasing its lock) so any replayer can take it;
+    /// the next append opens a new segment. Call it when shutting down.
+    public func close() {
+        rotate()
+    }
+
+    /// Closes this process's segment so a replay can take it; the next append opens a new one.
+    private func rotate() {
+        state.withLock { state in
+            if state.descriptor >= 0 { Glibc.close(state.descriptor) }
+            state.descriptor = -1
+            state.segmentPath = nil
+        }
+    }
+
+    /// Events waiting, their bytes, and the segments holding them.
+    public func status() -> SpoolStatus {
+        var events = 0
+        var bytes = 0
+        let segments = EventSpool.segmentFiles(in: directory)
+        for path in segments {
+            guard let data = FileManager.default.contents(atPath: path) else { continue }
+            bytes += data.count
+            events += data.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+        }
+        let rejected = EventSpool.files(in: directory, prefix: "rejected-").reduce(0) { count, path in
+            count + (FileManager.default.contents(atPath: path)?.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) } ?? 0)
+        }
+        return SpoolStatus(
+            directory: directory, events: events, bytes: bytes, segments: segments.count,
+            maximumBytes: options.maximumBytes, rejected: rejected)
+    }
+
+    /// The outcome of applying one event during a replay.
+    public enum ApplyOutcome: Sendable {
+        /// Applied now.
+        case applied
+        /// Redis already had it.
+        case duplicate
+        /// It can never apply (bad data); set it aside.
+        case rejected(String)
+    }
+
+    /// Replays every segment no live writer holds, in order; stops at the first event `apply`
+    /// throws for (Redis unavailable), writing the rest back.
+    ///
+    /// - Parameter apply: Applies one event; throws when Redis cannot be reached.
+    /// - Returns: What was done. Throws only `apply`'s first error, after saving what is left.
+    public func replay(_ apply: (SpooledEvent) async throws -> ApplyOutcome) async throws -> ReplayResult {
+        guard replaying.withLock({ busy in defer { busy = true }; return !busy }) else {
+            var result = ReplayResult()
+            result.remaining = status().events
+            return result
+        }
+        defer { replaying.withLock { $0 = false } }
+        rotate()
+        var result = ReplayResult()
+        for path in EventSpool.segmentFiles(in: directory) {
+            let descriptor = open(path, O_RDWR | O_CLOEXEC)
+            guard descriptor >= 0 else { continue }  // taken by another replayer
+            defer { Glibc.close(descriptor) }
+            guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+                // A live writer holds it; it will be replayed later.
+                result.remaining += EventSpool.lineCount(path)
+                continue
+            }
+            guard let data = FileManager.default.contents(atPath: path) else { continue }
+            var lines = data.split(separator: 0x0A, omittingEmptySubsequences: true).map { Array($0) }
+            if let last = data.last, last != 0x0A, !lines.isEmpty {
+                lines.removeLast()
+                result.torn += 1
+                logger.warning("discarded a torn spool line", metadata: ["tokenledger.spool.segment": "\(path)"])
+            }
+            var index = 0
+            do {
+                while index < lines.count {
+                    let event: SpooledEvent
+                    do {
+                        event = try SpooledEvent.decode(line: lines[index])
+                    } catch {
+                        setAside(lines[index], reason: "not a spool event: \(error)")
+                        result.rejected += 1
+                        index += 1
+                        continue
+                    }
+                    switch try await apply(event) {
+                    case .applied: result.applied += 1
+                    case .duplicate: result.duplicates += 1
+                    case .rejected(let reason):
+                        setAside(lines[index], reason: reason)
+                        result.rejected += 1
+                    }
+                    index += 1
+                }
+            } catch {
+                // Keep what is left, atomically, then stop: Redis is not answering.
+                let rest: [UInt8] = lines[index...].flatMap { $0 + [UInt8(0x0A)] }
+                keep(rest, at: path)
+                result.remaining += lines.count - index
+                for later in EventSpool.segmentFiles(in: directory) where later > path {
+                    result.remaining += EventSpool.lineCount(later)
+                }
+                adjustBytes()
+                throw error
+            }
+            unlink(path)
+        }
+        adjustBytes()
+        return result
+    }
+
+    private func keep(_ rest: [UInt8], at path: String) {
+        let temporary = path + ".rest"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { return }
+        _ = try? writeAll(rest, to: descriptor, path: temporary)
+        fsync(descriptor)
+        Glibc.close(descriptor)
+        rename(temporary, path)
+    }
+
+    private func setAside(_ line: [UInt8], reason: String) {
+        logger.error(
+            "spool event can never be applied; moved to a rejected file",
+            metadata: ["tokenledger.spool.directory": "\(directory)", "tokenledger.reason": "\(reason)"])
+        let path = directory + "/rejected-\(getpid()).jsonl"
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { return }
+        _ = try? writeAll(line + [0x0A], to: descriptor, path: path)
+        fsync(descriptor)
+        Glibc.close(descriptor)
+    }
+
+    private func adjustBytes() {
+        let bytes = EventSpool.segmentFiles(in: directory).reduce(0) { $0 + EventSpool.fileSize($1) }
+        state.withLock { $0.bytes = bytes }
+    }
+
+    private func writeAll(_ bytes: [UInt8], to descriptor: Int32, path: String) throws(SpoolError) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw SpoolError(code: .io, message: "write to \(path) failed: \(String(cString: strerror(errno)))")
+            }
+            offset += written
+        }
+    }
+
+    static func segmentFiles(in directory: String) -> [String] {
+        files(in: directory, prefix: "segment-").filter { $0.hasSuffix(".jsonl") }
+    }
+
+    static func files(in directory: String, prefix: String) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.filter { $0.hasPrefix(prefix) }.sorted().map { directory + "/" + $0 }
+    }
+
+    static func fileSize(_ path: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
+    }
+
+    static func lineCount(_ path: String) -> Int {
+        FileManager.default.contents(atPath: path)?.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) } ?? 0
+    }
+}

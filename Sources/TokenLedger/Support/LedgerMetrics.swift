@@ -1,0 +1,48 @@
+import CoreMetrics
+
+/// TokenLedger's metrics through swift-metrics, all named `tokenledger_…`, never with user ids.
+///
+/// | metric | kind | dimensions |
+/// |---|---|---|
+/// | `tokenledger_records_total` | counter | `result`: applied, duplicate, spooled, replayed, rejected, failed |
+/// | `tokenledger_quota_decisions_total` | counter | `decision`: allowed, denied, fail_open, fail_closed |
+/// | `tokenledger_redis_errors_total` | counter | `code`: the `RedisError` code |
+/// | `tokenledger_spool_events` | gauge | — (events waiting after each spool or replay) |
+/// | `tokenledger_spool_bytes` | gauge | — |
+public struct LedgerMetrics: Sendable {
+    let factory: any MetricsFactory
+
+    /// Metrics through `factory` (default: the process's bootstrapped `MetricsSystem`).
+    public init(factory: any MetricsFactory = MetricsSystem.factory) {
+        self.factory = factory
+    }
+
+    func record(_ result: String) {
+        Counter(label: "tokenledger_records_total", dimensions: [("result", result)], factory: factory).increment()
+    }
+
+    func quota(_ decision: String) {
+        Counter(label: "tokenledger_quota_decisions_total", dimensions: [("decision", decision)], factory: factory)
+            .increment()
+    }
+
+    func redisError(_ error: any Error) {
+        guard let error = error as? RedisErrorCodeProviding else { return }
+        Counter(label: "tokenledger_redis_errors_total", dimensions: [("code", error.metricCode)], factory: factory)
+            .increment()
+    }
+
+    func spool(events: Int, bytes: Int) {
+        Gauge(label: "tokenledger_spool_events", factory: factory).record(events)
+        Gauge(label: "tokenledger_spool_bytes", factory: factory).record(bytes)
+    }
+}
+
+import RedisClient
+
+/// Errors that name a Redis failure code for metrics.
+protocol RedisErrorCodeProviding { var metricCode: String { get } }
+
+extension RedisError: RedisErrorCodeProviding {
+    var metricCode: String { code.name }
+}

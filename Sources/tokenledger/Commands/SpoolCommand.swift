@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import TokenLedger
+
+/// `tokenledger spool`: the local spool of events Redis could not take.
+struct SpoolCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "spool",
+        abstract: "Show or replay the local spool of events Redis could not take (TOKENLEDGER_SPOOL_DIR).",
+        subcommands: [Status.self, Flush.self]
+    )
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "status",
+            abstract: "Events waiting in the spool.",
+            discussion: #"Prints {"bytes","directory","events","maximum_bytes","rejected","segments"}."#)
+
+        @OptionGroup var output: FormatOptions
+
+        func run() async throws {
+            try await reportingFailures {
+                guard let spool = try openSpool() else { throw noSpool }
+                let status = spool.status()
+                switch output.format {
+                case .json: try printJSON(SpoolStatusOutput(status))
+                case .csv:
+                    print("directory,events,bytes,segments,maximum_bytes,rejected")
+                    print([csvField(status.directory), "\(status.events)", "\(status.bytes)", "\(status.segments)", "\(status.maximumBytes)", "\(status.rejected)"].joined(separator: ","))
+                case .table:
+                    print("spool \(status.directory): \(status.events) events, \(status.bytes) bytes in \(status.segments) segments (bound \(status.maximumBytes) bytes); \(status.rejected) rejected")
+                }
+            }
+        }
+    }
+
+    struct Flush: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "flush",
+            abstract: "Replay the spool into Redis now (idempotent). Exit 69 if Redis is unavailable.",
+            discussion: #"Prints {"applied","duplicates","rejected","remaining","torn"}."#)
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            try await reportingFailures {
+                guard let spool = try openSpool() else { throw noSpool }
+                let result = try await global.withRepository { repository in
+                    let recorder = UsageRecorder(
+                        repository: repository, spool: spool, options: .init(replaysInBackground: false))
+                    return try await recorder.flush()
+                }
+                try printJSON(result)
+            }
+        }
+    }
+}
+
+private let noSpool = CLIFailure(exitCode: .usage, message: "TOKENLEDGER_SPOOL_DIR is not set; it names the spool directory")
+
+/// The spool status with snake_case keys.
+struct SpoolStatusOutput: Encodable {
+    var directory: String
+    var events: Int
+    var bytes: Int
+    var segments: Int
+    var maximumBytes: Int
+    var rejected: Int
+
+    init(_ status: SpoolStatus) {
+        directory = status.directory
+        events = status.events
+        bytes = status.bytes
+        segments = status.segments
+        maximumBytes = status.maximumBytes
+        rejected = status.rejected
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case directory, events, bytes, segments, rejected
+        case maximumBytes = "maximum_bytes"
+    }
+}
