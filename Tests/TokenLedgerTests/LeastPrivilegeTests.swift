@@ -1,0 +1,74 @@
+import Foundation
+import RedisClient
+import RedisTestSupport
+import TokenLedger
+import Testing
+
+/// The ACL lines documented in docs/operations.md (the ```acl block), with test passwords.
+private func documentedUsers() throws -> [(name: String, password: String, rules: String)] {
+    let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("docs/operations.md")
+    let text = try String(contentsOf: docs, encoding: .utf8)
+    let block = try #require(text.components(separatedBy: "```acl\n").dropFirst().first?.components(separatedBy: "```").first)
+    return block.split(separator: "\n").map { line in
+        let words = line.split(separator: " ").map(String.init)
+        // user NAME on >PASSWORD rules…
+        let password = words[3] == ">APP_PASSWORD" ? "app-secret" : "admin-secret"
+        return (name: words[1], password: password, rules: words[4...].joined(separator: " "))
+    }
+}
+
+@Suite("Least privilege ACL users")
+struct LeastPrivilegeTests {
+    @Test("the documented application user records, reserves and settles, but cannot reset, change limits or leave its namespace")
+    func applicationUser() async throws {
+        var options = RedisTestServer.Options()
+        options.aclUsers = try documentedUsers()
+        #expect(options.aclUsers.map(\.name) == ["tokenledger-app", "tokenledger-admin"])
+        try await withRedisServer(options) { server async throws in
+            func repository(_ user: String, _ password: String) throws -> TokenRepository {
+                var configuration = server.configuration
+                configuration.username = user
+                configuration.password = password
+                return try TokenRepository(
+                    pool: RedisConnectionPool(configuration: configuration),
+                    configuration: try LedgerConfiguration(namespace: "tl", settingsCacheTTL: .zero))
+            }
+            let admin = try repository("tokenledger-admin", "admin-secret")
+            let app = try repository("tokenledger-app", "app-secret")
+            try await admin.setLimit(user: "alice", tokens: 1000)
+            try await admin.setDefaultLimit(5000)
+
+            // The application's whole path works.
+            #expect(try await app.record(user: "alice", callID: "r1", usage: UsageRecord(inputTokens: 10, outputTokens: 5)).applied)
+            #expect(try await app.reserve(user: "alice", callID: "l1", tokens: 100).status == .admitted)
+            #expect(try await app.check(user: "alice", tokens: 10).allowed)
+            #expect(try await app.settle(user: "alice", callID: "l1", usage: UsageRecord(inputTokens: 50, outputTokens: 20)).applied)
+            #expect(try await app.reserve(user: "alice", callID: "l2", tokens: 10).status == .admitted)
+            #expect(try await app.release(user: "alice", callID: "l2") == 10)
+            #expect(try await app.usage(user: "alice").totalTokens == 85)
+
+            // Refused directly: NOPERM; refused inside a script: "the user executing the script can't …".
+            func isPermissionError(_ error: any Error) -> Bool {
+                let text = "\(error)"
+                return text.contains("NOPERM") || text.contains("executing the script can't")
+            }
+            // … but not the administrator's.
+            await #expect { _ = try await app.reset(user: "alice") } throws: { isPermissionError($0) }
+            await #expect { try await app.setLimit(user: "alice", tokens: 1_000_000) } throws: { isPermissionError($0) }
+            await #expect { try await app.setDefaultLimit(nil) } throws: { isPermissionError($0) }
+            await #expect { _ = try await app.pool.send(RedisCommand("GET", "other:{alice}:profile")) } throws: { isPermissionError($0) }
+            await #expect { _ = try await app.pool.send(RedisCommand("HGETALL", "other:{alice}:cycle:2026-01-01")) } throws: { isPermissionError($0) }
+            await #expect { _ = try await app.pool.send(RedisCommand("FLUSHALL")) } throws: { isPermissionError($0) }
+            // Nothing the refused calls tried changed anything.
+            #expect(try await admin.usage(user: "alice").totalTokens == 85)
+            #expect(try await admin.limit(user: "alice").own == 1000)
+
+            // The administrator can.
+            #expect(try await admin.reset(user: "alice").totalTokens == 85)
+            #expect(try await admin.report().users.isEmpty)
+            await app.pool.close()
+            await admin.pool.close()
+        }
+    }
+}
