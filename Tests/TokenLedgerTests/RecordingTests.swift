@@ -138,7 +138,7 @@ struct RecordingTests {
             let big = UsageRecord(inputTokens: 1_000_000_000_000, outputTokens: 1_000_000_000_000)
             // Put the counter near the 2^53 - 1 ceiling directly, as if after 4,500 huge calls.
             let cycleKey = try repository.keys.user("whale").cycle(try await repository.usage(user: "whale").cycle)
-            _ = try await repository.pool.send(RedisCommand("HSET", cycleKey, "total_tokens", 9_007_198_000_000_000))
+            _ = try await repository.pool.send(RedisCommand("HSET", cycleKey, "input_tokens", 9_007_198_000_000_000))
             let before = try await snapshot(repository)
             await #expect {
                 _ = try await repository.record(user: "whale", callID: "one-more", usage: big)

@@ -139,7 +139,6 @@ public struct UserUsage: Sendable, Hashable, Codable {
             case "cached_input_tokens": cachedInputTokens = value
             case "cache_write_tokens": cacheWriteTokens = value
             case "reasoning_tokens": reasoningTokens = value
-            case "total_tokens": totalTokens = value
             case "calls": calls = value
             default:
                 guard field.hasPrefix("m:") else { continue }
@@ -150,12 +149,16 @@ public struct UserUsage: Sendable, Hashable, Codable {
                 switch rest[..<colon] {
                 case "input_tokens": entry.inputTokens = value
                 case "output_tokens": entry.outputTokens = value
-                case "total_tokens": entry.totalTokens = value
                 case "calls": entry.calls = value
                 default: continue
                 }
                 models[model] = entry
             }
+        }
+        // Totals are derived: the scripts store input and output only.
+        totalTokens = inputTokens + outputTokens
+        for (model, entry) in models {
+            models[model]?.totalTokens = entry.inputTokens + entry.outputTokens
         }
     }
 }

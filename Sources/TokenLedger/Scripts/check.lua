@@ -2,12 +2,11 @@
 -- KEYS: 1 profile, 2 cycle, 3 leases, 4 lease-expiry, 5 reserved
 -- ARGV: 1 assumed policy, 2 tokens, 3 default limit
 -- Returns {'policy', stored} | {allowed 0/1, used, reserved, limit (-1 = unlimited)}
-local mismatch = policy_mismatch(KEYS[1], ARGV[1])
+local mismatch, limit = profile_check(KEYS[1], ARGV[1], ARGV[3])
 if mismatch then return {'policy', mismatch} end
 local tokens = tonumber(ARGV[2]) or 0
 local reserved = live_reserved(KEYS[5], KEYS[3], KEYS[4], now_ms())
-local used = tonumber(redis.call('HGET', KEYS[2], 'total_tokens') or '0')
-local limit = effective_limit(KEYS[1], ARGV[3])
+local used = cycle_used(KEYS[2])
 local allowed = 1
 if limit ~= nil and used + reserved + tokens > limit then allowed = 0 end
 return {allowed, used, reserved, limit or -1}

@@ -9,24 +9,9 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- The caller computed the cycle from the policy it believed the user has ('' = no override).
--- Returns the stored policy when it differs (the caller recomputes and retries), else nil.
--- '*' means the caller gave an explicit cycle, which wins over any policy.
-local function policy_mismatch(profile, assumed)
-  if assumed == '*' then return nil end
-  local stored = redis.call('HGET', profile, 'policy') or ''
-  if stored ~= assumed then return stored end
-  return nil
-end
-
--- The user's limit, else the default passed by the caller (-1 = none); nil means unlimited.
-local function effective_limit(profile, default_limit)
-  local own = redis.call('HGET', profile, 'limit')
-  if own then return tonumber(own) end
-  local fallback = tonumber(default_limit)
-  if fallback and fallback >= 0 then return fallback end
-  return nil
-end
+-- Cycle-dependent scripts take the policy the caller believed the user has ('' = no override;
+-- '*' = an explicit cycle, which wins) and refuse to write when the stored one differs (see
+-- profile_check below): the caller then recomputes the cycle and retries.
 
 -- Drops leases whose expiry has passed and returns the tokens still reserved.
 local function reclaim_expired(reserved_key, leases, expiry, now)
@@ -88,36 +73,43 @@ local function parse_usage(args, first)
   return u
 end
 
+-- The cycle's tokens so far: input + output (the total is derived, not stored).
+local function cycle_used(cycle)
+  local v = redis.call('HMGET', cycle, 'input_tokens', 'output_tokens')
+  return (tonumber(v[1]) or 0) + (tonumber(v[2]) or 0)
+end
+
+-- Undoes one HINCRBY of `delta` on `field`; removes the field when this increment created it.
+local function undo_increment(key, field, delta, after)
+  if after == delta then redis.call('HDEL', key, field) else redis.call('HINCRBY', key, field, -delta) end
+end
+
 -- Adds one call's usage to the cycle unless its call id was already recorded there.
--- Returns true when applied, false for a duplicate. Raises OVERFLOW before writing anything.
+-- Returns the cycle's used tokens and calls after the call, or false for a duplicate. Raises
+-- OVERFLOW when a counter would pass 2^53 - 1, leaving everything as it was.
 local function apply_usage(cycle, calls, u)
-  if redis.call('HEXISTS', calls, u.call_id) == 1 then return false end
-  local current = tonumber(redis.call('HGET', cycle, 'total_tokens') or '0')
-  if current + u.total > MAX_COUNTER then
+  if redis.call('HSETNX', calls, u.call_id, u.total) == 0 then return false end
+  local input = redis.call('HINCRBY', cycle, 'input_tokens', u.input)
+  local output = redis.call('HINCRBY', cycle, 'output_tokens', u.output)
+  if input + output > MAX_COUNTER then
+    undo_increment(cycle, 'input_tokens', u.input, input)
+    undo_increment(cycle, 'output_tokens', u.output, output)
+    redis.call('HDEL', calls, u.call_id)  -- an emptied hash disappears too
     error({err = 'OVERFLOW the cycle total would pass 2^53 - 1 tokens'})
   end
-  redis.call('HSET', calls, u.call_id, u.total)
-  redis.call('HINCRBY', cycle, 'input_tokens', u.input)
-  redis.call('HINCRBY', cycle, 'output_tokens', u.output)
-  redis.call('HINCRBY', cycle, 'total_tokens', u.total)
-  redis.call('HINCRBY', cycle, 'calls', 1)
-  if u.cached >= 0 then redis.call('HINCRBY', cycle, 'cached_input_tokens', u.cached) end
-  if u.cache_write >= 0 then redis.call('HINCRBY', cycle, 'cache_write_tokens', u.cache_write) end
-  if u.reasoning >= 0 then redis.call('HINCRBY', cycle, 'reasoning_tokens', u.reasoning) end
+  local count = redis.call('HINCRBY', cycle, 'calls', 1)
+  if u.cached > 0 then redis.call('HINCRBY', cycle, 'cached_input_tokens', u.cached) end
+  if u.cache_write > 0 then redis.call('HINCRBY', cycle, 'cache_write_tokens', u.cache_write) end
+  if u.reasoning > 0 then redis.call('HINCRBY', cycle, 'reasoning_tokens', u.reasoning) end
   redis.call('HINCRBY', cycle, 'm:input_tokens:' .. u.model, u.input)
   redis.call('HINCRBY', cycle, 'm:output_tokens:' .. u.model, u.output)
-  redis.call('HINCRBY', cycle, 'm:total_tokens:' .. u.model, u.total)
   redis.call('HINCRBY', cycle, 'm:calls:' .. u.model, 1)
-  redis.call('HINCRBY', cycle, 'p:total_tokens:' .. u.provider, u.total)
-  redis.call('HINCRBY', cycle, 'p:calls:' .. u.provider, 1)
-  return true
+  return input + output, count
 end
 
 -- Appends one event per soft threshold (percent of the limit) the cycle has newly reached.
-local function fire_thresholds(profile, cycle, events, limit, thresholds, user, cycle_name)
-  if limit == nil then return end
-  local used = tonumber(redis.call('HGET', cycle, 'total_tokens') or '0')
-  if used == 0 then return end
+local function fire_thresholds(cycle, events, used, limit, thresholds, user, cycle_name)
+  if limit == nil or used == 0 then return end
   for percent in string.gmatch(thresholds, '%d+') do
     local p = tonumber(percent)
     if used * 100 >= p * limit and redis.call('HSETNX', cycle, 'threshold:' .. percent, used) == 1 then
@@ -126,4 +118,18 @@ local function fire_thresholds(profile, cycle, events, limit, thresholds, user, 
         'used', used, 'limit', limit)
     end
   end
+end
+
+-- Reads the profile's policy and limit in one call; checks the policy the caller assumed.
+-- Returns the stored policy when it differs (nil when it matches), and the effective limit.
+local function profile_check(profile, assumed, default_limit)
+  local v = redis.call('HMGET', profile, 'policy', 'limit')
+  local stored = v[1] or ''
+  local limit = tonumber(v[2])
+  if limit == nil then
+    local fallback = tonumber(default_limit)
+    if fallback and fallback >= 0 then limit = fallback end
+  end
+  if assumed ~= '*' and stored ~= assumed then return stored, limit end
+  return nil, limit
 end

@@ -3,7 +3,7 @@
 -- ARGV: 1 assumed policy, 2 call id, 3 tokens, 4 ttl ms, 5 default limit
 -- Returns {'policy', stored} | {status, used, reserved, limit (-1 = unlimited)} where status is
 -- 'admitted', 'held' (this call id already holds a live lease), 'settled' (already recorded) or 'denied'.
-local mismatch = policy_mismatch(KEYS[1], ARGV[1])
+local mismatch, limit = profile_check(KEYS[1], ARGV[1], ARGV[5])
 if mismatch then return {'policy', mismatch} end
 local call_id, tokens, ttl = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 if tokens == nil or tokens < 0 or tokens > 1000000000000 or tokens ~= math.floor(tokens) then
@@ -12,8 +12,7 @@ end
 if ttl == nil or ttl <= 0 then return redis.error_reply('BADINPUT ttl must be positive') end
 local now = now_ms()
 local reserved = reclaim_expired(KEYS[6], KEYS[4], KEYS[5], now)
-local used = tonumber(redis.call('HGET', KEYS[2], 'total_tokens') or '0')
-local limit = effective_limit(KEYS[1], ARGV[5])
+local used = cycle_used(KEYS[2])
 local shown_limit = limit or -1
 if redis.call('HEXISTS', KEYS[3], call_id) == 1 then return {'settled', used, reserved, shown_limit} end
 if redis.call('HEXISTS', KEYS[4], call_id) == 1 then return {'held', used, reserved, shown_limit} end

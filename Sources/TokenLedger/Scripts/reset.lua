@@ -5,13 +5,17 @@
 -- Returns the previous counters as {field, value, ...}
 local previous = redis.call('HGETALL', KEYS[1])
 local event = {'type', 'reset', 'user', ARGV[1], 'cycle', ARGV[2], 'by', ARGV[3]}
+local total = 0
 for i = 1, #previous, 2 do
   local field = previous[i]
   if not string.find(field, ':', 1, true) then
     table.insert(event, 'previous_' .. field)
     table.insert(event, previous[i + 1])
+    if field == 'input_tokens' or field == 'output_tokens' then total = total + tonumber(previous[i + 1]) end
   end
 end
+table.insert(event, 'previous_total_tokens')
+table.insert(event, total)
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', 10000, '*', unpack(event))
 redis.call('DEL', KEYS[1])
 return previous

@@ -2,19 +2,15 @@
 -- the usage is still recorded (the call happened).
 -- KEYS: 1 profile, 2 cycle, 3 calls, 4 events, 5 leases, 6 lease-expiry, 7 reserved
 -- ARGV: as record.lua
--- Returns {'policy', stored} | {'applied' or 'duplicate', cycle total, cycle calls, released tokens}
-local mismatch = policy_mismatch(KEYS[1], ARGV[1])
+-- Returns {'policy', stored} | {'applied' or 'duplicate', cycle used tokens, cycle calls, released tokens}
+local mismatch, limit = profile_check(KEYS[1], ARGV[1], ARGV[10])
 if mismatch then return {'policy', mismatch} end
 local u = parse_usage(ARGV, 2)
 reclaim_expired(KEYS[7], KEYS[5], KEYS[6], now_ms())
-local applied = apply_usage(KEYS[2], KEYS[3], u)
+local used, count = apply_usage(KEYS[2], KEYS[3], u)
 local released = drop_lease(KEYS[7], KEYS[5], KEYS[6], u.call_id)
-if applied then
-  fire_thresholds(KEYS[1], KEYS[2], KEYS[4], effective_limit(KEYS[1], ARGV[10]), ARGV[11], ARGV[12], ARGV[13])
+if not used then
+  return {'duplicate', cycle_used(KEYS[2]), tonumber(redis.call('HGET', KEYS[2], 'calls') or '0'), released}
 end
-return {
-  applied and 'applied' or 'duplicate',
-  tonumber(redis.call('HGET', KEYS[2], 'total_tokens') or '0'),
-  tonumber(redis.call('HGET', KEYS[2], 'calls') or '0'),
-  released,
-}
+fire_thresholds(KEYS[2], KEYS[4], used, limit, ARGV[11], ARGV[12], ARGV[13])
+return {'applied', used, count, released}

@@ -2,9 +2,8 @@
 -- KEYS: 1 profile, 2 cycle, 3 leases, 4 lease-expiry, 5 reserved
 -- ARGV: 1 assumed policy, 2 default limit
 -- Returns {'policy', stored} | {'ok', limit (-1 = unlimited), reserved, {field, value, ...}, stored policy}
-local mismatch = policy_mismatch(KEYS[1], ARGV[1])
+local mismatch, limit = profile_check(KEYS[1], ARGV[1], ARGV[2])
 if mismatch then return {'policy', mismatch} end
-local limit = effective_limit(KEYS[1], ARGV[2])
 return {
   'ok', limit or -1, live_reserved(KEYS[5], KEYS[3], KEYS[4], now_ms()), redis.call('HGETALL', KEYS[2]),
   redis.call('HGET', KEYS[1], 'policy') or '',
