@@ -17,7 +17,7 @@ struct TokenLedgerCommand: AsyncParsableCommand {
         subcommands: [
             RecordCommand.self, UsageCommand.self, ReportCommand.self, LimitCommand.self, QuotaCommand.self,
             CycleCommand.self, ResetCommand.self, ExtractCommand.self, EstimateCommand.self, DemoCommand.self,
-            DoctorCommand.self,
+            DoctorCommand.self, RolloverCommand.self, MigrateCommand.self,
         ]
     )
 }
