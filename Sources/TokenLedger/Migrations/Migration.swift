@@ -26,6 +26,9 @@ public struct MigrationOptions: Sendable, Hashable {
             throw ValidationError(
                 code: .invalidLimit, field: "batch-size", message: "--batch-size is \(batchSize); use 1 to 100000")
         }
+        guard lockTTL >= .seconds(1) else {
+            throw ValidationError(code: .invalidLimit, field: "lock-ttl", message: "--lock-ttl must be at least 1 second")
+        }
         guard pause >= .zero else {
             throw ValidationError(code: .invalidLimit, field: "pause-ms", message: "--pause-ms must not be negative")
         }

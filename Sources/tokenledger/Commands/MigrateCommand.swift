@@ -36,13 +36,17 @@ struct MigrateRunCommand: AsyncParsableCommand {
     @Option(help: "Pause this many milliseconds after each batch, to go easy on a busy server.")
     var pauseMs = 0
 
+    @Option(help: "Seconds the run's lock lives unless extended (after every batch); a killed run blocks others this long.")
+    var lockTtl = 60
+
     @Option(help: "Output format: table or json (sorted keys).")
     var format: OperationFormat = .table
 
     func run() async throws {
         try await reportingFailures {
             let options = try MigrationOptions(
-                dryRun: dryRun, deleteLegacy: deleteLegacy, batchSize: batchSize, pause: .milliseconds(pauseMs))
+                dryRun: dryRun, deleteLegacy: deleteLegacy, batchSize: batchSize, pause: .milliseconds(pauseMs),
+                lockTTL: .seconds(lockTtl))
             let outcome: MigrationRunner.Outcome
             do {
                 outcome = try await global.withRepository { repository in
