@@ -237,15 +237,7 @@ public final class TokenRepository: Sendable {
         let batchSize = 1000
         for batchStart in stride(from: 0, to: users.count, by: batchSize) {
             let batch = Array(users[batchStart..<min(batchStart + batchSize, users.count)])
-            let calls = try batch.map { user in
-                let userKeys = try keys.user(user)
-                return RedisScriptCall(
-                    scripts.usage,
-                    keys: [
-                        userKeys.profile, userKeys.cycle(cycleStart), userKeys.leases, userKeys.leaseExpiry, userKeys.reserved,
-                    ],
-                    arguments: ["*", Self.limitArgument(settings.defaultLimit)])
-            }
+            let calls = try batch.map { user in try usageCall(user: user, cycle: cycleStart, settings: settings) }
             let replies = try await pool.withConnection { try await $0.evaluateMany(calls) }
             for (user, reply) in zip(batch, replies) {
                 let values = try policyOrValues(reply, user: user)
@@ -400,6 +392,16 @@ public final class TokenRepository: Sendable {
     public var scriptDigests: [String: String] { scripts.all.mapValues(\.sha1) }
 
     // MARK: - Internals
+
+    /// The read-only snapshot call for one user's explicit cycle (usage.lua), as report and
+    /// rollover read many users in one pipeline.
+    func usageCall(user: String, cycle: CalendarDate, settings: Settings) throws -> RedisScriptCall {
+        let userKeys = try keys.user(user)
+        return RedisScriptCall(
+            scripts.usage,
+            keys: [userKeys.profile, userKeys.cycle(cycle), userKeys.leases, userKeys.leaseExpiry, userKeys.reserved],
+            arguments: ["*", Self.limitArgument(settings.defaultLimit)])
+    }
 
     private func setSetting(_ field: String, _ value: String) async throws {
         _ = try await pool.evaluate(

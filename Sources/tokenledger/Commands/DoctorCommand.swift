@@ -1,12 +1,17 @@
 import ArgumentParser
 import Foundation
 import RedisClient
+import TokenLedger
 
 /// `tokenledger doctor`: checks that Redis answers and reports what it finds.
 struct DoctorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "doctor",
-        abstract: "Check connectivity to Redis and print the server's version."
+        abstract: "Check Redis and the namespace: connectivity, version, schema and migrations, scripts, persistence, memory, rollover.",
+        discussion: """
+            Prints one line per check (ok, warn or fail). Exits 69 when Redis is unavailable, 70 when a \
+            check fails (e.g. the Lua scripts do not load), else 0, warnings included.
+            """
     )
 
     @OptionGroup var global: GlobalOptions
@@ -35,6 +40,18 @@ struct DoctorCommand: AsyncParsableCommand {
             let milliseconds = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1e3
             print("round trip: \(String(format: "%.2f", milliseconds)) ms (connect and PING)")
             await pool.close()
+
+            let checks = try await global.withRepository { repository in
+                try await Diagnostics.run(repository: repository)
+            }
+            for check in checks {
+                print("\(check.status.rawValue.padding(toLength: 4, withPad: " ", startingAt: 0))  \(check.name): \(check.detail)")
+            }
+            let failed = checks.filter { $0.status == .fail }
+            if !failed.isEmpty {
+                throw CLIFailure(
+                    exitCode: .internalError, message: "doctor: \(failed.map(\.name).joined(separator: ", ")) failed (see above)")
+            }
         }
     }
 

@@ -4,15 +4,28 @@ import TokenLedger
 
 extension ReportSort: ExpressibleByArgument {}
 
+/// The `--format` of `report`: the read formats plus a self-contained HTML page.
+enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
+    case table, json, csv, html
+}
+
 /// `tokenledger report`: every user of a cycle.
 struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "Report every user's usage in a cycle (the default policy's current cycle by default)."
+        abstract: "Report every user's usage in a cycle (the default policy's current cycle by default).",
+        discussion: """
+            --format html writes a self-contained page (no network) with the cycle's totals, a chart of \
+            the top users (--top, default 10) against their limits and the per-model split.
+            """
     )
 
     @OptionGroup var global: GlobalOptions
-    @OptionGroup var output: FormatOptions
+    @Option(name: .long, help: "Output format: table, json (sorted keys), csv or html (a self-contained page).")
+    var format: ReportFormat = .table
+
+    @Option(name: .long, help: "Write the report to this file instead of stdout.")
+    var output: String?
     @OptionGroup var time: AtOption
 
     @Option(help: "The cycle's start date (YYYY-MM-DD).")
@@ -33,19 +46,24 @@ struct ReportCommand: AsyncParsableCommand {
             let cycle = try cycleDate(self.cycle)
             let instant = try time.instant()
             let showProgress = standardErrorIsTerminal
-            let report = try await global.withRepository { repository in
-                try await repository.report(cycle: cycle, top: top, sort: sort, at: instant) { done, total in
+            // The HTML page's totals and model split cover every user; its chart shows the top ones.
+            let readTop = format == .html ? nil : top
+            let (report, namespace) = try await global.withRepository { repository in
+                (try await repository.report(cycle: cycle, top: readTop, sort: sort, at: instant) { done, total in
                     if showProgress && total > 5000 {
                         FileHandle.standardError.write(Data("\rreading users: \(done)/\(total)".utf8))
                         if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
                     }
-                }
+                }, repository.keys.namespace)
             }
-            switch output.format {
+            var text = ""
+            switch format {
             case .json:
-                try printJSON(report)
+                text = try jsonText(report)
             case .csv:
-                printCSV(report.users)
+                text = csvText(report.users)
+            case .html:
+                text = HTMLReport.render(report, top: top ?? 10, namespace: namespace)
             case .table:
                 var rows = [["user", "input", "output", "total", "calls", "limit", "remaining"]]
                 for usage in report.users {
@@ -60,8 +78,17 @@ struct ReportCommand: AsyncParsableCommand {
                     "TOTAL (\(t.users) users)", String(t.inputTokens), String(t.outputTokens), String(t.totalTokens),
                     String(t.calls), "", "",
                 ])
-                print("cycle \(report.cycle)")
-                printTable(rows)
+                text = "cycle \(report.cycle)\n" + tableText(rows)
+            }
+            if let output {
+                do {
+                    try Data(text.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
+                } catch {
+                    throw CLIFailure(exitCode: .usage, message: "cannot write the report to \(output): \(error.localizedDescription)")
+                }
+                printError("wrote the \(format.rawValue) report of cycle \(report.cycle) to \(output)")
+            } else {
+                print(text, terminator: "")
             }
         }
     }

@@ -1,0 +1,197 @@
+import Foundation
+import RedisClient
+
+/// The checks `tokenledger doctor` runs against a namespace, beyond connectivity.
+///
+/// Each check reads only (`INFO`, `GET`, `HGETALL`, `SCRIPT LOAD` of the installed scripts, which
+/// changes no data) and reports ``Status/ok``, ``Status/warn`` (works, but an operator should look)
+/// or ``Status/fail`` (TokenLedger will not work correctly).
+public enum Diagnostics {
+    /// How a check came out.
+    public enum Status: String, Sendable, Hashable, Codable {
+        /// Fine.
+        case ok
+        /// Works, but an operator should look.
+        case warn
+        /// TokenLedger will not work correctly.
+        case fail
+    }
+
+    /// One check's outcome.
+    public struct Check: Sendable, Hashable, Codable {
+        /// The check's name: `schema`, `scripts`, `persistence`, `memory`, `rollover`, …
+        public var name: String
+        /// The outcome.
+        public var status: Status
+        /// What was found, and what to do when it is not `ok`.
+        public var detail: String
+
+        /// Creates a check result.
+        public init(name: String, status: Status, detail: String) {
+            self.name = name
+            self.status = status
+            self.detail = detail
+        }
+    }
+
+    /// Runs every check.
+    ///
+    /// - Parameters:
+    ///   - repository: The namespace and pool to check.
+    ///   - now: The instant to judge the last rollover against. Default now.
+    /// - Returns: The checks, in a stable order.
+    /// - Throws: ``RedisClient/RedisError`` when Redis cannot be reached at all.
+    public static func run(repository: TokenRepository, now: Date = Date()) async throws -> [Check] {
+        var checks: [Check] = []
+        checks.append(try await schema(repository))
+        checks.append(try await scripts(repository))
+        checks.append(contentsOf: try await server(repository))
+        checks.append(try await rollover(repository, now: now))
+        checks.append(contentsOf: try await permissions(repository))
+        return checks
+    }
+
+    /// Schema version and pending migrations.
+    static func schema(_ repository: TokenRepository) async throws -> Check {
+        let status: MigrationRunner.Status
+        do {
+            status = try await MigrationRunner(repository: repository).status()
+        } catch let error as LedgerError {
+            return Check(name: "schema", status: .fail, detail: error.message)
+        }
+        let stored = status.schemaVersion.map(String.init) ?? "none"
+        let current = status.currentSchemaVersion
+        if let version = status.schemaVersion, version > current {
+            return Check(
+                name: "schema", status: .fail,
+                detail: "schema version \(version) is newer than this build's \(current); upgrade tokenledger")
+        }
+        let pending = status.pending
+        var detail = "schema version \(stored) (this build writes \(current))"
+        if !status.unknownApplied.isEmpty {
+            detail += "; applied by a newer build: \(status.unknownApplied.map(String.init).joined(separator: ", "))"
+        }
+        if pending.isEmpty {
+            return Check(name: "schema", status: .ok, detail: detail + "; no pending migrations")
+        }
+        let names = status.migrations.filter { pending.contains($0.migration.version) }
+            .map { "\($0.migration.version) \($0.migration.name)\($0.status == "in_progress" ? " (interrupted)" : "")" }
+        return Check(
+            name: "schema", status: .warn,
+            detail: detail + "; pending migrations: \(names.joined(separator: ", ")) (run tokenledger migrate)")
+    }
+
+    /// Whether every Lua script is installed and loads on the server with the expected digest.
+    static func scripts(_ repository: TokenRepository) async throws -> Check {
+        let operations: OperationsScripts
+        do {
+            operations = try OperationsScripts.shared.get()
+        } catch {
+            return Check(name: "scripts", status: .fail, detail: error.message)
+        }
+        var all = repository.scripts.all
+        for (name, script) in operations.all { all[name] = script }
+        let names = all.keys.sorted()
+        let replies = try await repository.pool.pipeline(names.map { RedisCommand("SCRIPT", "LOAD", all[$0]!.source) })
+        var failures: [String] = []
+        for (name, reply) in zip(names, replies) {
+            if case .error(let error) = reply {
+                failures.append("\(name).lua: \(error.message)")
+            } else if reply.string != all[name]!.sha1 {
+                failures.append("\(name).lua: the server's digest \(reply.string ?? "-") differs from \(all[name]!.sha1)")
+            }
+        }
+        if failures.isEmpty {
+            return Check(name: "scripts", status: .ok, detail: "\(names.count) Lua scripts load")
+        }
+        return Check(name: "scripts", status: .fail, detail: failures.joined(separator: "; "))
+    }
+
+    /// Persistence (AOF/RDB) and memory, from `INFO`.
+    static func server(_ repository: TokenRepository) async throws -> [Check] {
+        let replies = try await repository.pool.pipeline([
+            RedisCommand("INFO", "persistence"), RedisCommand("INFO", "memory"),
+            RedisCommand("CONFIG", "GET", "appendfsync"),
+        ])
+        let persistence = info(replies[0].string ?? "")
+        let memory = info(replies[1].string ?? "")
+        var fsync: String?
+        if let pair = replies[2].array, pair.count == 2 { fsync = pair[1].string }
+
+        var checks: [Check] = []
+        let aof = persistence["aof_enabled"] == "1"
+        let rdbSaves = persistence["rdb_last_save_time"].flatMap(Int.init) ?? 0
+        var detail = "AOF \(aof ? "on" : "off")"
+        if aof, let fsync { detail += " (appendfsync \(fsync))" }
+        detail += "; last RDB save \(rdbSaves > 0 ? ISO8601Instant.format(Date(timeIntervalSince1970: Double(rdbSaves))) : "never")"
+        if let status = persistence["rdb_last_bgsave_status"] { detail += " (\(status))" }
+        if persistence["aof_last_write_status"] == "err" || persistence["rdb_last_bgsave_status"] == "err" {
+            checks.append(Check(name: "persistence", status: .fail, detail: detail + "; the last write to disk failed: see the server's log"))
+        } else if !aof {
+            checks.append(
+                Check(
+                    name: "persistence", status: .warn,
+                    detail: detail + "; a crash loses usage recorded since the last snapshot: turn on appendonly yes (docs/operations.md)"))
+        } else if fsync == "no" {
+            checks.append(
+                Check(
+                    name: "persistence", status: .warn,
+                    detail: detail + "; the OS decides when to flush: use appendfsync everysec or always"))
+        } else {
+            checks.append(Check(name: "persistence", status: .ok, detail: detail))
+        }
+
+        let used = memory["used_memory_human"] ?? "?"
+        let maxmemory = memory["maxmemory"].flatMap(Int.init) ?? 0
+        let policy = memory["maxmemory_policy"] ?? "?"
+        let usedBytes = memory["used_memory"].flatMap(Int.init) ?? 0
+        var memoryDetail = "used \(used)"
+        if maxmemory > 0 {
+            memoryDetail += " of \(memory["maxmemory_human"] ?? String(maxmemory)) (\(usedBytes * 100 / maxmemory) %)"
+        } else {
+            memoryDetail += ", no maxmemory"
+        }
+        memoryDetail += ", policy \(policy)"
+        if maxmemory > 0 && policy != "noeviction" {
+            checks.append(
+                Check(
+                    name: "memory", status: .warn,
+                    detail: memoryDetail + "; an eviction policy can delete usage and limits: use maxmemory-policy noeviction"))
+        } else if maxmemory > 0 && usedBytes * 10 > maxmemory * 9 {
+            checks.append(Check(name: "memory", status: .warn, detail: memoryDetail + "; above 90 % of maxmemory"))
+        } else {
+            checks.append(Check(name: "memory", status: .ok, detail: memoryDetail))
+        }
+        return checks
+    }
+
+    /// When rollover last ran.
+    static func rollover(_ repository: TokenRepository, now: Date) async throws -> Check {
+        let reply = try await repository.pool.send(RedisCommand("HGET", repository.keys.rolloverState, "last_finished_at"))
+        guard let text = reply.string, let last = try? ISO8601Instant.parse(text) else {
+            return Check(
+                name: "rollover", status: .warn,
+                detail: "has never run in this namespace; schedule tokenledger rollover daily (docker/crontab)")
+        }
+        if now.timeIntervalSince(last) > 2 * 86_400 {
+            return Check(name: "rollover", status: .warn, detail: "last ran \(text), more than 2 days ago: is cron running?")
+        }
+        return Check(name: "rollover", status: .ok, detail: "last ran \(text)")
+    }
+
+    /// The application user's permissions (ACL). Not checked yet: the least-privilege work adds
+    /// its checks here (which commands and key patterns the configured user may use).
+    static func permissions(_ repository: TokenRepository) async throws -> [Check] {
+        []
+    }
+
+    /// `INFO` text → field: value.
+    static func info(_ text: String) -> [String: String] {
+        var fields: [String: String] = [:]
+        for line in text.split(whereSeparator: \.isNewline) {
+            guard let colon = line.firstIndex(of: ":"), !line.hasPrefix("#") else { continue }
+            fields[String(line[..<colon])] = String(line[line.index(after: colon)...])
+        }
+        return fields
+    }
+}

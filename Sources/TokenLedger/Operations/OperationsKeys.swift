@@ -1,0 +1,26 @@
+/// Keys of the operations layer: cycle history, locks, rollover and migration bookkeeping.
+///
+/// All are namespace-wide (`{global}` tag). Their suffixes (`history:`, `history-totals:`,
+/// `history-cycles`, `lock:`, `rollover`, `migrations`, `migration:`) are never a per-user suffix
+/// (`profile`, `cycle:`, `calls:`, `leases`, `lease-expiry`, `events`), so a user named `global`
+/// cannot collide with them. Layout in `docs/schema.md`.
+extension LedgerKeys {
+    /// Hash: user id → the user's immutable summary of cycle `cycle` (JSON). Written by rollover.
+    public func history(_ cycle: CalendarDate) -> String { namespace + ":{global}:history:" + cycle.description }
+    /// Hash: the sums over every summary in ``history(_:)`` (the cycle hash's field names).
+    public func historyTotals(_ cycle: CalendarDate) -> String {
+        namespace + ":{global}:history-totals:" + cycle.description
+    }
+    /// Sorted set: cycle names that have history, scored by their day number (days since 1970).
+    public var historyCycles: String { namespace + ":{global}:history-cycles" }
+    /// String: the lock of a namespace-wide job (`rollover`, `migrate`), held by a random token.
+    public func lock(_ job: String) -> String { namespace + ":{global}:lock:" + job }
+    /// Hash: what the last rollover run did.
+    public var rolloverState: String { namespace + ":{global}:rollover" }
+    /// Hash: migration version → JSON record of when it was applied and what it did.
+    public var migrations: String { namespace + ":{global}:migrations" }
+    /// Hash: the checkpoint of a migration in progress (SCAN cursor and counts).
+    public func migrationState(_ version: Int) -> String { namespace + ":{global}:migration:" + String(version) }
+    /// The `SCAN MATCH` pattern for every per-user key of this namespace (and the `{global}` keys).
+    public var everyTaggedKeyPattern: String { namespace + ":{*}:*" }
+}

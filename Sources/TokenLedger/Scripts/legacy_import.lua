@@ -1,0 +1,37 @@
+-- legacy_import.lua: imports one hash of the seed's layout (token_usage:<user>:<YYYY-MM-DD>) into
+-- the user's explicit cycle, once: the call id 'legacy:<date>' makes a second import a duplicate.
+-- The hash's usage_limit becomes the user's limit unless a limit was set in TokenLedger (not by an
+-- import) or a later legacy cycle's limit was already imported; profile field legacy_limit
+-- ('<date> <limit>') remembers which import set it.
+-- KEYS: 1 profile, 2 cycle:D, 3 calls:D
+-- ARGV: 1-8 usage (see parse_usage: call id, input, output, -1, -1, -1, model, provider),
+--       9 limit ('' = none), 10 cycle name
+-- Returns {'applied' | 'duplicate' | 'empty' (no tokens: only the limit is imported), 'set' | 'kept' | 'none'}
+local u = parse_usage(ARGV, 1)
+local limit = ARGV[9]
+if limit ~= '' then
+  local n = tonumber(limit)
+  if n == nil or n < 0 or n > MAX_COUNTER or n ~= math.floor(n) then
+    error({err = 'BADINPUT the limit must be a whole number from 0 to 2^53 - 1'})
+  end
+end
+local status = 'empty'
+if u.total > 0 then
+  status = apply_usage(KEYS[2], KEYS[3], u) and 'applied' or 'duplicate'
+end
+local limit_status = 'none'
+if limit ~= '' then
+  local own = redis.call('HGET', KEYS[1], 'limit')
+  local mark = redis.call('HGET', KEYS[1], 'legacy_limit')
+  local mark_date, mark_value
+  if mark then mark_date, mark_value = string.match(mark, '^(%S+) (%S+)$') end
+  if own and (not mark or mark_value ~= own) then
+    limit_status = 'kept'
+  elseif mark_date and mark_date > ARGV[10] then
+    limit_status = 'kept'
+  else
+    redis.call('HSET', KEYS[1], 'limit', limit, 'legacy_limit', ARGV[10] .. ' ' .. limit)
+    limit_status = 'set'
+  end
+end
+return {status, limit_status}
