@@ -20,6 +20,8 @@ public final class DetailedRedisTokenCallbackHandler: LLMCallbackHandler {
 
     /// Where usage is recorded (Redis, else the spool when it has one).
     public let recorder: UsageRecorder
+    /// Whether `onLLMEnd` waits for the usage to be durable.
+    public let delivery: HandlerDelivery
     /// How tokens are counted for each call's model (exact with a rank file, heuristic otherwise).
     public let counting: TokenCounting
     private let logger: Logger
@@ -32,12 +34,14 @@ public final class DetailedRedisTokenCallbackHandler: LLMCallbackHandler {
     ///   - recorder: Where usage is recorded: Redis, else its spool.
     ///   - counting: Counts prompt and output tokens per model: exact when a rank file is configured
     ///     (`TOKENLEDGER_BPE_DIR` by default), heuristic otherwise.
+    ///   - delivery: Wait for durability (default) or return once the usage is queued.
     ///   - logger: Receives a warning for each call whose usage could not be recorded.
     public init(
-        recorder: UsageRecorder, counting: TokenCounting = .fromEnvironment(),
+        recorder: UsageRecorder, counting: TokenCounting = .fromEnvironment(), delivery: HandlerDelivery = .awaitDurable,
         logger: Logger = Logger(label: "tokenledger.handler")
     ) {
         self.recorder = recorder
+        self.delivery = delivery
         self.counting = counting
         self.logger = logger
     }
@@ -79,7 +83,7 @@ public final class DetailedRedisTokenCallbackHandler: LLMCallbackHandler {
             response, provider: context.provider, promptEstimate: state?.promptEstimate, outputText: text,
             estimator: counting.estimator(forModel: context.model))
         await HandlerRecording.record(
-            outcome, context: context, recorder: recorder, statistics: statisticsBox, logger: logger)
+            outcome, context: context, recorder: recorder, delivery: delivery, statistics: statisticsBox, logger: logger)
     }
 
     /// Drops the call's state; nothing is recorded (a failed request is not billed, and a retry

@@ -8,6 +8,9 @@ public struct HandlerStatistics: Sendable, Hashable {
     public var duplicates = 0
     /// Calls whose usage went to the local spool (Redis was slow or down); replayed later.
     public var spooled = 0
+    /// Calls handed over without waiting (``HandlerDelivery/fireAndForget``); their fate is in the
+    /// recorder's metrics.
+    public var queued = 0
     /// Calls recorded with estimated counts.
     public var estimated = 0
     /// Calls whose usage could not be recorded (see the log for why).
@@ -19,6 +22,15 @@ public struct HandlerStatistics: Sendable, Hashable {
 
     /// Empty counters.
     public init() {}
+}
+
+/// How a handler hands usage to its recorder at the end of a call.
+public enum HandlerDelivery: Sendable, Hashable {
+    /// Wait until the usage is in Redis or in the spool (bounded by the recorder's `recordTimeout`).
+    case awaitDurable
+    /// Return as soon as the usage is queued (``UsageRecorder/recordInBackground(user:callID:usage:model:provider:cycle:at:)``);
+    /// a full queue makes the caller wait for room.
+    case fireAndForget
 }
 
 /// A mutex-guarded ``HandlerStatistics``.

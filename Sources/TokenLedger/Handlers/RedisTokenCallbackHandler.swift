@@ -11,6 +11,8 @@ import Logging
 public struct RedisTokenCallbackHandler: LLMCallbackHandler {
     /// Where usage is recorded (Redis, else the spool when it has one).
     public let recorder: UsageRecorder
+    /// Whether `onLLMEnd` waits for the usage to be durable.
+    public let delivery: HandlerDelivery
     /// How output tokens are estimated when a response reports none.
     public let counting: TokenCounting
     private let logger: Logger
@@ -21,12 +23,14 @@ public struct RedisTokenCallbackHandler: LLMCallbackHandler {
     /// - Parameters:
     ///   - recorder: Where usage is recorded: Redis, else its spool.
     ///   - counting: Estimates output tokens when a response reports none (exact with a rank file).
+    ///   - delivery: Wait for durability (default) or return once the usage is queued.
     ///   - logger: Receives a warning for each call whose usage could not be recorded.
     public init(
-        recorder: UsageRecorder, counting: TokenCounting = .fromEnvironment(),
+        recorder: UsageRecorder, counting: TokenCounting = .fromEnvironment(), delivery: HandlerDelivery = .awaitDurable,
         logger: Logger = Logger(label: "tokenledger.handler")
     ) {
         self.recorder = recorder
+        self.delivery = delivery
         self.counting = counting
         self.logger = logger
     }
@@ -49,7 +53,7 @@ public struct RedisTokenCallbackHandler: LLMCallbackHandler {
             response, provider: context.provider, promptEstimate: nil, outputText: response.text,
             estimator: counting.estimator(forModel: context.model))
         await HandlerRecording.record(
-            outcome, context: context, recorder: recorder, statistics: statisticsBox, logger: logger)
+            outcome, context: context, recorder: recorder, delivery: delivery, statistics: statisticsBox, logger: logger)
     }
 
     /// Counts the failed call; nothing is recorded (the provider did not bill a failed request).
@@ -62,7 +66,7 @@ public struct RedisTokenCallbackHandler: LLMCallbackHandler {
 enum HandlerRecording {
     static func record(
         _ outcome: UsageResolution.Outcome, context: LLMCallContext, recorder: UsageRecorder,
-        statistics: StatisticsBox, logger: Logger
+        delivery: HandlerDelivery, statistics: StatisticsBox, logger: Logger
     ) async {
         guard case .record(let usage) = outcome else {
             if case .failed(let reason) = outcome {
@@ -71,6 +75,12 @@ enum HandlerRecording {
                     "llm usage not recorded",
                     metadata: ["tokenledger.run_id": "\(context.runID)", "tokenledger.reason": "\(reason)"])
             }
+            return
+        }
+        if delivery == .fireAndForget {
+            await recorder.recordInBackground(
+                user: context.user, callID: context.runID, usage: usage, model: context.model, provider: context.provider)
+            statistics.update { $0.queued += 1 }
             return
         }
         let result = await recorder.record(

@@ -48,16 +48,22 @@ public final class UsageRecorder: Sendable {
         /// Whether a background task replays the spool (at start-up, and after each spooled event).
         /// Default true; short-lived tools turn it off and call ``UsageRecorder/flush()`` themselves.
         public var replaysInBackground: Bool
+        /// When set, records and settles from all callers are coalesced into pipelines over a few
+        /// connections with threads of their own (``RedisClient/RedisPipelineClient``): the fast path
+        /// for many concurrent callers. `nil` (default): each record uses a pooled connection.
+        public var pipeline: RedisPipelineClient.Options?
 
         /// Creates options.
         public init(
             recordTimeout: Duration = .milliseconds(500), minimumBackoff: Duration = .milliseconds(100),
-            maximumBackoff: Duration = .seconds(10), replaysInBackground: Bool = true
+            maximumBackoff: Duration = .seconds(10), replaysInBackground: Bool = true,
+            pipeline: RedisPipelineClient.Options? = nil
         ) {
             self.recordTimeout = recordTimeout
             self.minimumBackoff = minimumBackoff
             self.maximumBackoff = maximumBackoff
             self.replaysInBackground = replaysInBackground
+            self.pipeline = pipeline
         }
     }
 
@@ -71,6 +77,7 @@ public final class UsageRecorder: Sendable {
     private let logger: Logger
     private let trigger: AsyncStream<Void>.Continuation
     private let flusher: Mutex<Task<Void, Never>?>
+    private let pipeline: RedisPipelineClient?
 
     /// Creates a recorder and, when there is a spool, starts its flusher (which first replays any
     /// spool an earlier process left).
@@ -86,6 +93,14 @@ public final class UsageRecorder: Sendable {
         let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         self.trigger = continuation
         self.flusher = Mutex(nil)
+        if let pipelineOptions = options.pipeline {
+            // Half the bound for waiting in the queue (the group's deadline), half for the round trip.
+            var configuration = repository.pool.configuration
+            if spool != nil { configuration.commandTimeout = max(options.recordTimeout / 2, .milliseconds(10)) }
+            self.pipeline = RedisPipelineClient(configuration: configuration, options: pipelineOptions)
+        } else {
+            self.pipeline = nil
+        }
         if spool != nil && options.replaysInBackground {
             let task = Task { [weak self] in
                 for await _ in stream {
@@ -100,6 +115,7 @@ public final class UsageRecorder: Sendable {
 
     deinit {
         trigger.finish()
+        pipeline?.shutdown()
     }
 
     /// Records one call's usage (see ``TokenRepository/record(user:callID:usage:model:provider:cycle:at:)``).
@@ -126,6 +142,43 @@ public final class UsageRecorder: Sendable {
                 namespace: repository.keys.namespace))
     }
 
+    /// Records one call's usage without waiting for Redis: returns as soon as the event is queued
+    /// (waiting only for room when the pipeline's queue is full: back-pressure). What happens next is
+    /// counted in metrics and logged: applied, duplicate, spooled (Redis slow or down), or rejected.
+    /// Without ``Options/pipeline`` the event is handed to a task of its own.
+    public func recordInBackground(
+        user: String, callID: String, usage: UsageRecord, model: String = "", provider: String = "",
+        cycle: CalendarDate? = nil, at instant: Date = Date()
+    ) async {
+        let event = SpooledEvent(
+            operation: .record, user: user, callID: callID, usage: usage, model: model, provider: provider, cycle: cycle,
+            at: instant, namespace: repository.keys.namespace)
+        do {
+            try TokenRepository.validateRecord(
+                user: event.user, callID: event.callID, usage: event.usage, model: event.model, provider: event.provider)
+        } catch {
+            metrics.record("rejected")
+            logger.warning("usage rejected", metadata: ["tokenledger.call_id": "\(callID)", "tokenledger.error": "\(error)"])
+            return
+        }
+        guard let pipeline else {
+            Task { _ = await self.submit(event) }
+            return
+        }
+        let prepared: (calls: [RedisScriptCall], cycle: CalendarDate)
+        do {
+            prepared = try await prepare(event)
+        } catch {
+            metrics.redisError(error)
+            _ = spoolOrFail(event, because: error)
+            return
+        }
+        await pipeline.enqueue(prepared.calls.map(\.command), deadline: ContinuousClock.now + options.recordTimeout / 2) {
+            result in
+            self.finishInBackground(event, cycle: prepared.cycle, result: result)
+        }
+    }
+
     /// Replays the spool now (also what the background flusher does).
     ///
     /// - Throws: the Redis error that stopped the replay; what was not replayed stays spooled.
@@ -149,6 +202,7 @@ public final class UsageRecorder: Sendable {
     /// Stops the background flusher and closes the spool's segment (events still spooled stay on
     /// disk, unlocked, for the next process).
     public func shutdown() async {
+        pipeline?.shutdown()
         trigger.finish()
         let task = flusher.withLock { $0 }
         task?.cancel()
@@ -167,7 +221,14 @@ public final class UsageRecorder: Sendable {
             return .rejected(error)
         }
         let attempt: DeadlineOutcome<RecordResult>
-        if spool != nil {
+        if let pipeline {
+            // The pipeline bounds the wait itself (queue deadline + command timeout).
+            do {
+                attempt = .value(try await applyPipelined(event, pipeline: pipeline))
+            } catch {
+                attempt = .error(error)
+            }
+        } else if spool != nil {
             attempt = await withDeadline(options.recordTimeout) { try await self.apply(event) }
         } else {
             do {
@@ -193,12 +254,80 @@ public final class UsageRecorder: Sendable {
         }
     }
 
-    private func apply(_ event: SpooledEvent) async throws -> RecordResult {
+    /// The record's script calls at the cycle its user's policy gives now.
+    private func prepare(_ event: SpooledEvent) async throws -> (calls: [RedisScriptCall], cycle: CalendarDate) {
+        try checkNamespace(event)
+        let settings = try await repository.settingsWithoutWaiting()
+        let (target, assumed) = try repository.resolveCycle(
+            user: event.user, explicit: event.cycle, at: event.at, settings: settings)
+        let calls = repository.recordCalls(
+            event.operation, user: event.user, callID: event.callID, usage: event.usage, model: event.model,
+            provider: event.provider, cycle: target, assumed: assumed, settings: settings)
+        return (calls, target.start)
+    }
+
+    /// One record through the shared pipeline; the rare cases (a script not loaded yet, a changed
+    /// policy) go through the repository, which handles them.
+    private func applyPipelined(_ event: SpooledEvent, pipeline: RedisPipelineClient) async throws -> RecordResult {
+        let prepared = try await prepare(event)
+        let replies = try await pipeline.send(
+            prepared.calls.map(\.command), deadline: ContinuousClock.now + options.recordTimeout / 2)
+        if Self.needsScriptLoad(replies) { return try await apply(event) }
+        switch try repository.recordOutcome(replies, user: event.user, cycle: prepared.cycle) {
+        case .done(let result):
+            return result
+        case .retry(let stored):
+            repository.notePolicy(user: event.user, stored: stored)
+            return try await apply(event)
+        }
+    }
+
+    /// Handles a fire-and-forget record's replies, on a pipeline lane thread.
+    private func finishInBackground(_ event: SpooledEvent, cycle: CalendarDate, result: Result<[RedisReply], RedisError>) {
+        switch result {
+        case .success(let replies):
+            if Self.needsScriptLoad(replies) {
+                Task { _ = await self.submit(event) }
+                return
+            }
+            do {
+                switch try repository.recordOutcome(replies, user: event.user, cycle: cycle) {
+                case .done(let outcome):
+                    metrics.record(outcome.applied ? "applied" : "duplicate")
+                case .retry(let stored):
+                    repository.notePolicy(user: event.user, stored: stored)
+                    Task { _ = await self.submit(event) }
+                }
+            } catch where Self.isRejection(error) {
+                metrics.record("rejected")
+                logger.warning("usage rejected", metadata: ["tokenledger.call_id": "\(event.callID)", "tokenledger.error": "\(error)"])
+            } catch {
+                metrics.redisError(error)
+                _ = spoolOrFail(event, because: error)
+            }
+        case .failure(let error):
+            metrics.redisError(error)
+            _ = spoolOrFail(event, because: error)
+        }
+    }
+
+    private static func needsScriptLoad(_ replies: [RedisReply]) -> Bool {
+        replies.contains { reply in
+            if case .error(let error) = reply { return error.serverCode == "NOSCRIPT" }
+            return false
+        }
+    }
+
+    private func checkNamespace(_ event: SpooledEvent) throws {
         if let namespace = event.namespace, namespace != repository.keys.namespace {
             throw LedgerError(
                 code: .namespaceMismatch,
                 message: "the spool holds events for namespace '\(namespace)', not '\(repository.keys.namespace)'; flush with --namespace \(namespace)")
         }
+    }
+
+    private func apply(_ event: SpooledEvent) async throws -> RecordResult {
+        try checkNamespace(event)
         switch event.operation {
         case .record:
             return try await repository.record(

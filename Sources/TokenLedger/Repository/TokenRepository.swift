@@ -26,8 +26,12 @@ public final class TokenRepository: Sendable {
     private let logger: Logger
     private let thresholdsArgument: String
     private let settingsCache = Mutex<(settings: Settings, expires: ContinuousClock.Instant)?>(nil)
+    private let refreshing = Mutex(false)
     /// The stored policy override per user (`""` = none), as last seen. Only a hint: scripts verify it.
     private let policyHints = Mutex<[String: String]>([:])
+    /// When this process last added each (cycle, user) to the derived index; saves an index write
+    /// per record. The index is rebuildable, so a stale memory can only delay an entry, not lose data.
+    private let indexed = Mutex<[String: ContinuousClock.Instant]>([:])
 
     /// Namespace-wide settings stored in Redis.
     public struct Settings: Sendable, Hashable {
@@ -73,18 +77,13 @@ public final class TokenRepository: Sendable {
         cycle: CalendarDate? = nil, at instant: Date = Date()
     ) async throws -> RecordResult {
         try Self.validateRecord(user: user, callID: callID, usage: usage, model: model, provider: provider)
-        let userKeys = try keys.user(user)
         let settings = try await settings()
         return try await withCycle(user: user, explicit: cycle, at: instant, settings: settings) { target, assumed in
-            let replies = try await pool.evaluateMany([
-                RedisScriptCall(
-                    scripts.record,
-                    keys: [userKeys.profile, userKeys.cycle(target.start), userKeys.calls(target.start), userKeys.events],
-                    arguments: [assumed] + Self.usageArguments(callID, usage, model, provider)
-                        + [Self.limitArgument(settings.defaultLimit), thresholdsArgument, user, target.name]),
-                indexCall(target.start, users: [user]),
-            ])
-            return try recordOutcome(replies[0], user: user, cycle: target.start)
+            let calls = recordCalls(
+                .record, user: user, callID: callID, usage: usage, model: model, provider: provider, cycle: target,
+                assumed: assumed, settings: settings)
+            let replies = try await pool.evaluateMany(calls)
+            return try recordOutcome(replies, user: user, cycle: target.start)
         }
     }
 
@@ -97,21 +96,13 @@ public final class TokenRepository: Sendable {
         at instant: Date = Date()
     ) async throws -> RecordResult {
         try Self.validateRecord(user: user, callID: callID, usage: usage, model: model, provider: provider)
-        let userKeys = try keys.user(user)
         let settings = try await settings()
         return try await withCycle(user: user, explicit: nil, at: instant, settings: settings) { target, assumed in
-            let replies = try await pool.evaluateMany([
-                RedisScriptCall(
-                    scripts.settle,
-                    keys: [
-                        userKeys.profile, userKeys.cycle(target.start), userKeys.calls(target.start), userKeys.events,
-                        userKeys.leases, userKeys.leaseExpiry, userKeys.reserved,
-                    ],
-                    arguments: [assumed] + Self.usageArguments(callID, usage, model, provider)
-                        + [Self.limitArgument(settings.defaultLimit), thresholdsArgument, user, target.name]),
-                indexCall(target.start, users: [user]),
-            ])
-            return try recordOutcome(replies[0], user: user, cycle: target.start)
+            let calls = recordCalls(
+                .settle, user: user, callID: callID, usage: usage, model: model, provider: provider, cycle: target,
+                assumed: assumed, settings: settings)
+            let replies = try await pool.evaluateMany(calls)
+            return try recordOutcome(replies, user: user, cycle: target.start)
         }
     }
 
@@ -391,6 +382,19 @@ public final class TokenRepository: Sendable {
     /// The SHA-1 of every Lua script by its file name (`record`, `reserve`, …), as `EVALSHA` uses it.
     public var scriptDigests: [String: String] { scripts.all.mapValues(\.sha1) }
 
+    /// The namespace settings for a hot path: the cached ones, even if older than the TTL (a refresh
+    /// then starts in the background), so a record never waits on this read once one succeeded.
+    func settingsWithoutWaiting() async throws -> Settings {
+        guard let cached = settingsCache.withLock({ $0 }) else { return try await settings() }
+        if cached.expires <= ContinuousClock.now, refreshing.withLock({ busy in defer { busy = true }; return !busy }) {
+            Task {
+                _ = try? await self.settings(fresh: true)
+                self.refreshing.withLock { $0 = false }
+            }
+        }
+        return cached.settings
+    }
+
     // MARK: - Internals
 
     /// The read-only snapshot call for one user's explicit cycle (usage.lua), as report and
@@ -428,8 +432,61 @@ public final class TokenRepository: Sendable {
         return users
     }
 
+    /// The script calls that record (or settle) one call's usage at `cycle`: the record script and,
+    /// unless this process indexed the user for that cycle within the last minute, the index script.
+    /// Usage is assumed valid (``validateRecord(user:callID:usage:model:provider:)``).
+    func recordCalls(
+        _ operation: SpooledEvent.Operation, user: String, callID: String, usage: UsageRecord, model: String,
+        provider: String, cycle: BillingCycle, assumed: String, settings: Settings
+    ) -> [RedisScriptCall] {
+        // The user id was validated, so building its keys cannot fail.
+        let userKeys = try! keys.user(user)
+        var keyList: [any RedisArgumentConvertible] = [
+            userKeys.profile, userKeys.cycle(cycle.start), userKeys.calls(cycle.start), userKeys.events,
+        ]
+        if operation == .settle { keyList += [userKeys.leases, userKeys.leaseExpiry, userKeys.reserved] }
+        let arguments: [any RedisArgumentConvertible] =
+            [assumed] + Self.usageArguments(callID, usage, model, provider)
+            + [Self.limitArgument(settings.defaultLimit), thresholdsArgument, user, cycle.name]
+        var calls = [RedisScriptCall(operation == .settle ? scripts.settle : scripts.record, keys: keyList, arguments: arguments)]
+        if !recentlyIndexed(user: user, cycle: cycle.start) { calls.append(indexCall(cycle.start, users: [user])) }
+        return calls
+    }
+
+    /// The cycle a write for `user` goes to now, and the policy assumed for it (`*` for an explicit cycle).
+    func resolveCycle(user: String, explicit: CalendarDate?, at instant: Date, settings: Settings) throws -> (BillingCycle, String) {
+        let hint = policyHints.withLock { $0[user] } ?? ""
+        let policy = hint.isEmpty ? settings.defaultPolicy : try Self.decodePolicy(hint, user: user)
+        let target = explicit.map { policy.cycle(startingOn: $0) } ?? policy.cycle(containing: instant)
+        return (target, explicit == nil ? hint : "*")
+    }
+
+    /// Remembers the stored policy a script reported, so the next write computes the right cycle.
+    func notePolicy(user: String, stored: String) {
+        policyHints.withLock { hints in
+            if hints.count > 100_000 { hints.removeAll(keepingCapacity: true) }
+            hints[user] = stored
+        }
+    }
+
+    private func recentlyIndexed(user: String, cycle: CalendarDate) -> Bool {
+        let now = ContinuousClock.now
+        return indexed.withLock { $0["\(cycle) \(user)"].map { now - $0 < Self.indexMemory } ?? false }
+    }
+
+    private func noteIndexed(user: String, cycle: CalendarDate) {
+        let now = ContinuousClock.now
+        indexed.withLock { memory in
+            if memory.count > 200_000 { memory.removeAll(keepingCapacity: true) }
+            memory["\(cycle) \(user)"] = now
+        }
+    }
+
+    /// How long this process trusts that a user it indexed for a cycle is still in the index.
+    static let indexMemory: Duration = .seconds(60)
+
     /// What one attempt of a cycle-dependent script produced.
-    enum Attempt<T> {
+    enum Attempt<T: Sendable>: Sendable {
         case done(T)
         /// The stored policy differed from the assumed one; here is the stored one.
         case retry(String)
@@ -441,19 +498,13 @@ public final class TokenRepository: Sendable {
         user: String, explicit: CalendarDate?, at instant: Date, settings: Settings,
         _ body: (BillingCycle, String) async throws -> Attempt<T>
     ) async throws -> T {
-        var hint = policyHints.withLock { $0[user] } ?? ""
         for _ in 0..<4 {
-            let policy = hint.isEmpty ? settings.defaultPolicy : try Self.decodePolicy(hint, user: user)
-            let target = explicit.map { policy.cycle(startingOn: $0) } ?? policy.cycle(containing: instant)
-            switch try await body(target, explicit == nil ? hint : "*") {
+            let (target, assumed) = try resolveCycle(user: user, explicit: explicit, at: instant, settings: settings)
+            switch try await body(target, assumed) {
             case .done(let value):
                 return value
             case .retry(let stored):
-                hint = stored
-                policyHints.withLock { hints in
-                    if hints.count > 100_000 { hints.removeAll(keepingCapacity: true) }
-                    hints[user] = stored
-                }
+                notePolicy(user: user, stored: stored)
             }
         }
         throw LedgerError(code: .policyChanged, message: "the cycle policy of user '\(user)' kept changing; try again")
@@ -475,7 +526,9 @@ public final class TokenRepository: Sendable {
         return .values(fields)
     }
 
-    private func recordOutcome(_ reply: RedisReply, user: String, cycle: CalendarDate) throws -> Attempt<RecordResult> {
+    /// Reads the replies of ``recordCalls(_:user:callID:usage:model:provider:cycle:assumed:settings:)``.
+    func recordOutcome(_ replies: [RedisReply], user: String, cycle: CalendarDate) throws -> Attempt<RecordResult> {
+        let reply = replies[0]
         if case .error(let error) = reply {
             if error.serverCode == "OVERFLOW" {
                 throw LedgerError(code: .overflow, message: "user '\(user)' cycle \(cycle): \(error.message)")
@@ -490,6 +543,7 @@ public final class TokenRepository: Sendable {
         }
         if status == "policy" { return .retry(fields.count > 1 ? fields[1].string ?? "" : "") }
         let numbers = try Self.integers(Array(fields.dropFirst()), count: fields.count - 1, what: "record")
+        if replies.count > 1, case .integer = replies[1] { noteIndexed(user: user, cycle: cycle) }
         return .done(
             RecordResult(
                 applied: status == "applied", user: user, cycle: cycle, totalTokens: numbers[0], calls: numbers[1],

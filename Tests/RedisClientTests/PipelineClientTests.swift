@@ -1,0 +1,92 @@
+import Foundation
+import RedisClient
+import RedisTestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("Coalescing pipeline client")
+struct PipelineClientTests {
+    @Test("groups from 64 concurrent tasks are coalesced into fewer pipelines, every reply in its place")
+    func coalesces() async throws {
+        try await withRedis { configuration async throws in
+            let client = RedisPipelineClient(configuration: configuration, options: .init(connections: 2))
+            let namespace = uniqueNamespace()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for task in 0..<64 {
+                    group.addTask {
+                        for step in 1...200 {
+                            let key = "\(namespace):\(task)"
+                            let replies = try await client.send(
+                                [RedisCommand("INCRBY", key, 2), RedisCommand("GET", key)], deadline: .now + .seconds(10))
+                            guard replies == [.integer(Int64(2 * step)), .bulk(Array(String(2 * step).utf8))] else {
+                                throw RedisTestServerError(message: "task \(task) step \(step): \(replies)")
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let statistics = client.statistics
+            #expect(statistics.commands == 64 * 200 * 2)
+            #expect(statistics.batches < 64 * 200, "no coalescing happened: \(statistics)")
+            client.shutdown()
+        }
+    }
+
+    @Test("a group past its deadline fails with timeout instead of being sent; shutdown fails what is queued")
+    func deadlinesAndShutdown() async throws {
+        try await withRedisServer { server async throws in
+            let client = RedisPipelineClient(configuration: server.configuration, options: .init(connections: 1))
+            await #expect {
+                _ = try await client.send([RedisCommand("PING")], deadline: .now - .seconds(1))
+            } throws: { ($0 as? RedisError)?.code == .timeout }
+            #expect(try await client.send([RedisCommand("PING")], deadline: .now + .seconds(5)) == [.status("PONG")])
+            // Pause the server so the lane blocks, then shut down with groups queued behind it.
+            var paused = server.configuration
+            paused.commandTimeout = .seconds(1)
+            let slow = RedisPipelineClient(configuration: paused, options: .init(connections: 1))
+            #expect(try await slow.send([RedisCommand("PING")], deadline: .now + .seconds(5)) == [.status("PONG")])
+            server.signal(SIGSTOP)
+            let first = Task { try await slow.send([RedisCommand("PING")], deadline: .now + .seconds(30)) }
+            try await Task.sleep(for: .milliseconds(100))
+            let queued = Task { try await slow.send([RedisCommand("PING")], deadline: .now + .seconds(30)) }
+            try await Task.sleep(for: .milliseconds(100))
+            slow.shutdown()
+            await #expect { _ = try await queued.value } throws: { ($0 as? RedisError)?.code == .poolClosed }
+            // The group already sent times out after the command timeout (1 s) while the server is stopped.
+            await #expect { _ = try await first.value } throws: { ($0 as? RedisError)?.isUnavailable == true }
+            server.signal(SIGCONT)
+            client.shutdown()
+        }
+    }
+
+    @Test("a full queue makes submitters wait for room (back-pressure) and nothing is lost")
+    func backPressure() async throws {
+        try await withRedis { configuration async throws in
+            let client = RedisPipelineClient(
+                configuration: configuration, options: .init(connections: 1, maximumBatchCommands: 4, maximumQueuedGroups: 8))
+            let key = uniqueNamespace() + ":bp"
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<32 {
+                    group.addTask {
+                        for _ in 0..<50 {
+                            await client.enqueue([RedisCommand("INCR", key)], deadline: .now + .seconds(30)) { _ in }
+                        }
+                    }
+                }
+            }
+            // Everything queued was sent; wait for the lane to finish the last batch.
+            var total: Int64 = 0
+            for _ in 0..<100 {
+                total = try await client.send([RedisCommand("GET", key)], deadline: .now + .seconds(5))[0].int ?? 0
+                if total == 1600 { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(total == 1600)
+            client.shutdown()
+        }
+    }
+}
