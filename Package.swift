@@ -69,6 +69,14 @@ let package = Package(
             name: "BPEBenchmark",
             dependencies: ["BytePairEncoding"]
         ),
+        // The recording benchmark (scripts/bench): throughput, latency, reports, redis-benchmark.
+        .executableTarget(
+            name: "TokenLedgerBenchmark",
+            dependencies: [
+                "TokenLedger", "RedisClient",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Starts throwaway redis-server processes for integration tests.
         .target(
             name: "RedisTestSupport",

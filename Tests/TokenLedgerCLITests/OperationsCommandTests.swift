@@ -226,8 +226,11 @@ struct OperationsCommandTests {
             let steps = try #require(try jsonObject(resumed.stdout)["steps"] as? [[String: Any]])
             #expect(steps.map { $0["action"] as? String } == ["already_applied", "applied"])
             let counts = try #require(steps[1]["counts"] as? [String: Int])
-            #expect(counts["imported", default: 0] + counts["duplicates", default: 0] >= 300)
-            #expect(counts["imported"] == 300, "every key imported exactly once: \(counts)")
+            // A kill between a batch's import and its checkpoint leaves that batch (at most 5 keys, the
+            // killed run's batch size) to be seen again as duplicates; the totals below prove that
+            // every key counts exactly once.
+            #expect(counts["imported", default: 0] + counts["duplicates", default: 0] == 300, "\(counts)")
+            #expect(counts["duplicates", default: 0] <= 5, "\(counts)")
             try await expectReportsMatch(seeded, env: env)
             #expect(try await redisCLI(server, ["EXISTS", "kill:{global}:migration:2"]) == "(integer) 0")
         }

@@ -150,27 +150,20 @@ final class HiredisContext {
 
     /// Appends one command through `redisAppendCommandArgv`, with explicit lengths (binary-safe).
     private static func append(_ command: RedisCommand, to context: UnsafeMutablePointer<redisContext>) -> Int32 {
-        let arguments = command.arguments
-        var lengths = [Int](repeating: 0, count: arguments.count)
-        var offsets = [Int](repeating: 0, count: arguments.count)
-        var total = 0
-        for (index, argument) in arguments.enumerated() {
-            offsets[index] = total
-            lengths[index] = argument.count
-            total += argument.count
-        }
-        // One contiguous buffer holds every argument; argv points into it.
-        var flat = [UInt8]()
-        flat.reserveCapacity(max(total, 1))
-        for argument in arguments { flat.append(contentsOf: argument) }
-        if flat.isEmpty { flat.append(0) }
-        return flat.withUnsafeBufferPointer { bytes -> Int32 in
-            let base = UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self)
-            var argv = offsets.map { Optional(base + $0) }
+        let lengths = command.lengths
+        return command.bytes.withUnsafeBufferPointer { bytes -> Int32 in
+            // argv points into the command's one buffer; an empty buffer still needs a valid base.
+            let base = UnsafeRawPointer(bytes.baseAddress ?? UnsafePointer(bitPattern: 1)!).assumingMemoryBound(to: CChar.self)
+            var argv = [UnsafePointer<CChar>?](repeating: nil, count: lengths.count)
+            var offset = 0
+            for (index, length) in lengths.enumerated() {
+                argv[index] = base + offset
+                offset += length
+            }
             return argv.withUnsafeMutableBufferPointer { argvBuffer in
                 lengths.withUnsafeBufferPointer { lengthBuffer in
                     redisAppendCommandArgv(
-                        context, Int32(arguments.count), argvBuffer.baseAddress, lengthBuffer.baseAddress)
+                        context, Int32(lengths.count), argvBuffer.baseAddress, lengthBuffer.baseAddress)
                 }
             }
         }

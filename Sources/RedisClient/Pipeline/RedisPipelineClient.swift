@@ -1,4 +1,9 @@
 import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Coalesces commands submitted concurrently into pipelines, over a few connections that are each
 /// driven by a thread of their own.
@@ -36,15 +41,23 @@ public final class RedisPipelineClient: Sendable {
     /// or the transport failure that stopped the whole pipeline.
     public typealias Completion = @Sendable (Result<[RedisReply], RedisError>) -> Void
 
+    /// Builds a group's commands on the lane thread, just before sending; `nil` drops the group
+    /// (the builder then owns telling its caller what happened).
+    public typealias Builder = @Sendable () -> [RedisCommand]?
+
     struct Group {
         var commands: [RedisCommand]
+        var builder: Builder?
         var deadline: ContinuousClock.Instant
         var completion: Completion
     }
 
     final class Queue: @unchecked Sendable {
-        // @unchecked Sendable: every field is guarded by `condition`'s lock.
+        // @unchecked Sendable: every field but `pending` is guarded by `condition`'s lock; `pending`
+        // is atomic.
         let condition = NSCondition()
+        /// Groups queued and not yet taken, readable without the lock (lanes spin on it briefly).
+        let pending = Atomic<Int>(0)
         var groups: [Group] = []
         var head = 0
         var running = true
@@ -84,31 +97,62 @@ public final class RedisPipelineClient: Sendable {
         queue.condition.withLock { (queue.batchesSent, queue.commandsSent) }
     }
 
+    /// Queues a group if there is room, without waiting; returns false when the queue is full.
+    /// `completion` runs later on a lane thread (at once with `poolClosed` after ``shutdown()``).
+    public func tryEnqueue(_ commands: [RedisCommand], deadline: ContinuousClock.Instant, completion: @escaping Completion) -> Bool {
+        tryEnqueue(Group(commands: commands, builder: nil, deadline: deadline, completion: completion))
+    }
+
+    /// Queues a group whose commands `build` makes on the lane thread, waiting for room when the
+    /// queue is full. This keeps the caller's share of the work to a lock and an append.
+    ///
+    /// Such groups are for callers that do not wait for the result, so they do not wake a sleeping
+    /// lane (a wake-up can cost the caller its time slice): an idle lane collects them within
+    /// ``idleCheckInterval``. A backlog of ``wakeBacklog`` groups wakes a lane at once.
+    public func enqueue(deadline: ContinuousClock.Instant, build: @escaping Builder, completion: @escaping Completion) async {
+        let group = Group(commands: [], builder: build, deadline: deadline, completion: completion)
+        while !tryEnqueue(group, wake: false) { await waitForRoom() }
+    }
+
+    /// How often an idle lane looks for groups queued without a wake-up.
+    public static let idleCheckInterval: Duration = .milliseconds(1)
+    /// Groups queued without a wake-up after which a lane is woken anyway.
+    public static let wakeBacklog = 256
+
+    private func tryEnqueue(_ group: Group, wake: Bool = true) -> Bool {
+        let completion = group.completion
+        enum Outcome { case queued, full, closed }
+        let outcome: Outcome = queue.condition.withLock {
+            guard queue.running else { return .closed }
+            guard queue.count < options.maximumQueuedGroups else { return .full }
+            queue.groups.append(group)
+            let pending = queue.pending.add(1, ordering: .releasing).newValue
+            if wake || pending >= Self.wakeBacklog { queue.condition.signal() }
+            return .queued
+        }
+        switch outcome {
+        case .queued: return true
+        case .full: return false
+        case .closed:
+            completion(.failure(RedisError(code: .poolClosed, message: "the pipeline client is shut down")))
+            return true
+        }
+    }
+
     /// Queues a group, waiting for room when the queue is full, and returns once it is queued.
     /// `completion` runs later on a lane thread.
     public func enqueue(_ commands: [RedisCommand], deadline: ContinuousClock.Instant, completion: @escaping Completion) async {
-        while true {
-            let queued: Bool = queue.condition.withLock {
-                guard queue.running else { return true }
-                guard queue.count < options.maximumQueuedGroups else { return false }
-                queue.groups.append(Group(commands: commands, deadline: deadline, completion: completion))
-                queue.condition.signal()
-                return true
+        while !tryEnqueue(commands, deadline: deadline, completion: completion) { await waitForRoom() }
+    }
+
+    private func waitForRoom() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let resumeNow: Bool = queue.condition.withLock {
+                if queue.count < options.maximumQueuedGroups || !queue.running { return true }
+                queue.spaceWaiters.append(continuation)
+                return false
             }
-            if queued {
-                if !queue.condition.withLock({ queue.running }) {
-                    completion(.failure(RedisError(code: .poolClosed, message: "the pipeline client is shut down")))
-                }
-                return
-            }
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow: Bool = queue.condition.withLock {
-                    if queue.count < options.maximumQueuedGroups || !queue.running { return true }
-                    queue.spaceWaiters.append(continuation)
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
+            if resumeNow { continuation.resume() }
         }
     }
 
@@ -118,8 +162,10 @@ public final class RedisPipelineClient: Sendable {
     ///   transport failed.
     public func send(_ commands: [RedisCommand], deadline: ContinuousClock.Instant) async throws -> [RedisReply] {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[RedisReply], any Error>) in
-            Task {
-                await enqueue(commands, deadline: deadline) { result in continuation.resume(with: result.mapError { $0 }) }
+            let completion: Completion = { result in continuation.resume(with: result.mapError { $0 }) }
+            if !tryEnqueue(commands, deadline: deadline, completion: completion) {
+                // Full: wait for room in a task of its own (rare; back-pressure).
+                Task { await enqueue(commands, deadline: deadline, completion: completion) }
             }
         }
     }
@@ -135,6 +181,7 @@ public final class RedisPipelineClient: Sendable {
             let left = Array(queue.groups[queue.head...])
             queue.groups = []
             queue.head = 0
+            queue.pending.store(0, ordering: .relaxed)
             let waiters = queue.spaceWaiters
             queue.spaceWaiters = []
             queue.condition.broadcast()
@@ -150,6 +197,11 @@ public final class RedisPipelineClient: Sendable {
     private static func runLane(
         queue: Queue, configuration: RedisConfiguration, options: Options
     ) {
+        // Batch scheduling: a lane woken by a caller's signal does not preempt that caller (or the
+        // caller's other work) on its core; it runs when the caller's slice ends.
+        var parameters = sched_param()
+        let schedBatch: Int32 = 3  // SCHED_BATCH on Linux (glibc hides the name behind _GNU_SOURCE)
+        _ = pthread_setschedparam(pthread_self(), schedBatch, &parameters)
         let context = HiredisContext(configuration: configuration)
         var batch: [Group] = []
         var commands: [RedisCommand] = []
@@ -157,8 +209,14 @@ public final class RedisPipelineClient: Sendable {
             batch.removeAll(keepingCapacity: true)
             commands.removeAll(keepingCapacity: true)
             var waiters: [CheckedContinuation<Void, Never>] = []
+            // Right after a batch, a caller often queues its next group within microseconds: look
+            // for it briefly before sleeping on the condition (a sleep and a wake cost more).
+            let spinUntil = ContinuousClock.now + .microseconds(40)
+            while queue.pending.load(ordering: .acquiring) == 0 && ContinuousClock.now < spinUntil {}
             queue.condition.lock()
-            while queue.running && queue.count == 0 { queue.condition.wait() }
+            while queue.running && queue.count == 0 {
+                _ = queue.condition.wait(until: Date(timeIntervalSinceNow: 0.001))
+            }
             if !queue.running {
                 queue.condition.unlock()
                 context.close()
@@ -166,23 +224,21 @@ public final class RedisPipelineClient: Sendable {
             }
             let now = ContinuousClock.now
             var expired: [Group] = []
-            while queue.count > 0 && commands.count < options.maximumBatchCommands {
+            var taken = 0
+            while queue.count > 0 && taken < options.maximumBatchCommands {
                 let group = queue.groups[queue.head]
                 queue.head += 1
+                queue.pending.subtract(1, ordering: .relaxed)
                 if group.deadline < now {
                     expired.append(group)
                 } else {
                     batch.append(group)
-                    commands.append(contentsOf: group.commands)
+                    taken += max(1, group.commands.count)
                 }
             }
             if queue.head > 4096 && queue.head * 2 > queue.groups.count {
                 queue.groups.removeFirst(queue.head)
                 queue.head = 0
-            }
-            if !batch.isEmpty {
-                queue.batchesSent += 1
-                queue.commandsSent += commands.count
             }
             if !queue.spaceWaiters.isEmpty {
                 waiters = queue.spaceWaiters
@@ -194,7 +250,25 @@ public final class RedisPipelineClient: Sendable {
                 group.completion(
                     .failure(RedisError(code: .timeout, message: "the command waited past its deadline in the pipeline queue")))
             }
+            // Deferred groups build their commands here, on the lane, outside the lock.
+            var index = 0
+            while index < batch.count {
+                if let builder = batch[index].builder {
+                    guard let built = builder() else {
+                        batch.remove(at: index)
+                        continue
+                    }
+                    batch[index].commands = built
+                    batch[index].builder = nil
+                }
+                commands.append(contentsOf: batch[index].commands)
+                index += 1
+            }
             guard !batch.isEmpty else { continue }
+            queue.condition.withLock {
+                queue.batchesSent += 1
+                queue.commandsSent += commands.count
+            }
             do {
                 if context.isConnected && context.isStale() { context.close() }
                 let replies = try context.execute(commands)

@@ -18,7 +18,10 @@ public struct RedisScript: Sendable, Hashable {
     public func evalSHACommand(
         keys: [any RedisArgumentConvertible], arguments: [any RedisArgumentConvertible]
     ) -> RedisCommand {
-        RedisCommand("EVALSHA", [sha1, keys.count] + keys + arguments)
+        var command = RedisCommand("EVALSHA", sha1, keys.count)
+        for key in keys { command.append(key) }
+        for argument in arguments { command.append(argument) }
+        return command
     }
 }
 

@@ -26,6 +26,14 @@ public enum RecordOutcome: Sendable {
     }
 }
 
+/// The cycle a deferred record was built for: set by the builder on the lane thread, read by the
+/// completion on the same thread afterwards.
+final class PreparedCycle: @unchecked Sendable {
+    // @unchecked Sendable: written once by the builder and read by the completion, both on the same
+    // pipeline lane thread, in that order.
+    var value: CalendarDate?
+}
+
 /// Records usage so that no event is lost: into Redis when it answers within a bound, else into the
 /// local ``EventSpool``, which a background flusher replays (with backoff) once Redis answers.
 ///
@@ -96,7 +104,10 @@ public final class UsageRecorder: Sendable {
         if let pipelineOptions = options.pipeline {
             // Half the bound for waiting in the queue (the group's deadline), half for the round trip.
             var configuration = repository.pool.configuration
-            if spool != nil { configuration.commandTimeout = max(options.recordTimeout / 2, .milliseconds(10)) }
+            if spool != nil {
+                configuration.commandTimeout = max(options.recordTimeout / 2, .milliseconds(10))
+                configuration.connectTimeout = min(configuration.connectTimeout, configuration.commandTimeout)
+            }
             self.pipeline = RedisPipelineClient(configuration: configuration, options: pipelineOptions)
         } else {
             self.pipeline = nil
@@ -161,21 +172,23 @@ public final class UsageRecorder: Sendable {
             logger.warning("usage rejected", metadata: ["tokenledger.call_id": "\(callID)", "tokenledger.error": "\(error)"])
             return
         }
-        guard let pipeline else {
+        guard let pipeline, repository.cachedSettings() != nil else {
             Task { _ = await self.submit(event) }
             return
         }
-        let prepared: (calls: [RedisScriptCall], cycle: CalendarDate)
-        do {
-            prepared = try await prepare(event)
-        } catch {
-            metrics.redisError(error)
-            _ = spoolOrFail(event, because: error)
-            return
-        }
-        await pipeline.enqueue(prepared.calls.map(\.command), deadline: ContinuousClock.now + options.recordTimeout / 2) {
-            result in
-            self.finishInBackground(event, cycle: prepared.cycle, result: result)
+        // The commands are built on the pipeline's lane thread; the caller only queues the event.
+        let cycle = PreparedCycle()
+        await pipeline.enqueue(deadline: queueDeadline()) {
+            do {
+                let prepared = try self.prepareNow(event)
+                cycle.value = prepared.cycle
+                return prepared.calls.map(\.command)
+            } catch {
+                Task { _ = await self.submit(event) }
+                return nil
+            }
+        } completion: { result in
+            self.finishInBackground(event, cycle: cycle.value ?? event.cycle ?? CalendarDate(daysSince1970: 0), result: result)
         }
     }
 
@@ -258,6 +271,19 @@ public final class UsageRecorder: Sendable {
     private func prepare(_ event: SpooledEvent) async throws -> (calls: [RedisScriptCall], cycle: CalendarDate) {
         try checkNamespace(event)
         let settings = try await repository.settingsWithoutWaiting()
+        return try prepare(event, settings: settings)
+    }
+
+    /// As ``prepare(_:)``, with the cached settings and without suspending (for a lane thread).
+    private func prepareNow(_ event: SpooledEvent) throws -> (calls: [RedisScriptCall], cycle: CalendarDate) {
+        try checkNamespace(event)
+        guard let settings = repository.cachedSettings() else {
+            throw LedgerError(code: .internalError, message: "settings are not loaded yet")
+        }
+        return try prepare(event, settings: settings)
+    }
+
+    private func prepare(_ event: SpooledEvent, settings: TokenRepository.Settings) throws -> (calls: [RedisScriptCall], cycle: CalendarDate) {
         let (target, assumed) = try repository.resolveCycle(
             user: event.user, explicit: event.cycle, at: event.at, settings: settings)
         let calls = repository.recordCalls(
@@ -270,8 +296,7 @@ public final class UsageRecorder: Sendable {
     /// policy) go through the repository, which handles them.
     private func applyPipelined(_ event: SpooledEvent, pipeline: RedisPipelineClient) async throws -> RecordResult {
         let prepared = try await prepare(event)
-        let replies = try await pipeline.send(
-            prepared.calls.map(\.command), deadline: ContinuousClock.now + options.recordTimeout / 2)
+        let replies = try await pipeline.send(prepared.calls.map(\.command), deadline: queueDeadline())
         if Self.needsScriptLoad(replies) { return try await apply(event) }
         switch try repository.recordOutcome(replies, user: event.user, cycle: prepared.cycle) {
         case .done(let result):
@@ -309,6 +334,12 @@ public final class UsageRecorder: Sendable {
             metrics.redisError(error)
             _ = spoolOrFail(event, because: error)
         }
+    }
+
+    /// How long a pipelined event may wait in the queue: with a spool, half the record bound (it is
+    /// spooled after that); without one, there is nowhere else for it to go, so it waits.
+    private func queueDeadline() -> ContinuousClock.Instant {
+        ContinuousClock.now + (spool != nil ? options.recordTimeout / 2 : .seconds(86_400))
     }
 
     private static func needsScriptLoad(_ replies: [RedisReply]) -> Bool {

@@ -32,6 +32,8 @@ public final class TokenRepository: Sendable {
     /// When this process last added each (cycle, user) to the derived index; saves an index write
     /// per record. The index is rebuildable, so a stale memory can only delay an entry, not lose data.
     private let indexed = Mutex<[String: ContinuousClock.Instant]>([:])
+    /// The cycle each policy's latest write fell in, to skip calendar arithmetic on the hot path.
+    private let currentCycles = Mutex<[BillingCyclePolicy: BillingCycle]>([:])
 
     /// Namespace-wide settings stored in Redis.
     public struct Settings: Sendable, Hashable {
@@ -222,35 +224,95 @@ public final class TokenRepository: Sendable {
         let settings = try await settings()
         let cycleStart = cycle ?? settings.defaultPolicy.cycle(containing: instant).start
         let users = try await indexedUsers(cycleStart)
-        var rows: [UserUsage] = []
-        rows.reserveCapacity(users.count)
+
+        // Phase 1: every user's counters (one HMGET and one GET each, pipelined, several batches in
+        // flight), for the totals and the order.
+        struct Counters: Sendable {
+            var user: String
+            var values: [Int]  // input, output, calls, cached, cache write, reasoning, reserved
+        }
+        let fields = ["input_tokens", "output_tokens", "calls", "cached_input_tokens", "cache_write_tokens", "reasoning_tokens"]
+        let batchSize = 2000
+        let batches = stride(from: 0, to: users.count, by: batchSize).map { Array(users[$0..<min($0 + batchSize, users.count)]) }
+        var counters: [Counters] = []
+        counters.reserveCapacity(users.count)
+        var read = 0
+        try await withThrowingTaskGroup(of: (Int, [Counters]).self) { group in
+            var nextBatch = 0
+            func startBatch() throws {
+                let index = nextBatch
+                let batch = batches[index]
+                nextBatch += 1
+                var commands: [RedisCommand] = []
+                commands.reserveCapacity(batch.count * 2)
+                for user in batch {
+                    let userKeys = try keys.user(user)
+                    commands.append(RedisCommand("HMGET", [userKeys.cycle(cycleStart)] + fields))
+                    commands.append(RedisCommand("GET", userKeys.reserved))
+                }
+                group.addTask {
+                    let replies = try await self.pool.pipeline(commands)
+                    var result: [Counters] = []
+                    result.reserveCapacity(batch.count)
+                    for (offset, user) in batch.enumerated() {
+                        var values = (replies[offset * 2].array ?? []).map { Int($0.int ?? 0) }
+                        values.append(Int(replies[offset * 2 + 1].int ?? 0))
+                        result.append(Counters(user: user, values: values))
+                    }
+                    return (index, result)
+                }
+            }
+            for _ in 0..<min(4, batches.count) { try startBatch() }
+            var parts = [[Counters]](repeating: [], count: batches.count)
+            for try await (index, part) in group {
+                parts[index] = part
+                read += part.count
+                progress?(read, users.count)
+                if nextBatch < batches.count { try startBatch() }
+            }
+            counters = parts.flatMap { $0 }
+        }
         var totals = UsageReport.Totals()
-        let batchSize = 1000
-        for batchStart in stride(from: 0, to: users.count, by: batchSize) {
-            let batch = Array(users[batchStart..<min(batchStart + batchSize, users.count)])
+        var ranked: [(user: String, key: Int)] = []
+        ranked.reserveCapacity(counters.count)
+        for entry in counters {
+            let v = entry.values
+            guard v.count == 7 else { continue }
+            // A user indexed for a cycle with no counters (a reset, a write that failed) is not shown.
+            if v[0] + v[1] == 0 && v[2] == 0 { continue }
+            totals.users += 1
+            totals.inputTokens += v[0]
+            totals.outputTokens += v[1]
+            totals.totalTokens += v[0] + v[1]
+            totals.calls += v[2]
+            totals.cachedInputTokens += v[3]
+            totals.cacheWriteTokens += v[4]
+            totals.reasoningTokens += v[5]
+            totals.reserved += v[6]
+            let key: Int
+            switch sort {
+            case .total: key = v[0] + v[1]
+            case .input: key = v[0]
+            case .output: key = v[1]
+            }
+            ranked.append((entry.user, key))
+        }
+        ranked.sort { $0.key != $1.key ? $0.key > $1.key : $0.user < $1.user }
+        if let top, ranked.count > top { ranked.removeSubrange(top...) }
+
+        // Phase 2: the shown users' full usage (limit, live reservations, per-model split).
+        var rows: [UserUsage] = []
+        rows.reserveCapacity(ranked.count)
+        for start in stride(from: 0, to: ranked.count, by: 1000) {
+            let batch = ranked[start..<min(start + 1000, ranked.count)].map(\.user)
             let calls = try batch.map { user in try usageCall(user: user, cycle: cycleStart, settings: settings) }
             let replies = try await pool.withConnection { try await $0.evaluateMany(calls) }
             for (user, reply) in zip(batch, replies) {
                 let values = try policyOrValues(reply, user: user)
                 guard case .values(let fields) = values else { continue }
-                let usage = try makeUsage(user: user, cycle: cycleStart, fields: fields, settings: settings)
-                // A user indexed for a cycle with no counters (a reset, a write that failed) is not shown.
-                if usage.calls == 0 && usage.totalTokens == 0 && usage.reserved == 0 { continue }
-                totals.add(usage)
-                rows.append(usage)
+                rows.append(try makeUsage(user: user, cycle: cycleStart, fields: fields, settings: settings))
             }
-            progress?(min(batchStart + batchSize, users.count), users.count)
         }
-        rows.sort { a, b in
-            let (x, y): (Int, Int)
-            switch sort {
-            case .total: (x, y) = (a.totalTokens, b.totalTokens)
-            case .input: (x, y) = (a.inputTokens, b.inputTokens)
-            case .output: (x, y) = (a.outputTokens, b.outputTokens)
-            }
-            return x != y ? x > y : a.user < b.user
-        }
-        if let top, rows.count > top { rows.removeSubrange(top...) }
         return UsageReport(cycle: cycleStart, users: rows, totals: totals)
     }
 
@@ -385,7 +447,14 @@ public final class TokenRepository: Sendable {
     /// The namespace settings for a hot path: the cached ones, even if older than the TTL (a refresh
     /// then starts in the background), so a record never waits on this read once one succeeded.
     func settingsWithoutWaiting() async throws -> Settings {
-        guard let cached = settingsCache.withLock({ $0 }) else { return try await settings() }
+        if let cached = cachedSettings() { return cached }
+        return try await settings()
+    }
+
+    /// The cached namespace settings, however old (starting a background refresh when they are past
+    /// the TTL), or `nil` before the first read. Never waits.
+    func cachedSettings() -> Settings? {
+        guard let cached = settingsCache.withLock({ $0 }) else { return nil }
         if cached.expires <= ContinuousClock.now, refreshing.withLock({ busy in defer { busy = true }; return !busy }) {
             Task {
                 _ = try? await self.settings(fresh: true)
@@ -422,7 +491,7 @@ public final class TokenRepository: Sendable {
         var users: [String] = []
         var cursor = "0"
         repeat {
-            let reply = try await pool.send(RedisCommand("SSCAN", keys.index(cycle), cursor, "COUNT", 1000))
+            let reply = try await pool.send(RedisCommand("SSCAN", keys.index(cycle), cursor, "COUNT", 10_000))
             guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let members = parts[1].array else {
                 throw Self.unexpected(reply, what: "SSCAN")
             }
@@ -457,8 +526,15 @@ public final class TokenRepository: Sendable {
     func resolveCycle(user: String, explicit: CalendarDate?, at instant: Date, settings: Settings) throws -> (BillingCycle, String) {
         let hint = policyHints.withLock { $0[user] } ?? ""
         let policy = hint.isEmpty ? settings.defaultPolicy : try Self.decodePolicy(hint, user: user)
-        let target = explicit.map { policy.cycle(startingOn: $0) } ?? policy.cycle(containing: instant)
-        return (target, explicit == nil ? hint : "*")
+        if let explicit { return (policy.cycle(startingOn: explicit), "*") }
+        // Most writes fall in the cycle the previous write of the same policy fell in.
+        if let cached = currentCycles.withLock({ $0[policy] }), cached.contains(instant) { return (cached, hint) }
+        let target = policy.cycle(containing: instant)
+        currentCycles.withLock { cycles in
+            if cycles.count > 1000 { cycles.removeAll(keepingCapacity: true) }
+            cycles[policy] = target
+        }
+        return (target, hint)
     }
 
     /// Remembers the stored policy a script reported, so the next write computes the right cycle.

@@ -11,19 +11,32 @@ import CoreMetrics
 /// | `tokenledger_spool_bytes` | gauge | — |
 public struct LedgerMetrics: Sendable {
     let factory: any MetricsFactory
+    private let records: [String: Counter]
+    private let decisions: [String: Counter]
 
     /// Metrics through `factory` (default: the process's bootstrapped `MetricsSystem`).
     public init(factory: any MetricsFactory = MetricsSystem.factory) {
         self.factory = factory
+        // Created once: recording touches a counter on every event.
+        var records: [String: Counter] = [:]
+        for result in ["applied", "duplicate", "spooled", "replayed", "rejected", "failed"] {
+            records[result] = Counter(label: "tokenledger_records_total", dimensions: [("result", result)], factory: factory)
+        }
+        var decisions: [String: Counter] = [:]
+        for decision in ["allowed", "denied", "fail_open", "fail_closed"] {
+            decisions[decision] = Counter(
+                label: "tokenledger_quota_decisions_total", dimensions: [("decision", decision)], factory: factory)
+        }
+        self.records = records
+        self.decisions = decisions
     }
 
     func record(_ result: String) {
-        Counter(label: "tokenledger_records_total", dimensions: [("result", result)], factory: factory).increment()
+        records[result]?.increment()
     }
 
     func quota(_ decision: String) {
-        Counter(label: "tokenledger_quota_decisions_total", dimensions: [("decision", decision)], factory: factory)
-            .increment()
+        decisions[decision]?.increment()
     }
 
     func redisError(_ error: any Error) {

@@ -1,0 +1,289 @@
+// The recording benchmark: prints one `name value unit` line per figure (see scripts/bench).
+//
+// Against REDIS_URL (scripts/bench starts a private redis-server when it is unset). Every figure
+// goes through the public API; the same run measures redis-benchmark with TokenLedger's own record
+// script, so the ratios compare like with like on this machine.
+import Foundation
+import Logging
+import RedisClient
+import Synchronization
+import TokenLedger
+
+struct BenchmarkFailure: Error, CustomStringConvertible { var description: String }
+
+func option(_ name: String, default value: Int) -> Int {
+    let arguments = CommandLine.arguments
+    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count, let number = Int(arguments[index + 1]) else {
+        return value
+    }
+    return number
+}
+
+func figure(_ name: String, _ value: Double, _ unit: String, decimals: Int = 1) {
+    // Written straight to the file descriptor, so each figure appears as soon as it is measured.
+    FileHandle.standardOutput.write(Data("\(name) \(String(format: "%.\(decimals)f", value)) \(unit)\n".utf8))
+}
+
+func log(_ message: String) { FileHandle.standardError.write(Data(("bench: " + message + "\n").utf8)) }
+
+func percentile(_ sorted: [Duration], _ p: Double) -> Double {
+    guard !sorted.isEmpty else { return 0 }
+    let index = min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)
+    let (seconds, attoseconds) = sorted[max(0, index)].components
+    return Double(seconds) * 1e6 + Double(attoseconds) / 1e12
+}
+
+func seconds(_ duration: Duration) -> Double {
+    let (s, a) = duration.components
+    return Double(s) + Double(a) / 1e18
+}
+
+/// A value behind a lock, shareable between tasks.
+final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+    init(_ value: Value) { mutex = Mutex(value) }
+    func withLock<T: Sendable>(_ body: (inout Value) -> T) -> T { mutex.withLock { body(&$0) } }
+}
+
+/// Event `index` of a run: deterministic, so totals can be checked.
+func benchEvent(_ index: Int, users: Int, prefix: String) -> (user: String, callID: String, usage: UsageRecord) {
+    ("u\(index % users)", "\(prefix)-\(index)", UsageRecord(inputTokens: index % 997 + 1, outputTokens: index % 211))
+}
+
+/// Runs `redis-benchmark` with the record script and returns (requests/s, p50 µs).
+func redisBenchmark(
+    configuration: RedisConfiguration, sha: String, keys: [String], arguments: [String], clients: Int, pipeline: Int,
+    requests: Int
+) throws -> (rps: Double, p50: Double) {
+    var command = ["redis-benchmark"]
+    switch configuration.endpoint {
+    case .tcp(let host, let port): command += ["-h", host, "-p", String(port)]
+    case .unix(let path): command += ["-s", path]
+    }
+    if let password = configuration.password { command += ["-a", password] }
+    if let user = configuration.username { command += ["--user", user] }
+    command += ["-c", String(clients), "-P", String(pipeline), "-n", String(requests), "-r", "100000000", "--csv", "EVALSHA", sha, String(keys.count)]
+    command += keys + arguments
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = command
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+    // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms",...
+    let fields = line.components(separatedBy: "\",\"").map { $0.replacingOccurrences(of: "\"", with: "") }
+    guard process.terminationStatus == 0, fields.count >= 5, let rps = Double(fields[1]), let p50 = Double(fields[4]) else {
+        throw BenchmarkFailure(description: "redis-benchmark failed: \(line)")
+    }
+    return (rps, p50 * 1000)
+}
+
+@main
+struct TokenLedgerBenchmark {
+    static func main() async {
+        do {
+            try await run()
+        } catch {
+            log("failed: \(error)")
+            exit(1)
+        }
+    }
+
+    static func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .error
+            return handler
+        }
+        let events = option("--events", default: 200_000)
+        let callers = option("--callers", default: 64)
+        let users = option("--users", default: 1000)
+        let reportUsers = option("--report-users", default: 1_000_000)
+        let redis = try RedisConfiguration.fromEnvironment()
+        let namespace = "bench\(getpid())"
+        let pool = RedisConnectionPool(configuration: redis, options: .init(maximumConnections: 16, waitTimeout: .seconds(30)))
+        let repository = try TokenRepository(
+            pool: pool, configuration: try LedgerConfiguration(namespace: namespace, settingsCacheTTL: .seconds(5)))
+        let recorder = UsageRecorder(repository: repository, options: .init(pipeline: .init(connections: 2)))
+        let prefix = "r\(UInt32.random(in: 0...UInt32.max))"
+        log("redis \(redis); namespace \(namespace); \(events) events, \(callers) callers, \(users) users")
+
+        // Warm up: load scripts, settings and the index memory for every user.
+        for user in 0..<users {
+            _ = await recorder.record(user: "u\(user)", callID: "warm-\(user)", usage: UsageRecord(inputTokens: 1, outputTokens: 0))
+        }
+
+        // 1. Throughput and latency: `callers` tasks awaiting durability.
+        let next = Locked(0)
+        let clock = ContinuousClock()
+        let started = clock.now
+        let latencies = await withTaskGroup(of: [Duration].self) { group in
+            for _ in 0..<callers {
+                group.addTask {
+                    var mine: [Duration] = []
+                    while true {
+                        let index = next.withLock { value -> Int in
+                            defer { value += 1 }
+                            return value
+                        }
+                        guard index < events else { return mine }
+                        let event = benchEvent(index, users: users, prefix: prefix)
+                        let start = clock.now
+                        let outcome = await recorder.record(user: event.user, callID: event.callID, usage: event.usage)
+                        mine.append(clock.now - start)
+                        if !outcome.isDurable { log("event \(index) not durable: \(outcome)") }
+                    }
+                }
+            }
+            var all: [Duration] = []
+            for await part in group { all += part }
+            return all.sorted()
+        }
+        let elapsed = clock.now - started
+        let throughput = Double(events) / seconds(elapsed)
+        figure("record_throughput", throughput, "events/s", decimals: 0)
+        figure("record_latency_p50", percentile(latencies, 0.50), "us")
+        figure("record_latency_p99", percentile(latencies, 0.99), "us")
+
+        // Totals: every user's counts must be exactly what was sent (plus the warm-up token).
+        var expected = [Int](repeating: 0, count: users)
+        for index in 0..<events {
+            let event = benchEvent(index, users: users, prefix: prefix)
+            expected[index % users] += event.usage.totalTokens
+        }
+        let report = try await repository.report(top: nil)
+        var lost = 0
+        var seen = Set<String>()
+        for row in report.users {
+            seen.insert(row.user)
+            guard let user = Int(row.user.dropFirst()), user < users else { continue }
+            if row.totalTokens != expected[user] + 1 { lost += 1 }
+        }
+        lost += users - seen.count
+
+        // 2. One caller, awaited.
+        var single: [Duration] = []
+        for index in 0..<5000 {
+            let event = benchEvent(index, users: users, prefix: prefix + "s")
+            let start = clock.now
+            _ = await recorder.record(user: event.user, callID: event.callID, usage: event.usage)
+            single.append(clock.now - start)
+        }
+        single.sort()
+        let singleP50 = percentile(single, 0.50)
+        figure("single_record_p50", singleP50, "us")
+
+        // 3. The handler's end callback in fire-and-forget mode, 64 callers calling it back to back
+        //    (saturated); then with each caller first waiting --model-latency-ms (default 10 ms),
+        //    standing in for the model call the callback ends (paced: timer wake-ups on 2 cores show).
+        let handler = RedisTokenCallbackHandler(recorder: recorder, counting: .heuristic, delivery: .fireAndForget)
+        func measureHandler(events count: Int, modelLatency: Duration?, tag: String) async -> [Duration] {
+            let handlerNext = Locked(0)
+            return await withTaskGroup(of: [Duration].self) { group in
+                for _ in 0..<callers {
+                    group.addTask {
+                        var mine: [Duration] = []
+                        while true {
+                            let index = handlerNext.withLock { value -> Int in
+                                defer { value += 1 }
+                                return value
+                            }
+                            guard index < count else { return mine }
+                            if let modelLatency { try? await Task.sleep(for: modelLatency) }
+                            let event = benchEvent(index, users: users, prefix: prefix + tag)
+                            let context = LLMCallContext(runID: event.callID, user: event.user)
+                            let start = clock.now
+                            await handler.onLLMEnd(response: LLMResponse(usage: event.usage), context: context)
+                            mine.append(clock.now - start)
+                        }
+                    }
+                }
+                var all: [Duration] = []
+                for await part in group { all += part }
+                return all.sorted()
+            }
+        }
+        let saturated = await measureHandler(events: events / 4, modelLatency: nil, tag: "hs")
+        figure("handler_end_overhead_p50", percentile(saturated, 0.50), "us")
+        figure("handler_end_overhead_p99", percentile(saturated, 0.99), "us")
+        let modelLatency = option("--model-latency-ms", default: 10)
+        let paced = await measureHandler(events: events / 10, modelLatency: .milliseconds(modelLatency), tag: "h")
+        figure("handler_end_overhead_paced_p50", percentile(paced, 0.50), "us")
+        figure("handler_end_overhead_paced_p99", percentile(paced, 0.99), "us")
+
+        // 4. Reserve + settle pairs, 64 callers.
+        let pairs = events / 10
+        let pairNext = Locked(0)
+        let pairStart = clock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<callers {
+                group.addTask {
+                    while true {
+                        let index = pairNext.withLock { value -> Int in
+                            defer { value += 1 }
+                            return value
+                        }
+                        guard index < pairs else { return }
+                        let event = benchEvent(index, users: users, prefix: prefix + "q")
+                        _ = try await repository.reserve(user: event.user, callID: event.callID, tokens: 2000)
+                        _ = try await repository.settle(user: event.user, callID: event.callID, usage: event.usage)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        figure("reserve_settle_per_s", Double(pairs) / seconds(clock.now - pairStart), "pairs/s", decimals: 0)
+
+        // 5. redis-benchmark with the same record script, in this run.
+        let sha = try repository.scriptDigests["record"].map { $0 } ?? { throw BenchmarkFailure(description: "no record script") }()
+        let keys = repository.keys
+        let userKeys = try keys.user("rb")
+        let cycle = try await repository.usage(user: "rb").cycle
+        let rbKeys = [userKeys.profile, userKeys.cycle(cycle), userKeys.calls(cycle), userKeys.events]
+        let rbArguments = ["", "rb-__rand_int__", "120", "30", "-1", "-1", "-1", "m", "p", "-1", "80,100", "rb", cycle.description]
+        let one = try redisBenchmark(configuration: redis, sha: sha, keys: rbKeys, arguments: rbArguments, clients: 1, pipeline: 1, requests: 20_000)
+        let many = try redisBenchmark(configuration: redis, sha: sha, keys: rbKeys, arguments: rbArguments, clients: 16, pipeline: 16, requests: 400_000)
+        figure("redis_benchmark_1_client_rps", one.rps, "requests/s", decimals: 0)
+        figure("redis_benchmark_1_client_p50", one.p50, "us")
+        figure("redis_benchmark_16x16_rps", many.rps, "requests/s", decimals: 0)
+        figure("record_throughput_ratio", throughput / many.rps, "x", decimals: 2)
+        figure("single_record_p50_ratio", singleP50 / one.p50, "x", decimals: 2)
+
+        // 6. A report over 1,000,000 users (seeded here, in a cycle of their own).
+        if reportUsers > 0 {
+            let reportCycle = try CalendarDate(parsing: "2031-01-01")
+            let seedNext = Locked(0)
+            let seedStart = clock.now
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<256 {
+                    group.addTask {
+                        while true {
+                            let index = seedNext.withLock { value -> Int in
+                                defer { value += 1 }
+                                return value
+                            }
+                            guard index < reportUsers else { return }
+                            _ = await recorder.record(
+                                user: "r\(index)", callID: "seed", usage: UsageRecord(inputTokens: index % 500 + 1, outputTokens: 7),
+                                cycle: reportCycle)
+                        }
+                    }
+                }
+            }
+            log("seeded \(reportUsers) users in \(String(format: "%.1f", seconds(clock.now - seedStart))) s")
+            let reportStart = clock.now
+            let big = try await repository.report(cycle: reportCycle, top: 10)
+            figure("report_1m_users_seconds", seconds(clock.now - reportStart), "s", decimals: 2)
+            if big.totals.users != reportUsers { lost += reportUsers - big.totals.users }
+        }
+
+        FileHandle.standardOutput.write(Data("lost \(lost)\n".utf8))
+        await recorder.shutdown()
+        await pool.close()
+        if lost != 0 { exit(2) }
+    }
+}
