@@ -174,7 +174,18 @@ struct TokenLedgerBenchmark {
             single.append(clock.now - start)
         }
         single.sort()
-        let singleP50 = percentile(single, 0.50)
+        figure("single_record_pipelined_p50", percentile(single, 0.50), "us")
+        // The default recorder (no pipeline): one pooled connection per record, one caller.
+        let direct = UsageRecorder(repository: repository)
+        var directLatencies: [Duration] = []
+        for index in 0..<5000 {
+            let event = benchEvent(index, users: users, prefix: prefix + "d")
+            let start = clock.now
+            _ = await direct.record(user: event.user, callID: event.callID, usage: event.usage)
+            directLatencies.append(clock.now - start)
+        }
+        directLatencies.sort()
+        let singleP50 = percentile(directLatencies, 0.50)
         figure("single_record_p50", singleP50, "us")
 
         // 3. The handler's end callback in fire-and-forget mode, 64 callers calling it back to back
