@@ -64,11 +64,30 @@ struct LeastPrivilegeTests {
             #expect(try await admin.usage(user: "alice").totalTokens == 85)
             #expect(try await admin.limit(user: "alice").own == 1000)
 
+            // doctor tells the two roles apart with probes that change nothing.
+            let before = try await snapshot(admin)
+            let appChecks = try await Diagnostics.run(repository: app)
+            let adminChecks = try await Diagnostics.run(repository: admin)
+            #expect(try await snapshot(admin) == before)
+            let appPermissions = try #require(appChecks.first { $0.name == "permissions" })
+            #expect(appPermissions.status == .ok && appPermissions.detail.contains("application") && appPermissions.detail.contains("tokenledger-app"))
+            #expect(appChecks.first { $0.name == "key access" }?.status == .ok)
+            #expect(adminChecks.first { $0.name == "permissions" }?.detail.contains("administrator") == true)
+
             // The administrator can.
             #expect(try await admin.reset(user: "alice").totalTokens == 85)
             #expect(try await admin.report().users.isEmpty)
             await app.pool.close()
             await admin.pool.close()
+        }
+    }
+
+    @Test("doctor warns when the user is not confined to the namespace (the default user)")
+    func unconfinedUser() async throws {
+        try await withRepository { repository async throws in
+            let checks = try await Diagnostics.run(repository: repository)
+            #expect(checks.first { $0.name == "key access" }?.status == .warn)
+            #expect(checks.first { $0.name == "permissions" }?.status == .ok)
         }
     }
 }

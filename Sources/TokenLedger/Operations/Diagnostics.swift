@@ -43,11 +43,11 @@ public enum Diagnostics {
     /// - Throws: ``RedisClient/RedisError`` when Redis cannot be reached at all.
     public static func run(repository: TokenRepository, now: Date = Date()) async throws -> [Check] {
         var checks: [Check] = []
-        checks.append(try await schema(repository))
-        checks.append(try await scripts(repository))
-        checks.append(contentsOf: try await server(repository))
-        checks.append(try await rollover(repository, now: now))
-        checks.append(contentsOf: try await permissions(repository))
+        checks += try await permitted("schema") { [try await schema(repository)] }
+        checks += try await permitted("scripts") { [try await scripts(repository)] }
+        checks += try await permitted("persistence") { try await server(repository) }
+        checks += try await permitted("rollover") { [try await rollover(repository, now: now)] }
+        checks += try await permissions(repository)
         return checks
     }
 
@@ -113,6 +113,13 @@ public enum Diagnostics {
             RedisCommand("INFO", "persistence"), RedisCommand("INFO", "memory"),
             RedisCommand("CONFIG", "GET", "appendfsync"),
         ])
+        if case .error(let error) = replies[0], Self.isPermissionError(error) {
+            return [
+                Check(
+                    name: "persistence", status: .warn,
+                    detail: "this user may not run INFO (least privilege); check persistence and memory as an administrator")
+            ]
+        }
         let persistence = info(replies[0].string ?? "")
         let memory = info(replies[1].string ?? "")
         var fsync: String?
@@ -179,10 +186,71 @@ public enum Diagnostics {
         return Check(name: "rollover", status: .ok, detail: "last ran \(text)")
     }
 
-    /// The application user's permissions (ACL). Not checked yet: the least-privilege work adds
-    /// its checks here (which commands and key patterns the configured user may use).
+    /// What the connected user may do, found with probes that change nothing: a read-only script on
+    /// the namespace (the application's path), deleting a key that does not exist (what `reset`
+    /// needs), removing a field that does not exist from the settings (what `limit set --default`
+    /// needs), and reading a key outside the namespace (least privilege).
     static func permissions(_ repository: TokenRepository) async throws -> [Check] {
-        []
+        let pool = repository.pool
+        let keys = repository.keys
+        let whoami = try? await pool.send(RedisCommand("ACL", "WHOAMI")).string
+        let who = whoami.map { "user '\($0)'" } ?? "this user"
+        let probe = "doctor-probe-\(UInt32.random(in: 0...UInt32.max))"
+
+        var canRecord = true
+        var recordDetail = ""
+        do {
+            _ = try await repository.check(user: probe, tokens: 0)
+        } catch let error as RedisError where isPermissionError(error) {
+            canRecord = false
+            recordDetail = error.message
+        }
+        let deletes = try await permitted(pool, RedisCommand("UNLINK", keys.namespace + ":{global}:" + probe))
+        let setsDefaults = try await permitted(pool, RedisCommand("HDEL", keys.config, probe))
+        let outside = try await permitted(pool, RedisCommand("EXISTS", probe + ":outside-" + keys.namespace))
+
+        var checks: [Check] = []
+        if canRecord {
+            let role = deletes && setsDefaults ? "administrator: may also reset and change settings" : "application: may record and reserve, may not reset or change settings"
+            checks.append(Check(name: "permissions", status: .ok, detail: "\(who) runs TokenLedger's scripts on '\(keys.namespace):*' (\(role))"))
+        } else {
+            checks.append(
+                Check(
+                    name: "permissions", status: .fail,
+                    detail: "\(who) may not run TokenLedger's scripts on '\(keys.namespace):*': \(recordDetail) (see docs/operations.md, Least privilege)"))
+        }
+        if outside {
+            checks.append(
+                Check(
+                    name: "key access", status: .warn,
+                    detail: "\(who) may read keys outside '\(keys.namespace):*'; give the application its own ACL user (docs/operations.md)"))
+        } else {
+            checks.append(Check(name: "key access", status: .ok, detail: "\(who) is confined to '\(keys.namespace):*'"))
+        }
+        return checks
+    }
+
+    /// Runs one check; a least-privilege user's refusal becomes a warning instead of an error.
+    private static func permitted(_ name: String, _ body: () async throws -> [Check]) async throws -> [Check] {
+        do {
+            return try await body()
+        } catch let error as RedisError where isPermissionError(error) {
+            return [Check(name: name, status: .warn, detail: "not permitted for this user (\(error.serverCode ?? "NOPERM")); run doctor as an administrator")]
+        }
+    }
+
+    /// Whether the user may run `command` (which must change nothing when allowed).
+    private static func permitted(_ pool: RedisConnectionPool, _ command: RedisCommand) async throws -> Bool {
+        do {
+            _ = try await pool.send(command)
+            return true
+        } catch let error as RedisError where isPermissionError(error) {
+            return false
+        }
+    }
+
+    static func isPermissionError(_ error: RedisError) -> Bool {
+        error.serverCode == "NOPERM" || error.message.contains("executing the script can't")
     }
 
     /// `INFO` text → field: value.
