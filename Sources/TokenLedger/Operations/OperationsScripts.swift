@@ -26,26 +26,10 @@ struct OperationsScripts: Sendable {
     static let shared: Result<OperationsScripts, LedgerError> = Result { () throws(LedgerError) in try load() }
 
     private static func load() throws(LedgerError) -> OperationsScripts {
-        let common = try source("common")
-        func script(_ name: String) throws(LedgerError) -> RedisScript {
-            RedisScript(source: common + "\n" + (try source(name)))
-        }
-        return OperationsScripts(
-            lock: try script("lock"), history: try script("history"), retention: try script("retention"),
-            cycleDrop: try script("cycle_drop"), rolloverState: try script("rollover_state"),
-            migration: try script("migration"), legacyImport: try script("legacy_import"),
-            legacyDelete: try script("legacy_delete"))
-    }
-
-    /// The text of `Scripts/<name>.lua` in the module's resource bundle.
-    static func source(_ name: String) throws(LedgerError) -> String {
-        guard let url = Bundle.module.url(forResource: name, withExtension: "lua", subdirectory: "Scripts"),
-            let text = try? String(contentsOf: url, encoding: .utf8)
-        else {
-            throw LedgerError(
-                code: .internalError,
-                message: "the Lua script \(name).lua is missing from TokenLedger's resources (\(Bundle.module.bundlePath))")
-        }
-        return text
+        OperationsScripts(
+            lock: try LuaScripts.script("lock"), history: try LuaScripts.script("history"),
+            retention: try LuaScripts.script("retention"), cycleDrop: try LuaScripts.script("cycle_drop"),
+            rolloverState: try LuaScripts.script("rollover_state"), migration: try LuaScripts.script("migration"),
+            legacyImport: try LuaScripts.script("legacy_import"), legacyDelete: try LuaScripts.script("legacy_delete"))
     }
 }

@@ -23,27 +23,33 @@ struct LedgerScripts: Sendable {
     }
 
     /// The scripts, read from the module's resources on first use.
-    static let shared: Result<LedgerScripts, LedgerError> = Result { () throws(LedgerError) in try load() }
+    static let shared: Result<LedgerScripts, LedgerError> = Result { () throws(LedgerError) in
+        LedgerScripts(
+            record: try LuaScripts.script("record"), reserve: try LuaScripts.script("reserve"),
+            settle: try LuaScripts.script("settle"), release: try LuaScripts.script("release"),
+            check: try LuaScripts.script("check"), usage: try LuaScripts.script("usage"),
+            reset: try LuaScripts.script("reset"), profile: try LuaScripts.script("profile"),
+            config: try LuaScripts.script("config"), index: try LuaScripts.script("index"))
+    }
+}
 
-    private static func load() throws(LedgerError) -> LedgerScripts {
-        func read(_ name: String) throws(LedgerError) -> String {
-            guard let url = Bundle.module.url(forResource: name, withExtension: "lua", subdirectory: "Scripts"),
-                let text = try? String(contentsOf: url, encoding: .utf8)
-            else {
-                throw LedgerError(
-                    code: .internalError,
-                    message: "the Lua script \(name).lua is missing from TokenLedger's resources (\(Bundle.module.bundlePath))")
-            }
-            return text
+/// Reads `Sources/TokenLedger/Scripts/<name>.lua` from the module's resources and prefixes it with
+/// `common.lua`: how every TokenLedger script is built.
+enum LuaScripts {
+    /// A script by file name (without `.lua`), with `common.lua` in front.
+    static func script(_ name: String) throws(LedgerError) -> RedisScript {
+        RedisScript(source: try source("common") + "\n" + (try source(name)))
+    }
+
+    /// The text of `Scripts/<name>.lua` in the module's resource bundle.
+    static func source(_ name: String) throws(LedgerError) -> String {
+        guard let url = Bundle.module.url(forResource: name, withExtension: "lua", subdirectory: "Scripts"),
+            let text = try? String(contentsOf: url, encoding: .utf8)
+        else {
+            throw LedgerError(
+                code: .internalError,
+                message: "the Lua script \(name).lua is missing from TokenLedger's resources (\(Bundle.module.bundlePath))")
         }
-        let common = try read("common")
-        func script(_ name: String) throws(LedgerError) -> RedisScript {
-            RedisScript(source: common + "\n" + (try read(name)))
-        }
-        return LedgerScripts(
-            record: try script("record"), reserve: try script("reserve"), settle: try script("settle"),
-            release: try script("release"), check: try script("check"), usage: try script("usage"),
-            reset: try script("reset"), profile: try script("profile"), config: try script("config"),
-            index: try script("index"))
+        return text
     }
 }
