@@ -26,20 +26,27 @@ enum CLI {
         try await start(arguments, environment: environment, stdin: stdin).finish()
     }
 
-    /// Starts `tokenledger arguments…` without waiting, so many can run at once.
+    /// Starts `tokenledger arguments…` without waiting, so many can run at once. The child gets
+    /// this process's environment without TokenLedger's and Redis's variables, plus `environment`.
     static func start(
         _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil
+    ) throws -> RunningCLI {
+        var env = ProcessInfo.processInfo.environment
+        for name in ["REDIS_URL", "REDIS_PASSWORD", "TOKENLEDGER_NAMESPACE", "TOKENLEDGER_SPOOL_DIR"] {
+            env.removeValue(forKey: name)
+        }
+        for (key, value) in environment { env[key] = value }
+        return try launch(executable, arguments, environment: env, stdin: stdin)
+    }
+
+    /// Starts a child process with exactly `environment`, feeding it `stdin`.
+    static func launch(
+        _ executable: URL, _ arguments: [String], environment: [String: String], stdin: String?
     ) throws -> RunningCLI {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        env.removeValue(forKey: "REDIS_URL")
-        env.removeValue(forKey: "REDIS_PASSWORD")
-        env.removeValue(forKey: "TOKENLEDGER_NAMESPACE")
-        env.removeValue(forKey: "TOKENLEDGER_SPOOL_DIR")
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
+        process.environment = environment
         let out = Pipe()
         let err = Pipe()
         let input = Pipe()
@@ -50,6 +57,25 @@ enum CLI {
         if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
         try input.fileHandleForWriting.close()
         return RunningCLI(process: process, out: out, err: err)
+    }
+}
+
+/// Any program found on PATH (python3, redis-cli, chromium…), for tests that need one.
+enum Program {
+    /// Runs `program arguments…` with this process's environment plus `environment`, and waits for
+    /// it (off the cooperative pool); it is terminated if it runs longer than `timeout`.
+    static func run(
+        _ program: String, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil,
+        timeout: Duration = .seconds(120)
+    ) async throws -> CLIResult {
+        var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment { env[key] = value }
+        let running = try CLI.launch(URL(fileURLWithPath: "/usr/bin/env"), [program] + arguments, environment: env, stdin: stdin)
+        let process = running.process
+        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(Int(timeout.components.seconds))) {
+            if process.isRunning { process.terminate() }
+        }
+        return await running.finish()
     }
 }
 

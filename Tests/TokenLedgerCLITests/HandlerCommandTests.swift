@@ -78,14 +78,14 @@ struct ExactEstimateCommandTests {
     func exact() async throws {
         let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("scripts")
-        let located = try Process.output("python3", [scripts.appendingPathComponent("bpe_reference.py").path, "locate"])
+        let located = try await Program.run("python3", [scripts.appendingPathComponent("bpe_reference.py").path, "locate"]).stdout
         let directory = try #require(try jsonObject(located)["directory"] as? String, "pip install tiktoken bpe-openai")
         let texts = ["hello world", "量子计算的基本原理", "   \n\n  x", "12345678901", "👩‍👩‍👧‍👦 family", "{\"a\": [1, 2]}", "<|endoftext|>"]
         let input = FileManager.default.temporaryDirectory.appendingPathComponent("estimate-\(UUID().uuidString).json")
         try JSONEncoder().encode(texts).write(to: input)
         defer { try? FileManager.default.removeItem(at: input) }
         let reference = try jsonObject(
-            try Process.output("python3", [scripts.appendingPathComponent("bpe_reference.py").path, "counts", "--ranks", directory, "--input", input.path]))
+            try await Program.run("python3", [scripts.appendingPathComponent("bpe_reference.py").path, "counts", "--ranks", directory, "--input", input.path]).stdout)
         for encoding in ["o200k_base", "cl100k_base"] {
             let expected = try #require(reference[encoding] as? [String: Any])["counts"] as? [Int]
             let result = try await CLI.run(
@@ -103,23 +103,5 @@ struct ExactEstimateCommandTests {
         let bad = try await CLI.run(["estimate", "--bpe-file", corrupt.path], stdin: "x")
         #expect(bad.status == 65)
         #expect(bad.stderr.contains(corrupt.path) && bad.stderr.contains(":2"), "\(bad.stderr)")
-    }
-}
-
-extension Process {
-    /// Runs a program found on PATH and returns its standard output; fails on a non-zero exit.
-    static func output(_ program: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        let out = Pipe()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [program] + arguments
-        process.standardOutput = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey: "\(program) \(arguments) exited \(process.terminationStatus)"])
-        }
-        return String(decoding: data, as: UTF8.self)
     }
 }

@@ -10,71 +10,15 @@ import Glibc
 private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()
 
-/// Runs blocking work (waiting for a child process) on a dispatch thread, so it never holds one of
-/// the few cooperative threads that other tests in this process need to make progress.
-private func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
-    }
-}
-
-/// `tokenledger arguments…` off the cooperative pool.
-private func cli(_ arguments: [String], environment: [String: String] = [:]) async throws -> CLIResult {
-    try await CLI.run(arguments, environment: environment)
-}
-
-/// The output of a finished child process.
-private struct Finished {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
-
-/// Runs a program (found on PATH) with extra environment and stdin; kills it after `timeout`.
-private func run(
-    _ program: String, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil,
-    timeout: Duration = .seconds(120)
-) async throws -> Finished {
-    try await offPool { try runBlocking(program, arguments, environment: environment, stdin: stdin, timeout: timeout) }
-}
-
-private func runBlocking(
-    _ program: String, _ arguments: [String], environment: [String: String], stdin: String?, timeout: Duration
-) throws -> Finished {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [program] + arguments
-    var env = ProcessInfo.processInfo.environment
-    for (key, value) in environment { env[key] = value }
-    process.environment = env
-    let out = Pipe()
-    let err = Pipe()
-    let input = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = input
-    try process.run()
-    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-    try input.fileHandleForWriting.close()
-    let deadline = DispatchTime.now() + .seconds(Int(timeout.components.seconds))
-    DispatchQueue.global().asyncAfter(deadline: deadline) { if process.isRunning { process.terminate() } }
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return Finished(
-        status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-        stderr: String(decoding: errData, as: UTF8.self))
-}
-
 /// `redis-cli -p PORT args…`, raw output.
 private func redisCLI(_ server: RedisTestServer, _ arguments: [String]) async throws -> String {
-    let result = try await run("redis-cli", ["-p", String(server.port), "--no-raw"] + arguments)
+    let result = try await Program.run("redis-cli", ["-p", String(server.port), "--no-raw"] + arguments)
     return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
 }
 
 /// Writes legacy data with the seed's own TokenUsageRepository; returns what the seed reads back.
 private func seed(_ server: RedisTestServer, _ operations: String) async throws -> [String: [String: Int]] {
-    let result = try await run(
+    let result = try await Program.run(
         "python3", [root.appendingPathComponent("scripts/seed_legacy.py").path],
         environment: ["REDIS_HOST": "127.0.0.1", "REDIS_PORT": String(server.port)], stdin: operations)
     #expect(result.status == 0, "seed_legacy.py: \(result.stderr)")
@@ -108,7 +52,7 @@ private func expectedLimits(_ seeded: [String: [String: Int]]) -> [String: Int] 
 private func expectReportsMatch(_ seeded: [String: [String: Int]], env: [String: String]) async throws {
     let limits = expectedLimits(seeded)
     for (cycle, users) in byCycle(seeded) {
-        let result = try await cli(["report", "--cycle", cycle, "--format", "json"], environment: env)
+        let result = try await CLI.run(["report", "--cycle", cycle, "--format", "json"], environment: env)
         #expect(result.status == 0, "\(result.stderr)")
         let report = try jsonObject(result.stdout)
         let rows = try #require(report["users"] as? [[String: Any]])
@@ -159,12 +103,12 @@ struct OperationsCommandTests {
             #expect(seeded.count == 12 * 2 + 4)
             #expect(try await redisCLI(server, ["EXISTS", "token_usage:org:alice:2025-11-01"]) == "(integer) 1")
 
-            let dry = try await cli(["migrate", "--dry-run", "--format", "json"], environment: env)
+            let dry = try await CLI.run(["migrate", "--dry-run", "--format", "json"], environment: env)
             #expect(dry.status == 0, "\(dry.stderr)")
             #expect(dry.stdout.contains(#""would_import":27"#), "\(dry.stdout)")
             #expect(try await redisCLI(server, ["EXISTS", "acc:{global}:migrations"]) == "(integer) 0")
 
-            let first = try await cli(["migrate", "--format", "json", "--batch-size", "7"], environment: env)
+            let first = try await CLI.run(["migrate", "--format", "json", "--batch-size", "7"], environment: env)
             #expect(first.status == 0, "\(first.stderr)")
             let steps = try #require(try jsonObject(first.stdout)["steps"] as? [[String: Any]])
             #expect(steps.map { $0["action"] as? String } == ["applied", "applied"])
@@ -172,24 +116,24 @@ struct OperationsCommandTests {
             #expect(counts["imported"] == 27 && counts["limit_only"] == 1 && counts["skipped"] == 0)
             try await expectReportsMatch(seeded, env: env)
 
-            let alice = try jsonObject(try await cli(["usage", "org:alice", "--cycle", "2025-11-01", "--format", "json"], environment: env).stdout)
+            let alice = try jsonObject(try await CLI.run(["usage", "org:alice", "--cycle", "2025-11-01", "--format", "json"], environment: env).stdout)
             #expect(alice["total_tokens"] as? Int == 550 && alice["input_tokens"] as? Int == 330 && alice["limit"] is NSNull)
-            let bob = try jsonObject(try await cli(["usage", "basic-bob", "--cycle", "2025-11-01", "--format", "json"], environment: env).stdout)
+            let bob = try jsonObject(try await CLI.run(["usage", "basic-bob", "--cycle", "2025-11-01", "--format", "json"], environment: env).stdout)
             #expect(bob["total_tokens"] as? Int == 777 && bob["limit"] as? Int == 5000 && bob["remaining"] as? Int == 4223)
             // Legacy keys stay without --delete-legacy.
             #expect(try await redisCLI(server, ["EXISTS", "token_usage:org:alice:2025-11-01"]) == "(integer) 1")
 
             let digest = try await redisCLI(server, ["DEBUG", "DIGEST"])
             #expect(digest.count > 20, "DEBUG DIGEST: \(digest)")
-            let second = try await cli(["migrate", "--format", "json"], environment: env)
+            let second = try await CLI.run(["migrate", "--format", "json"], environment: env)
             #expect(second.status == 0, "\(second.stderr)")
             let again = try #require(try jsonObject(second.stdout)["steps"] as? [[String: Any]])
             #expect(again.map { $0["action"] as? String } == ["already_applied", "already_applied"])
             #expect(try await redisCLI(server, ["DEBUG", "DIGEST"]) == digest, "the second migrate changed the data")
 
-            let status = try jsonObject(try await cli(["migrate", "status", "--format", "json"], environment: env).stdout)
+            let status = try jsonObject(try await CLI.run(["migrate", "status", "--format", "json"], environment: env).stdout)
             #expect((status["pending"] as? [Int]) == [] && status["schema_version"] as? Int == 1)
-            let doctor = try await cli(["doctor"], environment: env)
+            let doctor = try await CLI.run(["doctor"], environment: env)
             #expect(doctor.stdout.contains("schema version 1 (this build writes 1); no pending migrations"), "\(doctor.stdout)")
         }
     }
@@ -214,13 +158,13 @@ struct OperationsCommandTests {
             _ = await running.finish()
             #expect(done >= 60 && done < 300, "killed after \(done) keys")
 
-            let status = try jsonObject(try await cli(["migrate", "status", "--format", "json"], environment: env).stdout)
+            let status = try jsonObject(try await CLI.run(["migrate", "status", "--format", "json"], environment: env).stdout)
             let states = try #require(status["migrations"] as? [[String: Any]])
             #expect(states.map { $0["status"] as? String } == ["applied", "in_progress"])
             #expect((status["pending"] as? [Int]) == [2])
 
             try await Task.sleep(for: .milliseconds(1200))  // the killed run's lock expires
-            let resumed = try await cli(["migrate", "--format", "json", "--batch-size", "50"], environment: env)
+            let resumed = try await CLI.run(["migrate", "--format", "json", "--batch-size", "50"], environment: env)
             #expect(resumed.status == 0, "\(resumed.stderr)")
             #expect(resumed.stderr.contains("resuming from SCAN cursor"), "\(resumed.stderr)")
             let steps = try #require(try jsonObject(resumed.stdout)["steps"] as? [[String: Any]])
@@ -241,12 +185,12 @@ struct OperationsCommandTests {
         try await withRedisServer { server async throws in
             let env = ["REDIS_URL": "redis://127.0.0.1:\(server.port)", "TOKENLEDGER_NAMESPACE": "roll"]
             for index in 0..<12 {
-                let result = try await cli(
+                let result = try await CLI.run(
                     ["record", "user\(index)", "--input", String(100 + index), "--output", "10", "--cycle", "2026-01-01"],
                     environment: env)
                 #expect(result.status == 0, "\(result.stderr)")
             }
-            let dry = try await cli(["rollover", "--now", "2026-02-01T00:30:00Z", "--dry-run"], environment: env)
+            let dry = try await CLI.run(["rollover", "--now", "2026-02-01T00:30:00Z", "--dry-run"], environment: env)
             #expect(dry.status == 0 && dry.stdout.contains("dry run"), "\(dry.stdout) \(dry.stderr)")
             #expect(try await redisCLI(server, ["EXISTS", "roll:{global}:history:2026-01-01"]) == "(integer) 0")
 
@@ -266,9 +210,9 @@ struct OperationsCommandTests {
             }
             #expect(users == 12 && tokens == (0..<12).reduce(0) { $0 + 110 + $1 })
             #expect(try await redisCLI(server, ["--raw", "HGET", "roll:{global}:history-totals:2026-01-01", "total_tokens"]) == String(tokens))
-            let rerun = try jsonObject(try await cli(["rollover", "--now", "2026-02-03T00:30:00Z", "--format", "json"], environment: env).stdout)
+            let rerun = try jsonObject(try await CLI.run(["rollover", "--now", "2026-02-03T00:30:00Z", "--format", "json"], environment: env).stdout)
             #expect((rerun["closed"] as? [Any])?.isEmpty == true && rerun["locked"] as? Bool == false)
-            let bad = try await cli(["rollover", "--now", "yesterday"], environment: env)
+            let bad = try await CLI.run(["rollover", "--now", "yesterday"], environment: env)
             #expect(bad.status == 65 && bad.stderr.contains("--now"), "\(bad.stderr)")
         }
     }
@@ -281,18 +225,18 @@ struct OperationsCommandTests {
                 ["dave", "40000", "12000", "gpt-4o"], ["erin <b>&", "9000", "1000", "claude-3-5"], ["frank", "1200", "34", "gpt-4o"],
             ]
             for call in calls {
-                let result = try await cli(
+                let result = try await CLI.run(
                     ["record", call[0], "--input", call[1], "--output", call[2], "--model", call[3], "--cycle", "2026-01-01"],
                     environment: env)
                 #expect(result.status == 0, "\(result.stderr)")
             }
-            _ = try await cli(["limit", "set", "dave", "45000"], environment: env)
-            _ = try await cli(["limit", "set", "frank", "100000"], environment: env)
+            _ = try await CLI.run(["limit", "set", "dave", "45000"], environment: env)
+            _ = try await CLI.run(["limit", "set", "frank", "100000"], environment: env)
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("html-report-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }
             let page = directory.appendingPathComponent("report.html")
-            let written = try await cli(
+            let written = try await CLI.run(
                 ["report", "--cycle", "2026-01-01", "--format", "html", "--output", page.path], environment: env)
             #expect(written.status == 0 && written.stdout.isEmpty, "\(written.stderr)")
             let html = try String(contentsOf: page, encoding: .utf8)
@@ -300,18 +244,18 @@ struct OperationsCommandTests {
             #expect(html.contains("erin &lt;b&gt;&amp;") && !html.contains("erin <b>"))
 
             let chromium = ["--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=\(directory.path)/profile"]
-            let dom = try await run("chromium", chromium + ["--dump-dom", page.absoluteString], timeout: .seconds(90))
+            let dom = try await Program.run("chromium", chromium + ["--dump-dom", page.absoluteString], timeout: .seconds(90))
             #expect(dom.status == 0, "chromium --dump-dom: \(dom.stderr.suffix(500))")
             for text in ["63,234", "50,200", "13,034", "52,000 / 45,000 (115.6 %)", "1,234 / 100,000 (1.2 %)", "10,000 (unlimited)", "gpt-4o", "claude-3-5", "53,234"] {
                 #expect(dom.stdout.contains(text), "the rendered page lacks \(text)")
             }
             let shot = directory.appendingPathComponent("report.png")
-            let screenshot = try await run(
+            let screenshot = try await Program.run(
                 "chromium", chromium + ["--screenshot=\(shot.path)", "--window-size=1000,700", "--hide-scrollbars", page.absoluteString],
                 timeout: .seconds(90))
             #expect(screenshot.status == 0, "chromium --screenshot: \(screenshot.stderr.suffix(500))")
             let stats = try jsonObject(
-                try await run("python3", [root.appendingPathComponent("scripts/png_stats.py").path, shot.path, "#3b6fd8", "#d8453b"]).stdout)
+                try await Program.run("python3", [root.appendingPathComponent("scripts/png_stats.py").path, shot.path, "#3b6fd8", "#d8453b"]).stdout)
             let colors = try #require(stats["colors"] as? [String: Int])
             #expect(stats["width"] as? Int == 1000)
             #expect((stats["non_white"] as? Int ?? 0) > 20_000, "the screenshot is (nearly) blank: \(stats)")
@@ -326,7 +270,7 @@ struct OperationsCommandTests {
         options.appendOnly = true
         try await withRedisServer(options) { server async throws in
             let env = ["REDIS_URL": "redis://127.0.0.1:\(server.port)", "TOKENLEDGER_NAMESPACE": "doc"]
-            let before = try await cli(["doctor"], environment: env)
+            let before = try await CLI.run(["doctor"], environment: env)
             #expect(before.status == 0, "\(before.stderr)")
             for line in [
                 "warn  schema: schema version none (this build writes 1); pending migrations: 1 schema-version, 2 import-legacy",
@@ -335,20 +279,20 @@ struct OperationsCommandTests {
             ] {
                 #expect(before.stdout.contains(line), "doctor lacks '\(line)':\n\(before.stdout)")
             }
-            _ = try await cli(["migrate"], environment: env)
-            _ = try await cli(["rollover"], environment: env)
-            let after = try await cli(["doctor"], environment: env)
+            _ = try await CLI.run(["migrate"], environment: env)
+            _ = try await CLI.run(["rollover"], environment: env)
+            let after = try await CLI.run(["doctor"], environment: env)
             #expect(after.stdout.contains("ok    schema: schema version 1") && after.stdout.contains("ok    rollover: last ran"), "\(after.stdout)")
             _ = try await redisCLI(server, ["CONFIG", "SET", "maxmemory", "1gb"])
             _ = try await redisCLI(server, ["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"])
-            #expect(try await cli(["doctor"], environment: env).stdout.contains("warn  memory:"))
+            #expect(try await CLI.run(["doctor"], environment: env).stdout.contains("warn  memory:"))
         }
     }
 
     @Test("docker/compose.yaml: services reference files and tokenledger commands that exist")
     func compose() async throws {
         let docker = root.appendingPathComponent("docker")
-        let parsed = try await run(
+        let parsed = try await Program.run(
             "python3", ["-c", "import json, sys, yaml; json.dump(yaml.safe_load(open(sys.argv[1])), sys.stdout)", docker.appendingPathComponent("compose.yaml").path])
         #expect(parsed.status == 0, "PyYAML: \(parsed.stderr)")
         let compose = try jsonObject(parsed.stdout)
@@ -411,7 +355,7 @@ struct OperationsCommandTests {
         #expect(scheduled == 1)
         #expect(commands.contains { $0.first == "migrate" } && commands.contains { $0.first == "rollover" })
         for command in commands {
-            let help = try await cli(command + ["--help"])
+            let help = try await CLI.run(command + ["--help"])
             #expect(help.status == 0, "tokenledger \(command.joined(separator: " ")) --help: \(help.stderr)")
         }
     }
