@@ -80,7 +80,8 @@ struct ConnectionFailureTests {
                 (error as? RedisError)?.code == .timeout
             }
             let elapsed = clock.now - start
-            #expect(elapsed < .milliseconds(1_500), "took \(elapsed)")
+            // The timeout is 300 ms; the margin is for a loaded CI machine (without it: the whole pause).
+            #expect(elapsed < .seconds(3), "took \(elapsed)")
 
             server.signal(SIGCONT)
             #expect(try await pool.send(RedisCommand("GET", "k")).string == "before")

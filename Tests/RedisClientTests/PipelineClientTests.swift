@@ -46,7 +46,8 @@ struct PipelineClientTests {
             #expect(try await client.send([RedisCommand("PING")], deadline: .now + .seconds(5)) == [.status("PONG")])
             // Pause the server so the lane blocks, then shut down with groups queued behind it.
             var paused = server.configuration
-            paused.commandTimeout = .seconds(1)
+            // Long enough that the first command is surely still in flight when we shut down.
+            paused.commandTimeout = .seconds(5)
             let slow = RedisPipelineClient(configuration: paused, options: .init(connections: 1))
             #expect(try await slow.send([RedisCommand("PING")], deadline: .now + .seconds(5)) == [.status("PONG")])
             server.signal(SIGSTOP)
@@ -56,7 +57,7 @@ struct PipelineClientTests {
             try await Task.sleep(for: .milliseconds(100))
             slow.shutdown()
             await #expect { _ = try await queued.value } throws: { ($0 as? RedisError)?.code == .poolClosed }
-            // The group already sent times out after the command timeout (1 s) while the server is stopped.
+            // The group already sent times out after the command timeout (5 s) while the server is stopped.
             await #expect { _ = try await first.value } throws: { ($0 as? RedisError)?.isUnavailable == true }
             server.signal(SIGCONT)
             client.shutdown()

@@ -141,8 +141,9 @@ struct DurabilityTests {
             }
             try await pauser.value
             #expect(clock.now - started > .seconds(5))
-            // The bound is 200 ms; allow scheduling and fsync on a loaded 2-core machine.
-            #expect(worst.withLock { $0 } < .seconds(1), "worst end-of-call latency \(worst.withLock { $0 })")
+            // The bound is 200 ms; allow scheduling and fsync on a loaded 2-core machine (without the
+            // bound a call would wait for the whole 5 s pause).
+            #expect(worst.withLock { $0 } < .seconds(2), "worst end-of-call latency \(worst.withLock { $0 })")
             #expect(handler.statistics.spooled > 0, "the pause should have spooled events")
             #expect(handler.statistics.failed == 0)
             try await waitForDrain(spool, recorder: recorder)
