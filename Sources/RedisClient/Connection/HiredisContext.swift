@@ -148,25 +148,44 @@ final class HiredisContext {
         return replies
     }
 
-    /// Appends one command through `redisAppendCommandArgv`, with explicit lengths (binary-safe).
+    /// Appends one command, encoded here as RESP (`*N`, then `$len` and the bytes of each argument),
+    /// through `redisAppendFormattedCommand`: binary-safe by construction, one pass over the bytes.
     private static func append(_ command: RedisCommand, to context: UnsafeMutablePointer<redisContext>) -> Int32 {
-        let lengths = command.lengths
-        return command.bytes.withUnsafeBufferPointer { bytes -> Int32 in
-            // argv points into the command's one buffer; an empty buffer still needs a valid base.
-            let base = UnsafeRawPointer(bytes.baseAddress ?? UnsafePointer(bitPattern: 1)!).assumingMemoryBound(to: CChar.self)
-            var argv = [UnsafePointer<CChar>?](repeating: nil, count: lengths.count)
-            var offset = 0
-            for (index, length) in lengths.enumerated() {
-                argv[index] = base + offset
+        var resp: [UInt8] = []
+        resp.reserveCapacity(command.bytes.count + command.lengths.count * 16 + 16)
+        resp.append(UInt8(ascii: "*"))
+        appendDecimal(command.lengths.count, to: &resp)
+        resp.append(contentsOf: [0x0D, 0x0A])
+        var offset = 0
+        command.bytes.withUnsafeBufferPointer { bytes in
+            for length in command.lengths {
+                resp.append(UInt8(ascii: "$"))
+                appendDecimal(length, to: &resp)
+                resp.append(contentsOf: [0x0D, 0x0A])
+                if length > 0 { resp.append(contentsOf: bytes[offset..<(offset + length)]) }
+                resp.append(contentsOf: [0x0D, 0x0A])
                 offset += length
             }
-            return argv.withUnsafeMutableBufferPointer { argvBuffer in
-                lengths.withUnsafeBufferPointer { lengthBuffer in
-                    redisAppendCommandArgv(
-                        context, Int32(lengths.count), argvBuffer.baseAddress, lengthBuffer.baseAddress)
-                }
+        }
+        return resp.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { chars in
+                redisAppendFormattedCommand(context, chars.baseAddress, chars.count)
             }
         }
+    }
+
+    private static func appendDecimal(_ value: Int, to buffer: inout [UInt8]) {
+        if value < 10 {
+            buffer.append(UInt8(ascii: "0") + UInt8(value))
+            return
+        }
+        let start = buffer.count
+        var rest = value
+        while rest > 0 {
+            buffer.append(UInt8(ascii: "0") + UInt8(rest % 10))
+            rest /= 10
+        }
+        buffer[start...].reverse()
     }
 
     /// Copies a hiredis reply tree into Swift values.

@@ -32,10 +32,14 @@ public struct LedgerKeys: Sendable, Hashable {
         public var leaseExpiry: String { prefix + "lease-expiry" }
         /// Stream of threshold and audit events.
         public var events: String { prefix + "events" }
-        /// Hash of the cycle's counters and per-model/provider breakdown.
-        public func cycle(_ cycle: CalendarDate) -> String { prefix + "cycle:" + cycle.description }
+        /// Hash of the cycle's counters and per-model breakdown.
+        public func cycle(_ cycle: CalendarDate) -> String { self.cycle(named: cycle.description) }
         /// Hash of the call ids recorded in the cycle (call id → total tokens).
-        public func calls(_ cycle: CalendarDate) -> String { prefix + "calls:" + cycle.description }
+        public func calls(_ cycle: CalendarDate) -> String { calls(named: cycle.description) }
+        /// ``cycle(_:)`` for a cycle name already formatted as `YYYY-MM-DD`.
+        public func cycle(named name: String) -> String { prefix + "cycle:" + name }
+        /// ``calls(_:)`` for a cycle name already formatted as `YYYY-MM-DD`.
+        public func calls(named name: String) -> String { prefix + "calls:" + name }
     }
 
     /// The keys of a user; the id must already be valid.

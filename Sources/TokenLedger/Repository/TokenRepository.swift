@@ -31,7 +31,7 @@ public final class TokenRepository: Sendable {
     private let policyHints = Mutex<[String: String]>([:])
     /// When this process last added each (cycle, user) to the derived index; saves an index write
     /// per record. The index is rebuildable, so a stale memory can only delay an entry, not lose data.
-    private let indexed = Mutex<[String: ContinuousClock.Instant]>([:])
+    private let indexed = Mutex<[IndexedUser: ContinuousClock.Instant]>([:])
     /// The cycle each policy's latest write fell in, to skip calendar arithmetic on the hot path.
     private let currentCycles = Mutex<[BillingCyclePolicy: BillingCycle]>([:])
 
@@ -510,13 +510,14 @@ public final class TokenRepository: Sendable {
     ) -> [RedisScriptCall] {
         // The user id was validated, so building its keys cannot fail.
         let userKeys = try! keys.user(user)
+        let name = cycle.name  // formatted once for both keys and the argument
         var keyList: [any RedisArgumentConvertible] = [
-            userKeys.profile, userKeys.cycle(cycle.start), userKeys.calls(cycle.start), userKeys.events,
+            userKeys.profile, userKeys.cycle(named: name), userKeys.calls(named: name), userKeys.events,
         ]
         if operation == .settle { keyList += [userKeys.leases, userKeys.leaseExpiry, userKeys.reserved] }
         let arguments: [any RedisArgumentConvertible] =
             [assumed] + Self.usageArguments(callID, usage, model, provider)
-            + [Self.limitArgument(settings.defaultLimit), thresholdsArgument, user, cycle.name]
+            + [Self.limitArgument(settings.defaultLimit), thresholdsArgument, user, name]
         var calls = [RedisScriptCall(operation == .settle ? scripts.settle : scripts.record, keys: keyList, arguments: arguments)]
         if !recentlyIndexed(user: user, cycle: cycle.start) { calls.append(indexCall(cycle.start, users: [user])) }
         return calls
@@ -547,15 +548,21 @@ public final class TokenRepository: Sendable {
 
     private func recentlyIndexed(user: String, cycle: CalendarDate) -> Bool {
         let now = ContinuousClock.now
-        return indexed.withLock { $0["\(cycle) \(user)"].map { now - $0 < Self.indexMemory } ?? false }
+        return indexed.withLock { $0[IndexedUser(cycle: cycle, user: user)].map { now - $0 < Self.indexMemory } ?? false }
     }
 
     private func noteIndexed(user: String, cycle: CalendarDate) {
         let now = ContinuousClock.now
         indexed.withLock { memory in
             if memory.count > 200_000 { memory.removeAll(keepingCapacity: true) }
-            memory["\(cycle) \(user)"] = now
+            memory[IndexedUser(cycle: cycle, user: user)] = now
         }
+    }
+
+    /// A (cycle, user) pair in the index memory.
+    private struct IndexedUser: Hashable {
+        var cycle: CalendarDate
+        var user: String
     }
 
     /// How long this process trusts that a user it indexed for a cycle is still in the index.

@@ -39,7 +39,7 @@ public enum Validation {
     ///   - field: The field name used in the error (default `"user_id"`).
     /// - Throws: ``ValidationError`` with code ``ValidationError/Code/invalidUserID``.
     public static func validateUserID(_ userID: String, field: String = "user_id") throws(ValidationError) {
-        let label = ValidationError.label(field)
+        var label: String { ValidationError.label(field) }  // built only for an error message
         let bytes = userID.utf8.count
         if bytes == 0 {
             throw ValidationError(
@@ -62,7 +62,7 @@ public enum Validation {
     ///   - field: The field name used in the error, e.g. `"input_tokens"`.
     /// - Throws: ``ValidationError`` with code ``ValidationError/Code/invalidTokenCount``.
     public static func validateTokenCount(_ count: Int, field: String) throws(ValidationError) {
-        let label = ValidationError.label(field)
+        var label: String { ValidationError.label(field) }  // built only for an error message
         if count < 0 {
             throw ValidationError(
                 code: .invalidTokenCount, field: field,
@@ -95,7 +95,7 @@ public enum Validation {
     ///   - field: The field name used in the error (default `"limit"`).
     /// - Throws: ``ValidationError`` with code ``ValidationError/Code/invalidLimit``.
     public static func validateLimit(_ limit: Int, field: String = "limit") throws(ValidationError) {
-        let label = ValidationError.label(field)
+        var label: String { ValidationError.label(field) }  // built only for an error message
         if limit < 0 {
             throw ValidationError(
                 code: .invalidLimit, field: field,
@@ -179,7 +179,7 @@ public enum Validation {
     public static func validateIdentifier(
         _ value: String, field: String, allowEmpty: Bool
     ) throws(ValidationError) {
-        let label = ValidationError.label(field)
+        var label: String { ValidationError.label(field) }  // built only for an error message
         let bytes = value.utf8.count
         if bytes == 0 && !allowEmpty {
             throw ValidationError(
@@ -203,7 +203,7 @@ public enum Validation {
     ///   - field: The field name used in the error (default `"namespace"`).
     /// - Throws: ``ValidationError`` with code ``ValidationError/Code/invalidNamespace``.
     public static func validateNamespace(_ namespace: String, field: String = "namespace") throws(ValidationError) {
-        let label = ValidationError.label(field)
+        var label: String { ValidationError.label(field) }  // built only for an error message
         let bytes = namespace.utf8.count
         if bytes == 0 {
             throw ValidationError(
@@ -278,7 +278,7 @@ public enum Validation {
     static func parseInteger(
         _ text: String, code: ValidationError.Code, field: String, maximum: Int
     ) throws(ValidationError) -> Int {
-        let label = ValidationError.label(field)
+        var label: String { ValidationError.label(field) }  // built only for an error message
         var bytes = Substring(text).utf8[...]
         let negative = bytes.first == UInt8(ascii: "-")
         if negative { bytes = bytes.dropFirst() }
