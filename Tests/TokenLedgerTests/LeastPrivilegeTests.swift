@@ -82,6 +82,35 @@ struct LeastPrivilegeTests {
         }
     }
 
+    @Test("a user without script permissions gets the permission error from the quota guard, whatever its policy")
+    func guardSurfacesPermissionErrors() async throws {
+        var options = RedisTestServer.Options()
+        options.aclUsers = [(name: "nobody", password: "pw", rules: "resetchannels -@all +ping +hmget ~*")]
+        try await withRedisServer(options) { server async throws in
+            var configuration = server.configuration
+            configuration.username = "nobody"
+            configuration.password = "pw"
+            let pool = RedisConnectionPool(configuration: configuration)
+            let repository = try TokenRepository(pool: pool)
+            for policy in QuotaGuard.UnavailablePolicy.allCases {
+                let guardian = QuotaGuard(repository: repository, counting: .heuristic, whenUnavailable: policy)
+                let ran = Locked(false)
+                await #expect {
+                    _ = try await guardian.run(
+                        context: LLMCallContext(user: "u"), messages: [ChatMessage(role: "user", content: "hi")], maxOutputTokens: 5
+                    ) {
+                        ran.withLock { $0 = true }
+                        return (1, UsageRecord(inputTokens: 1, outputTokens: 1))
+                    }
+                } throws: { error in
+                    (error as? RedisError)?.serverCode == "NOPERM"
+                }
+                #expect(!ran.withLock { $0 }, "\(policy) ran the call")
+            }
+            await pool.close()
+        }
+    }
+
     @Test("doctor warns when the user is not confined to the namespace (the default user)")
     func unconfinedUser() async throws {
         try await withRepository { repository async throws in

@@ -175,9 +175,14 @@ public struct QuotaGuard: Sendable {
         }
     }
 
+    /// Whether the error means Redis could not decide (an outage), as opposed to a refusal that is a
+    /// configuration problem (`NOPERM`, a wrong password is the exception: it looks the same as a
+    /// server that is not ours) and must reach the caller as it is.
     static func meansUnavailable(_ error: RedisError) -> Bool {
-        error.isUnavailable || error.code == .authenticationFailed || error.code == .poolClosed
-            || error.code == .protocolError || (error.code == .server && error.serverCode != "BADINPUT")
+        if error.isUnavailable || error.code == .poolClosed || error.code == .protocolError { return true }
+        if error.code == .authenticationFailed { return true }
+        guard error.code == .server, let code = error.serverCode else { return false }
+        return ["LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "READONLY"].contains(code)
     }
 
     /// Releases in a task of its own, so a cancelled caller still gets its reservation dropped.

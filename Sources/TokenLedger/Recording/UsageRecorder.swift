@@ -406,6 +406,14 @@ public final class UsageRecorder: Sendable {
                         metadata: ["tokenledger.applied": "\(result.applied)", "tokenledger.duplicates": "\(result.duplicates)"])
                 }
                 return  // Anything left is held by another live process, which replays its own.
+            } catch let error as RedisError where error.code == .server {
+                // Redis answered but refused (e.g. NOPERM): a configuration problem that waiting alone
+                // will not fix. Keep the events and keep retrying, but say so loudly.
+                logger.error(
+                    "spool replay refused by redis; events stay spooled",
+                    metadata: ["tokenledger.error": "\(error)", "tokenledger.redis.code": "\(error.serverCode ?? "")"])
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, options.maximumBackoff)
             } catch {
                 logger.debug("spool replay waits for redis", metadata: ["tokenledger.error": "\(error)"])
                 try? await Task.sleep(for: backoff)
