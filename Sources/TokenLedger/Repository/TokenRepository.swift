@@ -78,15 +78,8 @@ public final class TokenRepository: Sendable {
         user: String, callID: String, usage: UsageRecord, model: String = "", provider: String = "",
         cycle: CalendarDate? = nil, at instant: Date = Date()
     ) async throws -> RecordResult {
-        try Self.validateRecord(user: user, callID: callID, usage: usage, model: model, provider: provider)
-        let settings = try await settings()
-        return try await withCycle(user: user, explicit: cycle, at: instant, settings: settings) { target, assumed in
-            let calls = recordCalls(
-                .record, user: user, callID: callID, usage: usage, model: model, provider: provider, cycle: target,
-                assumed: assumed, settings: settings)
-            let replies = try await pool.evaluateMany(calls)
-            return try recordOutcome(replies, user: user, cycle: target.start)
-        }
+        try await write(
+            .record, user: user, callID: callID, usage: usage, model: model, provider: provider, cycle: cycle, at: instant)
     }
 
     /// Replaces a call's reservation with its actual usage, exactly once. With no live lease the
@@ -97,11 +90,21 @@ public final class TokenRepository: Sendable {
         user: String, callID: String, usage: UsageRecord, model: String = "", provider: String = "",
         at instant: Date = Date()
     ) async throws -> RecordResult {
+        try await write(
+            .settle, user: user, callID: callID, usage: usage, model: model, provider: provider, cycle: nil, at: instant)
+    }
+
+    /// Record or settle: validate, then run the script at the cycle the user's policy gives
+    /// (retrying with the stored policy if the assumed one was stale).
+    private func write(
+        _ operation: SpooledEvent.Operation, user: String, callID: String, usage: UsageRecord, model: String,
+        provider: String, cycle: CalendarDate?, at instant: Date
+    ) async throws -> RecordResult {
         try Self.validateRecord(user: user, callID: callID, usage: usage, model: model, provider: provider)
         let settings = try await settings()
-        return try await withCycle(user: user, explicit: nil, at: instant, settings: settings) { target, assumed in
+        return try await withCycle(user: user, explicit: cycle, at: instant, settings: settings) { target, assumed in
             let calls = recordCalls(
-                .settle, user: user, callID: callID, usage: usage, model: model, provider: provider, cycle: target,
+                operation, user: user, callID: callID, usage: usage, model: model, provider: provider, cycle: target,
                 assumed: assumed, settings: settings)
             let replies = try await pool.evaluateMany(calls)
             return try recordOutcome(replies, user: user, cycle: target.start)

@@ -33,24 +33,28 @@ public enum Validation {
 
     // MARK: - User ids
 
+    /// Refuses an empty value (unless allowed) or one longer than `maximum` UTF-8 bytes, with a
+    /// message naming the field: "… is empty; it must be 1 to N <unit>" / "… is B bytes; the limit is N".
+    private static func checkLength(
+        _ value: String, maximum: Int, unit: String, allowEmpty: Bool = false, code: ValidationError.Code, field: String
+    ) throws(ValidationError) {
+        var label: String { ValidationError.label(field) }  // built only for an error message
+        let bytes = value.utf8.count
+        if bytes == 0 && !allowEmpty {
+            throw ValidationError(code: code, field: field, message: "\(label) is empty; it must be 1 to \(maximum) \(unit)")
+        }
+        if bytes > maximum {
+            throw ValidationError(code: code, field: field, message: "\(label) is \(bytes) bytes; the limit is \(maximum)")
+        }
+    }
+
     /// Checks a user id: 1–256 bytes of UTF-8 without control characters.
     /// - Parameters:
     ///   - userID: The user id as given.
     ///   - field: The field name used in the error (default `"user_id"`).
     /// - Throws: ``ValidationError`` with code ``ValidationError/Code/invalidUserID``.
     public static func validateUserID(_ userID: String, field: String = "user_id") throws(ValidationError) {
-        var label: String { ValidationError.label(field) }  // built only for an error message
-        let bytes = userID.utf8.count
-        if bytes == 0 {
-            throw ValidationError(
-                code: .invalidUserID, field: field,
-                message: "\(label) is empty; it must be 1 to \(maximumUserIDBytes) bytes of UTF-8")
-        }
-        if bytes > maximumUserIDBytes {
-            throw ValidationError(
-                code: .invalidUserID, field: field,
-                message: "\(label) is \(bytes) bytes; the limit is \(maximumUserIDBytes)")
-        }
+        try checkLength(userID, maximum: maximumUserIDBytes, unit: "bytes of UTF-8", code: .invalidUserID, field: field)
         try refuseControlCharacters(userID, code: .invalidUserID, field: field)
     }
 
@@ -179,18 +183,9 @@ public enum Validation {
     public static func validateIdentifier(
         _ value: String, field: String, allowEmpty: Bool
     ) throws(ValidationError) {
-        var label: String { ValidationError.label(field) }  // built only for an error message
-        let bytes = value.utf8.count
-        if bytes == 0 && !allowEmpty {
-            throw ValidationError(
-                code: .invalidIdentifier, field: field,
-                message: "\(label) is empty; it must be 1 to \(maximumIdentifierBytes) bytes of UTF-8")
-        }
-        if bytes > maximumIdentifierBytes {
-            throw ValidationError(
-                code: .invalidIdentifier, field: field,
-                message: "\(label) is \(bytes) bytes; the limit is \(maximumIdentifierBytes)")
-        }
+        try checkLength(
+            value, maximum: maximumIdentifierBytes, unit: "bytes of UTF-8", allowEmpty: allowEmpty,
+            code: .invalidIdentifier, field: field)
         try refuseControlCharacters(value, code: .invalidIdentifier, field: field)
     }
 
@@ -203,18 +198,8 @@ public enum Validation {
     ///   - field: The field name used in the error (default `"namespace"`).
     /// - Throws: ``ValidationError`` with code ``ValidationError/Code/invalidNamespace``.
     public static func validateNamespace(_ namespace: String, field: String = "namespace") throws(ValidationError) {
+        try checkLength(namespace, maximum: maximumNamespaceBytes, unit: "bytes", code: .invalidNamespace, field: field)
         var label: String { ValidationError.label(field) }  // built only for an error message
-        let bytes = namespace.utf8.count
-        if bytes == 0 {
-            throw ValidationError(
-                code: .invalidNamespace, field: field,
-                message: "\(label) is empty; it must be 1 to \(maximumNamespaceBytes) bytes")
-        }
-        if bytes > maximumNamespaceBytes {
-            throw ValidationError(
-                code: .invalidNamespace, field: field,
-                message: "\(label) is \(bytes) bytes; the limit is \(maximumNamespaceBytes)")
-        }
         var offset = 0
         for scalar in namespace.unicodeScalars {
             let v = scalar.value
