@@ -234,8 +234,12 @@ public final class UsageRecorder: Sendable {
             return .rejected(error)
         }
         let attempt: DeadlineOutcome<RecordResult>
-        if let pipeline {
-            // The pipeline bounds the wait itself (queue deadline + command timeout).
+        if let pipeline, spool != nil {
+            // The queue deadline and socket timeouts usually end it sooner; the deadline here is the
+            // promise: the caller never waits longer than recordTimeout before the event is spooled.
+            attempt = await withDeadline(options.recordTimeout) { try await self.applyPipelined(event, pipeline: pipeline) }
+        } else if let pipeline {
+            // No spool: there is nowhere else for the event, so wait for Redis.
             do {
                 attempt = .value(try await applyPipelined(event, pipeline: pipeline))
             } catch {
