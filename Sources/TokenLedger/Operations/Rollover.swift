@@ -384,12 +384,7 @@ public struct Rollover: Sendable {
             let limit = fields[1].int, let hash = fields[3].array
         else { throw TokenRepository.unexpected(reply, what: "usage") }
         var usage = UserUsage(user: user, cycle: cycle, cycleEnd: end, limit: limit < 0 ? nil : Int(limit))
-        var pairs: [(String, Int)] = []
-        for index in stride(from: 0, to: hash.count - 1, by: 2) {
-            guard let field = hash[index].string, let value = hash[index + 1].int else { continue }
-            pairs.append((field, Int(value)))
-        }
-        usage.apply(cycleHash: pairs)
+        usage.apply(cycleHash: hash)
         return CycleSummary(usage)
     }
 

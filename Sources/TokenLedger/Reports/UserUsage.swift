@@ -1,3 +1,5 @@
+import RedisClient
+
 /// One user's usage in one billing cycle, as `tokenledger usage` prints it.
 ///
 /// JSON (sorted keys): `user`, `cycle`, `cycle_end` (the next cycle's start, exclusive), the token
@@ -130,9 +132,25 @@ public struct UserUsage: Sendable, Hashable, Codable {
         try c.encode(models, forKey: .models)
     }
 
-    /// Fills counters from a cycle hash (`field → value` as stored by the scripts).
-    mutating func apply(cycleHash: [(String, Int)]) {
-        for (field, value) in cycleHash {
+    /// The cycle hash field naming the cycle's primary model: the first model recorded in the cycle,
+    /// whose per-model counters are not stored (see ``apply(cycleHash:)``).
+    static let primaryModelField = "model:primary"
+
+    /// Fills counters from a cycle hash as `HGETALL` returns it (field, value, field, value, …).
+    ///
+    /// The record script stores `m:` counters for every model except the cycle's primary model
+    /// (``primaryModelField``); the primary model's counters are the cycle's counters minus the
+    /// other models' (exact: every counter is an integer). A cycle written before the primary
+    /// model existed has `m:` counters for every model and no primary field.
+    mutating func apply(cycleHash: [RedisReply]) {
+        var primary: String?
+        for index in stride(from: 0, to: cycleHash.count - 1, by: 2) {
+            guard let field = cycleHash[index].string else { continue }
+            if field == Self.primaryModelField {
+                primary = cycleHash[index + 1].string
+                continue
+            }
+            guard let value = cycleHash[index + 1].int.map(Int.init) else { continue }
             switch field {
             case "input_tokens": inputTokens = value
             case "output_tokens": outputTokens = value
@@ -154,6 +172,17 @@ public struct UserUsage: Sendable, Hashable, Codable {
                 }
                 models[model] = entry
             }
+        }
+        if let primary {
+            var others = ModelUsage()
+            for (model, entry) in models where model != primary {
+                others.inputTokens += entry.inputTokens
+                others.outputTokens += entry.outputTokens
+                others.calls += entry.calls
+            }
+            models[primary] = ModelUsage(
+                inputTokens: inputTokens - others.inputTokens, outputTokens: outputTokens - others.outputTokens,
+                calls: calls - others.calls)
         }
         // Totals are derived: the scripts store input and output only.
         totalTokens = inputTokens + outputTokens

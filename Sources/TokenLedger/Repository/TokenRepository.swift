@@ -645,13 +645,7 @@ public final class TokenRepository: Sendable {
         var usage = UserUsage(
             user: user, cycle: cycle, cycleEnd: policy.cycle(startingOn: cycle).end,
             limit: limit < 0 ? nil : Int(limit), reserved: Int(reserved))
-        var pairs: [(String, Int)] = []
-        pairs.reserveCapacity(hash.count / 2)
-        for index in stride(from: 0, to: hash.count - 1, by: 2) {
-            guard let field = hash[index].string, let value = hash[index + 1].int else { continue }
-            pairs.append((field, Int(value)))
-        }
-        usage.apply(cycleHash: pairs)
+        usage.apply(cycleHash: hash)
         return usage
     }
 

@@ -4,6 +4,16 @@
 -- Lua numbers are doubles: counters stay at or below 2^53 - 1 so every value is exact.
 local MAX_COUNTER = 9007199254740991
 
+-- Globals read through locals: the record path runs for every event and Lua 5.1 looks globals up
+-- in a table on every use.
+local tonumber = tonumber
+local format = string.format
+
+-- A counter as the decimal string Redis stores. Passing a Lua number to redis.call costs a
+-- floating-point format (%.17g) per argument; '%d' is exact for every counter (<= 2^53 - 1) and
+-- about twice as fast.
+local function decimal(n) return format('%d', n) end
+
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -49,25 +59,29 @@ local function drop_lease(reserved_key, leases, expiry, call_id)
   return tokens
 end
 
+-- A token count argument: an integer from -1 (not reported) to 10^12, else BADINPUT naming it.
+local function usage_count(args, index, name)
+  local v = tonumber(args[index])
+  if v == nil or v % 1 ~= 0 or v < -1 or v > 1000000000000 then
+    error({err = 'BADINPUT ' .. name .. ' must be an integer from 0 to 10^12'})
+  end
+  return v
+end
+
 -- Usage arguments, in this order: call_id, input, output, cached, cache_write, reasoning
 -- (-1 = not reported), model, provider. Returns a table, or raises BADINPUT before any write.
+-- (Kept lean on purpose: Redis runs this for every recorded event.)
 local function parse_usage(args, first)
   local u = {
     call_id = args[first],
-    input = tonumber(args[first + 1]),
-    output = tonumber(args[first + 2]),
-    cached = tonumber(args[first + 3]),
-    cache_write = tonumber(args[first + 4]),
-    reasoning = tonumber(args[first + 5]),
+    input = usage_count(args, first + 1, 'input'),
+    output = usage_count(args, first + 2, 'output'),
+    cached = usage_count(args, first + 3, 'cached'),
+    cache_write = usage_count(args, first + 4, 'cache_write'),
+    reasoning = usage_count(args, first + 5, 'reasoning'),
     model = args[first + 6],
     provider = args[first + 7],
   }
-  for _, name in ipairs({'input', 'output', 'cached', 'cache_write', 'reasoning'}) do
-    local v = u[name]
-    if v == nil or v ~= math.floor(v) or v < -1 or v > 1000000000000 then
-      error({err = 'BADINPUT ' .. name .. ' must be an integer from 0 to 10^12'})
-    end
-  end
   if u.input < 0 or u.output < 0 then error({err = 'BADINPUT input and output are required'}) end
   u.total = u.input + u.output
   return u
@@ -79,45 +93,58 @@ local function cycle_used(cycle)
   return (tonumber(v[1]) or 0) + (tonumber(v[2]) or 0)
 end
 
--- Undoes one HINCRBY of `delta` on `field`; removes the field when this increment created it.
-local function undo_increment(key, field, delta, after)
-  if after == delta then redis.call('HDEL', key, field) else redis.call('HINCRBY', key, field, -delta) end
-end
-
 -- Adds one call's usage to the cycle unless its call id was already recorded there.
--- Returns the cycle's used tokens and calls after the call, or false for a duplicate. Raises
--- OVERFLOW when a counter would pass 2^53 - 1, leaving everything as it was.
-local function apply_usage(cycle, calls, u)
-  if redis.call('HSETNX', calls, u.call_id, u.total) == 0 then return false end
-  local input = redis.call('HINCRBY', cycle, 'input_tokens', u.input)
-  local output = redis.call('HINCRBY', cycle, 'output_tokens', u.output)
-  if input + output > MAX_COUNTER then
-    undo_increment(cycle, 'input_tokens', u.input, input)
-    undo_increment(cycle, 'output_tokens', u.output, output)
-    redis.call('HDEL', calls, u.call_id)  -- an emptied hash disappears too
+--
+-- Redis runs this for every event, so it makes as few Redis calls as it can: one HMGET reads the
+-- cycle's counters and its primary model, one HSETNX claims the call id, one HSET writes the new
+-- counters back (the script is atomic). The primary model is the first model recorded in the
+-- cycle (field `model:primary`); its per-model counters are not stored but derived by readers as
+-- the cycle's counters minus the other models' `m:` counters, so the common case of one model per
+-- user costs no per-model writes. Other models get explicit `m:` counters; a cycle written before
+-- `model:primary` existed (it has calls but no primary) keeps explicit counters for every model.
+--
+-- With a limit, each soft threshold (comma-separated percents) the call newly reaches is marked
+-- once (`threshold:P` = the total then) and appends one event to `events`.
+-- Returns whether it applied (false: a duplicate), the cycle's used tokens and its calls after
+-- the call. Raises OVERFLOW, before any write, when the total would pass 2^53 - 1.
+local function apply_usage(cycle, calls, u, limit, percents, events, user, cycle_name)
+  local current = redis.call('HMGET', cycle, 'input_tokens', 'output_tokens', 'calls', 'model:primary')
+  local input = (tonumber(current[1]) or 0) + u.input
+  local output = (tonumber(current[2]) or 0) + u.output
+  local count = tonumber(current[3]) or 0
+  local used = input + output
+  if used > MAX_COUNTER then
+    if redis.call('HEXISTS', calls, u.call_id) == 1 then return false, used - u.total, count end
     error({err = 'OVERFLOW the cycle total would pass 2^53 - 1 tokens'})
   end
-  local count = redis.call('HINCRBY', cycle, 'calls', 1)
+  if redis.call('HSETNX', calls, u.call_id, decimal(u.total)) == 0 then return false, used - u.total, count end
+  count = count + 1
+  local primary = current[4]
+  if primary == u.model then
+    redis.call('HSET', cycle, 'input_tokens', decimal(input), 'output_tokens', decimal(output), 'calls', decimal(count))
+  elseif primary == false and count == 1 then
+    redis.call('HSET', cycle, 'input_tokens', decimal(input), 'output_tokens', decimal(output), 'calls', decimal(count),
+      'model:primary', u.model)
+  else
+    local mi, mo, mc = 'm:input_tokens:' .. u.model, 'm:output_tokens:' .. u.model, 'm:calls:' .. u.model
+    local m = redis.call('HMGET', cycle, mi, mo, mc)
+    redis.call('HSET', cycle, 'input_tokens', decimal(input), 'output_tokens', decimal(output), 'calls', decimal(count),
+      mi, decimal((tonumber(m[1]) or 0) + u.input), mo, decimal((tonumber(m[2]) or 0) + u.output),
+      mc, decimal((tonumber(m[3]) or 0) + 1))
+  end
   if u.cached > 0 then redis.call('HINCRBY', cycle, 'cached_input_tokens', u.cached) end
   if u.cache_write > 0 then redis.call('HINCRBY', cycle, 'cache_write_tokens', u.cache_write) end
   if u.reasoning > 0 then redis.call('HINCRBY', cycle, 'reasoning_tokens', u.reasoning) end
-  redis.call('HINCRBY', cycle, 'm:input_tokens:' .. u.model, u.input)
-  redis.call('HINCRBY', cycle, 'm:output_tokens:' .. u.model, u.output)
-  redis.call('HINCRBY', cycle, 'm:calls:' .. u.model, 1)
-  return input + output, count
-end
-
--- Appends one event per soft threshold (percent of the limit) the cycle has newly reached.
-local function fire_thresholds(cycle, events, used, limit, thresholds, user, cycle_name)
-  if limit == nil or used == 0 then return end
-  for percent in string.gmatch(thresholds, '%d+') do
-    local p = tonumber(percent)
-    if used * 100 >= p * limit and redis.call('HSETNX', cycle, 'threshold:' .. percent, used) == 1 then
-      redis.call('XADD', events, 'MAXLEN', '~', 10000, '*',
-        'type', 'threshold', 'user', user, 'cycle', cycle_name, 'threshold', percent,
-        'used', used, 'limit', limit)
+  if limit ~= nil and used > 0 then
+    for percent in string.gmatch(percents, '%d+') do
+      if used * 100 >= tonumber(percent) * limit and redis.call('HSETNX', cycle, 'threshold:' .. percent, used) == 1 then
+        redis.call('XADD', events, 'MAXLEN', '~', 10000, '*',
+          'type', 'threshold', 'user', user, 'cycle', cycle_name, 'threshold', percent,
+          'used', used, 'limit', limit)
+      end
     end
   end
+  return true, used, count
 end
 
 -- Reads the profile's policy and limit in one call; checks the policy the caller assumed.

@@ -6,9 +6,5 @@
 local mismatch, limit = profile_check(KEYS[1], ARGV[1], ARGV[10])
 if mismatch then return {'policy', mismatch} end
 local u = parse_usage(ARGV, 2)
-local used, count = apply_usage(KEYS[2], KEYS[3], u)
-if not used then
-  return {'duplicate', cycle_used(KEYS[2]), tonumber(redis.call('HGET', KEYS[2], 'calls') or '0')}
-end
-fire_thresholds(KEYS[2], KEYS[4], used, limit, ARGV[11], ARGV[12], ARGV[13])
-return {'applied', used, count}
+local applied, used, count = apply_usage(KEYS[2], KEYS[3], u, limit, ARGV[11], KEYS[4], ARGV[12], ARGV[13])
+return {applied and 'applied' or 'duplicate', used, count}

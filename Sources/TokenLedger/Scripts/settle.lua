@@ -7,10 +7,6 @@ local mismatch, limit = profile_check(KEYS[1], ARGV[1], ARGV[10])
 if mismatch then return {'policy', mismatch} end
 local u = parse_usage(ARGV, 2)
 reclaim_expired(KEYS[7], KEYS[5], KEYS[6], now_ms())
-local used, count = apply_usage(KEYS[2], KEYS[3], u)
+local applied, used, count = apply_usage(KEYS[2], KEYS[3], u, limit, ARGV[11], KEYS[4], ARGV[12], ARGV[13])
 local released = drop_lease(KEYS[7], KEYS[5], KEYS[6], u.call_id)
-if not used then
-  return {'duplicate', cycle_used(KEYS[2]), tonumber(redis.call('HGET', KEYS[2], 'calls') or '0'), released}
-end
-fire_thresholds(KEYS[2], KEYS[4], used, limit, ARGV[11], ARGV[12], ARGV[13])
-return {'applied', used, count, released}
+return {applied and 'applied' or 'duplicate', used, count, released}
