@@ -108,7 +108,8 @@ struct TokenLedgerBenchmark {
         let pool = RedisConnectionPool(configuration: redis, options: .init(maximumConnections: 16, waitTimeout: .seconds(30)))
         let repository = try TokenRepository(
             pool: pool, configuration: try LedgerConfiguration(namespace: namespace, settingsCacheTTL: .seconds(5)))
-        let recorder = UsageRecorder(repository: repository, options: .init(pipeline: .init(connections: 2)))
+        let recorder = UsageRecorder(
+            repository: repository, options: .init(pipeline: .init(connections: option("--connections", default: 2))))
         let prefix = "r\(UInt32.random(in: 0...UInt32.max))"
         log("redis \(redis); namespace \(namespace); \(events) events, \(callers) callers, \(users) users")
 

@@ -7,8 +7,9 @@ import Glibc
 
 /// Sole owner of one hiredis `redisContext*`.
 ///
-/// Every method blocks on the socket, so an instance is only ever used from the serial queue of
-/// the ``RedisConnection`` that owns it, never from Swift's cooperative thread pool.
+/// Methods block on the socket. An instance is used by one thread at a time: the serial queue of
+/// the ``RedisConnection`` that owns it, or, for the bounded inline steps (``write(_:)`` and
+/// ``nextReply(waitingUpTo:)``), the thread of the connection's caller (see ``RedisConnection``).
 /// The context is freed exactly once: ``close()`` is repeatable and `deinit` calls it.
 final class HiredisContext {
     private var context: UnsafeMutablePointer<redisContext>?
@@ -146,6 +147,69 @@ final class HiredisContext {
             replies.append(HiredisContext.copy(raw!.assumingMemoryBound(to: redisReply.self)))
         }
         return replies
+    }
+
+    // MARK: - Sending and receiving in steps (the inline path of RedisConnection)
+
+    /// Sends all commands (appended, then written until hiredis's output buffer is empty). Replies
+    /// are read with ``nextReply(waitingUpTo:)`` or ``readReply()``. Does not connect.
+    func write(_ commands: [RedisCommand]) throws(RedisError) {
+        guard let context else {
+            throw RedisError(code: .connectionClosed, message: "no connection to \(configuration.endpoint)")
+        }
+        for command in commands {
+            if HiredisContext.append(command, to: context) != REDIS_OK { throw failure(context) }
+        }
+        var done: Int32 = 0
+        while done == 0 {
+            if redisBufferWrite(context, &done) != REDIS_OK { throw failure(context) }
+        }
+    }
+
+    /// The next reply if it is already buffered or arrives within `budget`; `nil` when it has not
+    /// (nothing is lost: a later read continues where this one stopped). Blocks at most about
+    /// `budget`, rounded up to a millisecond, plus the time to read bytes already on their way.
+    func nextReply(waitingUpTo budget: Duration) throws(RedisError) -> RedisReply? {
+        guard let context else {
+            throw RedisError(code: .connectionClosed, message: "no connection to \(configuration.endpoint)")
+        }
+        let deadline = ContinuousClock.now + budget
+        while true {
+            var raw: UnsafeMutableRawPointer?
+            if redisGetReplyFromReader(context, &raw) != REDIS_OK { throw failure(context) }
+            if let raw {
+                defer { freeReplyObject(raw) }
+                return HiredisContext.copy(raw.assumingMemoryBound(to: redisReply.self))
+            }
+            let left = deadline - ContinuousClock.now
+            guard left > .zero else { return nil }
+            let (seconds, attoseconds) = left.components
+            let milliseconds = Int32(clamping: seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
+            var descriptor = pollfd(fd: context.pointee.fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&descriptor, 1, max(1, milliseconds))
+            if ready < 0 && errno == EINTR { continue }
+            guard ready > 0 else { return nil }
+            // Readable (or closed: the read then reports EOF).
+            if redisBufferRead(context) != REDIS_OK { throw failure(context) }
+        }
+    }
+
+    /// Reads the next reply, blocking up to the command timeout.
+    func readReply() throws(RedisError) -> RedisReply {
+        guard let context else {
+            throw RedisError(code: .connectionClosed, message: "no connection to \(configuration.endpoint)")
+        }
+        var raw: UnsafeMutableRawPointer?
+        if redisGetReply(context, &raw) != REDIS_OK || raw == nil { throw failure(context) }
+        defer { freeReplyObject(raw) }
+        return HiredisContext.copy(raw!.assumingMemoryBound(to: redisReply.self))
+    }
+
+    /// The typed error for the context's failure; drops the context so the next use reconnects.
+    private func failure(_ context: UnsafeMutablePointer<redisContext>) -> RedisError {
+        let error = HiredisContext.error(from: context, phase: .command, configuration: configuration)
+        close()
+        return error
     }
 
     /// Appends one command, encoded here as RESP (`*N`, then `$len` and the bytes of each argument),

@@ -1,20 +1,46 @@
 import Dispatch
+import Synchronization
 
 /// One connection to Redis, with a serial dispatch queue of its own that runs every blocking hiredis call.
 ///
 /// Get one from ``RedisConnectionPool/withConnection(_:)``; a connection must not be used after the
-/// closure returns.
+/// closure returns, and its calls are made one after another (each awaited), never concurrently.
 ///
 /// ### Threading
-/// hiredis blocks on the socket, so each connection owns a serial `DispatchQueue` and every call into
-/// hiredis runs there. Callers `await` the result; Swift's cooperative thread pool never blocks on I/O.
+/// hiredis blocks on the socket, so each connection owns a serial `DispatchQueue` where blocking
+/// calls run while the caller awaits. One exception keeps a lone caller from paying two thread
+/// hand-offs per round trip: when the pool lends the connection to the only caller using the pool
+/// (``RedisConnectionPool/Options/inlineReplyWait``), a call whose commands are small writes them on
+/// the caller's thread and waits there for the replies up to that budget (1 ms by default); replies
+/// that take longer are read on the queue while the caller awaits. The cooperative thread pool is
+/// therefore never blocked for more than about the budget, even when Redis hangs.
 /// A broken or stale connection (the server restarted or closed it) reconnects on its next use.
 public final class RedisConnection: @unchecked Sendable {
-    // @unchecked Sendable: `context` is only touched inside `queue.async` blocks, so access is serial.
+    // @unchecked Sendable: `context` is used by one party at a time. Calls on a connection are
+    // sequential (the lease contract), and each call touches the context either on `queue` or, for
+    // the inline steps, on its caller's thread before it awaits anything. `inline` is written by
+    // the pool only while no caller holds the connection.
     private let queue: DispatchQueue
     private let context: HiredisContext
+    private var inline: InlineLease?
     /// The configuration this connection was opened with.
     public let configuration: RedisConfiguration
+
+    /// What the pool allows the current holder: how long to wait for replies on its own thread.
+    struct InlineLease {
+        var replyWait: Duration
+        var counters: InlineCounters
+    }
+
+    /// Calls answered on the caller's thread, and calls whose replies were then read on the queue.
+    final class InlineCounters: Sendable {
+        let answered = Atomic<Int>(0)
+        let handedOver = Atomic<Int>(0)
+    }
+
+    /// Commands larger than this in total always go through the queue: an inline write must not
+    /// block on a full socket buffer (Linux gives every TCP or unix socket at least this much).
+    static let inlineWriteLimit = 16 * 1024
 
     private init(configuration: RedisConfiguration, queue: DispatchQueue) {
         self.configuration = configuration
@@ -32,6 +58,11 @@ public final class RedisConnection: @unchecked Sendable {
         )
         try await connection.run { context in try context.connect() }
         return connection
+    }
+
+    /// Sets what the next holder may do inline (`nil`: nothing). Called by the pool between leases.
+    func lend(inline lease: InlineLease?) {
+        inline = lease
     }
 
     /// Runs a blocking operation on this connection's queue and awaits its result.
@@ -61,9 +92,39 @@ public final class RedisConnection: @unchecked Sendable {
     /// - Throws: ``RedisError`` when the transport fails (the connection then reconnects on next use).
     public func pipeline(_ commands: [RedisCommand]) async throws -> [RedisReply] {
         if commands.isEmpty { return [] }
+        if let inline, context.isConnected, commands.reduce(0, { $0 + $1.bytes.count }) <= Self.inlineWriteLimit,
+            !context.isStale()
+        {
+            return try await pipelineInline(commands, lease: inline)
+        }
         return try await run { context in
             if context.isConnected && context.isStale() { context.close() }
             return try context.execute(commands)
+        }
+    }
+
+    /// Writes on the caller's thread and reads the replies that arrive within the lease's budget;
+    /// the queue reads the rest.
+    private func pipelineInline(_ commands: [RedisCommand], lease: InlineLease) async throws -> [RedisReply] {
+        try context.write(commands)
+        var replies: [RedisReply] = []
+        replies.reserveCapacity(commands.count)
+        let deadline = ContinuousClock.now + lease.replyWait
+        while replies.count < commands.count,
+            let reply = try context.nextReply(waitingUpTo: deadline - ContinuousClock.now)
+        {
+            replies.append(reply)
+        }
+        if replies.count == commands.count {
+            lease.counters.answered.add(1, ordering: .relaxed)
+            return replies
+        }
+        lease.counters.handedOver.add(1, ordering: .relaxed)
+        let received = replies
+        return try await run { context in
+            var all = received
+            while all.count < commands.count { all.append(try context.readReply()) }
+            return all
         }
     }
 

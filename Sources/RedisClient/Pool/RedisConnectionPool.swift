@@ -9,7 +9,8 @@ import Synchronization
 ///
 /// ### Threading
 /// `Sendable`: share one pool across the process. Blocking hiredis calls run on each connection's own
-/// serial queue (see ``RedisConnection``), never on Swift's cooperative thread pool.
+/// serial queue (see ``RedisConnection``); only a lone caller may wait for its replies on its own
+/// thread, for at most ``Options/inlineReplyWait``.
 public final class RedisConnectionPool: Sendable {
     /// Pool sizing and waiting.
     public struct Options: Sendable, Hashable {
@@ -17,11 +18,22 @@ public final class RedisConnectionPool: Sendable {
         public var maximumConnections: Int
         /// How long a task waits for a free connection before failing. Default 5 seconds.
         public var waitTimeout: Duration
+        /// How long the only caller using the pool may wait for its replies on its own thread before
+        /// the wait moves to the connection's queue. Default 1 ms; `.zero` never waits inline.
+        ///
+        /// A round trip through the queue costs two thread hand-offs (to the queue and back to the
+        /// caller's executor), a large share of a fast round trip. While callers overlap, calls
+        /// always go through the queues so that no cooperative thread waits on a socket.
+        public var inlineReplyWait: Duration
 
-        /// Creates options; `maximumConnections` is clamped to at least 1.
-        public init(maximumConnections: Int = 8, waitTimeout: Duration = .seconds(5)) {
+        /// Creates options; `maximumConnections` is clamped to at least 1, a negative
+        /// `inlineReplyWait` to zero.
+        public init(
+            maximumConnections: Int = 8, waitTimeout: Duration = .seconds(5), inlineReplyWait: Duration = .milliseconds(1)
+        ) {
             self.maximumConnections = max(1, maximumConnections)
             self.waitTimeout = waitTimeout
+            self.inlineReplyWait = max(.zero, inlineReplyWait)
         }
     }
 
@@ -35,6 +47,11 @@ public final class RedisConnectionPool: Sendable {
         public var waiting: Int
         /// The most connections that were ever open at once.
         public var peakOpen: Int
+        /// Calls answered on their caller's thread (see ``Options/inlineReplyWait``).
+        public var answeredInline: Int
+        /// Calls that started inline and whose replies were read on the connection's queue because
+        /// they took longer than ``Options/inlineReplyWait``.
+        public var handedOver: Int
     }
 
     private enum Lease: Sendable {
@@ -71,6 +88,9 @@ public final class RedisConnectionPool: Sendable {
     public let options: Options
     private let logger: Logger
     private let state = Mutex(State())
+    /// Tasks holding a connection now (a holder alone may wait inline).
+    private let holders = Atomic<Int>(0)
+    private let inlineCounters = RedisConnection.InlineCounters()
 
     /// Creates a pool. No connection is opened until one is needed.
     ///
@@ -91,7 +111,10 @@ public final class RedisConnectionPool: Sendable {
     /// The pool's current state.
     public var statistics: Statistics {
         state.withLock { s in
-            Statistics(open: s.open, idle: s.idle.count, waiting: s.waiters.count, peakOpen: s.peakOpen)
+            Statistics(
+                open: s.open, idle: s.idle.count, waiting: s.waiters.count, peakOpen: s.peakOpen,
+                answeredInline: inlineCounters.answered.load(ordering: .relaxed),
+                handedOver: inlineCounters.handedOver.load(ordering: .relaxed))
         }
     }
 
@@ -100,6 +123,11 @@ public final class RedisConnectionPool: Sendable {
     /// - Throws: ``RedisError`` (`poolTimeout`, `poolClosed`, connection errors) or whatever `body` throws.
     public func withConnection<T>(_ body: (RedisConnection) async throws -> T) async throws -> T {
         let connection = try await acquire()
+        let alone = holders.add(1, ordering: .relaxed).newValue == 1
+        connection.lend(
+            inline: alone && options.inlineReplyWait > .zero
+                ? RedisConnection.InlineLease(replyWait: options.inlineReplyWait, counters: inlineCounters) : nil)
+        defer { holders.subtract(1, ordering: .relaxed) }
         do {
             let result = try await body(connection)
             release(connection)
