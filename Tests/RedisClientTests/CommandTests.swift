@@ -5,6 +5,21 @@ import Testing
 
 @Suite("Commands against a real redis-server")
 struct CommandTests {
+    @Test("a command is kept in RESP form: header, then each argument as a bulk string with its exact length")
+    func wireFormat() {
+        let command = RedisCommand("SET", "k€", "", -42, 0, 1_234_567_890, [UInt8]([0, 0x0D, 0x0A]), Int.min)
+        let expected =
+            "*8\r\n$3\r\nSET\r\n$4\r\nk€\r\n$0\r\n\r\n$3\r\n-42\r\n$1\r\n0\r\n$10\r\n1234567890\r\n$3\r\n\u{0}\r\n\r\n"
+            + "$20\r\n-9223372036854775808\r\n"
+        #expect(command.wireHeader + command.wireArguments == Array(expected.utf8))
+        #expect(command.count == 8 && command.name == "SET")
+        #expect(command.arguments[1] == Array("k€".utf8) && command.arguments[2] == [] && command.arguments[6] == [0, 0x0D, 0x0A])
+        #expect(RedisCommand(rawArguments: command.arguments) == command)
+        var long = RedisCommand("ECHO")
+        long.append(String(repeating: "x", count: 12_345))
+        #expect(long.arguments == [Array("ECHO".utf8), Array(repeating: UInt8(ascii: "x"), count: 12_345)])
+    }
+
     @Test("binary values with NUL bytes and 1 MiB round-trip through SET/GET")
     func binaryRoundTrip() async throws {
         try await withRedis { configuration async throws in

@@ -212,44 +212,32 @@ final class HiredisContext {
         return error
     }
 
-    /// Appends one command, encoded here as RESP (`*N`, then `$len` and the bytes of each argument),
-    /// through `redisAppendFormattedCommand`: binary-safe by construction, one pass over the bytes.
+    /// Appends one command, already in RESP form (``RedisCommand/wireHeader`` then its
+    /// ``RedisCommand/wireArguments``), through `redisAppendFormattedCommand`: binary-safe by
+    /// construction, one copy of the bytes.
     private static func append(_ command: RedisCommand, to context: UnsafeMutablePointer<redisContext>) -> Int32 {
-        var resp: [UInt8] = []
-        resp.reserveCapacity(command.bytes.count + command.lengths.count * 16 + 16)
-        resp.append(UInt8(ascii: "*"))
-        appendDecimal(command.lengths.count, to: &resp)
-        resp.append(contentsOf: [0x0D, 0x0A])
-        var offset = 0
-        command.bytes.withUnsafeBufferPointer { bytes in
-            for length in command.lengths {
-                resp.append(UInt8(ascii: "$"))
-                appendDecimal(length, to: &resp)
-                resp.append(contentsOf: [0x0D, 0x0A])
-                if length > 0 { resp.append(contentsOf: bytes[offset..<(offset + length)]) }
-                resp.append(contentsOf: [0x0D, 0x0A])
-                offset += length
+        // `*<count>\r\n`, on the stack.
+        let status = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 24) { header in
+            var length = 0
+            func put(_ byte: UInt8) {
+                header[length] = CChar(bitPattern: byte)
+                length += 1
             }
-        }
-        return resp.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { chars in
-                redisAppendFormattedCommand(context, chars.baseAddress, chars.count)
+            put(UInt8(ascii: "*"))
+            var scale = 1
+            while command.count / scale >= 10 { scale *= 10 }
+            while scale > 0 {
+                put(UInt8(ascii: "0") + UInt8(command.count / scale % 10))
+                scale /= 10
             }
+            put(0x0D)
+            put(0x0A)
+            return redisAppendFormattedCommand(context, header.baseAddress, length)
         }
-    }
-
-    private static func appendDecimal(_ value: Int, to buffer: inout [UInt8]) {
-        if value < 10 {
-            buffer.append(UInt8(ascii: "0") + UInt8(value))
-            return
+        guard status == REDIS_OK else { return status }
+        return command.wireArguments.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { redisAppendFormattedCommand(context, $0.baseAddress, $0.count) }
         }
-        let start = buffer.count
-        var rest = value
-        while rest > 0 {
-            buffer.append(UInt8(ascii: "0") + UInt8(rest % 10))
-            rest /= 10
-        }
-        buffer[start...].reverse()
     }
 
     /// Copies a hiredis reply tree into Swift values.

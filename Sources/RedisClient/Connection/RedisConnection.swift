@@ -92,7 +92,7 @@ public final class RedisConnection: @unchecked Sendable {
     /// - Throws: ``RedisError`` when the transport fails (the connection then reconnects on next use).
     public func pipeline(_ commands: [RedisCommand]) async throws -> [RedisReply] {
         if commands.isEmpty { return [] }
-        if let inline, context.isConnected, commands.reduce(0, { $0 + $1.bytes.count }) <= Self.inlineWriteLimit,
+        if let inline, context.isConnected, commands.reduce(0, { $0 + $1.wireArguments.count }) <= Self.inlineWriteLimit,
             !context.isStale()
         {
             return try await pipelineInline(commands, lease: inline)
