@@ -177,6 +177,11 @@ public struct RedisCommand: Sendable, Hashable {
         for argument in rawArguments { append(argument) }
     }
 
+    /// Reserves room for at least `bytes` bytes of arguments in RESP form.
+    public mutating func reserveCapacity(_ bytes: Int) {
+        wireArguments.reserveCapacity(bytes)
+    }
+
     /// Appends one more argument.
     public mutating func append(_ argument: some RedisArgumentConvertible) {
         argument.appendRedisBulkString(to: &wireArguments)

@@ -18,7 +18,11 @@ public struct RedisScript: Sendable, Hashable {
     public func evalSHACommand(
         keys: [any RedisArgumentConvertible], arguments: [any RedisArgumentConvertible]
     ) -> RedisCommand {
-        var command = RedisCommand("EVALSHA", sha1, keys.count)
+        var command = RedisCommand("EVALSHA")
+        // Room for typical keys and arguments, so the buffer does not grow while they are appended.
+        command.reserveCapacity(64 + (keys.count + arguments.count) * 40)
+        command.append(sha1)
+        command.append(keys.count)
         for key in keys { command.append(key) }
         for argument in arguments { command.append(argument) }
         return command
