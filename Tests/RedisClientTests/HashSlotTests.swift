@@ -50,3 +50,34 @@ struct HashSlotTests {
         }
     }
 }
+
+@Suite("The pipeline's chunked queue")
+struct ChunkedQueueTests {
+    @Test("keeps FIFO order across chunk boundaries, growing and draining in any interleaving")
+    func fifo() {
+        var queue = ChunkedQueue<Int>()
+        var model: [Int] = []
+        var next = 0
+        var peak = 0
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        for round in 0..<40_000 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            // Bursts of appends, then bursts of takes, sometimes down to empty.
+            let appending = (round / 3000) % 2 == 0 ? state >> 60 < 12 : state >> 60 < 4
+            if appending {
+                queue.append(next)
+                model.append(next)
+                next += 1
+            } else {
+                #expect(queue.popFirst() == (model.isEmpty ? nil : model.removeFirst()))
+            }
+            #expect(queue.count == model.count)
+            peak = max(peak, model.count)
+        }
+        #expect(peak > 1500, "the test must cross several chunks (peak \(peak))")
+        #expect(queue.removeAll() == model)
+        #expect(queue.count == 0 && queue.popFirst() == nil)
+        queue.append(7)
+        #expect(queue.popFirst() == 7)
+    }
+}
