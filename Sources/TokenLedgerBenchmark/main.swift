@@ -187,6 +187,8 @@ struct TokenLedgerBenchmark {
         }
         directLatencies.sort()
         let singleP50 = percentile(directLatencies, 0.50)
+        let poolStatistics = pool.statistics
+        log("pool after the single-caller runs: \(poolStatistics.answeredInline) calls answered inline, \(poolStatistics.handedOver) handed over")
         figure("single_record_p50", singleP50, "us")
 
         // 3. The handler's end callback in fire-and-forget mode, 64 callers calling it back to back

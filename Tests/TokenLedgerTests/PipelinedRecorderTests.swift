@@ -58,6 +58,38 @@ struct PipelinedRecorderTests {
         }
     }
 
+    @Test("a lone awaited caller skips the pipeline and is answered on its own thread; concurrent callers share it")
+    func loneCaller() async throws {
+        try await withRepository { repository async throws in
+            let recorder = UsageRecorder(repository: repository, options: .init(pipeline: .init(connections: 2)))
+            let inlineBefore = repository.pool.statistics.answeredInline
+            for index in 0..<30 {
+                let e = event(index, users: 3)
+                guard case .applied = await recorder.record(user: e.user, callID: e.callID, usage: e.usage) else {
+                    throw LedgerError(code: .internalError, message: "event \(index) not applied")
+                }
+            }
+            #expect(recorder.pipelineStatistics?.commands == 0)
+            #expect(repository.pool.statistics.answeredInline - inlineBefore >= 20, "\(repository.pool.statistics)")
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for lane in 0..<32 {
+                    group.addTask {
+                        for index in stride(from: 30 + lane, to: 30 + 32 * 20, by: 32) {
+                            let e = event(index, users: 3)
+                            guard case .applied = await recorder.record(user: e.user, callID: e.callID, usage: e.usage) else {
+                                throw LedgerError(code: .internalError, message: "event \(index) not applied")
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect((recorder.pipelineStatistics?.commands ?? 0) > 0)
+            try await expectTotals(repository, events: 30 + 32 * 20, users: 3)
+            await recorder.shutdown()
+        }
+    }
+
     @Test("fire-and-forget handler calls: onLLMEnd returns at once; everything lands; a changed policy and a script flush are handled")
     func fireAndForget() async throws {
         try await withRepository { repository async throws in

@@ -86,6 +86,8 @@ public final class UsageRecorder: Sendable {
     private let trigger: AsyncStream<Void>.Continuation
     private let flusher: Mutex<Task<Void, Never>?>
     private let pipeline: RedisPipelineClient?
+    /// Awaited records and settles in flight now (see `submit`).
+    private let awaitedInFlight = Atomic<Int>(0)
 
     /// Creates a recorder and, when there is a spool, starts its flusher (which first replays any
     /// spool an earlier process left).
@@ -131,6 +133,10 @@ public final class UsageRecorder: Sendable {
 
     /// Records one call's usage (see ``TokenRepository/record(user:callID:usage:model:provider:cycle:at:)``).
     /// Never throws: the outcome says where the event went.
+    ///
+    /// With ``Options-swift.struct/pipeline``, concurrent callers share the pipeline; a caller with
+    /// no other awaited record in flight uses a pooled connection instead, which answers a lone
+    /// caller faster (no hand-off to a lane thread and back).
     public func record(
         user: String, callID: String, usage: UsageRecord, model: String = "", provider: String = "",
         cycle: CalendarDate? = nil, at instant: Date = Date()
@@ -212,6 +218,11 @@ public final class UsageRecorder: Sendable {
         return result
     }
 
+    /// Batches the pipeline sent and the commands they carried; `nil` without
+    /// ``Options-swift.struct/pipeline``. A lone awaited caller does not use the pipeline (see
+    /// ``record(user:callID:usage:model:provider:cycle:at:)``).
+    public var pipelineStatistics: (batches: Int, commands: Int)? { pipeline?.statistics }
+
     /// Stops the background flusher and closes the spool's segment (events still spooled stay on
     /// disk, unlocked, for the next process).
     public func shutdown() async {
@@ -233,6 +244,12 @@ public final class UsageRecorder: Sendable {
             metrics.record("rejected")
             return .rejected(error)
         }
+        // A lone caller gains nothing from coalescing and would pay two thread hand-offs through a
+        // lane: it takes the pool's path, where it may wait for its reply on its own thread
+        // (RedisConnectionPool.Options.inlineReplyWait). Concurrent callers share the pipeline.
+        let alone = awaitedInFlight.add(1, ordering: .relaxed).newValue == 1
+        defer { awaitedInFlight.subtract(1, ordering: .relaxed) }
+        let pipeline = alone ? nil : self.pipeline
         let attempt: DeadlineOutcome<RecordResult>
         if let pipeline, spool != nil {
             // The queue deadline and socket timeouts usually end it sooner; the deadline here is the
