@@ -40,8 +40,9 @@ struct PipelinedRecorderTests {
                     group.addTask {
                         for index in stride(from: lane, to: total, by: 64) {
                             let e = event(index, users: 40)
-                            guard case .applied = await recorder.record(user: e.user, callID: e.callID, usage: e.usage) else {
-                                throw LedgerError(code: .internalError, message: "event \(index) not applied")
+                            let outcome = await recorder.record(user: e.user, callID: e.callID, usage: e.usage)
+                            guard case .applied = outcome else {
+                                throw LedgerError(code: .internalError, message: "event \(index) not applied: \(outcome)")
                             }
                         }
                     }
@@ -54,38 +55,6 @@ struct PipelinedRecorderTests {
             // Every user is in the report (index writes went along, once per user and cycle).
             #expect(try await repository.report().users.count == 40)
             #expect(metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "applied")]) == Int64(total))
-            await recorder.shutdown()
-        }
-    }
-
-    @Test("a lone awaited caller skips the pipeline and is answered on its own thread; concurrent callers share it")
-    func loneCaller() async throws {
-        try await withRepository { repository async throws in
-            let recorder = UsageRecorder(repository: repository, options: .init(pipeline: .init(connections: 2)))
-            let inlineBefore = repository.pool.statistics.answeredInline
-            for index in 0..<30 {
-                let e = event(index, users: 3)
-                guard case .applied = await recorder.record(user: e.user, callID: e.callID, usage: e.usage) else {
-                    throw LedgerError(code: .internalError, message: "event \(index) not applied")
-                }
-            }
-            #expect(recorder.pipelineStatistics?.commands == 0)
-            #expect(repository.pool.statistics.answeredInline - inlineBefore >= 20, "\(repository.pool.statistics)")
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for lane in 0..<32 {
-                    group.addTask {
-                        for index in stride(from: 30 + lane, to: 30 + 32 * 20, by: 32) {
-                            let e = event(index, users: 3)
-                            guard case .applied = await recorder.record(user: e.user, callID: e.callID, usage: e.usage) else {
-                                throw LedgerError(code: .internalError, message: "event \(index) not applied")
-                            }
-                        }
-                    }
-                }
-                try await group.waitForAll()
-            }
-            #expect((recorder.pipelineStatistics?.commands ?? 0) > 0)
-            try await expectTotals(repository, events: 30 + 32 * 20, users: 3)
             await recorder.shutdown()
         }
     }
@@ -151,6 +120,10 @@ struct PipelinedRecorderTests {
             }
             server.signal(SIGCONT)
             #expect(spooled == 40)
+            // A lone record takes a pooled connection; one that timed out still counts as in flight
+            // until Redis answers, so the records after it go to the pipeline instead of pinning a
+            // pooled connection each (which would exhaust the pool that quota checks need).
+            #expect(pool.statistics.peakOpen <= 4, "\(pool.statistics)")  // 8 (all) when each pinned one
             // The bound is 300 ms (150 ms queued + 150 ms on the socket); the margin is for a loaded
             // 2-core CI machine. Without the bound a call would wait for the whole pause.
             #expect(worst < .seconds(2), "worst \(worst)")

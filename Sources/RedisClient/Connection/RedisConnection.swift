@@ -9,11 +9,14 @@ import Synchronization
 /// ### Threading
 /// hiredis blocks on the socket, so each connection owns a serial `DispatchQueue` where blocking
 /// calls run while the caller awaits. One exception keeps a lone caller from paying two thread
-/// hand-offs per round trip: when the pool lends the connection to the only caller using the pool
-/// (``RedisConnectionPool/Options/inlineReplyWait``), a call whose commands are small writes them on
+/// hand-offs per round trip: while the caller is the only task of the process holding a pooled
+/// connection (``RedisConnectionPool/Options/inlineReplyWait``), a call whose commands are small writes them on
 /// the caller's thread and waits there for the replies up to that budget (1 ms by default); replies
 /// that take longer are read on the queue while the caller awaits. The cooperative thread pool is
-/// therefore never blocked for more than about the budget, even when Redis hangs.
+/// therefore not blocked for more than about the budget, even when Redis hangs. (The inline write
+/// itself is bounded by the command timeout in theory; in practice it never waits: it carries at
+/// most 16 KiB, and every earlier call on the connection was answered or closed the connection, so
+/// the socket's send buffer is empty.)
 /// A broken or stale connection (the server restarted or closed it) reconnects on its next use.
 public final class RedisConnection: @unchecked Sendable {
     // @unchecked Sendable: `context` is used by one party at a time. Calls on a connection are
@@ -26,17 +29,25 @@ public final class RedisConnection: @unchecked Sendable {
     /// The configuration this connection was opened with.
     public let configuration: RedisConfiguration
 
-    /// What the pool allows the current holder: how long to wait for replies on its own thread.
+    /// What the pool allows its holders: how long a lone holder may wait for replies on its own thread.
     struct InlineLease {
         var replyWait: Duration
         var counters: InlineCounters
     }
 
-    /// Calls answered on the caller's thread, and calls whose replies were then read on the queue.
+    /// Shared by a pool and its connections: calls answered on the caller's thread, and calls
+    /// whose replies were then read on the queue.
     final class InlineCounters: Sendable {
         let answered = Atomic<Int>(0)
         let handedOver = Atomic<Int>(0)
     }
+
+    /// Tasks holding a pooled connection now, across every pool of the process. A call may wait
+    /// inline only while its task is the only one: several pools (or several callers) mean the
+    /// process is busy, and its cooperative threads must not wait on sockets. (Measured: with
+    /// per-pool counting, the test suite's parallel suites each looked alone, their inline waits
+    /// kept both cooperative threads on sockets, and unrelated timers resumed seconds late.)
+    static let holders = Atomic<Int>(0)
 
     /// Commands larger than this in total always go through the queue: an inline write must not
     /// block on a full socket buffer (Linux gives every TCP or unix socket at least this much).
@@ -92,8 +103,9 @@ public final class RedisConnection: @unchecked Sendable {
     /// - Throws: ``RedisError`` when the transport fails (the connection then reconnects on next use).
     public func pipeline(_ commands: [RedisCommand]) async throws -> [RedisReply] {
         if commands.isEmpty { return [] }
-        if let inline, context.isConnected, commands.reduce(0, { $0 + $1.wireArguments.count }) <= Self.inlineWriteLimit,
-            !context.isStale()
+        // Decided per call: a long lease that began alone stops waiting inline once others arrive.
+        if let inline, Self.holders.load(ordering: .relaxed) == 1, context.isConnected,
+            commands.reduce(0, { $0 + $1.wireArguments.count }) <= Self.inlineWriteLimit, !context.isStale()
         {
             return try await pipelineInline(commands, lease: inline)
         }

@@ -18,8 +18,9 @@ public final class RedisConnectionPool: Sendable {
         public var maximumConnections: Int
         /// How long a task waits for a free connection before failing. Default 5 seconds.
         public var waitTimeout: Duration
-        /// How long the only caller using the pool may wait for its replies on its own thread before
-        /// the wait moves to the connection's queue. Default 1 ms; `.zero` never waits inline.
+        /// How long a lone caller may wait for its replies on its own thread before the wait moves to
+        /// the connection's queue. Default 1 ms; `.zero` never waits inline. A caller is alone while
+        /// no other task of the process holds a pooled connection (of any pool).
         ///
         /// A round trip through the queue costs two thread hand-offs (to the queue and back to the
         /// caller's executor), a large share of a fast round trip. While callers overlap, calls
@@ -88,8 +89,7 @@ public final class RedisConnectionPool: Sendable {
     public let options: Options
     private let logger: Logger
     private let state = Mutex(State())
-    /// Tasks holding a connection now (a holder alone may wait inline).
-    private let holders = Atomic<Int>(0)
+    /// Calls answered inline and handed over (see ``Options/inlineReplyWait``).
     private let inlineCounters = RedisConnection.InlineCounters()
 
     /// Creates a pool. No connection is opened until one is needed.
@@ -123,11 +123,11 @@ public final class RedisConnectionPool: Sendable {
     /// - Throws: ``RedisError`` (`poolTimeout`, `poolClosed`, connection errors) or whatever `body` throws.
     public func withConnection<T>(_ body: (RedisConnection) async throws -> T) async throws -> T {
         let connection = try await acquire()
-        let alone = holders.add(1, ordering: .relaxed).newValue == 1
+        RedisConnection.holders.add(1, ordering: .relaxed)
+        defer { RedisConnection.holders.subtract(1, ordering: .relaxed) }
         connection.lend(
-            inline: alone && options.inlineReplyWait > .zero
+            inline: options.inlineReplyWait > .zero
                 ? RedisConnection.InlineLease(replyWait: options.inlineReplyWait, counters: inlineCounters) : nil)
-        defer { holders.subtract(1, ordering: .relaxed) }
         do {
             let result = try await body(connection)
             release(connection)

@@ -26,12 +26,13 @@ public enum RecordOutcome: Sendable {
     }
 }
 
-/// The cycle a deferred record was built for: set by the builder on the lane thread, read by the
-/// completion on the same thread afterwards.
-final class PreparedCycle: @unchecked Sendable {
+/// The cycle and script calls a deferred record was built for: set by the builder on the lane
+/// thread, read by the completion on the same thread afterwards.
+final class PreparedRecord: @unchecked Sendable {
     // @unchecked Sendable: written once by the builder and read by the completion, both on the same
     // pipeline lane thread, in that order.
-    var value: CalendarDate?
+    var cycle: CalendarDate?
+    var calls: [RedisScriptCall] = []
 }
 
 /// Records usage so that no event is lost: into Redis when it answers within a bound, else into the
@@ -60,18 +61,23 @@ public final class UsageRecorder: Sendable {
         /// connections with threads of their own (``RedisClient/RedisPipelineClient``): the fast path
         /// for many concurrent callers. `nil` (default): each record uses a pooled connection.
         public var pipeline: RedisPipelineClient.Options?
+        /// With ``pipeline``: whether an awaited record with no other awaited record in flight uses
+        /// a pooled connection instead (faster for a lone caller: no hand-off to a lane and back).
+        /// Default true; false sends every awaited record through the pipeline.
+        public var loneCallerUsesPool: Bool
 
         /// Creates options.
         public init(
             recordTimeout: Duration = .milliseconds(500), minimumBackoff: Duration = .milliseconds(100),
             maximumBackoff: Duration = .seconds(10), replaysInBackground: Bool = true,
-            pipeline: RedisPipelineClient.Options? = nil
+            pipeline: RedisPipelineClient.Options? = nil, loneCallerUsesPool: Bool = true
         ) {
             self.recordTimeout = recordTimeout
             self.minimumBackoff = minimumBackoff
             self.maximumBackoff = maximumBackoff
             self.replaysInBackground = replaysInBackground
             self.pipeline = pipeline
+            self.loneCallerUsesPool = loneCallerUsesPool
         }
     }
 
@@ -136,7 +142,8 @@ public final class UsageRecorder: Sendable {
     ///
     /// With ``Options-swift.struct/pipeline``, concurrent callers share the pipeline; a caller with
     /// no other awaited record in flight uses a pooled connection instead, which answers a lone
-    /// caller faster (no hand-off to a lane thread and back).
+    /// caller faster (no hand-off to a lane thread and back; see
+    /// ``Options-swift.struct/loneCallerUsesPool``).
     public func record(
         user: String, callID: String, usage: UsageRecord, model: String = "", provider: String = "",
         cycle: CalendarDate? = nil, at instant: Date = Date()
@@ -183,18 +190,20 @@ public final class UsageRecorder: Sendable {
             return
         }
         // The commands are built on the pipeline's lane thread; the caller only queues the event.
-        let cycle = PreparedCycle()
+        let built = PreparedRecord()
         await pipeline.enqueue(deadline: queueDeadline()) {
             do {
                 let prepared = try self.prepareNow(event)
-                cycle.value = prepared.cycle
+                built.cycle = prepared.cycle
+                built.calls = prepared.calls
                 return prepared.calls.map(\.command)
             } catch {
                 Task { _ = await self.submit(event) }
                 return nil
             }
         } completion: { result in
-            self.finishInBackground(event, cycle: cycle.value ?? event.cycle ?? CalendarDate(daysSince1970: 0), result: result)
+            self.finishInBackground(
+                event, cycle: built.cycle ?? event.cycle ?? CalendarDate(daysSince1970: 0), calls: built.calls, result: result)
         }
     }
 
@@ -247,26 +256,25 @@ public final class UsageRecorder: Sendable {
         // A lone caller gains nothing from coalescing and would pay two thread hand-offs through a
         // lane: it takes the pool's path, where it may wait for its reply on its own thread
         // (RedisConnectionPool.Options.inlineReplyWait). Concurrent callers share the pipeline.
+        // An attempt counts as in flight until it ends, also after the caller stopped waiting for
+        // it (recordTimeout): while Redis stalls, later records then use the pipeline, whose
+        // deadlines are short, instead of pinning one pooled connection each.
         let alone = awaitedInFlight.add(1, ordering: .relaxed).newValue == 1
-        defer { awaitedInFlight.subtract(1, ordering: .relaxed) }
-        let pipeline = alone ? nil : self.pipeline
+        let pipeline = alone && options.loneCallerUsesPool ? nil : self.pipeline
+        let operation: @Sendable () async throws -> RecordResult = {
+            defer { self.awaitedInFlight.subtract(1, ordering: .relaxed) }
+            if let pipeline { return try await self.applyPipelined(event, pipeline: pipeline) }
+            return try await self.apply(event)
+        }
         let attempt: DeadlineOutcome<RecordResult>
-        if let pipeline, spool != nil {
+        if spool != nil {
             // The queue deadline and socket timeouts usually end it sooner; the deadline here is the
             // promise: the caller never waits longer than recordTimeout before the event is spooled.
-            attempt = await withDeadline(options.recordTimeout) { try await self.applyPipelined(event, pipeline: pipeline) }
-        } else if let pipeline {
+            attempt = await withDeadline(options.recordTimeout, operation)
+        } else {
             // No spool: there is nowhere else for the event, so wait for Redis.
             do {
-                attempt = .value(try await applyPipelined(event, pipeline: pipeline))
-            } catch {
-                attempt = .error(error)
-            }
-        } else if spool != nil {
-            attempt = await withDeadline(options.recordTimeout) { try await self.apply(event) }
-        } else {
-            do {
-                attempt = .value(try await apply(event))
+                attempt = .value(try await operation())
             } catch {
                 attempt = .error(error)
             }
@@ -317,8 +325,11 @@ public final class UsageRecorder: Sendable {
     /// policy) go through the repository, which handles them.
     private func applyPipelined(_ event: SpooledEvent, pipeline: RedisPipelineClient) async throws -> RecordResult {
         let prepared = try await prepare(event)
-        let replies = try await pipeline.send(prepared.calls.map(\.command), deadline: queueDeadline())
-        if Self.needsScriptLoad(replies) { return try await apply(event) }
+        var replies = try await pipeline.send(prepared.calls.map(\.command), deadline: queueDeadline())
+        if Self.isNoScript(replies[0]) { return try await apply(event) }  // it never ran
+        if replies.dropFirst().contains(where: Self.isNoScript) {
+            replies = await rerunMissingScripts(prepared.calls, replies: replies)
+        }
         switch try repository.recordOutcome(replies, user: event.user, cycle: prepared.cycle) {
         case .done(let result):
             return result
@@ -329,12 +340,18 @@ public final class UsageRecorder: Sendable {
     }
 
     /// Handles a fire-and-forget record's replies, on a pipeline lane thread.
-    private func finishInBackground(_ event: SpooledEvent, cycle: CalendarDate, result: Result<[RedisReply], RedisError>) {
+    private func finishInBackground(
+        _ event: SpooledEvent, cycle: CalendarDate, calls: [RedisScriptCall], result: Result<[RedisReply], RedisError>
+    ) {
         switch result {
         case .success(let replies):
-            if Self.needsScriptLoad(replies) {
-                Task { _ = await self.submit(event) }
+            if Self.isNoScript(replies[0]) {
+                Task { _ = await self.submit(event) }  // it never ran
                 return
+            }
+            if replies.dropFirst().contains(where: Self.isNoScript) {
+                // The record ran; only the index call's script was missing (see rerunMissingScripts).
+                Task { _ = await self.rerunMissingScripts(calls, replies: replies) }
             }
             do {
                 switch try repository.recordOutcome(replies, user: event.user, cycle: cycle) {
@@ -363,11 +380,21 @@ public final class UsageRecorder: Sendable {
         ContinuousClock.now + (spool != nil ? options.recordTimeout / 2 : .seconds(86_400))
     }
 
-    private static func needsScriptLoad(_ replies: [RedisReply]) -> Bool {
-        replies.contains { reply in
-            if case .error(let error) = reply { return error.serverCode == "NOSCRIPT" }
-            return false
-        }
+    private static func isNoScript(_ reply: RedisReply) -> Bool {
+        if case .error(let error) = reply { return error.serverCode == "NOSCRIPT" }
+        return false
+    }
+
+    /// Runs again, through the pool (which loads missing scripts), the calls after the record whose
+    /// script the server did not have. The record itself ran, so it is not sent again (that would
+    /// report the caller's own record as a duplicate); those calls are the derived index write,
+    /// whose failure only means the next record of the user tries it again.
+    private func rerunMissingScripts(_ calls: [RedisScriptCall], replies: [RedisReply]) async -> [RedisReply] {
+        let missing = replies.indices.dropFirst().filter { $0 < calls.count && Self.isNoScript(replies[$0]) }
+        guard let rerun = try? await repository.pool.evaluateMany(missing.map { calls[$0] }) else { return replies }
+        var updated = replies
+        for (index, reply) in zip(missing, rerun) { updated[index] = reply }
+        return updated
     }
 
     private func checkNamespace(_ event: SpooledEvent) throws {

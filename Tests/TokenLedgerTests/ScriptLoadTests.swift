@@ -1,0 +1,70 @@
+import Foundation
+import MetricsTestKit
+import RedisClient
+import Testing
+
+@testable import TokenLedger
+
+/// Pipelined records send the record script and, once per user and cycle, the index script in one
+/// pipeline. When the server has the first but not the second (a script flush, a restart, another
+/// process that loaded only one), the record ran and must not be sent again.
+@Suite("Pipelined records and missing scripts")
+struct ScriptLoadTests {
+    /// Leaves the server with the record script only.
+    static func keepOnlyRecordScript(_ repository: TokenRepository) async throws {
+        _ = try await repository.pool.send(RedisCommand("SCRIPT", "FLUSH"))
+        let sha = try await repository.pool.send(RedisCommand("SCRIPT", "LOAD", repository.scripts.record.source))
+        #expect(sha.string == repository.scripts.record.sha1)
+    }
+
+    @Test("awaited: the record is applied once and reported applied; the index call is run again")
+    func awaited() async throws {
+        try await withRepository { repository async throws in
+            let recorder = UsageRecorder(
+                repository: repository, options: .init(pipeline: .init(connections: 1), loneCallerUsesPool: false))
+            _ = try await repository.settings()
+            try await Self.keepOnlyRecordScript(repository)
+            let outcomes = await withTaskGroup(of: RecordOutcome.self) { group in
+                for index in 0..<32 {
+                    group.addTask {
+                        await recorder.record(user: "s\(index)", callID: "c", usage: UsageRecord(inputTokens: 10, outputTokens: 1))
+                    }
+                }
+                var all: [RecordOutcome] = []
+                for await outcome in group { all.append(outcome) }
+                return all
+            }
+            for outcome in outcomes {
+                guard case .applied = outcome else {
+                    Issue.record("a first record must be reported applied: \(outcome)")
+                    continue
+                }
+            }
+            #expect((recorder.pipelineStatistics?.commands ?? 0) > 0, "the pipeline was not used")
+            let report = try await repository.report()
+            #expect(report.users.count == 32 && report.totals.totalTokens == 32 * 11)
+            await recorder.shutdown()
+        }
+    }
+
+    @Test("fire-and-forget: the record counts once as applied; the index is written")
+    func background() async throws {
+        try await withRepository { repository async throws in
+            let metrics = TestMetrics()
+            let recorder = UsageRecorder(
+                repository: repository, options: .init(pipeline: .init(connections: 1)), metrics: LedgerMetrics(factory: metrics))
+            _ = try await repository.settings()
+            try await Self.keepOnlyRecordScript(repository)
+            await recorder.recordInBackground(user: "bg", callID: "c", usage: UsageRecord(inputTokens: 5, outputTokens: 5))
+            let deadline = ContinuousClock.now + .seconds(10)
+            while try await repository.report().users.isEmpty && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(try await repository.report().users.map(\.user) == ["bg"])
+            #expect(try await repository.usage(user: "bg").calls == 1)
+            #expect(metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "applied")]) == 1)
+            #expect(metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "duplicate")]) == 0)
+            await recorder.shutdown()
+        }
+    }
+}
