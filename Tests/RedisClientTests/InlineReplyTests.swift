@@ -9,6 +9,8 @@ import Glibc
 
 /// The pool's inline path (``RedisConnectionPool/Options/inlineReplyWait``): a lone caller waits for
 /// its replies on its own thread, for at most the budget; slower replies are read on the queue.
+/// A caller is alone only while no other task of the process holds a pooled connection, so
+/// `scripts/test` runs this suite in a process of its own, one test at a time.
 @Suite("Inline replies for a lone caller", .serialized)
 struct InlineReplyTests {
     @Test("a lone caller's calls are answered on its own thread; with a zero budget never")

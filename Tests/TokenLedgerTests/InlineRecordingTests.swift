@@ -10,7 +10,7 @@ import Glibc
 
 /// What a lone awaited caller does with the pipelined recorder. A caller is alone only while no
 /// other task of the process holds a pooled connection, so `scripts/test` runs this suite in a
-/// process of its own (with `InlineReplyTests`).
+/// process of its own, one test at a time (with `InlineReplyTests`).
 @Suite("Recording by a lone caller", .serialized)
 struct InlineRecordingTests {
     @Test("a lone awaited caller skips the pipeline and is answered on its own thread; a concurrent one uses it")
