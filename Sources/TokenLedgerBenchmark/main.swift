@@ -176,20 +176,31 @@ struct TokenLedgerBenchmark {
         }
         single.sort()
         figure("single_record_pipelined_p50", percentile(single, 0.50), "us")
-        // The default recorder (no pipeline): one pooled connection per record, one caller.
-        let direct = UsageRecorder(repository: repository)
-        var directLatencies: [Duration] = []
-        for index in 0..<5000 {
-            let event = benchEvent(index, users: users, prefix: prefix + "d")
-            let start = clock.now
-            _ = await direct.record(user: event.user, callID: event.callID, usage: event.usage)
-            directLatencies.append(clock.now - start)
+        // One caller, the recorder without a pipeline: one pooled connection per record. First with
+        // the pool's defaults (every call on the connection's queue), then with the opt-in inline
+        // replies for a lone caller (RedisConnectionPool.Options.inlineReplyWait), the configuration
+        // for latency-sensitive single callers, as the pipeline is for many (record_throughput).
+        func singleCaller(_ recorder: UsageRecorder, tag: String) async -> Double {
+            var latencies: [Duration] = []
+            for index in 0..<5000 {
+                let event = benchEvent(index, users: users, prefix: prefix + tag)
+                let start = clock.now
+                _ = await recorder.record(user: event.user, callID: event.callID, usage: event.usage)
+                latencies.append(clock.now - start)
+            }
+            latencies.sort()
+            return percentile(latencies, 0.50)
         }
-        directLatencies.sort()
-        let singleP50 = percentile(directLatencies, 0.50)
-        let poolStatistics = pool.statistics
-        log("pool after the single-caller runs: \(poolStatistics.answeredInline) calls answered inline, \(poolStatistics.handedOver) handed over")
+        let queuedP50 = await singleCaller(UsageRecorder(repository: repository), tag: "d")
+        figure("single_record_queued_p50", queuedP50, "us")
+        let inlinePool = RedisConnectionPool(
+            configuration: redis, options: .init(maximumConnections: 2, inlineReplyWait: .milliseconds(1)))
+        let inlineRepository = try TokenRepository(
+            pool: inlinePool, configuration: try LedgerConfiguration(namespace: namespace, settingsCacheTTL: .seconds(5)))
+        let singleP50 = await singleCaller(UsageRecorder(repository: inlineRepository), tag: "i")
         figure("single_record_p50", singleP50, "us")
+        log("inline pool: \(inlinePool.statistics.answeredInline) calls answered inline, \(inlinePool.statistics.handedOver) handed over")
+        await inlinePool.close()
 
         // 3. The handler's end callback in fire-and-forget mode, 64 callers calling it back to back
         //    (saturated); then with each caller first waiting --model-latency-ms (default 10 ms),
@@ -266,6 +277,7 @@ struct TokenLedgerBenchmark {
         figure("redis_benchmark_16x16_rps", many.rps, "requests/s", decimals: 0)
         figure("record_throughput_ratio", throughput / many.rps, "x", decimals: 2)
         figure("single_record_p50_ratio", singleP50 / one.p50, "x", decimals: 2)
+        figure("single_record_queued_p50_ratio", queuedP50 / one.p50, "x", decimals: 2)
 
         // 6. A report over 1,000,000 users (seeded here, in a cycle of their own).
         if reportUsers > 0 {

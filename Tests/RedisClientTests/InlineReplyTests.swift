@@ -7,16 +7,18 @@ import Testing
 import Glibc
 #endif
 
-/// The pool's inline path (``RedisConnectionPool/Options/inlineReplyWait``): a lone caller waits for
-/// its replies on its own thread, for at most the budget; slower replies are read on the queue.
+/// The pool's opt-in inline path (``RedisConnectionPool/Options/inlineReplyWait``): a lone caller
+/// waits for its replies on its own thread, for at most the budget; slower replies are read on the queue.
 /// A caller is alone only while no other task of the process holds a pooled connection, so
 /// `scripts/test` runs this suite in a process of its own, one test at a time.
 @Suite("Inline replies for a lone caller", .serialized)
 struct InlineReplyTests {
-    @Test("a lone caller's calls are answered on its own thread; with a zero budget never")
+    static let inline = RedisConnectionPool.Options(inlineReplyWait: .milliseconds(1))
+
+    @Test("a lone caller's calls are answered on its own thread when enabled; by default never")
     func loneCaller() async throws {
         try await withRedis { configuration async throws in
-            let pool = RedisConnectionPool(configuration: configuration)
+            let pool = RedisConnectionPool(configuration: configuration, options: Self.inline)
             for index in 0..<100 {
                 _ = try await pool.send(RedisCommand("SET", "inline:\(index)", "v\(index)"))
                 #expect(try await pool.send(RedisCommand("GET", "inline:\(index)")).string == "v\(index)")
@@ -28,7 +30,7 @@ struct InlineReplyTests {
             #expect(statistics.answeredInline + statistics.handedOver <= 200)
             await pool.close()
 
-            let queued = RedisConnectionPool(configuration: configuration, options: .init(inlineReplyWait: .zero))
+            let queued = RedisConnectionPool(configuration: configuration)
             for index in 0..<20 {
                 #expect(try await queued.send(RedisCommand("GET", "inline:\(index)")).string == "v\(index)")
             }
@@ -40,7 +42,8 @@ struct InlineReplyTests {
     @Test("overlapping callers: every reply belongs to its own command")
     func overlapping() async throws {
         try await withRedis { configuration async throws in
-            let pool = RedisConnectionPool(configuration: configuration, options: .init(maximumConnections: 4))
+            let pool = RedisConnectionPool(
+                configuration: configuration, options: .init(maximumConnections: 4, inlineReplyWait: .milliseconds(1)))
             let key = "inline:overlap:\(UUID().uuidString)"
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for task in 0..<32 {
@@ -66,7 +69,7 @@ struct InlineReplyTests {
     @Test("a reply slower than the budget is read on the queue; the connection stays in step")
     func handOver() async throws {
         try await withRedisServer { server async throws in
-            let pool = RedisConnectionPool(configuration: server.configuration)
+            let pool = RedisConnectionPool(configuration: server.configuration, options: Self.inline)
             _ = try await pool.send(RedisCommand("SET", "k", "before"))
             _ = try await pool.send(RedisCommand("PING"))
             #expect(pool.statistics.answeredInline >= 1)

@@ -16,7 +16,8 @@ struct InlineRecordingTests {
     @Test("a lone awaited caller skips the pipeline and is answered on its own thread; a concurrent one uses it")
     func loneCaller() async throws {
         try await withRedisServer { server async throws in
-            let pool = RedisConnectionPool(configuration: server.configuration)
+            let pool = RedisConnectionPool(
+                configuration: server.configuration, options: .init(inlineReplyWait: .milliseconds(1)))
             let repository = try TokenRepository(pool: pool, configuration: try LedgerConfiguration(namespace: "lone"))
             let recorder = UsageRecorder(repository: repository, options: .init(pipeline: .init(connections: 2)))
             for index in 0..<30 {

@@ -8,10 +8,10 @@ import Synchronization
 ///
 /// ### Threading
 /// hiredis blocks on the socket, so each connection owns a serial `DispatchQueue` where blocking
-/// calls run while the caller awaits. One exception keeps a lone caller from paying two thread
-/// hand-offs per round trip: while the caller is the only task of the process holding a pooled
-/// connection (``RedisConnectionPool/Options/inlineReplyWait``), a call whose commands are small writes them on
-/// the caller's thread and waits there for the replies up to that budget (1 ms by default); replies
+/// calls run while the caller awaits. An opt-in exception keeps a lone caller from paying two
+/// thread hand-offs per round trip: with ``RedisConnectionPool/Options/inlineReplyWait`` set and the
+/// caller the only task of the process holding a pooled connection, a call whose commands are small
+/// writes them on the caller's thread and waits there for the replies up to that budget; replies
 /// that take longer are read on the queue while the caller awaits. The cooperative thread pool is
 /// therefore not blocked for more than about the budget, even when Redis hangs. (The inline write
 /// itself is bounded by the command timeout in theory; in practice it never waits: it carries at
@@ -21,8 +21,8 @@ import Synchronization
 public final class RedisConnection: @unchecked Sendable {
     // @unchecked Sendable: `context` is used by one party at a time. Calls on a connection are
     // sequential (the lease contract), and each call touches the context either on `queue` or, for
-    // the inline steps, on its caller's thread before it awaits anything. `inline` is written by
-    // the pool only while no caller holds the connection.
+    // the inline steps, on its caller's thread before it awaits anything. `inline` is set by the
+    // pool for each new holder, on the holder's task, before the holder uses the connection.
     private let queue: DispatchQueue
     private let context: HiredisContext
     private var inline: InlineLease?
