@@ -62,7 +62,7 @@ public final class UsageRecorder: Sendable {
         /// for many concurrent callers. `nil` (default): each record uses a pooled connection.
         public var pipeline: RedisPipelineClient.Options?
         /// With ``pipeline``: whether an awaited record with no other awaited record in flight uses
-        /// a pooled connection instead (faster for a lone caller: no hand-off to a lane and back).
+        /// a pooled connection instead (faster for a lone caller, who has nothing to coalesce).
         /// Default true; false sends every awaited record through the pipeline.
         public var loneCallerUsesPool: Bool
 
@@ -142,8 +142,7 @@ public final class UsageRecorder: Sendable {
     ///
     /// With ``Options-swift.struct/pipeline``, concurrent callers share the pipeline; a caller with
     /// no other awaited record in flight uses a pooled connection instead, which answers a lone
-    /// caller faster (no hand-off to a lane thread and back; see
-    /// ``Options-swift.struct/loneCallerUsesPool``).
+    /// caller faster (see ``Options-swift.struct/loneCallerUsesPool``).
     public func record(
         user: String, callID: String, usage: UsageRecord, model: String = "", provider: String = "",
         cycle: CalendarDate? = nil, at instant: Date = Date()
@@ -253,9 +252,9 @@ public final class UsageRecorder: Sendable {
             metrics.record("rejected")
             return .rejected(error)
         }
-        // A lone caller gains nothing from coalescing and would pay two thread hand-offs through a
-        // lane: it takes the pool's path, where it may wait for its reply on its own thread
-        // (RedisConnectionPool.Options.inlineReplyWait). Concurrent callers share the pipeline.
+        // A lone caller gains nothing from coalescing, and the pool answers it faster than a lane
+        // (without any thread hand-off when the pool's inlineReplyWait is set): it takes the pool's
+        // path. Concurrent callers share the pipeline.
         // An attempt counts as in flight until it ends, also after the caller stopped waiting for
         // it (recordTimeout): while Redis stalls, later records then use the pipeline, whose
         // deadlines are short, instead of pinning one pooled connection each.
