@@ -175,7 +175,7 @@ struct ExtractionErrorTests {
         let fixture = try UsageFixtures.load(fileName)
         let original = Array(try UsageStreamText.jsonData(fixture.response))
         let sse = Array(try UsageStreamText.sse(fixture.response))
-        var generator = ExtractionFuzzRandom(
+        var generator = SplitMix64(
             seed: UInt64(truncatingIfNeeded: fileName.utf8.reduce(7) { $0 &* 31 &+ Int($1) }))
         let alphabet = Array(#"{}[]:,"-0123456789.eE+ \n\tnulltruefalse[DONE]data:"#.utf8)
         for round in 0..<400 {
@@ -205,18 +205,5 @@ struct ExtractionErrorTests {
                 #expect(error.message.hasPrefix(error.path))
             }
         }
-    }
-}
-
-/// A tiny deterministic generator for the fuzz test.
-struct ExtractionFuzzRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
