@@ -479,19 +479,7 @@ public struct Rollover: Sendable {
             case "total_tokens": totals.totalTokens = value
             case "calls": totals.calls = value
             default:
-                guard field.hasPrefix("m:") else { continue }
-                let rest = field.dropFirst(2)
-                guard let colon = rest.firstIndex(of: ":") else { continue }
-                let model = String(rest[rest.index(after: colon)...])
-                var entry = totals.models[model] ?? UserUsage.ModelUsage()
-                switch rest[..<colon] {
-                case "input_tokens": entry.inputTokens = value
-                case "output_tokens": entry.outputTokens = value
-                case "total_tokens": entry.totalTokens = value
-                case "calls": entry.calls = value
-                default: continue
-                }
-                totals.models[model] = entry
+                totals.models.apply(modelField: field, value: value)
             }
         }
         return CycleHistory(cycle: cycle, users: users, totals: totals)

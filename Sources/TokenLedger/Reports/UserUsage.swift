@@ -159,18 +159,7 @@ public struct UserUsage: Sendable, Hashable, Codable {
             case "reasoning_tokens": reasoningTokens = value
             case "calls": calls = value
             default:
-                guard field.hasPrefix("m:") else { continue }
-                let rest = field.dropFirst(2)
-                guard let colon = rest.firstIndex(of: ":") else { continue }
-                let model = String(rest[rest.index(after: colon)...])
-                var entry = models[model] ?? ModelUsage()
-                switch rest[..<colon] {
-                case "input_tokens": entry.inputTokens = value
-                case "output_tokens": entry.outputTokens = value
-                case "calls": entry.calls = value
-                default: continue
-                }
-                models[model] = entry
+                models.apply(modelField: field, value: value)
             }
         }
         if let primary {
@@ -189,6 +178,26 @@ public struct UserUsage: Sendable, Hashable, Codable {
         for (model, entry) in models {
             models[model]?.totalTokens = entry.inputTokens + entry.outputTokens
         }
+    }
+}
+
+extension [String: UserUsage.ModelUsage] {
+    /// Stores a per-model counter from its hash field `m:<counter>:<model>` (as the record script
+    /// and the history totals write them); any other field is ignored.
+    mutating func apply(modelField field: String, value: Int) {
+        guard field.hasPrefix("m:") else { return }
+        let rest = field.dropFirst(2)
+        guard let colon = rest.firstIndex(of: ":") else { return }
+        let model = String(rest[rest.index(after: colon)...])
+        var entry = self[model] ?? UserUsage.ModelUsage()
+        switch rest[..<colon] {
+        case "input_tokens": entry.inputTokens = value
+        case "output_tokens": entry.outputTokens = value
+        case "total_tokens": entry.totalTokens = value
+        case "calls": entry.calls = value
+        default: return
+        }
+        self[model] = entry
     }
 }
 
