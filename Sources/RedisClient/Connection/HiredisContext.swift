@@ -216,28 +216,14 @@ final class HiredisContext {
     /// ``RedisCommand/wireArguments``), through `redisAppendFormattedCommand`: binary-safe by
     /// construction, one copy of the bytes.
     private static func append(_ command: RedisCommand, to context: UnsafeMutablePointer<redisContext>) -> Int32 {
-        // `*<count>\r\n`, on the stack.
-        let status = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 24) { header in
-            var length = 0
-            func put(_ byte: UInt8) {
-                header[length] = CChar(bitPattern: byte)
-                length += 1
+        func appendBytes(_ bytes: [UInt8]) -> Int32 {
+            bytes.withUnsafeBufferPointer { buffer in
+                buffer.withMemoryRebound(to: CChar.self) { redisAppendFormattedCommand(context, $0.baseAddress, $0.count) }
             }
-            put(UInt8(ascii: "*"))
-            var scale = 1
-            while command.count / scale >= 10 { scale *= 10 }
-            while scale > 0 {
-                put(UInt8(ascii: "0") + UInt8(command.count / scale % 10))
-                scale /= 10
-            }
-            put(0x0D)
-            put(0x0A)
-            return redisAppendFormattedCommand(context, header.baseAddress, length)
         }
+        let status = appendBytes(command.wireHeader)
         guard status == REDIS_OK else { return status }
-        return command.wireArguments.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { redisAppendFormattedCommand(context, $0.baseAddress, $0.count) }
-        }
+        return appendBytes(command.wireArguments)
     }
 
     /// Copies a hiredis reply tree into Swift values.

@@ -6,8 +6,6 @@ import Foundation
 public protocol RedisArgumentConvertible: Sendable {
     /// The bytes sent for this argument.
     var redisArgument: [UInt8] { get }
-    /// Appends the argument's bytes to a command buffer (the default appends ``redisArgument``).
-    func appendRedisArgument(to buffer: inout [UInt8])
     /// Appends the argument as a RESP bulk string: `$`, its length in decimal, CRLF, the bytes,
     /// CRLF. The default writes ``redisArgument``; types that know their length without building
     /// the bytes (strings, integers) write straight into the buffer.
@@ -15,9 +13,6 @@ public protocol RedisArgumentConvertible: Sendable {
 }
 
 extension RedisArgumentConvertible {
-    /// Appends ``redisArgument``.
-    public func appendRedisArgument(to buffer: inout [UInt8]) { buffer.append(contentsOf: redisArgument) }
-
     /// Appends ``redisArgument`` as a bulk string.
     public func appendRedisBulkString(to buffer: inout [UInt8]) {
         let bytes = redisArgument
@@ -74,8 +69,6 @@ enum RESP {
 extension String: RedisArgumentConvertible {
     /// The string's UTF-8 bytes.
     public var redisArgument: [UInt8] { Array(utf8) }
-    /// Appends the UTF-8 bytes without an intermediate array.
-    public func appendRedisArgument(to buffer: inout [UInt8]) { buffer.append(contentsOf: utf8) }
     /// Appends the string as a bulk string without an intermediate array.
     public func appendRedisBulkString(to buffer: inout [UInt8]) {
         RESP.appendBulkHeader(length: utf8.count, to: &buffer)
@@ -92,8 +85,6 @@ extension Substring: RedisArgumentConvertible {
 extension Int: RedisArgumentConvertible {
     /// The integer in decimal.
     public var redisArgument: [UInt8] { Array(String(self).utf8) }
-    /// Appends the decimal digits without an intermediate string.
-    public func appendRedisArgument(to buffer: inout [UInt8]) { RESP.appendDecimal(self, to: &buffer) }
     /// Appends the decimal digits as a bulk string without an intermediate string.
     public func appendRedisBulkString(to buffer: inout [UInt8]) {
         RESP.appendBulkHeader(length: RESP.decimalWidth(self), to: &buffer)
@@ -184,11 +175,6 @@ public struct RedisCommand: Sendable, Hashable {
 
     /// Appends one more argument.
     public mutating func append(_ argument: some RedisArgumentConvertible) {
-        argument.appendRedisBulkString(to: &wireArguments)
-        count += 1
-    }
-
-    private mutating func append(_ argument: any RedisArgumentConvertible) {
         argument.appendRedisBulkString(to: &wireArguments)
         count += 1
     }
