@@ -147,7 +147,7 @@ struct LegacyImportMigration: Migration {
                     context.scripts.legacyImport,
                     keys: [userKeys.profile, userKeys.cycle(entry.cycle), userKeys.calls(entry.cycle)],
                     arguments: [
-                        "legacy:\(entry.cycle)", entry.input, entry.output, -1, -1, -1, "", "",
+                        "legacy:\(entry.cycle)", entry.input, entry.output, -1, -1, -1, "",
                         entry.limit.map(String.init) ?? "", entry.cycle.description,
                     ]))
             if entry.total > 0 { indexed[entry.cycle, default: []].insert(entry.user) }

@@ -316,7 +316,7 @@ public final class UsageRecorder: Sendable {
             user: event.user, explicit: event.cycle, at: event.at, settings: settings)
         let calls = repository.recordCalls(
             event.operation, user: event.user, callID: event.callID, usage: event.usage, model: event.model,
-            provider: event.provider, cycle: target, assumed: assumed, settings: settings)
+            cycle: target, assumed: assumed, settings: settings)
         return (calls, target.start)
     }
 

@@ -104,8 +104,8 @@ public final class TokenRepository: Sendable {
         let settings = try await settings()
         return try await withCycle(user: user, explicit: cycle, at: instant, settings: settings) { target, assumed in
             let calls = recordCalls(
-                operation, user: user, callID: callID, usage: usage, model: model, provider: provider, cycle: target,
-                assumed: assumed, settings: settings)
+                operation, user: user, callID: callID, usage: usage, model: model, cycle: target, assumed: assumed,
+                settings: settings)
             let replies = try await pool.evaluateMany(calls)
             return try recordOutcome(replies, user: user, cycle: target.start)
         }
@@ -506,10 +506,11 @@ public final class TokenRepository: Sendable {
 
     /// The script calls that record (or settle) one call's usage at `cycle`: the record script and,
     /// unless this process indexed the user for that cycle within the last minute, the index script.
-    /// Usage is assumed valid (``validateRecord(user:callID:usage:model:provider:)``).
+    /// Usage is assumed valid (``validateRecord(user:callID:usage:model:provider:)``); the provider
+    /// is not aggregated, so it is not an argument.
     func recordCalls(
         _ operation: SpooledEvent.Operation, user: String, callID: String, usage: UsageRecord, model: String,
-        provider: String, cycle: BillingCycle, assumed: String, settings: Settings
+        cycle: BillingCycle, assumed: String, settings: Settings
     ) -> [RedisScriptCall] {
         // The user id was validated, so building its keys cannot fail.
         let userKeys = try! keys.user(user)
@@ -519,7 +520,7 @@ public final class TokenRepository: Sendable {
         ]
         if operation == .settle { keyList += [userKeys.leases, userKeys.leaseExpiry, userKeys.reserved] }
         let arguments: [any RedisArgumentConvertible] =
-            [assumed] + Self.usageArguments(callID, usage, model, provider)
+            [assumed] + Self.usageArguments(callID, usage, model)
             + [Self.limitArgument(settings.defaultLimit), thresholdsArgument, user, name]
         var calls = [RedisScriptCall(operation == .settle ? scripts.settle : scripts.record, keys: keyList, arguments: arguments)]
         if !recentlyIndexed(user: user, cycle: cycle.start) { calls.append(indexCall(cycle.start, users: [user])) }
@@ -612,7 +613,7 @@ public final class TokenRepository: Sendable {
         return .values(fields)
     }
 
-    /// Reads the replies of ``recordCalls(_:user:callID:usage:model:provider:cycle:assumed:settings:)``.
+    /// Reads the replies of ``recordCalls(_:user:callID:usage:model:cycle:assumed:settings:)``.
     func recordOutcome(_ replies: [RedisReply], user: String, cycle: CalendarDate) throws -> Attempt<RecordResult> {
         let reply = replies[0]
         if case .error(let error) = reply {
@@ -674,12 +675,13 @@ public final class TokenRepository: Sendable {
         }
     }
 
-    static func usageArguments(_ callID: String, _ usage: UsageRecord, _ model: String, _ provider: String)
-        -> [any RedisArgumentConvertible]
-    {
+    /// The usage arguments of the record and settle scripts: call id, the five counts (-1 = not
+    /// reported) and the model. The provider is validated and kept in spooled events but not
+    /// aggregated, so it is not sent (each argument costs Redis time on every record).
+    static func usageArguments(_ callID: String, _ usage: UsageRecord, _ model: String) -> [any RedisArgumentConvertible] {
         [
             callID, usage.inputTokens, usage.outputTokens, usage.cachedInputTokens ?? -1, usage.cacheWriteTokens ?? -1,
-            usage.reasoningTokens ?? -1, model, provider,
+            usage.reasoningTokens ?? -1, model,
         ]
     }
 

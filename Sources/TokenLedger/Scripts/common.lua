@@ -59,32 +59,36 @@ local function drop_lease(reserved_key, leases, expiry, call_id)
   return tokens
 end
 
--- A token count argument: an integer from -1 (not reported) to 10^12, else BADINPUT naming it.
-local function usage_count(args, index, name)
-  local v = tonumber(args[index])
-  if v == nil or v % 1 ~= 0 or v < -1 or v > 1000000000000 then
-    error({err = 'BADINPUT ' .. name .. ' must be an integer from 0 to 10^12'})
+-- The usage counts at args[first .. first + 4]: input, output, cached, cache_write, reasoning,
+-- each an integer from -1 (not reported) to 10^12, input and output reported. Returns them as
+-- numbers, or raises BADINPUT naming the first bad one, before any write. One combined test runs
+-- for every event (Redis runs it per record); bad_usage_count finds the culprit only on failure.
+-- (Every EVALSHA runs this whole prefix, so a table here would be built for every event.)
+local MAX_USAGE_COUNT = 1000000000000
+
+local function bad_usage_count(args, first)
+  local names = {'input', 'output', 'cached', 'cache_write', 'reasoning'}
+  for i = 1, 5 do
+    local v = tonumber(args[first + i - 1])
+    if v == nil or v % 1 ~= 0 or v < -1 or v > MAX_USAGE_COUNT then
+      error({err = 'BADINPUT ' .. names[i] .. ' must be an integer from 0 to 10^12'})
+    end
   end
-  return v
+  error({err = 'BADINPUT input and output are required'})
 end
 
--- Usage arguments, in this order: call_id, input, output, cached, cache_write, reasoning
--- (-1 = not reported), model, provider. Returns a table, or raises BADINPUT before any write.
--- (Kept lean on purpose: Redis runs this for every recorded event.)
-local function parse_usage(args, first)
-  local u = {
-    call_id = args[first],
-    input = usage_count(args, first + 1, 'input'),
-    output = usage_count(args, first + 2, 'output'),
-    cached = usage_count(args, first + 3, 'cached'),
-    cache_write = usage_count(args, first + 4, 'cache_write'),
-    reasoning = usage_count(args, first + 5, 'reasoning'),
-    model = args[first + 6],
-    provider = args[first + 7],
-  }
-  if u.input < 0 or u.output < 0 then error({err = 'BADINPUT input and output are required'}) end
-  u.total = u.input + u.output
-  return u
+local function usage_counts(args, first)
+  local input, output = tonumber(args[first]), tonumber(args[first + 1])
+  local cached, cache_write, reasoning = tonumber(args[first + 2]), tonumber(args[first + 3]), tonumber(args[first + 4])
+  -- A NaN or infinity fails the sum of remainders (NaN ~= 0) or the range tests.
+  if not (input and output and cached and cache_write and reasoning)
+    or input % 1 + output % 1 + cached % 1 + cache_write % 1 + reasoning % 1 ~= 0
+    or input < 0 or output < 0 or cached < -1 or cache_write < -1 or reasoning < -1
+    or input > MAX_USAGE_COUNT or output > MAX_USAGE_COUNT or cached > MAX_USAGE_COUNT
+    or cache_write > MAX_USAGE_COUNT or reasoning > MAX_USAGE_COUNT then
+    bad_usage_count(args, first)
+  end
+  return input, output, cached, cache_write, reasoning
 end
 
 -- The cycle's tokens so far: input + output (the total is derived, not stored).
@@ -103,38 +107,43 @@ end
 -- user costs no per-model writes. Other models get explicit `m:` counters; a cycle written before
 -- `model:primary` existed (it has calls but no primary) keeps explicit counters for every model.
 --
+-- The usage is the call id, the model and the counts from usage_counts (-1 = not reported).
 -- With a limit, each soft threshold (comma-separated percents) the call newly reaches is marked
--- once (`threshold:P` = the total then) and appends one event to `events`.
+-- once (`threshold:P` = the total then) and appends one event to `events` naming the user and the
+-- cycle; without one (limit nil) the last five arguments may be nil.
+-- The arguments are positional, not a table: building a table per event cost Redis ~4 %.
 -- Returns whether it applied (false: a duplicate), the cycle's used tokens and its calls after
 -- the call. Raises OVERFLOW, before any write, when the total would pass 2^53 - 1.
-local function apply_usage(cycle, calls, u, limit, percents, events, user, cycle_name)
+local function apply_usage(cycle, calls, call_id, model, input_n, output_n, cached, cache_write, reasoning,
+    limit, percents, events, user, cycle_name)
+  local total = input_n + output_n
   local current = redis.call('HMGET', cycle, 'input_tokens', 'output_tokens', 'calls', 'model:primary')
-  local input = (tonumber(current[1]) or 0) + u.input
-  local output = (tonumber(current[2]) or 0) + u.output
+  local input = (tonumber(current[1]) or 0) + input_n
+  local output = (tonumber(current[2]) or 0) + output_n
   local count = tonumber(current[3]) or 0
   local used = input + output
   if used > MAX_COUNTER then
-    if redis.call('HEXISTS', calls, u.call_id) == 1 then return false, used - u.total, count end
+    if redis.call('HEXISTS', calls, call_id) == 1 then return false, used - total, count end
     error({err = 'OVERFLOW the cycle total would pass 2^53 - 1 tokens'})
   end
-  if redis.call('HSETNX', calls, u.call_id, decimal(u.total)) == 0 then return false, used - u.total, count end
+  if redis.call('HSETNX', calls, call_id, decimal(total)) == 0 then return false, used - total, count end
   count = count + 1
   local primary = current[4]
-  if primary == u.model then
+  if primary == model then
     redis.call('HSET', cycle, 'input_tokens', decimal(input), 'output_tokens', decimal(output), 'calls', decimal(count))
   elseif primary == false and count == 1 then
     redis.call('HSET', cycle, 'input_tokens', decimal(input), 'output_tokens', decimal(output), 'calls', decimal(count),
-      'model:primary', u.model)
+      'model:primary', model)
   else
-    local mi, mo, mc = 'm:input_tokens:' .. u.model, 'm:output_tokens:' .. u.model, 'm:calls:' .. u.model
+    local mi, mo, mc = 'm:input_tokens:' .. model, 'm:output_tokens:' .. model, 'm:calls:' .. model
     local m = redis.call('HMGET', cycle, mi, mo, mc)
     redis.call('HSET', cycle, 'input_tokens', decimal(input), 'output_tokens', decimal(output), 'calls', decimal(count),
-      mi, decimal((tonumber(m[1]) or 0) + u.input), mo, decimal((tonumber(m[2]) or 0) + u.output),
+      mi, decimal((tonumber(m[1]) or 0) + input_n), mo, decimal((tonumber(m[2]) or 0) + output_n),
       mc, decimal((tonumber(m[3]) or 0) + 1))
   end
-  if u.cached > 0 then redis.call('HINCRBY', cycle, 'cached_input_tokens', u.cached) end
-  if u.cache_write > 0 then redis.call('HINCRBY', cycle, 'cache_write_tokens', u.cache_write) end
-  if u.reasoning > 0 then redis.call('HINCRBY', cycle, 'reasoning_tokens', u.reasoning) end
+  if cached > 0 then redis.call('HINCRBY', cycle, 'cached_input_tokens', cached) end
+  if cache_write > 0 then redis.call('HINCRBY', cycle, 'cache_write_tokens', cache_write) end
+  if reasoning > 0 then redis.call('HINCRBY', cycle, 'reasoning_tokens', reasoning) end
   if limit ~= nil and used > 0 then
     for percent in string.gmatch(percents, '%d+') do
       if used * 100 >= tonumber(percent) * limit and redis.call('HSETNX', cycle, 'threshold:' .. percent, used) == 1 then

@@ -4,11 +4,11 @@
 -- import) or a later legacy cycle's limit was already imported; profile field legacy_limit
 -- ('<date> <limit>') remembers which import set it.
 -- KEYS: 1 profile, 2 cycle:D, 3 calls:D
--- ARGV: 1-8 usage (see parse_usage: call id, input, output, -1, -1, -1, model, provider),
---       9 limit ('' = none), 10 cycle name
+-- ARGV: 1 call id, 2-6 counts (see usage_counts: input, output, -1, -1, -1), 7 model,
+--       8 limit ('' = none), 9 cycle name
 -- Returns {'applied' | 'duplicate' | 'empty' (no tokens: only the limit is imported), 'set' | 'kept' | 'none'}
-local u = parse_usage(ARGV, 1)
-local limit = ARGV[9]
+local input, output, cached, cache_write, reasoning = usage_counts(ARGV, 2)
+local limit = ARGV[8]
 if limit ~= '' then
   local n = tonumber(limit)
   if n == nil or n < 0 or n > MAX_COUNTER or n ~= math.floor(n) then
@@ -16,8 +16,8 @@ if limit ~= '' then
   end
 end
 local status = 'empty'
-if u.total > 0 then
-  status = apply_usage(KEYS[2], KEYS[3], u) and 'applied' or 'duplicate'
+if input + output > 0 then
+  status = apply_usage(KEYS[2], KEYS[3], ARGV[1], ARGV[7], input, output, cached, cache_write, reasoning) and 'applied' or 'duplicate'
 end
 local limit_status = 'none'
 if limit ~= '' then
@@ -27,10 +27,10 @@ if limit ~= '' then
   if mark then mark_date, mark_value = string.match(mark, '^(%S+) (%S+)$') end
   if own and (not mark or mark_value ~= own) then
     limit_status = 'kept'
-  elseif mark_date and mark_date > ARGV[10] then
+  elseif mark_date and mark_date > ARGV[9] then
     limit_status = 'kept'
   else
-    redis.call('HSET', KEYS[1], 'limit', limit, 'legacy_limit', ARGV[10] .. ' ' .. limit)
+    redis.call('HSET', KEYS[1], 'limit', limit, 'legacy_limit', ARGV[9] .. ' ' .. limit)
     limit_status = 'set'
   end
 end
