@@ -50,6 +50,28 @@ func benchEvent(_ index: Int, users: Int, prefix: String) -> (user: String, call
     ("u\(index % users)", "\(prefix)-\(index)", UsageRecord(inputTokens: index % 997 + 1, outputTokens: index % 211))
 }
 
+/// The CPU time the Redis server has used so far (user + system seconds, from `INFO cpu`).
+func redisCPUSeconds(_ pool: RedisConnectionPool) async throws -> Double {
+    let info = try await pool.send(RedisCommand("INFO", "cpu")).string ?? ""
+    var total = 0.0
+    for line in info.split(whereSeparator: \.isNewline) {
+        let parts = line.split(separator: ":", maxSplits: 1)
+        if parts.count == 2, parts[0] == "used_cpu_sys" || parts[0] == "used_cpu_user", let value = Double(parts[1]) {
+            total += value
+        }
+    }
+    guard total > 0 else { throw BenchmarkFailure(description: "INFO cpu has no used_cpu_sys/used_cpu_user") }
+    return total
+}
+
+/// The CPU time this process has used so far (user + system seconds).
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
 /// Runs `redis-benchmark` with the record script and returns (requests/s, p50 µs).
 func redisBenchmark(
     configuration: RedisConfiguration, sha: String, keys: [String], arguments: [String], clients: Int, pipeline: Int,
@@ -121,6 +143,8 @@ struct TokenLedgerBenchmark {
         // 1. Throughput and latency: `callers` tasks awaiting durability.
         let next = Locked(0)
         let clock = ContinuousClock()
+        let redisCPUBefore = try await redisCPUSeconds(pool)
+        let clientCPUBefore = processCPUSeconds()
         let started = clock.now
         let latencies = await withTaskGroup(of: [Duration].self) { group in
             for _ in 0..<callers {
@@ -149,6 +173,14 @@ struct TokenLedgerBenchmark {
         figure("record_throughput", throughput, "events/s", decimals: 0)
         figure("record_latency_p50", percentile(latencies, 0.50), "us")
         figure("record_latency_p99", percentile(latencies, 0.99), "us")
+        // CPU per event in that phase. Redis runs commands on one thread, so no client can record
+        // faster than 1 s / Redis's figure; when Redis shares the cores with this process, its
+        // figure grows (it is preempted and migrates), which is why it is printed for every run.
+        let redisCPU = try await redisCPUSeconds(pool) - redisCPUBefore
+        let redisCPUPerEvent = redisCPU / Double(events)
+        figure("redis_cpu_per_event", redisCPUPerEvent * 1e6, "us", decimals: 2)
+        figure("record_throughput_redis_bound", 1 / redisCPUPerEvent, "events/s", decimals: 0)
+        figure("client_cpu_per_event", (processCPUSeconds() - clientCPUBefore) / Double(events) * 1e6, "us", decimals: 2)
 
         // Totals: every user's counts must be exactly what was sent (plus the warm-up token).
         var expected = [Int](repeating: 0, count: users)
@@ -269,12 +301,15 @@ struct TokenLedgerBenchmark {
         let userKeys = try keys.user("rb")
         let cycle = try await repository.usage(user: "rb").cycle
         let rbKeys = [userKeys.profile, userKeys.cycle(cycle), userKeys.calls(cycle), userKeys.events]
-        let rbArguments = ["", "rb-__rand_int__", "120", "30", "-1", "-1", "-1", "m", "p", "-1", "80,100", "rb", cycle.description]
+        let rbArguments = ["", "rb-__rand_int__", "120", "30", "-1", "-1", "-1", "m", "-1", "80,100", "rb", cycle.description]
         let one = try redisBenchmark(configuration: redis, sha: sha, keys: rbKeys, arguments: rbArguments, clients: 1, pipeline: 1, requests: 20_000)
+        let rbCPUBefore = try await redisCPUSeconds(pool)
         let many = try redisBenchmark(configuration: redis, sha: sha, keys: rbKeys, arguments: rbArguments, clients: 16, pipeline: 16, requests: 400_000)
+        let rbCPU = try await redisCPUSeconds(pool) - rbCPUBefore
         figure("redis_benchmark_1_client_rps", one.rps, "requests/s", decimals: 0)
         figure("redis_benchmark_1_client_p50", one.p50, "us")
         figure("redis_benchmark_16x16_rps", many.rps, "requests/s", decimals: 0)
+        figure("redis_benchmark_16x16_cpu_per_request", rbCPU / 400_000 * 1e6, "us", decimals: 2)
         figure("record_throughput_ratio", throughput / many.rps, "x", decimals: 2)
         figure("single_record_p50_ratio", singleP50 / one.p50, "x", decimals: 2)
         figure("single_record_queued_p50_ratio", queuedP50 / one.p50, "x", decimals: 2)
