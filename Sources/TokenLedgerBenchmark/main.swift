@@ -342,6 +342,43 @@ struct TokenLedgerBenchmark {
             if big.totals.users != reportUsers { lost += reportUsers - big.totals.users }
         }
 
+        // 7. Redis down: 20,000 records from 16 callers go to a spool (fsync'd; several per fsync).
+        let spoolDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("bench-spool-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: spoolDirectory) }
+        let downPool = RedisConnectionPool(configuration: try RedisConfiguration(url: "redis://127.0.0.1:1"))
+        let spool = try EventSpool(directory: spoolDirectory)
+        let spooling = UsageRecorder(
+            repository: try TokenRepository(pool: downPool, configuration: try LedgerConfiguration(namespace: namespace)),
+            spool: spool, options: .init(replaysInBackground: false))
+        let spoolEvents = 20_000
+        let spoolNext = Locked(0)
+        let notSpooled = Locked(0)
+        let spoolStart = clock.now
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<16 {
+                group.addTask {
+                    while true {
+                        let index = spoolNext.withLock { value -> Int in
+                            defer { value += 1 }
+                            return value
+                        }
+                        guard index < spoolEvents else { return }
+                        let event = benchEvent(index, users: users, prefix: prefix + "d")
+                        let outcome = await spooling.record(user: event.user, callID: event.callID, usage: event.usage)
+                        if case .spooled = outcome {} else { notSpooled.withLock { $0 += 1 } }
+                    }
+                }
+            }
+        }
+        figure("spool_records_per_s", Double(spoolEvents) / seconds(clock.now - spoolStart), "events/s", decimals: 0)
+        await spooling.shutdown()
+        await downPool.close()
+        let spooledCount = spool.status().events
+        if spooledCount != spoolEvents || notSpooled.withLock({ $0 }) != 0 {
+            log("spool: \(spooledCount) of \(spoolEvents) events spooled")
+            lost += spoolEvents - spooledCount
+        }
+
         FileHandle.standardOutput.write(Data("lost \(lost)\n".utf8))
         await recorder.shutdown()
         await pool.close()

@@ -83,7 +83,10 @@ struct SpoolCommandTests {
         kill(running.process.processIdentifier, SIGKILL)
         let killed = await running.finish()
         #expect(killed.status != 0)
-        let acknowledged = Set(killed.stdout.split(separator: "\n").compactMap { line in
+        // Only whole lines: the kill can cut the last one short ("durable 12" of "durable 1234").
+        var lines = killed.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        lines.removeLast()  // empty after a final newline, else the cut line
+        let acknowledged = Set(lines.compactMap { line in
             line.hasPrefix("durable ") ? "load-" + line.dropFirst(8) : nil
         })
         let spooled = try spooledCallIDs(directory)

@@ -94,6 +94,10 @@ public final class UsageRecorder: Sendable {
     private let pipeline: RedisPipelineClient?
     /// Awaited records and settles in flight now (see `submit`).
     private let awaitedInFlight = Atomic<Int>(0)
+    /// Writes spooled events off the cooperative pool, several per fsync; `nil` without a spool.
+    private let spoolWriter: SpoolWriter?
+    /// When the spool gauges were last recorded (see `reportSpool`).
+    private let lastSpoolReport = Mutex<ContinuousClock.Instant?>(nil)
 
     /// Creates a recorder and, when there is a spool, starts its flusher (which first replays any
     /// spool an earlier process left).
@@ -103,6 +107,7 @@ public final class UsageRecorder: Sendable {
     ) {
         self.repository = repository
         self.spool = spool
+        self.spoolWriter = spool.map(SpoolWriter.init(spool:))
         self.options = options
         self.metrics = metrics
         self.logger = logger
@@ -239,6 +244,7 @@ public final class UsageRecorder: Sendable {
         let task = flusher.withLock { $0 }
         task?.cancel()
         await task?.value
+        await spoolWriter?.waitUntilWritten()
         spool?.close()
     }
 
@@ -287,9 +293,9 @@ public final class UsageRecorder: Sendable {
             return .rejected(error)
         case .error(let error):
             metrics.redisError(error)
-            return spoolOrFail(event, because: error)
+            return await spoolOrFail(event, because: error)
         case .timedOut:
-            return spoolOrFail(
+            return await spoolOrFail(
                 event,
                 because: RedisError(code: .timeout, message: "redis did not record within \(options.recordTimeout)"))
         }
@@ -365,11 +371,11 @@ public final class UsageRecorder: Sendable {
                 logger.warning("usage rejected", metadata: ["tokenledger.call_id": "\(event.callID)", "tokenledger.error": "\(error)"])
             } catch {
                 metrics.redisError(error)
-                _ = spoolOrFail(event, because: error)
+                spoolOrFailInBackground(event, because: error)
             }
         case .failure(let error):
             metrics.redisError(error)
-            _ = spoolOrFail(event, because: error)
+            spoolOrFailInBackground(event, because: error)
         }
     }
 
@@ -418,17 +424,34 @@ public final class UsageRecorder: Sendable {
         }
     }
 
-    private func spoolOrFail(_ event: SpooledEvent, because error: any Error) -> RecordOutcome {
-        guard let spool else {
-            metrics.record("failed")
-            logger.error(
-                "usage lost: redis failed and no spool is configured",
-                metadata: ["tokenledger.call_id": "\(event.callID)", "tokenledger.error": "\(error)"])
-            return .failed(error)
+    /// Spools an event Redis did not take, through the spool writer (the fsync runs on its thread,
+    /// not on the caller's cooperative thread); without a spool, or when the spool refuses it, the
+    /// event is lost, loudly.
+    private func spoolOrFail(_ event: SpooledEvent, because error: any Error) async -> RecordOutcome {
+        guard let spoolWriter else { return lost(event, because: error) }
+        return spooled(event, await spoolWriter.append(event))
+    }
+
+    /// As ``spoolOrFail(_:because:)`` for a fire-and-forget record, on a pipeline lane: the lane
+    /// does not wait for the fsync.
+    private func spoolOrFailInBackground(_ event: SpooledEvent, because error: any Error) {
+        guard let spoolWriter else {
+            _ = lost(event, because: error)
+            return
         }
-        do {
-            try spool.append(event)
-        } catch {
+        spoolWriter.append(event) { result in _ = self.spooled(event, result) }
+    }
+
+    private func lost(_ event: SpooledEvent, because error: any Error) -> RecordOutcome {
+        metrics.record("failed")
+        logger.error(
+            "usage lost: redis failed and no spool is configured",
+            metadata: ["tokenledger.call_id": "\(event.callID)", "tokenledger.error": "\(error)"])
+        return .failed(error)
+    }
+
+    private func spooled(_ event: SpooledEvent, _ result: Result<Void, SpoolError>) -> RecordOutcome {
+        if case .failure(let error) = result {
             metrics.record("failed")
             logger.critical(
                 "usage lost: redis failed and the spool refused the event",
@@ -436,7 +459,7 @@ public final class UsageRecorder: Sendable {
             return .failed(error)
         }
         metrics.record("spooled")
-        reportSpool()
+        reportSpool(atMostEvery: .seconds(1))
         trigger.yield()
         return .spooled
     }
@@ -469,8 +492,18 @@ public final class UsageRecorder: Sendable {
         }
     }
 
-    private func reportSpool() {
+    /// Records the spool gauges. `status()` reads every segment, so while Redis is down and events
+    /// spool one after another, reading it for each would cost time growing with the spool (up to
+    /// 64 MiB per event): `atMostEvery` skips reports that come sooner than that after the last.
+    private func reportSpool(atMostEvery interval: Duration = .zero) {
         guard let spool else { return }
+        let now = ContinuousClock.now
+        let due = lastSpoolReport.withLock { last -> Bool in
+            if let last, now - last < interval { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
         let status = spool.status()
         metrics.spool(events: status.events, bytes: status.bytes)
     }

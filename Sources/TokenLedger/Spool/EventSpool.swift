@@ -109,6 +109,10 @@ public final class EventSpool: Sendable {
     private let logger: Logger
     private let state: Mutex<State>
     private let replaying = Mutex(false)
+    private let syncs = Atomic<Int>(0)
+
+    /// The fsyncs appends have made (tests check that concurrent appends share them).
+    var syncCount: Int { syncs.load(ordering: .relaxed) }
 
     /// Opens (creating if needed) a spool directory.
     ///
@@ -165,6 +169,7 @@ public final class EventSpool: Sendable {
                 throw SpoolError(code: .io, message: "fsync of \(state.segmentPath ?? directory) failed: \(String(cString: strerror(errno)))")
             }
             state.bytes += bytes.count
+            syncs.add(1, ordering: .relaxed)
             return (state.bytes, Double(state.bytes) >= Double(options.maximumBytes) * options.warningFraction)
         }
         if warn {

@@ -7,7 +7,7 @@ import CoreMetrics
 /// | `tokenledger_records_total` | counter | `result`: applied, duplicate, spooled, replayed, rejected, failed |
 /// | `tokenledger_quota_decisions_total` | counter | `decision`: allowed, denied, fail_open, fail_closed |
 /// | `tokenledger_redis_errors_total` | counter | `code`: the `RedisError` code |
-/// | `tokenledger_spool_events` | gauge | — (events waiting after each spool or replay) |
+/// | `tokenledger_spool_events` | gauge | — (events waiting: after a replay, and at most once a second while events spool) |
 /// | `tokenledger_spool_bytes` | gauge | — |
 public struct LedgerMetrics: Sendable {
     let factory: any MetricsFactory
