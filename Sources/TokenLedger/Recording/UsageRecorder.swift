@@ -424,12 +424,14 @@ public final class UsageRecorder: Sendable {
         }
     }
 
-    /// Spools an event Redis did not take, through the spool writer (the fsync runs on its thread,
-    /// not on the caller's cooperative thread); without a spool, or when the spool refuses it, the
-    /// event is lost, loudly.
+    /// Spools an event Redis did not take, through the spool writer: the fsync, and the spool
+    /// gauges' reading of the spool's files, run on its thread, not on the caller's cooperative
+    /// thread. Without a spool, or when the spool refuses the event, it is lost, loudly.
     private func spoolOrFail(_ event: SpooledEvent, because error: any Error) async -> RecordOutcome {
         guard let spoolWriter else { return lost(event, because: error) }
-        return spooled(event, await spoolWriter.append(event))
+        return await withCheckedContinuation { continuation in
+            spoolWriter.append(event) { result in continuation.resume(returning: self.spooled(event, result)) }
+        }
     }
 
     /// As ``spoolOrFail(_:because:)`` for a fire-and-forget record, on a pipeline lane: the lane

@@ -42,13 +42,6 @@ final class SpoolWriter: Sendable {
         if startDrain { queue.async { self.drain() } }
     }
 
-    /// Appends one event and returns once it is fsync'd (or refused), without holding a thread.
-    func append(_ event: SpooledEvent) async -> Result<Void, SpoolError> {
-        await withCheckedContinuation { continuation in
-            append(event) { continuation.resume(returning: $0) }
-        }
-    }
-
     /// Returns once every event appended before the call is written (or refused).
     func waitUntilWritten() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
