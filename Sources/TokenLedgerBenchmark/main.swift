@@ -45,6 +45,17 @@ final class Locked<Value: Sendable>: Sendable {
     func withLock<T: Sendable>(_ body: (inout Value) -> T) -> T { mutex.withLock { body(&$0) } }
 }
 
+extension Locked where Value == Int {
+    /// Hands out 0, 1, 2, … to concurrent workers, each once; `nil` once `limit` is reached.
+    func next(below limit: Int) -> Int? {
+        withLock { value -> Int? in
+            guard value < limit else { return nil }
+            defer { value += 1 }
+            return value
+        }
+    }
+}
+
 /// Event `index` of a run: deterministic, so totals can be checked.
 func benchEvent(_ index: Int, users: Int, prefix: String) -> (user: String, callID: String, usage: UsageRecord) {
     ("u\(index % users)", "\(prefix)-\(index)", UsageRecord(inputTokens: index % 997 + 1, outputTokens: index % 211))
@@ -141,7 +152,7 @@ struct TokenLedgerBenchmark {
         }
 
         // 1. Throughput and latency: `callers` tasks awaiting durability.
-        let next = Locked(0)
+        let nextEvent = Locked(0)
         let clock = ContinuousClock()
         let redisCPUBefore = try await redisCPUSeconds(pool)
         let clientCPUBefore = processCPUSeconds()
@@ -151,11 +162,7 @@ struct TokenLedgerBenchmark {
                 group.addTask {
                     var mine: [Duration] = []
                     while true {
-                        let index = next.withLock { value -> Int in
-                            defer { value += 1 }
-                            return value
-                        }
-                        guard index < events else { return mine }
+                        guard let index = nextEvent.next(below: events) else { return mine }
                         let event = benchEvent(index, users: users, prefix: prefix)
                         let start = clock.now
                         let outcome = await recorder.record(user: event.user, callID: event.callID, usage: event.usage)
@@ -245,11 +252,7 @@ struct TokenLedgerBenchmark {
                     group.addTask {
                         var mine: [Duration] = []
                         while true {
-                            let index = handlerNext.withLock { value -> Int in
-                                defer { value += 1 }
-                                return value
-                            }
-                            guard index < count else { return mine }
+                            guard let index = handlerNext.next(below: count) else { return mine }
                             if let modelLatency { try? await Task.sleep(for: modelLatency) }
                             let event = benchEvent(index, users: users, prefix: prefix + tag)
                             let context = LLMCallContext(runID: event.callID, user: event.user)
@@ -280,11 +283,7 @@ struct TokenLedgerBenchmark {
             for _ in 0..<callers {
                 group.addTask {
                     while true {
-                        let index = pairNext.withLock { value -> Int in
-                            defer { value += 1 }
-                            return value
-                        }
-                        guard index < pairs else { return }
+                        guard let index = pairNext.next(below: pairs) else { return }
                         let event = benchEvent(index, users: users, prefix: prefix + "q")
                         _ = try await repository.reserve(user: event.user, callID: event.callID, tokens: 2000)
                         _ = try await repository.settle(user: event.user, callID: event.callID, usage: event.usage)
@@ -323,11 +322,7 @@ struct TokenLedgerBenchmark {
                 for _ in 0..<256 {
                     group.addTask {
                         while true {
-                            let index = seedNext.withLock { value -> Int in
-                                defer { value += 1 }
-                                return value
-                            }
-                            guard index < reportUsers else { return }
+                            guard let index = seedNext.next(below: reportUsers) else { return }
                             _ = await recorder.record(
                                 user: "r\(index)", callID: "seed", usage: UsageRecord(inputTokens: index % 500 + 1, outputTokens: 7),
                                 cycle: reportCycle)
@@ -358,11 +353,7 @@ struct TokenLedgerBenchmark {
             for _ in 0..<16 {
                 group.addTask {
                     while true {
-                        let index = spoolNext.withLock { value -> Int in
-                            defer { value += 1 }
-                            return value
-                        }
-                        guard index < spoolEvents else { return }
+                        guard let index = spoolNext.next(below: spoolEvents) else { return }
                         let event = benchEvent(index, users: users, prefix: prefix + "d")
                         let outcome = await spooling.record(user: event.user, callID: event.callID, usage: event.usage)
                         if case .spooled = outcome {} else { notSpooled.withLock { $0 += 1 } }
