@@ -96,8 +96,9 @@ public final class UsageRecorder: Sendable {
     private let awaitedInFlight = Atomic<Int>(0)
     /// Writes spooled events off the cooperative pool, several per fsync; `nil` without a spool.
     private let spoolWriter: SpoolWriter?
-    /// When the spool gauges were last recorded (see `reportSpool`).
-    private let lastSpoolReport = Mutex<ContinuousClock.Instant?>(nil)
+    /// When the spool gauges were last recorded, and whether a trailing report is scheduled
+    /// (see `reportSpool`).
+    private let spoolReports = Mutex<(last: ContinuousClock.Instant?, trailing: Bool)>((nil, false))
 
     /// Creates a recorder and, when there is a spool, starts its flusher (which first replays any
     /// spool an earlier process left).
@@ -107,7 +108,7 @@ public final class UsageRecorder: Sendable {
     ) {
         self.repository = repository
         self.spool = spool
-        self.spoolWriter = spool.map(SpoolWriter.init(spool:))
+        self.spoolWriter = spool.map { SpoolWriter(spool: $0) }
         self.options = options
         self.metrics = metrics
         self.logger = logger
@@ -435,13 +436,15 @@ public final class UsageRecorder: Sendable {
     }
 
     /// As ``spoolOrFail(_:because:)`` for a fire-and-forget record, on a pipeline lane: the lane
-    /// does not wait for the fsync.
+    /// does not wait for the fsync, only for room when the writer is far behind.
     private func spoolOrFailInBackground(_ event: SpooledEvent, because error: any Error) {
         guard let spoolWriter else {
             _ = lost(event, because: error)
             return
         }
-        spoolWriter.append(event) { result in _ = self.spooled(event, result) }
+        // A lane is a thread of its own: it may wait while the writer is far behind (back-pressure
+        // for fire-and-forget callers, as when lanes wrote the spool themselves).
+        spoolWriter.append(event, waitingForRoom: true) { result in _ = self.spooled(event, result) }
     }
 
     private func lost(_ event: SpooledEvent, because error: any Error) -> RecordOutcome {
@@ -496,14 +499,27 @@ public final class UsageRecorder: Sendable {
 
     /// Records the spool gauges. `status()` reads every segment, so while Redis is down and events
     /// spool one after another, reading it for each would cost time growing with the spool (up to
-    /// 64 MiB per event): `atMostEvery` skips reports that come sooner than that after the last.
+    /// 64 MiB per event): `atMostEvery` skips reports that come sooner than that after the last,
+    /// and schedules one report for when the interval has passed, so the gauges end up current.
     private func reportSpool(atMostEvery interval: Duration = .zero) {
         guard let spool else { return }
         let now = ContinuousClock.now
-        let due = lastSpoolReport.withLock { last -> Bool in
-            if let last, now - last < interval { return false }
-            last = now
-            return true
+        let (due, scheduleTrailing) = spoolReports.withLock { reports -> (Bool, Bool) in
+            if let last = reports.last, now - last < interval {
+                if reports.trailing { return (false, false) }
+                reports.trailing = true
+                return (false, true)
+            }
+            reports.last = now
+            return (true, false)
+        }
+        if scheduleTrailing {
+            let (seconds, attoseconds) = interval.components
+            let delay = DispatchTimeInterval.nanoseconds(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000))
+            DispatchQueue.global().asyncAfter(deadline: .now() + delay) {
+                self.spoolReports.withLock { $0.trailing = false }
+                self.reportSpool()
+            }
         }
         guard due else { return }
         let status = spool.status()

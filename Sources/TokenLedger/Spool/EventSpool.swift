@@ -146,7 +146,9 @@ public final class EventSpool: Sendable {
 
     /// Appends events with one write and one fsync.
     ///
-    /// - Throws: ``SpoolError`` (`full` when the bound would be passed; `io`); nothing is written then.
+    /// - Throws: ``SpoolError``: `full` when the bound would be passed (nothing is written); `io` when
+    ///   writing or syncing failed: some of the events may have reached the segment, which is then
+    ///   closed, so appending them again cannot corrupt it (replays count an event once).
     public func append(_ events: [SpooledEvent]) throws(SpoolError) {
         guard !events.isEmpty else { return }
         var bytes: [UInt8] = []
@@ -164,9 +166,19 @@ public final class EventSpool: Sendable {
                     message: "the spool at \(directory) is full (\(state.bytes) of \(options.maximumBytes) bytes); the event was not written")
             }
             if state.descriptor < 0 { try openSegment(&state) }
-            try writeAll(bytes, to: state.descriptor, path: state.segmentPath ?? directory)
-            guard fsync(state.descriptor) == 0 else {
-                throw SpoolError(code: .io, message: "fsync of \(state.segmentPath ?? directory) failed: \(String(cString: strerror(errno)))")
+            do throws(SpoolError) {
+                try writeAll(bytes, to: state.descriptor, path: state.segmentPath ?? directory)
+                guard fsync(state.descriptor) == 0 else {
+                    throw SpoolError(code: .io, message: "fsync of \(state.segmentPath ?? directory) failed: \(String(cString: strerror(errno)))")
+                }
+            } catch {
+                // Part of the lines may be in the segment, the last one cut short. The next append
+                // starts a new segment, so nothing is glued to that fragment: a replay drops a torn
+                // last line and applies whole ones (a duplicate of a retried event counts once).
+                Glibc.close(state.descriptor)
+                state.descriptor = -1
+                state.segmentPath = nil
+                throw error
             }
             state.bytes += bytes.count
             syncs.add(1, ordering: .relaxed)
