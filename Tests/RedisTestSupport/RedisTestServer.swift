@@ -74,11 +74,11 @@ public final class RedisTestServer: @unchecked Sendable {
     /// - Throws: ``RedisTestServerError`` when `redis-server` is missing or does not come up.
     public static func start(_ options: Options = Options()) async throws -> RedisTestServer {
         let executable = try findRedisServer()
+        _ = reapedOrphans
         var lastError: (any Error)?
         for _ in 0..<3 {
             let port = try freePort()
-            let directory = FileManager.default.temporaryDirectory
-                .appendingPathComponent("tokenledger-redis-\(port)-\(UUID().uuidString.prefix(8))")
+            let directory = URL(fileURLWithPath: directoryPrefix + "\(getpid())-\(port)-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let server = RedisTestServer(port: port, directory: directory, options: options)
             server.executable = executable
@@ -234,6 +234,50 @@ public final class RedisTestServer: @unchecked Sendable {
     public func restart() async throws {
         await stop()
         try await launch()
+    }
+
+    /// Stops, once per test process, the servers an earlier test process started and left running
+    /// when it crashed (nothing else reaps them, and each holds a port and memory).
+    private static let reapedOrphans: Int = reapOrphanedServers()
+
+    /// The prefix of every test server's directory: `<prefix><owner pid>-<port>-<random>`.
+    public static var directoryPrefix: String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("tokenledger-redis-").path
+    }
+
+    /// Kills every `redis-server` working in a test server directory (``directoryPrefix``; it
+    /// changes to `--dir`, and it rewrites its command line, so that is where the directory shows)
+    /// whose owner, the test process named in the directory, is gone, and removes the test server
+    /// directories of owners that are gone. Servers and directories of live test processes, and
+    /// everyone else's, are left alone.
+    ///
+    /// - Returns: How many servers it stopped.
+    public static func reapOrphanedServers() -> Int {
+        let prefix = directoryPrefix
+        /// Whether the directory is a test server's whose owner is gone.
+        func orphaned(_ directory: String) -> Bool {
+            guard directory.hasPrefix(prefix), let owner = pid_t(directory.dropFirst(prefix.count).prefix { $0 != "-" }) else {
+                return false
+            }
+            // Alive (or not ours to signal): keep. A reused pid only keeps an orphan for longer.
+            return !(owner == getpid() || kill(owner, 0) == 0 || errno == EPERM)
+        }
+        var stopped = 0
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = pid_t(entry),
+                let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+                status.split(separator: "\n").contains("Name:\tredis-server"),
+                let directory = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd"),
+                orphaned(directory)
+            else { continue }
+            if kill(pid, SIGKILL) == 0 { stopped += 1 }
+        }
+        let temporary = FileManager.default.temporaryDirectory.path
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? [] {
+            let directory = temporary + "/" + name
+            if orphaned(directory) { try? FileManager.default.removeItem(atPath: directory) }
+        }
+        return stopped
     }
 
     private static func findRedisServer() throws -> String {
