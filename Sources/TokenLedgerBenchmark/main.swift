@@ -339,6 +339,8 @@ struct TokenLedgerBenchmark {
 
         // 7. Redis down: 20,000 records from 16 callers go to a spool (fsync'd; several per fsync).
         let spoolDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("bench-spool-\(getpid())").path
+        // A directory a crashed run left under the same pid would hold events this run did not send.
+        try? FileManager.default.removeItem(atPath: spoolDirectory)
         defer { try? FileManager.default.removeItem(atPath: spoolDirectory) }
         let downPool = RedisConnectionPool(configuration: try RedisConfiguration(url: "redis://127.0.0.1:1"))
         let spool = try EventSpool(directory: spoolDirectory)
