@@ -8,7 +8,7 @@ import Testing
 @testable import TokenLedger
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 // docs/operations.md promises: "Unavailable" means a transport failure or one of Redis's
@@ -27,7 +27,9 @@ private func availabilityEventually(seconds: Int = 90, _ condition: () async -> 
 }
 
 /// The error code `command` gets from the server now (`nil`: it succeeded), on a fresh connection.
-private func replyCode(_ configuration: RedisConfiguration, _ command: RedisCommand = RedisCommand("HGETALL", "probe")) async -> String? {
+private func replyCode(_ configuration: RedisConfiguration, _ command: RedisCommand = RedisCommand("HGETALL", "probe"))
+    async -> String?
+{
     switch await reply(configuration, command) {
     case .success: return nil
     case .failure(let error): return error.serverCode ?? error.code.name
@@ -35,7 +37,8 @@ private func replyCode(_ configuration: RedisConfiguration, _ command: RedisComm
 }
 
 /// The server's reply to `command`, on a fresh connection that is closed afterwards.
-private func reply(_ configuration: RedisConfiguration, _ command: RedisCommand) async -> Result<RedisReply, RedisError> {
+private func reply(_ configuration: RedisConfiguration, _ command: RedisCommand) async -> Result<RedisReply, RedisError>
+{
     let connection: RedisConnection
     do {
         connection = try await RedisConnection.connect(configuration: configuration)
@@ -110,19 +113,23 @@ private struct UnavailableRun {
 private func expectUnavailable(
     _ code: String, configuration: RedisConfiguration, sourceLocation: SourceLocation = #_sourceLocation
 ) async throws -> UnavailableRun {
-    let pool = RedisConnectionPool(configuration: patient(configuration), options: .init(maximumConnections: 4, waitTimeout: .seconds(30)))
+    let pool = RedisConnectionPool(
+        configuration: patient(configuration), options: .init(maximumConnections: 4, waitTimeout: .seconds(30)))
     let repository = try TokenRepository(
-        pool: pool, configuration: try LedgerConfiguration(namespace: uniqueNamespace("avail"), settingsCacheTTL: .zero))
+        pool: pool, configuration: try LedgerConfiguration(namespace: uniqueNamespace("avail"), settingsCacheTTL: .zero)
+    )
 
     await #expect(sourceLocation: sourceLocation) {
         _ = try await repository.record(
-            user: "direct", callID: "d1", usage: UsageRecord(inputTokens: 1, outputTokens: 1), cycle: date("2026-01-01"))
+            user: "direct", callID: "d1", usage: UsageRecord(inputTokens: 1, outputTokens: 1), cycle: date("2026-01-01")
+        )
     } throws: { error in
         guard let error = error as? RedisError else { return false }
         return error.serverCode == code && QuotaGuard.meansUnavailable(error)
     }
 
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spool-avail-\(UUID().uuidString)").path
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spool-avail-\(UUID().uuidString)")
+        .path
     let spool = try EventSpool(directory: directory)
     let metrics = TestMetrics()
     let recorder = UsageRecorder(
@@ -132,7 +139,8 @@ private func expectUnavailable(
         user: "spooled", callID: "s1", usage: UsageRecord(inputTokens: 7, outputTokens: 3), cycle: date("2026-01-01"))
     guard case .spooled = outcome else {
         Issue.record("a \(code) reply should spool the event, got \(outcome)", sourceLocation: sourceLocation)
-        return UnavailableRun(recorder: recorder, repository: repository, spool: spool, directory: directory, metrics: metrics)
+        return UnavailableRun(
+            recorder: recorder, repository: repository, spool: spool, directory: directory, metrics: metrics)
     }
     #expect(spool.status().events == 1, sourceLocation: sourceLocation)
     #expect(
@@ -143,25 +151,32 @@ private func expectUnavailable(
     let ran = Locked(0)
     let closed = QuotaGuard(recorder: recorder, counting: .heuristic, whenUnavailable: .failClosed, logger: quiet)
     await #expect(sourceLocation: sourceLocation) {
-        _ = try await closed.run(context: LLMCallContext(runID: "closed-1", user: "guarded"), messages: messages, maxOutputTokens: 10) {
+        _ = try await closed.run(
+            context: LLMCallContext(runID: "closed-1", user: "guarded"), messages: messages, maxOutputTokens: 10
+        ) {
             ran.withLock { $0 += 1 }
             return ("ran", UsageRecord(inputTokens: 1, outputTokens: 1))
         }
     } throws: { error in
-        guard let error = error as? QuotaUnavailableError, let underlying = error.underlying as? RedisError else { return false }
+        guard let error = error as? QuotaUnavailableError, let underlying = error.underlying as? RedisError else {
+            return false
+        }
         return underlying.serverCode == code
     }
     #expect(ran.withLock { $0 } == 0, "fail-closed must not call the model", sourceLocation: sourceLocation)
 
     let open = QuotaGuard(recorder: recorder, counting: .heuristic, whenUnavailable: .failOpen, logger: quiet)
-    let answer = try await open.run(context: LLMCallContext(runID: "open-1", user: "guarded"), messages: messages, maxOutputTokens: 10) {
+    let answer = try await open.run(
+        context: LLMCallContext(runID: "open-1", user: "guarded"), messages: messages, maxOutputTokens: 10
+    ) {
         ran.withLock { $0 += 1 }
         return ("ran", UsageRecord(inputTokens: 2, outputTokens: 2))
     }
     #expect(answer == "ran" && ran.withLock { $0 } == 1, sourceLocation: sourceLocation)
     #expect(spool.status().events == 2, "the fail-open call's usage is spooled", sourceLocation: sourceLocation)
     #expect(
-        metrics.counterTotal(label: "tokenledger_quota_decisions_total", dimensions: [("decision", "fail_closed")]) == 1,
+        metrics.counterTotal(label: "tokenledger_quota_decisions_total", dimensions: [("decision", "fail_closed")])
+            == 1,
         sourceLocation: sourceLocation)
     #expect(
         metrics.counterTotal(label: "tokenledger_quota_decisions_total", dimensions: [("decision", "fail_open")]) == 1,
@@ -169,7 +184,8 @@ private func expectUnavailable(
     #expect(
         metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "spooled")]) == 2,
         sourceLocation: sourceLocation)
-    return UnavailableRun(recorder: recorder, repository: repository, spool: spool, directory: directory, metrics: metrics)
+    return UnavailableRun(
+        recorder: recorder, repository: repository, spool: spool, directory: directory, metrics: metrics)
 }
 
 @Suite("Availability replies count as Redis unavailable", .serialized)
@@ -199,7 +215,9 @@ struct AvailabilityTests {
         }
     }
 
-    @Test("BUSY (a script past busy-reply-threshold): guard fails closed/open, the recorder spools; after SCRIPT KILL the spool replays")
+    @Test(
+        "BUSY (a script past busy-reply-threshold): guard fails closed/open, the recorder spools; after SCRIPT KILL the spool replays"
+    )
     func busy() async throws {
         var options = RedisTestServer.Options()
         options.extraArguments = ["--busy-reply-threshold", "50"]
@@ -209,7 +227,9 @@ struct AvailabilityTests {
             blocking.commandTimeout = .seconds(600)
             let runner = try await RedisConnection.connect(configuration: blocking)
             let endless = Task { try? await runner.send(RedisCommand("EVAL", "while true do end", 0)) }
-            #expect(await availabilityEventually { await replyCode(configuration) == "BUSY" }, "the server never became BUSY")
+            #expect(
+                await availabilityEventually { await replyCode(configuration) == "BUSY" },
+                "the server never became BUSY")
 
             let run = try await expectUnavailable("BUSY", configuration: configuration)
 
@@ -243,16 +263,23 @@ struct AvailabilityTests {
                 let admin = try await RedisConnection.connect(configuration: configuration)
                 _ = try await admin.send(RedisCommand("REPLICAOF", "NO", "ONE"))
                 await admin.close()
-                #expect(await availabilityEventually { await replyCode(configuration, RedisCommand("SET", "probe", "1")) == nil })
+                #expect(
+                    await availabilityEventually {
+                        await replyCode(configuration, RedisCommand("SET", "probe", "1")) == nil
+                    })
                 try await run.replay()
             }
         }
     }
 
-    @Test("MASTERDOWN (a replica whose master is gone, replica-serve-stale-data no): guard and recorder treat it as unavailable")
+    @Test(
+        "MASTERDOWN (a replica whose master is gone, replica-serve-stale-data no): guard and recorder treat it as unavailable"
+    )
     func masterDown() async throws {
         var options = RedisTestServer.Options()
-        options.extraArguments = ["--replicaof", "127.0.0.1", String(try closedPort()), "--replica-serve-stale-data", "no"]
+        options.extraArguments = [
+            "--replicaof", "127.0.0.1", String(try closedPort()), "--replica-serve-stale-data", "no",
+        ]
         try await withRedisServer(options) { replica async throws in
             let configuration = patient(replica.configuration)
             #expect(await availabilityEventually { await replyCode(configuration) == "MASTERDOWN" })
@@ -267,7 +294,9 @@ struct AvailabilityTests {
         }
     }
 
-    @Test("LOADING (a restart loading a large dataset slowly): guard and recorder treat it as unavailable; the spool replays after")
+    @Test(
+        "LOADING (a restart loading a large dataset slowly): guard and recorder treat it as unavailable; the spool replays after"
+    )
     func loading() async throws {
         var options = RedisTestServer.Options()
         // 20 ms per key while loading, and the server answers clients between keys (every 1 KiB).
@@ -277,11 +306,15 @@ struct AvailabilityTests {
             let filler = try await RedisConnection.connect(configuration: configuration)
             // 5,000 keys of 2 KB: loading them takes at least 100 s, far longer than the checks.
             _ = try await filler.send(
-                RedisCommand("EVAL", "for i = 1, 5000 do redis.call('SET', 'filler:' .. i, string.rep('x', 2000)) end return 1", 0))
+                RedisCommand(
+                    "EVAL", "for i = 1, 5000 do redis.call('SET', 'filler:' .. i, string.rep('x', 2000)) end return 1",
+                    0))
             _ = try await filler.send(RedisCommand("SAVE"))
             await filler.close()
             try await server.restart()
-            #expect(await availabilityEventually { await replyCode(configuration) == "LOADING" }, "the restart did not answer LOADING")
+            #expect(
+                await availabilityEventually { await replyCode(configuration) == "LOADING" },
+                "the restart did not answer LOADING")
 
             let run = try await expectUnavailable("LOADING", configuration: configuration)
 

@@ -8,7 +8,7 @@ import Testing
 @testable import TokenLedger
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 // Behaviours README.md and docs/operations.md promise, each checked against real redis-server
@@ -111,14 +111,17 @@ private func sizedEvent(_ index: Int, namespace: String = "tl") -> SpooledEvent 
 
 @Suite("Promised in README and docs: spool, thresholds, retention, stream cap, passwords", .serialized)
 struct PromisesTests {
-    @Test("every append past 80 % of maximumBytes logs a warning; at the bound the spool refuses, writes nothing, and the recorder reports the event lost, critically")
+    @Test(
+        "every append past 80 % of maximumBytes logs a warning; at the bound the spool refuses, writes nothing, and the recorder reports the event lost, critically"
+    )
     func spoolWarningAndFull() async throws {
         let logs = CapturedLogs()
         let directory = promisesSpoolDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let line = try sizedEvent(10).line().count
         #expect(try sizedEvent(99).line().count == line)
-        let spool = try EventSpool(directory: directory, options: .init(maximumBytes: line * 10), logger: logs.logger("spool"))
+        let spool = try EventSpool(
+            directory: directory, options: .init(maximumBytes: line * 10), logger: logs.logger("spool"))
         for index in 10..<17 { try spool.append(sizedEvent(index)) }
         #expect(logs.lines(.warning, "spool is filling up").isEmpty, "70 % must not warn")
         try spool.append(sizedEvent(17))
@@ -146,7 +149,8 @@ struct PromisesTests {
         let recorder = UsageRecorder(
             repository: repository, spool: spool, options: .init(replaysInBackground: false),
             metrics: LedgerMetrics(factory: metrics), logger: logs.logger("recorder"))
-        let outcome = await recorder.record(user: "u", callID: "call-21", usage: UsageRecord(inputTokens: 10, outputTokens: 5))
+        let outcome = await recorder.record(
+            user: "u", callID: "call-21", usage: UsageRecord(inputTokens: 10, outputTokens: 5))
         guard case .failed(let error) = outcome else {
             Issue.record("a full spool must fail the event, got \(outcome)")
             return
@@ -162,7 +166,8 @@ struct PromisesTests {
         await pool.close()
     }
 
-    @Test("the spool gauges: recorded while events spool (a last report catches up after the second) and after a replay")
+    @Test(
+        "the spool gauges: recorded while events spool (a last report catches up after the second) and after a replay")
     func spoolGauges() async throws {
         let directory = promisesSpoolDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -170,12 +175,14 @@ struct PromisesTests {
         let metrics = TestMetrics()
         let downPool = RedisConnectionPool(configuration: try unreachableConfiguration())
         let down = UsageRecorder(
-            repository: try TokenRepository(pool: downPool, configuration: try LedgerConfiguration(namespace: namespace)),
+            repository: try TokenRepository(
+                pool: downPool, configuration: try LedgerConfiguration(namespace: namespace)),
             spool: try EventSpool(directory: directory), options: .init(replaysInBackground: false),
             metrics: LedgerMetrics(factory: metrics))
         for index in 0..<5 {
             let outcome = await down.record(
-                user: "g\(index % 2)", callID: "c\(index)", usage: UsageRecord(inputTokens: 10 + index, outputTokens: 1),
+                user: "g\(index % 2)", callID: "c\(index)",
+                usage: UsageRecord(inputTokens: 10 + index, outputTokens: 1),
                 cycle: date("2026-01-01"))
             guard case .spooled = outcome else {
                 Issue.record("Redis is down: the event should spool, got \(outcome)")
@@ -197,7 +204,8 @@ struct PromisesTests {
         try await withRedisServer { server async throws in
             let pool = RedisConnectionPool(configuration: server.configuration)
             let up = UsageRecorder(
-                repository: try TokenRepository(pool: pool, configuration: try LedgerConfiguration(namespace: namespace)),
+                repository: try TokenRepository(
+                    pool: pool, configuration: try LedgerConfiguration(namespace: namespace)),
                 spool: try EventSpool(directory: directory), options: .init(replaysInBackground: false),
                 metrics: LedgerMetrics(factory: metrics))
             let result = try await up.flush()
@@ -209,7 +217,9 @@ struct PromisesTests {
         }
     }
 
-    @Test("non-default thresholds (50, 90, 120 %) fire from settle, once each, also several in one settle; never 80 or 100")
+    @Test(
+        "non-default thresholds (50, 90, 120 %) fire from settle, once each, also several in one settle; never 80 or 100"
+    )
     func settleFiresNonDefaultThresholds() async throws {
         try await withRepository(thresholds: [120, 50, 90]) { repository async throws in
             let now = at("2026-03-10T12:00:00Z")
@@ -219,18 +229,22 @@ struct PromisesTests {
             }
 
             #expect(try await repository.reserve(user: "t", callID: "a", tokens: 600, at: now).status == .admitted)
-            _ = try await repository.settle(user: "t", callID: "a", usage: UsageRecord(inputTokens: 400, outputTokens: 100), at: now)
+            _ = try await repository.settle(
+                user: "t", callID: "a", usage: UsageRecord(inputTokens: 400, outputTokens: 100), at: now)
             #expect(try await thresholdEvents().map { $0["threshold"] } == ["50"])
             // A replayed settle changes nothing and fires nothing.
-            let again = try await repository.settle(user: "t", callID: "a", usage: UsageRecord(inputTokens: 400, outputTokens: 100), at: now)
+            let again = try await repository.settle(
+                user: "t", callID: "a", usage: UsageRecord(inputTokens: 400, outputTokens: 100), at: now)
             #expect(!again.applied)
             #expect(try await thresholdEvents().count == 1)
 
             // One settle from 500 to 1,300 passes 90 % and 120 %: one event each.
             #expect(try await repository.reserve(user: "t", callID: "b", tokens: 400, at: now).status == .admitted)
-            _ = try await repository.settle(user: "t", callID: "b", usage: UsageRecord(inputTokens: 700, outputTokens: 100), at: now)
+            _ = try await repository.settle(
+                user: "t", callID: "b", usage: UsageRecord(inputTokens: 700, outputTokens: 100), at: now)
             // More usage past every threshold fires nothing more.
-            _ = try await repository.settle(user: "t", callID: "c", usage: UsageRecord(inputTokens: 5, outputTokens: 5), at: now)
+            _ = try await repository.settle(
+                user: "t", callID: "c", usage: UsageRecord(inputTokens: 5, outputTokens: 5), at: now)
             let events = try await thresholdEvents()
             #expect(events.map { $0["threshold"] } == ["50", "90", "120"])
             #expect(events.map { $0["used"] } == ["500", "1300", "1300"])
@@ -239,7 +253,9 @@ struct PromisesTests {
         }
     }
 
-    @Test("retention deletes only the old cycle's counters and call ids: profile, leases, reserved and the event stream stay as they were")
+    @Test(
+        "retention deletes only the old cycle's counters and call ids: profile, leases, reserved and the event stream stay as they were"
+    )
     func retentionLeavesProfilesLeasesStreams() async throws {
         try await withRepository { repository async throws in
             let user = "keeper"
@@ -248,11 +264,16 @@ struct PromisesTests {
             let recent = date("2026-02-01")
             let now = at("2026-02-10T01:00:00Z")
             try await repository.setLimit(user: user, tokens: 100)
-            try await repository.setCyclePolicy(user: user, policy: try BillingCyclePolicy(period: .monthly(anchorDay: 1)))
+            try await repository.setCyclePolicy(
+                user: user, policy: try BillingCyclePolicy(period: .monthly(anchorDay: 1)))
             // 90 of 100 in the old cycle: an 80 % event on the stream.
-            _ = try await repository.record(user: user, callID: "old", usage: UsageRecord(inputTokens: 80, outputTokens: 10), cycle: old)
-            _ = try await repository.record(user: user, callID: "new", usage: UsageRecord(inputTokens: 5, outputTokens: 5), cycle: recent)
-            #expect(try await repository.reserve(user: user, callID: "live", tokens: 7, ttl: .seconds(86_400), at: now).status == .admitted)
+            _ = try await repository.record(
+                user: user, callID: "old", usage: UsageRecord(inputTokens: 80, outputTokens: 10), cycle: old)
+            _ = try await repository.record(
+                user: user, callID: "new", usage: UsageRecord(inputTokens: 5, outputTokens: 5), cycle: recent)
+            #expect(
+                try await repository.reserve(user: user, callID: "live", tokens: 7, ttl: .seconds(86_400), at: now)
+                    .status == .admitted)
 
             let kept = [
                 RedisCommand("HGETALL", keys.profile), RedisCommand("HGETALL", keys.leases),
@@ -261,11 +282,15 @@ struct PromisesTests {
                 RedisCommand("HGETALL", keys.calls(recent)),
             ]
             let before = try await repository.pool.pipeline(kept)
-            #expect(before.allSatisfy { reply in
-                if case .error = reply { return false }
-                return reply.array.map { !$0.isEmpty } ?? !reply.isNull
-            }, "every kept key should hold something before the run: \(before)")
-            #expect(try await repository.events(user: user).contains { $0["threshold"] == "80" && $0["cycle"] == "2024-12-01" })
+            #expect(
+                before.allSatisfy { reply in
+                    if case .error = reply { return false }
+                    return reply.array.map { !$0.isEmpty } ?? !reply.isNull
+                }, "every kept key should hold something before the run: \(before)")
+            #expect(
+                try await repository.events(user: user).contains {
+                    $0["threshold"] == "80" && $0["cycle"] == "2024-12-01"
+                })
 
             let result = try await Rollover(repository: repository).run(try RolloverOptions(now: now))
             #expect(result.retentionCutoff == date("2025-01-10"))
@@ -281,7 +306,8 @@ struct PromisesTests {
         }
     }
 
-    @Test("the events stream is capped near 10,000 entries: 11,000 threshold events leave about 10,000, the newest kept")
+    @Test(
+        "the events stream is capped near 10,000 entries: 11,000 threshold events leave about 10,000, the newest kept")
     func streamCap() async throws {
         // 1,000 thresholds (1 … 1,000 %) and a limit of 1: one record of 10 tokens passes them all.
         try await withRepository(thresholds: Array(1...1_000)) { repository async throws in
@@ -297,7 +323,9 @@ struct PromisesTests {
             #expect((10_000...10_200).contains(length), "XLEN \(length) after 11,000 events")
             let newest = try await repository.pool.send(RedisCommand("XREVRANGE", stream, "+", "-", "COUNT", 1))
             let fields = newest.array?.first?.array?.last?.array?.compactMap(\.string) ?? []
-            #expect(fields.contains("threshold") && fields.contains("1000") && fields.contains(cycles.last!.description), "\(fields)")
+            #expect(
+                fields.contains("threshold") && fields.contains("1000") && fields.contains(cycles.last!.description),
+                "\(fields)")
             let oldest = try await repository.pool.send(RedisCommand("XRANGE", stream, "-", "+", "COUNT", 1))
             let oldestFields = oldest.array?.first?.array?.last?.array?.compactMap(\.string) ?? []
             // Trimming drops the oldest: what is left starts at event 11,000 - XLEN (from 0); each
@@ -311,7 +339,8 @@ struct PromisesTests {
         }
     }
 
-    @Test("passwords never appear in logs or errors: successful connections, refused connections, failed authentication")
+    @Test(
+        "passwords never appear in logs or errors: successful connections, refused connections, failed authentication")
     func passwordsNeverLogged() async throws {
         let password = "TopSecretPW-\(UUID().uuidString.prefix(8))"
         let wrong = "WrongSecretPW-\(UUID().uuidString.prefix(8))"
@@ -335,19 +364,25 @@ struct PromisesTests {
             let directory = promisesSpoolDirectory()
             defer { try? FileManager.default.removeItem(atPath: directory) }
             let recorder = UsageRecorder(
-                repository: repository, spool: try EventSpool(directory: directory, logger: logs.logger("spool-\(label)")),
-                options: .init(recordTimeout: .seconds(30), minimumBackoff: .milliseconds(10), maximumBackoff: .milliseconds(100)),
+                repository: repository,
+                spool: try EventSpool(directory: directory, logger: logs.logger("spool-\(label)")),
+                options: .init(
+                    recordTimeout: .seconds(30), minimumBackoff: .milliseconds(10), maximumBackoff: .milliseconds(100)),
                 logger: logs.logger("recorder-\(label)"))
-            let outcome = await recorder.record(user: "p", callID: "p1", usage: UsageRecord(inputTokens: 1, outputTokens: 1))
+            let outcome = await recorder.record(
+                user: "p", callID: "p1", usage: UsageRecord(inputTokens: 1, outputTokens: 1))
             texts.append("\(outcome)")
             if case .failed(let error) = outcome { texts.append(shown(error)) }
             if case .rejected(let error) = outcome { texts.append(shown(error)) }
             let messages = [ChatMessage(role: "user", content: "hi")]
             for policy in QuotaGuard.UnavailablePolicy.allCases {
                 let guardian = QuotaGuard(
-                    recorder: recorder, counting: .heuristic, whenUnavailable: policy, logger: logs.logger("guard-\(label)"))
+                    recorder: recorder, counting: .heuristic, whenUnavailable: policy,
+                    logger: logs.logger("guard-\(label)"))
                 do {
-                    _ = try await guardian.run(context: LLMCallContext(runID: "g-\(policy)", user: "p"), messages: messages, maxOutputTokens: 5) {
+                    _ = try await guardian.run(
+                        context: LLMCallContext(runID: "g-\(policy)", user: "p"), messages: messages, maxOutputTokens: 5
+                    ) {
                         ("ok", UsageRecord(inputTokens: 1, outputTokens: 1))
                     }
                     _ = try await guardian.isAllowed(user: "p", tokens: 1)
@@ -374,7 +409,8 @@ struct PromisesTests {
         try await withRedisServer(options) { server async throws in
             // Successful connections: the default user, and an ACL user from a URL.
             try await exercise(server.configuration, label: "ok")
-            #expect(!logs.lines(.debug, "redis connection opened").isEmpty, "the pool logs its connections at debug level")
+            #expect(
+                !logs.lines(.debug, "redis connection opened").isEmpty, "the pool logs its connections at debug level")
             let url = "redis://app:\(password)@127.0.0.1:\(server.port)/2"
             let fromURL = try RedisConfiguration(url: url)
             #expect(fromURL.username == "app" && fromURL.database == 2)
@@ -411,7 +447,8 @@ struct PromisesTests {
         for text in logged + texts {
             #expect(!text.contains(password), "the password leaked: \(text)")
             #expect(!text.contains(wrong), "the wrong password leaked: \(text)")
-            #expect(!text.contains("TopSecretPW") && !text.contains("WrongSecretPW"), "part of a password leaked: \(text)")
+            #expect(
+                !text.contains("TopSecretPW") && !text.contains("WrongSecretPW"), "part of a password leaked: \(text)")
         }
     }
 }
