@@ -46,13 +46,62 @@ struct AnthropicExtractionTests {
         #expect(try extract(stream) == record(10, 1, cached: 3))
     }
 
-    @Test("usage.iterations are not added to the top-level totals")
-    func iterationsIgnored() throws {
+    @Test("usage.iterations: the record is the sum over every iteration, compaction and advisor included")
+    func iterationsSummed() throws {
+        // The top level holds only the message iteration; the compaction iteration is billed on top.
         let json = """
-            {"type":"message","usage":{"input_tokens":100,"output_tokens":50,"cache_read_input_tokens":0,
-             "iterations":[{"input_tokens":60,"output_tokens":20},{"input_tokens":40,"output_tokens":30}]}}
+            {"type":"message","usage":{"input_tokens":40,"output_tokens":30,"cache_read_input_tokens":0,
+             "iterations":[{"type":"compaction","input_tokens":60,"output_tokens":20},
+                           {"type":"message","input_tokens":40,"output_tokens":30,"cache_read_input_tokens":0}]}}
             """
         #expect(try extract(json) == record(100, 50, cached: 0))
+        #expect(try extract(json, .anthropic) == record(100, 50, cached: 0))
+        // Each iteration's cache reads and writes are added to its input; writes from cache_creation
+        // when cache_creation_input_tokens is absent; an advisor iteration on another model counts too.
+        let cached = """
+            {"type":"message","model":"claude-x","usage":{"input_tokens":5,"output_tokens":7,
+             "output_tokens_details":{"thinking_tokens":3},
+             "iterations":[{"type":"message","input_tokens":5,"output_tokens":7,"cache_read_input_tokens":100,"cache_creation_input_tokens":10},
+                           {"type":"advisor_message","model":"claude-y","input_tokens":50,"output_tokens":9,
+                            "cache_creation":{"ephemeral_5m_input_tokens":20,"ephemeral_1h_input_tokens":4}}]}}
+            """
+        #expect(try extract(cached) == record(189, 16, cached: 100, write: 34, reasoning: 3))
+        // An empty iterations array carries nothing: the top level is the record.
+        #expect(
+            try extract(#"{"type":"message","usage":{"input_tokens":4,"output_tokens":2,"iterations":[]}}"#)
+                == record(4, 2))
+    }
+
+    @Test("usage.iterations in a stream: the last event carrying iterations wins, nothing is summed across events")
+    func iterationsInStream() throws {
+        let stream = """
+            [{"type":"message_start","message":{"usage":{"input_tokens":10,"output_tokens":1}}},
+             {"type":"message_delta","usage":{"output_tokens":15,"iterations":[{"type":"message","input_tokens":10,"output_tokens":15}]}},
+             {"type":"message_delta","usage":{"input_tokens":12,"output_tokens":25,"iterations":[
+                {"type":"message","input_tokens":10,"output_tokens":15},
+                {"type":"compaction","input_tokens":900,"output_tokens":80},
+                {"type":"message","input_tokens":2,"output_tokens":10}]}},
+             {"type":"message_delta","usage":{"output_tokens":25}},
+             {"type":"message_stop"}]
+            """
+        #expect(try extract(stream) == record(912, 105))
+    }
+
+    @Test("a bad iteration entry is refused, naming its path")
+    func badIteration() throws {
+        let notObject = #"{"type":"message","usage":{"input_tokens":1,"output_tokens":1,"iterations":[7]}}"#
+        let error = try #require(throws: ExtractionError.self) { try extract(notObject) }
+        #expect(error.code == .invalidValue && error.path == "$.usage.iterations[0]", "\(error.message)")
+        let negative =
+            #"{"type":"message","usage":{"input_tokens":1,"output_tokens":1,"iterations":[{"type":"compaction","input_tokens":-5,"output_tokens":1}]}}"#
+        let negativeError = try #require(throws: ExtractionError.self) { try extract(negative) }
+        #expect(negativeError.code == .invalidValue)
+        #expect(negativeError.path == "$.usage.iterations[0].input_tokens", "\(negativeError.message)")
+        let missing =
+            #"{"type":"message","usage":{"input_tokens":1,"output_tokens":1,"iterations":[{"type":"compaction","input_tokens":5}]}}"#
+        let missingError = try #require(throws: ExtractionError.self) { try extract(missing) }
+        #expect(missingError.code == .missingField)
+        #expect(missingError.path == "$.usage.iterations[0].output_tokens", "\(missingError.message)")
     }
 
     @Test("cache writes come from cache_creation when cache_creation_input_tokens is absent")
