@@ -19,6 +19,7 @@ struct ExtractionFixtureTests {
         "openai-chat-completions": .openai,
         "openai-embeddings": .openaiEmbeddings,
         "openai-responses": .openaiResponses,
+        "xai": .openai,
     ]
 
     /// The cases the tests must find: the shared folder's.

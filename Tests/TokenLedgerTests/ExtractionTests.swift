@@ -179,6 +179,52 @@ struct OpenAIExtractionTests {
                 == record(9, 1, reasoning: 0))
     }
 
+    @Test("xAI: reasoning outside completion_tokens is added to the output when the total says so")
+    func xaiReasoningOutside() throws {
+        let json = """
+            {"object":"chat.completion","model":"grok-3-mini","usage":{"prompt_tokens":12,"completion_tokens":1,"total_tokens":303,
+             "completion_tokens_details":{"reasoning_tokens":290}}}
+            """
+        let r = try extract(json)
+        #expect(r == record(12, 291, reasoning: 290))
+        #expect(r.totalTokens == 303)
+        #expect(try extract(json, .openai) == r)
+        #expect(try extract(json, Provider(name: "xai") ?? .auto) == r)
+        // The last chunk of a stream has the same shape.
+        let stream = """
+            data: {"object":"chat.completion.chunk","model":"grok-4","choices":[{"index":0,"delta":{"content":"4"}}]}
+
+            data: {"object":"chat.completion.chunk","model":"grok-4","choices":[],"usage":{"prompt_tokens":32,"completion_tokens":9,"total_tokens":135,"prompt_tokens_details":{"cached_tokens":6},"completion_tokens_details":{"reasoning_tokens":94}}}
+
+            data: [DONE]
+
+            """
+        #expect(try extract(stream) == record(32, 103, cached: 6, reasoning: 94))
+    }
+
+    @Test("the total decides the shape, not the model: an OpenAI-shaped Grok response keeps reasoning inside")
+    func reasoningInsideWhenTotalSaysSo() throws {
+        // A proxy that re-shaped xAI's usage into OpenAI's: total = prompt + completion.
+        let proxied = """
+            {"object":"chat.completion","model":"x-ai/grok-4.1-fast","usage":{"prompt_tokens":163,"completion_tokens":241,"total_tokens":404,
+             "completion_tokens_details":{"reasoning_tokens":204}}}
+            """
+        #expect(try extract(proxied) == record(163, 241, reasoning: 204))
+        // No total: reasoning larger than the completion count can only be outside it.
+        let noTotal =
+            #"{"usage":{"prompt_tokens":12,"completion_tokens":1,"completion_tokens_details":{"reasoning_tokens":290}}}"#
+        #expect(try extract(noTotal) == record(12, 291, reasoning: 290))
+        // Reasoning 0: both readings agree.
+        let zero =
+            #"{"usage":{"prompt_tokens":12,"completion_tokens":5,"total_tokens":17,"completion_tokens_details":{"reasoning_tokens":0}}}"#
+        #expect(try extract(zero) == record(12, 5, reasoning: 0))
+        // A total that contradicts both readings while reasoning exceeds the completion is refused.
+        let contradictory =
+            #"{"usage":{"prompt_tokens":12,"completion_tokens":1,"total_tokens":13,"completion_tokens_details":{"reasoning_tokens":290}}}"#
+        let error = try #require(throws: ExtractionError.self) { try extract(contradictory) }
+        #expect(error.code == .invalidValue && error.path == "$.usage", "\(error.message)")
+    }
+
     @Test("OpenAI-compatible prompt_cache_hit_tokens is read as cache reads")
     func cacheHitTokens() throws {
         let json =
@@ -289,6 +335,20 @@ struct LangChainExtractionTests {
         let r = try extract(json)
         #expect(r == record(140, 25))
         #expect(r.totalTokens == 165)
+    }
+
+    @Test("xAI via LangChain: a total of input + output + reasoning puts reasoning into output, not input")
+    func xaiReasoningOutside() throws {
+        // langchain-openai copies xAI's completion_tokens into output_tokens and its total as is.
+        let json = """
+            {"type":"ai","response_metadata":{"model_name":"grok-3-mini"},"usage_metadata":{"input_tokens":12,"output_tokens":1,"total_tokens":303,
+             "input_token_details":{"cache_read":0},"output_token_details":{"reasoning":290}}}
+            """
+        #expect(try extract(json) == record(12, 291, cached: 0, reasoning: 290))
+        // Gemini's tool-use gap (no reasoning reported) still goes into input.
+        let gemini =
+            #"{"type":"ai","usage_metadata":{"input_tokens":100,"output_tokens":25,"total_tokens":165,"output_token_details":{"reasoning":5}}}"#
+        #expect(try extract(gemini) == record(140, 25, reasoning: 5))
     }
 
     @Test("dumpd output and a bare usage_metadata dict")
@@ -433,6 +493,8 @@ struct ExtractionAPITests {
         #expect(Provider(name: "azure") == .openai)
         #expect(Provider(name: "claude") == .anthropic)
         #expect(Provider(name: "vertex") == .gemini)
+        #expect(Provider(name: "xai") == .openai)
+        #expect(Provider(name: "grok") == .openai)
         #expect(Provider(name: "nope") == nil)
         for provider in Provider.allCases {
             #expect(Provider(name: provider.rawValue) == provider)
