@@ -425,18 +425,25 @@ struct OtherProvidersExtractionTests {
         #expect(extractionErrorCode(try extract(cut)) == .noUsage)
     }
 
-    @Test("Ollama without prompt_eval_count: the input is unknown, not 0")
+    @Test("Ollama without prompt_eval_count: the output is recorded, the input is unknown (not 0) and marked estimated")
     func ollamaMissingPromptCount() throws {
         let json = #"{"model":"llama3.2","created_at":"t","done":true,"eval_count":12}"#
         let u = try usage(json)
         #expect(u.inputTokens == nil)
         #expect(u.outputTokens == 12)
         #expect(u.record == nil)
+        #expect(u.isInputUnknown)
+        // With a prompt estimate (the handlers have one), the input is that estimate.
         #expect(u.resolved(promptEstimate: 300) == record(300, 12, source: .estimated))
-        let error = try #require(throws: ExtractionError.self) { try extract(json) }
-        #expect(error.code == .incompleteUsage)
-        #expect(error.path == "$.prompt_eval_count")
-        #expect(error.message.contains("$.prompt_eval_count"))
+        // Without one, the response is still recorded: the output as reported, input 0, estimated.
+        #expect(u.recordWithoutPromptEstimate == record(0, 12, source: .estimated))
+        #expect(try extract(json) == record(0, 12, source: .estimated))
+        #expect(try extract(json, .ollama) == record(0, 12, source: .estimated))
+        // The same in an NDJSON stream.
+        let stream =
+            #"{"model":"m","created_at":"t","message":{"content":"x"},"done":false}"# + "\n"
+            + #"{"model":"m","created_at":"t","message":{"content":""},"done":true,"eval_count":40}"# + "\n"
+        #expect(try extract(stream) == record(0, 40, source: .estimated))
         // A missing eval_count is Go's omitempty zero.
         #expect(try extract(#"{"model":"m","created_at":"t","done":true,"prompt_eval_count":5}"#) == record(5, 0))
         // /api/embed has no `done`.
@@ -454,9 +461,21 @@ struct OtherProvidersExtractionTests {
         #expect(u.resolved(promptEstimate: 1180) == record(1180, 82, source: .estimated))
         #expect(u.resolved(promptEstimate: 5000) == record(1262, 0, source: .estimated))
         #expect(u.resolved(promptEstimate: -4) == record(0, 1262, source: .estimated))
+        // Without an estimate the split is unknown: extract keeps refusing it.
+        #expect(u.recordWithoutPromptEstimate == nil)
+        #expect(!u.isInputUnknown)
         let error = try #require(throws: ExtractionError.self) { try extract(json) }
         #expect(error.code == .incompleteUsage)
+        #expect(error.path == "$.prompt_tokens")
         #expect(error.message.contains("tokens_used"))
+    }
+
+    @Test("aiecs: a bare xAI usage dict with reasoning outside completion_tokens")
+    func aiecsReasoningOutside() throws {
+        let json =
+            #"{"prompt_tokens":12,"completion_tokens":1,"total_tokens":303,"completion_tokens_details":{"reasoning_tokens":290}}"#
+        #expect(try extract(json) == record(12, 291, reasoning: 290))
+        #expect(try extract(json, .aiecs) == record(12, 291, reasoning: 290))
     }
 
     @Test("aiecs: one part and the total give the other part")
