@@ -4,9 +4,11 @@
 /// `completion_tokens` already includes `completion_tokens_details.reasoning_tokens` (and rejected
 /// prediction tokens), so nothing is added, except for xAI (Grok), which reports `reasoning_tokens`
 /// **outside** `completion_tokens` (`total_tokens = prompt + completion + reasoning`): when the total
-/// says so, output = completion + reasoning (see `UsageCount.reasoningIsOutside`). In a stream, usage arrives only in a final chunk
-/// (`stream_options.include_usage`), every earlier chunk has `usage: null`; the last chunk with a
-/// usage object wins. Azure's first chunk (empty `choices`, no usage) is simply skipped.
+/// says so, output = completion + reasoning (see `UsageCount.reasoningIsOutside`).
+///
+/// In a stream, usage arrives only in a final chunk (`stream_options.include_usage`), every earlier
+/// chunk has `usage: null`; the last chunk with a usage object wins. Azure's first chunk (empty
+/// `choices`, no usage) is simply skipped.
 enum OpenAIChatReader {
     static func read(_ events: EventList) throws(ExtractionError) -> UsageParts {
         var last: (usage: JSONValue, path: JSONPath)?
