@@ -26,7 +26,8 @@ private func withRepository<T>(
     _ configuration: RedisConfiguration, thresholds: [Int], _ body: (TokenRepository) async throws -> T
 ) async throws -> T {
     let pool = RedisConnectionPool(
-        configuration: configuration, options: .init(maximumConnections: 8, waitTimeout: .seconds(30)))
+        // A generous wait: 64 callers on a loaded 2-core machine can hold all 8 connections for long.
+        configuration: configuration, options: .init(maximumConnections: 8, waitTimeout: .seconds(300)))
     let repository = try TokenRepository(
         pool: pool,
         configuration: try LedgerConfiguration(
