@@ -319,8 +319,8 @@ public final class UsageRecorder: Sendable {
     private func prepare(_ event: SpooledEvent) async throws -> (calls: [RedisScriptCall], cycle: CalendarDate) {
         try checkNamespace(event)
         try Validation.validateEventInstant(event.at)
-        try await repository.ensureWritableSchema()
         let settings = try await repository.settingsWithoutWaiting()
+        try await repository.ensureWritableSchema()  // no round trip once the settings read found it writable
         return try prepare(event, settings: settings)
     }
 

@@ -104,8 +104,8 @@ public final class TokenRepository: Sendable {
     ) async throws -> RecordResult {
         try Self.validateRecord(user: user, callID: callID, usage: usage, model: model, provider: provider)
         try Validation.validateEventInstant(instant)
-        try await ensureWritableSchema()
         let settings = try await settings()
+        try await ensureWritableSchema()  // no round trip once settings() found it writable
         return try await withCycle(user: user, explicit: cycle, at: instant, settings: settings) { target, assumed in
             let calls = recordCalls(
                 operation, user: user, callID: callID, usage: usage, model: model, cycle: target, assumed: assumed,
@@ -162,8 +162,8 @@ public final class TokenRepository: Sendable {
         try Validation.validateEventInstant(instant)
         let ttlMilliseconds = try Validation.leaseTTLMilliseconds(ttl ?? configuration.defaultLeaseTTL)
         let userKeys = try keys.user(user)
-        try await ensureWritableSchema()
         let settings = try await settings()
+        try await ensureWritableSchema()  // no round trip once settings() found it writable
         return try await withCycle(user: user, explicit: nil, at: instant, settings: settings) { target, assumed in
             let reply = try await pool.evaluate(
                 scripts.reserve,
@@ -529,7 +529,22 @@ public final class TokenRepository: Sendable {
     public func settings(fresh: Bool = false) async throws -> Settings {
         let now = ContinuousClock.now
         if !fresh, let cached = settingsCache.withLock({ $0 }), cached.expires > now { return cached.settings }
-        let reply = try await pool.send(RedisCommand("HMGET", keys.config, "default_limit", "default_policy"))
+        let configRead = RedisCommand("HMGET", keys.config, "default_limit", "default_policy")
+        let reply: RedisReply
+        if schemaKnownWritable {
+            reply = try await pool.send(configRead)
+        } else {
+            // Until the schema version was found writable, read it in the same round trip, so the
+            // writers' check (ensureWritableSchema) costs nothing extra; a newer one is not an error
+            // here (reads still work), writers refuse it.
+            let replies = try await pool.pipeline([configRead, RedisCommand("GET", keys.schema)])
+            reply = replies[0]
+            if let text = replies[1].string, let version = Int(text), version <= LedgerKeys.schemaVersion {
+                schemaWritable.withLock { $0 = true }
+            } else if case .null = replies[1] {
+                schemaWritable.withLock { $0 = true }
+            }
+        }
         guard let fields = reply.array, fields.count == 2 else { throw Self.unexpected(reply, what: "HMGET config") }
         var settings = Settings(defaultLimit: nil, defaultPolicy: .default)
         if let text = fields[0].string {
