@@ -148,6 +148,22 @@ struct InputBoundsTests {
             } else {
                 Issue.record("an event at 1e300 s was not rejected: \(outcome)")
             }
+            // Handlers and the quota guard with extreme counts and timeouts.
+            let handler = CompositeCallbackHandler(
+                [DetailedRedisTokenCallbackHandler(recorder: recorder)], timeout: .seconds(Int64.max))
+            for total in [Int.min, -1, Int.max] {
+                let context = LLMCallContext(user: "fzh", provider: "openai", model: "gpt-4o")
+                await handler.onLLMStart(messages: [], context: context)
+                await handler.onLLMEnd(response: LLMResponse(totalTokens: total, text: "hi"), context: context)
+            }
+            let guarded = QuotaGuard(repository: repository, leaseTTL: .seconds(Int64.max))
+            for maxOutput in [Int.min, Int.max] {
+                await expectTypedOrValue("QuotaGuard.run maxOutputTokens \(maxOutput)") {
+                    try await guarded.run(context: LLMCallContext(user: "fzq"), messages: [], maxOutputTokens: maxOutput) {
+                        ((), UsageRecord(inputTokens: 1, outputTokens: 1))
+                    }
+                }
+            }
             await recorder.shutdown()
             // Both kinds of outcome happened, so the fuzzer reached past validation too.
             #expect(outcomes.values > 100 && outcomes.errors > 100, "\(outcomes)")
