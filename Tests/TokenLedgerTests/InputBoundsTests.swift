@@ -318,6 +318,10 @@ struct InputBoundsTests {
                 let error = await #expect(throws: LedgerError.self) { try await repository.usage(user: user, cycle: cycle) }
                 #expect(error?.code == .corruptData, "\(user): \(String(describing: error))")
             }
+            // A stored limit that is not a number is reported, not read as "no limit of its own".
+            _ = try await repository.pool.send(RedisCommand("HSET", try repository.keys.user("ok").profile, "limit", "lots"))
+            let limitError = await #expect(throws: LedgerError.self) { try await repository.limit(user: "ok") }
+            #expect(limitError?.code == .corruptData && limitError?.message.contains("'lots'") == true)
         }
     }
 

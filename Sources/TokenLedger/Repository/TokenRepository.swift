@@ -452,9 +452,17 @@ public final class TokenRepository: Sendable {
     /// A user's own limit and the default limit (`nil`: none).
     public func limit(user: String) async throws -> (own: Int?, default: Int?) {
         try Validation.validateUserID(user)
-        let reply = try await pool.send(RedisCommand("HGET", try keys.user(user).profile, "limit"))
+        let profile = try keys.user(user).profile
+        let reply = try await pool.send(RedisCommand("HGET", profile, "limit"))
         let settings = try await settings(fresh: true)
-        return (reply.int.map(Int.init), settings.defaultLimit)
+        // A stored limit that is not a number is reported, never read as "no limit of its own".
+        if let text = reply.string, !text.isEmpty {
+            guard let limit = reply.int, limit >= 0 else {
+                throw LedgerError(code: .corruptData, message: "\(profile) limit is '\(text.prefix(40))', not a non-negative integer")
+            }
+            return (Int(limit), settings.defaultLimit)
+        }
+        return (nil, settings.defaultLimit)
     }
 
     /// Sets (or with `nil` clears) the limit for users without one of their own.
