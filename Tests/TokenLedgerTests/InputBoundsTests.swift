@@ -376,6 +376,12 @@ struct InputBoundsTests {
             #expect(left == line("other", at: "1790000000000", namespace: "elsewhere") + "\n")
             // The rejected ones are in the rejected file; nothing was booked outside 2000…9999.
             #expect(spool.status().rejected == 3)
+            let reasonFiles = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".reasons") }
+            let reasons = try String(contentsOfFile: directory + "/" + #require(reasonFiles.first), encoding: .utf8)
+                .split(separator: "\n").map(String.init)
+            #expect(reasons.count == 3, "\(reasons)")
+            #expect(reasons.first?.contains(#""call_id":"far""#) == true && reasons.first?.contains("an event's instant must be") == true)
+            #expect(reasons.last?.contains("not valid UTF-8") == true, "\(reasons)")
             let cycles = try await repository.pool.send(RedisCommand("KEYS", ns + ":{sp}:cycle:*")).array?.compactMap(\.string) ?? []
             #expect(cycles == [ns + ":{sp}:cycle:2026-09-01"], "\(cycles)")
             #expect(try await repository.usage(user: "sp", cycle: day("2026-09-01")).totalTokens == 4)

@@ -107,7 +107,8 @@ public struct SpoolStatus: Sendable, Hashable, Codable {
 /// processes can share a directory. A replay takes every segment nobody holds (its own after
 /// rotating), applies its events in order, and deletes it; if Redis fails midway, the rest is
 /// written back. A torn last line (a writer killed mid-append) is discarded. Events that can never
-/// apply are moved to `rejected-*.jsonl` and reported loudly.
+/// apply are moved to `rejected-*.jsonl` (their reasons, line for line, to `rejected-*.jsonl.reasons`)
+/// and reported loudly.
 ///
 /// ### Threading
 /// `Sendable`; appends are serialized by a lock. One replay runs at a time per instance.
@@ -269,7 +270,7 @@ public final class EventSpool: Sendable {
             bytes += data.count
             events += data.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
         }
-        let rejected = EventSpool.files(in: directory, prefix: "rejected-").reduce(0) { count, path in
+        let rejected = EventSpool.files(in: directory, prefix: "rejected-").filter { $0.hasSuffix(".jsonl") }.reduce(0) { count, path in
             count + (FileManager.default.contents(atPath: path)?.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) } ?? 0)
         }
         return SpoolStatus(
@@ -387,6 +388,17 @@ public final class EventSpool: Sendable {
             "spool event can never be applied; moved to a rejected file",
             metadata: ["tokenledger.spool.directory": "\(directory)", "tokenledger.reason": "\(reason)"])
         let path = directory + "/rejected-\(getpid()).jsonl"
+        appendLine(line, to: path)
+        // The reason, one JSON line per rejected line and in the same order, beside the event (the
+        // event line itself stays as it was spooled, so it can be fixed and put back in a segment).
+        var note: [String: String] = ["reason": reason, "rejected_at": ISO8601Instant.format(Date())]
+        if let event = try? SpooledEvent.decode(line: line) { note["call_id"] = event.callID }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        if let encoded = try? encoder.encode(note) { appendLine(Array(encoded), to: path + ".reasons") }
+    }
+
+    private func appendLine(_ line: [UInt8], to path: String) {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { return }
         _ = try? writeAll(line + [0x0A], to: descriptor, path: path)
