@@ -170,6 +170,45 @@ struct InputBoundsTests {
         }
     }
 
+    @Test("every extreme duration, with every other argument valid, is a value or a ValidationError")
+    func everyExtremeDuration() async throws {
+        for duration in extremeDurations {
+            await expectTypedOrValue("lease TTL \(duration)") { try Validation.leaseTTLMilliseconds(duration) }
+            await expectTypedOrValue("validateDuration \(duration)") {
+                try Validation.validateDuration(duration, field: "timeout", maximum: Validation.maximumTimeout)
+            }
+            await expectTypedOrValue("LedgerConfiguration lease \(duration)") { try LedgerConfiguration(defaultLeaseTTL: duration) }
+            await expectTypedOrValue("LedgerConfiguration cache \(duration)") { try LedgerConfiguration(settingsCacheTTL: duration) }
+            await expectTypedOrValue("RolloverOptions \(duration)") { try RolloverOptions(lockTTL: duration) }
+            await expectTypedOrValue("MigrationOptions lock \(duration)") { try MigrationOptions(lockTTL: duration) }
+            await expectTypedOrValue("MigrationOptions pause \(duration)") { try MigrationOptions(pause: duration) }
+        }
+        try await withRepository { repository in
+            for (index, duration) in extremeDurations.enumerated() {
+                await expectTypedOrValue("reserve ttl \(duration)") {
+                    try await repository.reserve(
+                        user: "d", callID: "d\(index)", tokens: 1, ttl: duration, at: at("2026-11-10T00:00:00Z"))
+                }
+            }
+            // A pool whose wait timeout is the largest Duration: a waiter times out in words, never traps.
+            var configuration = repository.pool.configuration
+            configuration.commandTimeout = .seconds(Int64.max)
+            let pool = RedisConnectionPool(
+                configuration: configuration, options: .init(maximumConnections: 1, waitTimeout: .seconds(Int64.max)))
+            var second: Task<RedisReply, any Error>?
+            try await pool.withConnection { connection in
+                // A second caller waits for the only connection: its wait-timeout task starts now.
+                second = Task { try await pool.send(RedisCommand("PING")) }
+                let deadline = ContinuousClock.now + .seconds(60)
+                while pool.statistics.waiting == 0 && ContinuousClock.now < deadline { await Task.yield() }
+                #expect(pool.statistics.waiting == 1)
+                _ = try await connection.send(RedisCommand("PING"))
+            }
+            #expect(try await second?.value.string == "PONG")
+            await pool.close()
+        }
+    }
+
     @Test("lease, lock and configuration durations are bounded with errors naming the field")
     func durationBounds() throws {
         #expect(throws: ValidationError.self) { try LedgerConfiguration(defaultLeaseTTL: .seconds(Int64.max)) }

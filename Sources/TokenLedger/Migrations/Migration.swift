@@ -102,7 +102,8 @@ struct MigrationContext: Sendable {
 
     /// Sleeps for the configured pause between batches.
     func pauseBetweenBatches() async throws {
-        if options.pause > .zero { try await Task.sleep(for: options.pause) }
+        // Clamped: the options are public vars, and Task.sleep traps on a deadline past Int64.max seconds.
+        if options.pause > .zero { try await Task.sleep(for: min(options.pause, Validation.maximumTimeout)) }
     }
 }
 

@@ -147,6 +147,9 @@ extension Validation {
 
     /// A duration for a message: whole seconds, or milliseconds below a second.
     static func describe(_ duration: Duration) -> String {
+        // `components` traps beyond Int64.max seconds, which a Duration can exceed: say so in words.
+        if duration > .seconds(Int64.max) { return "more than \(Int64.max) s" }
+        if duration < .seconds(Int64.min) { return "less than \(Int64.min) s" }
         let (seconds, attoseconds) = duration.components
         if attoseconds == 0 || seconds >= 1_000_000 || seconds <= -1_000_000 { return "\(seconds) s" }
         let milliseconds = seconds * 1000 + attoseconds / 1_000_000_000_000_000
