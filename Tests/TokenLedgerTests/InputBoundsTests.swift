@@ -128,6 +128,9 @@ struct InputBoundsTests {
                     let body = #"{"usage":{"prompt_tokens":\#(number),"completion_tokens":\#(number),"total_tokens":1e300}}"#
                     _ = try UsageExtractor.extractUsage(from: Data(body.utf8), provider: .auto)
                 }
+                let far = CalendarDate(daysSince1970: anyInteger()).adding(days: anyInteger())
+                _ = makePolicy(.daily).cycle(containing: far)
+                _ = far.firstInstant(in: .gmt)
                 await note { _ = HeuristicTokenEstimator().countTokens(in: String(repeating: "é🦀 ", count: round)) }
                 _ = HTMLReport.render(UsageReport(cycle: day("2026-11-01"), users: [], totals: .init()), top: anyInteger(), namespace: "fz")
                 _ = QuotaDecision(
