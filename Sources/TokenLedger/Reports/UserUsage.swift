@@ -146,9 +146,12 @@ public struct UserUsage: Sendable, Hashable, Codable {
     /// Values read back from Redis are checked (SPEC "Bad input"): a counter that is not a
     /// non-negative integer, or sums that leave 64 bits, are reported, never read as 0 or skipped.
     ///
-    /// - Parameter key: The cycle hash's key, named in the error.
+    /// - Parameters:
+    ///   - key: The cycle hash's key, named in the error.
+    ///   - lenient: Skip counters that are not non-negative integers instead of refusing them (only
+    ///     for `reset`, which repairs such a cycle).
     /// - Throws: ``LedgerError`` with code ``LedgerError/Code/corruptData`` naming the key and field.
-    mutating func apply(cycleHash: [RedisReply], key: String) throws(LedgerError) {
+    mutating func apply(cycleHash: [RedisReply], key: String, lenient: Bool = false) throws(LedgerError) {
         var primary: String?
         for index in stride(from: 0, to: cycleHash.count - 1, by: 2) {
             guard let field = cycleHash[index].string else { continue }
@@ -160,7 +163,12 @@ public struct UserUsage: Sendable, Hashable, Codable {
                 Self.counterFields.contains(field)
                 || (field.hasPrefix("m:") && Self.modelCounterPrefixes.contains { field.hasPrefix($0) })
             guard isCounter else { continue }
-            let value = try Self.storedCounter(cycleHash[index + 1], key: key, field: field)
+            let value: Int
+            do {
+                value = try Self.storedCounter(cycleHash[index + 1], key: key, field: field)
+            } catch where lenient {
+                continue
+            }
             switch field {
             case "input_tokens": inputTokens = value
             case "output_tokens": outputTokens = value

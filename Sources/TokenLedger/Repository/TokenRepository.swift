@@ -216,6 +216,13 @@ public final class TokenRepository: Sendable {
 
     /// One user's usage in a cycle (the current one by default).
     public func usage(user: String, cycle: CalendarDate? = nil, at instant: Date = Date()) async throws -> UserUsage {
+        try await usage(user: user, cycle: cycle, at: instant, lenient: false)
+    }
+
+    /// ``usage(user:cycle:at:)``; with `lenient`, counters that are not non-negative integers are
+    /// skipped instead of refused (for `reset`, the remedy for such a cycle, whose audit entry keeps
+    /// what could be read).
+    func usage(user: String, cycle: CalendarDate?, at instant: Date, lenient: Bool) async throws -> UserUsage {
         try Validation.validateUserID(user)
         let userKeys = try keys.user(user)
         let settings = try await settings()
@@ -237,7 +244,7 @@ public final class TokenRepository: Sendable {
             }
             let values = try policyOrValues(reply, user: user)
             guard case .values(let fields) = values else { return .retry(values.storedPolicy) }
-            return .done(try makeUsage(user: user, cycle: target.start, fields: fields, settings: settings))
+            return .done(try makeUsage(user: user, cycle: target.start, fields: fields, settings: settings, lenient: lenient))
         }
     }
 
@@ -509,7 +516,8 @@ public final class TokenRepository: Sendable {
     ) async throws -> UserUsage {
         try Validation.validateUserID(user)
         try await ensureWritableSchema()
-        let before = try await usage(user: user, cycle: cycle, at: instant)
+        // Lenient: reset is how an administrator repairs a cycle whose counters are corrupt.
+        let before = try await usage(user: user, cycle: cycle, at: instant, lenient: true)
         let userKeys = try keys.user(user)
         _ = try await pool.evaluate(
             scripts.reset, keys: [userKeys.cycle(before.cycle), userKeys.events],
@@ -802,7 +810,9 @@ public final class TokenRepository: Sendable {
                 releasedTokens: numbers.count > 2 ? numbers[2] : 0))
     }
 
-    private func makeUsage(user: String, cycle: CalendarDate, fields: [RedisReply], settings: Settings) throws -> UserUsage {
+    private func makeUsage(
+        user: String, cycle: CalendarDate, fields: [RedisReply], settings: Settings, lenient: Bool = false
+    ) throws -> UserUsage {
         guard fields.count >= 3, let limit = fields[0].int, let reserved = fields[1].int, let hash = fields[2].array else {
             throw Self.unexpected(.array(fields), what: "usage")
         }
@@ -812,11 +822,11 @@ public final class TokenRepository: Sendable {
             user: user, cycle: cycle, cycleEnd: policy.cycle(startingOn: cycle).end,
             limit: limit < 0 ? nil : Int(limit), reserved: Int(reserved))
         let key = try keys.user(user).cycle(cycle)
-        guard reserved >= 0 else {
+        guard reserved >= 0 || lenient else {
             throw LedgerError(
                 code: .corruptData, message: "\(try keys.user(user).reserved) is \(reserved), not a non-negative integer")
         }
-        try usage.apply(cycleHash: hash, key: key)
+        try usage.apply(cycleHash: hash, key: key, lenient: lenient)
         return usage
     }
 
