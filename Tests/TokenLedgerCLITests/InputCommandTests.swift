@@ -21,9 +21,12 @@ struct InputCommandTests {
     func hugeTTL() async throws {
         try await withInputServer { env, _ in
             let huge = try await CLI.run(
-                ["quota", "reserve", "lu", "--tokens", "10", "--call-id", "r2", "--ttl", "9223372036854775807"], environment: env)
+                ["quota", "reserve", "lu", "--tokens", "10", "--call-id", "r2", "--ttl", "9223372036854775807"],
+                environment: env)
             #expect(huge.status == 65, "\(huge.stderr)")
-            #expect(huge.stderr.contains("ttl is 9223372036854775807 s") && huge.stderr.contains("604800 s"), "\(huge.stderr)")
+            #expect(
+                huge.stderr.contains("ttl is 9223372036854775807 s") && huge.stderr.contains("604800 s"),
+                "\(huge.stderr)")
             let usage = try jsonObject(try await CLI.run(["usage", "lu", "--format", "json"], environment: env).stdout)
             #expect(usage["reserved"] as? Int == 0)
         }
@@ -32,11 +35,14 @@ struct InputCommandTests {
     @Test("quota reserve: the same call id with another amount exits 65 naming both; the same amount is held")
     func reserveConflict() async throws {
         try await withInputServer { env, _ in
-            let first = try await CLI.run(["quota", "reserve", "lu", "--tokens", "10", "--call-id", "r2"], environment: env)
+            let first = try await CLI.run(
+                ["quota", "reserve", "lu", "--tokens", "10", "--call-id", "r2"], environment: env)
             #expect(first.status == 0 && first.stdout.contains(#""status":"admitted""#), "\(first.stderr)")
-            let same = try await CLI.run(["quota", "reserve", "lu", "--tokens", "10", "--call-id", "r2"], environment: env)
+            let same = try await CLI.run(
+                ["quota", "reserve", "lu", "--tokens", "10", "--call-id", "r2"], environment: env)
             #expect(same.status == 0 && same.stdout.contains(#""status":"held""#), "\(same.stderr)")
-            let other = try await CLI.run(["quota", "reserve", "lu", "--tokens", "20", "--call-id", "r2"], environment: env)
+            let other = try await CLI.run(
+                ["quota", "reserve", "lu", "--tokens", "20", "--call-id", "r2"], environment: env)
             #expect(other.status == 65 && other.stdout.isEmpty, "\(other.stdout)")
             #expect(other.stderr.contains("10 tokens") && other.stderr.contains("not 20"), "\(other.stderr)")
             let usage = try jsonObject(try await CLI.run(["usage", "lu", "--format", "json"], environment: env).stdout)
@@ -49,7 +55,8 @@ struct InputCommandTests {
         try await withInputServer { env, _ in
             for bytes in [#"\377\376"#, #"\376\377"#] {
                 let result = try await runThroughShell(
-                    #"exec "$0" record "$(printf '\#(bytes)')" --input 1 --output 1 --cycle 2026-11-01"#, environment: env)
+                    #"exec "$0" record "$(printf '\#(bytes)')" --input 1 --output 1 --cycle 2026-11-01"#,
+                    environment: env)
                 #expect(result.status == 65, "\(result.stderr)")
                 #expect(result.stderr.contains("argument 2 is not valid UTF-8"), "\(result.stderr)")
                 let reserve = try await runThroughShell(
@@ -76,7 +83,9 @@ struct InputCommandTests {
             ] {
                 let result = try await CLI.run(arguments, environment: env)
                 #expect(result.status == 65, "\(arguments): \(result.stderr)")
-                #expect(result.stderr.contains("schema version 99, newer than this build"), "\(arguments): \(result.stderr)")
+                #expect(
+                    result.stderr.contains("schema version 99, newer than this build"), "\(arguments): \(result.stderr)"
+                )
             }
             let keys = try await Program.run("redis-cli", ["-p", "\(port)", "--raw", "KEYS", "inp:*"])
             #expect(keys.stdout == "inp:{global}:schema\n", "\(keys.stdout)")
@@ -91,7 +100,8 @@ struct InputCommandTests {
                     ["record", user, "--input", "5", "--output", "5", "--cycle", "2026-11-01"], environment: env)
                 #expect(recorded.status == 0, "\(recorded.stderr)")
             }
-            _ = try await Program.run("redis-cli", ["-p", "\(port)", "HSET", "inp:{bob}:cycle:2026-11-01", "output_tokens", "abc"])
+            _ = try await Program.run(
+                "redis-cli", ["-p", "\(port)", "HSET", "inp:{bob}:cycle:2026-11-01", "output_tokens", "abc"])
             let report = try await CLI.run(["report", "--cycle", "2026-11-01", "--format", "json"], environment: env)
             #expect(report.status == 65, "\(report.stderr)")
             #expect(report.stderr.contains(#"user "bob" is left out of the report"#), "\(report.stderr)")
@@ -112,20 +122,29 @@ struct InputCommandTests {
         let estimate = try await CLI.run(["estimate"], environment: ["TOKENLEDGER_MAX_INPUT_BYTES": "4999"], stdin: big)
         #expect(estimate.status == 65 && estimate.stderr.contains("input cap of 4999 bytes"), "\(estimate.stderr)")
         let exact = try await CLI.run(["estimate", "--max-input-bytes", "5000"], stdin: big)
-        #expect(exact.status == 0 && Int(exact.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) != nil, "\(exact.stderr)")
+        #expect(
+            exact.status == 0 && Int(exact.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) != nil,
+            "\(exact.stderr)")
         let badCap = try await CLI.run(["estimate", "--max-input-bytes", "-1"], stdin: "hi")
         #expect(badCap.status == 64 && badCap.stderr.contains("--max-input-bytes"), "\(badCap.stderr)")
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("response-\(UUID().uuidString).json").path
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("response-\(UUID().uuidString).json")
+            .path
         defer { try? FileManager.default.removeItem(atPath: file) }
         let response = #"{"model":"gpt-4o","usage":{"prompt_tokens":10,"completion_tokens":2,"total_tokens":12}}"#
         #expect(FileManager.default.createFile(atPath: file, contents: Data(response.utf8)))
         try await withInputServer { env, _ in
-            let refused = try await CLI.run(["record", "lu", "--response", file, "--max-input-bytes", "20"], environment: env)
-            #expect(refused.status == 65 && refused.stderr.contains("\(file) is larger than the input cap of 20 bytes"), "\(refused.stderr)")
+            let refused = try await CLI.run(
+                ["record", "lu", "--response", file, "--max-input-bytes", "20"], environment: env)
+            #expect(
+                refused.status == 65 && refused.stderr.contains("\(file) is larger than the input cap of 20 bytes"),
+                "\(refused.stderr)")
             let refusedStdin = try await CLI.run(
                 ["record", "lu", "--response", "-", "--max-input-bytes", "20"], environment: env, stdin: response)
-            #expect(refusedStdin.status == 65 && refusedStdin.stderr.contains("standard input is larger"), "\(refusedStdin.stderr)")
-            let recorded = try await CLI.run(["record", "lu", "--response", file, "--cycle", "2026-11-01"], environment: env)
+            #expect(
+                refusedStdin.status == 65 && refusedStdin.stderr.contains("standard input is larger"),
+                "\(refusedStdin.stderr)")
+            let recorded = try await CLI.run(
+                ["record", "lu", "--response", file, "--cycle", "2026-11-01"], environment: env)
             #expect(recorded.status == 0 && recorded.stdout.contains(#""total_tokens":12"#), "\(recorded.stderr)")
         }
     }

@@ -14,7 +14,8 @@ private let extremeIntegers = [
 private let extremeDurations: [Duration] = [
     .seconds(Int64.min), .seconds(-1), .zero, .nanoseconds(1), .milliseconds(1), .seconds(600), .seconds(7 * 86_400),
     .seconds(7 * 86_400) + .nanoseconds(1), .seconds(86_400 * 365), .seconds(Int64.max),
-    .seconds(Int64.max) + .seconds(Int64.max), Duration(secondsComponent: Int64.max, attosecondsComponent: 999_999_999_999_999_999),
+    .seconds(Int64.max) + .seconds(Int64.max),
+    Duration(secondsComponent: Int64.max, attosecondsComponent: 999_999_999_999_999_999),
 ]
 
 /// Extreme instants: not a number, infinities, far past and future, the edges of the accepted range.
@@ -57,7 +58,8 @@ struct InputBoundsTests {
             #expect(error?.message.contains("ttl") == true)
             #expect(try await snapshot(repository) == before)
             // The largest accepted TTL works.
-            let lease = try await repository.reserve(user: "lu", callID: "r3", tokens: 10, ttl: Validation.maximumLeaseTTL)
+            let lease = try await repository.reserve(
+                user: "lu", callID: "r3", tokens: 10, ttl: Validation.maximumLeaseTTL)
             #expect(lease.status == .admitted)
         }
     }
@@ -67,7 +69,9 @@ struct InputBoundsTests {
         try await withRepository { repository in
             var random = SplitMix64(seed: 0xB0_0D5)
             func anyInteger() -> Int {
-                random.next() % 3 == 0 ? Int(truncatingIfNeeded: random.next()) : extremeIntegers[Int(random.next() % UInt64(extremeIntegers.count))]
+                random.next() % 3 == 0
+                    ? Int(truncatingIfNeeded: random.next())
+                    : extremeIntegers[Int(random.next() % UInt64(extremeIntegers.count))]
             }
             func anyDuration() -> Duration { extremeDurations[Int(random.next() % UInt64(extremeDurations.count))] }
             func anyInstant() -> Date { extremeInstants[Int(random.next() % UInt64(extremeInstants.count))] }
@@ -87,8 +91,12 @@ struct InputBoundsTests {
                     inputTokens: anyInteger(), outputTokens: anyInteger(), cachedInputTokens: anyInteger(),
                     cacheWriteTokens: anyInteger(), reasoningTokens: anyInteger())
                 _ = usage.totalTokens  // must not trap either
-                await note { _ = try await repository.record(user: user, callID: "c\(round)", usage: usage, at: anyInstant()) }
-                await note { _ = try await repository.settle(user: user, callID: "s\(round)", usage: usage, at: anyInstant()) }
+                await note {
+                    _ = try await repository.record(user: user, callID: "c\(round)", usage: usage, at: anyInstant())
+                }
+                await note {
+                    _ = try await repository.settle(user: user, callID: "s\(round)", usage: usage, at: anyInstant())
+                }
                 await note {
                     _ = try await repository.reserve(
                         user: user, callID: "r\(round)", tokens: anyInteger(), ttl: anyDuration(), at: anyInstant())
@@ -102,19 +110,25 @@ struct InputBoundsTests {
                 await note { _ = try await repository.report(top: anyInteger(), at: anyInstant()) }
                 await note {
                     let period: BillingCyclePolicy.Period =
-                        round % 3 == 0 ? .monthly(anchorDay: anyInteger()) : round % 3 == 1 ? .weekly(anchorWeekday: anyInteger()) : .daily
+                        round % 3 == 0
+                        ? .monthly(anchorDay: anyInteger())
+                        : round % 3 == 1 ? .weekly(anchorWeekday: anyInteger()) : .daily
                     let policy = try BillingCyclePolicy(period: period)
                     _ = policy.cycle(containing: anyInstant())
                     try await repository.setCyclePolicy(user: user, policy: policy)
                 }
                 await note {
                     _ = try RolloverOptions(
-                        now: anyInstant(), retentionMonths: anyInteger(), batchSize: anyInteger(), lockTTL: anyDuration())
+                        now: anyInstant(), retentionMonths: anyInteger(), batchSize: anyInteger(),
+                        lockTTL: anyDuration())
                 }
-                await note { _ = try MigrationOptions(batchSize: anyInteger(), pause: anyDuration(), lockTTL: anyDuration()) }
+                await note {
+                    _ = try MigrationOptions(batchSize: anyInteger(), pause: anyDuration(), lockTTL: anyDuration())
+                }
                 await note {
                     _ = try LedgerConfiguration(
-                        namespace: "fz", thresholds: [anyInteger()], defaultLeaseTTL: anyDuration(), settingsCacheTTL: anyDuration())
+                        namespace: "fz", thresholds: [anyInteger()], defaultLeaseTTL: anyDuration(),
+                        settingsCacheTTL: anyDuration())
                 }
                 await note {
                     let extracted = ExtractedUsage(
@@ -125,27 +139,33 @@ struct InputBoundsTests {
                 }
                 await note {
                     let number = String(anyInteger())
-                    let body = #"{"usage":{"prompt_tokens":\#(number),"completion_tokens":\#(number),"total_tokens":1e300}}"#
+                    let body =
+                        #"{"usage":{"prompt_tokens":\#(number),"completion_tokens":\#(number),"total_tokens":1e300}}"#
                     _ = try UsageExtractor.extractUsage(from: Data(body.utf8), provider: .auto)
                 }
                 let far = CalendarDate(daysSince1970: anyInteger()).adding(days: anyInteger())
                 _ = makePolicy(.daily).cycle(containing: far)
                 _ = far.firstInstant(in: .gmt)
                 await note { _ = HeuristicTokenEstimator().countTokens(in: String(repeating: "é🦀 ", count: round)) }
-                _ = HTMLReport.render(UsageReport(cycle: day("2026-11-01"), users: [], totals: .init()), top: anyInteger(), namespace: "fz")
-                _ = QuotaDecision(
-                    allowed: true, user: user, cycle: day("2026-11-01"), used: anyInteger(), reserved: anyInteger(),
-                    limit: anyInteger(), requested: anyInteger()
-                ).remaining
+                _ = HTMLReport.render(
+                    UsageReport(cycle: day("2026-11-01"), users: [], totals: .init()), top: anyInteger(),
+                    namespace: "fz")
+                _ =
+                    QuotaDecision(
+                        allowed: true, user: user, cycle: day("2026-11-01"), used: anyInteger(), reserved: anyInteger(),
+                        limit: anyInteger(), requested: anyInteger()
+                    ).remaining
             }
             // A recorder with extreme options: bounded at use, never a trap.
             let recorder = UsageRecorder(
                 repository: repository,
                 options: .init(
-                    recordTimeout: .seconds(Int64.max), minimumBackoff: .seconds(Int64.max), maximumBackoff: .seconds(Int64.max),
+                    recordTimeout: .seconds(Int64.max), minimumBackoff: .seconds(Int64.max),
+                    maximumBackoff: .seconds(Int64.max),
                     replaysInBackground: false))
             let outcome = await recorder.record(
-                user: "fzr", callID: "x", usage: UsageRecord(inputTokens: 1, outputTokens: 1), at: Date(timeIntervalSince1970: 1e300))
+                user: "fzr", callID: "x", usage: UsageRecord(inputTokens: 1, outputTokens: 1),
+                at: Date(timeIntervalSince1970: 1e300))
             if case .rejected(let error) = outcome {
                 #expect((error as? ValidationError)?.code == .invalidInstant)
             } else {
@@ -162,7 +182,9 @@ struct InputBoundsTests {
             let guarded = QuotaGuard(repository: repository, leaseTTL: .seconds(Int64.max))
             for maxOutput in [Int.min, Int.max] {
                 await expectTypedOrValue("QuotaGuard.run maxOutputTokens \(maxOutput)") {
-                    try await guarded.run(context: LLMCallContext(user: "fzq"), messages: [], maxOutputTokens: maxOutput) {
+                    try await guarded.run(
+                        context: LLMCallContext(user: "fzq"), messages: [], maxOutputTokens: maxOutput
+                    ) {
                         ((), UsageRecord(inputTokens: 1, outputTokens: 1))
                     }
                 }
@@ -180,8 +202,12 @@ struct InputBoundsTests {
             await expectTypedOrValue("validateDuration \(duration)") {
                 try Validation.validateDuration(duration, field: "timeout", maximum: Validation.maximumTimeout)
             }
-            await expectTypedOrValue("LedgerConfiguration lease \(duration)") { try LedgerConfiguration(defaultLeaseTTL: duration) }
-            await expectTypedOrValue("LedgerConfiguration cache \(duration)") { try LedgerConfiguration(settingsCacheTTL: duration) }
+            await expectTypedOrValue("LedgerConfiguration lease \(duration)") {
+                try LedgerConfiguration(defaultLeaseTTL: duration)
+            }
+            await expectTypedOrValue("LedgerConfiguration cache \(duration)") {
+                try LedgerConfiguration(settingsCacheTTL: duration)
+            }
             await expectTypedOrValue("RolloverOptions \(duration)") { try RolloverOptions(lockTTL: duration) }
             await expectTypedOrValue("MigrationOptions lock \(duration)") { try MigrationOptions(lockTTL: duration) }
             await expectTypedOrValue("MigrationOptions pause \(duration)") { try MigrationOptions(pause: duration) }
@@ -242,7 +268,9 @@ struct InputBoundsTests {
                 try await repository.reserve(user: "rc", callID: "r2", tokens: 500)
             }
             #expect(error?.code == .reservationConflict, "\(String(describing: error))")
-            #expect(error?.message.contains("10 tokens") == true && error?.message.contains("not 500") == true, "\(error?.message ?? "")")
+            #expect(
+                error?.message.contains("10 tokens") == true && error?.message.contains("not 500") == true,
+                "\(error?.message ?? "")")
             #expect(try await snapshot(repository) == before)
             // Released, the call id may reserve another amount.
             #expect(try await repository.release(user: "rc", callID: "r2") == 10)
@@ -272,7 +300,8 @@ struct InputBoundsTests {
     func newerSchemaRefusesWrites() async throws {
         try await withRepository { repository in
             _ = try await repository.record(
-                user: "ns", callID: "before", usage: UsageRecord(inputTokens: 1, outputTokens: 1), at: at("2026-11-10T00:00:00Z"))
+                user: "ns", callID: "before", usage: UsageRecord(inputTokens: 1, outputTokens: 1),
+                at: at("2026-11-10T00:00:00Z"))
             _ = try await repository.reserve(user: "ns", callID: "lease", tokens: 5, at: at("2026-11-10T00:00:00Z"))
             let key = repository.keys.schema
             _ = try await repository.pool.send(RedisCommand("SET", key, LedgerKeys.schemaVersion + 1))
@@ -299,7 +328,9 @@ struct InputBoundsTests {
                     try await write()
                     Issue.record("\(name) wrote into a newer schema")
                 } catch let error as LedgerError {
-                    #expect(error.code == .newerSchema && error.message.contains("newer than this build"), "\(name): \(error)")
+                    #expect(
+                        error.code == .newerSchema && error.message.contains("newer than this build"),
+                        "\(name): \(error)")
                 } catch {
                     Issue.record("\(name): \(error)")
                 }
@@ -354,14 +385,22 @@ struct InputBoundsTests {
             encoder.outputFormatting = [.sortedKeys]
             let json = String(decoding: try encoder.encode(report), as: UTF8.self)
             #expect(json.contains(#""unreadable":[{"reason":"#))
-            let healthy = String(decoding: try encoder.encode(UsageReport(cycle: cycle, users: [], totals: .init())), as: UTF8.self)
+            let healthy = String(
+                decoding: try encoder.encode(UsageReport(cycle: cycle, users: [], totals: .init())), as: UTF8.self)
             #expect(!healthy.contains("unreadable"))
             for user in ["nonnumeric", "negative", "wrongtype"] {
-                let error = await #expect(throws: LedgerError.self) { try await repository.usage(user: user, cycle: cycle) }
+                let error = await #expect(throws: LedgerError.self) {
+                    try await repository.usage(user: user, cycle: cycle)
+                }
                 #expect(error?.code == .corruptData, "\(user): \(String(describing: error))")
             }
+            // reset, the remedy, works on such a cycle; afterwards the user reads again.
+            let before = try await repository.reset(user: "nonnumeric", cycle: cycle)
+            #expect(before.inputTokens == 5 && before.outputTokens == 0)
+            #expect(try await repository.usage(user: "nonnumeric", cycle: cycle).totalTokens == 0)
             // A stored limit that is not a number is reported, not read as "no limit of its own".
-            _ = try await repository.pool.send(RedisCommand("HSET", try repository.keys.user("ok").profile, "limit", "lots"))
+            _ = try await repository.pool.send(
+                RedisCommand("HSET", try repository.keys.user("ok").profile, "limit", "lots"))
             let limitError = await #expect(throws: LedgerError.self) { try await repository.limit(user: "ok") }
             #expect(limitError?.code == .corruptData && limitError?.message.contains("'lots'") == true)
         }
@@ -388,27 +427,32 @@ struct InputBoundsTests {
     @Test("replayed events are validated like fresh ones; another namespace's event stays spooled, the rest applies")
     func replayValidates() async throws {
         try await withRepository { repository in
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spool-\(UUID().uuidString)").path
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spool-\(UUID().uuidString)")
+                .path
             defer { try? FileManager.default.removeItem(atPath: directory) }
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let ns = repository.keys.namespace
             func line(_ callID: String, at: String, user: String = "sp", namespace: String? = nil) -> String {
                 #"{"at":\#(at),"call_id":"\#(callID)","model":"","namespace":"\#(namespace ?? ns)","op":"record","provider":"","user":"\#(user)","usage":{"input_tokens":1,"output_tokens":1,"source":"reported"}}"#
             }
-            var bytes = Array(
-                [
-                    line("far", at: "1e300"), line("before", at: "-1"), line("other", at: "1790000000000", namespace: "elsewhere"),
-                    line("good1", at: "1790000000000"),
-                ].joined(separator: "\n").utf8) + [0x0A]
+            var bytes =
+                Array(
+                    [
+                        line("far", at: "1e300"), line("before", at: "-1"),
+                        line("other", at: "1790000000000", namespace: "elsewhere"),
+                        line("good1", at: "1790000000000"),
+                    ].joined(separator: "\n").utf8) + [0x0A]
             // A line whose user id holds the bytes ff fe.
-            bytes += Array(#"{"at":1790000000000,"call_id":"bad-utf8","model":"","namespace":""#.utf8) + Array(ns.utf8)
+            bytes +=
+                Array(#"{"at":1790000000000,"call_id":"bad-utf8","model":"","namespace":""#.utf8) + Array(ns.utf8)
                 + Array(#"","op":"record","provider":"","user":""#.utf8) + [0xFF, 0xFE]
                 + Array(#"","usage":{"input_tokens":1,"output_tokens":1,"source":"reported"}}"#.utf8) + [0x0A]
             bytes += Array((line("good2", at: "1790000000001") + "\n").utf8)
             let segment = directory + "/segment-1-1-test.jsonl"
             #expect(FileManager.default.createFile(atPath: segment, contents: Data(bytes)))
             let spool = try EventSpool(directory: directory)
-            let recorder = UsageRecorder(repository: repository, spool: spool, options: .init(replaysInBackground: false))
+            let recorder = UsageRecorder(
+                repository: repository, spool: spool, options: .init(replaysInBackground: false))
             let result = try await recorder.flush()
             await recorder.shutdown()
             #expect(result.applied == 2 && result.rejected == 3, "\(result)")
@@ -418,13 +462,19 @@ struct InputBoundsTests {
             #expect(left == line("other", at: "1790000000000", namespace: "elsewhere") + "\n")
             // The rejected ones are in the rejected file; nothing was booked outside 2000…9999.
             #expect(spool.status().rejected == 3)
-            let reasonFiles = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".reasons") }
+            let reasonFiles = try FileManager.default.contentsOfDirectory(atPath: directory).filter {
+                $0.hasSuffix(".reasons")
+            }
             let reasons = try String(contentsOfFile: directory + "/" + #require(reasonFiles.first), encoding: .utf8)
                 .split(separator: "\n").map(String.init)
             #expect(reasons.count == 3, "\(reasons)")
-            #expect(reasons.first?.contains(#""call_id":"far""#) == true && reasons.first?.contains("an event's instant must be") == true)
+            #expect(
+                reasons.first?.contains(#""call_id":"far""#) == true
+                    && reasons.first?.contains("an event's instant must be") == true)
             #expect(reasons.last?.contains("not valid UTF-8") == true, "\(reasons)")
-            let cycles = try await repository.pool.send(RedisCommand("KEYS", ns + ":{sp}:cycle:*")).array?.compactMap(\.string) ?? []
+            let cycles =
+                try await repository.pool.send(RedisCommand("KEYS", ns + ":{sp}:cycle:*")).array?.compactMap(\.string)
+                ?? []
             #expect(cycles == [ns + ":{sp}:cycle:2026-09-01"], "\(cycles)")
             #expect(try await repository.usage(user: "sp", cycle: day("2026-09-01")).totalTokens == 4)
         }

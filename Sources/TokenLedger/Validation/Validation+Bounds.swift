@@ -34,7 +34,9 @@ extension Validation {
         if duration < minimum || duration > maximum {
             throw ValidationError(
                 code: .invalidDuration, field: field,
-                message: "\(ValidationError.label(field)) is \(describe(duration)); it must be from \(describe(minimum)) to \(describe(maximum))")
+                message:
+                    "\(ValidationError.label(field)) is \(describe(duration)); it must be from \(describe(minimum)) to \(describe(maximum))"
+            )
         }
     }
 
@@ -92,7 +94,9 @@ extension Validation {
         let byte = bytes.dropFirst(offset).first.map { String($0, radix: 16, uppercase: true) } ?? "?"
         throw ValidationError(
             code: .invalidUTF8, field: field,
-            message: "\(ValidationError.label(field)) is not valid UTF-8 (byte 0x\(byte.count == 1 ? "0" + byte : byte) at offset \(offset)); invalid bytes are refused, never replaced")
+            message:
+                "\(ValidationError.label(field)) is not valid UTF-8 (byte 0x\(byte.count == 1 ? "0" + byte : byte) at offset \(offset)); invalid bytes are refused, never replaced"
+        )
     }
 
     /// Decodes and checks a user id given as bytes: valid UTF-8 (see ``decodeUTF8(_:field:)``), then
@@ -102,7 +106,9 @@ extension Validation {
     ///   - field: The field name used in the error (default `"user_id"`).
     /// - Returns: The user id.
     /// - Throws: ``ValidationError``.
-    public static func decodeUserID(_ bytes: some Collection<UInt8>, field: String = "user_id") throws(ValidationError) -> String {
+    public static func decodeUserID(_ bytes: some Collection<UInt8>, field: String = "user_id") throws(ValidationError)
+        -> String
+    {
         let user = try decodeUTF8(bytes, field: field)
         try validateUserID(user, field: field)
         return user

@@ -14,7 +14,8 @@ struct InputLimitOptions: ParsableArguments {
 
     @Option(
         name: .customLong("max-input-bytes"),
-        help: "The most bytes read from stdin or a file (default: $TOKENLEDGER_MAX_INPUT_BYTES, else 67108864 = 64 MiB).")
+        help:
+            "The most bytes read from stdin or a file (default: $TOKENLEDGER_MAX_INPUT_BYTES, else 67108864 = 64 MiB).")
     var maxInputBytes: String?
 
     init() {}
@@ -36,7 +37,9 @@ struct InputLimitOptions: ParsableArguments {
         else {
             throw CLIFailure(
                 exitCode: .usage,
-                message: "\(source) is \(String(reflecting: String(text.prefix(40)))); it must be a whole number of bytes from 1 to \(largestBytes)")
+                message:
+                    "\(source) is \(String(reflecting: String(text.prefix(40)))); it must be a whole number of bytes from 1 to \(largestBytes)"
+            )
         }
         return value
     }
