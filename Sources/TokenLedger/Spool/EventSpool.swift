@@ -139,7 +139,8 @@ public final class EventSpool: Sendable {
     public let options: Options
     private let logger: Logger
     private let state: Mutex<State>
-    private let replaying = Mutex(false)
+    /// Whether a replay runs, and the replays waiting for it to finish (served in order).
+    private let replaying = Mutex<(busy: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
     private let syncs = Atomic<Int>(0)
 
     /// The fsyncs appends have made (tests check that concurrent appends share them).
@@ -291,17 +292,38 @@ public final class EventSpool: Sendable {
     }
 
     /// Replays every segment no live writer holds, in order; stops at the first event `apply`
-    /// throws for (Redis unavailable), writing the rest back.
+    /// throws for (Redis unavailable), writing the rest back. Replays of one spool run one at a
+    /// time: a call made while another replay runs waits for it, then replays what is left.
     ///
     /// - Parameter apply: Applies one event; throws when Redis cannot be reached.
     /// - Returns: What was done. Throws only `apply`'s first error, after saving what is left.
     public func replay(_ apply: (SpooledEvent) async throws -> ApplyOutcome) async throws -> ReplayResult {
-        guard replaying.withLock({ busy in defer { busy = true }; return !busy }) else {
-            var result = ReplayResult()
-            result.remaining = status().events
-            return result
+        // One replay at a time. A replay asked for while another runs waits for it and then runs
+        // itself, so a caller that spooled an event and then flushes always sees that event
+        // replayed (or kept, when Redis is still down), never a return while another replay is
+        // still half-way.
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let runNow = replaying.withLock { state -> Bool in
+                if state.busy {
+                    state.waiters.append(continuation)
+                    return false
+                }
+                state.busy = true
+                return true
+            }
+            if runNow { continuation.resume() }
         }
-        defer { replaying.withLock { $0 = false } }
+        defer {
+            // Hand the turn to the next waiter (still busy), or mark the spool idle.
+            let next = replaying.withLock { state -> CheckedContinuation<Void, Never>? in
+                if state.waiters.isEmpty {
+                    state.busy = false
+                    return nil
+                }
+                return state.waiters.removeFirst()
+            }
+            next?.resume()
+        }
         rotate()
         var result = ReplayResult()
         for path in EventSpool.segmentFiles(in: directory) {
