@@ -23,7 +23,7 @@ public final class TokenRepository: Sendable {
     /// Process-side settings.
     public let configuration: LedgerConfiguration
     let scripts: LedgerScripts
-    private let logger: Logger
+    let logger: Logger
     private let thresholdsArgument: String
     private let settingsCache = Mutex<(settings: Settings, expires: ContinuousClock.Instant)?>(nil)
     private let refreshing = Mutex(false)
@@ -102,13 +102,15 @@ public final class TokenRepository: Sendable {
     ) async throws -> RecordResult {
         try Self.validateRecord(user: user, callID: callID, usage: usage, model: model, provider: provider)
         let settings = try await settings()
-        return try await withCycle(user: user, explicit: cycle, at: instant, settings: settings) { target, assumed in
+        let result = try await withCycle(user: user, explicit: cycle, at: instant, settings: settings) { target, assumed in
             let calls = recordCalls(
                 operation, user: user, callID: callID, usage: usage, model: model, cycle: target, assumed: assumed,
                 settings: settings)
             let replies = try await pool.evaluateMany(calls)
             return try recordOutcome(replies, user: user, cycle: target.start)
         }
+        if result.amendsHistory { await amendHistoryNow(user: user, cycle: result.cycle) }
+        return result
     }
 
     // MARK: - Quota
@@ -519,6 +521,7 @@ public final class TokenRepository: Sendable {
             userKeys.profile, userKeys.cycle(named: name), userKeys.calls(named: name), userKeys.events,
         ]
         if operation == .settle { keyList += [userKeys.leases, userKeys.leaseExpiry, userKeys.reserved] }
+        keyList.append(userKeys.late(named: name))
         let arguments: [any RedisArgumentConvertible] =
             [assumed] + Self.usageArguments(callID, usage, model)
             + [Self.limitArgument(settings.defaultLimit), thresholdsArgument, user, name]
@@ -629,12 +632,19 @@ public final class TokenRepository: Sendable {
             throw Self.unexpected(reply, what: "record")
         }
         if status == "policy" { return .retry(fields.count > 1 ? fields[1].string ?? "" : "") }
+        if status == "retired" {
+            throw LedgerError(
+                code: .cycleRetired,
+                message: "user '\(user)' cycle \(cycle) is past retention (its counters and call ids were deleted); "
+                    + "the event was not applied, so it cannot count twice: an administrator must book it by hand")
+        }
         let numbers = try Self.integers(Array(fields.dropFirst()), count: fields.count - 1, what: "record")
         if replies.count > 1, case .integer = replies[1] { noteIndexed(user: user, cycle: cycle) }
-        return .done(
-            RecordResult(
-                applied: status == "applied", user: user, cycle: cycle, totalTokens: numbers[0], calls: numbers[1],
-                releasedTokens: numbers.count > 2 ? numbers[2] : 0))
+        var result = RecordResult(
+            applied: status == "applied" || status == "late", user: user, cycle: cycle, totalTokens: numbers[0],
+            calls: numbers[1], releasedTokens: numbers.count > 2 ? numbers[2] : 0)
+        result.amendsHistory = status == "late"
+        return .done(result)
     }
 
     private func makeUsage(user: String, cycle: CalendarDate, fields: [RedisReply], settings: Settings) throws -> UserUsage {

@@ -39,7 +39,12 @@ func reportingFailures(_ body: () async throws -> Void) async throws {
         throw ExitCode(ExitStatus.dataError.rawValue)
     } catch let error as LedgerError {
         printError(error.message)
-        let status: ExitStatus = error.code == .overflow ? .dataError : error.code == .namespaceMismatch ? .usage : .internalError
+        let status: ExitStatus =
+            switch error.code {
+            case .overflow, .cycleRetired: .dataError
+            case .namespaceMismatch, .instantInFuture: .usage
+            default: .internalError
+            }
         throw ExitCode(status.rawValue)
     } catch let error as RedisError {
         printError(error.message)
