@@ -397,8 +397,11 @@ public final class TokenRepository: Sendable {
     /// Zeroes a user's counters for a cycle (the current one by default), keeping the limit, the
     /// policy and the recorded call ids, and appends an audit event with the previous values.
     ///
+    /// A cycle with nothing recorded (a user who never recorded in it) is left alone: no key and no
+    /// audit event is written. A cycle rollover closed stays closed (a later call amends its history).
+    ///
     /// - Parameter actor: Who or what asked (kept in the audit event).
-    /// - Returns: The usage as it was before the reset.
+    /// - Returns: The usage as it was before the reset (no calls and no tokens: nothing was reset).
     public func reset(
         user: String, cycle: CalendarDate? = nil, at instant: Date = Date(), actor: String = "tokenledger"
     ) async throws -> UserUsage {
@@ -534,10 +537,15 @@ public final class TokenRepository: Sendable {
     func resolveCycle(user: String, explicit: CalendarDate?, at instant: Date, settings: Settings) throws -> (BillingCycle, String) {
         let hint = policyHints.withLock { $0[user] } ?? ""
         let policy = hint.isEmpty ? settings.defaultPolicy : try Self.decodePolicy(hint, user: user)
-        if let explicit { return (policy.cycle(startingOn: explicit), "*") }
+        if let explicit {
+            let target = policy.cycle(startingOn: explicit)
+            try Self.checkDateRange(target)
+            return (target, "*")
+        }
         // Most writes fall in the cycle the previous write of the same policy fell in.
         if let cached = currentCycles.withLock({ $0[policy] }), cached.contains(instant) { return (cached, hint) }
         let target = policy.cycle(containing: instant)
+        try Self.checkDateRange(target)
         currentCycles.withLock { cycles in
             if cycles.count > 1000 { cycles.removeAll(keepingCapacity: true) }
             cycles[policy] = target
@@ -653,8 +661,10 @@ public final class TokenRepository: Sendable {
         }
         let storedPolicy = fields.count > 3 ? fields[3].string ?? "" : ""
         let policy = storedPolicy.isEmpty ? settings.defaultPolicy : try Self.decodePolicy(storedPolicy, user: user)
+        let target = policy.cycle(startingOn: cycle)
+        try Self.checkDateRange(target)
         var usage = UserUsage(
-            user: user, cycle: cycle, cycleEnd: policy.cycle(startingOn: cycle).end,
+            user: user, cycle: cycle, cycleEnd: target.end,
             limit: limit < 0 ? nil : Int(limit), reserved: Int(reserved))
         usage.apply(cycleHash: hash)
         return usage
@@ -696,6 +706,17 @@ public final class TokenRepository: Sendable {
     }
 
     static func limitArgument(_ limit: Int?) -> Int { limit ?? -1 }
+
+    /// Refuses a cycle that starts or ends outside the dates TokenLedger accepts (0001-01-01 …
+    /// 9999-12-31), so no date it prints is one it would refuse (`cycle_end` is exclusive: the
+    /// cycle of 9999-12-31 would end on 10000-01-01).
+    static func checkDateRange(_ cycle: BillingCycle) throws(ValidationError) {
+        if cycle.start.year >= 1 && cycle.end.year <= 9999 { return }
+        throw ValidationError(
+            code: .invalidCycle, field: "cycle",
+            message: "the cycle starting \(cycle.start) would end after 9999-12-31, outside the dates TokenLedger accepts "
+                + "(0001-01-01 to 9999-12-31); use an earlier date")
+    }
 
     static func encodePolicy(_ policy: BillingCyclePolicy) throws -> String {
         let encoder = JSONEncoder()
