@@ -93,6 +93,26 @@ struct HistoryCommandTests {
         }
     }
 
+    @Test("cycle set mid-cycle: a user at his limit is still denied (exit 1) until the running cycle ends")
+    func policyChangeDoesNotResetQuota() async throws {
+        try await withRedisServer { server async throws in
+            let env = ["REDIS_URL": "redis://127.0.0.1:\(server.port)", "TOKENLEDGER_NAMESPACE": "pol"]
+            _ = try await CLI.run(["limit", "set", "lu", "1000"], environment: env)
+            _ = try await CLI.run(["record", "lu", "--input", "1000", "--output", "0"], environment: env)
+            #expect(try await CLI.run(["quota", "check", "lu", "--tokens", "1"], environment: env).status == 1)
+            // A policy whose running cycle starts on another day than the calendar month's.
+            let today = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: Date()).day
+            let policy = today == 1 ? ["--period", "monthly", "--anchor-day", "2"] : ["--period", "daily"]
+            let set = try await CLI.run(["cycle", "set", "lu"] + policy, environment: env)
+            #expect(set.status == 0, "\(set.stderr)")
+            let check = try await CLI.run(["quota", "check", "lu", "--tokens", "1"], environment: env)
+            #expect(check.status == 1, "\(check.stdout) \(check.stderr)")
+            #expect(try jsonObject(check.stdout)["used"] as? Int == 1000)
+            let reserve = try await CLI.run(["quota", "reserve", "lu", "--tokens", "1", "--call-id", "r"], environment: env)
+            #expect(reserve.status == 1, "\(reserve.stdout) \(reserve.stderr)")
+        }
+    }
+
     @Test("dates stay in range: reset of nobody writes nothing, rollover at 0001-01-01, a cycle ending after 9999")
     func datesInRange() async throws {
         try await withRedisServer { server async throws in

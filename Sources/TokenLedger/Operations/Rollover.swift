@@ -404,7 +404,7 @@ public struct Rollover: Sendable {
             var ended: [(user: String, end: CalendarDate)] = []
             for (user, reply) in zip(pending, policies) {
                 let stored = try reply.throwingError().string ?? ""
-                let policy = stored.isEmpty ? settings.defaultPolicy : try TokenRepository.decodePolicy(stored, user: user)
+                let policy = try TokenRepository.policy(stored: stored, user: user, settings: settings)
                 let target = policy.cycle(startingOn: cycle)
                 if target.hasEnded(at: options.now) { ended.append((user, target.end)) }
             }

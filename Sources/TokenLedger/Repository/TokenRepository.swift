@@ -124,11 +124,12 @@ public final class TokenRepository: Sendable {
         let userKeys = try keys.user(user)
         let settings = try await settings()
         return try await withCycle(user: user, explicit: nil, at: instant, settings: settings) { target, assumed in
+            let carried = try carriedCycleKeys(user: user, assumed: assumed, target: target.start, at: instant)
             let reply = try await pool.evaluate(
                 scripts.check,
                 keys: [
                     userKeys.profile, userKeys.cycle(target.start), userKeys.leases, userKeys.leaseExpiry, userKeys.reserved,
-                ],
+                ] + carried,
                 arguments: [assumed, tokens, Self.limitArgument(settings.defaultLimit)])
             let values = try policyOrValues(reply, user: user)
             guard case .values(let fields) = values else { return .retry(values.storedPolicy) }
@@ -160,12 +161,13 @@ public final class TokenRepository: Sendable {
         let userKeys = try keys.user(user)
         let settings = try await settings()
         return try await withCycle(user: user, explicit: nil, at: instant, settings: settings) { target, assumed in
+            let carried = try carriedCycleKeys(user: user, assumed: assumed, target: target.start, at: instant)
             let reply = try await pool.evaluate(
                 scripts.reserve,
                 keys: [
                     userKeys.profile, userKeys.cycle(target.start), userKeys.calls(target.start), userKeys.leases,
                     userKeys.leaseExpiry, userKeys.reserved,
-                ],
+                ] + carried,
                 arguments: [assumed, callID, tokens, ttlMilliseconds, Self.limitArgument(settings.defaultLimit)])
             guard let fields = reply.array, let status = fields.first?.string else {
                 throw Self.unexpected(reply, what: "reserve")
@@ -373,10 +375,28 @@ public final class TokenRepository: Sendable {
     }
 
     /// Sets (or with `nil` clears) a user's own cycle policy.
-    public func setCyclePolicy(user: String, policy: BillingCyclePolicy?) async throws {
+    ///
+    /// A change never starts a fresh quota: when the cycle running at `instant` under the previous
+    /// policy is not the new policy's cycle, its usage keeps counting against the user's limit
+    /// (check and reserve) until it ends (a *carry*, stored with the policy; see
+    /// `docs/operations.md`, changing a cycle policy). Usage is still booked to the new policy's cycles.
+    ///
+    /// - Parameter instant: When the change happens (picks the running cycles). Default now.
+    public func setCyclePolicy(user: String, policy: BillingCyclePolicy?, at instant: Date = Date()) async throws {
         try Validation.validateUserID(user)
-        let encoded = try policy.map(Self.encodePolicy) ?? ""
-        _ = try await pool.evaluate(scripts.profile, keys: [try keys.user(user).profile], arguments: ["policy", encoded])
+        let profile = try keys.user(user).profile
+        let settings = try await settings(fresh: true)
+        let before = try await pool.send(RedisCommand("HGET", profile, "policy")).throwingError().string ?? ""
+        let previous = try StoredPolicy.decode(before, user: user)
+        let oldCycle = (previous.policy ?? settings.defaultPolicy).cycle(containing: instant)
+        let newCycle = (policy ?? settings.defaultPolicy).cycle(containing: instant)
+        var carries = previous.carries.filter { carry in carry.untilInstant.map { instant < $0 } ?? false }
+        if oldCycle.start != newCycle.start && !carries.contains(where: { $0.cycle == oldCycle.start }) {
+            carries.append(PolicyCarry(cycle: oldCycle.start, until: ISO8601Instant.format(oldCycle.endInstant)))
+        }
+        carries.removeAll { $0.cycle == newCycle.start }
+        let encoded = try StoredPolicy(policy: policy, carries: carries).encoded()
+        _ = try await pool.evaluate(scripts.profile, keys: [profile], arguments: ["policy", encoded])
         policyHints.withLock { $0[user] = encoded }
     }
 
@@ -385,8 +405,8 @@ public final class TokenRepository: Sendable {
         try Validation.validateUserID(user)
         let stored = try await pool.send(RedisCommand("HGET", try keys.user(user).profile, "policy")).string ?? ""
         let settings = try await settings(fresh: true)
-        if stored.isEmpty { return (settings.defaultPolicy, false) }
-        return (try Self.decodePolicy(stored, user: user), true)
+        guard let policy = try StoredPolicy.decode(stored, user: user).policy else { return (settings.defaultPolicy, false) }
+        return (policy, true)
     }
 
     /// Sets (or with `nil` resets to monthly, UTC) the policy for users without one of their own.
@@ -536,7 +556,7 @@ public final class TokenRepository: Sendable {
     /// The cycle a write for `user` goes to now, and the policy assumed for it (`*` for an explicit cycle).
     func resolveCycle(user: String, explicit: CalendarDate?, at instant: Date, settings: Settings) throws -> (BillingCycle, String) {
         let hint = policyHints.withLock { $0[user] } ?? ""
-        let policy = hint.isEmpty ? settings.defaultPolicy : try Self.decodePolicy(hint, user: user)
+        let policy = try Self.policy(stored: hint, user: user, settings: settings)
         if let explicit {
             let target = policy.cycle(startingOn: explicit)
             try Self.checkDateRange(target)
@@ -660,7 +680,7 @@ public final class TokenRepository: Sendable {
             throw Self.unexpected(.array(fields), what: "usage")
         }
         let storedPolicy = fields.count > 3 ? fields[3].string ?? "" : ""
-        let policy = storedPolicy.isEmpty ? settings.defaultPolicy : try Self.decodePolicy(storedPolicy, user: user)
+        let policy = try Self.policy(stored: storedPolicy, user: user, settings: settings)
         let target = policy.cycle(startingOn: cycle)
         try Self.checkDateRange(target)
         var usage = UserUsage(
@@ -722,6 +742,21 @@ public final class TokenRepository: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return String(decoding: try encoder.encode(policy), as: UTF8.self)
+    }
+
+    /// The policy a user's stored `policy` field gives (the default when the user has none).
+    static func policy(stored: String, user: String, settings: Settings) throws -> BillingCyclePolicy {
+        if stored.isEmpty { return settings.defaultPolicy }
+        if !stored.contains("\"carry\"") { return try decodePolicy(stored, user: user) }  // the common case
+        return try StoredPolicy.decode(stored, user: user).policy ?? settings.defaultPolicy
+    }
+
+    /// The cycles of previous policies that count against the limit of a check in `target` at
+    /// `instant`, from the stored policy the script will verify (`assumed`).
+    func carriedCycleKeys(user: String, assumed: String, target: CalendarDate, at instant: Date) throws -> [String] {
+        guard assumed.contains("\"carry\"") else { return [] }
+        let userKeys = try keys.user(user)
+        return try StoredPolicy.decode(assumed, user: user).activeCarries(at: instant, target: target).map(userKeys.cycle)
     }
 
     static func decodePolicy(_ text: String, user: String?) throws -> BillingCyclePolicy {
