@@ -143,13 +143,16 @@ public struct RolloverResult: Sendable, Hashable, Codable {
 /// 2. **Close**: for every indexed cycle, each user not yet in the cycle's history whose cycle has
 ///    ended at `now` (by the user's own policy, else the default) gets a summary
 ///    (``CycleSummary``) written once with `HSETNX`, and the cycle's totals grow by it, atomically
-///    (`history.lua`). A summary is never rewritten, so runs that repeat, overlap or catch up after
-///    missed days write the same history as daily runs. The history holds no wall-clock times.
-/// 3. **Retention**: a user's counters and call ids of a cycle that ended on or before the cutoff
+///    (`history.lua`). A summary is never rewritten by a run, so runs that repeat, overlap or catch
+///    up after missed days write the same history as daily runs. The history holds no wall-clock
+///    times. The close marks the user's cycle (`close.lua`, atomically with the snapshot), so a
+///    call applied later amends the summary instead (late events: `docs/operations.md`).
+/// 3. **Late calls** a dead caller left pending are added to the history, once each.
+/// 4. **Retention**: a user's counters and call ids of a cycle that ended on or before the cutoff
 ///    (`now`'s UTC date minus ``RolloverOptions/retentionMonths``) are deleted (`retention.lua`,
 ///    in the user's slot), only when the user's summary is in the history. A cycle with nothing left
 ///    is dropped from the index (`cycle_drop.lua`); its history stays.
-/// 4. What the run did is kept in `<ns>:{global}:rollover` (`rollover_state.lua`).
+/// 5. What the run did is kept in `<ns>:{global}:rollover` (`rollover_state.lua`).
 ///
 /// Counting never depends on this job: new cycles begin by themselves.
 public struct Rollover: Sendable {
@@ -170,11 +173,15 @@ public struct Rollover: Sendable {
 
     /// Runs the job once.
     ///
+    /// Unless it is a dry run, `options.now` may not be later than the Redis server's clock plus
+    /// ``clockTolerance``.
+    ///
     /// - Parameters:
     ///   - options: The instant, dry run, retention and batch size.
     ///   - progress: Called with a short line after each phase and long step (for stderr).
     /// - Returns: What was done.
-    /// - Throws: ``LedgerError`` (corrupt data, lost lock); ``RedisClient/RedisError``.
+    /// - Throws: ``LedgerError`` (corrupt data, lost lock; ``LedgerError/Code/instantInFuture``);
+    ///   ``RedisClient/RedisError``.
     public func run(
         _ options: RolloverOptions, progress: (@Sendable (String) -> Void)? = nil
     ) async throws -> RolloverResult {
