@@ -1,4 +1,5 @@
 import Foundation
+import MetricsTestKit
 import RedisClient
 import RedisTestSupport
 import Testing
@@ -18,7 +19,8 @@ struct LateEventTests {
 
     @Test("a record and a settle after the close amend the summary, the totals, the audit and the stream, once")
     func lateRecordAmends() async throws {
-        try await withRepository { repo in
+        let metrics = TestMetrics()
+        try await withRepository(metrics: LedgerMetrics(factory: metrics)) { repo in
             _ = try await repo.record(
                 user: "lu", callID: "early", usage: UsageRecord(inputTokens: 60, outputTokens: 40), model: "m1",
                 at: at("2026-09-10T12:00:00Z"))
@@ -61,6 +63,7 @@ struct LateEventTests {
             let events = try await repo.events(user: "lu").filter { $0["type"] == "adjustment" }
             #expect(events.map { $0["call_id"] } == ["late-1", "late-2"])
             #expect(events.first?["delta_tokens"] == "999" && events.first?["cycle"] == "2026-09-01")
+            #expect(metrics.counterTotal(label: "tokenledger_history_adjustments_total") == 2)
 
             // Replays change nothing: not the counters, not the history, not the stream.
             let replay = try await repo.record(
@@ -74,6 +77,7 @@ struct LateEventTests {
             let again = try await Rollover(repository: repo).run(try RolloverOptions(now: Self.closeRun))
             #expect(again.closed.isEmpty && again.amendedCalls == 0)
             #expect(try await Self.history(repo) == history)
+            #expect(metrics.counterTotal(label: "tokenledger_history_adjustments_total") == 2)
         }
     }
 

@@ -5,7 +5,7 @@ import TokenLedger
 
 /// Runs `body` with a repository on its own namespace, against REDIS_URL or a private server.
 func withRepository<T>(
-    thresholds: [Int] = [80, 100], _ body: (TokenRepository) async throws -> T
+    thresholds: [Int] = [80, 100], metrics: LedgerMetrics = LedgerMetrics(), _ body: (TokenRepository) async throws -> T
 ) async throws -> T {
     try await withRedis { configuration async throws in
         let pool = RedisConnectionPool(
@@ -13,7 +13,8 @@ func withRepository<T>(
         let repository = try TokenRepository(
             pool: pool,
             configuration: try LedgerConfiguration(
-                namespace: uniqueNamespace("tl"), thresholds: thresholds, settingsCacheTTL: .zero))
+                namespace: uniqueNamespace("tl"), thresholds: thresholds, settingsCacheTTL: .zero),
+            metrics: metrics)
         do {
             let result = try await body(repository)
             await pool.close()

@@ -1,4 +1,3 @@
-import CoreMetrics
 import Foundation
 import RedisClient
 
@@ -122,7 +121,7 @@ extension TokenRepository {
             case "applied":
                 outcome.applied += 1
                 done.append(entry.callID)
-                Counter(label: "tokenledger_history_adjustments_total").increment()
+                metrics.historyAdjustment()
                 logger.info(
                     "closed cycle amended by a late call",
                     metadata: ["tokenledger.cycle": "\(cycle)", "tokenledger.call_id": "\(entry.callID)"])

@@ -24,6 +24,8 @@ public final class TokenRepository: Sendable {
     public let configuration: LedgerConfiguration
     let scripts: LedgerScripts
     let logger: Logger
+    /// Counts what the repository itself does (late calls added to the history).
+    let metrics: LedgerMetrics
     private let thresholdsArgument: String
     private let settingsCache = Mutex<(settings: Settings, expires: ContinuousClock.Instant)?>(nil)
     private let refreshing = Mutex(false)
@@ -45,13 +47,17 @@ public final class TokenRepository: Sendable {
 
     /// Creates a repository.
     ///
+    /// - Parameter metrics: Where `tokenledger_history_adjustments_total` is counted (default: the
+    ///   process's bootstrapped `MetricsSystem`).
     /// - Throws: ``LedgerError`` when the Lua scripts are missing from the installation.
     public init(
         pool: RedisConnectionPool,
         configuration: LedgerConfiguration = try! LedgerConfiguration(),
-        logger: Logger = Logger(label: "tokenledger", factory: { _ in SwiftLogNoOpLogHandler() })
+        logger: Logger = Logger(label: "tokenledger", factory: { _ in SwiftLogNoOpLogHandler() }),
+        metrics: LedgerMetrics = LedgerMetrics()
     ) throws(LedgerError) {
         self.pool = pool
+        self.metrics = metrics
         self.configuration = configuration
         // The namespace was validated by LedgerConfiguration.
         self.keys = try! LedgerKeys(namespace: configuration.namespace)
