@@ -74,6 +74,19 @@ struct LeastPrivilegeTests {
             #expect(appChecks.first { $0.name == "key access" }?.status == .ok)
             #expect(adminChecks.first { $0.name == "permissions" }?.detail.contains("administrator") == true)
 
+            // A late call by the application: counted and kept pending (the history is the
+            // administrator's), and the administrator's rollover amends the history with it.
+            _ = try await admin.record(
+                user: "bob", callID: "b1", usage: UsageRecord(inputTokens: 100, outputTokens: 0), at: at("2026-09-10T00:00:00Z"))
+            _ = try await Rollover(repository: admin).run(try RolloverOptions(now: at("2026-10-02T00:00:00Z"), retentionMonths: 0))
+            let late = try await app.record(
+                user: "bob", callID: "b2", usage: UsageRecord(inputTokens: 999, outputTokens: 0), at: at("2026-09-20T00:00:00Z"))
+            #expect(late.applied && late.amendsHistory && late.totalTokens == 1099)
+            #expect(try await Rollover(repository: admin).history(cycle: date("2026-09-01")).totals.totalTokens == 100)
+            let amend = try await Rollover(repository: admin).run(try RolloverOptions(now: at("2026-10-02T00:00:00Z"), retentionMonths: 0))
+            #expect(amend.amendedCalls == 1)
+            #expect(try await Rollover(repository: admin).history(cycle: date("2026-09-01")).totals.totalTokens == 1099)
+
             // The administrator can.
             #expect(try await admin.reset(user: "alice").totalTokens == 85)
             #expect(try await admin.report().users.isEmpty)

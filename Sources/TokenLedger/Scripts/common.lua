@@ -136,7 +136,7 @@ end
 -- the call, and whether it amends a closed cycle. Raises OVERFLOW, before any write, when the
 -- total would pass 2^53 - 1.
 local function apply_usage(cycle, calls, call_id, model, input_n, output_n, cached, cache_write, reasoning,
-    limit, percents, events, user, cycle_name, late)
+    limit, percents, events, user, cycle_name, late_key)
   local total = input_n + output_n
   local current = redis.call('HMGET', cycle, 'input_tokens', 'output_tokens', 'calls', 'model:primary', 'history:state')
   local input = (tonumber(current[1]) or 0) + input_n
@@ -147,7 +147,13 @@ local function apply_usage(cycle, calls, call_id, model, input_n, output_n, cach
     if redis.call('HEXISTS', calls, call_id) == 1 then return false, used - total, count end
     error({err = 'OVERFLOW the cycle total would pass 2^53 - 1 tokens'})
   end
-  if redis.call('HSETNX', calls, call_id, decimal(total)) == 0 then return false, used - total, count end
+  local late = current[5] == 'closed'
+  if late then
+    -- Rare: the pending adjustment is the first write, so a refused one (ACL) leaves nothing behind.
+    if redis.call('HEXISTS', calls, call_id) == 1 then return false, used - total, count, false end
+    late_adjustment(late_key, events, user, cycle_name, call_id, model, input_n, output_n, cached, cache_write, reasoning)
+  end
+  if redis.call('HSETNX', calls, call_id, decimal(total)) == 0 then return false, used - total, count, false end
   count = count + 1
   local primary = current[4]
   if primary == model then
@@ -174,11 +180,7 @@ local function apply_usage(cycle, calls, call_id, model, input_n, output_n, cach
       end
     end
   end
-  if current[5] == 'closed' then
-    late_adjustment(late, events, user, cycle_name, call_id, model, input_n, output_n, cached, cache_write, reasoning)
-    return true, used, count, true
-  end
-  return true, used, count, false
+  return true, used, count, late
 end
 
 -- Reads the profile's policy and limit in one call; checks the policy the caller assumed.
