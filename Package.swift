@@ -96,7 +96,9 @@ let package = Package(
             dependencies: [
                 "TokenLedger", "RedisClient", "RedisTestSupport",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
-            ]
+            ],
+            // The provider-response fixtures the extraction tests read (a clone alone passes its tests).
+            resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "TokenLedgerCLITests",

@@ -65,7 +65,56 @@ struct ConfigurationTests {
         #expect(!configuration.description.contains("hunter2"))
         #expect(configuration.description.contains("(password set)"))
         #expect(RedisConfiguration.redact(url: "redis://app:hunter2@localhost") == "redis://app:***@localhost")
-        #expect(RedisConfiguration.redact(url: "redis://hunter2@localhost") == "redis://***@localhost")
+        // `name@` is a user name, not a secret: it stays readable.
+        #expect(RedisConfiguration.redact(url: "redis://app@localhost") == "redis://app@localhost")
+        // Without `://` the user and password cannot be told apart: all of it is masked.
+        #expect(RedisConfiguration.redact(url: "admin:hunter2@127.0.0.1:7005") == "***@127.0.0.1:7005")
+        #expect(RedisConfiguration.redact(url: "redis:/admin:hunter2@h:1") == "***@h:1")
+        #expect(RedisConfiguration.redact(url: "redis//admin:hun@ter2@h") == "***@h")
+    }
+
+    @Test(
+        "a malformed URL's error masks its password, from --redis or REDIS_URL",
+        arguments: [
+            "admin:TopSecretPW@127.0.0.1:7005", "redis:/admin:TopSecretPW@127.0.0.1:7005",
+            "redis//admin:TopSecretPW@127.0.0.1:7005", "redis:admin:TopSecretPW@127.0.0.1:7005",
+            "redis://admin:TopSecretPW@127.0.0.1:notaport", "redis://admin:TopSecretPW@127.0.0.1:7005/db",
+            "redis://admin:Top/Secret/PW@127.0.0.1:7005/x", "http://admin:TopSecretPW@127.0.0.1",
+            "redis://admin:TopSecretPW@[::1", "redis://admin:TopSecretPW@host?bad=1",
+        ])
+    func malformedURLMasksPassword(url: String) throws {
+        for build in [
+            { try RedisConfiguration(url: url) },
+            { try RedisConfiguration.fromEnvironment(["REDIS_URL": url]) },
+            { try RedisConfiguration.fromEnvironment([:], url: url) },
+        ] as [() throws -> RedisConfiguration] {
+            #expect {
+                _ = try build()
+            } throws: { error in
+                let error = try #require(error as? RedisError)
+                return error.code == .invalidConfiguration && error.message.contains("invalid Redis URL '")
+                    && !error.message.contains("TopSecret") && !error.message.contains("Secret")
+                    && !"\(error)".contains("Secret")
+            }
+        }
+    }
+
+    @Test("redis://name@host means user name (as redis-cli and redis-py read it); :pw@ a password; name:pw@ both")
+    func userNameAlone() throws {
+        let user = try RedisConfiguration(url: "redis://tokenledger-app@h:6380")
+        #expect(user.username == "tokenledger-app" && user.password == nil)
+        let withPassword = try RedisConfiguration.fromEnvironment(
+            ["REDIS_URL": "redis://tokenledger-app@h:6380", "REDIS_PASSWORD": "s3cret"])
+        #expect(withPassword.username == "tokenledger-app" && withPassword.password == "s3cret")
+        let passwordOnly = try RedisConfiguration(url: "redis://:s3cret@h")
+        #expect(passwordOnly.username == nil && passwordOnly.password == "s3cret")
+        let both = try RedisConfiguration(url: "redis://app:s3cret@h")
+        #expect(both.username == "app" && both.password == "s3cret")
+        let encoded = try RedisConfiguration(url: "redis://app%40corp@h")
+        #expect(encoded.username == "app@corp" && encoded.password == nil)
+        // A password may hold '/', '?' or '@': the credentials end at the last '@'.
+        let odd = try RedisConfiguration(url: "redis://app:p/a?s@s@h:7/2")
+        #expect(odd.username == "app" && odd.password == "p/a?s@s" && odd.endpoint == .tcp(host: "h", port: 7) && odd.database == 2)
     }
 
     @Test("REDIS_URL defaults to localhost; REDIS_PASSWORD overrides the URL's password")

@@ -9,6 +9,31 @@ import Glibc
 
 @Suite("Authentication, timeouts, reconnects, sockets", .serialized)
 struct ConnectionFailureTests {
+    @Test("REDIS_URL=redis://name@host with REDIS_PASSWORD authenticates as ACL user 'name', not as default")
+    func userNameFromURL() async throws {
+        var options = RedisTestServer.Options()
+        options.requirePassword = "default-Pa55"
+        options.aclUsers = [(name: "tokenledger-app", password: "app-Pa55", rules: "resetchannels -@all +ping +acl|whoami")]
+        try await withRedisServer(options) { server async throws in
+            let url = "redis://tokenledger-app@127.0.0.1:\(server.port)"
+            let configuration = try RedisConfiguration.fromEnvironment(["REDIS_URL": url, "REDIS_PASSWORD": "app-Pa55"])
+            let pool = RedisConnectionPool(configuration: configuration)
+            #expect(try await pool.send(RedisCommand("ACL", "WHOAMI")).string == "tokenledger-app")
+            await pool.close()
+
+            // Without a password the user is still the one named (refused), never `default`.
+            let noPassword = RedisConnectionPool(configuration: try RedisConfiguration.fromEnvironment(["REDIS_URL": url]))
+            await #expect {
+                _ = try await noPassword.send(RedisCommand("PING"))
+            } throws: { error in
+                let error = try #require(error as? RedisError)
+                return error.code == .authenticationFailed && error.isPermissionDenied
+                    && error.message.contains("user 'tokenledger-app'") && error.message.contains("REDIS_PASSWORD")
+            }
+            await noPassword.close()
+        }
+    }
+
     @Test("an ACL user with a password works; a wrong password is authenticationFailed without the password")
     func aclAuthentication() async throws {
         var options = RedisTestServer.Options()

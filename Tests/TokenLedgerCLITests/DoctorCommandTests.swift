@@ -28,8 +28,9 @@ struct DoctorCommandTests {
             let wrong = try await CLI.run(
                 ["doctor"],
                 environment: ["REDIS_URL": "redis://:bad-secret@127.0.0.1:\(server.port)"])
-            #expect(wrong.status == 69)
-            #expect(wrong.stderr.contains("authentication"))
+            // A wrong password is a refusal, not an outage: 77 with a sentence.
+            #expect(wrong.status == 77)
+            #expect(wrong.stderr.contains("refused this user") && wrong.stderr.contains("authentication"))
             #expect(!(wrong.stdout + wrong.stderr).contains("bad-secret"))
         }
     }

@@ -75,7 +75,7 @@ struct ExtractionErrorTests {
             .invalidValue, at: "$.usage"),
         Case(
             "reasoning above output",
-            #"{"usage":{"prompt_tokens":10,"completion_tokens":2,"completion_tokens_details":{"reasoning_tokens":3}}}"#,
+            #"{"usage":{"prompt_tokens":10,"completion_tokens":2,"total_tokens":12,"completion_tokens_details":{"reasoning_tokens":3}}}"#,
             .invalidValue, at: "$.usage"),
         Case(
             "sum above 10^12",
@@ -155,22 +155,30 @@ struct ExtractionErrorTests {
         #expect(throws: ExtractionError.self) { try UsageExtractor.extract(from: Data(deepObject.utf8)) }
     }
 
-    @Test("invalid UTF-8, lone surrogates and control bytes never crash")
+    @Test("invalid UTF-8, lone surrogates and control bytes never crash, and each has its outcome")
     func oddBytes() throws {
-        let inputs: [[UInt8]] = [
-            [0xFF, 0xFE, 0x00],
-            Array(#"{"model":"\uD800","usage":{"prompt_tokens":1,"completion_tokens":1}}"#.utf8),
-            Array("{\"model\":\"a\u{01}b\"}".utf8),
-            [0x7B, 0x22, 0xC3, 0x28, 0x22, 0x3A, 0x31, 0x7D],
-            Array("data: [DONE]\n\n".utf8),
+        // Each odd input with the error it must give (code and path).
+        let refused: [(bytes: [UInt8], code: ExtractionError.Code, path: String)] = [
+            ([0xFF, 0xFE, 0x00], .malformedJSON, "$"),
+            (Array("{\"model\":\"a\u{01}b\"}".utf8), .malformedJSON, "$.model"),
+            // Invalid UTF-8 inside a key is replaced, not trapped on; the object has no provider shape.
+            ([0x7B, 0x22, 0xC3, 0x28, 0x22, 0x3A, 0x31, 0x7D], .unrecognizedShape, "$"),
+            (Array("data: [DONE]\n\n".utf8), .noUsage, "$"),
         ]
-        for bytes in inputs {
-            _ = try? UsageExtractor.extractUsage(from: Data(bytes))
+        for (bytes, code, path) in refused {
+            let error = try #require(throws: ExtractionError.self, "\(bytes)") {
+                try UsageExtractor.extractUsage(from: Data(bytes))
+            }
+            #expect(error.code == code, "\(bytes): \(error.message)")
+            #expect(error.path == path, "\(bytes): \(error.message)")
+            #expect(error.message.hasPrefix(path + ":"), "\(error.message)")
         }
-        #expect(try UsageExtractor.extract(from: Data(inputs[1])) == UsageRecord(inputTokens: 1, outputTokens: 1))
+        // A lone surrogate in a string is not a count: the usage is still read.
+        let loneSurrogate = Array(#"{"model":"\uD800","usage":{"prompt_tokens":1,"completion_tokens":1}}"#.utf8)
+        #expect(try UsageExtractor.extract(from: Data(loneSurrogate)) == UsageRecord(inputTokens: 1, outputTokens: 1))
     }
 
-    @Test("mutated fixtures throw or extract, never crash", arguments: UsageFixtures.namesForArguments)
+    @Test("mutated fixtures throw or extract, never crash", arguments: try UsageFixtures.fileNames())
     func mutationFuzz(fileName: String) throws {
         let fixture = try UsageFixtures.load(fileName)
         let original = Array(try UsageStreamText.jsonData(fixture.response))

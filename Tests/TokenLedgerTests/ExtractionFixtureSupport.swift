@@ -17,54 +17,52 @@ struct UsageFixture: Sendable, CustomTestStringConvertible {
     var isStream: Bool { response.arrayValue != nil }
 }
 
-/// Finds and loads the shared usage fixtures.
+/// Finds and loads the usage fixtures.
 ///
-/// The folder is found by walking up from this source file until a directory has
-/// `shared/fixtures/usage` inside it, so the same code works in the scratch package
-/// (`/work/scratch/extraction/Tests/TokenLedgerTests/`) and in the real repository
-/// (`/work/main/Tests/TokenLedgerTests/`, fixtures at `/work/shared/fixtures/usage`).
-/// `TOKENLEDGER_USAGE_FIXTURES` overrides the search.
+/// The fixtures live in the repository, at `Tests/TokenLedgerTests/Fixtures/usage/` (copied from the
+/// shared `fixtures/usage/` folder, plus cases of our own), and are bundled as the test target's
+/// resources, so a clone alone runs them. `TOKENLEDGER_USAGE_FIXTURES` points the tests at another
+/// folder (for example the shared one, to check a new version of it).
+///
+/// Every lookup throws when the folder is missing or holds no `*.json` case: a parameterized test
+/// whose arguments come from ``fileNames()`` then fails loudly instead of running zero cases.
 enum UsageFixtures {
     struct NotFound: Error, CustomStringConvertible {
         let description: String
     }
 
-    static func directory(filePath: String = #filePath) throws -> URL {
+    static func directory() throws -> URL {
         let fileManager = FileManager.default
-        if let override = ProcessInfo.processInfo.environment["TOKENLEDGER_USAGE_FIXTURES"], !override.isEmpty {
+        func isDirectory(_ url: URL) -> Bool {
             var isDirectory: ObjCBool = false
-            guard fileManager.fileExists(atPath: override, isDirectory: &isDirectory), isDirectory.boolValue else {
+            return fileManager.fileExists(atPath: url.path, isDirectory: &isDirectory) && isDirectory.boolValue
+        }
+        if let override = ProcessInfo.processInfo.environment["TOKENLEDGER_USAGE_FIXTURES"], !override.isEmpty {
+            let url = URL(fileURLWithPath: override, isDirectory: true)
+            guard isDirectory(url) else {
                 throw NotFound(description: "TOKENLEDGER_USAGE_FIXTURES=\(override) is not a directory")
             }
-            return URL(fileURLWithPath: override, isDirectory: true)
+            return url
         }
-        var directory = URL(fileURLWithPath: filePath).deletingLastPathComponent()
-        var searched: [String] = []
-        while true {
-            let candidate = directory.appendingPathComponent("shared/fixtures/usage", isDirectory: true)
-            searched.append(candidate.path)
-            var isDirectory: ObjCBool = false
-            if fileManager.fileExists(atPath: candidate.path, isDirectory: &isDirectory), isDirectory.boolValue {
-                return candidate
-            }
-            let parent = directory.deletingLastPathComponent()
-            if parent.path == directory.path { break }
-            directory = parent
+        let bundled = Bundle.module.bundleURL.appendingPathComponent("Fixtures/usage", isDirectory: true)
+        guard isDirectory(bundled) else {
+            throw NotFound(
+                description: "the usage fixtures are not in the test bundle (looked for \(bundled.path)); "
+                    + "they belong in Tests/TokenLedgerTests/Fixtures/usage")
         }
-        throw NotFound(
-            description: "no shared/fixtures/usage folder above \(filePath); searched:\n"
-                + searched.joined(separator: "\n"))
+        return bundled
     }
 
-    /// Every `*.json` file in the folder, sorted by name.
+    /// Every `*.json` file in the folder, sorted by name; throws when there is none.
     static func fileNames() throws -> [String] {
-        let names = try FileManager.default.contentsOfDirectory(atPath: try directory().path)
-        return names.filter { $0.hasSuffix(".json") }.sorted()
+        let folder = try directory()
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+            .filter { $0.hasSuffix(".json") }.sorted()
+        guard !names.isEmpty else {
+            throw NotFound(description: "\(folder.path) holds no *.json usage fixture")
+        }
+        return names
     }
-
-    /// The fixture file names for parameterized tests; empty when the folder is missing (the
-    /// `fixtureFolderIsPresent` test then fails loudly).
-    static var namesForArguments: [String] { (try? fileNames()) ?? [] }
 
     static func load(_ fileName: String) throws -> UsageFixture {
         let url = try directory().appendingPathComponent(fileName)

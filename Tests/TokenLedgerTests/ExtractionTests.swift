@@ -46,13 +46,62 @@ struct AnthropicExtractionTests {
         #expect(try extract(stream) == record(10, 1, cached: 3))
     }
 
-    @Test("usage.iterations are not added to the top-level totals")
-    func iterationsIgnored() throws {
+    @Test("usage.iterations: the record is the sum over every iteration, compaction and advisor included")
+    func iterationsSummed() throws {
+        // The top level holds only the message iteration; the compaction iteration is billed on top.
         let json = """
-            {"type":"message","usage":{"input_tokens":100,"output_tokens":50,"cache_read_input_tokens":0,
-             "iterations":[{"input_tokens":60,"output_tokens":20},{"input_tokens":40,"output_tokens":30}]}}
+            {"type":"message","usage":{"input_tokens":40,"output_tokens":30,"cache_read_input_tokens":0,
+             "iterations":[{"type":"compaction","input_tokens":60,"output_tokens":20},
+                           {"type":"message","input_tokens":40,"output_tokens":30,"cache_read_input_tokens":0}]}}
             """
         #expect(try extract(json) == record(100, 50, cached: 0))
+        #expect(try extract(json, .anthropic) == record(100, 50, cached: 0))
+        // Each iteration's cache reads and writes are added to its input; writes from cache_creation
+        // when cache_creation_input_tokens is absent; an advisor iteration on another model counts too.
+        let cached = """
+            {"type":"message","model":"claude-x","usage":{"input_tokens":5,"output_tokens":7,
+             "output_tokens_details":{"thinking_tokens":3},
+             "iterations":[{"type":"message","input_tokens":5,"output_tokens":7,"cache_read_input_tokens":100,"cache_creation_input_tokens":10},
+                           {"type":"advisor_message","model":"claude-y","input_tokens":50,"output_tokens":9,
+                            "cache_creation":{"ephemeral_5m_input_tokens":20,"ephemeral_1h_input_tokens":4}}]}}
+            """
+        #expect(try extract(cached) == record(189, 16, cached: 100, write: 34, reasoning: 3))
+        // An empty iterations array carries nothing: the top level is the record.
+        #expect(
+            try extract(#"{"type":"message","usage":{"input_tokens":4,"output_tokens":2,"iterations":[]}}"#)
+                == record(4, 2))
+    }
+
+    @Test("usage.iterations in a stream: the last event carrying iterations wins, nothing is summed across events")
+    func iterationsInStream() throws {
+        let stream = """
+            [{"type":"message_start","message":{"usage":{"input_tokens":10,"output_tokens":1}}},
+             {"type":"message_delta","usage":{"output_tokens":15,"iterations":[{"type":"message","input_tokens":10,"output_tokens":15}]}},
+             {"type":"message_delta","usage":{"input_tokens":12,"output_tokens":25,"iterations":[
+                {"type":"message","input_tokens":10,"output_tokens":15},
+                {"type":"compaction","input_tokens":900,"output_tokens":80},
+                {"type":"message","input_tokens":2,"output_tokens":10}]}},
+             {"type":"message_delta","usage":{"output_tokens":25}},
+             {"type":"message_stop"}]
+            """
+        #expect(try extract(stream) == record(912, 105))
+    }
+
+    @Test("a bad iteration entry is refused, naming its path")
+    func badIteration() throws {
+        let notObject = #"{"type":"message","usage":{"input_tokens":1,"output_tokens":1,"iterations":[7]}}"#
+        let error = try #require(throws: ExtractionError.self) { try extract(notObject) }
+        #expect(error.code == .invalidValue && error.path == "$.usage.iterations[0]", "\(error.message)")
+        let negative =
+            #"{"type":"message","usage":{"input_tokens":1,"output_tokens":1,"iterations":[{"type":"compaction","input_tokens":-5,"output_tokens":1}]}}"#
+        let negativeError = try #require(throws: ExtractionError.self) { try extract(negative) }
+        #expect(negativeError.code == .invalidValue)
+        #expect(negativeError.path == "$.usage.iterations[0].input_tokens", "\(negativeError.message)")
+        let missing =
+            #"{"type":"message","usage":{"input_tokens":1,"output_tokens":1,"iterations":[{"type":"compaction","input_tokens":5}]}}"#
+        let missingError = try #require(throws: ExtractionError.self) { try extract(missing) }
+        #expect(missingError.code == .missingField)
+        #expect(missingError.path == "$.usage.iterations[0].output_tokens", "\(missingError.message)")
     }
 
     @Test("cache writes come from cache_creation when cache_creation_input_tokens is absent")
@@ -128,6 +177,52 @@ struct OpenAIExtractionTests {
                 #"{"usage":{"prompt_tokens":9,"completion_tokens":1,"prompt_tokens_details":null,"completion_tokens_details":{"reasoning_tokens":0}}}"#
             )
                 == record(9, 1, reasoning: 0))
+    }
+
+    @Test("xAI: reasoning outside completion_tokens is added to the output when the total says so")
+    func xaiReasoningOutside() throws {
+        let json = """
+            {"object":"chat.completion","model":"grok-3-mini","usage":{"prompt_tokens":12,"completion_tokens":1,"total_tokens":303,
+             "completion_tokens_details":{"reasoning_tokens":290}}}
+            """
+        let r = try extract(json)
+        #expect(r == record(12, 291, reasoning: 290))
+        #expect(r.totalTokens == 303)
+        #expect(try extract(json, .openai) == r)
+        #expect(try extract(json, Provider(name: "xai") ?? .auto) == r)
+        // The last chunk of a stream has the same shape.
+        let stream = """
+            data: {"object":"chat.completion.chunk","model":"grok-4","choices":[{"index":0,"delta":{"content":"4"}}]}
+
+            data: {"object":"chat.completion.chunk","model":"grok-4","choices":[],"usage":{"prompt_tokens":32,"completion_tokens":9,"total_tokens":135,"prompt_tokens_details":{"cached_tokens":6},"completion_tokens_details":{"reasoning_tokens":94}}}
+
+            data: [DONE]
+
+            """
+        #expect(try extract(stream) == record(32, 103, cached: 6, reasoning: 94))
+    }
+
+    @Test("the total decides the shape, not the model: an OpenAI-shaped Grok response keeps reasoning inside")
+    func reasoningInsideWhenTotalSaysSo() throws {
+        // A proxy that re-shaped xAI's usage into OpenAI's: total = prompt + completion.
+        let proxied = """
+            {"object":"chat.completion","model":"x-ai/grok-4.1-fast","usage":{"prompt_tokens":163,"completion_tokens":241,"total_tokens":404,
+             "completion_tokens_details":{"reasoning_tokens":204}}}
+            """
+        #expect(try extract(proxied) == record(163, 241, reasoning: 204))
+        // No total: reasoning larger than the completion count can only be outside it.
+        let noTotal =
+            #"{"usage":{"prompt_tokens":12,"completion_tokens":1,"completion_tokens_details":{"reasoning_tokens":290}}}"#
+        #expect(try extract(noTotal) == record(12, 291, reasoning: 290))
+        // Reasoning 0: both readings agree.
+        let zero =
+            #"{"usage":{"prompt_tokens":12,"completion_tokens":5,"total_tokens":17,"completion_tokens_details":{"reasoning_tokens":0}}}"#
+        #expect(try extract(zero) == record(12, 5, reasoning: 0))
+        // A total that contradicts both readings while reasoning exceeds the completion is refused.
+        let contradictory =
+            #"{"usage":{"prompt_tokens":12,"completion_tokens":1,"total_tokens":13,"completion_tokens_details":{"reasoning_tokens":290}}}"#
+        let error = try #require(throws: ExtractionError.self) { try extract(contradictory) }
+        #expect(error.code == .invalidValue && error.path == "$.usage", "\(error.message)")
     }
 
     @Test("OpenAI-compatible prompt_cache_hit_tokens is read as cache reads")
@@ -242,6 +337,20 @@ struct LangChainExtractionTests {
         #expect(r.totalTokens == 165)
     }
 
+    @Test("xAI via LangChain: a total of input + output + reasoning puts reasoning into output, not input")
+    func xaiReasoningOutside() throws {
+        // langchain-openai copies xAI's completion_tokens into output_tokens and its total as is.
+        let json = """
+            {"type":"ai","response_metadata":{"model_name":"grok-3-mini"},"usage_metadata":{"input_tokens":12,"output_tokens":1,"total_tokens":303,
+             "input_token_details":{"cache_read":0},"output_token_details":{"reasoning":290}}}
+            """
+        #expect(try extract(json) == record(12, 291, cached: 0, reasoning: 290))
+        // Gemini's tool-use gap (no reasoning reported) still goes into input.
+        let gemini =
+            #"{"type":"ai","usage_metadata":{"input_tokens":100,"output_tokens":25,"total_tokens":165,"output_token_details":{"reasoning":5}}}"#
+        #expect(try extract(gemini) == record(140, 25, reasoning: 5))
+    }
+
     @Test("dumpd output and a bare usage_metadata dict")
     func serializedForms() throws {
         let dumpd =
@@ -316,18 +425,25 @@ struct OtherProvidersExtractionTests {
         #expect(extractionErrorCode(try extract(cut)) == .noUsage)
     }
 
-    @Test("Ollama without prompt_eval_count: the input is unknown, not 0")
+    @Test("Ollama without prompt_eval_count: the output is recorded, the input is unknown (not 0) and marked estimated")
     func ollamaMissingPromptCount() throws {
         let json = #"{"model":"llama3.2","created_at":"t","done":true,"eval_count":12}"#
         let u = try usage(json)
         #expect(u.inputTokens == nil)
         #expect(u.outputTokens == 12)
         #expect(u.record == nil)
+        #expect(u.isInputUnknown)
+        // With a prompt estimate (the handlers have one), the input is that estimate.
         #expect(u.resolved(promptEstimate: 300) == record(300, 12, source: .estimated))
-        let error = try #require(throws: ExtractionError.self) { try extract(json) }
-        #expect(error.code == .incompleteUsage)
-        #expect(error.path == "$.prompt_eval_count")
-        #expect(error.message.contains("$.prompt_eval_count"))
+        // Without one, the response is still recorded: the output as reported, input 0, estimated.
+        #expect(u.recordWithoutPromptEstimate == record(0, 12, source: .estimated))
+        #expect(try extract(json) == record(0, 12, source: .estimated))
+        #expect(try extract(json, .ollama) == record(0, 12, source: .estimated))
+        // The same in an NDJSON stream.
+        let stream =
+            #"{"model":"m","created_at":"t","message":{"content":"x"},"done":false}"# + "\n"
+            + #"{"model":"m","created_at":"t","message":{"content":""},"done":true,"eval_count":40}"# + "\n"
+        #expect(try extract(stream) == record(0, 40, source: .estimated))
         // A missing eval_count is Go's omitempty zero.
         #expect(try extract(#"{"model":"m","created_at":"t","done":true,"prompt_eval_count":5}"#) == record(5, 0))
         // /api/embed has no `done`.
@@ -345,9 +461,21 @@ struct OtherProvidersExtractionTests {
         #expect(u.resolved(promptEstimate: 1180) == record(1180, 82, source: .estimated))
         #expect(u.resolved(promptEstimate: 5000) == record(1262, 0, source: .estimated))
         #expect(u.resolved(promptEstimate: -4) == record(0, 1262, source: .estimated))
+        // Without an estimate the split is unknown: extract keeps refusing it.
+        #expect(u.recordWithoutPromptEstimate == nil)
+        #expect(!u.isInputUnknown)
         let error = try #require(throws: ExtractionError.self) { try extract(json) }
         #expect(error.code == .incompleteUsage)
+        #expect(error.path == "$.prompt_tokens")
         #expect(error.message.contains("tokens_used"))
+    }
+
+    @Test("aiecs: a bare xAI usage dict with reasoning outside completion_tokens")
+    func aiecsReasoningOutside() throws {
+        let json =
+            #"{"prompt_tokens":12,"completion_tokens":1,"total_tokens":303,"completion_tokens_details":{"reasoning_tokens":290}}"#
+        #expect(try extract(json) == record(12, 291, reasoning: 290))
+        #expect(try extract(json, .aiecs) == record(12, 291, reasoning: 290))
     }
 
     @Test("aiecs: one part and the total give the other part")
@@ -384,6 +512,8 @@ struct ExtractionAPITests {
         #expect(Provider(name: "azure") == .openai)
         #expect(Provider(name: "claude") == .anthropic)
         #expect(Provider(name: "vertex") == .gemini)
+        #expect(Provider(name: "xai") == .openai)
+        #expect(Provider(name: "grok") == .openai)
         #expect(Provider(name: "nope") == nil)
         for provider in Provider.allCases {
             #expect(Provider(name: provider.rawValue) == provider)

@@ -18,6 +18,16 @@ private func documentedUsers() throws -> [(name: String, password: String, rules
     }
 }
 
+/// A repository for the namespace `tl` as one of the server's ACL users.
+private func aclRepository(_ server: RedisTestServer, _ user: String, _ password: String) throws -> TokenRepository {
+    var configuration = server.configuration
+    configuration.username = user
+    configuration.password = password
+    return try TokenRepository(
+        pool: RedisConnectionPool(configuration: configuration),
+        configuration: try LedgerConfiguration(namespace: "tl", settingsCacheTTL: .zero))
+}
+
 @Suite("Least privilege ACL users")
 struct LeastPrivilegeTests {
     @Test("the documented application user records, reserves and settles, but cannot reset, change limits or leave its namespace")
@@ -39,6 +49,12 @@ struct LeastPrivilegeTests {
             try await admin.setLimit(user: "alice", tokens: 1000)
             try await admin.setDefaultLimit(5000)
 
+            // The application may not load scripts: until the administrator does, its writes say so.
+            await #expect { _ = try await app.record(user: "alice", callID: "r0", usage: UsageRecord(inputTokens: 1, outputTokens: 1)) } throws: {
+                ($0 as? RedisError)?.code == .scriptNotLoaded && ($0 as? RedisError)?.isServerUnavailable == true
+            }
+            #expect(try await Diagnostics.loadScripts(repository: admin) > 10)
+
             // The application's whole path works.
             #expect(try await app.record(user: "alice", callID: "r1", usage: UsageRecord(inputTokens: 10, outputTokens: 5)).applied)
             #expect(try await app.reserve(user: "alice", callID: "l1", tokens: 100).status == .admitted)
@@ -47,22 +63,25 @@ struct LeastPrivilegeTests {
             #expect(try await app.reserve(user: "alice", callID: "l2", tokens: 10).status == .admitted)
             #expect(try await app.release(user: "alice", callID: "l2") == 10)
             #expect(try await app.usage(user: "alice").totalTokens == 85)
+            #expect(try await app.limit(user: "alice").own == 1000)
 
-            // Refused directly: NOPERM; refused inside a script: "the user executing the script can't …".
-            func isPermissionError(_ error: any Error) -> Bool {
-                let text = "\(error)"
-                return text.contains("NOPERM") || text.contains("executing the script can't")
-            }
-            // … but not the administrator's.
+            // Refused directly (NOPERM) and inside a loaded script ("the user executing the script can't …"):
+            // both are permission errors.
+            func isPermissionError(_ error: any Error) -> Bool { (error as? RedisError)?.isPermissionDenied == true }
+            let events = try await admin.events(user: "alice").count
             await #expect { _ = try await app.reset(user: "alice") } throws: { isPermissionError($0) }
             await #expect { try await app.setLimit(user: "alice", tokens: 1_000_000) } throws: { isPermissionError($0) }
+            await #expect { try await app.clearLimit(user: "alice") } throws: { isPermissionError($0) }
             await #expect { try await app.setDefaultLimit(nil) } throws: { isPermissionError($0) }
+            await #expect { try await app.setCyclePolicy(user: "alice", policy: try BillingCyclePolicy(periodName: "weekly")) } throws: { isPermissionError($0) }
             await #expect { _ = try await app.pool.send(RedisCommand("GET", "other:{alice}:profile")) } throws: { isPermissionError($0) }
             await #expect { _ = try await app.pool.send(RedisCommand("HGETALL", "other:{alice}:cycle:2026-01-01")) } throws: { isPermissionError($0) }
             await #expect { _ = try await app.pool.send(RedisCommand("FLUSHALL")) } throws: { isPermissionError($0) }
-            // Nothing the refused calls tried changed anything.
+            // Nothing the refused calls tried changed anything (reset wrote no audit event either).
             #expect(try await admin.usage(user: "alice").totalTokens == 85)
             #expect(try await admin.limit(user: "alice").own == 1000)
+            #expect(try await admin.settings(fresh: true).defaultLimit == 5000)
+            #expect(try await admin.events(user: "alice").count == events)
 
             // doctor tells the two roles apart with probes that change nothing.
             let before = try await snapshot(admin)
@@ -90,6 +109,102 @@ struct LeastPrivilegeTests {
             // The administrator can.
             #expect(try await admin.reset(user: "alice").totalTokens == 85)
             #expect(try await admin.report().users.isEmpty)
+            await app.pool.close()
+            await admin.pool.close()
+        }
+    }
+
+    @Test("the documented application user gets NOPERM for raw writes outside its counters, for EVAL, SCRIPT LOAD, FUNCTION and the administrator's scripts")
+    func rawCommandsAndScripts() async throws {
+        var options = RedisTestServer.Options()
+        options.aclUsers = try documentedUsers()
+        try await withRedisServer(options) { server async throws in
+            let admin = try aclRepository(server, "tokenledger-admin", "admin-secret")
+            let app = try aclRepository(server, "tokenledger-app", "app-secret")
+            _ = try await Diagnostics.loadScripts(repository: admin)
+            try await admin.setLimit(user: "victim", tokens: 1000)
+            _ = try await app.record(user: "victim", callID: "r1", usage: UsageRecord(inputTokens: 100, outputTokens: 0))
+            let keys = try admin.keys.user("victim")
+            let cycle = try await app.usage(user: "victim").cycle
+            let cycleKey = keys.cycle(cycle)
+            let history = "tl:{global}:history:\(cycle)"
+
+            func refused(_ command: RedisCommand) async {
+                do {
+                    _ = try await app.pool.send(command)
+                    Issue.record("not refused: \(String(decoding: command.wireArguments, as: UTF8.self))")
+                } catch let error as RedisError {
+                    #expect(error.serverCode == "NOPERM" && error.isPermissionDenied && error.message.contains("permission denied"), "\(error)")
+                } catch {
+                    Issue.record(error)
+                }
+            }
+            // No deletes at all; no writes to limits, policies, settings, schema or history; writes
+            // commands only on the key kinds the scripts write with them.
+            for key in [cycleKey, keys.calls(cycle), keys.reserved, keys.leases, keys.profile, keys.events, history] {
+                await refused(RedisCommand("DEL", key))
+                await refused(RedisCommand("UNLINK", key))
+            }
+            await refused(RedisCommand("HSET", keys.profile, "limit", 1_000_000_000))
+            await refused(RedisCommand("HINCRBY", keys.profile, "limit", 1_000_000))
+            await refused(RedisCommand("HDEL", keys.profile, "limit"))
+            await refused(RedisCommand("HSET", "tl:{global}:config", "default_limit", 1))
+            await refused(RedisCommand("SET", "tl:{global}:schema", 0))
+            await refused(RedisCommand("HSET", history, "victim", "{}"))
+            await refused(RedisCommand("HINCRBY", "tl:{global}:history-totals:\(cycle)", "total_tokens", -100))
+            await refused(RedisCommand("DECRBY", cycleKey, 1))
+            await refused(RedisCommand("HSET", keys.reserved, "x", 1))
+            await refused(RedisCommand("SET", keys.reserved, -5))
+            await refused(RedisCommand("HDEL", cycleKey, "input_tokens"))
+            await refused(RedisCommand("XTRIM", keys.events, "MAXLEN", 0))
+            await refused(RedisCommand("DECRBY", "other:{victim}:reserved", 5))
+            await refused(RedisCommand("EVAL", "return redis.call('HSET', KEYS[1], 'limit', 1)", 1, keys.profile))
+            await refused(RedisCommand("EVAL", "return 1", 0))
+            await refused(RedisCommand("SCRIPT", "LOAD", "return 1"))
+            await refused(RedisCommand("SCRIPT", "FLUSH"))
+            await refused(RedisCommand("FUNCTION", "LOAD", "#!lua name=x\nredis.register_function('f', function() return 1 end)"))
+            await refused(RedisCommand("KEYS", "*"))
+            await refused(RedisCommand("CONFIG", "SET", "maxmemory", "1"))
+
+            // The administrator's loaded scripts, run by the application with the real keys, are
+            // refused by the ACL inside the script: reset, limits, history, retention.
+            let scripts = try Diagnostics.allScripts(admin)
+            func refusedScript(_ name: String, keys scriptKeys: [String], _ arguments: [String]) async {
+                do {
+                    _ = try await app.pool.evaluate(scripts[name]!, keys: scriptKeys, arguments: arguments)
+                    Issue.record("\(name).lua was not refused")
+                } catch {
+                    #expect((error as? RedisError)?.isPermissionDenied == true, "\(name).lua: \(error)")
+                }
+            }
+            await refusedScript("reset", keys: [cycleKey, keys.events], ["victim", cycle.description, "app"])
+            await refusedScript("profile", keys: [keys.profile], ["limit", "1000000000"])
+            await refusedScript("config", keys: ["tl:{global}:config", "tl:{global}:schema"], ["default_limit", "1", "1"])
+            await refusedScript(
+                "retention", keys: [cycleKey, keys.calls(cycle), keys.profile, keys.late(cycle)], [cycle.description])
+            let adjustment = #"{"at":1,"cache_write_tokens":0,"cached_input_tokens":0,"call_id":"x","input_tokens":1,"model":"","output_tokens":0,"reasoning_tokens":0}"#
+            await refusedScript(
+                "history_adjust",
+                keys: [history, "tl:{global}:history-totals:\(cycle)", "tl:{global}:history-adjustments:\(cycle)"],
+                ["victim", "x", adjustment])
+            await refusedScript("late_done", keys: [keys.late(cycle)], ["x"])
+            await refusedScript("history", keys: [history, "tl:{global}:history-totals:\(cycle)", "tl:{global}:history-cycles"], [cycle.description, "1", "victim", "{}"])
+            #expect(try await admin.usage(user: "victim").totalTokens == 100)
+            #expect(try await admin.limit(user: "victim").own == 1000)
+            #expect(try await admin.events(user: "victim").isEmpty)
+
+            // What Redis ACLs cannot refuse (docs/operations.md): the commands the application's own
+            // scripts write its counters with. A raw DECRBY of reserved is then refused by every
+            // script, naming the key, instead of admitting a reservation over the limit.
+            #expect(try await app.pool.send(RedisCommand("DECRBY", keys.reserved, 1_000_000)).int == -1_000_000)
+            await #expect { _ = try await app.reserve(user: "victim", callID: "big", tokens: 50_000) } throws: { error in
+                let error = try #require(error as? LedgerError)
+                return error.code == .corruptData && error.message.contains("\(keys.reserved) holds -1000000")
+                    && error.message.contains("stored value is corrupt")
+            }
+            await #expect { _ = try await app.check(user: "victim", tokens: 1) } throws: { ($0 as? LedgerError)?.code == .corruptData }
+            #expect(try await admin.pool.send(RedisCommand("HLEN", keys.leases)).int == 0)
+            #expect(try await admin.pool.send(RedisCommand("GET", keys.reserved)).string == "-1000000")
             await app.pool.close()
             await admin.pool.close()
         }

@@ -32,6 +32,9 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
     /// Where the server listens. Default `127.0.0.1:6379`.
     public var endpoint: Endpoint
     /// The ACL user name for `AUTH user password`; `nil` means `AUTH password` (the `default` user).
+    /// A user name without a password authenticates with an empty password (an ACL user with
+    /// `nopass`), so a missing password is refused by the server instead of silently connecting
+    /// as `default`.
     public var username: String?
     /// The password; `nil` means no AUTH. Never printed.
     public var password: String?
@@ -65,11 +68,13 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
     /// Parses a Redis URL.
     ///
     /// Accepted forms: `redis://host`, `redis://host:port`, `redis://:password@host:port/db`,
-    /// `redis://user:password@host:port/db`, `redis://[::1]:6379`, `unix:///path/to/redis.sock`
-    /// (optionally `?db=N`, and `unix://user:password@/path`). User and password may be percent-encoded.
+    /// `redis://user:password@host:port/db`, `redis://user@host` (a user name alone, as redis-cli
+    /// and redis-py read it; the password then comes from `REDIS_PASSWORD` or ``password``),
+    /// `redis://[::1]:6379`, `unix:///path/to/redis.sock` (optionally `?db=N`, and
+    /// `unix://user:password@/path`). User and password may be percent-encoded.
     ///
     /// - Throws: ``RedisError`` with ``RedisError/Code/invalidConfiguration``, naming what is wrong;
-    ///   the password is redacted from the message.
+    ///   the message quotes the URL with its password masked (also when the URL is malformed).
     public init(
         url: String,
         connectTimeout: Duration = .seconds(2),
@@ -99,8 +104,9 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
 
         var username: String?
         var password: String?
-        // Credentials end at the last '@' before the path (passwords may contain '/').
-        if let at = rest.lastIndex(of: "@"), scheme == "unix" || !rest[..<at].contains("/") {
+        // Credentials end at the last '@' (passwords may contain '/', '?' and '@'; hosts, ports,
+        // databases and socket paths never contain '@').
+        if let at = rest.lastIndex(of: "@") {
             let credentials = rest[..<at]
             rest = rest[rest.index(after: at)...]
             let user: Substring
@@ -109,9 +115,10 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
                 user = credentials[..<colon]
                 pass = credentials[credentials.index(after: colon)...]
             } else {
-                // `redis://secret@host` is a password alone, as redis-cli reads it.
-                user = ""
-                pass = credentials
+                // `redis://name@host` is a user name alone (its password from REDIS_PASSWORD), as
+                // redis-cli and redis-py read it; `redis://:secret@host` is a password alone.
+                user = credentials
+                pass = nil
             }
             guard let decodedUser = String(user).removingPercentEncoding else {
                 throw invalid("user name has a bad percent-escape")
@@ -221,8 +228,15 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The URL with any password replaced by `***`, for messages.
+    ///
+    /// A well-formed URL keeps its user name (`redis://app:***@host`, `redis://app@host`). A URL
+    /// without `://` (`admin:pw@host`, `redis:/admin:pw@host`, `redis//admin:pw@host`) cannot be
+    /// split reliably, so everything up to its last `@` is masked (`***@host`).
     public static func redact(url: String) -> String {
-        guard let schemeEnd = url.range(of: "://") else { return url }
+        guard let schemeEnd = url.range(of: "://") else {
+            guard let at = url.lastIndex(of: "@") else { return url }
+            return "***" + url[at...]
+        }
         let afterScheme = url[schemeEnd.upperBound...]
         guard let at = afterScheme.lastIndex(of: "@") else { return url }
         let credentials = afterScheme[..<at]
@@ -230,7 +244,7 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         if let colon = credentials.firstIndex(of: ":") {
             redactedCredentials = credentials[..<colon] + ":***"
         } else {
-            redactedCredentials = "***"
+            redactedCredentials = String(credentials)  // a user name alone: no password to hide
         }
         return url[..<schemeEnd.upperBound] + redactedCredentials + afterScheme[at...]
     }

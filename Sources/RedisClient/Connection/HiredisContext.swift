@@ -78,17 +78,19 @@ final class HiredisContext {
     }
 
     private func handshake() throws(RedisError) {
-        if let password = configuration.password {
+        // A user name alone still authenticates (with an empty password, which a `nopass` ACL user
+        // accepts): connecting as `default` instead would silently use the wrong user.
+        if configuration.password != nil || configuration.username != nil {
             var auth = [Array("AUTH".utf8)]
             if let username = configuration.username { auth.append(Array(username.utf8)) }
-            auth.append(Array(password.utf8))
+            auth.append(Array((configuration.password ?? "").utf8))
             let reply = try execute([RedisCommand(rawArguments: auth)], phase: .connect)[0]
             if case .error(let serverError) = reply {
                 let who = configuration.username.map { "user '\($0)'" } ?? "the default user"
                 throw RedisError(
                     code: .authenticationFailed,
                     message:
-                        "authentication as \(who) at \(configuration.endpoint) failed: \(serverError.serverCode ?? "ERR") (check the password and the ACL user)",
+                        "authentication as \(who) at \(configuration.endpoint) failed: \(serverError.serverCode ?? "ERR") (check the password and the ACL user\(configuration.password == nil ? "; no password was given: set REDIS_PASSWORD" : ""))",
                     serverCode: serverError.serverCode
                 )
             }

@@ -30,6 +30,9 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let poolTimeout = Code("poolTimeout")
         /// The pool was shut down.
         public static let poolClosed = Code("poolClosed")
+        /// The server does not have a script (`NOSCRIPT`) and this user may not load it (`SCRIPT LOAD`
+        /// refused by the ACL): an administrator must load the scripts.
+        public static let scriptNotLoaded = Code("scriptNotLoaded")
 
         /// The code's name.
         public var description: String { name }
@@ -50,20 +53,78 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Creates a ``Code/server`` error from a Redis error reply such as `WRONGTYPE Operation against…`.
+    ///
+    /// Replies with a known meaning get a message that says it in words (a permission refusal, a
+    /// read-only replica, a full server, a cluster this client cannot route); the server's own text
+    /// follows in parentheses. A script's ACL refusal (`ERR The user executing the script can't…`)
+    /// gets ``serverCode`` `NOPERM`, like a direct refusal.
     public init(serverReply: String) {
         let word = serverReply.prefix { $0 != " " }
-        self.init(
-            code: .server,
-            message: "redis replied with an error: \(serverReply)",
-            serverCode: word.isEmpty ? "ERR" : String(word)
-        )
+        var code = word.isEmpty ? "ERR" : String(word)
+        if code == "ERR", serverReply.contains("executing the script can't") || serverReply.contains("ACL failure in script") {
+            code = "NOPERM"
+        }
+        // The server's text without its code word (and, for a script's refusal, without the
+        // script's digest and line).
+        var text = String(serverReply.dropFirst(word.count).drop { $0 == " " })
+        if code != word, let script = text.range(of: " script: ") { text = String(text[..<script.lowerBound]) }
+        let message: String
+        if let meaning = RedisError.meanings[code] {
+            message = "\(meaning) (\(code): \(text))"
+        } else {
+            message = "redis replied with an error: \(serverReply)"
+        }
+        self.init(code: .server, message: message, serverCode: code)
     }
+
+    /// What known error replies mean, in words.
+    private static let meanings: [String: String] = [
+        "NOPERM": "permission denied: the Redis ACL user may not do this",
+        "WRONGPASS": "permission denied: Redis refused the user name or password",
+        "NOAUTH": "permission denied: Redis requires a password and none was given",
+        "READONLY": "redis is unavailable for writes: the server is a read-only replica; connect to the primary",
+        "OOM": "redis is unavailable for writes: the server is out of memory (maxmemory reached with noeviction)",
+        "LOADING": "redis is unavailable: the server is still loading its data set",
+        "BUSY": "redis is unavailable: the server is busy running a script",
+        "MASTERDOWN": "redis is unavailable: the replica has lost its link to the primary",
+        "CLUSTERDOWN": "redis is unavailable: the cluster is down",
+        "TRYAGAIN": "redis is unavailable: the cluster is resharding these keys; try again",
+        "MOVED": "redis is unavailable: the server is a Redis Cluster node and the keys live on another node, which this client cannot route to yet; connect to a standalone server",
+        "ASK": "redis is unavailable: the server is a Redis Cluster node migrating these keys, which this client cannot route yet; connect to a standalone server",
+    ]
+
+    /// Server error codes that mean the server cannot serve the request now (an outage, a replica,
+    /// a full server, a cluster this client cannot route), not that the request was wrong.
+    public static let unavailableServerCodes: Set<String> = [
+        "READONLY", "OOM", "LOADING", "BUSY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "MOVED", "ASK",
+    ]
+
+    /// Server error codes that mean the user may not do this (ACL refusal, bad credentials).
+    public static let permissionServerCodes: Set<String> = ["NOPERM", "WRONGPASS", "NOAUTH"]
 
     /// Whether the failure means the server could not be used at all (refused, timed out, closed),
     /// as opposed to a reply the server chose to send.
     public var isUnavailable: Bool {
         code == .connectionRefused || code == .timeout || code == .connectionClosed
             || code == .poolTimeout
+    }
+
+    /// Whether the server answered but cannot serve the request now: a read-only replica, out of
+    /// memory, loading, busy, a cluster that is down or that this client cannot route (``unavailableServerCodes``),
+    /// or a script the server does not have and this user may not load (``Code/scriptNotLoaded``).
+    /// Retrying later (or elsewhere) can succeed; the request itself is fine.
+    public var isServerUnavailable: Bool {
+        if code == .scriptNotLoaded { return true }
+        guard code == .server, let serverCode else { return false }
+        return RedisError.unavailableServerCodes.contains(serverCode)
+    }
+
+    /// Whether the user may not do this: authentication failed, or the ACL refused a command or a key
+    /// (``permissionServerCodes``, also inside a script). Retrying cannot help; an operator must act.
+    public var isPermissionDenied: Bool {
+        if code == .authenticationFailed { return true }
+        guard code == .server, let serverCode else { return false }
+        return RedisError.permissionServerCodes.contains(serverCode)
     }
 
     /// `code: message`.

@@ -53,6 +53,9 @@ extension RedisConnection {
     /// (`NOSCRIPT`) are loaded, and just those calls are sent again; a NOSCRIPT call never ran, so
     /// nothing is applied twice.
     ///
+    /// - Throws: ``RedisError``; ``RedisError/Code/scriptNotLoaded`` when a script is missing and the
+    ///   user may not `SCRIPT LOAD` it (an administrator must load it).
+    ///
     /// - Returns: One reply per call, in order; a call that failed has an ``RedisReply/error(_:)``.
     public func evaluateMany(_ calls: [RedisScriptCall]) async throws -> [RedisReply] {
         let commands = calls.map { $0.command }
@@ -65,7 +68,17 @@ extension RedisConnection {
         var loaded = Set<String>()
         for index in missing where loaded.insert(calls[index].script.sha1).inserted {
             let script = calls[index].script
-            let load = try await send(RedisCommand("SCRIPT", "LOAD", script.source))
+            let load: RedisReply
+            do {
+                load = try await send(RedisCommand("SCRIPT", "LOAD", script.source))
+            } catch let error as RedisError where error.isPermissionDenied {
+                // A least-privilege user runs loaded scripts but may not load one: say who must.
+                throw RedisError(
+                    code: .scriptNotLoaded,
+                    message:
+                        "the server does not have the script \(script.sha1) loaded and this user may not load it (\(error.serverCode ?? "NOPERM")); an administrator must load the scripts",
+                    serverCode: "NOSCRIPT")
+            }
             guard load.string == script.sha1 else {
                 throw RedisError(
                     code: .protocolError,

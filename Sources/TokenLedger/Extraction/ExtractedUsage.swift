@@ -9,9 +9,11 @@
 /// - **Input unknown**: Ollama without `prompt_eval_count` (older servers leave it out when the whole
 ///   prompt came from the KV cache; it is not 0). ``inputTokens`` is `nil`, ``outputTokens`` is set.
 ///
-/// `extract(from:provider:)` returns ``record`` and throws
-/// ``ExtractionError/Code/incompleteUsage`` in those two cases, so a caller never records a guess by
-/// accident.
+/// `extract(from:provider:)` returns ``recordWithoutPromptEstimate``: the reported record, or, when
+/// only the input count is unknown, the reported output with input 0 marked
+/// ``UsageRecord/Source/estimated`` (the output was billed, so the response is never refused). It
+/// throws ``ExtractionError/Code/incompleteUsage`` only when the split is unknown (a total only) or
+/// the output count is unknown, so a caller never records a guessed split by accident.
 public struct ExtractedUsage: Sendable, Hashable {
     /// The shape that was read (the recognised one when ``Provider/auto`` was asked). OpenAI-like
     /// shapes (Azure, Mistral) are reported as ``Provider/openai`` or ``Provider/openaiEmbeddings``
@@ -87,6 +89,24 @@ public struct ExtractedUsage: Sendable, Hashable {
             reasoningTokens: reasoningTokens,
             source: .reported
         )
+    }
+
+    /// Whether the output count is reported but the input count is not (Ollama without
+    /// `prompt_eval_count`): the response can be recorded, with the input estimated.
+    public var isInputUnknown: Bool { inputTokens == nil && outputTokens != nil && onlyTotal == nil }
+
+    /// The record to store when the caller has no prompt estimate (the `extract` command, `record
+    /// --response`):
+    ///
+    /// - Complete usage: ``record`` (source `reported`).
+    /// - Input unknown, output reported (``isInputUnknown``): the output as reported and input 0, with
+    ///   source `estimated` so the record says its counts are not all reported; this equals
+    ///   `resolved(promptEstimate: 0)`. A caller with a prompt estimate uses
+    ///   ``resolved(promptEstimate:)`` instead.
+    /// - Only a total, or the output unknown: `nil`; the split cannot be told without an estimate.
+    public var recordWithoutPromptEstimate: UsageRecord? {
+        if let record { return record }
+        return isInputUnknown ? resolved(promptEstimate: 0) : nil
     }
 
     /// A complete record, filling what the response left unknown from a local prompt estimate.

@@ -26,7 +26,8 @@ public struct ExtractionError: Error, Sendable, Hashable, CustomStringConvertibl
         /// The response (or every event of a stream) carries no usage at all.
         public static let noUsage = Code("no_usage")
         /// Usage was found, but the input/output split is unknown (for example the aiecs dict with
-        /// only `tokens_used`, or Ollama without `prompt_eval_count`). Use
+        /// only `tokens_used`) or the output count is. (Ollama without `prompt_eval_count` is not
+        /// refused: its output is recorded and its input marked estimated.) Use
         /// `UsageExtractor.extractUsage(from:provider:)` and
         /// ``ExtractedUsage/resolved(promptEstimate:)`` to complete it.
         public static let incompleteUsage = Code("incomplete_usage")

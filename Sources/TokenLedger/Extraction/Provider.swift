@@ -8,7 +8,8 @@ public enum Provider: String, Sendable, Hashable, CaseIterable, Codable {
     /// Recognise the shape (see ``UsageExtractor``).
     case auto
     /// OpenAI Chat Completions and legacy Completions, Azure OpenAI, and other OpenAI-compatible
-    /// servers: `usage.prompt_tokens` (cache included), `usage.completion_tokens` (reasoning included).
+    /// servers: `usage.prompt_tokens` (cache included), `usage.completion_tokens` (reasoning included;
+    /// xAI's reasoning outside it is added when `total_tokens` shows it).
     case openai
     /// OpenAI Responses API: `usage.input_tokens`/`output_tokens`; in a stream the terminal
     /// `response.completed`, `response.incomplete` or `response.failed` event.
@@ -34,8 +35,8 @@ public enum Provider: String, Sendable, Hashable, CaseIterable, Codable {
 
     /// Parses a provider name: a raw value or an alias (case-insensitive; `_` and `-` are interchangeable).
     ///
-    /// Aliases: `azure`, `azure-openai`, `openai-chat`, `openai-chat-completions`, `chat-completions`
-    /// → ``openai``; `responses` → ``openaiResponses``; `embeddings` → ``openaiEmbeddings``;
+    /// Aliases: `azure`, `azure-openai`, `openai-chat`, `openai-chat-completions`, `chat-completions`,
+    /// `xai`, `grok` → ``openai``; `responses` → ``openaiResponses``; `embeddings` → ``openaiEmbeddings``;
     /// `anthropic-messages`, `claude` → ``anthropic``; `google`, `vertex`, `vertexai`,
     /// `gemini-generate-content` → ``gemini``; `bedrock-converse`, `aws` → ``bedrock``;
     /// `ollama-chat` → ``ollama``; `mistral-chat` → ``mistral``; `cohere-chat`, `cohere-chat-v2`
@@ -49,7 +50,8 @@ public enum Provider: String, Sendable, Hashable, CaseIterable, Codable {
             return
         }
         switch key {
-        case "azure", "azure-openai", "openai-chat", "openai-chat-completions", "chat-completions", "openai-compatible":
+        case "azure", "azure-openai", "openai-chat", "openai-chat-completions", "chat-completions", "openai-compatible",
+            "xai", "x-ai", "grok":
             self = .openai
         case "responses", "openai-response":
             self = .openaiResponses

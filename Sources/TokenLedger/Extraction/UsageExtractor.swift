@@ -13,7 +13,8 @@ import Foundation
 /// Streams are aggregated per provider: the last usage chunk wins for OpenAI, Gemini, Bedrock,
 /// Cohere and Ollama; Anthropic's `message_delta` fields overwrite earlier values (cumulative, never
 /// summed); OpenAI Responses reads the terminal `response.completed`/`incomplete`/`failed` event;
-/// LangChain chunks are deltas and are summed. The per-provider rules are documented on
+/// LangChain chunks are deltas and are summed; Anthropic `usage.iterations` (compaction, advisor) are
+/// summed over every iteration. The per-provider rules are documented on
 /// ``Provider``'s cases and in `fixtures/usage/README.md`.
 ///
 /// ## Auto-detection
@@ -29,7 +30,8 @@ import Foundation
 ///
 /// ## Counts
 /// ``UsageRecord/inputTokens`` includes cache reads and writes and ``UsageRecord/outputTokens``
-/// includes reasoning, whatever the provider's own convention. A subset the response has no field
+/// includes reasoning, whatever the provider's own convention (xAI's reasoning outside
+/// `completion_tokens` is added to the output when its `total_tokens` says so). A subset the response has no field
 /// for is `nil`; a field that is present (even `0`) is a number. Every count must be a whole,
 /// non-negative number up to 10^12 (a whole float such as `12.0` is accepted); subsets may not exceed
 /// their parent.
@@ -47,7 +49,9 @@ public enum UsageExtractor: Sendable {
     /// - Parameters:
     ///   - data: A response object, a JSON array of stream events, SSE text or NDJSON.
     ///   - provider: The shape to read, or ``Provider/auto`` to recognise it.
-    /// - Returns: The record, with source ``UsageRecord/Source/reported``.
+    /// - Returns: The record, with source ``UsageRecord/Source/reported``; when the response reports
+    ///   the output but not the input (Ollama without `prompt_eval_count`), input 0 with source
+    ///   ``UsageRecord/Source/estimated`` (``ExtractedUsage/recordWithoutPromptEstimate``).
     /// - Throws: ``ExtractionError``; ``ExtractionError/Code/incompleteUsage`` when the response
     ///   gives no input/output split (use `extractUsage(from:provider:)` for those).
     public static func extract(from data: Data, provider: Provider = .auto) throws(ExtractionError) -> UsageRecord {
@@ -60,7 +64,7 @@ public enum UsageExtractor: Sendable {
     /// - Parameters:
     ///   - json: The parsed response or events.
     ///   - provider: The shape to read, or ``Provider/auto`` to recognise it.
-    /// - Returns: The record, with source ``UsageRecord/Source/reported``.
+    /// - Returns: The record, as `extract(from:provider:)` on bytes returns it.
     /// - Throws: ``ExtractionError``; ``ExtractionError/Code/incompleteUsage`` when the response
     ///   gives no input/output split.
     public static func extract(from json: JSONValue, provider: Provider = .auto) throws(ExtractionError) -> UsageRecord
@@ -168,7 +172,7 @@ public enum UsageExtractor: Sendable {
     private static func complete(_ result: (usage: ExtractedUsage, parts: UsageParts)) throws(ExtractionError)
         -> UsageRecord
     {
-        if let record = result.usage.record { return record }
+        if let record = result.usage.recordWithoutPromptEstimate { return record }
         let (path, detail) = result.parts.unknownReason ?? (result.parts.path, "the input or output count is unknown")
         throw ExtractionError(
             .incompleteUsage, at: path,

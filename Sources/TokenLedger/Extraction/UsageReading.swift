@@ -73,6 +73,21 @@ enum UsageCount {
         return sum
     }
 
+    /// Whether reasoning tokens are reported **outside** the completion count (xAI/Grok chat:
+    /// `total_tokens = prompt + completion + reasoning`, e.g. 12 + 1 + 290 = 303) rather than inside it
+    /// (OpenAI: `total_tokens = prompt + completion`).
+    ///
+    /// The provider's total decides: reasoning is outside when the total equals prompt + completion +
+    /// reasoning (and reasoning is not 0, where both readings agree). Without a total, reasoning larger
+    /// than the completion count can only be outside it. The model name (`grok-*`) is not consulted:
+    /// proxies re-shape xAI's usage into OpenAI's, and the counts say which shape arrived.
+    static func reasoningIsOutside(prompt: Int, completion: Int, reasoning: Int?, total: Int?) -> Bool {
+        guard let reasoning, reasoning > 0 else { return false }
+        // Every count is ≤ 10^12, so these sums cannot overflow.
+        if let total { return total == prompt + completion + reasoning }
+        return reasoning > completion
+    }
+
     /// Adds optional counts; `nil` only when both are `nil` (a field reported anywhere stays reported).
     static func add(_ a: Int?, _ b: Int?, at path: JSONPath, _ what: String) throws(ExtractionError) -> Int? {
         switch (a, b) {

@@ -4,7 +4,7 @@ import RedisClient
 /// The checks `tokenledger doctor` runs against a namespace, beyond connectivity.
 ///
 /// Each check reads only (`INFO`, `GET`, `HGETALL`, `SCRIPT LOAD` of the installed scripts, which
-/// changes no data) and reports ``Status/ok``, ``Status/warn`` (works, but an operator should look)
+/// changes no data; `SCRIPT EXISTS` for a user that may not load them) and reports ``Status/ok``, ``Status/warn`` (works, but an operator should look)
 /// or ``Status/fail`` (TokenLedger will not work correctly).
 public enum Diagnostics {
     /// How a check came out.
@@ -43,11 +43,12 @@ public enum Diagnostics {
     /// - Throws: ``RedisClient/RedisError`` when Redis cannot be reached at all.
     public static func run(repository: TokenRepository, now: Date = Date()) async throws -> [Check] {
         var checks: [Check] = []
+        checks += try await permitted("role") { [try await role(repository)] }
         checks += try await permitted("schema") { [try await schema(repository)] }
         checks += try await permitted("scripts") { [try await scripts(repository)] }
         checks += try await permitted("persistence") { try await server(repository) }
         checks += try await permitted("rollover") { [try await rollover(repository, now: now)] }
-        checks += try await permissions(repository)
+        checks += try await permitted("permissions") { try await permissions(repository) }
         return checks
     }
 
@@ -81,7 +82,57 @@ public enum Diagnostics {
             detail: detail + "; pending migrations: \(names.joined(separator: ", ")) (run tokenledger migrate)")
     }
 
-    /// Whether every Lua script is installed and loads on the server with the expected digest.
+    /// Whether the server is a primary (TokenLedger writes) or a read-only replica, from
+    /// `INFO replication`. A replica fails the check: every write would be refused.
+    static func role(_ repository: TokenRepository) async throws -> Check {
+        let replication = info(try await repository.pool.send(RedisCommand("INFO", "replication")).string ?? "")
+        switch replication["role"] {
+        case "slave", "replica":
+            let primary = [replication["master_host"], replication["master_port"]].compactMap { $0 }.joined(separator: ":")
+            return Check(
+                name: "role", status: .fail,
+                detail: "the server is a read-only replica\(primary.isEmpty ? "" : " of \(primary)"); every write is refused (READONLY): point REDIS_URL at the primary")
+        case let role?:
+            return Check(name: "role", status: .ok, detail: "the server is a \(role == "master" ? "primary" : role)")
+        case nil:
+            return Check(name: "role", status: .warn, detail: "INFO replication did not say the server's role")
+        }
+    }
+
+    /// Every TokenLedger script (the repository's and the operations layer's) by file name.
+    ///
+    /// - Throws: ``LedgerError`` when the operations scripts are missing from the installation.
+    public static func allScripts(_ repository: TokenRepository) throws(LedgerError) -> [String: RedisScript] {
+        var all = repository.scripts.all
+        for (name, script) in try OperationsScripts.shared.get().all { all[name] = script }
+        return all
+    }
+
+    /// Loads every TokenLedger script into the server's script cache (`SCRIPT LOAD`, which changes
+    /// no data), so a least-privilege application user, which may run loaded scripts but not load
+    /// them, finds them. `tokenledger migrate` runs this as the administrator; run it again after
+    /// the server restarts or fails over (the script cache is not persisted).
+    ///
+    /// - Returns: The number of scripts loaded.
+    /// - Throws: ``RedisClient/RedisError`` (a permission error for a user without `SCRIPT LOAD`);
+    ///   ``LedgerError`` when the server's digest of a script differs from ours.
+    public static func loadScripts(repository: TokenRepository) async throws -> Int {
+        let all = try allScripts(repository)
+        let names = all.keys.sorted()
+        let replies = try await repository.pool.pipeline(names.map { RedisCommand("SCRIPT", "LOAD", all[$0]!.source) })
+        for (name, reply) in zip(names, replies) {
+            let digest = try reply.throwingError().string
+            guard digest == all[name]!.sha1 else {
+                throw LedgerError(
+                    code: .internalError, message: "\(name).lua: the server's digest \(digest ?? "-") differs from \(all[name]!.sha1)")
+            }
+        }
+        return names.count
+    }
+
+    /// Whether every Lua script is installed and loads on the server with the expected digest. A
+    /// user that may not load scripts (the application's) gets `SCRIPT EXISTS` instead: whether the
+    /// administrator loaded them.
     static func scripts(_ repository: TokenRepository) async throws -> Check {
         let operations: OperationsScripts
         do {
@@ -93,6 +144,9 @@ public enum Diagnostics {
         for (name, script) in operations.all { all[name] = script }
         let names = all.keys.sorted()
         let replies = try await repository.pool.pipeline(names.map { RedisCommand("SCRIPT", "LOAD", all[$0]!.source) })
+        if case .error(let error) = replies.first, error.isPermissionDenied {
+            return try await loadedScripts(repository, all)
+        }
         var failures: [String] = []
         for (name, reply) in zip(names, replies) {
             if case .error(let error) = reply {
@@ -105,6 +159,21 @@ public enum Diagnostics {
             return Check(name: "scripts", status: .ok, detail: "\(names.count) Lua scripts load")
         }
         return Check(name: "scripts", status: .fail, detail: failures.joined(separator: "; "))
+    }
+
+    /// `SCRIPT EXISTS` for every script: the check of a user that may not load them.
+    private static func loadedScripts(_ repository: TokenRepository, _ all: [String: RedisScript]) async throws -> Check {
+        let names = all.keys.sorted()
+        var command = RedisCommand("SCRIPT", "EXISTS")
+        for name in names { command.append(all[name]!.sha1) }
+        let flags = try await repository.pool.send(command).array ?? []
+        let missing = zip(names, flags).filter { $0.1.int != 1 }.map { "\($0.0).lua" }
+        if missing.isEmpty && flags.count == names.count {
+            return Check(name: "scripts", status: .ok, detail: "\(names.count) Lua scripts are loaded (this user may run them, not load them)")
+        }
+        return Check(
+            name: "scripts", status: .fail,
+            detail: "not loaded on the server: \(missing.joined(separator: ", ")); this user may not load scripts: run tokenledger migrate (or doctor) as the administrator")
     }
 
     /// Persistence (AOF/RDB) and memory, from `INFO`.
@@ -235,7 +304,11 @@ public enum Diagnostics {
         do {
             return try await body()
         } catch let error as RedisError where isPermissionError(error) {
-            return [Check(name: name, status: .warn, detail: "not permitted for this user (\(error.serverCode ?? "NOPERM")); run doctor as an administrator")]
+            return [Check(name: name, status: .warn, detail: "not checked: needs the administrator's user (this user got \(error.serverCode ?? "NOPERM")); run doctor as the administrator")]
+        } catch let error as RedisError where error.isServerUnavailable {
+            // A replica (READONLY) or a full server (OOM) refuses the probes; the role and memory
+            // checks say why.
+            return [Check(name: name, status: .warn, detail: "not checked: \(error.message)")]
         }
     }
 
@@ -250,7 +323,7 @@ public enum Diagnostics {
     }
 
     static func isPermissionError(_ error: RedisError) -> Bool {
-        error.serverCode == "NOPERM" || error.message.contains("executing the script can't")
+        error.isPermissionDenied
     }
 
     /// `INFO` text → field: value.

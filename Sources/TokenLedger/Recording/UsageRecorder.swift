@@ -292,6 +292,8 @@ public final class UsageRecorder: Sendable {
         case .error(let error) where Self.isRejection(error):
             metrics.record("rejected")
             return .rejected(error)
+        case .error(let error) where Self.isPermissionDenied(error):
+            return refused(event, because: error)
         case .error(let error):
             metrics.redisError(error)
             return await spoolOrFail(event, because: error)
@@ -374,10 +376,14 @@ public final class UsageRecorder: Sendable {
             } catch where Self.isRejection(error) {
                 metrics.record("rejected")
                 logger.warning("usage rejected", metadata: ["tokenledger.call_id": "\(event.callID)", "tokenledger.error": "\(error)"])
+            } catch where Self.isPermissionDenied(error) {
+                _ = refused(event, because: error)
             } catch {
                 metrics.redisError(error)
                 spoolOrFailInBackground(event, because: error)
             }
+        case .failure(let error) where Self.isPermissionDenied(error):
+            _ = refused(event, because: error)
         case .failure(let error):
             metrics.redisError(error)
             spoolOrFailInBackground(event, because: error)
@@ -449,6 +455,17 @@ public final class UsageRecorder: Sendable {
         // A lane is a thread of its own: it may wait while the writer is far behind (back-pressure
         // for fire-and-forget callers, as when lanes wrote the spool themselves).
         spoolWriter.append(event, waitingForRoom: true) { result in _ = self.spooled(event, result) }
+    }
+
+    /// A wrong password or an ACL refusal is not an outage: spooling would hide it (and replay
+    /// could never succeed until an operator acts), so the event fails loudly instead.
+    private func refused(_ event: SpooledEvent, because error: any Error) -> RecordOutcome {
+        metrics.redisError(error)
+        metrics.record("failed")
+        logger.error(
+            "usage not recorded: redis refused this user (authentication or permission); not spooled",
+            metadata: ["tokenledger.call_id": "\(event.callID)", "tokenledger.error": "\(error)"])
+        return .failed(error)
     }
 
     private func lost(_ event: SpooledEvent, because error: any Error) -> RecordOutcome {
@@ -528,6 +545,12 @@ public final class UsageRecorder: Sendable {
         guard due else { return }
         let status = spool.status()
         metrics.spool(events: status.events, bytes: status.bytes)
+    }
+
+    /// Authentication and permission failures (`WRONGPASS`, `NOAUTH`, `NOPERM`, also inside a
+    /// script): the event is not spooled, the caller gets the error.
+    static func isPermissionDenied(_ error: any Error) -> Bool {
+        (error as? RedisError)?.isPermissionDenied == true
     }
 
     /// Errors retrying cannot fix: bad input, overflow, corrupt stored data.

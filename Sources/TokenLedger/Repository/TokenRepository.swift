@@ -195,8 +195,13 @@ public final class TokenRepository: Sendable {
         try Validation.validateUserID(user)
         try Validation.validateCallID(callID)
         let userKeys = try keys.user(user)
-        let reply = try await pool.evaluate(
-            scripts.release, keys: [userKeys.reserved, userKeys.leases, userKeys.leaseExpiry], arguments: [callID])
+        let reply: RedisReply
+        do {
+            reply = try await pool.evaluate(
+                scripts.release, keys: [userKeys.reserved, userKeys.leases, userKeys.leaseExpiry], arguments: [callID])
+        } catch let error as RedisError where error.serverCode == "BADSTATE" {
+            throw Self.corruptState(error)
+        }
         guard let fields = reply.array else { throw Self.unexpected(reply, what: "release") }
         return try Self.integers(fields, count: 2, what: "release")[0]
     }
@@ -624,7 +629,13 @@ public final class TokenRepository: Sendable {
     ) async throws -> T {
         for _ in 0..<4 {
             let (target, assumed) = try resolveCycle(user: user, explicit: explicit, at: instant, settings: settings)
-            switch try await body(target, assumed) {
+            let attempt: Attempt<T>
+            do {
+                attempt = try await body(target, assumed)
+            } catch let error as RedisError where error.serverCode == "BADSTATE" {
+                throw Self.corruptState(error)
+            }
+            switch attempt {
             case .done(let value):
                 return value
             case .retry(let stored):
@@ -660,6 +671,7 @@ public final class TokenRepository: Sendable {
             if error.serverCode == "BADINPUT" {
                 throw ValidationError(code: .invalidTokenCount, field: "usage", message: error.message)
             }
+            if error.serverCode == "BADSTATE" { throw Self.corruptState(error) }
             throw error
         }
         guard let fields = reply.array, let status = fields.first?.string else {
@@ -780,6 +792,18 @@ public final class TokenRepository: Sendable {
             guard let value = reply.int else { throw unexpected(reply, what: what) }
             return Int(value)
         }
+    }
+
+    /// A script's `BADSTATE <key> [field] holds <value>` (a stored value it did not expect: negative,
+    /// non-numeric, leases that disagree with `reserved`) as ``LedgerError/Code/corruptData``.
+    static func corruptState(_ error: RedisError) -> LedgerError {
+        var detail = error.message
+        if let range = detail.range(of: "BADSTATE ") { detail = String(detail[range.upperBound...]) }
+        if let range = detail.range(of: " script: ") { detail = String(detail[..<range.lowerBound]) }
+        return LedgerError(
+            code: .corruptData,
+            message:
+                "stored value is corrupt: \(detail); nothing was changed. Another program or a raw command wrote it: fix the value or reset the cycle as the administrator (docs/operations.md)")
     }
 
     static func unexpected(_ reply: RedisReply, what: String) -> Error {

@@ -14,6 +14,23 @@ local format = string.format
 -- about twice as fast.
 local function decimal(n) return format('%d', n) end
 
+-- A stored counter (a string from Redis, or false/nil when absent = 0) checked before use: anything
+-- but a whole number from 0 to 2^53 - 1 raises BADSTATE naming the key (and field), e.g.
+-- 'BADSTATE tl:{u}:reserved holds -950000'. Raised before the script's first write, so a corrupt
+-- value is reported and never admits, hides or compounds anything.
+local function bad_state(key, field, value, why)
+  local shown = string.gsub(string.sub(tostring(value), 1, 40), '[^%w%p ]', '?')
+  error({err = 'BADSTATE ' .. key .. (field and (' ' .. field) or '') .. ' holds ' .. shown .. (why or '')})
+end
+
+local function stored(value, key, field)
+  if not value then return 0 end
+  local n = tonumber(value)
+  -- NaN fails n % 1 == 0; infinities fail the range.
+  if n == nil or n < 0 or n > MAX_COUNTER or n % 1 ~= 0 then bad_state(key, field, value) end
+  return n
+end
+
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -23,40 +40,60 @@ end
 -- '*' = an explicit cycle, which wins) and refuse to write when the stored one differs (see
 -- profile_check below): the caller then recomputes the cycle and retries.
 
--- Drops leases whose expiry has passed and returns the tokens still reserved.
+-- Drops leases whose expiry has passed and returns the tokens still reserved. Every value read
+-- (reserved, each expired lease) is checked before the first write; leases that would free more
+-- than is reserved mean the keys disagree: BADSTATE.
 local function reclaim_expired(reserved_key, leases, expiry, now)
+  local reserved = stored(redis.call('GET', reserved_key), reserved_key)
   local expired = redis.call('ZRANGEBYSCORE', expiry, '-inf', now, 'LIMIT', 0, 500)
   if #expired > 0 then
     local freed = 0
     for _, id in ipairs(expired) do
-      freed = freed + (tonumber(redis.call('HGET', leases, id)) or 0)
-      redis.call('HDEL', leases, id)
+      freed = freed + stored(redis.call('HGET', leases, id), leases, id)
     end
+    if freed > reserved then bad_state(reserved_key, nil, reserved, ', less than its expired leases (' .. freed .. ')') end
+    redis.call('HDEL', leases, unpack(expired))
     redis.call('ZREM', expiry, unpack(expired))
-    if freed > 0 then redis.call('DECRBY', reserved_key, freed) end
+    if freed > 0 then
+      reserved = reserved - freed
+      redis.call('DECRBY', reserved_key, freed)
+    end
   end
-  return tonumber(redis.call('GET', reserved_key) or '0')
+  return reserved
 end
 
 -- Reserved tokens as they would be after reclaiming, without writing (for read-only scripts).
 local function live_reserved(reserved_key, leases, expiry, now)
-  local reserved = tonumber(redis.call('GET', reserved_key) or '0')
+  local reserved = stored(redis.call('GET', reserved_key), reserved_key)
   local expired = redis.call('ZRANGEBYSCORE', expiry, '-inf', now, 'LIMIT', 0, 500)
+  local freed = 0
   for _, id in ipairs(expired) do
-    reserved = reserved - (tonumber(redis.call('HGET', leases, id)) or 0)
+    freed = freed + stored(redis.call('HGET', leases, id), leases, id)
   end
-  if reserved < 0 then reserved = 0 end
-  return reserved
+  if freed > reserved then bad_state(reserved_key, nil, reserved, ', less than its expired leases (' .. freed .. ')') end
+  return reserved - freed
 end
 
--- Removes one lease and returns its tokens (0 when there was none).
-local function drop_lease(reserved_key, leases, expiry, call_id)
-  local tokens = tonumber(redis.call('HGET', leases, call_id) or '0')
+-- The tokens of one call's lease (0 when there is none), checked: a lease larger than `reserved`
+-- (the key's value now, from reclaim_expired) means the keys disagree: BADSTATE. Reads only, so a
+-- script can check before its first write.
+local function lease_tokens(reserved_key, leases, call_id, reserved)
+  local tokens = stored(redis.call('HGET', leases, call_id), leases, call_id)
+  if tokens > reserved then bad_state(reserved_key, nil, reserved, ', less than the lease of ' .. call_id .. ' (' .. tokens .. ')') end
+  return tokens
+end
+
+-- Removes one lease of `tokens` (from lease_tokens). Returns the tokens released and the reserved
+-- tokens after.
+local function drop_lease(reserved_key, leases, expiry, call_id, tokens, reserved)
   if redis.call('HDEL', leases, call_id) == 1 then
     redis.call('ZREM', expiry, call_id)
-    if tokens > 0 then redis.call('DECRBY', reserved_key, tokens) end
+    if tokens > 0 then
+      reserved = reserved - tokens
+      redis.call('DECRBY', reserved_key, tokens)
+    end
   end
-  return tokens
+  return tokens, reserved
 end
 
 -- The usage counts at args[first .. first + 4]: input, output, cached, cache_write, reasoning,
@@ -94,7 +131,7 @@ end
 -- The cycle's tokens so far: input + output (the total is derived, not stored).
 local function cycle_used(cycle)
   local v = redis.call('HMGET', cycle, 'input_tokens', 'output_tokens')
-  return (tonumber(v[1]) or 0) + (tonumber(v[2]) or 0)
+  return stored(v[1], cycle, 'input_tokens') + stored(v[2], cycle, 'output_tokens')
 end
 
 -- A call applied to a cycle that rollover already closed: kept in the user's `late:<cycle>` hash
@@ -138,16 +175,22 @@ end
 local function apply_usage(cycle, calls, call_id, model, input_n, output_n, cached, cache_write, reasoning,
     limit, percents, events, user, cycle_name, late_key)
   local total = input_n + output_n
-  local current = redis.call('HMGET', cycle, 'input_tokens', 'output_tokens', 'calls', 'model:primary', 'history:state')
-  local input = (tonumber(current[1]) or 0) + input_n
-  local output = (tonumber(current[2]) or 0) + output_n
-  local count = tonumber(current[3]) or 0
+  -- The same one HMGET also reads the counters HINCRBY adds to, so every stored value is checked
+  -- before the first write, and the closed mark (`history:state`).
+  local current = redis.call('HMGET', cycle, 'input_tokens', 'output_tokens', 'calls', 'model:primary',
+    'cached_input_tokens', 'cache_write_tokens', 'reasoning_tokens', 'history:state')
+  local input = stored(current[1], cycle, 'input_tokens') + input_n
+  local output = stored(current[2], cycle, 'output_tokens') + output_n
+  local count = stored(current[3], cycle, 'calls')
+  if cached > 0 then stored(current[5], cycle, 'cached_input_tokens') end
+  if cache_write > 0 then stored(current[6], cycle, 'cache_write_tokens') end
+  if reasoning > 0 then stored(current[7], cycle, 'reasoning_tokens') end
   local used = input + output
   if used > MAX_COUNTER then
     if redis.call('HEXISTS', calls, call_id) == 1 then return false, used - total, count end
     error({err = 'OVERFLOW the cycle total would pass 2^53 - 1 tokens'})
   end
-  local late = current[5] == 'closed'
+  local late = current[8] == 'closed'
   if late then
     -- Rare: the pending adjustment is the first write, so a refused one (ACL) leaves nothing behind.
     if redis.call('HEXISTS', calls, call_id) == 1 then return false, used - total, count, false end
@@ -164,9 +207,9 @@ local function apply_usage(cycle, calls, call_id, model, input_n, output_n, cach
   else
     local mi, mo, mc = 'm:input_tokens:' .. model, 'm:output_tokens:' .. model, 'm:calls:' .. model
     local m = redis.call('HMGET', cycle, mi, mo, mc)
+    local m_input, m_output, m_calls = stored(m[1], cycle, mi), stored(m[2], cycle, mo), stored(m[3], cycle, mc)
     redis.call('HSET', cycle, 'input_tokens', decimal(input), 'output_tokens', decimal(output), 'calls', decimal(count),
-      mi, decimal((tonumber(m[1]) or 0) + input_n), mo, decimal((tonumber(m[2]) or 0) + output_n),
-      mc, decimal((tonumber(m[3]) or 0) + 1))
+      mi, decimal(m_input + input_n), mo, decimal(m_output + output_n), mc, decimal(m_calls + 1))
   end
   if cached > 0 then redis.call('HINCRBY', cycle, 'cached_input_tokens', cached) end
   if cache_write > 0 then redis.call('HINCRBY', cycle, 'cache_write_tokens', cache_write) end
@@ -188,12 +231,14 @@ end
 -- last cycle retention deleted (`retired`, a cycle name; nil when none).
 local function profile_check(profile, assumed, default_limit)
   local v = redis.call('HMGET', profile, 'policy', 'limit', 'retired')
-  local stored = v[1] or ''
-  local limit = tonumber(v[2])
-  if limit == nil then
+  local policy = v[1] or ''
+  local limit
+  if v[2] then
+    limit = stored(v[2], profile, 'limit')  -- a corrupt limit is BADSTATE, never "unlimited"
+  else
     local fallback = tonumber(default_limit)
     if fallback and fallback >= 0 then limit = fallback end
   end
-  if assumed ~= '*' and stored ~= assumed then return stored, limit, v[3] or nil end
+  if assumed ~= '*' and policy ~= assumed then return policy, limit, v[3] or nil end
   return nil, limit, v[3] or nil
 end

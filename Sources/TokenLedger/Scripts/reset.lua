@@ -17,13 +17,16 @@ for i = 1, #previous, 2 do
     counters = counters + 1
     table.insert(event, 'previous_' .. field)
     table.insert(event, previous[i + 1])
-    if field == 'input_tokens' or field == 'output_tokens' then total = total + tonumber(previous[i + 1]) end
+    -- A corrupt counter (what an administrator may be resetting away) counts as 0 in the total;
+    -- its stored text is kept in the audit event as it was.
+    if field == 'input_tokens' or field == 'output_tokens' then total = total + (tonumber(previous[i + 1]) or 0) end
   end
 end
 if counters == 0 then return false end
 table.insert(event, 'previous_total_tokens')
 table.insert(event, total)
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', 10000, '*', unpack(event))
+-- DEL first: a user without DEL (the application's ACL user) is refused before anything is written.
 redis.call('DEL', KEYS[1])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', 10000, '*', unpack(event))
 if closed then redis.call('HSET', KEYS[1], 'history:state', closed) end
 return previous

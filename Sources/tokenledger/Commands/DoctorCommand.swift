@@ -9,8 +9,10 @@ struct DoctorCommand: AsyncParsableCommand {
         commandName: "doctor",
         abstract: "Check Redis and the namespace: connectivity, version, schema and migrations, scripts, persistence, memory, rollover.",
         discussion: """
-            Prints one line per check (ok, warn or fail). Exits 69 when Redis is unavailable, 70 when a \
-            check fails (e.g. the Lua scripts do not load), else 0, warnings included.
+            Prints one line per check (ok, warn or fail). Exits 69 when Redis is unavailable, 77 when it \
+            refuses the user (wrong password), 70 when a check fails (e.g. the Lua scripts are not \
+            loaded, or the server is a read-only replica), else 0, warnings included. Run as the \
+            application's least-privilege user, checks that need the administrator say so (warn).
             """
     )
 
@@ -26,17 +28,25 @@ struct DoctorCommand: AsyncParsableCommand {
             let start = clock.now
             do {
                 _ = try await pool.send(RedisCommand("PING"))
-            } catch let error as RedisError where error.isUnavailable || error.code == .authenticationFailed {
+            } catch let error as RedisError where error.isPermissionDenied {
+                throw CLIFailure(
+                    exitCode: .permissionDenied,
+                    message: "Redis at \(configuration.endpoint) refused this user: \(error.message)")
+            } catch let error as RedisError where error.isUnavailable || error.isServerUnavailable {
                 throw CLIFailure(
                     exitCode: .unavailable,
                     message: "Redis at \(configuration.endpoint) is unavailable: \(error.message)")
             }
             let elapsed = clock.now - start
-            let info = try await pool.send(RedisCommand("INFO", "server")).string ?? ""
-            let version = infoField("redis_version", in: info) ?? "unknown"
-            let mode = infoField("redis_mode", in: info) ?? "unknown"
             print("redis: \(configuration) ok")
-            print("server version: \(version) (\(mode))")
+            do {
+                let info = try await pool.send(RedisCommand("INFO", "server")).string ?? ""
+                let version = infoField("redis_version", in: info) ?? "unknown"
+                let mode = infoField("redis_mode", in: info) ?? "unknown"
+                print("server version: \(version) (\(mode))")
+            } catch let error as RedisError where error.isPermissionDenied {
+                print("server version: not shown (INFO needs the administrator's user)")
+            }
             let milliseconds = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1e3
             print("round trip: \(String(format: "%.2f", milliseconds)) ms (connect and PING)")
             await pool.close()

@@ -10,7 +10,9 @@ struct ExtractCommand: AsyncParsableCommand {
         discussion: """
             Input: a response JSON, a JSON array of stream events, SSE text or NDJSON. Prints \
             {"cache_write_tokens","cached_input_tokens","input_tokens","output_tokens","reasoning_tokens","source","total_tokens"}; \
-            subsets the provider did not report are null. Exit 65 names the JSON path when the input is malformed.
+            subsets the provider did not report are null. A response without an input count (Ollama without \
+            prompt_eval_count) prints its output with input 0 and source "estimated". Exit 65 names the JSON path \
+            when the input is malformed, and refuses a response that gives only a total (no input/output split).
             """
     )
 
@@ -26,12 +28,34 @@ struct ExtractCommand: AsyncParsableCommand {
             }
             let data = FileHandle.standardInput.readDataToEndOfFile()
             let extracted = try UsageExtractor.extractUsage(from: data, provider: provider)
-            guard let record = extracted.record else {
-                throw CLIFailure(
-                    exitCode: .dataError,
-                    message: "the response reports only a total of \(extracted.onlyTotal.map(String.init) ?? "unknown") tokens (no input/output split)")
-            }
-            try printJSON(record)
+            try printJSON(try recordableUsage(extracted))
         }
     }
+}
+
+/// The record a response gives without a prompt estimate (`extract`, `record --response`).
+///
+/// A response that reports its output but not its input (Ollama without `prompt_eval_count`) is
+/// recorded, never refused: the output was billed. Its input is 0 and its source `estimated`, and a
+/// note on stderr says so. A response with only a total (or no output count) cannot be split here:
+/// exit 65, naming what is missing.
+func recordableUsage(_ extracted: ExtractedUsage) throws -> UsageRecord {
+    guard let record = extracted.recordWithoutPromptEstimate else {
+        if let total = extracted.onlyTotal {
+            throw CLIFailure(
+                exitCode: .dataError,
+                message: "the response reports only a total of \(total) tokens, without the input/output split; "
+                    + "give the counts with record --input N --output N")
+        }
+        throw CLIFailure(
+            exitCode: .dataError,
+            message: "the response reports no output count, so the call's usage is unknown; "
+                + "give the counts with record --input N --output N")
+    }
+    if extracted.isInputUnknown {
+        printError(
+            "note: the response reports no input count (Ollama leaves out prompt_eval_count when the whole "
+                + "prompt came from its cache); input_tokens is 0 and the record's source is estimated")
+    }
+    return record
 }

@@ -50,7 +50,11 @@ struct MigrateRunCommand: AsyncParsableCommand {
             let outcome: MigrationRunner.Outcome
             do {
                 outcome = try await global.withRepository { repository in
-                    try await MigrationRunner(repository: repository).run(options) { printError($0) }
+                    let outcome = try await MigrationRunner(repository: repository).run(options) { printError($0) }
+                    // The application's least-privilege user runs loaded scripts but may not load
+                    // them: the administrator's migrate loads them all (changes no data).
+                    if !dryRun { _ = try await Diagnostics.loadScripts(repository: repository) }
+                    return outcome
                 }
             } catch let error as LedgerError where error.code == .busy {
                 throw CLIFailure(exitCode: .unavailable, message: error.message)

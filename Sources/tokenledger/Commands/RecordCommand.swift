@@ -57,12 +57,7 @@ struct RecordCommand: AsyncParsableCommand {
                         message: "unknown provider '\(provider)'; use one of \(Provider.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 let extracted = try UsageExtractor.extractUsage(from: data, provider: chosen)
-                guard let record = extracted.record else {
-                    throw CLIFailure(
-                        exitCode: .dataError,
-                        message: "the response reports only a total (or no input count); record it with --input and --output")
-                }
-                usage = record
+                usage = try recordableUsage(extracted)
                 if model.isEmpty, let found = extracted.model { model = truncated(found, bytes: 128) }
                 if provider.isEmpty || provider == "auto" { provider = extracted.provider.rawValue }
             } else {

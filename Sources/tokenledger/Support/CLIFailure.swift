@@ -11,6 +11,8 @@ enum ExitStatus: Int32 {
     case dataError = 65
     case unavailable = 69
     case internalError = 70
+    /// The Redis user may not do this: wrong password, or an ACL refusal (`NOPERM`).
+    case permissionDenied = 77
 }
 
 /// A failure the CLI reports on stderr with a chosen exit code.
@@ -47,7 +49,7 @@ func reportingFailures(_ body: () async throws -> Void) async throws {
             }
         throw ExitCode(status.rawValue)
     } catch let error as RedisError {
-        printError(error.message)
+        printError(cliMessage(for: error))
         throw ExitCode(exitStatus(for: error).rawValue)
     } catch let error as ExitCode {
         throw error
@@ -57,9 +59,23 @@ func reportingFailures(_ body: () async throws -> Void) async throws {
     }
 }
 
-/// The exit code for a Redis error: unreachable or refused access → 69; configuration → 64; else 70.
+/// The exit code for a Redis error: a wrong password or an ACL refusal → 77; unreachable, or a
+/// server that cannot serve now (read-only replica, out of memory, loading, busy, cluster down or
+/// a cluster this client cannot route, scripts not loaded) → 69; configuration → 64; else 70.
 func exitStatus(for error: RedisError) -> ExitStatus {
-    if error.isUnavailable || error.code == .authenticationFailed { return .unavailable }
+    if error.isPermissionDenied { return .permissionDenied }
+    if error.isUnavailable || error.isServerUnavailable || error.code == .poolClosed { return .unavailable }
     if error.code == .invalidConfiguration { return .usage }
     return .internalError
+}
+
+/// The sentence printed for a Redis error, with what to do where the CLI knows it.
+func cliMessage(for error: RedisError) -> String {
+    if error.code == .scriptNotLoaded {
+        return error.message + ": run `tokenledger migrate` (or `tokenledger doctor`) as the administrator to load TokenLedger's scripts"
+    }
+    if error.isPermissionDenied && error.code == .server {
+        return error.message + "; see docs/operations.md, Least privilege (administrative commands need the administrator's user)"
+    }
+    return error.message
 }

@@ -1,7 +1,8 @@
 /// The aiecs seed's `on_llm_end` dict: `prompt_tokens`, `completion_tokens`, `tokens_used` at the
 /// top level (also a bare OpenAI-style usage dict with `total_tokens` and `*_details`).
 ///
-/// - Both parts present: input/output as given.
+/// - Both parts present: input/output as given (plus reasoning reported outside the completion
+///   count, as xAI does, when the total says so).
 /// - One part and the total: the other part is total − the given one.
 /// - Only `tokens_used` (or `total_tokens`): the split is unknown; ``ExtractedUsage/onlyTotal`` is set
 ///   and ``ExtractedUsage/resolved(promptEstimate:)`` splits it with the caller's prompt estimate, as
@@ -74,6 +75,12 @@ enum AIECSReader {
         let completionPath = path.appending("completion_tokens_details")
         if let details = try JSONAccess.object(object, "completion_tokens_details", at: path) {
             parts.reasoning = try UsageCount.optional(details, "reasoning_tokens", at: completionPath)
+        }
+        // A bare xAI usage dict: reasoning outside completion_tokens (total = prompt + completion + reasoning).
+        if let p = prompt, let c = completion, let reasoning = parts.reasoning,
+            UsageCount.reasoningIsOutside(prompt: p, completion: c, reasoning: reasoning, total: total)
+        {
+            parts.output = try UsageCount.add(c, reasoning, at: path, "completion_tokens plus reasoning_tokens")
         }
         return parts
     }

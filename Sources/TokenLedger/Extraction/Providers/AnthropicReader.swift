@@ -3,11 +3,17 @@
 /// `usage.input_tokens` is only the uncached remainder: input = `input_tokens` +
 /// `cache_read_input_tokens` + `cache_creation_input_tokens` (or, when that is absent, the sum of
 /// `cache_creation.ephemeral_*_input_tokens`). `output_tokens` already includes thinking;
-/// `output_tokens_details.thinking_tokens` is the reasoning subset. `usage.iterations` (compaction)
-/// are per-iteration breakdowns and are never added.
+/// `output_tokens_details.thinking_tokens` is the reasoning subset.
+///
+/// `usage.iterations` (compaction, advisor and server-tool loops): the top-level counts hold only the
+/// `type: "message"` iterations; `compaction` and `advisor_message` iterations are billed on top. When
+/// a non-empty `iterations` array is present, the record is the **sum over every iteration**, each
+/// iteration's input being its `input_tokens` + cache reads + cache writes as above; the top-level
+/// counts are then not used (their thinking subset still is).
 ///
 /// Streams: `message_start.message.usage` then `message_delta.usage`, which is **cumulative**: each
-/// field present (and not `null`) overwrites the previous value; the last delta wins. Nothing is summed.
+/// field present (and not `null`) overwrites the previous value; the last delta wins. Nothing is summed
+/// across events; the last event carrying `iterations` gives the iterations.
 enum AnthropicReader {
     private struct State {
         var input: Int?
@@ -17,6 +23,17 @@ enum AnthropicReader {
         var output: Int?
         var thinking: Int?
         var path = JSONPath.root
+        /// The sum over the last non-empty `iterations` array seen.
+        var iterations: IterationTotals?
+    }
+
+    /// Every iteration's counts added up; cache counts stay `nil` when no iteration reports them.
+    private struct IterationTotals {
+        var input = 0
+        var output = 0
+        var cacheRead: Int?
+        var cacheWrite: Int?
+        var path: JSONPath
     }
 
     static func read(_ events: EventList) throws(ExtractionError) -> UsageParts {
@@ -46,6 +63,15 @@ enum AnthropicReader {
         }
         guard sawUsage else {
             throw events.noUsage(events.isStream ? "no message_start or message_delta usage" : "no usage object")
+        }
+        if let iterations = state.iterations {
+            var parts = UsageParts(path: iterations.path)
+            parts.input = iterations.input
+            parts.output = iterations.output
+            parts.cached = iterations.cacheRead
+            parts.cacheWrite = iterations.cacheWrite
+            parts.reasoning = state.thinking
+            return parts
         }
         guard let uncached = state.input else {
             throw ExtractionError(
@@ -88,21 +114,56 @@ enum AnthropicReader {
             state.cacheCreation = value
         }
         if let value = try UsageCount.optional(usage, "output_tokens", at: path) { state.output = value }
-        if let creation = try JSONAccess.object(usage, "cache_creation", at: path) {
-            let creationPath = path.appending("cache_creation")
-            var sum: Int?
-            for key in creation.keys.sorted() where key.hasPrefix("ephemeral_") && key.hasSuffix("_input_tokens") {
-                if let count = try UsageCount.optional(creation, key, at: creationPath) {
-                    sum = try UsageCount.add(sum ?? 0, count, at: creationPath, "cache_creation")
-                }
-            }
-            if let sum { state.ephemeral = sum }
-        }
+        if let sum = try ephemeralSum(usage, at: path) { state.ephemeral = sum }
         if let details = try JSONAccess.object(usage, "output_tokens_details", at: path),
             let thinking = try UsageCount.optional(
                 details, "thinking_tokens", at: path.appending("output_tokens_details"))
         {
             state.thinking = thinking
         }
+        if let iterations = try JSONAccess.array(usage, "iterations", at: path), !iterations.isEmpty {
+            state.iterations = try sum(iterations, at: path.appending("iterations"))
+        }
+    }
+
+    /// The sum of `cache_creation.ephemeral_*_input_tokens`, or `nil` when none is reported.
+    private static func ephemeralSum(_ usage: [String: JSONValue], at path: JSONPath) throws(ExtractionError) -> Int? {
+        guard let creation = try JSONAccess.object(usage, "cache_creation", at: path) else { return nil }
+        let creationPath = path.appending("cache_creation")
+        var sum: Int?
+        for key in creation.keys.sorted() where key.hasPrefix("ephemeral_") && key.hasSuffix("_input_tokens") {
+            if let count = try UsageCount.optional(creation, key, at: creationPath) {
+                sum = try UsageCount.add(sum ?? 0, count, at: creationPath, "cache_creation")
+            }
+        }
+        return sum
+    }
+
+    /// Adds up every entry of `usage.iterations`, whatever its `type` (`message`, `compaction`,
+    /// `advisor_message`, …): each one was billed.
+    private static func sum(_ iterations: [JSONValue], at path: JSONPath) throws(ExtractionError) -> IterationTotals {
+        var totals = IterationTotals(path: path)
+        let what = "the sum over usage.iterations"
+        for (i, element) in iterations.enumerated() {
+            let entryPath = path.appending(index: i)
+            guard case .object(let entry) = element else {
+                throw ExtractionError(
+                    .invalidValue, at: entryPath,
+                    "expected an iteration usage object, found \(element.kindDescription)")
+            }
+            let uncached = try UsageCount.required(entry, "input_tokens", at: entryPath)
+            let output = try UsageCount.required(entry, "output_tokens", at: entryPath)
+            let cacheRead = try UsageCount.optional(entry, "cache_read_input_tokens", at: entryPath)
+            var cacheWrite = try UsageCount.optional(entry, "cache_creation_input_tokens", at: entryPath)
+            if cacheWrite == nil { cacheWrite = try ephemeralSum(entry, at: entryPath) }
+            var input = try UsageCount.add(uncached, cacheRead ?? 0, at: entryPath, "input_tokens plus cache reads")
+            input = try UsageCount.add(
+                input, cacheWrite ?? 0, at: entryPath, "input_tokens plus cache reads and writes")
+            totals.input = try UsageCount.add(totals.input, input, at: path, what)
+            totals.output = try UsageCount.add(totals.output, output, at: path, what)
+            totals.cacheRead = try UsageCount.add(totals.cacheRead, cacheRead, at: path, what)
+            totals.cacheWrite = try UsageCount.add(totals.cacheWrite, cacheWrite, at: path, what)
+        }
+        return totals
     }
 }

@@ -2,8 +2,10 @@
 ///
 /// `input_tokens` is already the sum of all input token types (integrations add Anthropic/Bedrock
 /// cache back in) and `output_tokens` includes reasoning, so nothing is added, except:
-/// - when `total_tokens` is larger than input + output (langchain-google leaves Gemini's tool-use
-///   prompt tokens out of `input_tokens` but not out of the total), the gap goes into input;
+/// - when `total_tokens` is input + output + reasoning (xAI/Grok through langchain-openai, whose
+///   `output_tokens` is xAI's `completion_tokens`, which leaves reasoning out), reasoning goes into output;
+/// - otherwise, when `total_tokens` is larger than input + output (langchain-google leaves Gemini's
+///   tool-use prompt tokens out of `input_tokens` but not out of the total), the gap goes into input;
 /// - cached = `input_token_details.cache_read` plus any tier-prefixed `*_cache_read` (`flex_cache_read`);
 /// - cache write = max(`cache_creation` (+ `*_cache_creation`), sum of `ephemeral_*_input_tokens`),
 ///   because newer langchain-anthropic/-aws zero `cache_creation` and move writes to the ephemeral keys;
@@ -56,12 +58,19 @@ enum LangChainReader {
         }
         var parts = UsageParts(path: totals.path)
         var input = totals.input
-        if let total = totals.total {
+        var output = totals.output
+        if let reasoning = totals.reasoning,
+            UsageCount.reasoningIsOutside(
+                prompt: input, completion: totals.output, reasoning: reasoning, total: totals.total)
+        {
+            // xAI through langchain-openai: output_tokens is xAI's completion_tokens, without reasoning.
+            output = try UsageCount.add(totals.output, reasoning, at: totals.path, "output_tokens plus reasoning")
+        } else if let total = totals.total {
             let sum = try UsageCount.add(input, totals.output, at: totals.path, "input_tokens plus output_tokens")
             if total > sum { input = total - totals.output }
         }
         parts.input = input
-        parts.output = totals.output
+        parts.output = output
         parts.cached = totals.cacheRead
         if totals.cacheCreation != nil || totals.ephemeral != nil {
             parts.cacheWrite = max(totals.cacheCreation ?? 0, totals.ephemeral ?? 0)

@@ -3,7 +3,8 @@
 /// input = `prompt_eval_count` (it already counts KV-cache hits; there is no cached field);
 /// output = `eval_count`. Both are Go `omitempty`: a missing `eval_count` on the final object is 0,
 /// but a missing `prompt_eval_count` means "the whole prompt came from the cache" on older servers,
-/// so the input is **unknown** (not 0): the result is incomplete (see ``ExtractedUsage``).
+/// so the input is **unknown** (not 0): the output is still recorded, and the input is filled from the
+/// caller's prompt estimate, or 0 marked estimated (see ``ExtractedUsage/recordWithoutPromptEstimate``).
 /// In a stream (NDJSON), only the last object with `done: true` is read.
 enum OllamaReader {
     static func read(_ events: EventList) throws(ExtractionError) -> UsageParts {

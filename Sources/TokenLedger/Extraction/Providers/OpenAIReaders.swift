@@ -2,9 +2,13 @@
 ///
 /// `prompt_tokens` already includes `prompt_tokens_details.cached_tokens` (and audio);
 /// `completion_tokens` already includes `completion_tokens_details.reasoning_tokens` (and rejected
-/// prediction tokens), so nothing is added. In a stream, usage arrives only in a final chunk
-/// (`stream_options.include_usage`), every earlier chunk has `usage: null`; the last chunk with a
-/// usage object wins. Azure's first chunk (empty `choices`, no usage) is simply skipped.
+/// prediction tokens), so nothing is added, except for xAI (Grok), which reports `reasoning_tokens`
+/// **outside** `completion_tokens` (`total_tokens = prompt + completion + reasoning`): when the total
+/// says so, output = completion + reasoning (see `UsageCount.reasoningIsOutside`).
+///
+/// In a stream, usage arrives only in a final chunk (`stream_options.include_usage`), every earlier
+/// chunk has `usage: null`; the last chunk with a usage object wins. Azure's first chunk (empty
+/// `choices`, no usage) is simply skipped.
 enum OpenAIChatReader {
     static func read(_ events: EventList) throws(ExtractionError) -> UsageParts {
         var last: (usage: JSONValue, path: JSONPath)?
@@ -36,9 +40,11 @@ enum OpenAIChatReader {
         var parts = UsageParts(path: path)
         let input = try UsageCount.required(usage, "prompt_tokens", at: path)
         parts.input = input
-        if let output = try UsageCount.optional(usage, "completion_tokens", at: path) {
-            parts.output = output
-        } else if let total = try UsageCount.optional(usage, "total_tokens", at: path) {
+        let total = try UsageCount.optional(usage, "total_tokens", at: path)
+        let completion = try UsageCount.optional(usage, "completion_tokens", at: path)
+        if let completion {
+            parts.output = completion
+        } else if let total {
             // Embeddings: no completion_tokens, total == prompt.
             guard total >= input else {
                 throw ExtractionError(
@@ -63,6 +69,12 @@ enum OpenAIChatReader {
         let completionPath = path.appending("completion_tokens_details")
         if let details = try JSONAccess.object(usage, "completion_tokens_details", at: path) {
             parts.reasoning = try UsageCount.optional(details, "reasoning_tokens", at: completionPath)
+        }
+        if let completion, let reasoning = parts.reasoning,
+            UsageCount.reasoningIsOutside(prompt: input, completion: completion, reasoning: reasoning, total: total)
+        {
+            parts.output = try UsageCount.add(
+                completion, reasoning, at: path, "completion_tokens plus reasoning_tokens")
         }
         return parts
     }
