@@ -58,7 +58,8 @@ struct LateEventTests {
             // The live counter and the history agree.
             #expect(try await repo.usage(user: "lu", cycle: Self.september).totalTokens == lu.totalTokens)
             // Nothing is left pending, and the user's stream says what happened.
-            let pending = try await repo.pool.send(RedisCommand("EXISTS", try repo.keys.user("lu").late(Self.september)))
+            let pending = try await repo.pool.send(
+                RedisCommand("EXISTS", try repo.keys.user("lu").late(Self.september)))
             #expect(pending.int == 0)
             let events = try await repo.events(user: "lu").filter { $0["type"] == "adjustment" }
             #expect(events.map { $0["call_id"] } == ["late-1", "late-2"])
@@ -85,7 +86,8 @@ struct LateEventTests {
     func pendingAdjustmentIsAppliedByRollover() async throws {
         try await withRepository { repo in
             _ = try await repo.record(
-                user: "lu", callID: "a", usage: UsageRecord(inputTokens: 100, outputTokens: 0), at: at("2026-09-10T12:00:00Z"))
+                user: "lu", callID: "a", usage: UsageRecord(inputTokens: 100, outputTokens: 0),
+                at: at("2026-09-10T12:00:00Z"))
             let rollover = try Rollover(repository: repo)
             _ = try await rollover.run(try RolloverOptions(now: Self.closeRun))
             // The record script alone, as a process killed before amending the history would leave it.
@@ -117,19 +119,24 @@ struct LateEventTests {
     func crashBetweenMarkAndSummary() async throws {
         try await withRepository { repo in
             _ = try await repo.record(
-                user: "lu", callID: "a", usage: UsageRecord(inputTokens: 100, outputTokens: 0), at: at("2026-09-10T12:00:00Z"))
+                user: "lu", callID: "a", usage: UsageRecord(inputTokens: 100, outputTokens: 0),
+                at: at("2026-09-10T12:00:00Z"))
             // Index the user, then run only close.lua's mark (what a run killed right after it leaves).
             _ = try await Rollover(repository: repo).run(try RolloverOptions(now: at("2026-09-15T00:00:00Z")))
             let scripts = try OperationsScripts.shared.get()
             let lu = try repo.keys.user("lu")
             _ = try await repo.pool.evaluate(
                 scripts.close,
-                keys: [lu.profile, lu.cycle(Self.september), lu.leases, lu.leaseExpiry, lu.reserved, lu.late(Self.september)],
+                keys: [
+                    lu.profile, lu.cycle(Self.september), lu.leases, lu.leaseExpiry, lu.reserved,
+                    lu.late(Self.september),
+                ],
                 arguments: [-1, "1"]
             ).throwingError()
             // A late call now: its caller finds no summary yet, so the adjustment stays pending.
             let late = try await repo.record(
-                user: "lu", callID: "late", usage: UsageRecord(inputTokens: 999, outputTokens: 0), at: at("2026-09-20T12:00:00Z"))
+                user: "lu", callID: "late", usage: UsageRecord(inputTokens: 999, outputTokens: 0),
+                at: at("2026-09-20T12:00:00Z"))
             #expect(late.amendsHistory)
             #expect(try await repo.pool.send(RedisCommand("HLEN", lu.late(Self.september))).int == 1)
 
@@ -146,9 +153,11 @@ struct LateEventTests {
     func retiredCycleRefusesLateEvents() async throws {
         try await withRepository { repo in
             _ = try await repo.record(
-                user: "lu", callID: "a", usage: UsageRecord(inputTokens: 100, outputTokens: 0), at: at("2024-09-10T12:00:00Z"))
+                user: "lu", callID: "a", usage: UsageRecord(inputTokens: 100, outputTokens: 0),
+                at: at("2024-09-10T12:00:00Z"))
             _ = try await repo.record(
-                user: "lu", callID: "now", usage: UsageRecord(inputTokens: 1, outputTokens: 0), at: at("2026-10-01T12:00:00Z"))
+                user: "lu", callID: "now", usage: UsageRecord(inputTokens: 1, outputTokens: 0),
+                at: at("2026-10-01T12:00:00Z"))
             let run = try await Rollover(repository: repo).run(try RolloverOptions(now: Self.closeRun))
             #expect(run.deletedUserCycles == 1)
             // The derived index may regain the user for that cycle (the record's index call runs
@@ -168,7 +177,8 @@ struct LateEventTests {
             #expect(try await ledger() == before)
             // The running cycle still records.
             let current = try await repo.record(
-                user: "lu", callID: "n2", usage: UsageRecord(inputTokens: 1, outputTokens: 0), at: at("2026-10-02T12:00:00Z"))
+                user: "lu", callID: "n2", usage: UsageRecord(inputTokens: 1, outputTokens: 0),
+                at: at("2026-10-02T12:00:00Z"))
             #expect(current.applied && !current.amendsHistory)
         }
     }

@@ -37,7 +37,8 @@ struct StoredPolicy: Sendable, Hashable {
             let carries = try JSONDecoder().decode(Carries.self, from: data).carry ?? []
             return StoredPolicy(policy: policy, carries: carries)
         } catch {
-            throw LedgerError(code: .corruptData, message: "the stored cycle policy of user '\(user)' is not valid: \(text)")
+            throw LedgerError(
+                code: .corruptData, message: "the stored cycle policy of user '\(user)' is not valid: \(text)")
         }
     }
 

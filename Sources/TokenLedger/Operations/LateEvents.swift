@@ -25,15 +25,19 @@ struct LateAdjustment: Sendable, Hashable, Codable {
     }
 
     /// The adjustments in a `late:<cycle>` hash as `HGETALL` returns it.
-    static func decodeAll(_ hash: [RedisReply], key: String) throws -> [(callID: String, json: String, value: LateAdjustment)] {
+    static func decodeAll(_ hash: [RedisReply], key: String) throws -> [(
+        callID: String, json: String, value: LateAdjustment
+    )] {
         var entries: [(String, String, LateAdjustment)] = []
         let decoder = JSONDecoder()
         for index in stride(from: 0, to: hash.count - 1, by: 2) {
             let callID = hash[index].string ?? ""
             let text = hash[index + 1].string ?? ""
             guard let value = try? decoder.decode(LateAdjustment.self, from: Data(text.utf8)),
-                [value.inputTokens, value.outputTokens, value.cachedInputTokens, value.cacheWriteTokens,
-                 value.reasoningTokens].allSatisfy({ (0...1_000_000_000_000).contains($0) })
+                [
+                    value.inputTokens, value.outputTokens, value.cachedInputTokens, value.cacheWriteTokens,
+                    value.reasoningTokens,
+                ].allSatisfy({ (0...1_000_000_000_000).contains($0) })
             else {
                 throw LedgerError(
                     code: .corruptData, message: "\(key) holds an invalid adjustment for call id '\(callID)'")

@@ -69,7 +69,8 @@ struct HistoryCommand: AsyncParsableCommand {
             var rows = [["user", "input_tokens", "output_tokens", "total_tokens", "calls", "limit", "adjustments"]]
             for summary in history.users {
                 rows.append([
-                    summary.user, String(summary.inputTokens), String(summary.outputTokens), String(summary.totalTokens),
+                    summary.user, String(summary.inputTokens), String(summary.outputTokens),
+                    String(summary.totalTokens),
                     String(summary.calls), summary.limit.map(String.init) ?? "unlimited", String(summary.adjustments),
                 ])
             }
