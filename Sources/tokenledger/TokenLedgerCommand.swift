@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import TokenLedger
 
 /// The `tokenledger` admin CLI.
@@ -20,4 +21,14 @@ struct TokenLedgerCommand: AsyncParsableCommand {
             RolloverCommand.self, HistoryCommand.self, MigrateCommand.self, DoctorCommand.self, LoadgenCommand.self,
         ]
     )
+
+    /// Refuses arguments that are not valid UTF-8 (exit 65) before ArgumentParser would repair them
+    /// into U+FFFD, then runs the command.
+    static func main() async {
+        if let problem = invalidUTF8Argument() {
+            printError(problem)
+            Foundation.exit(ExitStatus.dataError.rawValue)
+        }
+        await main(nil)
+    }
 }

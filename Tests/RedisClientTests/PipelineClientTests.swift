@@ -1,6 +1,7 @@
 import Foundation
 import RedisClient
 import RedisTestSupport
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -50,16 +51,29 @@ struct PipelineClientTests {
             paused.commandTimeout = .seconds(5)
             let slow = RedisPipelineClient(configuration: paused, options: .init(connections: 1))
             #expect(try await slow.send([RedisCommand("PING")], deadline: .now + .seconds(5)) == [.status("PONG")])
-            server.signal(SIGSTOP)
+            try await server.pause()
+            let backstop = server.resume(after: .seconds(120))
+            let batchesBefore = slow.statistics.batches
             let first = Task { try await slow.send([RedisCommand("PING")], deadline: .now + .seconds(30)) }
-            try await Task.sleep(for: .milliseconds(100))
-            let queued = Task { try await slow.send([RedisCommand("PING")], deadline: .now + .seconds(30)) }
-            try await Task.sleep(for: .milliseconds(100))
+            // The lane took the first group and waits for the stopped server's reply.
+            #expect(await waitUntil { slow.statistics.batches == batchesBefore + 1 })
+            let queuedResult = Mutex<Result<[RedisReply], RedisError>?>(nil)
+            let queued = slow.tryEnqueue([RedisCommand("PING")], deadline: .now + .seconds(30)) { result in
+                queuedResult.withLock { $0 = result }
+            }
+            #expect(queued, "the second group was not queued")
             slow.shutdown()
-            await #expect { _ = try await queued.value } throws: { ($0 as? RedisError)?.code == .poolClosed }
+            #expect(await waitUntil { queuedResult.withLock { $0 } != nil })
+            let result = queuedResult.withLock { $0 }
+            guard case .failure(let error) = result, error.code == .poolClosed else {
+                Issue.record("the queued group should fail with poolClosed: \(String(describing: result))")
+                return
+            }
             // The group already sent times out after the command timeout (5 s) while the server is stopped.
             await #expect { _ = try await first.value } throws: { ($0 as? RedisError)?.isUnavailable == true }
-            server.signal(SIGCONT)
+            #expect(processState(pid: try #require(server.pid)) == "T")
+            backstop.cancel()
+            server.resume()
             client.shutdown()
         }
     }
@@ -81,11 +95,10 @@ struct PipelineClientTests {
             }
             // Everything queued was sent; wait for the lane to finish the last batch.
             var total: Int64 = 0
-            for _ in 0..<100 {
-                total = try await client.send([RedisCommand("GET", key)], deadline: .now + .seconds(5))[0].int ?? 0
-                if total == 1600 { break }
-                try await Task.sleep(for: .milliseconds(20))
-            }
+            #expect(try await waitUntil {
+                total = try await client.send([RedisCommand("GET", key)], deadline: .now + .seconds(30))[0].int ?? 0
+                return total >= 1600
+            })
             #expect(total == 1600)
             client.shutdown()
         }

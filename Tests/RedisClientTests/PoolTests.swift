@@ -62,7 +62,7 @@ struct PoolTests {
             try await pool.withConnection { held in
                 _ = try await held.send(RedisCommand("PING"))
                 let waiter = Task { try await pool.send(RedisCommand("PING")) }
-                try await Task.sleep(for: .milliseconds(50))
+                #expect(await waitUntil { pool.statistics.waiting == 1 }, "the task never waited for a connection")
                 waiter.cancel()
                 await #expect(throws: CancellationError.self) { _ = try await waiter.value }
             }

@@ -11,7 +11,7 @@ import Glibc
 @Suite("Test servers left behind")
 struct TestServerReapingTests {
     /// Starts a redis-server on a unix socket in `directory`; returns it once it answers.
-    static func startServer(in directory: String) throws -> Process {
+    static func startServer(in directory: String) async throws -> Process {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -22,7 +22,12 @@ struct TestServerReapingTests {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        for _ in 0..<200 where !FileManager.default.fileExists(atPath: directory + "/s.sock") { usleep(10_000) }
+        guard await waitUntil(timeout: .seconds(120), { FileManager.default.fileExists(atPath: directory + "/s.sock") || !process.isRunning }),
+            process.isRunning
+        else {
+            kill(process.processIdentifier, SIGKILL)
+            throw RedisTestServerError(message: "redis-server in \(directory) did not open its socket (running: \(process.isRunning))")
+        }
         return process
     }
 
@@ -37,9 +42,11 @@ struct TestServerReapingTests {
         // Not a test server directory.
         let otherDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("not-ours-\(unique)").path
         defer { for directory in [orphanDirectory, ownedDirectory, otherDirectory] { try? FileManager.default.removeItem(atPath: directory) } }
-        let orphan = try Self.startServer(in: orphanDirectory)
-        let owned = try Self.startServer(in: ownedDirectory)
-        let other = try Self.startServer(in: otherDirectory)
+        // The orphan last, reaped at once: any test process starting on this machine (another
+        // checkout's, too) reaps it as well, and the shorter its life the less likely that is.
+        let owned = try await Self.startServer(in: ownedDirectory)
+        let other = try await Self.startServer(in: otherDirectory)
+        let orphan = try await Self.startServer(in: orphanDirectory)
         defer {
             // SIGKILL: a child of the test process inherits its blocked signals, SIGTERM included.
             for process in [orphan, owned, other] where process.isRunning {

@@ -77,7 +77,7 @@ public final class RedisTestServer: @unchecked Sendable {
         _ = reapedOrphans
         var lastError: (any Error)?
         for _ in 0..<3 {
-            let port = try freePort()
+            let port = try options.cluster ? freeClusterPort() : freePort()
             let directory = URL(fileURLWithPath: directoryPrefix + "\(getpid())-\(port)-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let server = RedisTestServer(port: port, directory: directory, options: options)
@@ -127,14 +127,11 @@ public final class RedisTestServer: @unchecked Sendable {
         if !info.contains("cluster_slots_assigned:16384") {
             _ = try await connection.send(RedisCommand("CLUSTER", "ADDSLOTSRANGE", 0, 16383))
         }
-        for _ in 0..<200 {
-            if (try await connection.send(RedisCommand("CLUSTER", "INFO")).string ?? "").contains("cluster_state:ok") {
-                await connection.close()
-                return
-            }
-            try await Task.sleep(for: .milliseconds(25))
+        let ready = try await waitUntil {
+            (try await connection.send(RedisCommand("CLUSTER", "INFO")).string ?? "").contains("cluster_state:ok")
         }
         await connection.close()
+        if ready { return }
         throw RedisTestServerError(message: "the one-node cluster on port \(port) did not reach cluster_state:ok")
     }
 
@@ -144,19 +141,21 @@ public final class RedisTestServer: @unchecked Sendable {
         let cli = try RedisTestServer.findExecutable("redis-cli", package: "redis-tools")
         let child = try ChildProcess(
             executable: cli, arguments: ["-h", "127.0.0.1", "-p", String(port), "monitor"], standardOutput: file.path)
+        let monitor = RedisMonitor(child: child, file: file, configuration: configuration)
         // Wait until the monitor is attached: it prints "OK" first.
-        for _ in 0..<200 {
-            if let text = try? String(contentsOf: file, encoding: .utf8), text.hasPrefix("OK") { break }
-            try await Task.sleep(for: .milliseconds(10))
+        guard await waitUntil({ monitor.text().hasPrefix("OK") }) else {
+            _ = try? await monitor.stop()
+            throw RedisTestServerError(message: "redis-cli monitor on port \(port) did not attach")
         }
-        return RedisMonitor(child: child, file: file)
+        return monitor
     }
 
     private func waitUntilReady(_ process: ChildProcess) async throws {
         var probe = configuration
         probe.connectTimeout = .milliseconds(200)
         probe.commandTimeout = .milliseconds(500)
-        let deadline = ContinuousClock.now + .seconds(10)
+        // Generous: on a loaded machine a server can take seconds to come up.
+        let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             if let status = process.exitStatus() {
                 throw RedisTestServerError(message: "redis-server exited with status \(status): \(logTail())")
@@ -172,7 +171,7 @@ public final class RedisTestServer: @unchecked Sendable {
                 try await Task.sleep(for: .milliseconds(20))
             }
         }
-        throw RedisTestServerError(message: "redis-server on port \(port) did not answer within 10 s: \(logTail())")
+        throw RedisTestServerError(message: "redis-server on port \(port) did not answer within 60 s: \(logTail())")
     }
 
     /// The last lines of the server's log, for failure messages.
@@ -298,23 +297,64 @@ public final class RedisTestServer: @unchecked Sendable {
 
     /// A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read it, close).
     private static func freePort() throws -> Int {
+        let (fd, port) = try bindLoopback(port: 0)
+        close(fd)
+        return port
+    }
+
+    /// The highest port a cluster node may use: its cluster bus listens on port + 10,000, which
+    /// must be a port too (≤ 65,535), or redis-server refuses to start ("Redis port number too high").
+    public static let highestClusterPort = 55_535
+
+    /// A free port for a cluster-enabled server: at most ``highestClusterPort``, and with its bus
+    /// port (port + 10,000) free too a moment ago.
+    static func freeClusterPort() throws -> Int {
+        // Ports from bind(0) come from the ephemeral range (32768-60999 on Linux), a fifth of
+        // which is too high; draw again until one fits.
+        for _ in 0..<200 {
+            let port = try freePort()
+            guard port <= highestClusterPort, let (bus, _) = try? bindLoopback(port: port + 10_000) else { continue }
+            close(bus)
+            return port
+        }
+        throw RedisTestServerError(message: "no free port ≤ \(highestClusterPort) with a free cluster bus port (port + 10000)")
+    }
+
+    /// Binds a TCP socket to 127.0.0.1:`port` (0: any free port) without listening.
+    ///
+    /// - Returns: The socket and the port it is bound to.
+    static func bindLoopback(port: Int) throws -> (socket: Int32, port: Int) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw RedisTestServerError(message: "socket() failed: errno \(errno)") }
-        defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
+        address.sin_port = UInt16(port).bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard bound == 0 else { throw RedisTestServerError(message: "bind() failed: errno \(errno)") }
+        guard bound == 0 else {
+            let error = errno
+            close(fd)
+            throw RedisTestServerError(message: "bind() to port \(port) failed: errno \(error)")
+        }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
-        return Int(UInt16(bigEndian: address.sin_port))
+        return (fd, Int(UInt16(bigEndian: address.sin_port)))
     }
+}
+
+/// A TCP port on 127.0.0.1 where nothing listens, for tests of "Redis is down": connecting to it
+/// is refused at once.
+///
+/// The port is bound and never listened on, and it stays bound until the test process exits, so
+/// no server (another test's, or anyone's) can take it meanwhile; port 1, used before, may have a
+/// listener on some machines.
+public func closedPort() throws -> Int {
+    // The socket is deliberately left open: that keeps the port reserved (and closed).
+    try RedisTestServer.bindLoopback(port: 0).port
 }
 
 /// A child started with `posix_spawn` and reaped with `waitpid`, so its exit is seen at once.
@@ -377,20 +417,38 @@ final class ChildProcess: @unchecked Sendable {
 public final class RedisMonitor: Sendable {
     let child: ChildProcess
     let file: URL
+    let configuration: RedisConfiguration
 
-    init(child: ChildProcess, file: URL) {
+    init(child: ChildProcess, file: URL, configuration: RedisConfiguration) {
         self.child = child
         self.file = file
+        self.configuration = configuration
+    }
+
+    /// What the monitor wrote so far.
+    func text() -> String {
+        (try? String(contentsOf: file, encoding: .utf8)) ?? ""
     }
 
     /// Stops the monitor and returns the commands it saw, each as its arguments' raw bytes.
+    ///
+    /// The server runs commands one at a time and the monitor prints them in that order: once it
+    /// has printed a marker sent now, it has printed every command before it. The marker and what
+    /// follows it are not returned.
     public func stop() async throws -> [[[UInt8]]] {
-        // Let the last commands reach the file before stopping.
-        try await Task.sleep(for: .milliseconds(200))
-        kill(child.pid, SIGTERM)
-        child.waitForExit()
-        let text = try String(contentsOf: file, encoding: .utf8)
-        return text.split(separator: "\n").compactMap { RedisMonitor.parse(line: Substring($0)) }
+        defer {
+            kill(child.pid, SIGTERM)
+            child.waitForExit()
+        }
+        let marker = "monitor-end-\(UUID().uuidString)"
+        let connection = try await RedisConnection.connect(configuration: configuration)
+        _ = try await connection.send(RedisCommand("ECHO", marker))
+        await connection.close()
+        guard await waitUntil({ text().contains(marker) }) else {
+            throw RedisTestServerError(message: "redis-cli monitor never printed its end marker")
+        }
+        let lines = text().split(separator: "\n").prefix { !$0.contains(marker) }
+        return lines.compactMap { RedisMonitor.parse(line: Substring($0)) }
     }
 
     /// Parses one MONITOR line (`1700000000.1 [0 127.0.0.1:5000] "EVALSHA" "…"`), undoing

@@ -44,11 +44,29 @@ struct HandlerCommandTests {
     func recordResponse() async throws {
         try await withRedisServer { server async throws in
             let env = ["REDIS_URL": "redis://127.0.0.1:\(server.port)"]
-            let result = try await CLI.run(["record", "eve", "--response", "-", "--call-id", "r1"], environment: env, stdin: Self.openAIBody)
+            let cycle = ["--cycle", "2026-01-01"]
+            let result = try await CLI.run(
+                ["record", "eve", "--response", "-", "--call-id", "r1"] + cycle, environment: env, stdin: Self.openAIBody)
             #expect(result.status == 0, "\(result.stderr)")
             #expect(result.stdout.contains(#""total_tokens":3210"#))
-            let usage = try jsonObject(try await CLI.run(["usage", "eve", "--format", "json"], environment: env).stdout)
+            var usage = try jsonObject(try await CLI.run(["usage", "eve", "--format", "json"] + cycle, environment: env).stdout)
             #expect(usage["cached_input_tokens"] as? Int == 1920 && usage["reasoning_tokens"] as? Int == 640)
+
+            // The same from a file, with nothing on stdin: another call of the same size.
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("response-\(UUID().uuidString).json")
+            try Data(Self.openAIBody.utf8).write(to: file)
+            defer { try? FileManager.default.removeItem(at: file) }
+            let fromFile = try await CLI.run(["record", "eve", "--response", file.path, "--call-id", "r2"] + cycle, environment: env)
+            #expect(fromFile.status == 0, "\(fromFile.stderr)")
+            #expect(fromFile.stdout.contains(#""applied":true"#) && fromFile.stdout.contains(#""total_tokens":6420"#), "\(fromFile.stdout)")
+            usage = try jsonObject(try await CLI.run(["usage", "eve", "--format", "json"] + cycle, environment: env).stdout)
+            #expect(usage["calls"] as? Int == 2 && usage["input_tokens"] as? Int == 4700 && usage["cached_input_tokens"] as? Int == 3840)
+            // A file that does not exist is bad input naming it, and records nothing.
+            let missing = try await CLI.run(
+                ["record", "eve", "--response", file.path + ".missing", "--call-id", "r3"] + cycle, environment: env)
+            #expect(missing.status == 65 && missing.stderr.contains(file.path + ".missing"), "\(missing.status) \(missing.stderr)")
+            usage = try jsonObject(try await CLI.run(["usage", "eve", "--format", "json"] + cycle, environment: env).stdout)
+            #expect(usage["calls"] as? Int == 2)
         }
     }
 
@@ -61,7 +79,11 @@ struct HandlerCommandTests {
             #expect(result.stdout.contains("blocked before call"))
             #expect(result.stdout.contains("threshold event: 80 %"))
             #expect(result.stdout.contains("report for cycle"))
-            #expect(result.stdout.contains("0 failed"))
+            // The handler's line, matched whole: "10 failed" must not pass for "0 failed".
+            let handlerLine = result.stdout.split(separator: "\n").first { $0.hasPrefix("handler: ") }.map(String.init) ?? ""
+            #expect(
+                handlerLine.range(of: #"^handler: [1-9][0-9]* recorded \([0-9]+ estimated\), 0 duplicates, 0 failed$"#, options: .regularExpression)
+                    != nil, "\(handlerLine)")
             // Running it again starts from an empty namespace and gives the same report.
             let again = try await CLI.run(["demo"], environment: ["REDIS_URL": "redis://127.0.0.1:\(server.port)"])
             let report = { (text: String) in text.components(separatedBy: "report for cycle").last ?? "" }

@@ -152,11 +152,12 @@ struct LedgerCommandTests {
 
     @Test("Redis down: read and write commands exit 69 naming the address")
     func redisDown() async throws {
-        let env = ["REDIS_URL": "redis://127.0.0.1:1"]
+        let port = try closedPort()
+        let env = ["REDIS_URL": "redis://127.0.0.1:\(port)"]
         for arguments in [["usage", "a"], ["record", "a", "--input", "1", "--output", "1"], ["quota", "check", "a"]] {
             let result = try await CLI.run(arguments, environment: env)
             #expect(result.status == 69, "\(arguments)")
-            #expect(result.stderr.contains("127.0.0.1:1"))
+            #expect(result.stderr.contains("127.0.0.1:\(port)"))
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import RedisClient
 import RedisTestSupport
 import Testing
 
@@ -145,17 +146,20 @@ struct OperationsCommandTests {
             let seeded = try await seed(server, #"[{"op": "generate", "users": 150, "cycles": ["2025-08-01", "2025-09-01"], "seed": 3}]"#)
             #expect(seeded.count == 300)
 
+            // 5 keys per batch and at least 100 ms between batches: from 60 keys done to all 300
+            // takes at least 4.8 s, a window a loaded machine cannot miss.
             let running = try CLI.start(
-                ["migrate", "--batch-size", "5", "--pause-ms", "30", "--lock-ttl", "1", "--format", "json"], environment: env)
-            var done = 0
-            for _ in 0..<400 {
-                done = Int(try await redisCLI(server, ["--raw", "HGET", "kill:{global}:migration:2", "keys"])) ?? 0
-                if done >= 60 || !running.process.isRunning { break }
-                try await Task.sleep(for: .milliseconds(25))
+                ["migrate", "--batch-size", "5", "--pause-ms", "100", "--lock-ttl", "1", "--format", "json"], environment: env)
+            let watcher = try await RedisConnection.connect(configuration: server.configuration)
+            let progress = { () async throws -> Int in
+                Int(try await watcher.send(RedisCommand("HGET", "kill:{global}:migration:2", "keys")).string ?? "") ?? 0
             }
+            #expect(try await waitUntil { try await progress() >= 60 || !running.process.isRunning })
             #expect(running.process.isRunning, "migrate finished before it could be killed")
             kill(running.process.processIdentifier, SIGKILL)
             _ = await running.finish()
+            let done = try await progress()
+            await watcher.close()
             #expect(done >= 60 && done < 300, "killed after \(done) keys")
 
             let status = try jsonObject(try await CLI.run(["migrate", "status", "--format", "json"], environment: env).stdout)
@@ -163,7 +167,8 @@ struct OperationsCommandTests {
             #expect(states.map { $0["status"] as? String } == ["applied", "in_progress"])
             #expect((status["pending"] as? [Int]) == [2])
 
-            try await Task.sleep(for: .milliseconds(1200))  // the killed run's lock expires
+            // The killed run's lock expires (its TTL is 1 s) before a new run can take over.
+            #expect(try await waitUntil { try await redisCLI(server, ["EXISTS", "kill:{global}:lock:migrate"]) == "(integer) 0" })
             let resumed = try await CLI.run(["migrate", "--format", "json", "--batch-size", "50"], environment: env)
             #expect(resumed.status == 0, "\(resumed.stderr)")
             #expect(resumed.stderr.contains("resuming from SCAN cursor"), "\(resumed.stderr)")

@@ -30,11 +30,14 @@ struct SpoolCommandTests {
     func recordSpools() async throws {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let down = ["REDIS_URL": "redis://127.0.0.1:1", "TOKENLEDGER_SPOOL_DIR": directory]
-        let spooled = try await CLI.run(["record", "s", "--input", "10", "--output", "5", "--call-id", "a"], environment: down)
+        let closed = "redis://127.0.0.1:\(try closedPort())"
+        let down = ["REDIS_URL": closed, "TOKENLEDGER_SPOOL_DIR": directory]
+        // An explicit cycle: the event is spooled now and applied later, perhaps in another month.
+        let spooled = try await CLI.run(
+            ["record", "s", "--input", "10", "--output", "5", "--call-id", "a", "--cycle", "2026-01-01"], environment: down)
         #expect(spooled.status == 0, "\(spooled.stderr)")
         #expect(spooled.stdout == #"{"call_id":"a","spooled":true,"user":"s"}"# + "\n")
-        let noSpool = try await CLI.run(["record", "s", "--input", "1", "--output", "1"], environment: ["REDIS_URL": "redis://127.0.0.1:1"])
+        let noSpool = try await CLI.run(["record", "s", "--input", "1", "--output", "1"], environment: ["REDIS_URL": closed])
         #expect(noSpool.status == 69)
         // Bad input is refused before anything is spooled.
         let bad = try await CLI.run(["record", "s", "--input", "-1", "--output", "1"], environment: down)
@@ -49,18 +52,23 @@ struct SpoolCommandTests {
             let up = ["REDIS_URL": "redis://127.0.0.1:\(server.port)", "TOKENLEDGER_SPOOL_DIR": directory]
             let flushed = try await CLI.run(["spool", "flush"], environment: up)
             #expect(flushed.stdout == #"{"applied":1,"duplicates":0,"rejected":0,"remaining":0,"torn":0}"# + "\n", "\(flushed.stderr)")
-            let usage = try jsonObject(try await CLI.run(["usage", "s", "--format", "json"], environment: up).stdout)
+            let usage = try jsonObject(try await CLI.run(["usage", "s", "--format", "json", "--cycle", "2026-01-01"], environment: up).stdout)
             #expect(usage["total_tokens"] as? Int == 15)
             // With Redis up, record answers from Redis as usual.
-            let live = try await CLI.run(["record", "s", "--input", "1", "--output", "1", "--call-id", "a"], environment: up)
+            let live = try await CLI.run(["record", "s", "--input", "1", "--output", "1", "--call-id", "a", "--cycle", "2026-01-01"], environment: up)
             #expect(live.stdout.contains(#""applied":false"#))
         }
         let wrongNamespace = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: wrongNamespace) }
-        _ = try await CLI.run(["record", "n", "--input", "1", "--output", "1", "--namespace", "other"], environment: ["REDIS_URL": "redis://127.0.0.1:1", "TOKENLEDGER_SPOOL_DIR": wrongNamespace])
+        _ = try await CLI.run(["record", "n", "--input", "1", "--output", "1", "--namespace", "other"], environment: ["REDIS_URL": closed, "TOKENLEDGER_SPOOL_DIR": wrongNamespace])
         try await withRedisServer { server async throws in
-            let flush = try await CLI.run(["spool", "flush"], environment: ["REDIS_URL": "redis://127.0.0.1:\(server.port)", "TOKENLEDGER_SPOOL_DIR": wrongNamespace])
-            #expect(flush.status == 64 && flush.stderr.contains("--namespace other"), "\(flush.stderr)")
+            // Another namespace's event does not stop the flush: it stays spooled for that namespace.
+            let environment = ["REDIS_URL": "redis://127.0.0.1:\(server.port)", "TOKENLEDGER_SPOOL_DIR": wrongNamespace]
+            let flush = try await CLI.run(["spool", "flush"], environment: environment)
+            #expect(flush.status == 0 && flush.stderr.contains("another namespace"), "\(flush.stderr)")
+            #expect(flush.stdout.contains(#""other_namespace":1"#) && flush.stdout.contains(#""remaining":1"#), "\(flush.stdout)")
+            let other = try await CLI.run(["spool", "flush", "--namespace", "other"], environment: environment)
+            #expect(other.stdout == #"{"applied":1,"duplicates":0,"rejected":0,"remaining":0,"torn":0}"# + "\n", "\(other.stderr)")
         }
         let unset = try await CLI.run(["spool", "status"])
         #expect(unset.status == 64 && unset.stderr.contains("TOKENLEDGER_SPOOL_DIR"))
@@ -74,12 +82,8 @@ struct SpoolCommandTests {
         let running = try CLI.start(
             ["loadgen", "--events", "100000", "--users", "20", "--concurrency", "16", "--progress", "--record-timeout-ms", "50",
              "--drain-seconds", "0"],
-            environment: ["REDIS_URL": "redis://127.0.0.1:1", "TOKENLEDGER_SPOOL_DIR": directory])
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(100))
-            if (try? spooledCallIDs(directory).count) ?? 0 >= 500 { break }
-        }
+            environment: ["REDIS_URL": "redis://127.0.0.1:\(try closedPort())", "TOKENLEDGER_SPOOL_DIR": directory])
+        #expect(await waitUntil(interval: .milliseconds(50)) { (try? spooledCallIDs(directory).count) ?? 0 >= 500 })
         kill(running.process.processIdentifier, SIGKILL)
         let killed = await running.finish()
         #expect(killed.status != 0)
@@ -93,6 +97,13 @@ struct SpoolCommandTests {
         #expect(spooled.count >= 500)
         #expect(Set(spooled).count == spooled.count, "an event was spooled twice")
         #expect(acknowledged.isSubset(of: Set(spooled)), "an acknowledged event is missing from the spool")
+
+        // A copy of the spooled segments, to replay the same events a second time below.
+        let copy = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: copy) }
+        try FileManager.default.createDirectory(atPath: copy, withIntermediateDirectories: true)
+        let segments = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("segment-") }
+        for name in segments { try FileManager.default.copyItem(atPath: directory + "/" + name, toPath: copy + "/" + name) }
 
         try await withRedisServer { server async throws in
             let env = ["REDIS_URL": "redis://127.0.0.1:\(server.port)", "TOKENLEDGER_SPOOL_DIR": directory]
@@ -113,9 +124,17 @@ struct SpoolCommandTests {
                 #expect(row["input_tokens"] as? Int == expected[user]?.0 && row["calls"] as? Int == expected[user]?.1, "\(user)")
             }
             #expect(users.count == expected.count)
-            // A second flush (nothing left) and replaying the same events again change nothing.
-            let again = try jsonObject(try await CLI.run(["spool", "flush"], environment: env).stdout)
-            #expect(again["applied"] as? Int == 0)
+            // A second flush finds nothing left.
+            let empty = try jsonObject(try await CLI.run(["spool", "flush"], environment: env).stdout)
+            #expect(empty["applied"] as? Int == 0 && empty["duplicates"] as? Int == 0 && empty["remaining"] as? Int == 0)
+            // Replaying the same events again (the copied segments) changes nothing: every one is a duplicate.
+            let replay = ["REDIS_URL": "redis://127.0.0.1:\(server.port)", "TOKENLEDGER_SPOOL_DIR": copy]
+            let again = try jsonObject(try await CLI.run(["spool", "flush"], environment: replay).stdout)
+            #expect(again["applied"] as? Int == 0 && again["duplicates"] as? Int == spooled.count, "\(again)")
+            #expect(again["remaining"] as? Int == 0)
+            let after = try jsonObject(try await CLI.run(["report", "--format", "json"], environment: env).stdout)
+            let usersAfter = try #require(after["users"] as? [[String: Any]])
+            #expect(NSArray(array: usersAfter) == NSArray(array: users), "replaying the events again changed the totals")
         }
     }
 }

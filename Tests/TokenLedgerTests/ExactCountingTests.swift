@@ -52,6 +52,7 @@ struct ExactCountingTests {
         let directory = try bpeRankDirectory()
         let counting = TokenCounting(directory: directory)
         try await withRepository { repository async throws in
+            let start = Date()
             let handler = DetailedRedisTokenCallbackHandler(repository: repository, counting: counting)
             let messages = [ChatMessage(role: "user", content: "Summarise the invoice dispute in three bullet points.")]
             let context = LLMCallContext(runID: "exact", user: "x", provider: "openai", model: "gpt-4o")
@@ -60,7 +61,7 @@ struct ExactCountingTests {
             let exactPrompt = try counting.exactEstimator(for: .o200kBase).countTokens(in: messages)
             let encoder = try BytePairEncoder(encoding: .o200kBase, directory: directory)
             #expect(exactPrompt == encoder.countChat(messages))
-            let usage = try await repository.usage(user: "x")
+            let usage = try await usageSince(start, user: "x", in: repository)
             #expect(usage.inputTokens == exactPrompt && usage.outputTokens == 500 - exactPrompt)
         }
     }

@@ -1,5 +1,7 @@
 import Foundation
+import Dispatch
 import RedisClient
+import RedisTestSupport
 import Synchronization
 import TokenLedger
 import Testing
@@ -9,6 +11,7 @@ struct HandlerTests {
     @Test("one detailed handler, 1,000 concurrent calls with distinct run ids: totals exact, no state mixed up")
     func concurrentCalls() async throws {
         try await withRepository { repository async throws in
+            let start = Date()
             let handler = DetailedRedisTokenCallbackHandler(repository: repository, counting: .heuristic)
             let estimator = HeuristicTokenEstimator()
             var expected: [String: (input: Int, output: Int)] = [:]
@@ -49,7 +52,7 @@ struct HandlerTests {
             #expect(statistics.recorded == 1000 && statistics.failed == 0 && statistics.inFlight == 0)
             #expect(statistics.estimated == 666)
             for (user, totals) in expected {
-                let usage = try await repository.usage(user: user)
+                let usage = try await usageSince(start, user: user, in: repository)
                 #expect(usage.inputTokens == totals.input, "\(user)")
                 #expect(usage.outputTokens == totals.output, "\(user)")
             }
@@ -64,10 +67,11 @@ struct HandlerTests {
     @Test("the basic handler records raw provider responses and never throws when Redis is gone")
     func basicHandler() async throws {
         try await withRepository { repository async throws in
+            let start = Date()
             let handler = RedisTokenCallbackHandler(repository: repository, counting: .heuristic)
             let raw = Data(#"{"usage":{"prompt_tokens":11,"completion_tokens":4,"total_tokens":15}}"#.utf8)
             await handler.onLLMEnd(response: LLMResponse(raw: raw), context: LLMCallContext(runID: "a", user: "b", provider: "openai"))
-            #expect(try await repository.usage(user: "b").totalTokens == 15)
+            #expect(try await usageSince(start, user: "b", in: repository).totalTokens == 15)
             await handler.onLLMEnd(response: LLMResponse(raw: Data("not json".utf8)), context: LLMCallContext(runID: "c", user: "b"))
             #expect(handler.statistics.failed == 1)
             await repository.pool.close()
@@ -77,23 +81,26 @@ struct HandlerTests {
         }
     }
 
-    @Test("a composite with a throwing and a hanging handler returns on time and the third still records")
+    @Test("a composite with a throwing and a hanging handler returns at the timeout and the third still records")
     func compositeIsolation() async throws {
         try await withRepository { repository async throws in
             let recorder = RedisTokenCallbackHandler(repository: repository, counting: .heuristic)
-            let composite = CompositeCallbackHandler([ThrowingHandler(), HangingHandler(), recorder], timeout: .seconds(2))
-            let clock = ContinuousClock()
-            let start = clock.now
+            // Connected and scripts loaded, so the recorder's one write is quick even on a loaded machine.
+            _ = try await repository.record(user: "warm-up", callID: "w", usage: UsageRecord(inputTokens: 1, outputTokens: 0))
+            let start = Date()
+            let hanging = HangingHandler()
+            let composite = CompositeCallbackHandler([ThrowingHandler(), hanging, recorder], timeout: .seconds(2))
             await composite.onLLMEnd(
                 response: LLMResponse(usage: UsageRecord(inputTokens: 3, outputTokens: 4)),
                 context: LLMCallContext(runID: "x", user: "composite"))
-            let elapsed = clock.now - start
-            // The hanging handler blocks its thread for 8 s; the call returns at the 2 s timeout
-            // (with a margin for a loaded CI machine), well before the handler would have.
-            #expect(elapsed < .seconds(6), "took \(elapsed)")
-            #expect(try await repository.usage(user: "composite").totalTokens == 7)
-            #expect(composite.failures.errors == [1, 0, 0])
+            // The hanging handler blocks its thread until released below: the composite returned
+            // without waiting for it, and counted it as timed out.
+            #expect(!hanging.finished.isSet)
             #expect(composite.failures.timeouts == [0, 1, 0])
+            #expect(composite.failures.errors == [1, 0, 0])
+            #expect(try await usageSince(start, user: "composite", in: repository).totalTokens == 7)
+            hanging.release()
+            #expect(await waitUntil { hanging.finished.isSet })
         }
     }
 }
@@ -104,11 +111,19 @@ struct ThrowingHandler: LLMCallbackHandler {
     func onLLMEnd(response: LLMResponse, context: LLMCallContext) async throws { throw Boom() }
 }
 
-/// A handler whose end callback blocks its thread for 8 s and ignores cancellation: a misbehaving handler.
-struct HangingHandler: LLMCallbackHandler {
+/// A misbehaving handler: its end callback blocks its thread, ignoring cancellation, until the
+/// test releases it (or 10 minutes pass, so that a failed test cannot leave it blocked forever).
+final class HangingHandler: LLMCallbackHandler, Sendable {
+    let finished = Flag()
+    private let gate = DispatchSemaphore(value: 0)
+
     func onLLMEnd(response: LLMResponse, context: LLMCallContext) async throws {
-        for _ in 0..<160 { usleep(50_000) }
+        _ = gate.wait(timeout: .now() + .seconds(600))
+        finished.set()
     }
+
+    /// Lets the blocked callback return.
+    func release() { gate.signal() }
 }
 
 /// Called-or-not flag shared with a closure.
@@ -183,7 +198,7 @@ struct QuotaGuardTests {
                     return (1, UsageRecord(inputTokens: 1, outputTokens: 1))
                 }
             }
-            while !started.isSet { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(await waitUntil { started.isSet })
             #expect(try await repository.check(user: "r").reserved > 0)
             task.cancel()
             await #expect(throws: CancellationError.self) { _ = try await task.value }

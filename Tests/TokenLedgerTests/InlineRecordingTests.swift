@@ -16,33 +16,33 @@ struct InlineRecordingTests {
     @Test("a lone awaited caller skips the pipeline and is answered on its own thread; a concurrent one uses it")
     func loneCaller() async throws {
         try await withRedisServer { server async throws in
-            let pool = RedisConnectionPool(
-                configuration: server.configuration, options: .init(inlineReplyWait: .milliseconds(1)))
+            // Records held while Redis is paused below must not time out (there is no spool) before
+            // the test resumes it, however slowly a loaded machine gets there.
+            var configuration = server.configuration
+            configuration.commandTimeout = .seconds(60)
+            let pool = RedisConnectionPool(configuration: configuration, options: .init(inlineReplyWait: .milliseconds(500)))
             let repository = try TokenRepository(pool: pool, configuration: try LedgerConfiguration(namespace: "lone"))
             let recorder = UsageRecorder(repository: repository, options: .init(pipeline: .init(connections: 2)))
             for index in 0..<30 {
                 let usage = UsageRecord(inputTokens: index + 1, outputTokens: 1)
-                guard case .applied = await recorder.record(user: "lone-\(index % 3)", callID: "c\(index)", usage: usage) else {
+                guard case .applied = await recorder.record(user: "lone-\(index % 3)", callID: "c\(index)", usage: usage, at: testInstant) else {
                     throw LedgerError(code: .internalError, message: "event \(index) not applied")
                 }
             }
             #expect(recorder.pipelineStatistics?.commands == 0)
             #expect(pool.statistics.answeredInline >= 20, "\(pool.statistics)")
 
-            // Hold one record in flight (Redis paused): the next caller is not alone.
+            // Hold one record in flight (Redis paused): the next caller is not alone. (The first
+            // waits inline for its 500 ms budget, then hands over.)
             let handedOverBefore = pool.statistics.handedOver
-            server.signal(SIGSTOP)
-            let first = Task { await recorder.record(user: "p-0", callID: "held-1", usage: UsageRecord(inputTokens: 1, outputTokens: 1)) }
-            let clock = ContinuousClock()
-            let start = clock.now
-            while pool.statistics.handedOver == handedOverBefore && clock.now - start < .seconds(5) {
-                try await Task.sleep(for: .milliseconds(5))
-            }
-            let second = Task { await recorder.record(user: "p-1", callID: "held-2", usage: UsageRecord(inputTokens: 1, outputTokens: 1)) }
-            while recorder.pipelineStatistics?.commands == 0 && clock.now - start < .seconds(5) {
-                try await Task.sleep(for: .milliseconds(5))
-            }
-            server.signal(SIGCONT)
+            try await server.pause()
+            let backstop = server.resume(after: .seconds(120))
+            let first = Task { await recorder.record(user: "p-0", callID: "held-1", usage: UsageRecord(inputTokens: 1, outputTokens: 1), at: testInstant) }
+            #expect(await waitUntil { pool.statistics.handedOver > handedOverBefore }, "the first record was never handed over")
+            let second = Task { await recorder.record(user: "p-1", callID: "held-2", usage: UsageRecord(inputTokens: 1, outputTokens: 1), at: testInstant) }
+            #expect(await waitUntil { (recorder.pipelineStatistics?.commands ?? 0) > 0 }, "the second record did not use the pipeline")
+            backstop.cancel()
+            server.resume()
             #expect((recorder.pipelineStatistics?.commands ?? 0) > 0)
             for outcome in [await first.value, await second.value] {
                 guard case .applied = outcome else {
@@ -50,7 +50,7 @@ struct InlineRecordingTests {
                     continue
                 }
             }
-            #expect(try await repository.usage(user: "lone-0").calls == 10)
+            #expect(try await repository.usage(user: "lone-0", at: testInstant).calls == 10)
             await recorder.shutdown()
             await pool.close()
         }

@@ -56,20 +56,20 @@ struct LeastPrivilegeTests {
             #expect(try await Diagnostics.loadScripts(repository: admin) > 10)
 
             // The application's whole path works.
-            #expect(try await app.record(user: "alice", callID: "r1", usage: UsageRecord(inputTokens: 10, outputTokens: 5)).applied)
-            #expect(try await app.reserve(user: "alice", callID: "l1", tokens: 100).status == .admitted)
-            #expect(try await app.check(user: "alice", tokens: 10).allowed)
-            #expect(try await app.settle(user: "alice", callID: "l1", usage: UsageRecord(inputTokens: 50, outputTokens: 20)).applied)
-            #expect(try await app.reserve(user: "alice", callID: "l2", tokens: 10).status == .admitted)
+            #expect(try await app.record(user: "alice", callID: "r1", usage: UsageRecord(inputTokens: 10, outputTokens: 5), at: testInstant).applied)
+            #expect(try await app.reserve(user: "alice", callID: "l1", tokens: 100, at: testInstant).status == .admitted)
+            #expect(try await app.check(user: "alice", tokens: 10, at: testInstant).allowed)
+            #expect(try await app.settle(user: "alice", callID: "l1", usage: UsageRecord(inputTokens: 50, outputTokens: 20), at: testInstant).applied)
+            #expect(try await app.reserve(user: "alice", callID: "l2", tokens: 10, at: testInstant).status == .admitted)
             #expect(try await app.release(user: "alice", callID: "l2") == 10)
-            #expect(try await app.usage(user: "alice").totalTokens == 85)
+            #expect(try await app.usage(user: "alice", at: testInstant).totalTokens == 85)
             #expect(try await app.limit(user: "alice").own == 1000)
 
             // Refused directly (NOPERM) and inside a loaded script ("the user executing the script can't …"):
             // both are permission errors.
             func isPermissionError(_ error: any Error) -> Bool { (error as? RedisError)?.isPermissionDenied == true }
             let events = try await admin.events(user: "alice").count
-            await #expect { _ = try await app.reset(user: "alice") } throws: { isPermissionError($0) }
+            await #expect { _ = try await app.reset(user: "alice", at: testInstant) } throws: { isPermissionError($0) }
             await #expect { try await app.setLimit(user: "alice", tokens: 1_000_000) } throws: { isPermissionError($0) }
             await #expect { try await app.clearLimit(user: "alice") } throws: { isPermissionError($0) }
             await #expect { try await app.setDefaultLimit(nil) } throws: { isPermissionError($0) }
@@ -78,7 +78,7 @@ struct LeastPrivilegeTests {
             await #expect { _ = try await app.pool.send(RedisCommand("HGETALL", "other:{alice}:cycle:2026-01-01")) } throws: { isPermissionError($0) }
             await #expect { _ = try await app.pool.send(RedisCommand("FLUSHALL")) } throws: { isPermissionError($0) }
             // Nothing the refused calls tried changed anything (reset wrote no audit event either).
-            #expect(try await admin.usage(user: "alice").totalTokens == 85)
+            #expect(try await admin.usage(user: "alice", at: testInstant).totalTokens == 85)
             #expect(try await admin.limit(user: "alice").own == 1000)
             #expect(try await admin.settings(fresh: true).defaultLimit == 5000)
             #expect(try await admin.events(user: "alice").count == events)
@@ -107,8 +107,8 @@ struct LeastPrivilegeTests {
             #expect(try await Rollover(repository: admin).history(cycle: date("2026-09-01")).totals.totalTokens == 1099)
 
             // The administrator can.
-            #expect(try await admin.reset(user: "alice").totalTokens == 85)
-            #expect(try await admin.report().users.isEmpty)
+            #expect(try await admin.reset(user: "alice", at: testInstant).totalTokens == 85)
+            #expect(try await admin.report(at: testInstant).users.isEmpty)
             await app.pool.close()
             await admin.pool.close()
         }

@@ -13,7 +13,9 @@ private func event(_ index: Int, users: Int) -> (user: String, callID: String, u
     ("p-\(index % users)", "pipe-\(index)", UsageRecord(inputTokens: index % 89 + 1, outputTokens: index % 13, cachedInputTokens: index % 3 == 0 ? 1 : nil))
 }
 
-private func expectTotals(_ repository: TokenRepository, events: Int, users: Int) async throws {
+/// Checks every user's totals: in the cycle of `testInstant`, or (`since`) over the cycles from that
+/// instant to now, for records made now.
+private func expectTotals(_ repository: TokenRepository, events: Int, users: Int, since start: Date? = nil) async throws {
     var expected: [String: (Int, Int, Int, Int)] = [:]
     for index in 0..<events {
         let e = event(index, users: users)
@@ -21,7 +23,15 @@ private func expectTotals(_ repository: TokenRepository, events: Int, users: Int
         expected[e.user] = (old.0 + e.usage.inputTokens, old.1 + e.usage.outputTokens, old.2 + 1, old.3 + (e.usage.cachedInputTokens ?? 0))
     }
     for (user, totals) in expected {
-        let usage = try await repository.usage(user: user)
+        let usage: UsageTotals
+        if let start {
+            usage = try await usageSince(start, user: user, in: repository)
+        } else {
+            let read = try await repository.usage(user: user, at: testInstant)
+            usage = UsageTotals(
+                inputTokens: read.inputTokens, outputTokens: read.outputTokens, totalTokens: read.totalTokens, calls: read.calls,
+                cachedInputTokens: read.cachedInputTokens, reasoningTokens: read.reasoningTokens)
+        }
         #expect(usage.inputTokens == totals.0 && usage.outputTokens == totals.1 && usage.calls == totals.2 && usage.cachedInputTokens == totals.3, "\(user)")
     }
 }
@@ -40,7 +50,7 @@ struct PipelinedRecorderTests {
                     group.addTask {
                         for index in stride(from: lane, to: total, by: 64) {
                             let e = event(index, users: 40)
-                            let outcome = await recorder.record(user: e.user, callID: e.callID, usage: e.usage)
+                            let outcome = await recorder.record(user: e.user, callID: e.callID, usage: e.usage, at: testInstant)
                             guard case .applied = outcome else {
                                 throw LedgerError(code: .internalError, message: "event \(index) not applied: \(outcome)")
                             }
@@ -50,10 +60,10 @@ struct PipelinedRecorderTests {
                 try await group.waitForAll()
             }
             try await expectTotals(repository, events: total, users: 40)
-            let again = await recorder.record(user: "p-0", callID: "pipe-0", usage: event(0, users: 40).usage)
+            let again = await recorder.record(user: "p-0", callID: "pipe-0", usage: event(0, users: 40).usage, at: testInstant)
             guard case .duplicate = again else { Issue.record("a replay should be a duplicate: \(again)"); return }
             // Every user is in the report (index writes went along, once per user and cycle).
-            #expect(try await repository.report().users.count == 40)
+            #expect(try await repository.report(at: testInstant).users.count == 40)
             #expect(metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "applied")]) == Int64(total))
             await recorder.shutdown()
         }
@@ -61,7 +71,8 @@ struct PipelinedRecorderTests {
 
     @Test("fire-and-forget handler calls: onLLMEnd returns at once; everything lands; a changed policy and a script flush are handled")
     func fireAndForget() async throws {
-        try await withRepository { repository async throws in
+        // SCRIPT FLUSH affects every user of the server: a private one, never a shared REDIS_URL.
+        try await withPrivateRepository { repository async throws in
             let metrics = TestMetrics()
             let recorder = UsageRecorder(
                 repository: repository, options: .init(pipeline: .init()), metrics: LedgerMetrics(factory: metrics))
@@ -72,6 +83,7 @@ struct PipelinedRecorderTests {
                 .setCyclePolicy(user: "p-1", policy: try BillingCyclePolicy(period: .daily))
             _ = try await repository.pool.send(RedisCommand("SCRIPT", "FLUSH"))
             let total = 3000
+            let start = Date()
             await withTaskGroup(of: Void.self) { group in
                 for lane in 0..<32 {
                     group.addTask {
@@ -83,15 +95,13 @@ struct PipelinedRecorderTests {
                 }
             }
             #expect(handler.statistics.queued == total)
-            let deadline = ContinuousClock.now + .seconds(20)
-            while metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "applied")]) < Int64(total),
-                ContinuousClock.now < deadline
-            {
-                try await Task.sleep(for: .milliseconds(50))
-            }
+            #expect(await waitUntil {
+                metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "applied")])
+                    + metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "failed")]) >= Int64(total)
+            })
             #expect(metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "failed")]) == 0)
             #expect(metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "applied")]) == Int64(total))
-            try await expectTotals(repository, events: total, users: 10)
+            try await expectTotals(repository, events: total, users: 10, since: start)
             await recorder.shutdown()
         }
     }
@@ -108,27 +118,25 @@ struct PipelinedRecorderTests {
                 repository: repository, spool: spool,
                 options: .init(recordTimeout: .milliseconds(300), maximumBackoff: .milliseconds(300), pipeline: .init()))
             _ = try await repository.settings()
-            server.signal(SIGSTOP)
-            let clock = ContinuousClock()
-            var worst = Duration.zero
+            try await server.pause()
+            // Without the bound each record would wait for Redis; the backstop resumes it after
+            // two minutes, and the records would then be applied instead of spooled.
+            let backstop = server.resume(after: .seconds(120))
             var spooled = 0
             for index in 0..<40 {
                 let e = event(index, users: 4)
-                let start = clock.now
-                if case .spooled = await recorder.record(user: e.user, callID: e.callID, usage: e.usage) { spooled += 1 }
-                worst = max(worst, clock.now - start)
+                if case .spooled = await recorder.record(user: e.user, callID: e.callID, usage: e.usage, at: testInstant) { spooled += 1 }
             }
-            server.signal(SIGCONT)
+            // Every record returned (spooled) while the server was still stopped.
+            #expect(processState(pid: try #require(server.pid)) == "T", "the server was resumed before the records returned")
+            backstop.cancel()
+            server.resume()
             #expect(spooled == 40)
             // A lone record takes a pooled connection; one that timed out still counts as in flight
             // until Redis answers, so the records after it go to the pipeline instead of pinning a
             // pooled connection each (which would exhaust the pool that quota checks need).
             #expect(pool.statistics.peakOpen <= 4, "\(pool.statistics)")  // 8 (all) when each pinned one
-            // The bound is 300 ms (150 ms queued + 150 ms on the socket); the margin is for a loaded
-            // 2-core CI machine. Without the bound a call would wait for the whole pause.
-            #expect(worst < .seconds(2), "worst \(worst)")
-            let deadline = ContinuousClock.now + .seconds(20)
-            while spool.status().events > 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(await waitUntil { spool.status().events == 0 }, "the spool was not replayed")
             try await expectTotals(repository, events: 40, users: 4)
             await recorder.shutdown()
             await pool.close()

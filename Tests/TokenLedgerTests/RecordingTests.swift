@@ -9,13 +9,13 @@ struct RecordingTests {
     func duplicate() async throws {
         try await withRepository { repository async throws in
             let usage = UsageRecord(inputTokens: 100, outputTokens: 20, cachedInputTokens: 40, reasoningTokens: 5)
-            let first = try await repository.record(user: "alice", callID: "call-1", usage: usage, model: "gpt-4o")
+            let first = try await repository.record(user: "alice", callID: "call-1", usage: usage, model: "gpt-4o", at: testInstant)
             #expect(first.applied)
             #expect(first.totalTokens == 120)
-            let second = try await repository.record(user: "alice", callID: "call-1", usage: usage, model: "gpt-4o")
+            let second = try await repository.record(user: "alice", callID: "call-1", usage: usage, model: "gpt-4o", at: testInstant)
             #expect(!second.applied)
             #expect(second.totalTokens == 120)
-            let seen = try await repository.usage(user: "alice")
+            let seen = try await repository.usage(user: "alice", at: testInstant)
             #expect(seen.inputTokens == 100 && seen.outputTokens == 20 && seen.totalTokens == 120)
             #expect(seen.cachedInputTokens == 40 && seen.reasoningTokens == 5 && seen.cacheWriteTokens == 0)
             #expect(seen.calls == 1)
@@ -36,25 +36,26 @@ struct RecordingTests {
             }
             var rng = SplitMix64(seed: 7)
             let replayed = (events + events + events).shuffled(using: &rng)
-            let applied = try await withThrowingTaskGroup(of: Bool.self) { group in
+            let (applied, duplicates) = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
                 for chunk in stride(from: 0, to: replayed.count, by: 100) {
                     let slice = replayed[chunk..<min(chunk + 100, replayed.count)]
                     group.addTask {
-                        var appliedHere = 0
+                        var counts = (applied: 0, duplicates: 0)
                         for event in slice {
-                            let result = try await repository.record(user: event.user, callID: event.callID, usage: event.usage)
-                            if result.applied { appliedHere += 1 }
+                            let result = try await repository.record(user: event.user, callID: event.callID, usage: event.usage, at: testInstant)
+                            if result.applied { counts.applied += 1 } else { counts.duplicates += 1 }
                         }
-                        return appliedHere > 0 || slice.isEmpty
+                        return counts
                     }
                 }
-                var all: [Bool] = []
-                for try await value in group { all.append(value) }
-                return all
+                var total = (0, 0)
+                for try await counts in group { total = (total.0 + counts.0, total.1 + counts.1) }
+                return total
             }
-            #expect(!applied.isEmpty)
+            // Each of the 1,000 events is applied exactly once; its two replays are duplicates.
+            #expect(applied == 1000 && duplicates == 2000, "applied \(applied), duplicates \(duplicates)")
             for (user, totals) in expected {
-                let usage = try await repository.usage(user: user)
+                let usage = try await repository.usage(user: user, at: testInstant)
                 #expect(usage.inputTokens == totals.0, "\(user)")
                 #expect(usage.outputTokens == totals.1, "\(user)")
                 #expect(usage.calls == 100, "\(user)")
@@ -71,14 +72,14 @@ struct RecordingTests {
             ]
             for (index, user) in users.enumerated() {
                 _ = try await repository.record(
-                    user: user, callID: "c", usage: UsageRecord(inputTokens: index + 1, outputTokens: 0))
+                    user: user, callID: "c", usage: UsageRecord(inputTokens: index + 1, outputTokens: 0), at: testInstant)
             }
             for (index, user) in users.enumerated() {
-                let usage = try await repository.usage(user: user)
+                let usage = try await repository.usage(user: user, at: testInstant)
                 #expect(usage.inputTokens == index + 1, "user \(user)")
                 #expect(usage.calls == 1, "user \(user)")
             }
-            let report = try await repository.report()
+            let report = try await repository.report(at: testInstant)
             #expect(Set(report.users.map(\.user)) == Set(users))
         }
     }
@@ -95,10 +96,10 @@ struct RecordingTests {
         ])
     func badInput(user: String, input: Int, output: Int, field: String) async throws {
         try await withRepository { repository async throws in
-            _ = try await repository.record(user: "bob", callID: "seed", usage: UsageRecord(inputTokens: 5, outputTokens: 5))
+            _ = try await repository.record(user: "bob", callID: "seed", usage: UsageRecord(inputTokens: 5, outputTokens: 5), at: testInstant)
             let before = try await snapshot(repository)
             await #expect {
-                _ = try await repository.record(user: user, callID: "c2", usage: UsageRecord(inputTokens: input, outputTokens: output))
+                _ = try await repository.record(user: user, callID: "c2", usage: UsageRecord(inputTokens: input, outputTokens: output), at: testInstant)
             } throws: { error in
                 let error = try #require(error as? ValidationError)
                 return error.field == field && !error.message.isEmpty
@@ -113,20 +114,20 @@ struct RecordingTests {
             let before = try await snapshot(repository)
             await #expect(throws: ValidationError.self) {
                 _ = try await repository.record(
-                    user: "u", callID: "c", usage: UsageRecord(inputTokens: 10, outputTokens: 1, cachedInputTokens: 11))
+                    user: "u", callID: "c", usage: UsageRecord(inputTokens: 10, outputTokens: 1, cachedInputTokens: 11), at: testInstant)
             }
             await #expect(throws: ValidationError.self) {
                 _ = try await repository.record(
-                    user: "u", callID: "c", usage: UsageRecord(inputTokens: 10, outputTokens: 1, reasoningTokens: 2))
+                    user: "u", callID: "c", usage: UsageRecord(inputTokens: 10, outputTokens: 1, reasoningTokens: 2), at: testInstant)
             }
             await #expect(throws: ValidationError.self) {
                 _ = try await repository.record(
                     user: "u", callID: "c", usage: UsageRecord(inputTokens: 1, outputTokens: 1),
-                    model: String(repeating: "m", count: 129))
+                    model: String(repeating: "m", count: 129), at: testInstant)
             }
             await #expect(throws: ValidationError.self) {
                 _ = try await repository.record(
-                    user: "u", callID: String(repeating: "c", count: 129), usage: UsageRecord(inputTokens: 1, outputTokens: 1))
+                    user: "u", callID: String(repeating: "c", count: 129), usage: UsageRecord(inputTokens: 1, outputTokens: 1), at: testInstant)
             }
             #expect(try await snapshot(repository) == before)
         }
@@ -137,11 +138,11 @@ struct RecordingTests {
         try await withRepository { repository async throws in
             let big = UsageRecord(inputTokens: 1_000_000_000_000, outputTokens: 1_000_000_000_000)
             // Put the counter near the 2^53 - 1 ceiling directly, as if after 4,500 huge calls.
-            let cycleKey = try repository.keys.user("whale").cycle(try await repository.usage(user: "whale").cycle)
+            let cycleKey = try repository.keys.user("whale").cycle(try await repository.usage(user: "whale", at: testInstant).cycle)
             _ = try await repository.pool.send(RedisCommand("HSET", cycleKey, "input_tokens", 9_007_198_000_000_000))
             let before = try await snapshot(repository)
             await #expect {
-                _ = try await repository.record(user: "whale", callID: "one-more", usage: big)
+                _ = try await repository.record(user: "whale", callID: "one-more", usage: big, at: testInstant)
             } throws: { error in
                 (error as? LedgerError)?.code == .overflow
             }
@@ -156,12 +157,12 @@ struct RecordingTests {
         try await withRepository { repository async throws in
             try await repository.setLimit(user: "t", tokens: 1000)
             let usage = UsageRecord(inputTokens: 50, outputTokens: 50)
-            for index in 0..<7 { _ = try await repository.record(user: "t", callID: "a\(index)", usage: usage) }
+            for index in 0..<7 { _ = try await repository.record(user: "t", callID: "a\(index)", usage: usage, at: testInstant) }
             #expect(try await repository.events(user: "t").isEmpty)  // 700 = 70 %
-            _ = try await repository.record(user: "t", callID: "b", usage: usage)  // 800 = 80 %
+            _ = try await repository.record(user: "t", callID: "b", usage: usage, at: testInstant)  // 800 = 80 %
             var events = try await repository.events(user: "t")
             #expect(events.map { $0["threshold"] } == ["80"])
-            for index in 0..<5 { _ = try await repository.record(user: "t", callID: "c\(index)", usage: usage) }  // 1300
+            for index in 0..<5 { _ = try await repository.record(user: "t", callID: "c\(index)", usage: usage, at: testInstant) }  // 1300
             events = try await repository.events(user: "t")
             #expect(events.map { $0["threshold"] } == ["80", "100"])
             #expect(events.allSatisfy { $0["type"] == "threshold" && $0["user"] == "t" && $0["limit"] == "1000" })

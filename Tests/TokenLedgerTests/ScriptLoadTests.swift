@@ -1,6 +1,7 @@
 import Foundation
 import MetricsTestKit
 import RedisClient
+import RedisTestSupport
 import Testing
 
 @testable import TokenLedger
@@ -10,7 +11,8 @@ import Testing
 /// process that loaded only one), the record ran and must not be sent again.
 @Suite("Pipelined records and missing scripts")
 struct ScriptLoadTests {
-    /// Leaves the server with the record script only.
+    /// Leaves the server with the record script only. SCRIPT FLUSH affects every user of the
+    /// server, so these tests use a private one (``withPrivateRepository``), never a shared REDIS_URL.
     static func keepOnlyRecordScript(_ repository: TokenRepository) async throws {
         _ = try await repository.pool.send(RedisCommand("SCRIPT", "FLUSH"))
         let sha = try await repository.pool.send(RedisCommand("SCRIPT", "LOAD", repository.scripts.record.source))
@@ -19,7 +21,7 @@ struct ScriptLoadTests {
 
     @Test("awaited: the record is applied once and reported applied; the index call is run again")
     func awaited() async throws {
-        try await withRepository { repository async throws in
+        try await withPrivateRepository { repository async throws in
             let recorder = UsageRecorder(
                 repository: repository, options: .init(pipeline: .init(connections: 1), loneCallerUsesPool: false))
             _ = try await repository.settings()
@@ -27,7 +29,7 @@ struct ScriptLoadTests {
             let outcomes = await withTaskGroup(of: RecordOutcome.self) { group in
                 for index in 0..<32 {
                     group.addTask {
-                        await recorder.record(user: "s\(index)", callID: "c", usage: UsageRecord(inputTokens: 10, outputTokens: 1))
+                        await recorder.record(user: "s\(index)", callID: "c", usage: UsageRecord(inputTokens: 10, outputTokens: 1), at: testInstant)
                     }
                 }
                 var all: [RecordOutcome] = []
@@ -41,7 +43,7 @@ struct ScriptLoadTests {
                 }
             }
             #expect((recorder.pipelineStatistics?.commands ?? 0) > 0, "the pipeline was not used")
-            let report = try await repository.report()
+            let report = try await repository.report(at: testInstant)
             #expect(report.users.count == 32 && report.totals.totalTokens == 32 * 11)
             await recorder.shutdown()
         }
@@ -49,19 +51,16 @@ struct ScriptLoadTests {
 
     @Test("fire-and-forget: the record counts once as applied; the index is written")
     func background() async throws {
-        try await withRepository { repository async throws in
+        try await withPrivateRepository { repository async throws in
             let metrics = TestMetrics()
             let recorder = UsageRecorder(
                 repository: repository, options: .init(pipeline: .init(connections: 1)), metrics: LedgerMetrics(factory: metrics))
             _ = try await repository.settings()
             try await Self.keepOnlyRecordScript(repository)
-            await recorder.recordInBackground(user: "bg", callID: "c", usage: UsageRecord(inputTokens: 5, outputTokens: 5))
-            let deadline = ContinuousClock.now + .seconds(10)
-            while try await repository.report().users.isEmpty && ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(20))
-            }
-            #expect(try await repository.report().users.map(\.user) == ["bg"])
-            #expect(try await repository.usage(user: "bg").calls == 1)
+            await recorder.recordInBackground(user: "bg", callID: "c", usage: UsageRecord(inputTokens: 5, outputTokens: 5), at: testInstant)
+            #expect(try await waitUntil { try await !repository.report(at: testInstant).users.isEmpty })
+            #expect(try await repository.report(at: testInstant).users.map(\.user) == ["bg"])
+            #expect(try await repository.usage(user: "bg", at: testInstant).calls == 1)
             #expect(metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "applied")]) == 1)
             #expect(metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "duplicate")]) == 0)
             await recorder.shutdown()

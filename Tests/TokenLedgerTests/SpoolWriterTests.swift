@@ -1,8 +1,13 @@
 import Dispatch
 import Foundation
 import RedisClient
+import RedisTestSupport
 import Synchronization
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @testable import TokenLedger
 
@@ -23,7 +28,7 @@ struct SpoolWriterTests {
 
     @Test("records spooled at once while Redis is down are all acknowledged and all in the spool")
     func recorderSpoolsThroughWriter() async throws {
-        let pool = RedisConnectionPool(configuration: try RedisConfiguration(url: "redis://127.0.0.1:1"))
+        let pool = RedisConnectionPool(configuration: try RedisConfiguration(url: "redis://127.0.0.1:\(try closedPort())"))
         let repository = try TokenRepository(pool: pool)
         let directory = Self.directory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -79,19 +84,28 @@ struct SpoolWriterTests {
         let writer = SpoolWriter(spool: spool, maximumPending: 5, queue: queue)
         let appended = Atomic<Int>(0)
         let written = Atomic<Int>(0)
+        let laneThread = Atomic<Int32>(0)
         queue.suspend()
         let lane = Thread {
+            laneThread.store(currentThreadID() ?? -1, ordering: .relaxed)
             for index in 0..<10 {
                 writer.append(Self.event(index), waitingForRoom: true) { _ in written.add(1, ordering: .relaxed) }
                 appended.add(1, ordering: .relaxed)
             }
         }
         lane.start()
-        try await Task.sleep(for: .milliseconds(300))
+        // The writer is suspended, so nothing frees room: once the lane has appended 5 and sleeps
+        // in the kernel (blocked on the writer's condition), it is waiting for room. Without the
+        // bound it would append all 10 and end instead.
+        #expect(await waitUntil {
+            if appended.load(ordering: .relaxed) > 5 { return true }
+            let thread = laneThread.load(ordering: .relaxed)
+            guard appended.load(ordering: .relaxed) == 5, thread > 0 else { return false }
+            return processState(pid: getpid(), thread: thread) == "S"
+        })
         #expect(appended.load(ordering: .relaxed) == 5, "the lane should wait for room")
         queue.resume()
-        let deadline = ContinuousClock.now + .seconds(10)
-        while written.load(ordering: .relaxed) < 10 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(await waitUntil { written.load(ordering: .relaxed) == 10 })
         #expect(appended.load(ordering: .relaxed) == 10)
         #expect(spool.status().events == 10)
         // An async caller never waits: it appends past the bound.

@@ -92,7 +92,10 @@ struct StoredStateTests {
                 _ = try await repository.record(
                     user: "u", callID: "r2", usage: UsageRecord(inputTokens: 10, outputTokens: 10, cachedInputTokens: 5), at: Self.at)
             } throws: { isCorrupt($0, naming: "\(keys.cycle(cycle)) cached_input_tokens holds x") }
-            #expect(try await repository.usage(user: "u", at: Self.at).totalTokens == 20)
+            // usage reports the corrupt sub-counter instead of reading it as 0 (SPEC "Bad input").
+            await #expect(throws: LedgerError.self) { try await repository.usage(user: "u", at: Self.at) }
+            let counters = try await repository.pool.send(RedisCommand("HMGET", keys.cycle(cycle), "input_tokens", "output_tokens"))
+            #expect(counters.array?.compactMap(\.string) == ["10", "10"])
             #expect(try await repository.pool.send(RedisCommand("HEXISTS", keys.calls(cycle), "r2")).int == 0)
             // reset, the administrator's remedy, still works on a corrupt cycle.
             _ = try await repository.reset(user: "u", cycle: cycle)

@@ -185,7 +185,8 @@ final class HiredisContext {
             }
             let left = deadline - ContinuousClock.now
             guard left > .zero else { return nil }
-            let (seconds, attoseconds) = left.components
+            // At most a day per poll (the deadline comes from a public timeout), so nothing overflows.
+            let (seconds, attoseconds) = min(left, .seconds(86_400)).components
             let milliseconds = Int32(clamping: seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
             var descriptor = pollfd(fd: context.pointee.fd, events: Int16(POLLIN), revents: 0)
             let ready = poll(&descriptor, 1, max(1, milliseconds))
@@ -295,7 +296,8 @@ final class HiredisContext {
 extension timeval {
     /// A `timeval` from a positive `Duration`.
     init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
+        // Clamped to 0…1 year: a larger timeout is "wait", and Int(seconds) stays exact.
+        let (seconds, attoseconds) = min(max(duration, .zero), .seconds(31_536_000)).components
         self.init(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
     }
 }

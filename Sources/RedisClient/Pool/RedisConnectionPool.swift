@@ -267,7 +267,8 @@ public final class RedisConnectionPool: Sendable {
                 }
                 let timeout = options.waitTimeout
                 let task = Task { [weak self] in
-                    try? await Task.sleep(for: timeout)
+                    // At most a year: Task.sleep traps on a deadline past Int64.max seconds.
+                    try? await Task.sleep(for: min(timeout, .seconds(31_536_000)))
                     guard !Task.isCancelled else { return }
                     self?.failWaiter(id, with: RedisError.poolTimeout(after: timeout))
                 }

@@ -56,10 +56,12 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
     }
 
     /// Creates the date that is `daysSince1970` days after 1970-01-01 (negative: before).
-    /// - Parameter daysSince1970: The day number; 0 is 1970-01-01.
+    /// - Parameter daysSince1970: The day number; 0 is 1970-01-01. Clamped to ±2^32 days (about
+    ///   11.7 million years), so no day number can make the calendar arithmetic overflow.
     public init(daysSince1970: Int) {
+        let days = min(max(daysSince1970, -Self.dayNumberBound), Self.dayNumberBound)
         // Howard Hinnant's civil_from_days, exact for the whole proleptic Gregorian calendar.
-        let z = daysSince1970 + 719_468
+        let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097
         let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
@@ -83,6 +85,9 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
         let days = Int(ZonedTime.floorDiv(local, 86_400))
         self.init(daysSince1970: min(max(days, Self.minimumDay), Self.maximumDay))
     }
+
+    /// The largest day number magnitude ``init(daysSince1970:)`` keeps (2^32).
+    static let dayNumberBound = 1 << 32
 
     /// The day number of 0001-01-01.
     static let minimumDay = -719_162
@@ -118,7 +123,7 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
     /// - Parameter days: The number of days to add.
     /// - Returns: The new date.
     public func adding(days: Int) -> CalendarDate {
-        CalendarDate(daysSince1970: daysSince1970 + days)
+        CalendarDate(daysSince1970: Validation.saturatingSum(daysSince1970, days))
     }
 
     /// The first instant of this date in `timeZone`: local midnight, or — on a day whose midnight

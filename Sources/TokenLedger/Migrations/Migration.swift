@@ -17,7 +17,8 @@ public struct MigrationOptions: Sendable, Hashable {
 
     /// Creates options.
     ///
-    /// - Throws: ``ValidationError`` when `batchSize` is outside 1…100,000 or `pause` is negative.
+    /// - Throws: ``ValidationError`` when `batchSize` is outside 1…100,000, `pause` outside 0…1 day or
+    ///   `lockTTL` outside 1 s…1 day.
     public init(
         dryRun: Bool = false, deleteLegacy: Bool = false, batchSize: Int = 500, pause: Duration = .zero,
         lockTTL: Duration = .seconds(60)
@@ -32,6 +33,8 @@ public struct MigrationOptions: Sendable, Hashable {
         guard pause >= .zero else {
             throw ValidationError(code: .invalidLimit, field: "pause-ms", message: "--pause-ms must not be negative")
         }
+        try Validation.validateDuration(lockTTL, field: "lock_ttl", minimum: .seconds(1), maximum: Validation.maximumTimeout)
+        try Validation.validateDuration(pause, field: "pause", maximum: Validation.maximumTimeout)
         self.dryRun = dryRun
         self.deleteLegacy = deleteLegacy
         self.batchSize = batchSize
@@ -99,7 +102,8 @@ struct MigrationContext: Sendable {
 
     /// Sleeps for the configured pause between batches.
     func pauseBetweenBatches() async throws {
-        if options.pause > .zero { try await Task.sleep(for: options.pause) }
+        // Clamped: the options are public vars, and Task.sleep traps on a deadline past Int64.max seconds.
+        if options.pause > .zero { try await Task.sleep(for: min(options.pause, Validation.maximumTimeout)) }
     }
 }
 

@@ -46,7 +46,8 @@ public struct JobLock: Sendable {
     public func release() async throws -> Bool { try await call("release") }
 
     private func call(_ operation: String) async throws -> Bool {
-        let milliseconds = max(1, Int(ttl.components.seconds) * 1000 + Int(ttl.components.attoseconds / 1_000_000_000_000_000))
+        // Bounded first (options are public vars, set after their validating init too), so this cannot overflow.
+        let milliseconds = try Validation.leaseTTLMilliseconds(min(max(ttl, .milliseconds(1)), Validation.maximumLeaseTTL), field: "lock_ttl")
         let reply = try await pool.evaluate(script, keys: [key], arguments: [operation, token, milliseconds])
         return reply.int == 1
     }

@@ -19,7 +19,7 @@ public struct RolloverOptions: Sendable, Hashable {
     /// Creates options.
     ///
     /// - Throws: ``ValidationError`` when `retentionMonths` is negative or above 1200, or `batchSize`
-    ///   is outside 1…100,000.
+    ///   is outside 1…100,000, or `lockTTL` outside 1 s…1 day.
     public init(
         now: Date = Date(), dryRun: Bool = false, retentionMonths: Int = 13, batchSize: Int = 1000,
         lockTTL: Duration = .seconds(120)
@@ -33,6 +33,7 @@ public struct RolloverOptions: Sendable, Hashable {
             throw ValidationError(
                 code: .invalidLimit, field: "batch-size", message: "--batch-size is \(batchSize); use 1 to 100000")
         }
+        try Validation.validateDuration(lockTTL, field: "lock_ttl", minimum: .seconds(1), maximum: Validation.maximumTimeout)
         self.now = now
         self.dryRun = dryRun
         self.retentionMonths = retentionMonths
@@ -180,8 +181,8 @@ public struct Rollover: Sendable {
     ///   - options: The instant, dry run, retention and batch size.
     ///   - progress: Called with a short line after each phase and long step (for stderr).
     /// - Returns: What was done.
-    /// - Throws: ``LedgerError`` (corrupt data, lost lock; ``LedgerError/Code/instantInFuture``);
-    ///   ``RedisClient/RedisError``.
+    /// - Throws: ``LedgerError`` (corrupt data, lost lock, a schema newer than this build unless
+    ///   dry-running, ``LedgerError/Code/instantInFuture``); ``RedisClient/RedisError``.
     public func run(
         _ options: RolloverOptions, progress: (@Sendable (String) -> Void)? = nil
     ) async throws -> RolloverResult {
@@ -189,6 +190,7 @@ public struct Rollover: Sendable {
         var lock: JobLock?
         if !options.dryRun {
             try await refuseFutureInstant(options.now)
+            try await repository.ensureWritableSchema()
             guard let taken = try await JobLock.acquire("rollover", repository: repository, ttl: options.lockTTL) else {
                 result.locked = true
                 return result
@@ -465,7 +467,7 @@ public struct Rollover: Sendable {
             let limit = fields[1].int, let hash = fields[3].array, let pending = fields[5].array
         else { throw TokenRepository.unexpected(reply, what: "close") }
         var usage = UserUsage(user: user, cycle: cycle, cycleEnd: end, limit: limit < 0 ? nil : Int(limit))
-        usage.apply(cycleHash: hash)
+        try usage.apply(cycleHash: hash, key: "user '\(user)' cycle \(cycle)")
         let adjustments = try LateAdjustment.decodeAll(pending, key: lateKey)
         for adjustment in adjustments { usage.remove(adjustment.value) }
         if !adjustments.isEmpty { late.insert(UserCycle(user: user, cycle: cycle)) }

@@ -19,7 +19,7 @@ public struct QuotaDecision: Sendable, Hashable, Codable {
     public var requested: Int
 
     /// What is left under the limit: `limit − used − reserved`, never negative; `nil` when unlimited.
-    public var remaining: Int? { limit.map { max(0, $0 - used - reserved) } }
+    public var remaining: Int? { limit.map { Validation.remaining(limit: $0, used: used, reserved: reserved) } }
 
     /// Creates a decision.
     public init(allowed: Bool, user: String, cycle: CalendarDate, used: Int, reserved: Int, limit: Int?, requested: Int) {

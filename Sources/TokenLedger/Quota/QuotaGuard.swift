@@ -111,7 +111,9 @@ public struct QuotaGuard: Sendable {
         context: LLMCallContext, messages: [ChatMessage], maxOutputTokens: Int,
         _ call: () async throws -> (result: T, usage: UsageRecord)
     ) async throws -> T {
-        let estimate = counting.estimator(forModel: context.model).countTokens(in: messages) + max(0, maxOutputTokens)
+        // Saturating: an absurd maxOutputTokens is refused by reserve's count check, never a trap.
+        let estimate = Validation.saturatingSum(
+            counting.estimator(forModel: context.model).countTokens(in: messages), max(0, maxOutputTokens))
         var reserved = false
         do {
             let reservation = try await repository.reserve(

@@ -185,12 +185,13 @@ public final class UsageRecorder: Sendable {
         do {
             try TokenRepository.validateRecord(
                 user: event.user, callID: event.callID, usage: event.usage, model: event.model, provider: event.provider)
+            try Validation.validateEventInstant(event.at)
         } catch {
             metrics.record("rejected")
             logger.warning("usage rejected", metadata: ["tokenledger.call_id": "\(callID)", "tokenledger.error": "\(error)"])
             return
         }
-        guard let pipeline, repository.cachedSettings() != nil else {
+        guard let pipeline, repository.cachedSettings() != nil, repository.schemaKnownWritable else {
             Task { _ = await self.submit(event) }
             return
         }
@@ -225,7 +226,10 @@ public final class UsageRecorder: Sendable {
                 return outcome.applied ? .applied : .duplicate
             } catch let error where Self.isRejection(error) {
                 self.metrics.record("rejected")
-                return .rejected("\(error)")
+                return .rejected((error as? ValidationError)?.message ?? "\(error)")
+            } catch let error as LedgerError where error.code == .namespaceMismatch {
+                // Another namespace's event: leave it spooled and go on with the others.
+                return .otherNamespace(error.message)
             }
         }
         reportSpool()
@@ -255,6 +259,7 @@ public final class UsageRecorder: Sendable {
         do {
             try TokenRepository.validateRecord(
                 user: event.user, callID: event.callID, usage: event.usage, model: event.model, provider: event.provider)
+            try Validation.validateEventInstant(event.at)
         } catch {
             metrics.record("rejected")
             return .rejected(error)
@@ -292,6 +297,14 @@ public final class UsageRecorder: Sendable {
         case .error(let error) where Self.isRejection(error):
             metrics.record("rejected")
             return .rejected(error)
+        case .error(let error as LedgerError) where error.code == .newerSchema:
+            // Redis answered: this binary must not write there. Refused, not spooled (a replay by
+            // this binary would be refused too); an upgraded binary records it again.
+            metrics.record("rejected")
+            logger.error(
+                "usage refused: the namespace's schema is newer than this build",
+                metadata: ["tokenledger.call_id": "\(event.callID)", "tokenledger.error": "\(error)"])
+            return .rejected(error)
         case .error(let error) where Self.isPermissionDenied(error):
             return refused(event, because: error)
         case .error(let error):
@@ -307,13 +320,19 @@ public final class UsageRecorder: Sendable {
     /// The record's script calls at the cycle its user's policy gives now.
     private func prepare(_ event: SpooledEvent) async throws -> (calls: [RedisScriptCall], cycle: CalendarDate) {
         try checkNamespace(event)
+        try Validation.validateEventInstant(event.at)
         let settings = try await repository.settingsWithoutWaiting()
+        try await repository.ensureWritableSchema()  // no round trip once the settings read found it writable
         return try prepare(event, settings: settings)
     }
 
     /// As ``prepare(_:)``, with the cached settings and without suspending (for a lane thread).
     private func prepareNow(_ event: SpooledEvent) throws -> (calls: [RedisScriptCall], cycle: CalendarDate) {
         try checkNamespace(event)
+        try Validation.validateEventInstant(event.at)
+        guard repository.schemaKnownWritable else {
+            throw LedgerError(code: .internalError, message: "the schema version is not checked yet")
+        }
         guard let settings = repository.cachedSettings() else {
             throw LedgerError(code: .internalError, message: "settings are not loaded yet")
         }
@@ -508,12 +527,12 @@ public final class UsageRecorder: Sendable {
                 logger.error(
                     "spool replay refused by redis; events stay spooled",
                     metadata: ["tokenledger.error": "\(error)", "tokenledger.redis.code": "\(error.serverCode ?? "")"])
-                try? await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, options.maximumBackoff)
+                try? await Task.sleep(for: min(max(backoff, .zero), Validation.maximumTimeout))
+                backoff = min(min(backoff, Validation.maximumTimeout) * 2, options.maximumBackoff)
             } catch {
                 logger.debug("spool replay waits for redis", metadata: ["tokenledger.error": "\(error)"])
-                try? await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, options.maximumBackoff)
+                try? await Task.sleep(for: min(max(backoff, .zero), Validation.maximumTimeout))
+                backoff = min(min(backoff, Validation.maximumTimeout) * 2, options.maximumBackoff)
             }
         }
     }

@@ -61,7 +61,7 @@ public struct UserUsage: Sendable, Hashable, Codable {
     public var models: [String: ModelUsage]
 
     /// `limit − used − reserved`, never negative; `nil` when unlimited.
-    public var remaining: Int? { limit.map { max(0, $0 - totalTokens - reserved) } }
+    public var remaining: Int? { limit.map { Validation.remaining(limit: $0, used: totalTokens, reserved: reserved) } }
 
     /// Creates a usage value.
     public init(
@@ -142,7 +142,16 @@ public struct UserUsage: Sendable, Hashable, Codable {
     /// (``primaryModelField``); the primary model's counters are the cycle's counters minus the
     /// other models' (exact: every counter is an integer). A cycle written before the primary
     /// model existed has `m:` counters for every model and no primary field.
-    mutating func apply(cycleHash: [RedisReply]) {
+    ///
+    /// Values read back from Redis are checked (SPEC "Bad input"): a counter that is not a
+    /// non-negative integer, or sums that leave 64 bits, are reported, never read as 0 or skipped.
+    ///
+    /// - Parameters:
+    ///   - key: The cycle hash's key, named in the error.
+    ///   - lenient: Skip counters that are not non-negative integers instead of refusing them (only
+    ///     for `reset`, which repairs such a cycle).
+    /// - Throws: ``LedgerError`` with code ``LedgerError/Code/corruptData`` naming the key and field.
+    mutating func apply(cycleHash: [RedisReply], key: String, lenient: Bool = false) throws(LedgerError) {
         var primary: String?
         for index in stride(from: 0, to: cycleHash.count - 1, by: 2) {
             guard let field = cycleHash[index].string else { continue }
@@ -150,7 +159,16 @@ public struct UserUsage: Sendable, Hashable, Codable {
                 primary = cycleHash[index + 1].string
                 continue
             }
-            guard let value = cycleHash[index + 1].int.map(Int.init) else { continue }
+            let isCounter =
+                Self.counterFields.contains(field)
+                || (field.hasPrefix("m:") && Self.modelCounterPrefixes.contains { field.hasPrefix($0) })
+            guard isCounter else { continue }
+            let value: Int
+            do {
+                value = try Self.storedCounter(cycleHash[index + 1], key: key, field: field)
+            } catch where lenient {
+                continue
+            }
             switch field {
             case "input_tokens": inputTokens = value
             case "output_tokens": outputTokens = value
@@ -162,22 +180,53 @@ public struct UserUsage: Sendable, Hashable, Codable {
                 models.apply(modelField: field, value: value)
             }
         }
+        func add(_ a: Int, _ b: Int, _ what: String) throws(LedgerError) -> Int {
+            let (sum, overflow) = a.addingReportingOverflow(b)
+            guard !overflow else {
+                throw LedgerError(code: .corruptData, message: "\(key): \(what) (\(a) + \(b)) does not fit in 64 bits")
+            }
+            return sum
+        }
         if let primary {
             var others = ModelUsage()
             for (model, entry) in models where model != primary {
-                others.inputTokens += entry.inputTokens
-                others.outputTokens += entry.outputTokens
-                others.calls += entry.calls
+                others.inputTokens = try add(others.inputTokens, entry.inputTokens, "the models' input tokens")
+                others.outputTokens = try add(others.outputTokens, entry.outputTokens, "the models' output tokens")
+                others.calls = try add(others.calls, entry.calls, "the models' calls")
             }
+            // Both sides are non-negative, so these differences cannot overflow.
             models[primary] = ModelUsage(
                 inputTokens: inputTokens - others.inputTokens, outputTokens: outputTokens - others.outputTokens,
                 calls: calls - others.calls)
         }
         // Totals are derived: the scripts store input and output only.
-        totalTokens = inputTokens + outputTokens
+        totalTokens = try add(inputTokens, outputTokens, "input_tokens + output_tokens")
         for (model, entry) in models {
-            models[model]?.totalTokens = entry.inputTokens + entry.outputTokens
+            models[model]?.totalTokens = try add(entry.inputTokens, entry.outputTokens, "model '\(model)' input + output tokens")
         }
+    }
+
+    /// The cycle hash's own counters.
+    static let counterFields: Set<String> = [
+        "input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens", "reasoning_tokens", "calls",
+    ]
+    /// The per-model counter fields' prefixes (`m:<counter>:<model>`).
+    static let modelCounterPrefixes = ["m:input_tokens:", "m:output_tokens:", "m:total_tokens:", "m:calls:"]
+
+    /// A counter as stored: a non-negative integer, else a ``LedgerError`` naming the key and field.
+    static func storedCounter(_ reply: RedisReply, key: String, field: String) throws(LedgerError) -> Int {
+        guard let value = reply.int, value >= 0 else {
+            let shown: String
+            if let text = reply.string {
+                shown = "'" + (text.count > 40 ? String(text.prefix(40)) + "…" : text) + "'"
+            } else {
+                shown = "not a string"
+            }
+            throw LedgerError(
+                code: .corruptData,
+                message: "\(key) field \(field) is \(shown), not a non-negative integer; fix or reset the cycle")
+        }
+        return Int(value)
     }
 }
 
@@ -247,6 +296,44 @@ public struct UsageReport: Sendable, Hashable, Codable {
             case totalTokens = "total_tokens"
         }
 
+        /// Adds one user's phase-1 counters (input, output, calls, cached, cache write, reasoning,
+        /// reserved), all or nothing: returns why not when a sum would leave 64 bits.
+        mutating func adding(_ v: [Int]) -> String? {
+            var next = self
+            var overflow = false
+            func add(_ a: inout Int, _ b: Int) {
+                let (sum, o) = a.addingReportingOverflow(b)
+                overflow = overflow || o
+                a = sum
+            }
+            next.users += 1
+            add(&next.inputTokens, v[0])
+            add(&next.outputTokens, v[1])
+            add(&next.totalTokens, v[0])
+            add(&next.totalTokens, v[1])
+            add(&next.calls, v[2])
+            add(&next.cachedInputTokens, v[3])
+            add(&next.cacheWriteTokens, v[4])
+            add(&next.reasoningTokens, v[5])
+            add(&next.reserved, v[6])
+            if overflow { return "its counters would make the cycle's totals pass 64 bits" }
+            self = next
+            return nil
+        }
+
+        /// Takes back what ``adding(_:)`` added for one user.
+        mutating func subtract(_ v: [Int]) {
+            users -= 1
+            inputTokens -= v[0]
+            outputTokens -= v[1]
+            totalTokens -= v[0] + v[1]
+            calls -= v[2]
+            cachedInputTokens -= v[3]
+            cacheWriteTokens -= v[4]
+            reasoningTokens -= v[5]
+            reserved -= v[6]
+        }
+
         mutating func add(_ usage: UserUsage) {
             users += 1
             inputTokens += usage.inputTokens
@@ -260,17 +347,59 @@ public struct UsageReport: Sendable, Hashable, Codable {
         }
     }
 
+    /// A user of the cycle whose stored values cannot be trusted (a key of the wrong type, a
+    /// non-numeric or negative counter): listed, never silently skipped or read as 0.
+    public struct UnreadableUser: Sendable, Hashable, Codable {
+        /// The user id.
+        public var user: String
+        /// What is wrong, naming the key and field.
+        public var reason: String
+
+        /// Creates an entry.
+        public init(user: String, reason: String) {
+            self.user = user
+            self.reason = reason
+        }
+    }
+
     /// The cycle's start date.
     public var cycle: CalendarDate
     /// Users, sorted as asked and cut to `top` when given.
     public var users: [UserUsage]
-    /// Sums over all users of the cycle.
+    /// Sums over all readable users of the cycle.
     public var totals: Totals
+    /// Users whose stored data cannot be read (not in ``users`` nor ``totals``), by user id. JSON:
+    /// `unreadable` (`[{"reason","user"}]`), present only when not empty; the CLI then exits 65.
+    public var unreadable: [UnreadableUser]
 
     /// Creates a report.
-    public init(cycle: CalendarDate, users: [UserUsage], totals: Totals) {
+    public init(cycle: CalendarDate, users: [UserUsage], totals: Totals, unreadable: [UnreadableUser] = []) {
         self.cycle = cycle
         self.users = users
         self.totals = totals
+        self.unreadable = unreadable
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case cycle, users, totals, unreadable
+    }
+
+    /// Decodes a report (`unreadable` may be absent).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        cycle = try c.decode(CalendarDate.self, forKey: .cycle)
+        users = try c.decode([UserUsage].self, forKey: .users)
+        totals = try c.decode(Totals.self, forKey: .totals)
+        unreadable = try c.decodeIfPresent([UnreadableUser].self, forKey: .unreadable) ?? []
+    }
+
+    /// Encodes the report; `unreadable` only when some user is unreadable, so a healthy cycle's
+    /// report keeps its documented shape `{"cycle","totals","users"}`.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(cycle, forKey: .cycle)
+        try c.encode(users, forKey: .users)
+        try c.encode(totals, forKey: .totals)
+        if !unreadable.isEmpty { try c.encode(unreadable, forKey: .unreadable) }
     }
 }

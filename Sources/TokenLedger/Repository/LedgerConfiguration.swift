@@ -17,7 +17,8 @@ public struct LedgerConfiguration: Sendable, Hashable {
 
     /// Creates a configuration.
     ///
-    /// - Throws: ``ValidationError`` for a bad namespace, a threshold outside 1…1000, or a non-positive TTL.
+    /// - Throws: ``ValidationError`` for a bad namespace, a threshold outside 1…1000, a lease TTL outside
+    ///   1 ms…7 days, or a settings cache TTL outside 0…1 day.
     public init(
         namespace: String = "tl",
         thresholds: [Int] = [80, 100],
@@ -30,9 +31,8 @@ public struct LedgerConfiguration: Sendable, Hashable {
                 code: .invalidLimit, field: "thresholds",
                 message: "threshold \(threshold) % is outside 1…1000 %")
         }
-        guard defaultLeaseTTL > .zero else {
-            throw ValidationError(code: .invalidLimit, field: "ttl", message: "the lease TTL must be positive")
-        }
+        _ = try Validation.leaseTTLMilliseconds(defaultLeaseTTL, field: "default_lease_ttl")
+        try Validation.validateDuration(settingsCacheTTL, field: "settings_cache_ttl", maximum: Validation.maximumTimeout)
         self.namespace = namespace
         self.thresholds = thresholds.sorted()
         self.defaultLeaseTTL = defaultLeaseTTL

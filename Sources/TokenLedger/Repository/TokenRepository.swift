@@ -36,6 +36,8 @@ public final class TokenRepository: Sendable {
     private let indexed = Mutex<[IndexedUser: ContinuousClock.Instant]>([:])
     /// The cycle each policy's latest write fell in, to skip calendar arithmetic on the hot path.
     private let currentCycles = Mutex<[BillingCyclePolicy: BillingCycle]>([:])
+    /// Whether the stored schema version was found to be one this build may write (see ``ensureWritableSchema()``).
+    private let schemaWritable = Mutex(false)
 
     /// Namespace-wide settings stored in Redis.
     public struct Settings: Sendable, Hashable {
@@ -107,7 +109,9 @@ public final class TokenRepository: Sendable {
         provider: String, cycle: CalendarDate?, at instant: Date
     ) async throws -> RecordResult {
         try Self.validateRecord(user: user, callID: callID, usage: usage, model: model, provider: provider)
+        try Validation.validateEventInstant(instant)
         let settings = try await settings()
+        try await ensureWritableSchema()  // no round trip once settings() found it writable
         let result = try await withCycle(user: user, explicit: cycle, at: instant, settings: settings) { target, assumed in
             let calls = recordCalls(
                 operation, user: user, callID: callID, usage: usage, model: model, cycle: target, assumed: assumed,
@@ -148,24 +152,27 @@ public final class TokenRepository: Sendable {
     }
 
     /// Takes a lease of `tokens` for a call if `used + reserved + tokens ≤ limit`, atomically.
-    /// Idempotent per call id: a retry while the lease is live changes nothing and is admitted.
+    /// Idempotent per call id: a retry with the same amount while the lease is live changes nothing
+    /// and is `held`; a retry with a different amount is a conflict (nothing changes).
     ///
     /// - Parameters:
-    ///   - ttl: How long the lease lives if never settled or released (default from the configuration).
-    /// - Throws: ``ValidationError``; ``RedisClient/RedisError``.
+    ///   - ttl: How long the lease lives if never settled or released (default from the configuration);
+    ///     1 ms to ``Validation/maximumLeaseTTL`` (7 days).
+    ///   - instant: The time of the call (2000-01-01 to before 9999-01-01; see ``Validation/validateEventInstant(_:field:)``).
+    /// - Throws: ``ValidationError`` (``ValidationError/Code/reservationConflict`` naming both amounts when
+    ///   the call id holds a lease of another amount); ``LedgerError`` (``LedgerError/Code/newerSchema``);
+    ///   ``RedisClient/RedisError``.
     public func reserve(
         user: String, callID: String, tokens: Int, ttl: Duration? = nil, at instant: Date = Date()
     ) async throws -> Reservation {
         try Validation.validateUserID(user)
         try Validation.validateCallID(callID)
         try Validation.validateTokenCount(tokens, field: "tokens")
-        let ttl = ttl ?? configuration.defaultLeaseTTL
-        let ttlMilliseconds = Int(ttl.components.seconds) * 1000 + Int(ttl.components.attoseconds / 1_000_000_000_000_000)
-        guard ttlMilliseconds > 0 else {
-            throw ValidationError(code: .invalidLimit, field: "ttl", message: "the lease TTL must be at least 1 ms")
-        }
+        try Validation.validateEventInstant(instant)
+        let ttlMilliseconds = try Validation.leaseTTLMilliseconds(ttl ?? configuration.defaultLeaseTTL)
         let userKeys = try keys.user(user)
         let settings = try await settings()
+        try await ensureWritableSchema()  // no round trip once settings() found it writable
         return try await withCycle(user: user, explicit: nil, at: instant, settings: settings) { target, assumed in
             let carried = try carriedCycleKeys(user: user, assumed: assumed, target: target.start, at: instant)
             let reply = try await pool.evaluate(
@@ -179,6 +186,14 @@ public final class TokenRepository: Sendable {
                 throw Self.unexpected(reply, what: "reserve")
             }
             if status == "policy" { return .retry(fields.count > 1 ? fields[1].string ?? "" : "") }
+            if status == "conflict" {
+                let held = fields.count > 4 ? fields[4].string ?? "another amount of" : "another amount of"
+                throw ValidationError(
+                    code: .reservationConflict, field: "tokens",
+                    message: "call id \(ValidationError.quoted(callID)) of user \(ValidationError.quoted(user)) already holds "
+                        + "a reservation of \(held) tokens, not \(tokens); a retry must ask for the same amount "
+                        + "(or release the lease first, or use a new call id)")
+            }
             guard let reservation = ReservationStatus(rawValue: status) else { throw Self.unexpected(reply, what: "reserve") }
             let numbers = try Self.integers(Array(fields.dropFirst()), count: 3, what: "reserve")
             let decision = QuotaDecision(
@@ -195,6 +210,7 @@ public final class TokenRepository: Sendable {
         try Validation.validateUserID(user)
         try Validation.validateCallID(callID)
         let userKeys = try keys.user(user)
+        try await ensureWritableSchema()
         let reply: RedisReply
         do {
             reply = try await pool.evaluate(
@@ -210,19 +226,35 @@ public final class TokenRepository: Sendable {
 
     /// One user's usage in a cycle (the current one by default).
     public func usage(user: String, cycle: CalendarDate? = nil, at instant: Date = Date()) async throws -> UserUsage {
+        try await usage(user: user, cycle: cycle, at: instant, lenient: false)
+    }
+
+    /// ``usage(user:cycle:at:)``; with `lenient`, counters that are not non-negative integers are
+    /// skipped instead of refused (for `reset`, the remedy for such a cycle, whose audit entry keeps
+    /// what could be read).
+    func usage(user: String, cycle: CalendarDate?, at instant: Date, lenient: Bool) async throws -> UserUsage {
         try Validation.validateUserID(user)
         let userKeys = try keys.user(user)
         let settings = try await settings()
         return try await withCycle(user: user, explicit: cycle, at: instant, settings: settings) { target, assumed in
-            let reply = try await pool.evaluate(
-                scripts.usage,
-                keys: [
-                    userKeys.profile, userKeys.cycle(target.start), userKeys.leases, userKeys.leaseExpiry, userKeys.reserved,
-                ],
-                arguments: [assumed, Self.limitArgument(settings.defaultLimit)])
+            let reply: RedisReply
+            do {
+                reply = try await pool.evaluate(
+                    scripts.usage,
+                    keys: [
+                        userKeys.profile, userKeys.cycle(target.start), userKeys.leases, userKeys.leaseExpiry, userKeys.reserved,
+                    ],
+                    arguments: [assumed, Self.limitArgument(settings.defaultLimit)])
+            } catch let error as RedisError where error.serverCode == "WRONGTYPE" {
+                // Stored data another program wrote: reported, never read as 0 (SPEC "Bad input").
+                throw LedgerError(
+                    code: .corruptData,
+                    message: "a key of user '\(user)' for cycle \(target.start) holds the wrong type of value "
+                        + "(\(userKeys.cycle(target.start)) must be a hash, \(userKeys.reserved) a number)")
+            }
             let values = try policyOrValues(reply, user: user)
             guard case .values(let fields) = values else { return .retry(values.storedPolicy) }
-            return .done(try makeUsage(user: user, cycle: target.start, fields: fields, settings: settings))
+            return .done(try makeUsage(user: user, cycle: target.start, fields: fields, settings: settings, lenient: lenient))
         }
     }
 
@@ -248,6 +280,8 @@ public final class TokenRepository: Sendable {
         struct Counters: Sendable {
             var user: String
             var values: [Int]  // input, output, calls, cached, cache write, reasoning, reserved
+            /// Why the user's stored values cannot be read (a wrong type, a non-numeric or negative counter).
+            var unreadable: String?
         }
         let fields = ["input_tokens", "output_tokens", "calls", "cached_input_tokens", "cache_write_tokens", "reasoning_tokens"]
         let batchSize = 2000
@@ -273,9 +307,14 @@ public final class TokenRepository: Sendable {
                     var result: [Counters] = []
                     result.reserveCapacity(batch.count)
                     for (offset, user) in batch.enumerated() {
-                        var values = (replies[offset * 2].array ?? []).map { Int($0.int ?? 0) }
-                        values.append(Int(replies[offset * 2 + 1].int ?? 0))
-                        result.append(Counters(user: user, values: values))
+                        do {
+                            let values = try self.reportCounters(
+                                user: user, cycle: cycleStart, fields: fields, hash: replies[offset * 2],
+                                reserved: replies[offset * 2 + 1])
+                            result.append(Counters(user: user, values: values))
+                        } catch {
+                            result.append(Counters(user: user, values: [], unreadable: (error as? LedgerError)?.message ?? "\(error)"))
+                        }
                     }
                     return (index, result)
                 }
@@ -291,22 +330,23 @@ public final class TokenRepository: Sendable {
             counters = parts.flatMap { $0 }
         }
         var totals = UsageReport.Totals()
+        var unreadable: [UsageReport.UnreadableUser] = []
         var ranked: [(user: String, key: Int)] = []
+        var shownValues: [String: [Int]] = [:]
         ranked.reserveCapacity(counters.count)
         for entry in counters {
+            if let reason = entry.unreadable {
+                unreadable.append(UsageReport.UnreadableUser(user: entry.user, reason: reason))
+                continue
+            }
             let v = entry.values
-            guard v.count == 7 else { continue }
             // A user indexed for a cycle with no counters (a reset, a write that failed) is not shown.
-            if v[0] + v[1] == 0 && v[2] == 0 { continue }
-            totals.users += 1
-            totals.inputTokens += v[0]
-            totals.outputTokens += v[1]
-            totals.totalTokens += v[0] + v[1]
-            totals.calls += v[2]
-            totals.cachedInputTokens += v[3]
-            totals.cacheWriteTokens += v[4]
-            totals.reasoningTokens += v[5]
-            totals.reserved += v[6]
+            if v[0] == 0 && v[1] == 0 && v[2] == 0 { continue }
+            // Each value is at most 2^53 - 1 (checked in reportCounters), so sums over 1000 users are exact.
+            if let reason = totals.adding(v) {
+                unreadable.append(UsageReport.UnreadableUser(user: entry.user, reason: reason))
+                continue
+            }
             let key: Int
             switch sort {
             case .total: key = v[0] + v[1]
@@ -314,6 +354,7 @@ public final class TokenRepository: Sendable {
             case .output: key = v[1]
             }
             ranked.append((entry.user, key))
+            shownValues[entry.user] = v
         }
         ranked.sort { $0.key != $1.key ? $0.key > $1.key : $0.user < $1.user }
         if let top, ranked.count > top { ranked.removeSubrange(top...) }
@@ -326,12 +367,69 @@ public final class TokenRepository: Sendable {
             let calls = try batch.map { user in try usageCall(user: user, cycle: cycleStart, settings: settings) }
             let replies = try await pool.withConnection { try await $0.evaluateMany(calls) }
             for (user, reply) in zip(batch, replies) {
-                let values = try policyOrValues(reply, user: user)
-                guard case .values(let fields) = values else { continue }
-                rows.append(try makeUsage(user: user, cycle: cycleStart, fields: fields, settings: settings))
+                do {
+                    // An explicit cycle ("*") never gets a policy reply; anything else is unexpected.
+                    guard case .values(let fields) = try policyOrValues(reply, user: user) else {
+                        throw Self.unexpected(reply, what: "usage")
+                    }
+                    rows.append(try makeUsage(user: user, cycle: cycleStart, fields: fields, settings: settings))
+                } catch let error as LedgerError where error.code == .corruptData {
+                    // Its counters were readable, the rest (per-model counters, limit, leases) is not:
+                    // take it out of the totals and list it.
+                    if let values = shownValues[user] { totals.subtract(values) }
+                    unreadable.append(UsageReport.UnreadableUser(user: user, reason: error.message))
+                } catch let error as RedisError where error.code == .server {
+                    if let values = shownValues[user] { totals.subtract(values) }
+                    unreadable.append(
+                        UsageReport.UnreadableUser(user: user, reason: "its stored data cannot be read: \(error.message)"))
+                }
             }
         }
-        return UsageReport(cycle: cycleStart, users: rows, totals: totals)
+        unreadable.sort { $0.user < $1.user }
+        return UsageReport(cycle: cycleStart, users: rows, totals: totals, unreadable: unreadable)
+    }
+
+    /// One user's phase-1 report counters (input, output, calls, cached, cache write, reasoning,
+    /// reserved) from its `HMGET` and `GET` replies: each absent (0) or a non-negative integer up to
+    /// 2^53 − 1, else a ``LedgerError`` (``LedgerError/Code/corruptData``) naming the key and field.
+    private func reportCounters(
+        user: String, cycle: CalendarDate, fields: [String], hash: RedisReply, reserved: RedisReply
+    ) throws(LedgerError) -> [Int] {
+        // The user came from the index, which only holds valid user ids.
+        let userKeys = try? keys.user(user)
+        let cycleKey = userKeys?.cycle(cycle) ?? "user '\(user)' cycle \(cycle)"
+        if case .error(let error) = hash {
+            throw LedgerError(code: .corruptData, message: "\(cycleKey) cannot be read as a hash (\(error.serverCode ?? "error"))")
+        }
+        guard let replies = hash.array, replies.count == fields.count else {
+            throw LedgerError(code: .corruptData, message: "\(cycleKey) cannot be read as a hash")
+        }
+        var values: [Int] = []
+        values.reserveCapacity(fields.count + 1)
+        for (field, reply) in zip(fields, replies) {
+            if case .null = reply {
+                values.append(0)
+                continue
+            }
+            let value = try UserUsage.storedCounter(reply, key: cycleKey, field: field)
+            guard value <= Validation.maximumLimit else {
+                throw LedgerError(code: .corruptData, message: "\(cycleKey) field \(field) is \(value), beyond 2^53 - 1")
+            }
+            values.append(value)
+        }
+        let reservedKey = userKeys?.reserved ?? "user '\(user)' reserved"
+        if case .null = reserved {
+            values.append(0)
+        } else if case .error(let error) = reserved {
+            throw LedgerError(code: .corruptData, message: "\(reservedKey) cannot be read as a number (\(error.serverCode ?? "error"))")
+        } else {
+            let value = try UserUsage.storedCounter(reserved, key: reservedKey, field: "value")
+            guard value <= Validation.maximumLimit else {
+                throw LedgerError(code: .corruptData, message: "\(reservedKey) is \(value), beyond 2^53 - 1")
+            }
+            values.append(value)
+        }
+        return values
     }
 
     /// Rebuilds a cycle's cross-user index from the per-user keys (SCAN), adding missing users.
@@ -362,21 +460,31 @@ public final class TokenRepository: Sendable {
     public func setLimit(user: String, tokens: Int) async throws {
         try Validation.validateUserID(user)
         try Validation.validateLimit(tokens)
+        try await ensureWritableSchema()
         _ = try await pool.evaluate(scripts.profile, keys: [try keys.user(user).profile], arguments: ["limit", tokens])
     }
 
     /// Removes a user's own limit (the default limit applies again).
     public func clearLimit(user: String) async throws {
         try Validation.validateUserID(user)
+        try await ensureWritableSchema()
         _ = try await pool.evaluate(scripts.profile, keys: [try keys.user(user).profile], arguments: ["limit", ""])
     }
 
     /// A user's own limit and the default limit (`nil`: none).
     public func limit(user: String) async throws -> (own: Int?, default: Int?) {
         try Validation.validateUserID(user)
-        let reply = try await pool.send(RedisCommand("HGET", try keys.user(user).profile, "limit"))
+        let profile = try keys.user(user).profile
+        let reply = try await pool.send(RedisCommand("HGET", profile, "limit"))
         let settings = try await settings(fresh: true)
-        return (reply.int.map(Int.init), settings.defaultLimit)
+        // A stored limit that is not a number is reported, never read as "no limit of its own".
+        if let text = reply.string, !text.isEmpty {
+            guard let limit = reply.int, limit >= 0 else {
+                throw LedgerError(code: .corruptData, message: "\(profile) limit is '\(text.prefix(40))', not a non-negative integer")
+            }
+            return (Int(limit), settings.defaultLimit)
+        }
+        return (nil, settings.defaultLimit)
     }
 
     /// Sets (or with `nil` clears) the limit for users without one of their own.
@@ -407,6 +515,7 @@ public final class TokenRepository: Sendable {
         }
         carries.removeAll { $0.cycle == newCycle.start }
         let encoded = try StoredPolicy(policy: policy, carries: carries).encoded()
+        try await ensureWritableSchema()
         _ = try await pool.evaluate(scripts.profile, keys: [profile], arguments: ["policy", encoded])
         policyHints.withLock { $0[user] = encoded }
     }
@@ -436,7 +545,10 @@ public final class TokenRepository: Sendable {
     public func reset(
         user: String, cycle: CalendarDate? = nil, at instant: Date = Date(), actor: String = "tokenledger"
     ) async throws -> UserUsage {
-        let before = try await usage(user: user, cycle: cycle, at: instant)
+        try Validation.validateUserID(user)
+        try await ensureWritableSchema()
+        // Lenient: reset is how an administrator repairs a cycle whose counters are corrupt.
+        let before = try await usage(user: user, cycle: cycle, at: instant, lenient: true)
         let userKeys = try keys.user(user)
         _ = try await pool.evaluate(
             scripts.reset, keys: [userKeys.cycle(before.cycle), userKeys.events],
@@ -445,8 +557,13 @@ public final class TokenRepository: Sendable {
     }
 
     /// The user's event stream (threshold and reset events), oldest first, as field dictionaries.
+    ///
+    /// - Parameter count: The most events to return: 1…100 000.
     public func events(user: String, count: Int = 100) async throws -> [[String: String]] {
         try Validation.validateUserID(user)
+        guard (1...100_000).contains(count) else {
+            throw ValidationError(code: .invalidLimit, field: "count", message: "count is \(count); it must be from 1 to 100000")
+        }
         let reply = try await pool.send(RedisCommand("XRANGE", try keys.user(user).events, "-", "+", "COUNT", count))
         guard let entries = reply.array else { throw Self.unexpected(reply, what: "XRANGE") }
         return entries.compactMap { entry in
@@ -464,7 +581,22 @@ public final class TokenRepository: Sendable {
     public func settings(fresh: Bool = false) async throws -> Settings {
         let now = ContinuousClock.now
         if !fresh, let cached = settingsCache.withLock({ $0 }), cached.expires > now { return cached.settings }
-        let reply = try await pool.send(RedisCommand("HMGET", keys.config, "default_limit", "default_policy"))
+        let configRead = RedisCommand("HMGET", keys.config, "default_limit", "default_policy")
+        let reply: RedisReply
+        if schemaKnownWritable {
+            reply = try await pool.send(configRead)
+        } else {
+            // Until the schema version was found writable, read it in the same round trip, so the
+            // writers' check (ensureWritableSchema) costs nothing extra; a newer one is not an error
+            // here (reads still work), writers refuse it.
+            let replies = try await pool.pipeline([configRead, RedisCommand("GET", keys.schema)])
+            reply = replies[0]
+            if let text = replies[1].string, let version = Int(text), version <= LedgerKeys.schemaVersion {
+                schemaWritable.withLock { $0 = true }
+            } else if case .null = replies[1] {
+                schemaWritable.withLock { $0 = true }
+            }
+        }
         guard let fields = reply.array, fields.count == 2 else { throw Self.unexpected(reply, what: "HMGET config") }
         var settings = Settings(defaultLimit: nil, defaultPolicy: .default)
         if let text = fields[0].string {
@@ -479,6 +611,34 @@ public final class TokenRepository: Sendable {
         settingsCache.withLock { $0 = (settings, now + configuration.settingsCacheTTL) }
         return settings
     }
+
+    /// Refuses to write into a namespace whose schema is newer than this build understands (only
+    /// `migrate` looked before): every writer calls it. The stored version is read once per
+    /// repository; once it was found writable the answer is cached, so the hot path pays one lock read.
+    ///
+    /// - Throws: ``LedgerError`` with code ``LedgerError/Code/newerSchema`` (a sentence naming both
+    ///   versions) or ``LedgerError/Code/corruptData``; ``RedisClient/RedisError``.
+    public func ensureWritableSchema() async throws {
+        if schemaWritable.withLock({ $0 }) { return }
+        let reply = try await pool.send(RedisCommand("GET", keys.schema))
+        if let text = reply.string {
+            guard let version = Int(text) else {
+                throw LedgerError(code: .corruptData, message: "\(keys.schema) is '\(text)', not a schema version number")
+            }
+            if version > LedgerKeys.schemaVersion {
+                throw LedgerError(
+                    code: .newerSchema,
+                    message: "namespace '\(keys.namespace)' has schema version \(version), newer than this build's "
+                        + "\(LedgerKeys.schemaVersion); nothing was written: upgrade tokenledger before writing to it")
+            }
+        } else if case .error(let error) = reply {
+            throw error
+        }
+        schemaWritable.withLock { $0 = true }
+    }
+
+    /// Whether ``ensureWritableSchema()`` already found the schema writable (never waits).
+    var schemaKnownWritable: Bool { schemaWritable.withLock { $0 } }
 
     /// The SHA-1 of every Lua script by its file name (`record`, `reserve`, …), as `EVALSHA` uses it.
     public var scriptDigests: [String: String] { scripts.all.mapValues(\.sha1) }
@@ -516,6 +676,7 @@ public final class TokenRepository: Sendable {
     }
 
     private func setSetting(_ field: String, _ value: String) async throws {
+        try await ensureWritableSchema()
         _ = try await pool.evaluate(
             scripts.config, keys: [keys.config, keys.schema], arguments: [field, value, LedgerKeys.schemaVersion])
         settingsCache.withLock { $0 = nil }
@@ -693,7 +854,9 @@ public final class TokenRepository: Sendable {
         return .done(result)
     }
 
-    private func makeUsage(user: String, cycle: CalendarDate, fields: [RedisReply], settings: Settings) throws -> UserUsage {
+    private func makeUsage(
+        user: String, cycle: CalendarDate, fields: [RedisReply], settings: Settings, lenient: Bool = false
+    ) throws -> UserUsage {
         guard fields.count >= 3, let limit = fields[0].int, let reserved = fields[1].int, let hash = fields[2].array else {
             throw Self.unexpected(.array(fields), what: "usage")
         }
@@ -704,7 +867,12 @@ public final class TokenRepository: Sendable {
         var usage = UserUsage(
             user: user, cycle: cycle, cycleEnd: target.end,
             limit: limit < 0 ? nil : Int(limit), reserved: Int(reserved))
-        usage.apply(cycleHash: hash)
+        let key = try keys.user(user).cycle(cycle)
+        guard reserved >= 0 || lenient else {
+            throw LedgerError(
+                code: .corruptData, message: "\(try keys.user(user).reserved) is \(reserved), not a non-negative integer")
+        }
+        try usage.apply(cycleHash: hash, key: key, lenient: lenient)
         return usage
     }
 

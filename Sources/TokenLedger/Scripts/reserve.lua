@@ -2,7 +2,9 @@
 -- KEYS: 1 profile, 2 cycle, 3 calls, 4 leases, 5 lease-expiry, 6 reserved, 7… carried cycles (as check.lua)
 -- ARGV: 1 assumed policy, 2 call id, 3 tokens, 4 ttl ms, 5 default limit
 -- Returns {'policy', stored} | {status, used, reserved, limit (-1 = unlimited)} where status is
--- 'admitted', 'held' (this call id already holds a live lease), 'settled' (already recorded) or 'denied'.
+-- 'admitted', 'held' (this call id already holds a live lease of the same amount), 'settled' (already
+-- recorded) or 'denied' | {'conflict', used, reserved, limit, held amount} (the call id holds a live
+-- lease of another amount: a retry must ask for the same amount; nothing changed).
 local mismatch, limit = profile_check(KEYS[1], ARGV[1], ARGV[5])
 if mismatch then return {'policy', mismatch} end
 local call_id, tokens, ttl = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -16,7 +18,11 @@ local used = cycle_used(KEYS[2])
 for i = 7, #KEYS do used = used + cycle_used(KEYS[i]) end
 local shown_limit = limit or -1
 if redis.call('HEXISTS', KEYS[3], call_id) == 1 then return {'settled', used, reserved, shown_limit} end
-if redis.call('HEXISTS', KEYS[4], call_id) == 1 then return {'held', used, reserved, shown_limit} end
+local held = redis.call('HGET', KEYS[4], call_id)
+if held then
+  if tonumber(held) ~= tokens then return {'conflict', used, reserved, shown_limit, held} end
+  return {'held', used, reserved, shown_limit}
+end
 if limit ~= nil and used + reserved + tokens > limit then return {'denied', used, reserved, shown_limit} end
 redis.call('HSET', KEYS[4], call_id, tokens)
 redis.call('ZADD', KEYS[5], now + ttl, call_id)

@@ -49,9 +49,39 @@ public struct ReplayResult: Sendable, Hashable, Codable {
     public var torn = 0
     /// Events still waiting (Redis failed during the replay, or another process is writing them).
     public var remaining = 0
+    /// Events of another namespace than the replaying repository's: left in the spool for a flush
+    /// with that namespace (included in ``remaining``). JSON `other_namespace`, present only when not 0.
+    public var otherNamespace = 0
 
     /// Empty counts.
     public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case applied, duplicates, rejected, torn, remaining
+        case otherNamespace = "other_namespace"
+    }
+
+    /// Decodes counts (`other_namespace` may be absent).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        applied = try c.decode(Int.self, forKey: .applied)
+        duplicates = try c.decode(Int.self, forKey: .duplicates)
+        rejected = try c.decode(Int.self, forKey: .rejected)
+        torn = try c.decode(Int.self, forKey: .torn)
+        remaining = try c.decode(Int.self, forKey: .remaining)
+        otherNamespace = try c.decodeIfPresent(Int.self, forKey: .otherNamespace) ?? 0
+    }
+
+    /// Encodes the counts; `other_namespace` only when some events were left for another namespace.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(applied, forKey: .applied)
+        try c.encode(duplicates, forKey: .duplicates)
+        try c.encode(rejected, forKey: .rejected)
+        try c.encode(torn, forKey: .torn)
+        try c.encode(remaining, forKey: .remaining)
+        if otherNamespace > 0 { try c.encode(otherNamespace, forKey: .otherNamespace) }
+    }
 }
 
 /// How full the spool is.
@@ -77,7 +107,8 @@ public struct SpoolStatus: Sendable, Hashable, Codable {
 /// processes can share a directory. A replay takes every segment nobody holds (its own after
 /// rotating), applies its events in order, and deletes it; if Redis fails midway, the rest is
 /// written back. A torn last line (a writer killed mid-append) is discarded. Events that can never
-/// apply are moved to `rejected-*.jsonl` and reported loudly.
+/// apply are moved to `rejected-*.jsonl` (their reasons, line for line, to `rejected-*.jsonl.reasons`)
+/// and reported loudly.
 ///
 /// ### Threading
 /// `Sendable`; appends are serialized by a lock. One replay runs at a time per instance.
@@ -239,7 +270,7 @@ public final class EventSpool: Sendable {
             bytes += data.count
             events += data.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
         }
-        let rejected = EventSpool.files(in: directory, prefix: "rejected-").reduce(0) { count, path in
+        let rejected = EventSpool.files(in: directory, prefix: "rejected-").filter { $0.hasSuffix(".jsonl") }.reduce(0) { count, path in
             count + (FileManager.default.contents(atPath: path)?.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) } ?? 0)
         }
         return SpoolStatus(
@@ -255,6 +286,8 @@ public final class EventSpool: Sendable {
         case duplicate
         /// It can never apply (bad data); set it aside.
         case rejected(String)
+        /// It belongs to another namespace: it stays in the spool, for a replay into that namespace.
+        case otherNamespace(String)
     }
 
     /// Replays every segment no live writer holds, in order; stops at the first event `apply`
@@ -288,13 +321,15 @@ public final class EventSpool: Sendable {
                 logger.warning("discarded a torn spool line", metadata: ["tokenledger.spool.segment": "\(path)"])
             }
             var index = 0
+            // Lines of other namespaces, written back to this segment after the replay.
+            var kept: [[UInt8]] = []
             do {
                 while index < lines.count {
                     let event: SpooledEvent
                     do {
                         event = try SpooledEvent.decode(line: lines[index])
                     } catch {
-                        setAside(lines[index], reason: "not a spool event: \(error)")
+                        setAside(lines[index], reason: "not a spool event: \(SpooledEvent.describe(error))")
                         result.rejected += 1
                         index += 1
                         continue
@@ -305,12 +340,21 @@ public final class EventSpool: Sendable {
                     case .rejected(let reason):
                         setAside(lines[index], reason: reason)
                         result.rejected += 1
+                    case .otherNamespace(let reason):
+                        if kept.isEmpty {
+                            logger.warning(
+                                "spool events of another namespace stay spooled",
+                                metadata: ["tokenledger.spool.segment": "\(path)", "tokenledger.reason": "\(reason)"])
+                        }
+                        kept.append(lines[index])
+                        result.otherNamespace += 1
+                        result.remaining += 1
                     }
                     index += 1
                 }
             } catch {
                 // Keep what is left, atomically, then stop: Redis is not answering.
-                let rest: [UInt8] = lines[index...].flatMap { $0 + [UInt8(0x0A)] }
+                let rest: [UInt8] = (kept + lines[index...]).flatMap { $0 + [UInt8(0x0A)] }
                 keep(rest, at: path)
                 result.remaining += lines.count - index
                 for later in EventSpool.segmentFiles(in: directory) where later > path {
@@ -319,7 +363,11 @@ public final class EventSpool: Sendable {
                 adjustBytes()
                 throw error
             }
-            unlink(path)
+            if kept.isEmpty {
+                unlink(path)
+            } else {
+                keep(kept.flatMap { $0 + [UInt8(0x0A)] }, at: path)
+            }
         }
         adjustBytes()
         return result
@@ -340,6 +388,17 @@ public final class EventSpool: Sendable {
             "spool event can never be applied; moved to a rejected file",
             metadata: ["tokenledger.spool.directory": "\(directory)", "tokenledger.reason": "\(reason)"])
         let path = directory + "/rejected-\(getpid()).jsonl"
+        appendLine(line, to: path)
+        // The reason, one JSON line per rejected line and in the same order, beside the event (the
+        // event line itself stays as it was spooled, so it can be fixed and put back in a segment).
+        var note: [String: String] = ["reason": reason, "rejected_at": ISO8601Instant.format(Date())]
+        if let event = try? SpooledEvent.decode(line: line) { note["call_id"] = event.callID }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        if let encoded = try? encoder.encode(note) { appendLine(Array(encoded), to: path + ".reasons") }
+    }
+
+    private func appendLine(_ line: [UInt8], to path: String) {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { return }
         _ = try? writeAll(line + [0x0A], to: descriptor, path: path)

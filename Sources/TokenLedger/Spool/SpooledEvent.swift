@@ -63,10 +63,28 @@ public struct SpooledEvent: Sendable, Hashable, Codable {
         return Array(try encoder.encode(self)) + [0x0A]
     }
 
-    /// Decodes one JSON line.
+    /// Decodes one JSON line. A line that is not valid UTF-8 is refused: decoding it would replace
+    /// the bad bytes with U+FFFD and could merge two user ids into one.
     static func decode(line: some Collection<UInt8>) throws -> SpooledEvent {
+        _ = try Validation.decodeUTF8(line, field: "spool line")
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .millisecondsSince1970
         return try decoder.decode(SpooledEvent.self, from: Data(line))
+    }
+
+    /// A decoding failure in words, for the rejected file's log line.
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? ValidationError { return error.message }
+        if let error = error as? DecodingError {
+            switch error {
+            case .dataCorrupted(let context), .keyNotFound(_, let context), .typeMismatch(_, let context),
+                .valueNotFound(_, let context):
+                let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+                return path.isEmpty ? context.debugDescription : "\(path): \(context.debugDescription)"
+            @unknown default:
+                return "\(error)"
+            }
+        }
+        return "\(error)"
     }
 }

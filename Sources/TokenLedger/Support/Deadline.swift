@@ -25,7 +25,8 @@ func withDeadline<T: Sendable>(
                 once.resume(.error(error))
             }
         }
-        let (seconds, attoseconds) = timeout.components
+        // Clamped to 0…1 day (a public option feeds it), so the nanoseconds cannot overflow.
+        let (seconds, attoseconds) = min(max(timeout, .zero), Validation.maximumTimeout).components
         let nanoseconds = max(0, Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000))
         DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) {
             if once.resume(.timedOut) { work.cancel() }

@@ -25,8 +25,9 @@ public struct UsageRecord: Sendable, Hashable, Codable {
     /// Whether the counts were reported or estimated.
     public var source: Source
 
-    /// `inputTokens + outputTokens`.
-    public var totalTokens: Int { inputTokens + outputTokens }
+    /// `inputTokens + outputTokens` (saturating at the bounds of `Int`, so an unvalidated record
+    /// built with extreme values cannot trap; validation refuses such a record anyway).
+    public var totalTokens: Int { Validation.saturatingSum(inputTokens, outputTokens) }
 
     /// Creates a record.
     public init(

@@ -26,10 +26,13 @@ struct EstimateCommand: AsyncParsableCommand {
     @Flag(help: "Read a JSON array of strings; print a JSON array of counts.")
     var json = false
 
+    @OptionGroup var inputLimit: InputLimitOptions
+
     func run() async throws {
         try await reportingFailures {
+            let cap = try inputLimit.bytes()
             let estimator = try chooseEstimator()
-            let data = FileHandle.standardInput.readDataToEndOfFile()
+            let data = try readCappedInput("-", cap: cap)
             if json {
                 guard let texts = try? JSONDecoder().decode([String].self, from: data) else {
                     throw CLIFailure(exitCode: .dataError, message: "--json expects a JSON array of strings on stdin")

@@ -19,6 +19,8 @@ struct ExtractCommand: AsyncParsableCommand {
     @Option(help: "auto, openai, openai-responses, openai-embeddings, anthropic, gemini, bedrock, ollama, mistral, cohere, langchain or aiecs.")
     var provider: String = "auto"
 
+    @OptionGroup var inputLimit: InputLimitOptions
+
     func run() async throws {
         try await reportingFailures {
             guard let provider = Provider(name: provider) else {
@@ -26,7 +28,7 @@ struct ExtractCommand: AsyncParsableCommand {
                     exitCode: .usage,
                     message: "unknown provider '\(self.provider)'; use one of \(Provider.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            let data = FileHandle.standardInput.readDataToEndOfFile()
+            let data = try readCappedInput("-", cap: try inputLimit.bytes())
             let extracted = try UsageExtractor.extractUsage(from: data, provider: provider)
             try printJSON(try recordableUsage(extracted))
         }

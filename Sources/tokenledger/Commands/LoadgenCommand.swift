@@ -33,6 +33,13 @@ struct LoadgenCommand: AsyncParsableCommand {
         guard events >= 0, users > 0, concurrency > 0 else {
             throw ArgumentParser.ValidationError("--events ≥ 0, --users > 0 and --concurrency > 0")
         }
+        // Upper bounds too: no count or duration may make the run trap or spawn without limit.
+        guard events <= 1_000_000_000, users <= 10_000_000, concurrency <= 10_000 else {
+            throw ArgumentParser.ValidationError("--events ≤ 1000000000, --users ≤ 10000000 and --concurrency ≤ 10000")
+        }
+        guard (1...86_400_000).contains(recordTimeoutMilliseconds), (0...86_400).contains(drainSeconds) else {
+            throw ArgumentParser.ValidationError("--record-timeout-ms must be 1 to 86400000 and --drain-seconds 0 to 86400")
+        }
     }
 
     /// The deterministic event `index`.

@@ -35,13 +35,16 @@ struct QuotaCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "reserve",
             abstract: "Reserve N tokens for a call if the limit allows it (atomic, idempotent). Exit 1 when denied.",
-            discussion: "status is admitted, held (already reserved), settled (already recorded) or denied.")
+            discussion: """
+                status is admitted, held (already reserved with the same amount), settled (already recorded) or \
+                denied. The same call id with another amount than its live lease exits 65 (a conflict).
+                """)
 
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The user id.") var user: String
         @Option(parsing: .unconditional, help: "Tokens to reserve.") var tokens: String
         @Option(name: .customLong("call-id"), help: "The call's id.") var callID: String
-        @Option(help: "Seconds before an unsettled reservation expires by itself (default 600).") var ttl: Int?
+        @Option(help: "Seconds before an unsettled reservation expires by itself: 1 to 604800 (7 days; default 600).") var ttl: Int?
 
         func validate() throws {
             if let ttl, ttl <= 0 { throw ArgumentParser.ValidationError("--ttl must be a positive number of seconds") }

@@ -32,6 +32,7 @@ struct RecordCommand: AsyncParsableCommand {
     var cycle: String?
     @Option(help: "A raw provider response (JSON, a JSON array of stream events, or SSE text); - reads stdin.")
     var response: String?
+    @OptionGroup var inputLimit: InputLimitOptions
 
     func validate() throws {
         if response != nil {
@@ -49,7 +50,7 @@ struct RecordCommand: AsyncParsableCommand {
             var model = try self.model.map { m in try Validation.validateModel(m); return m } ?? ""
             var provider = self.provider ?? ""
             if let response {
-                let data = try readInput(response)
+                let data = try readCappedInput(response, cap: try inputLimit.bytes())
                 let chosen = Provider(name: provider.isEmpty ? "auto" : provider)
                 guard let chosen else {
                     throw CLIFailure(
@@ -97,15 +98,6 @@ struct RecordCommand: AsyncParsableCommand {
             }
         }
     }
-}
-
-/// Reads a file, or standard input for `-`.
-func readInput(_ path: String) throws -> Data {
-    if path == "-" { return FileHandle.standardInput.readDataToEndOfFile() }
-    guard let data = FileManager.default.contents(atPath: path) else {
-        throw CLIFailure(exitCode: .dataError, message: "cannot read \(path)")
-    }
-    return data
 }
 
 /// `text` cut to at most `bytes` UTF-8 bytes, at a character boundary.

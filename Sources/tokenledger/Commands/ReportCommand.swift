@@ -90,6 +90,17 @@ struct ReportCommand: AsyncParsableCommand {
             } else {
                 print(text, terminator: "")
             }
+            // Users whose stored data is damaged are listed (JSON `unreadable`), named on stderr, and
+            // make the command fail: a report that silently left someone out would look complete.
+            if !report.unreadable.isEmpty {
+                for entry in report.unreadable {
+                    printError("user \(String(reflecting: entry.user)) is left out of the report: \(entry.reason)")
+                }
+                throw CLIFailure(
+                    exitCode: .dataError,
+                    message: "\(report.unreadable.count) user(s) of cycle \(report.cycle) have stored data that cannot be read; "
+                        + "they are not in the report or its totals")
+            }
         }
     }
 }

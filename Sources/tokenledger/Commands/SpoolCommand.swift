@@ -38,9 +38,14 @@ struct SpoolCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "flush",
             abstract: "Replay the spool into Redis now (idempotent). Exit 69 if Redis is unavailable.",
-            discussion: #"Prints {"applied","duplicates","rejected","remaining","torn"}."#)
+            discussion: #"Prints {"applied","duplicates","rejected","remaining","torn"} (and "other_namespace" when events of another namespace stay spooled)."#)
 
         @OptionGroup var global: GlobalOptions
+
+        /// The namespace this flush replays into, for the message about other namespaces' events.
+        private var namespaceName: String {
+            global.namespace ?? ProcessInfo.processInfo.environment["TOKENLEDGER_NAMESPACE"].flatMap { $0.isEmpty ? nil : $0 } ?? "tl"
+        }
 
         func run() async throws {
             try await reportingFailures {
@@ -51,6 +56,11 @@ struct SpoolCommand: AsyncParsableCommand {
                     return try await recorder.flush()
                 }
                 try printJSON(result)
+                if result.otherNamespace > 0 {
+                    printError(
+                        "\(result.otherNamespace) spooled event(s) belong to another namespace than '\(namespaceName)' and stay "
+                            + "in the spool; flush them with that --namespace")
+                }
             }
         }
     }

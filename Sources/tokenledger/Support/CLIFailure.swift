@@ -41,12 +41,14 @@ func reportingFailures(_ body: () async throws -> Void) async throws {
         throw ExitCode(ExitStatus.dataError.rawValue)
     } catch let error as LedgerError {
         printError(error.message)
-        let status: ExitStatus =
-            switch error.code {
-            case .overflow, .cycleRetired: .dataError
-            case .namespaceMismatch, .instantInFuture: .usage
-            default: .internalError
-            }
+        let status: ExitStatus
+        switch error.code {
+        // A stored schema newer than this binary, or stored values that are not what the scripts
+        // write (a non-numeric or negative counter): bad data, not a bug here.
+        case .overflow, .newerSchema, .corruptData, .cycleRetired: status = .dataError
+        case .namespaceMismatch, .instantInFuture: status = .usage
+        default: status = .internalError
+        }
         throw ExitCode(status.rawValue)
     } catch let error as RedisError {
         printError(cliMessage(for: error))
