@@ -18,7 +18,7 @@ struct TokenLedgerCommand: AsyncParsableCommand {
         subcommands: [
             RecordCommand.self, UsageCommand.self, ReportCommand.self, LimitCommand.self, QuotaCommand.self,
             CycleCommand.self, ResetCommand.self, ExtractCommand.self, EstimateCommand.self, SpoolCommand.self, DemoCommand.self,
-            RolloverCommand.self, MigrateCommand.self, DoctorCommand.self, LoadgenCommand.self,
+            RolloverCommand.self, HistoryCommand.self, MigrateCommand.self, DoctorCommand.self, LoadgenCommand.self,
         ]
     )
 

@@ -93,6 +93,19 @@ struct LeastPrivilegeTests {
             #expect(appChecks.first { $0.name == "key access" }?.status == .ok)
             #expect(adminChecks.first { $0.name == "permissions" }?.detail.contains("administrator") == true)
 
+            // A late call by the application: counted and kept pending (the history is the
+            // administrator's), and the administrator's rollover amends the history with it.
+            _ = try await admin.record(
+                user: "bob", callID: "b1", usage: UsageRecord(inputTokens: 100, outputTokens: 0), at: at("2026-09-10T00:00:00Z"))
+            _ = try await Rollover(repository: admin).run(try RolloverOptions(now: at("2026-10-02T00:00:00Z"), retentionMonths: 0))
+            let late = try await app.record(
+                user: "bob", callID: "b2", usage: UsageRecord(inputTokens: 999, outputTokens: 0), at: at("2026-09-20T00:00:00Z"))
+            #expect(late.applied && late.amendsHistory && late.totalTokens == 1099)
+            #expect(try await Rollover(repository: admin).history(cycle: date("2026-09-01")).totals.totalTokens == 100)
+            let amend = try await Rollover(repository: admin).run(try RolloverOptions(now: at("2026-10-02T00:00:00Z"), retentionMonths: 0))
+            #expect(amend.amendedCalls == 1)
+            #expect(try await Rollover(repository: admin).history(cycle: date("2026-09-01")).totals.totalTokens == 1099)
+
             // The administrator can.
             #expect(try await admin.reset(user: "alice", at: testInstant).totalTokens == 85)
             #expect(try await admin.report(at: testInstant).users.isEmpty)
@@ -167,7 +180,14 @@ struct LeastPrivilegeTests {
             await refusedScript("reset", keys: [cycleKey, keys.events], ["victim", cycle.description, "app"])
             await refusedScript("profile", keys: [keys.profile], ["limit", "1000000000"])
             await refusedScript("config", keys: ["tl:{global}:config", "tl:{global}:schema"], ["default_limit", "1", "1"])
-            await refusedScript("retention", keys: [cycleKey, keys.calls(cycle)], [])
+            await refusedScript(
+                "retention", keys: [cycleKey, keys.calls(cycle), keys.profile, keys.late(cycle)], [cycle.description])
+            let adjustment = #"{"at":1,"cache_write_tokens":0,"cached_input_tokens":0,"call_id":"x","input_tokens":1,"model":"","output_tokens":0,"reasoning_tokens":0}"#
+            await refusedScript(
+                "history_adjust",
+                keys: [history, "tl:{global}:history-totals:\(cycle)", "tl:{global}:history-adjustments:\(cycle)"],
+                ["victim", "x", adjustment])
+            await refusedScript("late_done", keys: [keys.late(cycle)], ["x"])
             await refusedScript("history", keys: [history, "tl:{global}:history-totals:\(cycle)", "tl:{global}:history-cycles"], [cycle.description, "1", "victim", "{}"])
             #expect(try await admin.usage(user: "victim").totalTokens == 100)
             #expect(try await admin.limit(user: "victim").own == 1000)

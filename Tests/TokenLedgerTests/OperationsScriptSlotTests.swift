@@ -7,8 +7,8 @@ import Testing
 
 @Suite("Every operations script touches keys of a single hash slot")
 struct OperationsScriptSlotTests {
-    /// Runs rollover (close, retention, index), the lock and both migrations (import and legacy
-    /// deletion) against a one-node Redis Cluster, where a cross-slot script fails with CROSSSLOT,
+    /// Runs rollover (close, retention, index, late calls), the lock and both migrations (import and
+    /// legacy deletion) against a one-node Redis Cluster, where a cross-slot script fails with CROSSSLOT,
     /// and checks the slots of the keys every EVALSHA was given.
     @Test("rollover, retention, locks and migrations on a real cluster node")
     func slots() async throws {
@@ -31,6 +31,18 @@ struct OperationsScriptSlotTests {
             #expect(migration.steps[1].counts["deleted"] == users.count)
             let rollover = try await Rollover(repository: repository).run(try RolloverOptions(now: at("2026-02-01T00:00:00Z")))
             #expect(rollover.deletedUserCycles == users.count && rollover.closed.count == 2)
+            // A late call to a closed cycle amends the {global} history (history_adjust, late_done).
+            for user in users {
+                _ = try await repository.record(
+                    user: user, callID: "r", usage: UsageRecord(inputTokens: 9, outputTokens: 1), cycle: date("2025-12-01"))
+            }
+            _ = try await Rollover(repository: repository).run(try RolloverOptions(now: at("2026-02-01T00:00:00Z")))
+            for user in users {
+                let late = try await repository.record(
+                    user: user, callID: "late", usage: UsageRecord(inputTokens: 1, outputTokens: 1), cycle: date("2025-12-01"))
+                #expect(late.amendsHistory)
+            }
+            #expect(try await Rollover(repository: repository).history(cycle: date("2025-12-01")).totals.adjustments == users.count)
 
             let commands = try await monitor.stop()
             let scripts = try OperationsScripts.shared.get()

@@ -5,10 +5,10 @@ import TokenLedger
 
 /// Runs `body` with a repository on its own namespace, against REDIS_URL or a private server.
 func withRepository<T>(
-    thresholds: [Int] = [80, 100], _ body: (TokenRepository) async throws -> T
+    thresholds: [Int] = [80, 100], metrics: LedgerMetrics = LedgerMetrics(), _ body: (TokenRepository) async throws -> T
 ) async throws -> T {
     try await withRedis { configuration async throws in
-        try await withRepository(configuration, thresholds: thresholds, body)
+        try await withRepository(configuration, thresholds: thresholds, metrics: metrics, body)
     }
 }
 
@@ -23,7 +23,8 @@ func withPrivateRepository<T>(
 }
 
 private func withRepository<T>(
-    _ configuration: RedisConfiguration, thresholds: [Int], _ body: (TokenRepository) async throws -> T
+    _ configuration: RedisConfiguration, thresholds: [Int], metrics: LedgerMetrics = LedgerMetrics(),
+    _ body: (TokenRepository) async throws -> T
 ) async throws -> T {
     let pool = RedisConnectionPool(
         // A generous wait: 64 callers on a loaded 2-core machine can hold all 8 connections for long.
@@ -31,7 +32,8 @@ private func withRepository<T>(
     let repository = try TokenRepository(
         pool: pool,
         configuration: try LedgerConfiguration(
-            namespace: uniqueNamespace("tl"), thresholds: thresholds, settingsCacheTTL: .zero))
+            namespace: uniqueNamespace("tl"), thresholds: thresholds, settingsCacheTTL: .zero),
+        metrics: metrics)
     do {
         let result = try await body(repository)
         await pool.close()

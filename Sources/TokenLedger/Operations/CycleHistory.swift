@@ -1,8 +1,12 @@
-/// One user's closed cycle as rollover wrote it to the history: immutable once written.
+import Foundation
+
+/// One user's closed cycle as rollover wrote it to the history, amended only by late calls.
 ///
 /// JSON (sorted keys, one object per user in `<ns>:{global}:history:<cycle>`): `user`, `cycle`,
 /// `cycle_end`, the token counters, `calls`, `limit` (the limit that applied when the cycle was
-/// closed; `null` when unlimited) and `models` (per model: input, output, total tokens and calls).
+/// closed; `null` when unlimited), `models` (per model: input, output, total tokens and calls) and
+/// `adjustments` (late calls added since; see ``CycleHistory/Adjustment``). The counters include
+/// those late calls: `history_adjust.lua` rewrites the summary with each, once.
 public struct CycleSummary: Sendable, Hashable, Codable {
     /// The user id.
     public var user: String
@@ -28,6 +32,9 @@ public struct CycleSummary: Sendable, Hashable, Codable {
     public var limit: Int?
     /// Per-model breakdown, keyed by model name (`""` for calls without a model).
     public var models: [String: UserUsage.ModelUsage]
+    /// Late calls added after the close (each also in ``CycleHistory/adjustments`` and counted in the
+    /// totals above). 0 for a summary as rollover wrote it.
+    public var adjustments = 0
 
     /// The summary of a user's usage of a cycle.
     ///
@@ -49,7 +56,7 @@ public struct CycleSummary: Sendable, Hashable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case user, cycle, calls, limit, models
+        case user, cycle, calls, limit, models, adjustments
         case cycleEnd = "cycle_end"
         case inputTokens = "input_tokens"
         case outputTokens = "output_tokens"
@@ -59,7 +66,7 @@ public struct CycleSummary: Sendable, Hashable, Codable {
         case totalTokens = "total_tokens"
     }
 
-    /// Decodes a summary; a missing `limit` means unlimited.
+    /// Decodes a summary; a missing `limit` means unlimited, missing `adjustments` none.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         user = try c.decode(String.self, forKey: .user)
@@ -74,6 +81,7 @@ public struct CycleSummary: Sendable, Hashable, Codable {
         calls = try c.decode(Int.self, forKey: .calls)
         limit = try c.decodeIfPresent(Int.self, forKey: .limit)
         models = try c.decode([String: UserUsage.ModelUsage].self, forKey: .models)
+        adjustments = try c.decodeIfPresent(Int.self, forKey: .adjustments) ?? 0
     }
 
     /// Encodes every field; `limit` is `null` when unlimited.
@@ -91,6 +99,7 @@ public struct CycleSummary: Sendable, Hashable, Codable {
         try c.encode(calls, forKey: .calls)
         try c.encode(limit, forKey: .limit)
         try c.encode(models, forKey: .models)
+        try c.encode(adjustments, forKey: .adjustments)
     }
 }
 
@@ -114,6 +123,8 @@ public struct CycleHistory: Sendable, Hashable, Codable {
         public var totalTokens = 0
         /// Recorded calls.
         public var calls = 0
+        /// Late calls added after the close (already counted in the sums above).
+        public var adjustments = 0
         /// Per-model sums.
         public var models: [String: UserUsage.ModelUsage] = [:]
 
@@ -121,7 +132,7 @@ public struct CycleHistory: Sendable, Hashable, Codable {
         public init() {}
 
         enum CodingKeys: String, CodingKey {
-            case users, calls, models
+            case users, calls, models, adjustments
             case inputTokens = "input_tokens"
             case outputTokens = "output_tokens"
             case cachedInputTokens = "cached_input_tokens"
@@ -131,17 +142,75 @@ public struct CycleHistory: Sendable, Hashable, Codable {
         }
     }
 
+    /// A late call: applied after rollover had closed its user's cycle, and added to the history
+    /// (the user's summary and the totals include it). The audit entry of the amendment.
+    public struct Adjustment: Sendable, Hashable, Codable {
+        /// The user id.
+        public var user: String
+        /// The call id of the late event.
+        public var callID: String
+        /// The call's model (`""` when none).
+        public var model: String
+        /// When it was applied to the user's counters (ISO 8601, UTC; the Redis server's clock).
+        public var at: String
+        /// Input tokens added.
+        public var inputTokens: Int
+        /// Output tokens added.
+        public var outputTokens: Int
+        /// Cache reads added (part of input).
+        public var cachedInputTokens: Int
+        /// Cache writes added (part of input).
+        public var cacheWriteTokens: Int
+        /// Reasoning tokens added (part of output).
+        public var reasoningTokens: Int
+        /// Input plus output tokens added.
+        public var totalTokens: Int
+
+        enum CodingKeys: String, CodingKey {
+            case user, model, at
+            case callID = "call_id"
+            case inputTokens = "input_tokens"
+            case outputTokens = "output_tokens"
+            case cachedInputTokens = "cached_input_tokens"
+            case cacheWriteTokens = "cache_write_tokens"
+            case reasoningTokens = "reasoning_tokens"
+            case totalTokens = "total_tokens"
+        }
+
+        /// Decodes an entry; `at` is stored as milliseconds since 1970 and shown as ISO 8601.
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            user = try c.decode(String.self, forKey: .user)
+            callID = try c.decode(String.self, forKey: .callID)
+            model = try c.decode(String.self, forKey: .model)
+            if let milliseconds = try? c.decode(Int.self, forKey: .at) {
+                at = ISO8601Instant.format(Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+            } else {
+                at = try c.decode(String.self, forKey: .at)
+            }
+            inputTokens = try c.decode(Int.self, forKey: .inputTokens)
+            outputTokens = try c.decode(Int.self, forKey: .outputTokens)
+            cachedInputTokens = try c.decode(Int.self, forKey: .cachedInputTokens)
+            cacheWriteTokens = try c.decode(Int.self, forKey: .cacheWriteTokens)
+            reasoningTokens = try c.decode(Int.self, forKey: .reasoningTokens)
+            totalTokens = try c.decode(Int.self, forKey: .totalTokens)
+        }
+    }
+
     /// The cycle's start date.
     public var cycle: CalendarDate
     /// The closed users' summaries, by user id.
     public var users: [CycleSummary]
     /// The sums, as stored beside the summaries.
     public var totals: Totals
+    /// The late calls that amended the history, by user id, then time, then call id.
+    public var adjustments: [Adjustment]
 
     /// Creates a history value.
-    public init(cycle: CalendarDate, users: [CycleSummary], totals: Totals) {
+    public init(cycle: CalendarDate, users: [CycleSummary], totals: Totals, adjustments: [Adjustment] = []) {
         self.cycle = cycle
         self.users = users
         self.totals = totals
+        self.adjustments = adjustments
     }
 }

@@ -1,6 +1,6 @@
 /// Keys of the operations layer: cycle history, locks, rollover and migration bookkeeping.
 ///
-/// All are namespace-wide (`{global}` tag). Their suffixes (`history:`, `history-totals:`,
+/// All are namespace-wide (`{global}` tag). Their suffixes (`history:`, `history-totals:`, `history-adjustments:`,
 /// `history-cycles`, `lock:`, `rollover`, `migrations`, `migration:`) are never a per-user suffix
 /// (`profile`, `cycle:`, `calls:`, `leases`, `lease-expiry`, `events`), so a user named `global`
 /// cannot collide with them. Layout in `docs/schema.md`.
@@ -10,6 +10,11 @@ extension LedgerKeys {
     /// Hash: the sums over every summary in ``history(_:)`` (the cycle hash's field names).
     public func historyTotals(_ cycle: CalendarDate) -> String {
         namespace + ":{global}:history-totals:" + cycle.description
+    }
+    /// Hash: the audit entries of late calls that amended the cycle's history (`<len>:<user><call id>`
+    /// → entry JSON: user, call id, model, counts, `at` in ms since 1970). Written by `history_adjust.lua`.
+    public func historyAdjustments(_ cycle: CalendarDate) -> String {
+        namespace + ":{global}:history-adjustments:" + cycle.description
     }
     /// Sorted set: cycle names that have history, scored by their day number (days since 1970).
     public var historyCycles: String { namespace + ":{global}:history-cycles" }

@@ -12,13 +12,16 @@ struct OperationsScripts: Sendable {
     let migration: RedisScript
     let legacyImport: RedisScript
     let legacyDelete: RedisScript
+    let close: RedisScript
+    let historyAdjust: RedisScript
+    let lateDone: RedisScript
 
     /// Every script by file name, for tests and `doctor`.
     var all: [String: RedisScript] {
         [
             "lock": lock, "history": history, "retention": retention, "cycle_drop": cycleDrop,
             "rollover_state": rolloverState, "migration": migration, "legacy_import": legacyImport,
-            "legacy_delete": legacyDelete,
+            "legacy_delete": legacyDelete, "close": close, "history_adjust": historyAdjust, "late_done": lateDone,
         ]
     }
 
@@ -30,6 +33,8 @@ struct OperationsScripts: Sendable {
             lock: try LuaScripts.script("lock"), history: try LuaScripts.script("history"),
             retention: try LuaScripts.script("retention"), cycleDrop: try LuaScripts.script("cycle_drop"),
             rolloverState: try LuaScripts.script("rollover_state"), migration: try LuaScripts.script("migration"),
-            legacyImport: try LuaScripts.script("legacy_import"), legacyDelete: try LuaScripts.script("legacy_delete"))
+            legacyImport: try LuaScripts.script("legacy_import"), legacyDelete: try LuaScripts.script("legacy_delete"),
+            close: try LuaScripts.script("close"), historyAdjust: try LuaScripts.script("history_adjust"),
+            lateDone: try LuaScripts.script("late_done"))
     }
 }

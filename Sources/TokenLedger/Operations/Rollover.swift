@@ -46,7 +46,7 @@ public struct RolloverOptions: Sendable, Hashable {
 ///
 /// JSON (sorted keys): `now`, `dry_run`, `locked`, `scanned_keys`, `index_added`, `closed`
 /// (`[{"cycle","users","total_tokens"}]`), `retention_cutoff`, `deleted_user_cycles`,
-/// `deleted_keys`, `dropped_cycles`, `kept_without_history`.
+/// `deleted_keys`, `dropped_cycles`, `kept_without_history`, `amended_calls`.
 public struct RolloverResult: Sendable, Hashable, Codable {
     /// Users closed in one cycle by this run.
     public struct ClosedCycle: Sendable, Hashable, Codable {
@@ -90,8 +90,12 @@ public struct RolloverResult: Sendable, Hashable, Codable {
     public var deletedKeys = 0
     /// Cycles dropped from the derived index because all their data is past retention.
     public var droppedCycles: [CalendarDate] = []
-    /// (user, cycle) pairs past retention that were kept because their summary is missing.
+    /// (user, cycle) pairs past retention that were kept because their summary is missing (or a
+    /// late call is not in the history yet).
     public var keptWithoutHistory = 0
+    /// Late calls (applied after their cycle was closed) added to the history by this run (with
+    /// `dryRun`: waiting to be added). See `docs/operations.md`, late events.
+    public var amendedCalls = 0
 
     /// Creates an empty result.
     public init(now: String, dryRun: Bool) {
@@ -109,6 +113,7 @@ public struct RolloverResult: Sendable, Hashable, Codable {
         case deletedKeys = "deleted_keys"
         case droppedCycles = "dropped_cycles"
         case keptWithoutHistory = "kept_without_history"
+        case amendedCalls = "amended_calls"
     }
 
     /// Encodes every field; `retention_cutoff` is `null` when retention is off.
@@ -125,6 +130,7 @@ public struct RolloverResult: Sendable, Hashable, Codable {
         try c.encode(deletedKeys, forKey: .deletedKeys)
         try c.encode(droppedCycles, forKey: .droppedCycles)
         try c.encode(keptWithoutHistory, forKey: .keptWithoutHistory)
+        try c.encode(amendedCalls, forKey: .amendedCalls)
     }
 }
 
@@ -138,13 +144,16 @@ public struct RolloverResult: Sendable, Hashable, Codable {
 /// 2. **Close**: for every indexed cycle, each user not yet in the cycle's history whose cycle has
 ///    ended at `now` (by the user's own policy, else the default) gets a summary
 ///    (``CycleSummary``) written once with `HSETNX`, and the cycle's totals grow by it, atomically
-///    (`history.lua`). A summary is never rewritten, so runs that repeat, overlap or catch up after
-///    missed days write the same history as daily runs. The history holds no wall-clock times.
-/// 3. **Retention**: a user's counters and call ids of a cycle that ended on or before the cutoff
+///    (`history.lua`). A summary is never rewritten by a run, so runs that repeat, overlap or catch
+///    up after missed days write the same history as daily runs. The history holds no wall-clock
+///    times. The close marks the user's cycle (`close.lua`, atomically with the snapshot), so a
+///    call applied later amends the summary instead (late events: `docs/operations.md`).
+/// 3. **Late calls** a dead caller left pending are added to the history, once each.
+/// 4. **Retention**: a user's counters and call ids of a cycle that ended on or before the cutoff
 ///    (`now`'s UTC date minus ``RolloverOptions/retentionMonths``) are deleted (`retention.lua`,
 ///    in the user's slot), only when the user's summary is in the history. A cycle with nothing left
 ///    is dropped from the index (`cycle_drop.lua`); its history stays.
-/// 4. What the run did is kept in `<ns>:{global}:rollover` (`rollover_state.lua`).
+/// 5. What the run did is kept in `<ns>:{global}:rollover` (`rollover_state.lua`).
 ///
 /// Counting never depends on this job: new cycles begin by themselves.
 public struct Rollover: Sendable {
@@ -165,18 +174,22 @@ public struct Rollover: Sendable {
 
     /// Runs the job once.
     ///
+    /// Unless it is a dry run, `options.now` may not be later than the Redis server's clock plus
+    /// ``clockTolerance``.
+    ///
     /// - Parameters:
     ///   - options: The instant, dry run, retention and batch size.
     ///   - progress: Called with a short line after each phase and long step (for stderr).
     /// - Returns: What was done.
     /// - Throws: ``LedgerError`` (corrupt data, lost lock, a schema newer than this build unless
-    ///   dry-running); ``RedisClient/RedisError``.
+    ///   dry-running, ``LedgerError/Code/instantInFuture``); ``RedisClient/RedisError``.
     public func run(
         _ options: RolloverOptions, progress: (@Sendable (String) -> Void)? = nil
     ) async throws -> RolloverResult {
         var result = RolloverResult(now: ISO8601Instant.format(options.now), dryRun: options.dryRun)
         var lock: JobLock?
         if !options.dryRun {
+            try await refuseFutureInstant(options.now)
             try await repository.ensureWritableSchema()
             guard let taken = try await JobLock.acquire("rollover", repository: repository, ttl: options.lockTTL) else {
                 result.locked = true
@@ -191,6 +204,28 @@ public struct Rollover: Sendable {
         } catch {
             if let lock { _ = try? await lock.release() }
             throw error
+        }
+    }
+
+    /// How far ``RolloverOptions/now`` may be ahead of the Redis server's clock (clock skew between
+    /// hosts): 5 minutes.
+    public static let clockTolerance: Duration = .seconds(300)
+
+    /// Throws when `now` is later than the Redis server's clock (`TIME`) plus ``clockTolerance``:
+    /// closing a running cycle early would write a summary of a cycle still counting, delete its
+    /// counters and call ids by retention, and skip the real close.
+    private func refuseFutureInstant(_ now: Date) async throws {
+        let reply = try await pool.send(RedisCommand("TIME"))
+        guard let parts = try reply.throwingError().array, parts.count == 2,
+            let seconds = parts[0].string.flatMap(Double.init), let micros = parts[1].string.flatMap(Double.init)
+        else { throw TokenRepository.unexpected(reply, what: "TIME") }
+        let server = Date(timeIntervalSince1970: seconds + micros / 1_000_000)
+        if now > server.addingTimeInterval(Double(Self.clockTolerance.components.seconds)) {
+            throw LedgerError(
+                code: .instantInFuture,
+                message: "refusing to roll over at \(ISO8601Instant.format(now)): it is later than the Redis server's clock "
+                    + "(\(ISO8601Instant.format(server))) plus 5 minutes, and closing cycles that have not ended would "
+                    + "delete their counters; a dry run may look ahead")
         }
     }
 
@@ -211,7 +246,8 @@ public struct Rollover: Sendable {
         }
 
         // 1. Index every (user, cycle) with data; remember what retention may delete.
-        let old = try await scanAndIndex(options, cutoff: cutoff, result: &result, keepAlive: keepAlive)
+        var late: Set<UserCycle> = []
+        let old = try await scanAndIndex(options, cutoff: cutoff, result: &result, late: &late, keepAlive: keepAlive)
         progress?("indexed: \(result.scannedKeys) keys scanned, \(result.indexAdded) index entries added")
 
         // 2. Close every ended cycle of every indexed user.
@@ -219,14 +255,28 @@ public struct Rollover: Sendable {
         for cycle in indexedCycles.sorted() {
             // No policy ends a cycle before its next local day starts (UTC+14 is the earliest zone).
             if options.now < cycle.adding(days: 1).firstInstant(in: .gmt).addingTimeInterval(-14 * 3600) { continue }
-            let closed = try await close(cycle, options: options, settings: settings, keepAlive: keepAlive)
+            let closed = try await close(
+                cycle, options: options, settings: settings, late: &late, keepAlive: keepAlive)
             if closed.users > 0 {
                 result.closed.append(closed)
                 progress?("closed \(cycle): \(closed.users) users, \(closed.totalTokens) tokens")
             }
         }
 
-        // 3. Retention.
+        // 3. Late calls: amend the history of closed cycles with the calls applied after their close
+        //    (their callers do it at once; these are the ones a failure or a crash left pending).
+        for entry in late.sorted(by: { ($0.cycle, $0.user) < ($1.cycle, $1.user) }) {
+            if options.dryRun {
+                let count = try await pool.send(RedisCommand("HLEN", try keys.user(entry.user).late(entry.cycle)))
+                result.amendedCalls += Int(try count.throwingError().int ?? 0)
+            } else {
+                result.amendedCalls += try await repository.amendHistory(user: entry.user, cycle: entry.cycle).applied
+            }
+            try await keepAlive()
+        }
+        if result.amendedCalls > 0 { progress?("amended: \(result.amendedCalls) late calls added to the history") }
+
+        // 4. Retention.
         if let cutoff {
             try await applyRetention(
                 old: old, indexedCycles: indexedCycles, cutoff: cutoff, options: options, result: &result,
@@ -236,7 +286,7 @@ public struct Rollover: Sendable {
                     + "\(result.droppedCycles.count) cycles dropped")
         }
 
-        // 4. Remember the run.
+        // 5. Remember the run.
         if !options.dryRun {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -254,7 +304,7 @@ public struct Rollover: Sendable {
     /// Scans the per-user keys, adds missing index entries, and returns the (user, cycle) pairs
     /// with data whose cycle started before the retention cutoff.
     private func scanAndIndex(
-        _ options: RolloverOptions, cutoff: CalendarDate?, result: inout RolloverResult,
+        _ options: RolloverOptions, cutoff: CalendarDate?, result: inout RolloverResult, late: inout Set<UserCycle>,
         keepAlive: () async throws -> Void
     ) async throws -> [CalendarDate: Set<String>] {
         var old: [CalendarDate: Set<String>] = [:]
@@ -268,9 +318,12 @@ public struct Rollover: Sendable {
             cursor = next
             var byCycle: [CalendarDate: Set<String>] = [:]
             for name in names {
-                guard let bytes = name.bytes, let key = String(validating: bytes, as: UTF8.self),
-                    let (user, cycle) = perUserCycleKey(key)
-                else { continue }
+                guard let bytes = name.bytes, let key = String(validating: bytes, as: UTF8.self) else { continue }
+                if let (user, cycle) = perUserCycleKey(key, suffix: ":late:") {
+                    late.insert(UserCycle(user: user, cycle: cycle))
+                    continue
+                }
+                guard let (user, cycle) = perUserCycleKey(key) else { continue }
                 result.scannedKeys += 1
                 byCycle[cycle, default: []].insert(user)
                 if let cutoff, cycle < cutoff { old[cycle, default: []].insert(user) }
@@ -298,12 +351,22 @@ public struct Rollover: Sendable {
         return old
     }
 
-    /// The user and cycle of a `<ns>:{<user>}:cycle:<D>` or `<ns>:{<user>}:calls:<D>` key.
-    func perUserCycleKey(_ key: String) -> (String, CalendarDate)? {
+    /// A (user, cycle) pair.
+    struct UserCycle: Hashable {
+        var user: String
+        var cycle: CalendarDate
+    }
+
+    /// The user and cycle of a `<ns>:{<user>}:cycle:<D>` or `<ns>:{<user>}:calls:<D>` key (with
+    /// `suffix`: of a `<ns>:{<user>}<suffix><D>` key).
+    func perUserCycleKey(_ key: String, suffix wanted: String? = nil) -> (String, CalendarDate)? {
         guard let user = keys.userID(fromKey: key), let close = key.firstIndex(of: "}") else { return nil }
         let suffix = key[key.index(after: close)...]
         let rest: Substring
-        if suffix.hasPrefix(":cycle:") {
+        if let wanted {
+            guard suffix.hasPrefix(wanted) else { return nil }
+            rest = suffix.dropFirst(wanted.count)
+        } else if suffix.hasPrefix(":cycle:") {
             rest = suffix.dropFirst(7)
         } else if suffix.hasPrefix(":calls:") {
             rest = suffix.dropFirst(7)
@@ -320,7 +383,7 @@ public struct Rollover: Sendable {
 
     private func close(
         _ cycle: CalendarDate, options: RolloverOptions, settings: TokenRepository.Settings,
-        keepAlive: () async throws -> Void
+        late: inout Set<UserCycle>, keepAlive: () async throws -> Void
     ) async throws -> RolloverResult.ClosedCycle {
         var closed = RolloverResult.ClosedCycle(cycle: cycle, users: 0, totalTokens: 0)
         let counts = try await pool.pipeline([
@@ -350,18 +413,30 @@ public struct Rollover: Sendable {
             var ended: [(user: String, end: CalendarDate)] = []
             for (user, reply) in zip(pending, policies) {
                 let stored = try reply.throwingError().string ?? ""
-                let policy = stored.isEmpty ? settings.defaultPolicy : try TokenRepository.decodePolicy(stored, user: user)
+                let policy = try TokenRepository.policy(stored: stored, user: user, settings: settings)
                 let target = policy.cycle(startingOn: cycle)
                 if target.hasEnded(at: options.now) { ended.append((user, target.end)) }
             }
             if ended.isEmpty { continue }
-            // Read their counters and write the summaries.
+            // Mark their cycles closed, reading their counters in the same step (close.lua), and write
+            // the summaries: every call is in a summary or, applied after the mark, a late call.
             let replies = try await pool.evaluateMany(
-                try ended.map { entry in try repository.usageCall(user: entry.user, cycle: cycle, settings: settings) })
+                try ended.map { entry in
+                    let userKeys = try keys.user(entry.user)
+                    return RedisScriptCall(
+                        scripts.close,
+                        keys: [
+                            userKeys.profile, userKeys.cycle(cycle), userKeys.leases, userKeys.leaseExpiry,
+                            userKeys.reserved, userKeys.late(cycle),
+                        ],
+                        arguments: [TokenRepository.limitArgument(settings.defaultLimit), options.dryRun ? "0" : "1"])
+                })
             var arguments: [any RedisArgumentConvertible] = [cycle.description, cycle.daysSince1970]
             var tokens = 0
             for (entry, reply) in zip(ended, replies) {
-                let summary = try Self.summary(user: entry.user, cycle: cycle, end: entry.end, reply: reply)
+                let summary = try Self.summary(
+                    user: entry.user, cycle: cycle, end: entry.end, reply: reply,
+                    lateKey: try keys.user(entry.user).late(cycle), late: &late)
                 arguments.append(entry.user)
                 arguments.append(String(decoding: try encoder.encode(summary), as: UTF8.self))
                 tokens += summary.totalTokens
@@ -382,12 +457,20 @@ public struct Rollover: Sendable {
         return closed
     }
 
-    static func summary(user: String, cycle: CalendarDate, end: CalendarDate, reply: RedisReply) throws -> CycleSummary {
-        guard let fields = try reply.throwingError().array, fields.count >= 4, fields[0].string == "ok",
-            let limit = fields[1].int, let hash = fields[3].array
-        else { throw TokenRepository.unexpected(reply, what: "usage") }
+    /// The summary from close.lua's reply: the counters at the close, without the late calls
+    /// still pending (they are added to the history as adjustments, with an audit entry each).
+    static func summary(
+        user: String, cycle: CalendarDate, end: CalendarDate, reply: RedisReply, lateKey: String,
+        late: inout Set<UserCycle>
+    ) throws -> CycleSummary {
+        guard let fields = try reply.throwingError().array, fields.count >= 6, fields[0].string == "ok",
+            let limit = fields[1].int, let hash = fields[3].array, let pending = fields[5].array
+        else { throw TokenRepository.unexpected(reply, what: "close") }
         var usage = UserUsage(user: user, cycle: cycle, cycleEnd: end, limit: limit < 0 ? nil : Int(limit))
         try usage.apply(cycleHash: hash, key: "user '\(user)' cycle \(cycle)")
+        let adjustments = try LateAdjustment.decodeAll(pending, key: lateKey)
+        for adjustment in adjustments { usage.remove(adjustment.value) }
+        if !adjustments.isEmpty { late.insert(UserCycle(user: user, cycle: cycle)) }
         return CycleSummary(usage)
     }
 
@@ -418,15 +501,29 @@ public struct Rollover: Sendable {
                         keptCycles.insert(cycle)
                     }
                 }
-                result.deletedUserCycles += doomed.count
-                if options.dryRun || doomed.isEmpty { continue }
+                if options.dryRun || doomed.isEmpty {
+                    result.deletedUserCycles += doomed.count
+                    continue
+                }
                 let replies = try await pool.evaluateMany(
                     try doomed.map { user in
                         let userKeys = try keys.user(user)
                         return RedisScriptCall(
-                            scripts.retention, keys: [userKeys.cycle(cycle), userKeys.calls(cycle)], arguments: [])
+                            scripts.retention,
+                            keys: [userKeys.cycle(cycle), userKeys.calls(cycle), userKeys.profile, userKeys.late(cycle)],
+                            arguments: [cycle.description])
                     })
-                for reply in replies { result.deletedKeys += Int(try reply.throwingError().int ?? 0) }
+                for reply in replies {
+                    let deleted = Int(try reply.throwingError().int ?? 0)
+                    if deleted < 0 {
+                        // A late call is not in the history yet: keep the cycle for the next run.
+                        result.keptWithoutHistory += 1
+                        keptCycles.insert(cycle)
+                    } else {
+                        result.deletedUserCycles += 1
+                        result.deletedKeys += deleted
+                    }
+                }
                 try await keepAlive()
             }
         }
@@ -447,12 +544,14 @@ public struct Rollover: Sendable {
         try await cycleNames(RedisCommand("ZRANGE", keys.historyCycles, 0, -1)).sorted()
     }
 
-    /// A cycle's history: every closed user's summary (sorted by user id) and the totals.
+    /// A cycle's history: every closed user's summary (sorted by user id), the totals and the late
+    /// calls that amended it.
     ///
     /// - Throws: ``LedgerError`` with code ``LedgerError/Code/corruptData`` when a summary is not valid JSON.
     public func history(cycle: CalendarDate) async throws -> CycleHistory {
         let replies = try await pool.pipeline([
             RedisCommand("HGETALL", keys.history(cycle)), RedisCommand("HGETALL", keys.historyTotals(cycle)),
+            RedisCommand("HGETALL", keys.historyAdjustments(cycle)),
         ])
         let entries = try replies[0].throwingError().array ?? []
         let decoder = JSONDecoder()
@@ -481,11 +580,46 @@ public struct Rollover: Sendable {
             case "reasoning_tokens": totals.reasoningTokens = value
             case "total_tokens": totals.totalTokens = value
             case "calls": totals.calls = value
+            case "adjustments": totals.adjustments = value
             default:
                 totals.models.apply(modelField: field, value: value)
             }
         }
-        return CycleHistory(cycle: cycle, users: users, totals: totals)
+        var adjustments: [CycleHistory.Adjustment] = []
+        let audit = try replies[2].throwingError().array ?? []
+        for index in stride(from: 1, to: audit.count, by: 2) {
+            let text = audit[index].string ?? ""
+            guard let entry = try? decoder.decode(CycleHistory.Adjustment.self, from: Data(text.utf8)) else {
+                throw LedgerError(
+                    code: .corruptData, message: "\(keys.historyAdjustments(cycle)) holds an invalid entry: \(text)")
+            }
+            adjustments.append(entry)
+        }
+        adjustments.sort { ($0.user, $0.at, $0.callID) < ($1.user, $1.at, $1.callID) }
+        return CycleHistory(cycle: cycle, users: users, totals: totals, adjustments: adjustments)
+    }
+
+    /// The histories of closed cycles, oldest first: one cycle's with `cycle`, else every cycle's;
+    /// with `user`, only that user's summary and adjustments, and only cycles where the user was
+    /// closed (the totals stay the cycle's). Reads the history only, so it works after retention
+    /// deleted the per-user counters.
+    ///
+    /// - Throws: ``ValidationError`` for a bad user id; as ``history(cycle:)``.
+    public func histories(cycle: CalendarDate? = nil, user: String? = nil) async throws -> [CycleHistory] {
+        if let user { try Validation.validateUserID(user) }
+        let cycles: [CalendarDate]
+        if let cycle { cycles = [cycle] } else { cycles = try await historyCycles() }
+        var result: [CycleHistory] = []
+        for cycle in cycles {
+            var history = try await self.history(cycle: cycle)
+            if let user {
+                history.users = history.users.filter { $0.user == user }
+                history.adjustments = history.adjustments.filter { $0.user == user }
+                if history.users.isEmpty { continue }
+            }
+            result.append(history)
+        }
+        return result
     }
 
     private func cycleNames(_ command: RedisCommand) async throws -> [CalendarDate] {
@@ -497,9 +631,12 @@ public struct Rollover: Sendable {
 
 extension CalendarDate {
     /// The date `months` calendar months later (earlier when negative), the day clamped to the
-    /// target month's length (2025-03-31 minus one month is 2025-02-28).
+    /// target month's length (2025-03-31 minus one month is 2025-02-28), and to the accepted dates
+    /// (0001-01-01 … 9999-12-31).
     func addingMonths(_ months: Int) -> CalendarDate {
         let index = year * 12 + (month - 1) + months
+        if index < 12 { return CalendarDate(uncheckedYear: 1, month: 1, day: 1) }
+        if index >= 10_000 * 12 { return CalendarDate(uncheckedYear: 9999, month: 12, day: 31) }
         let newYear = index >= 0 ? index / 12 : (index - 11) / 12
         let newMonth = index - newYear * 12 + 1
         return CalendarDate(

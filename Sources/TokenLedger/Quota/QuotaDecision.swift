@@ -99,6 +99,10 @@ public struct RecordResult: Sendable, Hashable, Codable {
     public var calls: Int
     /// For settle: tokens of the lease that was dropped (0 when none was live).
     public var releasedTokens: Int
+    /// True when the call was applied to a cycle that rollover had already closed: the closed
+    /// cycle's history is amended with it (an adjustment; see `docs/operations.md`, late events).
+    /// JSON `history_amended`, present only when true.
+    public var amendsHistory = false
 
     /// Creates a result.
     public init(applied: Bool, user: String, cycle: CalendarDate, totalTokens: Int, calls: Int, releasedTokens: Int = 0) {
@@ -113,6 +117,7 @@ public struct RecordResult: Sendable, Hashable, Codable {
     enum CodingKeys: String, CodingKey {
         case applied, user, cycle
         case totalTokens = "total_tokens"
+        case amendsHistory = "history_amended"
     }
 
     /// Decodes a result from its JSON form.
@@ -122,16 +127,18 @@ public struct RecordResult: Sendable, Hashable, Codable {
         user = try c.decode(String.self, forKey: .user)
         cycle = try c.decode(CalendarDate.self, forKey: .cycle)
         totalTokens = try c.decode(Int.self, forKey: .totalTokens)
+        amendsHistory = try c.decodeIfPresent(Bool.self, forKey: .amendsHistory) ?? false
         calls = 0
         releasedTokens = 0
     }
 
-    /// Encodes the SPEC's four fields.
+    /// Encodes the SPEC's four fields, and `history_amended` when the call amended a closed cycle.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(applied, forKey: .applied)
         try c.encode(user, forKey: .user)
         try c.encode(cycle, forKey: .cycle)
         try c.encode(totalTokens, forKey: .totalTokens)
+        if amendsHistory { try c.encode(true, forKey: .amendsHistory) }
     }
 }

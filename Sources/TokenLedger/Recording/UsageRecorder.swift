@@ -359,6 +359,7 @@ public final class UsageRecorder: Sendable {
         }
         switch try repository.recordOutcome(replies, user: event.user, cycle: prepared.cycle) {
         case .done(let result):
+            if result.amendsHistory { await repository.amendHistoryNow(user: event.user, cycle: result.cycle) }
             return result
         case .retry(let stored):
             repository.notePolicy(user: event.user, stored: stored)
@@ -384,6 +385,9 @@ public final class UsageRecorder: Sendable {
                 switch try repository.recordOutcome(replies, user: event.user, cycle: cycle) {
                 case .done(let outcome):
                     metrics.record(outcome.applied ? "applied" : "duplicate")
+                    if outcome.amendsHistory {
+                        Task { await self.repository.amendHistoryNow(user: event.user, cycle: outcome.cycle) }
+                    }
                 case .retry(let stored):
                     repository.notePolicy(user: event.user, stored: stored)
                     Task { _ = await self.submit(event) }
@@ -571,7 +575,9 @@ public final class UsageRecorder: Sendable {
     /// Errors retrying cannot fix: bad input, overflow, corrupt stored data.
     static func isRejection(_ error: any Error) -> Bool {
         if error is ValidationError { return true }
-        if let error = error as? LedgerError { return error.code == .overflow || error.code == .corruptData }
+        if let error = error as? LedgerError {
+            return error.code == .overflow || error.code == .corruptData || error.code == .cycleRetired
+        }
         return false
     }
 }

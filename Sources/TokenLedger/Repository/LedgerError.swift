@@ -17,6 +17,12 @@ public struct LedgerError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let policyChanged = Code("policyChanged")
         /// A spooled event belongs to another namespace than the repository replaying it.
         public static let namespaceMismatch = Code("namespaceMismatch")
+        /// The event's cycle is past retention: its counters and call ids were deleted, so the event
+        /// cannot be applied exactly once. Nothing was written; it is parked (spool: the rejected file).
+        public static let cycleRetired = Code("cycleRetired")
+        /// `rollover --now` (or ``RolloverOptions/now``) is later than the Redis server's clock
+        /// allows: closing a running cycle early would delete its counters.
+        public static let instantInFuture = Code("instantInFuture")
         /// A bug or a broken installation (e.g. scripts missing).
         public static let internalError = Code("internalError")
         /// The code's name.

@@ -40,6 +40,11 @@ public struct LedgerKeys: Sendable, Hashable {
         public func cycle(named name: String) -> String { prefix + "cycle:" + name }
         /// ``calls(_:)`` for a cycle name already formatted as `YYYY-MM-DD`.
         public func calls(named name: String) -> String { prefix + "calls:" + name }
+        /// Hash of calls applied after rollover closed the cycle, not yet in the history (call id →
+        /// adjustment JSON). See `docs/operations.md`, late events.
+        public func late(_ cycle: CalendarDate) -> String { late(named: cycle.description) }
+        /// ``late(_:)`` for a cycle name already formatted as `YYYY-MM-DD`.
+        public func late(named name: String) -> String { prefix + "late:" + name }
     }
 
     /// The keys of a user; the id must already be valid.

@@ -23,7 +23,9 @@ public final class TokenRepository: Sendable {
     /// Process-side settings.
     public let configuration: LedgerConfiguration
     let scripts: LedgerScripts
-    private let logger: Logger
+    let logger: Logger
+    /// Counts what the repository itself does (late calls added to the history).
+    let metrics: LedgerMetrics
     private let thresholdsArgument: String
     private let settingsCache = Mutex<(settings: Settings, expires: ContinuousClock.Instant)?>(nil)
     private let refreshing = Mutex(false)
@@ -47,13 +49,17 @@ public final class TokenRepository: Sendable {
 
     /// Creates a repository.
     ///
+    /// - Parameter metrics: Where `tokenledger_history_adjustments_total` is counted (default: the
+    ///   process's bootstrapped `MetricsSystem`).
     /// - Throws: ``LedgerError`` when the Lua scripts are missing from the installation.
     public init(
         pool: RedisConnectionPool,
         configuration: LedgerConfiguration = try! LedgerConfiguration(),
-        logger: Logger = Logger(label: "tokenledger", factory: { _ in SwiftLogNoOpLogHandler() })
+        logger: Logger = Logger(label: "tokenledger", factory: { _ in SwiftLogNoOpLogHandler() }),
+        metrics: LedgerMetrics = LedgerMetrics()
     ) throws(LedgerError) {
         self.pool = pool
+        self.metrics = metrics
         self.configuration = configuration
         // The namespace was validated by LedgerConfiguration.
         self.keys = try! LedgerKeys(namespace: configuration.namespace)
@@ -106,13 +112,15 @@ public final class TokenRepository: Sendable {
         try Validation.validateEventInstant(instant)
         let settings = try await settings()
         try await ensureWritableSchema()  // no round trip once settings() found it writable
-        return try await withCycle(user: user, explicit: cycle, at: instant, settings: settings) { target, assumed in
+        let result = try await withCycle(user: user, explicit: cycle, at: instant, settings: settings) { target, assumed in
             let calls = recordCalls(
                 operation, user: user, callID: callID, usage: usage, model: model, cycle: target, assumed: assumed,
                 settings: settings)
             let replies = try await pool.evaluateMany(calls)
             return try recordOutcome(replies, user: user, cycle: target.start)
         }
+        if result.amendsHistory { await amendHistoryNow(user: user, cycle: result.cycle) }
+        return result
     }
 
     // MARK: - Quota
@@ -126,11 +134,12 @@ public final class TokenRepository: Sendable {
         let userKeys = try keys.user(user)
         let settings = try await settings()
         return try await withCycle(user: user, explicit: nil, at: instant, settings: settings) { target, assumed in
+            let carried = try carriedCycleKeys(user: user, assumed: assumed, target: target.start, at: instant)
             let reply = try await pool.evaluate(
                 scripts.check,
                 keys: [
                     userKeys.profile, userKeys.cycle(target.start), userKeys.leases, userKeys.leaseExpiry, userKeys.reserved,
-                ],
+                ] + carried,
                 arguments: [assumed, tokens, Self.limitArgument(settings.defaultLimit)])
             let values = try policyOrValues(reply, user: user)
             guard case .values(let fields) = values else { return .retry(values.storedPolicy) }
@@ -165,12 +174,13 @@ public final class TokenRepository: Sendable {
         let settings = try await settings()
         try await ensureWritableSchema()  // no round trip once settings() found it writable
         return try await withCycle(user: user, explicit: nil, at: instant, settings: settings) { target, assumed in
+            let carried = try carriedCycleKeys(user: user, assumed: assumed, target: target.start, at: instant)
             let reply = try await pool.evaluate(
                 scripts.reserve,
                 keys: [
                     userKeys.profile, userKeys.cycle(target.start), userKeys.calls(target.start), userKeys.leases,
                     userKeys.leaseExpiry, userKeys.reserved,
-                ],
+                ] + carried,
                 arguments: [assumed, callID, tokens, ttlMilliseconds, Self.limitArgument(settings.defaultLimit)])
             guard let fields = reply.array, let status = fields.first?.string else {
                 throw Self.unexpected(reply, what: "reserve")
@@ -484,11 +494,29 @@ public final class TokenRepository: Sendable {
     }
 
     /// Sets (or with `nil` clears) a user's own cycle policy.
-    public func setCyclePolicy(user: String, policy: BillingCyclePolicy?) async throws {
+    ///
+    /// A change never starts a fresh quota: when the cycle running at `instant` under the previous
+    /// policy is not the new policy's cycle, its usage keeps counting against the user's limit
+    /// (check and reserve) until it ends (a *carry*, stored with the policy; see
+    /// `docs/operations.md`, changing a cycle policy). Usage is still booked to the new policy's cycles.
+    ///
+    /// - Parameter instant: When the change happens (picks the running cycles). Default now.
+    public func setCyclePolicy(user: String, policy: BillingCyclePolicy?, at instant: Date = Date()) async throws {
         try Validation.validateUserID(user)
-        let encoded = try policy.map(Self.encodePolicy) ?? ""
+        let profile = try keys.user(user).profile
+        let settings = try await settings(fresh: true)
+        let before = try await pool.send(RedisCommand("HGET", profile, "policy")).throwingError().string ?? ""
+        let previous = try StoredPolicy.decode(before, user: user)
+        let oldCycle = (previous.policy ?? settings.defaultPolicy).cycle(containing: instant)
+        let newCycle = (policy ?? settings.defaultPolicy).cycle(containing: instant)
+        var carries = previous.carries.filter { carry in carry.untilInstant.map { instant < $0 } ?? false }
+        if oldCycle.start != newCycle.start && !carries.contains(where: { $0.cycle == oldCycle.start }) {
+            carries.append(PolicyCarry(cycle: oldCycle.start, until: ISO8601Instant.format(oldCycle.endInstant)))
+        }
+        carries.removeAll { $0.cycle == newCycle.start }
+        let encoded = try StoredPolicy(policy: policy, carries: carries).encoded()
         try await ensureWritableSchema()
-        _ = try await pool.evaluate(scripts.profile, keys: [try keys.user(user).profile], arguments: ["policy", encoded])
+        _ = try await pool.evaluate(scripts.profile, keys: [profile], arguments: ["policy", encoded])
         policyHints.withLock { $0[user] = encoded }
     }
 
@@ -497,8 +525,8 @@ public final class TokenRepository: Sendable {
         try Validation.validateUserID(user)
         let stored = try await pool.send(RedisCommand("HGET", try keys.user(user).profile, "policy")).string ?? ""
         let settings = try await settings(fresh: true)
-        if stored.isEmpty { return (settings.defaultPolicy, false) }
-        return (try Self.decodePolicy(stored, user: user), true)
+        guard let policy = try StoredPolicy.decode(stored, user: user).policy else { return (settings.defaultPolicy, false) }
+        return (policy, true)
     }
 
     /// Sets (or with `nil` resets to monthly, UTC) the policy for users without one of their own.
@@ -509,8 +537,11 @@ public final class TokenRepository: Sendable {
     /// Zeroes a user's counters for a cycle (the current one by default), keeping the limit, the
     /// policy and the recorded call ids, and appends an audit event with the previous values.
     ///
+    /// A cycle with nothing recorded (a user who never recorded in it) is left alone: no key and no
+    /// audit event is written. A cycle rollover closed stays closed (a later call amends its history).
+    ///
     /// - Parameter actor: Who or what asked (kept in the audit event).
-    /// - Returns: The usage as it was before the reset.
+    /// - Returns: The usage as it was before the reset (no calls and no tokens: nothing was reset).
     public func reset(
         user: String, cycle: CalendarDate? = nil, at instant: Date = Date(), actor: String = "tokenledger"
     ) async throws -> UserUsage {
@@ -685,6 +716,7 @@ public final class TokenRepository: Sendable {
             userKeys.profile, userKeys.cycle(named: name), userKeys.calls(named: name), userKeys.events,
         ]
         if operation == .settle { keyList += [userKeys.leases, userKeys.leaseExpiry, userKeys.reserved] }
+        keyList.append(userKeys.late(named: name))
         let arguments: [any RedisArgumentConvertible] =
             [assumed] + Self.usageArguments(callID, usage, model)
             + [Self.limitArgument(settings.defaultLimit), thresholdsArgument, user, name]
@@ -696,11 +728,16 @@ public final class TokenRepository: Sendable {
     /// The cycle a write for `user` goes to now, and the policy assumed for it (`*` for an explicit cycle).
     func resolveCycle(user: String, explicit: CalendarDate?, at instant: Date, settings: Settings) throws -> (BillingCycle, String) {
         let hint = policyHints.withLock { $0[user] } ?? ""
-        let policy = hint.isEmpty ? settings.defaultPolicy : try Self.decodePolicy(hint, user: user)
-        if let explicit { return (policy.cycle(startingOn: explicit), "*") }
+        let policy = try Self.policy(stored: hint, user: user, settings: settings)
+        if let explicit {
+            let target = policy.cycle(startingOn: explicit)
+            try Self.checkDateRange(target)
+            return (target, "*")
+        }
         // Most writes fall in the cycle the previous write of the same policy fell in.
         if let cached = currentCycles.withLock({ $0[policy] }), cached.contains(instant) { return (cached, hint) }
         let target = policy.cycle(containing: instant)
+        try Self.checkDateRange(target)
         currentCycles.withLock { cycles in
             if cycles.count > 1000 { cycles.removeAll(keepingCapacity: true) }
             cycles[policy] = target
@@ -802,12 +839,19 @@ public final class TokenRepository: Sendable {
             throw Self.unexpected(reply, what: "record")
         }
         if status == "policy" { return .retry(fields.count > 1 ? fields[1].string ?? "" : "") }
+        if status == "retired" {
+            throw LedgerError(
+                code: .cycleRetired,
+                message: "user '\(user)' cycle \(cycle) is past retention (its counters and call ids were deleted); "
+                    + "the event was not applied, so it cannot count twice: an administrator must book it by hand")
+        }
         let numbers = try Self.integers(Array(fields.dropFirst()), count: fields.count - 1, what: "record")
         if replies.count > 1, case .integer = replies[1] { noteIndexed(user: user, cycle: cycle) }
-        return .done(
-            RecordResult(
-                applied: status == "applied", user: user, cycle: cycle, totalTokens: numbers[0], calls: numbers[1],
-                releasedTokens: numbers.count > 2 ? numbers[2] : 0))
+        var result = RecordResult(
+            applied: status == "applied" || status == "late", user: user, cycle: cycle, totalTokens: numbers[0],
+            calls: numbers[1], releasedTokens: numbers.count > 2 ? numbers[2] : 0)
+        result.amendsHistory = status == "late"
+        return .done(result)
     }
 
     private func makeUsage(
@@ -817,9 +861,11 @@ public final class TokenRepository: Sendable {
             throw Self.unexpected(.array(fields), what: "usage")
         }
         let storedPolicy = fields.count > 3 ? fields[3].string ?? "" : ""
-        let policy = storedPolicy.isEmpty ? settings.defaultPolicy : try Self.decodePolicy(storedPolicy, user: user)
+        let policy = try Self.policy(stored: storedPolicy, user: user, settings: settings)
+        let target = policy.cycle(startingOn: cycle)
+        try Self.checkDateRange(target)
         var usage = UserUsage(
-            user: user, cycle: cycle, cycleEnd: policy.cycle(startingOn: cycle).end,
+            user: user, cycle: cycle, cycleEnd: target.end,
             limit: limit < 0 ? nil : Int(limit), reserved: Int(reserved))
         let key = try keys.user(user).cycle(cycle)
         guard reserved >= 0 || lenient else {
@@ -867,10 +913,36 @@ public final class TokenRepository: Sendable {
 
     static func limitArgument(_ limit: Int?) -> Int { limit ?? -1 }
 
+    /// Refuses a cycle that starts or ends outside the dates TokenLedger accepts (0001-01-01 …
+    /// 9999-12-31), so no date it prints is one it would refuse (`cycle_end` is exclusive: the
+    /// cycle of 9999-12-31 would end on 10000-01-01).
+    static func checkDateRange(_ cycle: BillingCycle) throws(ValidationError) {
+        if cycle.start.year >= 1 && cycle.end.year <= 9999 { return }
+        throw ValidationError(
+            code: .invalidCycle, field: "cycle",
+            message: "the cycle starting \(cycle.start) would end after 9999-12-31, outside the dates TokenLedger accepts "
+                + "(0001-01-01 to 9999-12-31); use an earlier date")
+    }
+
     static func encodePolicy(_ policy: BillingCyclePolicy) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return String(decoding: try encoder.encode(policy), as: UTF8.self)
+    }
+
+    /// The policy a user's stored `policy` field gives (the default when the user has none).
+    static func policy(stored: String, user: String, settings: Settings) throws -> BillingCyclePolicy {
+        if stored.isEmpty { return settings.defaultPolicy }
+        if !stored.contains("\"carry\"") { return try decodePolicy(stored, user: user) }  // the common case
+        return try StoredPolicy.decode(stored, user: user).policy ?? settings.defaultPolicy
+    }
+
+    /// The cycles of previous policies that count against the limit of a check in `target` at
+    /// `instant`, from the stored policy the script will verify (`assumed`).
+    func carriedCycleKeys(user: String, assumed: String, target: CalendarDate, at instant: Date) throws -> [String] {
+        guard assumed.contains("\"carry\"") else { return [] }
+        let userKeys = try keys.user(user)
+        return try StoredPolicy.decode(assumed, user: user).activeCarries(at: instant, target: target).map(userKeys.cycle)
     }
 
     static func decodePolicy(_ text: String, user: String?) throws -> BillingCyclePolicy {

@@ -134,6 +134,23 @@ local function cycle_used(cycle)
   return stored(v[1], cycle, 'input_tokens') + stored(v[2], cycle, 'output_tokens')
 end
 
+-- A call applied to a cycle that rollover already closed: kept in the user's `late:<cycle>` hash
+-- (call id -> the adjustment as JSON, integers only) until the caller (or the next rollover) has
+-- amended the {global} history with it, and announced on the user's event stream.
+local function late_adjustment(late, events, user, cycle_name, call_id, model, input_n, output_n, cached, cache_write,
+    reasoning)
+  local at = now_ms()
+  if cached < 0 then cached = 0 end
+  if cache_write < 0 then cache_write = 0 end
+  if reasoning < 0 then reasoning = 0 end
+  redis.call('HSET', late, call_id, format(
+    '{"at":%d,"cache_write_tokens":%d,"cached_input_tokens":%d,"call_id":%s,"input_tokens":%d,"model":%s,'
+      .. '"output_tokens":%d,"reasoning_tokens":%d}',
+    at, cache_write, cached, cjson.encode(call_id), input_n, cjson.encode(model), output_n, reasoning))
+  redis.call('XADD', events, 'MAXLEN', '~', 10000, '*', 'type', 'adjustment', 'user', user, 'cycle', cycle_name,
+    'call_id', call_id, 'delta_tokens', decimal(input_n + output_n), 'at', decimal(at))
+end
+
 -- Adds one call's usage to the cycle unless its call id was already recorded there.
 --
 -- Redis runs this for every event, so it makes as few Redis calls as it can: one HMGET reads the
@@ -149,15 +166,19 @@ end
 -- once (`threshold:P` = the total then) and appends one event to `events` naming the user and the
 -- cycle; without one (limit nil) the last five arguments may be nil.
 -- The arguments are positional, not a table: building a table per event cost Redis ~4 %.
+-- A cycle that rollover closed (field `history:state` = 'closed') is still counted (the call
+-- happened), and the call also becomes a pending adjustment of the closed cycle's history (hash
+-- `late`, see late_adjustment), which the caller then applies to the {global} history.
 -- Returns whether it applied (false: a duplicate), the cycle's used tokens and its calls after
--- the call. Raises OVERFLOW, before any write, when the total would pass 2^53 - 1.
+-- the call, and whether it amends a closed cycle. Raises OVERFLOW, before any write, when the
+-- total would pass 2^53 - 1.
 local function apply_usage(cycle, calls, call_id, model, input_n, output_n, cached, cache_write, reasoning,
-    limit, percents, events, user, cycle_name)
+    limit, percents, events, user, cycle_name, late_key)
   local total = input_n + output_n
   -- The same one HMGET also reads the counters HINCRBY adds to, so every stored value is checked
-  -- before the first write.
+  -- before the first write, and the closed mark (`history:state`).
   local current = redis.call('HMGET', cycle, 'input_tokens', 'output_tokens', 'calls', 'model:primary',
-    'cached_input_tokens', 'cache_write_tokens', 'reasoning_tokens')
+    'cached_input_tokens', 'cache_write_tokens', 'reasoning_tokens', 'history:state')
   local input = stored(current[1], cycle, 'input_tokens') + input_n
   local output = stored(current[2], cycle, 'output_tokens') + output_n
   local count = stored(current[3], cycle, 'calls')
@@ -169,7 +190,13 @@ local function apply_usage(cycle, calls, call_id, model, input_n, output_n, cach
     if redis.call('HEXISTS', calls, call_id) == 1 then return false, used - total, count end
     error({err = 'OVERFLOW the cycle total would pass 2^53 - 1 tokens'})
   end
-  if redis.call('HSETNX', calls, call_id, decimal(total)) == 0 then return false, used - total, count end
+  local late = current[8] == 'closed'
+  if late then
+    -- Rare: the pending adjustment is the first write, so a refused one (ACL) leaves nothing behind.
+    if redis.call('HEXISTS', calls, call_id) == 1 then return false, used - total, count, false end
+    late_adjustment(late_key, events, user, cycle_name, call_id, model, input_n, output_n, cached, cache_write, reasoning)
+  end
+  if redis.call('HSETNX', calls, call_id, decimal(total)) == 0 then return false, used - total, count, false end
   count = count + 1
   local primary = current[4]
   if primary == model then
@@ -196,13 +223,14 @@ local function apply_usage(cycle, calls, call_id, model, input_n, output_n, cach
       end
     end
   end
-  return true, used, count
+  return true, used, count, late
 end
 
 -- Reads the profile's policy and limit in one call; checks the policy the caller assumed.
--- Returns the stored policy when it differs (nil when it matches), and the effective limit.
+-- Returns the stored policy when it differs (nil when it matches), the effective limit, and the
+-- last cycle retention deleted (`retired`, a cycle name; nil when none).
 local function profile_check(profile, assumed, default_limit)
-  local v = redis.call('HMGET', profile, 'policy', 'limit')
+  local v = redis.call('HMGET', profile, 'policy', 'limit', 'retired')
   local policy = v[1] or ''
   local limit
   if v[2] then
@@ -211,6 +239,6 @@ local function profile_check(profile, assumed, default_limit)
     local fallback = tonumber(default_limit)
     if fallback and fallback >= 0 then limit = fallback end
   end
-  if assumed ~= '*' and policy ~= assumed then return policy, limit end
-  return nil, limit
+  if assumed ~= '*' and policy ~= assumed then return policy, limit, v[3] or nil end
+  return nil, limit, v[3] or nil
 end

@@ -1,5 +1,5 @@
 -- reserve.lua: admits a lease of N tokens only if used + reserved + N <= limit. Idempotent per call id.
--- KEYS: 1 profile, 2 cycle, 3 calls, 4 leases, 5 lease-expiry, 6 reserved
+-- KEYS: 1 profile, 2 cycle, 3 calls, 4 leases, 5 lease-expiry, 6 reserved, 7… carried cycles (as check.lua)
 -- ARGV: 1 assumed policy, 2 call id, 3 tokens, 4 ttl ms, 5 default limit
 -- Returns {'policy', stored} | {status, used, reserved, limit (-1 = unlimited)} where status is
 -- 'admitted', 'held' (this call id already holds a live lease of the same amount), 'settled' (already
@@ -15,6 +15,7 @@ if ttl == nil or ttl <= 0 then return redis.error_reply('BADINPUT ttl must be po
 local now = now_ms()
 local reserved = reclaim_expired(KEYS[6], KEYS[4], KEYS[5], now)
 local used = cycle_used(KEYS[2])
+for i = 7, #KEYS do used = used + cycle_used(KEYS[i]) end
 local shown_limit = limit or -1
 if redis.call('HEXISTS', KEYS[3], call_id) == 1 then return {'settled', used, reserved, shown_limit} end
 local held = redis.call('HGET', KEYS[4], call_id)

@@ -7,6 +7,7 @@ import CoreMetrics
 /// | `tokenledger_records_total` | counter | `result`: applied, duplicate, spooled, replayed, rejected, failed |
 /// | `tokenledger_quota_decisions_total` | counter | `decision`: allowed, denied, fail_open, fail_closed |
 /// | `tokenledger_redis_errors_total` | counter | `code`: the `RedisError` code |
+/// | `tokenledger_history_adjustments_total` | counter | — (late calls added to a closed cycle's history; counted by ``TokenRepository``) |
 /// | `tokenledger_spool_events` | gauge | — (events waiting: after a replay, and at most once a second while events spool) |
 /// | `tokenledger_spool_bytes` | gauge | — |
 public struct LedgerMetrics: Sendable {
@@ -33,6 +34,10 @@ public struct LedgerMetrics: Sendable {
 
     func record(_ result: String) {
         records[result]?.increment()
+    }
+
+    func historyAdjustment() {
+        Counter(label: "tokenledger_history_adjustments_total", factory: factory).increment()
     }
 
     func quota(_ decision: String) {

@@ -89,6 +89,7 @@ struct QuotaCommand: AsyncParsableCommand {
                     try await repository.settle(user: user, callID: callID, usage: usage, model: model, provider: provider)
                 }
                 try printJSON(result, adding: ["released_tokens": result.releasedTokens, "call_id": callID])
+                noteAmendment(result)
             }
         }
     }

@@ -76,6 +76,7 @@ struct RecordCommand: AsyncParsableCommand {
                         user: user, callID: callID, usage: usage, model: model, provider: provider, cycle: cycle)
                 }
                 try printJSON(result)
+                noteAmendment(result)
                 return
             }
             // With a spool: Redis down or slow means the event is spooled (fsync'd) and we exit 0.
@@ -89,6 +90,7 @@ struct RecordCommand: AsyncParsableCommand {
             switch outcome {
             case .applied(let result), .duplicate(let result):
                 try printJSON(result)
+                noteAmendment(result)
             case .spooled:
                 try printJSON(SpooledOutput(user: user, callID: callID))
             case .rejected(let error), .failed(let error):
@@ -135,4 +137,12 @@ func openSpool() throws -> EventSpool? {
     } catch {
         throw CLIFailure(exitCode: .internalError, message: error.message)
     }
+}
+
+/// Says on stderr that a call landed in a cycle rollover had already closed (its history was amended).
+func noteAmendment(_ result: RecordResult) {
+    guard result.amendsHistory else { return }
+    printError(
+        "cycle \(result.cycle) of user '\(result.user)' was already closed; its history was amended with this call "
+            + "(see tokenledger history --cycle \(result.cycle))")
 }

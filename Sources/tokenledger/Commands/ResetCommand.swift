@@ -6,7 +6,7 @@ struct ResetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reset",
         abstract: "Zero a user's counters for a cycle (the limit stays; an audit event keeps the old values).",
-        discussion: "Destructive: needs --yes."
+        discussion: "Destructive: needs --yes. A cycle with nothing recorded is left alone (\"reset\": false, exit 0)."
     )
 
     @OptionGroup var global: GlobalOptions
@@ -24,15 +24,21 @@ struct ResetCommand: AsyncParsableCommand {
             let previous = try await global.withRepository { repository in
                 try await repository.reset(user: user, cycle: cycle, actor: "tokenledger reset")
             }
-            try printJSON(
-                ResetOutput(
-                    user: user, cycle: previous.cycle.description, previousTotalTokens: previous.totalTokens,
-                    previousCalls: previous.calls))
+            var output = ResetOutput(
+                user: user, cycle: previous.cycle.description, previousTotalTokens: previous.totalTokens,
+                previousCalls: previous.calls)
+            if previous.calls == 0 && previous.totalTokens == 0 {
+                // Nothing recorded (perhaps no such user): nothing is written, not even an audit event.
+                output.reset = false
+                printError("user '\(user)' has nothing recorded in cycle \(previous.cycle); nothing was reset")
+            }
+            try printJSON(output)
         }
     }
 }
 
-/// `{"cycle","previous_calls","previous_total_tokens","reset","user"}`.
+/// `{"cycle","previous_calls","previous_total_tokens","reset","user"}`; `reset` is false when the
+/// cycle had nothing recorded (then nothing was written).
 struct ResetOutput: Encodable {
     var reset = true
     var user: String

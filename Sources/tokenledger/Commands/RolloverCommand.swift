@@ -16,7 +16,7 @@ struct RolloverCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: "Evaluate at this ISO 8601 instant instead of now (e.g. 2026-03-01T00:30:00Z).")
+    @Option(help: "Evaluate at this ISO 8601 instant instead of now (e.g. 2026-03-01T00:30:00Z); at most 5 minutes past the Redis server's clock, except with --dry-run.")
     var now: String?
 
     @Flag(help: "Report what would be done; write nothing.")
@@ -62,6 +62,9 @@ struct RolloverCommand: AsyncParsableCommand {
             var rows = [["closed cycle", "users", "total tokens"]]
             for cycle in result.closed { rows.append([cycle.cycle.description, String(cycle.users), String(cycle.totalTokens)]) }
             text += tableText(rows)
+        }
+        if result.amendedCalls > 0 {
+            text += "amended: \(result.amendedCalls) late calls added to the history\(result.dryRun ? " (waiting)" : "")\n"
         }
         if let cutoff = result.retentionCutoff {
             text += "retention (cycles ended on or before \(cutoff)): \(result.deletedUserCycles) user cycles, "

@@ -45,8 +45,8 @@ func reportingFailures(_ body: () async throws -> Void) async throws {
         switch error.code {
         // A stored schema newer than this binary, or stored values that are not what the scripts
         // write (a non-numeric or negative counter): bad data, not a bug here.
-        case .overflow, .newerSchema, .corruptData: status = .dataError
-        case .namespaceMismatch: status = .usage
+        case .overflow, .newerSchema, .corruptData, .cycleRetired: status = .dataError
+        case .namespaceMismatch, .instantInFuture: status = .usage
         default: status = .internalError
         }
         throw ExitCode(status.rawValue)

@@ -1,0 +1,146 @@
+import Foundation
+import RedisClient
+
+/// A call applied to a cycle after rollover closed it, as the record and settle scripts keep it in
+/// the user's `late:<cycle>` hash until the history holds it (JSON, integers only).
+struct LateAdjustment: Sendable, Hashable, Codable {
+    var callID: String
+    var model: String
+    var inputTokens: Int
+    var outputTokens: Int
+    var cachedInputTokens: Int
+    var cacheWriteTokens: Int
+    var reasoningTokens: Int
+    /// When it was applied (ms since 1970, Redis server clock).
+    var at: Int
+
+    enum CodingKeys: String, CodingKey {
+        case model, at
+        case callID = "call_id"
+        case inputTokens = "input_tokens"
+        case outputTokens = "output_tokens"
+        case cachedInputTokens = "cached_input_tokens"
+        case cacheWriteTokens = "cache_write_tokens"
+        case reasoningTokens = "reasoning_tokens"
+    }
+
+    /// The adjustments in a `late:<cycle>` hash as `HGETALL` returns it.
+    static func decodeAll(_ hash: [RedisReply], key: String) throws -> [(
+        callID: String, json: String, value: LateAdjustment
+    )] {
+        var entries: [(String, String, LateAdjustment)] = []
+        let decoder = JSONDecoder()
+        for index in stride(from: 0, to: hash.count - 1, by: 2) {
+            let callID = hash[index].string ?? ""
+            let text = hash[index + 1].string ?? ""
+            guard let value = try? decoder.decode(LateAdjustment.self, from: Data(text.utf8)),
+                [
+                    value.inputTokens, value.outputTokens, value.cachedInputTokens, value.cacheWriteTokens,
+                    value.reasoningTokens,
+                ].allSatisfy({ (0...1_000_000_000_000).contains($0) })
+            else {
+                throw LedgerError(
+                    code: .corruptData, message: "\(key) holds an invalid adjustment for call id '\(callID)'")
+            }
+            entries.append((callID, text, value))
+        }
+        return entries
+    }
+}
+
+extension UserUsage {
+    /// Takes a late call's counts out (rollover's snapshot includes calls that are pending adjustments).
+    mutating func remove(_ late: LateAdjustment) {
+        inputTokens -= late.inputTokens
+        outputTokens -= late.outputTokens
+        cachedInputTokens -= late.cachedInputTokens
+        cacheWriteTokens -= late.cacheWriteTokens
+        reasoningTokens -= late.reasoningTokens
+        calls -= 1
+        totalTokens = inputTokens + outputTokens
+        if var entry = models[late.model] {
+            entry.inputTokens -= late.inputTokens
+            entry.outputTokens -= late.outputTokens
+            entry.totalTokens = entry.inputTokens + entry.outputTokens
+            entry.calls -= 1
+            models[late.model] = entry.calls == 0 && entry.totalTokens == 0 ? nil : entry
+        }
+    }
+}
+
+/// What applying a user's pending adjustments of one closed cycle did.
+struct LateAmendment: Sendable, Hashable {
+    /// Adjustments newly added to the history.
+    var applied = 0
+    /// Adjustments the history already held (a retry after a crash): forgotten in the user's slot.
+    var duplicates = 0
+    /// Adjustments kept pending because the user's summary is not in the history yet.
+    var waiting = 0
+}
+
+extension TokenRepository {
+    /// Amends the history of a closed cycle with the user's pending late calls, logging (not
+    /// throwing) a failure: what is left pending is applied by the next `rollover`.
+    func amendHistoryNow(user: String, cycle: CalendarDate) async {
+        do {
+            _ = try await amendHistory(user: user, cycle: cycle)
+        } catch {
+            logger.warning(
+                "history amendment deferred to the next rollover",
+                metadata: ["tokenledger.cycle": "\(cycle)", "tokenledger.error": "\(error)"])
+        }
+    }
+
+    /// Applies the user's pending adjustments of `cycle` (the `late:<cycle>` hash) to the {global}
+    /// history, each once per (user, call id) (`history_adjust.lua`), then forgets them in the
+    /// user's slot (`late_done.lua`). A process that dies in between leaves them pending; applying
+    /// them again finds them in the history and only forgets them.
+    ///
+    /// - Parameter pending: The adjustments when the caller already read them.
+    func amendHistory(
+        user: String, cycle: CalendarDate, pending: [(callID: String, json: String, value: LateAdjustment)]? = nil
+    ) async throws -> LateAmendment {
+        let scripts = try OperationsScripts.shared.get()
+        let lateKey = try keys.user(user).late(cycle)
+        let entries: [(callID: String, json: String, value: LateAdjustment)]
+        if let pending {
+            entries = pending
+        } else {
+            let reply = try await pool.send(RedisCommand("HGETALL", lateKey))
+            guard let hash = reply.array else { throw Self.unexpected(reply, what: "HGETALL") }
+            entries = try LateAdjustment.decodeAll(hash, key: lateKey)
+        }
+        var outcome = LateAmendment()
+        if entries.isEmpty { return outcome }
+        let replies = try await pool.evaluateMany(
+            entries.map { entry in
+                RedisScriptCall(
+                    scripts.historyAdjust,
+                    keys: [keys.history(cycle), keys.historyTotals(cycle), keys.historyAdjustments(cycle)],
+                    arguments: [user, entry.callID, entry.json])
+            })
+        var done: [any RedisArgumentConvertible] = []
+        for (entry, reply) in zip(entries, replies) {
+            switch try reply.throwingError().string {
+            case "applied":
+                outcome.applied += 1
+                done.append(entry.callID)
+                metrics.historyAdjustment()
+                logger.info(
+                    "closed cycle amended by a late call",
+                    metadata: ["tokenledger.cycle": "\(cycle)", "tokenledger.call_id": "\(entry.callID)"])
+            case "duplicate":
+                outcome.duplicates += 1
+                done.append(entry.callID)
+            case "unclosed":
+                outcome.waiting += 1
+            default:
+                throw Self.unexpected(reply, what: "history_adjust")
+            }
+        }
+        if !done.isEmpty {
+            _ = try await pool.evaluate(scripts.lateDone, keys: [lateKey], arguments: done).throwingError()
+        }
+        return outcome
+    }
+}

@@ -1,0 +1,83 @@
+-- history_adjust.lua: amends a closed cycle's history with one late call (an event applied after
+-- rollover closed the user's cycle), once per (user, call id): an audit entry, the user's summary
+-- and the cycle's totals follow.
+-- KEYS: 1 history:D, 2 history-totals:D, 3 history-adjustments:D ("<len>:<user><call id>" -> entry JSON)
+-- ARGV: 1 user id, 2 call id, 3 the pending adjustment as close.lua/late_adjustment wrote it
+-- Returns 'applied', 'duplicate', or 'unclosed' (no summary for the user yet: nothing written).
+local user, call_id = ARGV[1], ARGV[2]
+local text = redis.call('HGET', KEYS[1], user)
+if not text then return 'unclosed' end
+local field = string.len(user) .. ':' .. user .. call_id
+if redis.call('HEXISTS', KEYS[3], field) == 1 then return 'duplicate' end
+
+local function whole(value, what)
+  if type(value) ~= 'number' or value < 0 or value > MAX_COUNTER or value ~= math.floor(value) then
+    error({err = 'BADINPUT ' .. what .. ' must be a whole number from 0 to 2^53 - 1'})
+  end
+  return value
+end
+-- Decode and check everything before the first write (Redis does not roll back a failed script).
+local ok, delta = pcall(cjson.decode, ARGV[3])
+if not ok or type(delta) ~= 'table' or type(delta.model) ~= 'string' then
+  error({err = 'BADINPUT the adjustment of ' .. call_id .. ' is not a JSON object with a model'})
+end
+local names = {'input_tokens', 'output_tokens', 'cached_input_tokens', 'cache_write_tokens', 'reasoning_tokens', 'at'}
+for _, name in ipairs(names) do whole(delta[name], name) end
+local ok2, summary = pcall(cjson.decode, text)
+if not ok2 or type(summary) ~= 'table' then
+  error({err = 'CORRUPT the history summary of ' .. user .. ' in ' .. KEYS[1] .. ' is not a JSON object'})
+end
+
+-- JSON with sorted keys and integers printed exactly (cjson would print large numbers as 1e+14).
+local function encode(v)
+  local t = type(v)
+  if t == 'number' then return format('%d', v) end
+  if t == 'string' then return cjson.encode(v) end
+  if t == 'boolean' then return tostring(v) end
+  if t == 'table' then
+    local keys = {}
+    for k in pairs(v) do keys[#keys + 1] = k end
+    table.sort(keys)
+    local parts = {}
+    for i, k in ipairs(keys) do parts[i] = cjson.encode(k) .. ':' .. encode(v[k]) end
+    return '{' .. table.concat(parts, ',') .. '}'
+  end
+  return 'null'
+end
+
+local total = delta.input_tokens + delta.output_tokens
+local was_empty = (tonumber(summary.calls) or 0) == 0 and (tonumber(summary.total_tokens) or 0) == 0
+local changes = {
+  input_tokens = delta.input_tokens, output_tokens = delta.output_tokens, total_tokens = total, calls = 1,
+  cached_input_tokens = delta.cached_input_tokens, cache_write_tokens = delta.cache_write_tokens,
+  reasoning_tokens = delta.reasoning_tokens, adjustments = 1,
+}
+for name, value in pairs(changes) do
+  local sum = (tonumber(summary[name]) or 0) + value
+  if sum > MAX_COUNTER then error({err = 'OVERFLOW the history of ' .. user .. ' would pass 2^53 - 1 ' .. name}) end
+  summary[name] = sum
+end
+if type(summary.models) ~= 'table' then summary.models = {} end
+local model = summary.models[delta.model]
+if type(model) ~= 'table' then model = {input_tokens = 0, output_tokens = 0, total_tokens = 0, calls = 0} end
+model.input_tokens = (tonumber(model.input_tokens) or 0) + delta.input_tokens
+model.output_tokens = (tonumber(model.output_tokens) or 0) + delta.output_tokens
+model.total_tokens = (tonumber(model.total_tokens) or 0) + total
+model.calls = (tonumber(model.calls) or 0) + 1
+summary.models[delta.model] = model
+
+redis.call('HSET', KEYS[3], field, encode({
+  user = user, call_id = call_id, model = delta.model, at = delta.at, input_tokens = delta.input_tokens,
+  output_tokens = delta.output_tokens, total_tokens = total, cached_input_tokens = delta.cached_input_tokens,
+  cache_write_tokens = delta.cache_write_tokens, reasoning_tokens = delta.reasoning_tokens,
+}))
+redis.call('HSET', KEYS[1], user, encode(summary))
+for name, value in pairs(changes) do
+  if value > 0 then redis.call('HINCRBY', KEYS[2], name, format('%d', value)) end
+end
+if was_empty then redis.call('HINCRBY', KEYS[2], 'users', 1) end
+redis.call('HINCRBY', KEYS[2], 'm:input_tokens:' .. delta.model, format('%d', delta.input_tokens))
+redis.call('HINCRBY', KEYS[2], 'm:output_tokens:' .. delta.model, format('%d', delta.output_tokens))
+redis.call('HINCRBY', KEYS[2], 'm:total_tokens:' .. delta.model, format('%d', total))
+redis.call('HINCRBY', KEYS[2], 'm:calls:' .. delta.model, 1)
+return 'applied'
