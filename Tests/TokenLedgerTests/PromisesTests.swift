@@ -375,6 +375,8 @@ struct PromisesTests {
                 options: .init(
                     recordTimeout: .seconds(30), minimumBackoff: .milliseconds(10), maximumBackoff: .milliseconds(100)),
                 logger: logs.logger("recorder-\(label)"))
+            // Its background work (flusher, pipeline follow-ups) runs in run(); shutdown() ends it.
+            async let recorderRunning: Void = recorder.run()
             let outcome = await recorder.record(
                 user: "p", callID: "p1", usage: UsageRecord(inputTokens: 1, outputTokens: 1))
             texts.append("\(outcome)")
@@ -402,6 +404,7 @@ struct PromisesTests {
                 texts.append(shown(error))
             }
             await recorder.shutdown()
+            try await recorderRunning
             await pool.close()
         }
 
