@@ -332,7 +332,7 @@ public final class RedisPipelineClient: Service, Sendable {
             do {
                 if context.isConnected && context.isStale() { context.close() }
                 let sent = ContinuousClock.now
-                let replies = try context.execute(commands)
+                let replies = RedisReply.naming(try context.execute(commands), after: commands)
                 roundTrip.recordInterval(since: sent)
                 var offset = 0
                 for group in batch {
