@@ -27,18 +27,27 @@ private func withServiceGroup(running recorder: UsageRecorder, _ body: () async 
     }
 }
 
+/// A pool on `server` whose connects and commands give up after 300 ms (Redis is taken down in
+/// these tests), a repository in `namespace`, and a fresh spool directory's path.
+private func shortTimeoutSetup(
+    _ server: RedisTestServer, namespace: String
+) throws -> (RedisConnectionPool, TokenRepository, String) {
+    var configuration = server.configuration
+    configuration.connectTimeout = .milliseconds(300)
+    configuration.commandTimeout = .milliseconds(300)
+    let pool = RedisConnectionPool(configuration: configuration)
+    let repository = try TokenRepository(pool: pool, configuration: try LedgerConfiguration(namespace: namespace))
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spool-\(UUID().uuidString)").path
+    return (pool, repository, directory)
+}
+
 @Suite("The recorder's lifecycle", .serialized)
 struct RecorderLifecycleTests {
     @Test("a graceful shutdown with Redis down: run() returns and the spooled event stays on disk for the next process")
     func shutdownWithRedisDown() async throws {
         try await withRedisServer { server async throws in
-            var configuration = server.configuration
-            configuration.connectTimeout = .milliseconds(300)
-            configuration.commandTimeout = .milliseconds(300)
-            let pool = RedisConnectionPool(configuration: configuration)
-            let ledger = try LedgerConfiguration(namespace: "life-down")
-            let repository = try TokenRepository(pool: pool, configuration: ledger)
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spool-\(UUID().uuidString)").path
+            let (pool, repository, directory) = try shortTimeoutSetup(server, namespace: "life-down")
+            let ledger = repository.configuration
             defer { try? FileManager.default.removeItem(atPath: directory) }
             let recorder = UsageRecorder(
                 repository: repository, spool: try EventSpool(directory: directory),
@@ -71,12 +80,7 @@ struct RecorderLifecycleTests {
     @Test("a graceful shutdown replays the spool once Redis is back, and run() returns")
     func shutdownReplaysSpool() async throws {
         try await withRedisServer { server async throws in
-            var configuration = server.configuration
-            configuration.connectTimeout = .milliseconds(300)
-            configuration.commandTimeout = .milliseconds(300)
-            let pool = RedisConnectionPool(configuration: configuration)
-            let repository = try TokenRepository(pool: pool, configuration: try LedgerConfiguration(namespace: "life-up"))
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spool-\(UUID().uuidString)").path
+            let (pool, repository, directory) = try shortTimeoutSetup(server, namespace: "life-up")
             defer { try? FileManager.default.removeItem(atPath: directory) }
             let spool = try EventSpool(directory: directory)
             // The flusher backs off for up to a day: only the shutdown's last replay can empty the spool.
