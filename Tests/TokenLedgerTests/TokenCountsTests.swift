@@ -22,17 +22,23 @@ import Testing
         let a = TokenCounts(inputTokens: 100, outputTokens: 20, cachedInputTokens: 40, calls: 1)
         let b = TokenCounts(inputTokens: 7, outputTokens: 3, cachedInputTokens: 2, reasoningTokens: 1, calls: 2)
         let sum = a + b
-        #expect(sum == TokenCounts(inputTokens: 107, outputTokens: 23, cachedInputTokens: 42, reasoningTokens: 1, calls: 3))
+        #expect(
+            sum == TokenCounts(inputTokens: 107, outputTokens: 23, cachedInputTokens: 42, reasoningTokens: 1, calls: 3))
         #expect(sum.totalTokens == 130)
         // A subset neither side reported stays unreported; a reported 0 is kept.
         #expect(sum.cacheWriteTokens == nil)
         #expect((a + TokenCounts(cacheWriteTokens: 0)).cacheWriteTokens == 0)
-        #expect(sum - b == TokenCounts(inputTokens: 100, outputTokens: 20, cachedInputTokens: 40, reasoningTokens: 0, calls: 1))
+        #expect(
+            sum - b
+                == TokenCounts(inputTokens: 100, outputTokens: 20, cachedInputTokens: 40, reasoningTokens: 0, calls: 1))
         var running = TokenCounts.zero
         running += a
         running += b
-        #expect(running == TokenCounts(
-            inputTokens: 107, outputTokens: 23, cachedInputTokens: 42, cacheWriteTokens: 0, reasoningTokens: 1, calls: 3))
+        #expect(
+            running
+                == TokenCounts(
+                    inputTokens: 107, outputTokens: 23, cachedInputTokens: 42, cacheWriteTokens: 0, reasoningTokens: 1,
+                    calls: 3))
     }
 
     @Test func overflowIsReportedNotWrapped() {
@@ -50,8 +56,11 @@ import Testing
                 ("input_tokens", "1200"), ("output_tokens", "34"), ("cached_input_tokens", "500"), ("calls", "3"),
                 ("m:input_tokens:gpt-4o", "999"), ("model:primary", "x"), ("total_tokens", "garbage-but-derived"),
             ]), key: "k")
-        #expect(counts == TokenCounts(
-            inputTokens: 1200, outputTokens: 34, cachedInputTokens: 500, cacheWriteTokens: 0, reasoningTokens: 0, calls: 3))
+        #expect(
+            counts
+                == TokenCounts(
+                    inputTokens: 1200, outputTokens: 34, cachedInputTokens: 500, cacheWriteTokens: 0,
+                    reasoningTokens: 0, calls: 3))
         #expect(counts.totalTokens == 1234)
         #expect(try TokenCounts(cycleHash: [], key: "k") == .zero)
     }
@@ -107,6 +116,8 @@ import Testing
                 + #""cycle_end":"2025-02-01","input_tokens":10,"limit":null,"models":{},"output_tokens":5,"#
                 + #""reasoning_tokens":0,"remaining":null,"reserved":0,"total_tokens":15,"user":"u"}"#)
         #expect(try JSONDecoder().decode(UserUsage.self, from: Data(try json(usage).utf8)) == usage)
-        #expect(try JSONDecoder().decode(CycleSummary.self, from: Data(try json(CycleSummary(usage)).utf8)).counts == usage.counts)
+        #expect(
+            try JSONDecoder().decode(CycleSummary.self, from: Data(try json(CycleSummary(usage)).utf8)).counts
+                == usage.counts)
     }
 }

@@ -28,7 +28,8 @@ extension Rollover {
             } catch {
                 throw LedgerError(
                     code: .corruptData,
-                    message: "\(keys.history(cycle)) holds an invalid summary for '\(entries[index].string ?? "")': \(text)")
+                    message:
+                        "\(keys.history(cycle)) holds an invalid summary for '\(entries[index].string ?? "")': \(text)")
             }
         }
         users.sort { $0.user < $1.user }

@@ -38,7 +38,9 @@ extension Rollover {
                         let userKeys = try keys.user(user)
                         return RedisScriptCall(
                             scripts.retention,
-                            keys: [userKeys.cycle(cycle), userKeys.calls(cycle), userKeys.profile, userKeys.late(cycle)],
+                            keys: [
+                                userKeys.cycle(cycle), userKeys.calls(cycle), userKeys.profile, userKeys.late(cycle),
+                            ],
                             arguments: [cycle.description])
                     })
                 for reply in replies {

@@ -32,7 +32,8 @@ public struct RolloverOptions: Sendable, Hashable {
             throw ValidationError(
                 code: .invalidLimit, field: "batch-size", message: "--batch-size is \(batchSize); use 1 to 100000")
         }
-        try Validation.validateDuration(lockTTL, field: "lock_ttl", minimum: .seconds(1), maximum: Validation.maximumTimeout)
+        try Validation.validateDuration(
+            lockTTL, field: "lock_ttl", minimum: .seconds(1), maximum: Validation.maximumTimeout)
         self.now = now
         self.dryRun = dryRun
         self.retentionMonths = retentionMonths

@@ -26,7 +26,7 @@ extension TokenCounts {
             let value: Int
             do {
                 value = try Self.storedCounter(cycleHash[index + 1], key: key, field: field)
-            } catch where lenient {
+            } catch  where lenient {
                 continue
             }
             set(storedField: field, to: value)
@@ -34,7 +34,8 @@ extension TokenCounts {
         guard !inputTokens.addingReportingOverflow(outputTokens).overflow else {
             throw LedgerError(
                 code: .corruptData,
-                message: "\(key): input_tokens + output_tokens (\(inputTokens) + \(outputTokens)) does not fit in 64 bits")
+                message:
+                    "\(key): input_tokens + output_tokens (\(inputTokens) + \(outputTokens)) does not fit in 64 bits")
         }
     }
 

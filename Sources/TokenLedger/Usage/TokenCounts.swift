@@ -68,10 +68,12 @@ public struct TokenCounts: Sendable, Hashable, Codable {
     /// The difference, counter by counter (taking a call's counts back out of a sum); a subset
     /// stays reported when either side reports it. Traps on overflow like `Int`'s `-`.
     public static func - (lhs: TokenCounts, rhs: TokenCounts) -> TokenCounts {
-        lhs + TokenCounts(
-            inputTokens: -rhs.inputTokens, outputTokens: -rhs.outputTokens,
-            cachedInputTokens: rhs.cachedInputTokens.map { -$0 }, cacheWriteTokens: rhs.cacheWriteTokens.map { -$0 },
-            reasoningTokens: rhs.reasoningTokens.map { -$0 }, calls: -rhs.calls)
+        lhs
+            + TokenCounts(
+                inputTokens: -rhs.inputTokens, outputTokens: -rhs.outputTokens,
+                cachedInputTokens: rhs.cachedInputTokens.map { -$0 },
+                cacheWriteTokens: rhs.cacheWriteTokens.map { -$0 },
+                reasoningTokens: rhs.reasoningTokens.map { -$0 }, calls: -rhs.calls)
     }
 
     /// The sum and whether any counter (or the derived total) left 64 bits; on overflow the
