@@ -15,6 +15,8 @@ private func withServiceGroup(running recorder: UsageRecorder, _ body: () async 
     let group = ServiceGroup(services: [recorder], logger: quiet)
     try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await group.run() }
+        // A shutdown triggered before the group started would make its run() throw instead.
+        #expect(await waitUntil { recorder.isRunning }, "the service group never started the recorder")
         do {
             try await body()
         } catch {

@@ -376,8 +376,8 @@ public final class UsageRecorder: Service, Sendable {
 
     // MARK: - Internals
 
-    /// Whether ``run()`` is running.
-    private var isRunning: Bool {
+    /// Whether ``run()`` is running (started, and not yet returned).
+    public var isRunning: Bool {
         lifecycle.withLock { state in
             if case .running = state { return true }
             return false
