@@ -56,7 +56,7 @@ func reportingFailures(_ body: () async throws -> Void) async throws {
     } catch let error as ExitCode {
         throw error
     } catch {
-        printError("internal error: \(error)")
+        printError("internal error: \(sentence(for: error))")
         throw ExitCode(ExitStatus.internalError.rawValue)
     }
 }

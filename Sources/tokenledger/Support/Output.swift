@@ -2,15 +2,187 @@ import ArgumentParser
 import Foundation
 import TokenLedger
 
-/// The `--format` of read commands.
-enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
-    case table, json, csv
+/// The `--format` of every command that prints a result: the same value rendered as an aligned
+/// table, one line of JSON (sorted keys) or CSV with a header row. `html` is `report`'s only.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
+    case table, json, csv, html
+
+    /// The formats every command takes (`html` is `report`'s only).
+    static let common: [OutputFormat] = [.table, .json, .csv]
 }
 
-/// Options of commands that print a result.
+/// `--format`, defaulting to `table` (read commands).
 struct FormatOptions: ParsableArguments {
-    @Option(name: .long, help: "Output format: table, json (sorted keys) or csv.")
+    @Option(name: .long, help: "Output format: table, json (sorted keys, one line) or csv.")
     var format: OutputFormat = .table
+
+    /// The formatter for the chosen format; `html` is refused (exit 64).
+    func formatter() throws -> OutputFormatter { try OutputFormatter(common: format) }
+}
+
+/// `--format`, defaulting to `json` (commands that have always printed one JSON line).
+struct JSONFormatOptions: ParsableArguments {
+    @Option(name: .long, help: "Output format: json (sorted keys, one line; the default), table or csv.")
+    var format: OutputFormat = .json
+
+    /// The formatter for the chosen format; `html` is refused (exit 64).
+    func formatter() throws -> OutputFormatter { try OutputFormatter(common: format) }
+}
+
+/// A command's result: `Encodable` (its JSON form), with table and CSV renderings of the same value.
+///
+/// The defaults render the value's JSON object: a two-column `field value` table, and CSV with the
+/// field names as the header and one row. Results with rows of their own (usage, report, history)
+/// override them.
+protocol CommandResult: Encodable {
+    /// The table rendering, ending in a newline.
+    func renderTable() throws -> String
+    /// The CSV rows, the header row first (fields are quoted by the formatter).
+    func csvRows() throws -> [[String]]
+}
+
+extension CommandResult {
+    func renderTable() throws -> String {
+        alignedColumns(try JSONValue.fields(of: self).map { [$0.name, $0.value] })
+    }
+
+    func csvRows() throws -> [[String]] {
+        let fields = try JSONValue.fields(of: self)
+        return [fields.map(\.name), fields.map(\.value)]
+    }
+}
+
+/// Renders a ``CommandResult`` in one ``OutputFormat``; the one place the CLI writes results.
+struct OutputFormatter {
+    /// The format to render in.
+    var format: OutputFormat
+
+    init(_ format: OutputFormat) { self.format = format }
+
+    /// A formatter for a format every command takes.
+    ///
+    /// - Throws: ``CLIFailure`` (exit 64) for `html`, which only `report` writes.
+    init(common format: OutputFormat) throws {
+        guard OutputFormat.common.contains(format) else {
+            throw CLIFailure(exitCode: .usage, message: "--format \(format.rawValue) is only for report; use table, json or csv")
+        }
+        self.format = format
+    }
+
+    /// The CLI's one JSON configuration: sorted keys, slashes unescaped, one line (the field names
+    /// are snake_case through each type's coding keys).
+    static func jsonEncoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    /// One line of JSON for `value`, newline included.
+    static func json(_ value: some Encodable) throws -> String {
+        String(decoding: try jsonEncoder().encode(value), as: UTF8.self) + "\n"
+    }
+
+    /// The text of `value` in this format, ending in a newline.
+    func render(_ value: some CommandResult) throws -> String {
+        switch format {
+        case .json: return try Self.json(value)
+        case .csv: return try value.csvRows().map { $0.map(csvField).joined(separator: ",") + "\n" }.joined()
+        case .table: return try value.renderTable()
+        case .html: throw CLIFailure(exitCode: .usage, message: "--format html is only for report; use table, json or csv")
+        }
+    }
+
+    /// Writes `value` in this format to stdout.
+    func print(_ value: some CommandResult) throws {
+        Swift.print(try render(value), terminator: "")
+    }
+}
+
+/// One CSV field, quoted when it holds a comma, quote, CR or LF (RFC 4180).
+func csvField(_ text: String) -> String {
+    if text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+    return text
+}
+
+/// Rows as aligned columns, the first row the header: the first column left-aligned, the others
+/// right-aligned, each line ending in a newline.
+func alignedColumns(_ rows: [[String]]) -> String {
+    guard let header = rows.first else { return "" }
+    var widths = header.map(\.count)
+    for row in rows {
+        for (index, cell) in row.enumerated() where index < widths.count { widths[index] = max(widths[index], cell.count) }
+    }
+    var text = ""
+    for row in rows {
+        let cells = row.enumerated().map { index, cell in
+            index == 0 || index >= widths.count
+                ? cell.padding(toLength: index < widths.count ? widths[index] : cell.count, withPad: " ", startingAt: 0)
+                : String(repeating: " ", count: max(0, widths[index] - cell.count)) + cell
+        }
+        text += cells.joined(separator: "  ").trimmingCharacters(in: .whitespaces) + "\n"
+    }
+    return text
+}
+
+/// A JSON value, read back from a result's encoding to render its fields as table or CSV cells.
+enum JSONValue: Decodable {
+    case bool(Bool), int(Int), double(Double), string(String), null
+    case array([JSONValue]), object([String: JSONValue])
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Int.self) {
+            self = .int(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .double(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([JSONValue].self) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode([String: JSONValue].self))
+        }
+    }
+
+    /// The value as one cell: scalars as text, null empty, arrays and objects as compact JSON.
+    var cell: String {
+        switch self {
+        case .bool(let value): return String(value)
+        case .int(let value): return String(value)
+        case .double(let value): return String(value)
+        case .string(let value): return value
+        case .null: return ""
+        case .array(let items): return "[" + items.map(\.jsonText).joined(separator: ",") + "]"
+        case .object: return jsonText
+        }
+    }
+
+    private var jsonText: String {
+        switch self {
+        case .string(let value):
+            return (try? OutputFormatter.json(value).dropLast()).map(String.init) ?? value
+        case .object(let fields):
+            let members = fields.keys.sorted().map { key in
+                ((try? OutputFormatter.json(key).dropLast()).map(String.init) ?? key) + ":" + fields[key]!.jsonText
+            }
+            return "{" + members.joined(separator: ",") + "}"
+        case .null: return "null"
+        default: return cell
+        }
+    }
+
+    /// The fields of `value`'s JSON object in key order (a non-object is one field, `value`).
+    static func fields(of value: some Encodable) throws -> [(name: String, value: String)] {
+        let decoded = try JSONDecoder().decode(JSONValue.self, from: try OutputFormatter.jsonEncoder().encode(value))
+        guard case .object(let fields) = decoded else { return [("value", decoded.cell)] }
+        return fields.keys.sorted().map { ($0, fields[$0]!.cell) }
+    }
 }
 
 /// The `--at` option: evaluate at an instant instead of now.
@@ -22,49 +194,6 @@ struct AtOption: ParsableArguments {
     func instant() throws -> Date {
         guard let at else { return Date() }
         return try ISO8601Instant.parse(at, field: "--at")
-    }
-}
-
-/// Writes JSON with sorted keys on one line to stdout.
-func printJSON(_ value: some Encodable) throws {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    print(String(decoding: try encoder.encode(value), as: UTF8.self))
-}
-
-/// Writes a JSON object, built from an encodable value plus extra fields, with sorted keys.
-func printJSON(_ value: some Encodable, adding extra: [String: Any]) throws {
-    let encoder = JSONEncoder()
-    let data = try encoder.encode(value)
-    guard var object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-        throw CLIFailure(exitCode: .internalError, message: "could not encode the result as a JSON object")
-    }
-    for (key, item) in extra { object[key] = item }
-    let output = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-    print(String(decoding: output, as: UTF8.self))
-}
-
-/// One CSV field, quoted when it holds a comma, quote, CR or LF (RFC 4180).
-func csvField(_ text: String) -> String {
-    if text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
-    return text
-}
-
-/// Prints rows as aligned columns (the first row is the header).
-func printTable(_ rows: [[String]]) {
-    guard let header = rows.first else { return }
-    var widths = header.map(\.count)
-    for row in rows {
-        for (index, cell) in row.enumerated() where index < widths.count { widths[index] = max(widths[index], cell.count) }
-    }
-    for row in rows {
-        let cells = row.enumerated().map { index, cell in
-            index == 0 ? cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
-                : String(repeating: " ", count: max(0, widths[index] - cell.count)) + cell
-        }
-        print(cells.joined(separator: "  ").trimmingCharacters(in: .whitespaces))
     }
 }
 
@@ -82,12 +211,6 @@ func usageCells(_ usage: UserUsage) -> [String] {
         String(usage.reasoningTokens), String(usage.totalTokens), String(usage.calls), usage.limit.map(String.init) ?? "",
         String(usage.reserved), usage.remaining.map(String.init) ?? "",
     ]
-}
-
-/// Prints usage rows as CSV with a header row.
-func printCSV(_ usages: [UserUsage]) {
-    print(usageColumns.joined(separator: ","))
-    for usage in usages { print(usageCells(usage).map(csvField).joined(separator: ",")) }
 }
 
 /// Whether standard error is a terminal (progress and colour only then).

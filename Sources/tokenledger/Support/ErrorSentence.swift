@@ -1,0 +1,59 @@
+import BytePairEncoding
+import Foundation
+import RedisClient
+import TokenLedger
+
+/// An error as a sentence for stderr: never a Swift type or case name (`rankCountMismatch:`,
+/// `fileNotFound:`) nor Foundation's `NSCocoaErrorDomain error 512`.
+func sentence(for error: any Error) -> String {
+    switch error {
+    case let failure as CLIFailure:
+        return failure.message
+    case let error as RankFileError:
+        // `path:line: message`, as compilers name a place; the code (`rankCountMismatch`) is left out.
+        let place = error.path.isEmpty ? "" : error.line.map { "\(error.path):\($0): " } ?? "\(error.path): "
+        return place + error.message
+    case let error as TokenLedger.ValidationError:
+        return error.message
+    case let error as LedgerError:
+        return error.message
+    case let error as ExtractionError:
+        return error.message
+    case let error as RedisError:
+        return cliMessage(for: error)
+    case let error as QuotaExceededError:
+        return error.description
+    default:
+        return fileErrorSentence(error as NSError)
+    }
+}
+
+/// A Foundation file error as a sentence: what went wrong, from the POSIX cause when there is one.
+private func fileErrorSentence(_ error: NSError) -> String {
+    if let underlying = error.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+        return String(cString: strerror(Int32(underlying.code))).lowercased()
+    }
+    if error.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(error.code))).lowercased() }
+    guard error.domain == NSCocoaErrorDomain else { return "an unexpected error occurred (\(error.domain) \(error.code))" }
+    switch CocoaError.Code(rawValue: error.code) {
+    case .fileNoSuchFile, .fileReadNoSuchFile: return "no such file or directory"
+    case .fileReadNoPermission, .fileWriteNoPermission: return "permission denied"
+    case .fileWriteOutOfSpace: return "no space left on the device"
+    case .fileWriteVolumeReadOnly: return "the file system is read-only"
+    case .fileWriteFileExists: return "the file already exists"
+    case .fileReadCorruptFile: return "the file is damaged or not in the expected format"
+    case .fileReadTooLarge: return "the file is too large"
+    case .fileReadInapplicableStringEncoding, .fileWriteInapplicableStringEncoding: return "the text is not valid UTF-8"
+    case .fileWriteInvalidFileName: return "the file name is not valid"
+    case .fileWriteUnknown: return "the file could not be written (does its directory exist?)"
+    case .fileReadUnknown: return "the file could not be read"
+    default: return "the file operation failed"
+    }
+}
+
+/// Why an exact estimator could not be built, as a sentence naming the rank file.
+func describeEstimatorFailure(_ error: any Error, file: String?) -> String {
+    let reason = sentence(for: error)
+    if error is RankFileError { return "cannot use the rank file: " + reason }
+    return "cannot use the rank file\(file.map { " \($0)" } ?? ""): " + reason
+}
