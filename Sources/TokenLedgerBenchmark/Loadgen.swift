@@ -39,13 +39,17 @@ struct Loadgen: AsyncParsableCommand {
             throw ArgumentParser.ValidationError("--events ≤ 1000000000, --users ≤ 10000000 and --concurrency ≤ 10000")
         }
         guard (1...86_400_000).contains(recordTimeoutMilliseconds), (0...86_400).contains(drainSeconds) else {
-            throw ArgumentParser.ValidationError("--record-timeout-ms must be 1 to 86400000 and --drain-seconds 0 to 86400")
+            throw ArgumentParser.ValidationError(
+                "--record-timeout-ms must be 1 to 86400000 and --drain-seconds 0 to 86400")
         }
     }
 
     /// The deterministic event `index`.
     static func event(_ index: Int, users: Int, prefix: String) -> (user: String, callID: String, usage: UsageRecord) {
-        ("load-\(index % users)", "\(prefix)-\(index)", UsageRecord(inputTokens: index % 97 + 1, outputTokens: index % 31))
+        (
+            "load-\(index % users)", "\(prefix)-\(index)",
+            UsageRecord(inputTokens: index % 97 + 1, outputTokens: index % 31)
+        )
     }
 
     func run() async throws {
@@ -136,18 +140,21 @@ struct Loadgen: AsyncParsableCommand {
         for index in 0..<events {
             let event = Self.event(index, users: users, prefix: prefix)
             let old = expected[event.user] ?? (0, 0, 0)
-            expected[event.user] = (old.input + event.usage.inputTokens, old.output + event.usage.outputTokens, old.calls + 1)
+            expected[event.user] = (
+                old.input + event.usage.inputTokens, old.output + event.usage.outputTokens, old.calls + 1
+            )
         }
         var lost = 0
         for (user, totals) in expected {
             let usage = try await repository.usage(user: user)
             if usage.inputTokens != totals.input || usage.outputTokens != totals.output || usage.calls != totals.calls {
                 FileHandle.standardError.write(
-                    Data("mismatch for \(user): input \(usage.inputTokens)/\(totals.input), output \(usage.outputTokens)/\(totals.output), calls \(usage.calls)/\(totals.calls)\n".utf8))
+                    Data(
+                        "mismatch for \(user): input \(usage.inputTokens)/\(totals.input), output \(usage.outputTokens)/\(totals.output), calls \(usage.calls)/\(totals.calls)\n"
+                            .utf8))
                 lost += max(1, abs(totals.calls - usage.calls))
             }
         }
         return lost
     }
 }
-

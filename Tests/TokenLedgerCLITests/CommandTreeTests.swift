@@ -43,7 +43,9 @@ private let samples: [Sample] = [
 ]
 
 /// The paths of every leaf command under `command` (a command with subcommands is not a leaf).
-private func leafPaths(_ command: any ParsableCommand.Type, prefix: [String] = []) -> [([String], any ParsableCommand.Type)] {
+private func leafPaths(_ command: any ParsableCommand.Type, prefix: [String] = []) -> [(
+    [String], any ParsableCommand.Type
+)] {
     let subcommands = command.configuration.subcommands
     if subcommands.isEmpty { return [(prefix, command)] }
     return subcommands.flatMap { leafPaths($0, prefix: prefix + [$0.configuration.commandName ?? ""]) }
@@ -80,14 +82,17 @@ struct CommandTreeTests {
 
     @Test("a user id named like a subcommand stays an argument")
     func userNamedLikeACommand() throws {
-        let arguments = TokenLedgerCommand.movingGlobalOptions(["--namespace", "n", "usage", "report", "--redis", "redis://h"])
+        let arguments = TokenLedgerCommand.movingGlobalOptions([
+            "--namespace", "n", "usage", "report", "--redis", "redis://h",
+        ])
         let parsed = try #require(try TokenLedgerCommand.parseAsRoot(arguments) as? UsageCommand)
         #expect(parsed.user == "report" && parsed.global.namespace == "n" && parsed.global.redis == "redis://h")
     }
 
     @Test("--format json prints one line of JSON on every command, run against a real server with the options in front")
     func formatJSONEverywhere() async throws {
-        let spool = FileManager.default.temporaryDirectory.appendingPathComponent("tree-spool-\(UUID().uuidString)").path
+        let spool = FileManager.default.temporaryDirectory.appendingPathComponent("tree-spool-\(UUID().uuidString)")
+            .path
         defer { try? FileManager.default.removeItem(atPath: spool) }
         try await withRedisServer { server async throws in
             let globals = ["--redis", "redis://127.0.0.1:\(server.port)", "--namespace", "demo-tree"]

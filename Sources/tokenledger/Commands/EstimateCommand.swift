@@ -39,7 +39,9 @@ struct EstimateCommand: AsyncParsableCommand {
     @Flag(help: "The same as --input json: read a JSON array of strings; print a JSON array of counts.")
     var json = false
 
-    @Option(name: .long, help: "Output format: table, json or csv (default: json with --input json, else table).")
+    @Option(
+        name: .long, help: "Output format: table, json or csv (default: json with --input json, else table).",
+        transform: OutputFormat.parseCommon)
     var format: OutputFormat?
 
     @OptionGroup var inputLimit: InputLimitOptions

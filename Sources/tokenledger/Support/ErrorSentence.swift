@@ -34,7 +34,9 @@ private func fileErrorSentence(_ error: NSError) -> String {
         return String(cString: strerror(Int32(underlying.code))).lowercased()
     }
     if error.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(error.code))).lowercased() }
-    guard error.domain == NSCocoaErrorDomain else { return "an unexpected error occurred (\(error.domain) \(error.code))" }
+    guard error.domain == NSCocoaErrorDomain else {
+        return "an unexpected error occurred (\(error.domain) \(error.code))"
+    }
     switch CocoaError.Code(rawValue: error.code) {
     case .fileNoSuchFile, .fileReadNoSuchFile: return "no such file or directory"
     case .fileReadNoPermission, .fileWriteNoPermission: return "permission denied"

@@ -9,11 +9,25 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
 
     /// The formats every command takes (`html` is `report`'s only).
     static let common: [OutputFormat] = [.table, .json, .csv]
+
+    /// Parses a `--format` every command takes, so `--help` lists only those and `html` is a usage
+    /// error (exit 64) outside `report`.
+    @Sendable static func parseCommon(_ text: String) throws -> OutputFormat {
+        guard let format = OutputFormat(rawValue: text), common.contains(format) else {
+            throw ArgumentParser.ValidationError(
+                text == "html"
+                    ? "--format html is only for report; use table, json or csv" : "--format must be table, json or csv"
+            )
+        }
+        return format
+    }
 }
 
 /// `--format`, defaulting to `table` (read commands).
 struct FormatOptions: ParsableArguments {
-    @Option(name: .long, help: "Output format: table, json (sorted keys, one line) or csv.")
+    @Option(
+        name: .long, help: "Output format: table (the default), json (sorted keys, one line) or csv.",
+        transform: OutputFormat.parseCommon)
     var format: OutputFormat = .table
 
     /// The formatter for the chosen format; `html` is refused (exit 64).
@@ -22,7 +36,9 @@ struct FormatOptions: ParsableArguments {
 
 /// `--format`, defaulting to `json` (commands that have always printed one JSON line).
 struct JSONFormatOptions: ParsableArguments {
-    @Option(name: .long, help: "Output format: json (sorted keys, one line; the default), table or csv.")
+    @Option(
+        name: .long, help: "Output format: json (sorted keys, one line; the default), table or csv.",
+        transform: OutputFormat.parseCommon)
     var format: OutputFormat = .json
 
     /// The formatter for the chosen format; `html` is refused (exit 64).
@@ -43,11 +59,11 @@ protocol CommandResult: Encodable {
 
 extension CommandResult {
     func renderTable() throws -> String {
-        alignedColumns(try JSONValue.fields(of: self).map { [$0.name, $0.value] })
+        alignedColumns(try EncodedValue.fields(of: self).map { [$0.name, $0.value] })
     }
 
     func csvRows() throws -> [[String]] {
-        let fields = try JSONValue.fields(of: self)
+        let fields = try EncodedValue.fields(of: self)
         return [fields.map(\.name), fields.map(\.value)]
     }
 }
@@ -64,7 +80,8 @@ struct OutputFormatter {
     /// - Throws: ``CLIFailure`` (exit 64) for `html`, which only `report` writes.
     init(common format: OutputFormat) throws {
         guard OutputFormat.common.contains(format) else {
-            throw CLIFailure(exitCode: .usage, message: "--format \(format.rawValue) is only for report; use table, json or csv")
+            throw CLIFailure(
+                exitCode: .usage, message: "--format \(format.rawValue) is only for report; use table, json or csv")
         }
         self.format = format
     }
@@ -88,7 +105,8 @@ struct OutputFormatter {
         case .json: return try Self.json(value)
         case .csv: return try value.csvRows().map { $0.map(csvField).joined(separator: ",") + "\n" }.joined()
         case .table: return try value.renderTable()
-        case .html: throw CLIFailure(exitCode: .usage, message: "--format html is only for report; use table, json or csv")
+        case .html:
+            throw CLIFailure(exitCode: .usage, message: "--format html is only for report; use table, json or csv")
         }
     }
 
@@ -112,7 +130,9 @@ func alignedColumns(_ rows: [[String]]) -> String {
     guard let header = rows.first else { return "" }
     var widths = header.map(\.count)
     for row in rows {
-        for (index, cell) in row.enumerated() where index < widths.count { widths[index] = max(widths[index], cell.count) }
+        for (index, cell) in row.enumerated() where index < widths.count {
+            widths[index] = max(widths[index], cell.count)
+        }
     }
     var text = ""
     for row in rows {
@@ -126,10 +146,11 @@ func alignedColumns(_ rows: [[String]]) -> String {
     return text
 }
 
-/// A JSON value, read back from a result's encoding to render its fields as table or CSV cells.
-enum JSONValue: Decodable {
+/// A value read back from a result's JSON encoding, to render its fields as table or CSV cells
+/// (integers stay integers, unlike the extraction's `JSONValue`, whose numbers are `Double`).
+enum EncodedValue: Decodable {
     case bool(Bool), int(Int), double(Double), string(String), null
-    case array([JSONValue]), object([String: JSONValue])
+    case array([EncodedValue]), object([String: EncodedValue])
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
@@ -143,10 +164,10 @@ enum JSONValue: Decodable {
             self = .double(value)
         } else if let value = try? container.decode(String.self) {
             self = .string(value)
-        } else if let value = try? container.decode([JSONValue].self) {
+        } else if let value = try? container.decode([EncodedValue].self) {
             self = .array(value)
         } else {
-            self = .object(try container.decode([String: JSONValue].self))
+            self = .object(try container.decode([String: EncodedValue].self))
         }
     }
 
@@ -179,7 +200,7 @@ enum JSONValue: Decodable {
 
     /// The fields of `value`'s JSON object in key order (a non-object is one field, `value`).
     static func fields(of value: some Encodable) throws -> [(name: String, value: String)] {
-        let decoded = try JSONDecoder().decode(JSONValue.self, from: try OutputFormatter.jsonEncoder().encode(value))
+        let decoded = try JSONDecoder().decode(EncodedValue.self, from: try OutputFormatter.jsonEncoder().encode(value))
         guard case .object(let fields) = decoded else { return [("value", decoded.cell)] }
         return fields.keys.sorted().map { ($0, fields[$0]!.cell) }
     }
@@ -208,7 +229,8 @@ func usageCells(_ usage: UserUsage) -> [String] {
     [
         usage.user, usage.cycle.description, usage.cycleEnd.description, String(usage.inputTokens),
         String(usage.outputTokens), String(usage.cachedInputTokens), String(usage.cacheWriteTokens),
-        String(usage.reasoningTokens), String(usage.totalTokens), String(usage.calls), usage.limit.map(String.init) ?? "",
+        String(usage.reasoningTokens), String(usage.totalTokens), String(usage.calls),
+        usage.limit.map(String.init) ?? "",
         String(usage.reserved), usage.remaining.map(String.init) ?? "",
     ]
 }
