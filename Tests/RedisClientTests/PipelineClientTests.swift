@@ -84,11 +84,16 @@ struct PipelineClientTests {
             let client = RedisPipelineClient(
                 configuration: configuration, options: .init(connections: 1, maximumBatchCommands: 4, maximumQueuedGroups: 8))
             let key = uniqueNamespace() + ":bp"
+            // The deadline is far away: this test is about back-pressure, not deadlines, and on a
+            // loaded 2-core machine a group can wait in the full queue for tens of seconds.
+            let failures = FailureLog()
             await withTaskGroup(of: Void.self) { group in
                 for _ in 0..<32 {
                     group.addTask {
                         for _ in 0..<50 {
-                            await client.enqueue([RedisCommand("INCR", key)], deadline: .now + .seconds(30)) { _ in }
+                            await client.enqueue([RedisCommand("INCR", key)], deadline: .now + .seconds(900)) { result in
+                                if case .failure(let error) = result { failures.append(error) }
+                            }
                         }
                     }
                 }
@@ -100,7 +105,15 @@ struct PipelineClientTests {
                 return total >= 1600
             })
             #expect(total == 1600)
+            #expect(failures.errors.isEmpty, "groups failed: \(failures.errors)")
             client.shutdown()
         }
     }
+}
+
+/// The errors of groups that failed, collected from their completions (on the pipeline's lanes).
+private final class FailureLog: Sendable {
+    private let storage = Mutex<[RedisError]>([])
+    func append(_ error: RedisError) { storage.withLock { $0.append(error) } }
+    var errors: [RedisError] { storage.withLock { $0 } }
 }
