@@ -1,6 +1,9 @@
+import BytePairEncoding
 import Foundation
 import RedisTestSupport
 import Testing
+
+@testable import tokenledger
 
 /// Runs `body` with a private server and the environment that points the CLI at it.
 private func withConventionsServer(_ body: ([String: String]) async throws -> Void) async throws {
@@ -125,6 +128,32 @@ struct ConventionsCommandTests {
             #expect(
                 !report.stderr.contains("NSCocoaErrorDomain") && !report.stderr.contains("Error Domain"),
                 "\(report.stderr)")
+        }
+    }
+
+    @Test("sentence(for:) names no Swift type, case or Foundation domain, whatever the error")
+    func sentencesWithoutSwiftNames() {
+        struct PrivateFailure: Error {}
+        let rank = RankFileError(code: .rankCountMismatch, path: "/r/o200k_base.tiktoken", line: 3, message: "2 ranks")
+        let cases: [(any Error, String)] = [
+            (PrivateFailure(), "an unexpected error occurred"),
+            (CocoaError(.fileWriteUnknown), "could not be written"),
+            (CocoaError(.fileReadNoSuchFile), "no such file or directory"),
+            (rank, "/r/o200k_base.tiktoken:3: 2 ranks"),
+            (
+                DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "not JSON")),
+                "could not be read: not JSON"
+            ),
+        ]
+        for (error, expected) in cases {
+            let text = sentence(for: error)
+            #expect(text.contains(expected), "\(text)")
+            for name in [
+                "PrivateFailure", "NSCocoaErrorDomain", "Error Domain", "rankCountMismatch", "dataCorrupted",
+                "tokenledger.",
+            ] {
+                #expect(!text.contains(name), "\(text)")
+            }
         }
     }
 }

@@ -23,6 +23,11 @@ func sentence(for error: any Error) -> String {
         return cliMessage(for: error)
     case let error as QuotaExceededError:
         return error.description
+    case DecodingError.dataCorrupted(let context), DecodingError.keyNotFound(_, let context),
+        DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+        return "the data could not be read: " + context.debugDescription
+    case EncodingError.invalidValue(_, let context):
+        return "the result could not be written: " + context.debugDescription
     default:
         return fileErrorSentence(error as NSError)
     }
@@ -34,9 +39,8 @@ private func fileErrorSentence(_ error: NSError) -> String {
         return String(cString: strerror(Int32(underlying.code))).lowercased()
     }
     if error.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(error.code))).lowercased() }
-    guard error.domain == NSCocoaErrorDomain else {
-        return "an unexpected error occurred (\(error.domain) \(error.code))"
-    }
+    // Any other domain is a Swift type's name (`tokenledger.SomeError`): not for the reader.
+    guard error.domain == NSCocoaErrorDomain else { return "an unexpected error occurred (code \(error.code))" }
     switch CocoaError.Code(rawValue: error.code) {
     case .fileNoSuchFile, .fileReadNoSuchFile: return "no such file or directory"
     case .fileReadNoPermission, .fileWriteNoPermission: return "permission denied"
