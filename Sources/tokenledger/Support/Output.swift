@@ -23,27 +23,40 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
     }
 }
 
-/// `--format`, defaulting to `table` (read commands).
-struct FormatOptions: ParsableArguments {
-    @Option(
-        name: .long, help: "Output format: table (the default), json (sorted keys, one line) or csv.",
-        transform: OutputFormat.parseCommon)
-    var format: OutputFormat = .table
+/// The `--format` a command uses when none is given.
+protocol DefaultOutputFormat {
+    /// The format.
+    static var format: OutputFormat { get }
+}
 
-    /// The formatter for the chosen format; `html` is refused (exit 64).
+/// Read and operations commands print a table by default.
+enum TableByDefault: DefaultOutputFormat {
+    static var format: OutputFormat { .table }
+}
+
+/// Commands that have always printed one JSON line keep JSON as their default.
+enum JSONByDefault: DefaultOutputFormat {
+    static var format: OutputFormat { .json }
+}
+
+/// `--format table|json|csv`, with `Default` when not given.
+struct FormatChoice<Default: DefaultOutputFormat>: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Output format: table, json (sorted keys, one line) or csv (default: \(Default.format.rawValue))."),
+        transform: OutputFormat.parseCommon)
+    var format: OutputFormat = Default.format
+
+    /// The formatter for the chosen format.
     func formatter() throws -> OutputFormatter { try OutputFormatter(common: format) }
 }
+
+/// `--format`, defaulting to `table` (read and operations commands).
+typealias FormatOptions = FormatChoice<TableByDefault>
 
 /// `--format`, defaulting to `json` (commands that have always printed one JSON line).
-struct JSONFormatOptions: ParsableArguments {
-    @Option(
-        name: .long, help: "Output format: json (sorted keys, one line; the default), table or csv.",
-        transform: OutputFormat.parseCommon)
-    var format: OutputFormat = .json
-
-    /// The formatter for the chosen format; `html` is refused (exit 64).
-    func formatter() throws -> OutputFormatter { try OutputFormatter(common: format) }
-}
+typealias JSONFormatOptions = FormatChoice<JSONByDefault>
 
 /// A command's result: `Encodable` (its JSON form), with table and CSV renderings of the same value.
 ///
