@@ -239,7 +239,7 @@ struct DurabilityTests {
         #expect(metrics.counterTotal(label: "tokenledger_quota_decisions_total", dimensions: [("decision", "fail_open")]) == 2)
         #expect(metrics.counterTotal(label: "tokenledger_quota_decisions_total", dimensions: [("decision", "fail_closed")]) == 2)
         #expect(metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "spooled")]) == 1)
-        #expect(metrics.counterTotal(label: "tokenledger_redis_errors_total", dimensions: [("code", "connectionRefused")]) >= 1)
+        #expect(metrics.counterTotal(label: "tokenledger_redis_errors_total", dimensions: [("code", "connection_refused")]) >= 1)
         await pool.close()
     }
 

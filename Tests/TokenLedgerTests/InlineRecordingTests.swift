@@ -26,7 +26,7 @@ struct InlineRecordingTests {
             for index in 0..<30 {
                 let usage = UsageRecord(inputTokens: index + 1, outputTokens: 1)
                 guard case .applied = await recorder.record(user: "lone-\(index % 3)", callID: "c\(index)", usage: usage, at: testInstant) else {
-                    throw LedgerError(code: .internalError, message: "event \(index) not applied")
+                    throw LedgerError(code: .unexpectedReply, message: "event \(index) not applied")
                 }
             }
             #expect(recorder.pipelineStatistics?.commands == 0)

@@ -52,7 +52,7 @@ struct PipelinedRecorderTests {
                             let e = event(index, users: 40)
                             let outcome = await recorder.record(user: e.user, callID: e.callID, usage: e.usage, at: testInstant)
                             guard case .applied = outcome else {
-                                throw LedgerError(code: .internalError, message: "event \(index) not applied: \(outcome)")
+                                throw LedgerError(code: .unexpectedReply, message: "event \(index) not applied: \(outcome)")
                             }
                         }
                     }

@@ -448,7 +448,7 @@ struct PromisesTests {
 
         let logged = logs.lines.map(\.text)
         #expect(
-            (logged + texts).contains { $0.contains("authenticationFailed") || $0.contains("WRONGPASS") },
+            (logged + texts).contains { $0.contains("authentication_failed") || $0.contains("WRONGPASS") },
             "the authentication failures were logged or thrown")
         for text in logged + texts {
             #expect(!text.contains(password), "the password leaked: \(text)")

@@ -36,7 +36,7 @@ struct QuotaTests {
                         let result = try await repository.settle(
                             user: "q", callID: id, usage: UsageRecord(inputTokens: 5, outputTokens: 2), at: testInstant)
                         guard result.applied, result.releasedTokens == 10 else {
-                            throw LedgerError(code: .internalError, message: "settle of \(id) gave \(result)")
+                            throw LedgerError(code: .unexpectedReply, message: "settle of \(id) gave \(result)")
                         }
                     }
                 }

@@ -205,6 +205,6 @@ struct ValidationTests {
         #expect("\(error)" == "user id is empty")
         #expect(error.localizedDescription == "user id is empty")
         #expect(ValidationError.Code.invalidUserID.rawValue == "invalid_user_id")
-        #expect(ValidationError.Code(rawValue: "custom") != .invalidUserID)
+        #expect(Set(ValidationError.Code.allCases).count == ValidationError.Code.allCases.count)
     }
 }

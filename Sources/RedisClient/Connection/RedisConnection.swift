@@ -107,12 +107,13 @@ public final class RedisConnection: @unchecked Sendable {
         if let inline, Self.holders.load(ordering: .relaxed) == 1, context.isConnected,
             commands.reduce(0, { $0 + $1.wireArguments.count }) <= Self.inlineWriteLimit, !context.isStale()
         {
-            return try await pipelineInline(commands, lease: inline)
+            return RedisReply.naming(try await pipelineInline(commands, lease: inline), after: commands)
         }
-        return try await run { context in
+        let replies = try await run { context in
             if context.isConnected && context.isStale() { context.close() }
             return try context.execute(commands)
         }
+        return RedisReply.naming(replies, after: commands)
     }
 
     /// Writes on the caller's thread and reads the replies that arrive within the lease's budget;

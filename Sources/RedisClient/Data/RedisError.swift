@@ -3,36 +3,56 @@
 /// The ``code`` says what kind of failure it was; ``message`` names the cause (and the address
 /// where one is involved). Passwords never appear in either: messages are built from hiredis's
 /// error strings, server replies and redacted configuration only.
-public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// The kind of failure. Extensible: new codes can be added without breaking callers.
+public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible, CategorizedError {
+    /// The kind of failure. Closed: only the static lets exist (nobody else can make a code), and
+    /// each has one stable snake_case name, the one logs, metrics and JSON output show.
     public struct Code: Sendable, Hashable, CustomStringConvertible {
-        /// The code's stable name.
-        public let name: String
+        private enum Base: String, Sendable, CaseIterable {
+            case connectionRefused = "connection_refused"
+            case timeout
+            case authenticationFailed = "authentication_failed"
+            case server
+            case protocolError = "protocol_error"
+            case connectionClosed = "connection_closed"
+            case invalidConfiguration = "invalid_configuration"
+            case poolTimeout = "pool_timeout"
+            case poolClosed = "pool_closed"
+            case scriptNotLoaded = "script_not_loaded"
+        }
 
-        /// Creates a code with a stable name.
-        public init(_ name: String) { self.name = name }
+        private let base: Base
+
+        private init(_ base: Base) { self.base = base }
+
+        /// The code's stable snake_case name, e.g. `connection_refused`.
+        public var rawValue: String { base.rawValue }
+        /// The code's stable snake_case name (``rawValue``).
+        public var name: String { base.rawValue }
+
+        /// Every code, for tables and tests.
+        public static var allCases: [Code] { Base.allCases.map(Code.init) }
 
         /// The server refused the connection or could not be reached (nothing listening, no route, bad socket path).
-        public static let connectionRefused = Code("connectionRefused")
+        public static let connectionRefused = Code(.connectionRefused)
         /// A connect, read or write did not finish within its configured timeout.
-        public static let timeout = Code("timeout")
+        public static let timeout = Code(.timeout)
         /// AUTH was refused (wrong password, unknown or disabled ACL user).
-        public static let authenticationFailed = Code("authenticationFailed")
+        public static let authenticationFailed = Code(.authenticationFailed)
         /// The server answered with an error reply; ``RedisError/serverCode`` keeps its code (e.g. `WRONGTYPE`).
-        public static let server = Code("server")
+        public static let server = Code(.server)
         /// The reply could not be parsed, or had a shape the caller did not expect.
-        public static let protocolError = Code("protocolError")
+        public static let protocolError = Code(.protocolError)
         /// The connection broke while a command was in flight (reset, end of file, I/O error).
-        public static let connectionClosed = Code("connectionClosed")
+        public static let connectionClosed = Code(.connectionClosed)
         /// The configuration (usually the URL) is not usable.
-        public static let invalidConfiguration = Code("invalidConfiguration")
+        public static let invalidConfiguration = Code(.invalidConfiguration)
         /// No pooled connection became free within the pool's wait timeout.
-        public static let poolTimeout = Code("poolTimeout")
+        public static let poolTimeout = Code(.poolTimeout)
         /// The pool was shut down.
-        public static let poolClosed = Code("poolClosed")
+        public static let poolClosed = Code(.poolClosed)
         /// The server does not have a script (`NOSCRIPT`) and this user may not load it (`SCRIPT LOAD`
         /// refused by the ACL): an administrator must load the scripts.
-        public static let scriptNotLoaded = Code("scriptNotLoaded")
+        public static let scriptNotLoaded = Code(.scriptNotLoaded)
 
         /// The code's name.
         public var description: String { name }
@@ -44,12 +64,42 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
     public var message: String
     /// For ``Code/server`` errors, the first word of Redis's reply (`WRONGTYPE`, `NOSCRIPT`, `ERR`, …).
     public var serverCode: String?
+    /// The name of the command that failed (`HMGET`, `EVALSHA`, `SCRIPT LOAD`), when one is known.
+    /// Never its arguments: they hold user ids and keys.
+    public var command: String?
+    /// The error that caused this one, when there is one (not part of equality).
+    public var underlying: (any Error)?
 
     /// Creates an error.
-    public init(code: Code, message: String, serverCode: String? = nil) {
+    ///
+    /// - Parameters:
+    ///   - code: What kind of failure this is.
+    ///   - message: A message naming the cause; never a password.
+    ///   - serverCode: For ``Code/server`` errors, the first word of the reply.
+    ///   - command: The name of the failed command, without its arguments.
+    ///   - underlying: The error that caused this one.
+    public init(
+        code: Code, message: String, serverCode: String? = nil, command: String? = nil, underlying: (any Error)? = nil
+    ) {
         self.code = code
         self.message = message
         self.serverCode = serverCode
+        self.command = command
+        self.underlying = underlying
+    }
+
+    /// Equal when code, message, server code and command are (``underlying`` is not compared).
+    public static func == (lhs: RedisError, rhs: RedisError) -> Bool {
+        lhs.code == rhs.code && lhs.message == rhs.message && lhs.serverCode == rhs.serverCode
+            && lhs.command == rhs.command
+    }
+
+    /// Hashes what ``==`` compares.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(code)
+        hasher.combine(message)
+        hasher.combine(serverCode)
+        hasher.combine(command)
     }
 
     /// Creates a ``Code/server`` error from a Redis error reply such as `WRONGTYPE Operation against…`.
@@ -125,6 +175,18 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
         if code == .authenticationFailed { return true }
         guard code == .server, let serverCode else { return false }
         return RedisError.permissionServerCodes.contains(serverCode)
+    }
+
+    /// What the failure means: a wrong password or an ACL refusal is ``ErrorCategory/permissionDenied``;
+    /// a server that cannot be used or cannot serve now (``isUnavailable``, ``isServerUnavailable``,
+    /// a closed pool) is ``ErrorCategory/unavailable``; an unusable configuration is
+    /// ``ErrorCategory/misuse``; anything else (an unexpected reply, `WRONGTYPE`) is
+    /// ``ErrorCategory/internal``.
+    public var category: ErrorCategory {
+        if isPermissionDenied { return .permissionDenied }
+        if isUnavailable || isServerUnavailable || code == .poolClosed { return .unavailable }
+        if code == .invalidConfiguration { return .misuse }
+        return .internal
     }
 
     /// `code: message`.

@@ -60,4 +60,15 @@ public enum RedisReply: Sendable, Hashable {
         if case .error(let error) = self { throw error }
         return self
     }
+
+    /// The replies with each error reply naming the command it answers (its name only, never its
+    /// arguments: they hold user ids and keys).
+    static func naming(_ replies: [RedisReply], after commands: [RedisCommand]) -> [RedisReply] {
+        guard replies.contains(where: { if case .error = $0 { true } else { false } }) else { return replies }
+        return zip(replies, commands).map { reply, command in
+            guard case .error(var error) = reply, error.command == nil else { return reply }
+            error.command = command.name
+            return .error(error)
+        }
+    }
 }

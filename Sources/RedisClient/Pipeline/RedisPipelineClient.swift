@@ -268,7 +268,7 @@ public final class RedisPipelineClient: Sendable {
             }
             do {
                 if context.isConnected && context.isStale() { context.close() }
-                let replies = try context.execute(commands)
+                let replies = RedisReply.naming(try context.execute(commands), after: commands)
                 var offset = 0
                 for group in batch {
                     let slice = Array(replies[offset..<(offset + group.commands.count)])

@@ -77,7 +77,7 @@ extension RedisConnection {
                     code: .scriptNotLoaded,
                     message:
                         "the server does not have the script \(script.sha1) loaded and this user may not load it (\(error.serverCode ?? "NOPERM")); an administrator must load the scripts",
-                    serverCode: "NOSCRIPT")
+                    serverCode: "NOSCRIPT", command: "SCRIPT LOAD", underlying: error)
             }
             guard load.string == script.sha1 else {
                 throw RedisError(

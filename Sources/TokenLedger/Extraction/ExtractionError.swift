@@ -1,4 +1,5 @@
 import Foundation
+import RedisClient
 
 /// Why a provider response could not be turned into a ``UsageRecord``.
 ///
@@ -6,13 +7,22 @@ import Foundation
 /// `$.usage.prompt_tokens` or `$[3].usage` (for streams, `$[i]` is the i-th decoded event, whether
 /// the input was a JSON array, SSE text or NDJSON lines). ``message`` starts with that path and
 /// says what was wrong.
-public struct ExtractionError: Error, Sendable, Hashable, CustomStringConvertible, LocalizedError {
-    /// The kind of failure. New codes may be added; switch with a `default` branch.
+public struct ExtractionError: Error, Sendable, Hashable, CustomStringConvertible, LocalizedError, CategorizedError {
+    /// The kind of failure. Closed: only the static lets exist. New codes may be added; switch with
+    /// a `default` branch.
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         /// A stable, snake_case name for the code (for logs and JSON output).
         public let name: String
 
         private init(_ name: String) { self.name = name }
+
+        /// The code's stable snake_case name (``name``).
+        public var rawValue: String { name }
+
+        /// Every code, for tables and tests.
+        public static let allCases: [Code] = [
+            .malformedJSON, .unrecognizedShape, .invalidValue, .missingField, .noUsage, .incompleteUsage,
+        ]
 
         /// The input is not JSON (nor SSE text nor NDJSON lines of JSON).
         public static let malformedJSON = Code("malformed_json")
@@ -54,6 +64,9 @@ public struct ExtractionError: Error, Sendable, Hashable, CustomStringConvertibl
         self.path = path
         self.message = message
     }
+
+    /// ``ErrorCategory/badInput``: the response given to extract from was refused.
+    public var category: ErrorCategory { .badInput }
 
     /// The ``message``.
     public var description: String { message }

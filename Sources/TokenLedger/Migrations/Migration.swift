@@ -96,7 +96,7 @@ struct MigrationContext: Sendable {
     func keepAlive() async throws {
         if let lock, try await !lock.extend() {
             throw LedgerError(
-                code: .busy, message: "the migrate lock \(lock.key) expired during the run; another run may have taken over")
+                code: .lockLost, message: "the migrate lock \(lock.key) expired during the run; another run may have taken over")
         }
     }
 
@@ -105,11 +105,4 @@ struct MigrationContext: Sendable {
         // Clamped: the options are public vars, and Task.sleep traps on a deadline past Int64.max seconds.
         if options.pause > .zero { try await Task.sleep(for: min(options.pause, Validation.maximumTimeout)) }
     }
-}
-
-extension LedgerError.Code {
-    /// Another run of the same job holds its lock.
-    public static let busy = LedgerError.Code("busy")
-    /// The data's schema version is newer than this build understands.
-    public static let newerSchema = LedgerError.Code("newerSchema")
 }

@@ -124,7 +124,7 @@ public enum Diagnostics {
             let digest = try reply.throwingError().string
             guard digest == all[name]!.sha1 else {
                 throw LedgerError(
-                    code: .internalError, message: "\(name).lua: the server's digest \(digest ?? "-") differs from \(all[name]!.sha1)")
+                    code: .scriptMismatch, message: "\(name).lua: the server's digest \(digest ?? "-") differs from \(all[name]!.sha1)")
             }
         }
         return names.count

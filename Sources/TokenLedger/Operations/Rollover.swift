@@ -240,7 +240,7 @@ public struct Rollover: Sendable {
         let keepAlive = { () async throws -> Void in
             if let lock, try await !lock.extend() {
                 throw LedgerError(
-                    code: .internalError,
+                    code: .lockLost,
                     message: "the rollover lock \(lock.key) expired during the run; another run may have taken over")
             }
         }

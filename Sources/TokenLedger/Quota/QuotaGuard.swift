@@ -3,12 +3,15 @@ import Logging
 import RedisClient
 
 /// Thrown by ``QuotaGuard`` when a user's quota does not admit the call; the model was not called.
-public struct QuotaExceededError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct QuotaExceededError: Error, Sendable, Hashable, CustomStringConvertible, CategorizedError {
     /// The decision that refused the call.
     public var decision: QuotaDecision
 
     /// Creates the error.
     public init(decision: QuotaDecision) { self.decision = decision }
+
+    /// ``ErrorCategory/quotaDenied``.
+    public var category: ErrorCategory { .quotaDenied }
 
     /// Names the user, the request and what was left.
     public var description: String {
@@ -19,7 +22,7 @@ public struct QuotaExceededError: Error, Sendable, Hashable, CustomStringConvert
 
 /// Thrown by ``QuotaGuard`` under ``QuotaGuard/UnavailablePolicy/failClosed`` when Redis cannot be
 /// reached for the quota decision; the model was not called.
-public struct QuotaUnavailableError: Error, Sendable, CustomStringConvertible {
+public struct QuotaUnavailableError: Error, Sendable, CustomStringConvertible, CategorizedError {
     /// The user whose call was refused.
     public var user: String
     /// Why Redis could not decide.
@@ -30,6 +33,9 @@ public struct QuotaUnavailableError: Error, Sendable, CustomStringConvertible {
         self.user = user
         self.underlying = underlying
     }
+
+    /// ``ErrorCategory/unavailable``: a retry once Redis is back can succeed.
+    public var category: ErrorCategory { .unavailable }
 
     /// Names the user and the cause.
     public var description: String {
@@ -124,9 +130,7 @@ public struct QuotaGuard: Sendable {
             }
             recorder.metrics.quota("allowed")
             reserved = true
-        } catch let error as RedisError where Self.meansUnavailable(error) {
-            try decideWithoutRedis(context: context, error: error)
-        } catch let error as LedgerError where error.code == .policyChanged {
+        } catch let error where Self.meansUnavailable(error) {
             try decideWithoutRedis(context: context, error: error)
         }
         let outcome: (result: T, usage: UsageRecord)
@@ -155,7 +159,7 @@ public struct QuotaGuard: Sendable {
             let decision = try await repository.check(user: user, tokens: tokens)
             recorder.metrics.quota(decision.allowed ? "allowed" : "denied")
             return decision.allowed
-        } catch let error as RedisError where Self.meansUnavailable(error) {
+        } catch let error where Self.meansUnavailable(error) {
             try decideWithoutRedis(context: LLMCallContext(runID: "check", user: user), error: error)
             return true
         }
@@ -177,14 +181,14 @@ public struct QuotaGuard: Sendable {
         }
     }
 
-    /// Whether the error means Redis could not decide (an outage), as opposed to a refusal that is a
-    /// configuration problem (`NOPERM`, a wrong password is the exception: it looks the same as a
-    /// server that is not ours) and must reach the caller as it is.
-    static func meansUnavailable(_ error: RedisError) -> Bool {
-        if error.isUnavailable || error.code == .poolClosed || error.code == .protocolError { return true }
-        if error.code == .authenticationFailed { return true }
-        guard error.code == .server, let code = error.serverCode else { return false }
-        return ["LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "READONLY"].contains(code)
+    /// Whether the error means Redis could not decide: a transient failure
+    /// (``ErrorCategory/unavailable``: an outage, a server that cannot serve now, a policy that kept
+    /// changing), or a server that does not look like ours (a wrong password, a reply that is not
+    /// RESP). Other refusals (`NOPERM`, bad input, corrupt data) reach the caller as they are.
+    static func meansUnavailable(_ error: any Error) -> Bool {
+        if ErrorCategory.of(error) == .unavailable { return true }
+        guard let error = error as? RedisError else { return false }
+        return error.code == .authenticationFailed || error.code == .protocolError
     }
 
     /// Releases in a task of its own, so a cancelled caller still gets its reservation dropped.

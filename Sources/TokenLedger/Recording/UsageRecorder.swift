@@ -331,10 +331,10 @@ public final class UsageRecorder: Sendable {
         try checkNamespace(event)
         try Validation.validateEventInstant(event.at)
         guard repository.schemaKnownWritable else {
-            throw LedgerError(code: .internalError, message: "the schema version is not checked yet")
+            throw LedgerError(code: .notReady, message: "the schema version is not checked yet")
         }
         guard let settings = repository.cachedSettings() else {
-            throw LedgerError(code: .internalError, message: "settings are not loaded yet")
+            throw LedgerError(code: .notReady, message: "settings are not loaded yet")
         }
         return try prepare(event, settings: settings)
     }
@@ -569,15 +569,13 @@ public final class UsageRecorder: Sendable {
     /// Authentication and permission failures (`WRONGPASS`, `NOAUTH`, `NOPERM`, also inside a
     /// script): the event is not spooled, the caller gets the error.
     static func isPermissionDenied(_ error: any Error) -> Bool {
-        (error as? RedisError)?.isPermissionDenied == true
+        ErrorCategory.of(error) == .permissionDenied
     }
 
-    /// Errors retrying cannot fix: bad input, overflow, corrupt stored data.
+    /// Errors retrying cannot fix: bad input (overflow, a retired cycle too) and corrupt stored
+    /// data (a schema newer than this build too).
     static func isRejection(_ error: any Error) -> Bool {
-        if error is ValidationError { return true }
-        if let error = error as? LedgerError {
-            return error.code == .overflow || error.code == .corruptData || error.code == .cycleRetired
-        }
-        return false
+        let category = ErrorCategory.of(error)
+        return category == .badInput || category == .corruptData
     }
 }

@@ -47,7 +47,7 @@ enum LuaScripts {
             let text = try? String(contentsOf: url, encoding: .utf8)
         else {
             throw LedgerError(
-                code: .internalError,
+                code: .missingScript,
                 message: "the Lua script \(name).lua is missing from TokenLedger's resources (\(Bundle.module.bundlePath))")
         }
         return text

@@ -976,6 +976,6 @@ public final class TokenRepository: Sendable {
 
     static func unexpected(_ reply: RedisReply, what: String) -> Error {
         if case .error(let error) = reply { return error }
-        return LedgerError(code: .internalError, message: "unexpected reply to \(what): \(reply)")
+        return LedgerError(code: .unexpectedReply, message: "unexpected reply to \(what): \(reply)")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RedisClient
 import Synchronization
 
 #if canImport(Glibc)
@@ -7,20 +8,29 @@ import Glibc
 #endif
 
 /// An error writing or reading the spool.
-public struct SpoolError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// The kind of failure. Extensible.
+public struct SpoolError: Error, Sendable, Hashable, CustomStringConvertible, CategorizedError {
+    /// The kind of failure. Closed: only the static lets exist, each with one stable snake_case name.
     public struct Code: Sendable, Hashable, CustomStringConvertible {
-        /// The code's stable name.
-        public let name: String
-        /// Creates a code.
-        public init(_ name: String) { self.name = name }
+        private enum Base: String, Sendable, CaseIterable { case full, io }
+        private let base: Base
+        private init(_ base: Base) { self.base = base }
+        /// The code's stable snake_case name.
+        public var rawValue: String { base.rawValue }
+        /// The code's stable snake_case name (``rawValue``).
+        public var name: String { base.rawValue }
+        /// Every code, for tables and tests.
+        public static var allCases: [Code] { Base.allCases.map(Code.init) }
         /// The spool reached its size bound; the event was not written.
-        public static let full = Code("full")
+        public static let full = Code(.full)
         /// A file operation failed (permissions, disk full, …).
-        public static let io = Code("io")
+        public static let io = Code(.io)
         /// The code's name.
         public var description: String { name }
     }
+
+    /// ``ErrorCategory/internal``: the spool is the last resort when Redis is down, so a spool that
+    /// cannot take an event is a failure of this host an operator must see, not a retry.
+    public var category: ErrorCategory { .internal }
 
     /// What went wrong.
     public var code: Code

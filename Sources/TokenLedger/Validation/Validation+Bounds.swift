@@ -162,14 +162,3 @@ extension Validation {
         return "\(milliseconds) ms"
     }
 }
-
-extension ValidationError.Code {
-    /// A duration (a TTL, a timeout, a back-off) is outside its documented range.
-    public static let invalidDuration = ValidationError.Code(rawValue: "invalid_duration")
-    /// Text that must be UTF-8 (an id given as bytes) holds invalid bytes.
-    public static let invalidUTF8 = ValidationError.Code(rawValue: "invalid_utf8")
-    /// A call id is reused with a different reservation amount than the lease it already holds.
-    public static let reservationConflict = ValidationError.Code(rawValue: "reservation_conflict")
-    /// Standard input or a file is larger than the cap on input size.
-    public static let inputTooLarge = ValidationError.Code(rawValue: "input_too_large")
-}

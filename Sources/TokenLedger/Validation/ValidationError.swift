@@ -1,4 +1,5 @@
 import Foundation
+import RedisClient
 
 /// Input that TokenLedger refuses, with a message that names the field and what was wrong.
 ///
@@ -6,20 +7,26 @@ import Foundation
 /// ``BillingCyclePolicy/init(period:timeZone:)`` and ``ISO8601Instant/parse(_:field:)`` throws
 /// this type. A rejection happens before anything is written, so nothing already recorded changes.
 ///
-/// Match on ``code`` (extensible: new codes are new static lets, never new enum cases), show
+/// Match on ``code`` (closed: only its static lets exist; new codes are new static lets), show
 /// ``message`` to people. The CLI maps it to exit code 65 (bad input data), or 64 when the bad value
 /// came from a command-line option and the command prefers a usage error.
-public struct ValidationError: Error, Sendable, Hashable, CustomStringConvertible, LocalizedError {
+public struct ValidationError: Error, Sendable, Hashable, CustomStringConvertible, LocalizedError, CategorizedError {
     /// What kind of input was refused. Compare with the static lets, e.g. `error.code == .invalidUserID`.
-    public struct Code: Sendable, Hashable, RawRepresentable, CustomStringConvertible {
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
         /// A stable snake_case name, suitable for JSON output and logs.
         public let rawValue: String
 
-        /// Creates a code from its stable name.
-        /// - Parameter rawValue: A snake_case name such as `"invalid_user_id"`.
-        public init(rawValue: String) {
+        /// Creates a code from its stable name; private, so the static lets are all the codes there are.
+        private init(rawValue: String) {
             self.rawValue = rawValue
         }
+
+        /// Every code, for tables and tests.
+        public static let allCases: [Code] = [
+            .invalidUserID, .invalidTokenCount, .invalidIdentifier, .invalidNamespace, .invalidDate, .invalidCycle,
+            .invalidInstant, .invalidTimeZone, .invalidPolicy, .invalidLimit, .counterOverflow, .invalidDuration,
+            .invalidUTF8, .reservationConflict, .inputTooLarge,
+        ]
 
         /// The stable name (``rawValue``).
         public var description: String { rawValue }
@@ -46,6 +53,14 @@ public struct ValidationError: Error, Sendable, Hashable, CustomStringConvertibl
         public static let invalidLimit = Code(rawValue: "invalid_limit")
         /// A sum of counters would leave the range that Redis (Int64) and Lua (2^53) hold exactly.
         public static let counterOverflow = Code(rawValue: "counter_overflow")
+        /// A duration (a TTL, a timeout, a back-off) is outside its documented range.
+        public static let invalidDuration = Code(rawValue: "invalid_duration")
+        /// Text that must be UTF-8 (an id given as bytes) holds invalid bytes.
+        public static let invalidUTF8 = Code(rawValue: "invalid_utf8")
+        /// A call id is reused with a different reservation amount than the lease it already holds.
+        public static let reservationConflict = Code(rawValue: "reservation_conflict")
+        /// Standard input or a file is larger than the cap on input size.
+        public static let inputTooLarge = Code(rawValue: "input_too_large")
     }
 
     /// What kind of input was refused.
@@ -66,6 +81,9 @@ public struct ValidationError: Error, Sendable, Hashable, CustomStringConvertibl
         self.field = field
         self.message = message
     }
+
+    /// ``ErrorCategory/badInput``: every code is input refused before anything was written.
+    public var category: ErrorCategory { .badInput }
 
     /// The ``message``.
     public var description: String { message }

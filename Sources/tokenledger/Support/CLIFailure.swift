@@ -1,4 +1,5 @@
 import ArgumentParser
+import BytePairEncoding
 import Foundation
 import RedisClient
 import TokenLedger
@@ -33,42 +34,52 @@ func reportingFailures(_ body: () async throws -> Void) async throws {
     } catch let failure as CLIFailure {
         printError(failure.message)
         throw ExitCode(failure.exitCode.rawValue)
-    } catch let error as TokenLedger.ValidationError {
-        printError(error.message)
-        throw ExitCode(ExitStatus.dataError.rawValue)
-    } catch let error as ExtractionError {
-        printError(error.message)
-        throw ExitCode(ExitStatus.dataError.rawValue)
-    } catch let error as LedgerError {
-        printError(error.message)
-        let status: ExitStatus
-        switch error.code {
-        // A stored schema newer than this binary, or stored values that are not what the scripts
-        // write (a non-numeric or negative counter): bad data, not a bug here.
-        case .overflow, .newerSchema, .corruptData, .cycleRetired: status = .dataError
-        case .namespaceMismatch, .instantInFuture: status = .usage
-        default: status = .internalError
-        }
-        throw ExitCode(status.rawValue)
-    } catch let error as RedisError {
-        printError(cliMessage(for: error))
-        throw ExitCode(exitStatus(for: error).rawValue)
     } catch let error as ExitCode {
         throw error
     } catch {
-        printError("internal error: \(sentence(for: error))")
-        throw ExitCode(ExitStatus.internalError.rawValue)
+        printError(cliMessage(for: error))
+        throw ExitCode(exitStatus(for: error).rawValue)
     }
 }
 
-/// The exit code for a Redis error: a wrong password or an ACL refusal → 77; unreachable, or a
-/// server that cannot serve now (read-only replica, out of memory, loading, busy, cluster down or
-/// a cluster this client cannot route, scripts not loaded) → 69; configuration → 64; else 70.
-func exitStatus(for error: RedisError) -> ExitStatus {
-    if error.isPermissionDenied { return .permissionDenied }
-    if error.isUnavailable || error.isServerUnavailable || error.code == .poolClosed { return .unavailable }
-    if error.code == .invalidConfiguration { return .usage }
-    return .internalError
+extension ExitStatus {
+    /// The exit status for each kind of failure: the one table from ``ErrorCategory`` to the
+    /// contract's exit codes (SPEC: CLI contract).
+    init(_ category: ErrorCategory) {
+        switch category {
+        case .quotaDenied: self = .quotaDenied
+        case .misuse: self = .usage
+        // Refused input, stored values that are not what the scripts write (a non-numeric or
+        // negative counter), a schema newer than this binary: bad data, not a bug here.
+        case .badInput, .corruptData, .incompatibleData: self = .dataError
+        case .unavailable: self = .unavailable
+        case .permissionDenied: self = .permissionDenied
+        case .internal: self = .internalError
+        }
+    }
+}
+
+/// The exit code for an error: its ``ErrorCategory`` through ``ExitStatus/init(_:)``. A wrong
+/// password or an ACL refusal → 77; unreachable, or a server that cannot serve now (read-only
+/// replica, out of memory, loading, busy, cluster down or a cluster this client cannot route,
+/// scripts not loaded) → 69; bad input or stored data → 65; configuration → 64; else 70.
+func exitStatus(for error: any Error) -> ExitStatus {
+    ExitStatus(ErrorCategory.of(error))
+}
+
+/// The sentence printed for an error: the message of TokenLedger's errors (with what to do, for a
+/// Redis error, where the CLI knows it); `internal error: …` for anything else.
+func cliMessage(for error: any Error) -> String {
+    switch error {
+    case let error as RedisError: cliMessage(for: error)
+    case let error as TokenLedger.ValidationError: error.message
+    case let error as ExtractionError: error.message
+    case let error as LedgerError: error.message
+    case is QuotaExceededError, is QuotaUnavailableError: "\(error)"
+    case is RankFileError: sentence(for: error)
+    // Never a Swift type or case name, nor a Foundation domain (ErrorSentence.swift).
+    default: "internal error: " + sentence(for: error)
+    }
 }
 
 /// The sentence printed for a Redis error, with what to do where the CLI knows it.

@@ -10,26 +10,26 @@ func sentence(for error: any Error) -> String {
     case let failure as CLIFailure:
         return failure.message
     case let error as RankFileError:
-        // `path:line: message`, as compilers name a place; the code (`rankCountMismatch`) is left out.
+        // `path:line: message`, as compilers name a place; the code (`rank_count_mismatch`) is left out.
         let place = error.path.isEmpty ? "" : error.line.map { "\(error.path):\($0): " } ?? "\(error.path): "
         return place + error.message
-    case let error as TokenLedger.ValidationError:
-        return error.message
-    case let error as LedgerError:
-        return error.message
-    case let error as ExtractionError:
-        return error.message
-    case let error as RedisError:
+    case let error as SpoolError:
+        return error.description  // `io: …`: the code and the message
+    case is RedisError, is TokenLedger.ValidationError, is LedgerError, is ExtractionError, is QuotaExceededError,
+        is QuotaUnavailableError:
         return cliMessage(for: error)
-    case let error as QuotaExceededError:
-        return error.description
     case DecodingError.dataCorrupted(let context), DecodingError.keyNotFound(_, let context),
         DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
         return "the data could not be read: " + context.debugDescription
     case EncodingError.invalidValue(_, let context):
         return "the result could not be written: " + context.debugDescription
     default:
-        return fileErrorSentence(error as NSError)
+        let bridged = error as NSError
+        if bridged.domain == NSCocoaErrorDomain || bridged.domain == NSPOSIXErrorDomain {
+            return fileErrorSentence(bridged)
+        }
+        // Any other type would print its Swift name (`tokenledger.SomeError`): a plain sentence instead.
+        return "an unexpected error occurred (code \(bridged.code))"
     }
 }
 
@@ -39,8 +39,6 @@ private func fileErrorSentence(_ error: NSError) -> String {
         return String(cString: strerror(Int32(underlying.code))).lowercased()
     }
     if error.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(error.code))).lowercased() }
-    // Any other domain is a Swift type's name (`tokenledger.SomeError`): not for the reader.
-    guard error.domain == NSCocoaErrorDomain else { return "an unexpected error occurred (code \(error.code))" }
     switch CocoaError.Code(rawValue: error.code) {
     case .fileNoSuchFile, .fileReadNoSuchFile: return "no such file or directory"
     case .fileReadNoPermission, .fileWriteNoPermission: return "permission denied"
