@@ -14,6 +14,13 @@ struct LateAdjustment: Sendable, Hashable, Codable {
     /// When it was applied (ms since 1970, Redis server clock).
     var at: Int
 
+    /// The call's counts (`calls` is 1).
+    var counts: TokenCounts {
+        TokenCounts(
+            inputTokens: inputTokens, outputTokens: outputTokens, cachedInputTokens: cachedInputTokens,
+            cacheWriteTokens: cacheWriteTokens, reasoningTokens: reasoningTokens, calls: 1)
+    }
+
     enum CodingKeys: String, CodingKey {
         case model, at
         case callID = "call_id"
@@ -51,13 +58,7 @@ struct LateAdjustment: Sendable, Hashable, Codable {
 extension UserUsage {
     /// Takes a late call's counts out (rollover's snapshot includes calls that are pending adjustments).
     mutating func remove(_ late: LateAdjustment) {
-        inputTokens -= late.inputTokens
-        outputTokens -= late.outputTokens
-        cachedInputTokens -= late.cachedInputTokens
-        cacheWriteTokens -= late.cacheWriteTokens
-        reasoningTokens -= late.reasoningTokens
-        calls -= 1
-        totalTokens = inputTokens + outputTokens
+        counts = counts - late.counts
         if var entry = models[late.model] {
             entry.inputTokens -= late.inputTokens
             entry.outputTokens -= late.outputTokens

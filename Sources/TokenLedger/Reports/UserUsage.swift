@@ -5,7 +5,7 @@ import RedisClient
 /// JSON (sorted keys): `user`, `cycle`, `cycle_end` (the next cycle's start, exclusive), the token
 /// counters, `calls`, `limit`, `reserved`, `remaining` (`limit`/`remaining` are `null` when
 /// unlimited), and `models` (per model: input, output, total tokens and calls).
-public struct UserUsage: Sendable, Hashable, Codable {
+public struct UserUsage: Sendable, Hashable, Codable, TokenCountsCarrying {
     /// One model's share of the cycle.
     public struct ModelUsage: Sendable, Hashable, Codable {
         /// Input tokens.
@@ -39,20 +39,8 @@ public struct UserUsage: Sendable, Hashable, Codable {
     public var cycle: CalendarDate
     /// The next cycle's start date (exclusive end).
     public var cycleEnd: CalendarDate
-    /// Input tokens, cache reads and writes included.
-    public var inputTokens: Int
-    /// Output tokens, reasoning included.
-    public var outputTokens: Int
-    /// Cache reads (part of input), summed over calls that reported them.
-    public var cachedInputTokens: Int
-    /// Cache writes (part of input), summed over calls that reported them.
-    public var cacheWriteTokens: Int
-    /// Reasoning tokens (part of output), summed over calls that reported them.
-    public var reasoningTokens: Int
-    /// Input plus output tokens.
-    public var totalTokens: Int
-    /// Recorded calls.
-    public var calls: Int
+    /// The cycle's counters (every subset reported: `0` when no call reported it).
+    public var counts: TokenCounts
     /// The limit that applies (the user's own, else the default), or `nil` when unlimited.
     public var limit: Int?
     /// Tokens held by live leases.
@@ -65,49 +53,30 @@ public struct UserUsage: Sendable, Hashable, Codable {
 
     /// Creates a usage value.
     public init(
-        user: String, cycle: CalendarDate, cycleEnd: CalendarDate, inputTokens: Int = 0, outputTokens: Int = 0,
-        cachedInputTokens: Int = 0, cacheWriteTokens: Int = 0, reasoningTokens: Int = 0, totalTokens: Int = 0,
-        calls: Int = 0, limit: Int? = nil, reserved: Int = 0, models: [String: ModelUsage] = [:]
+        user: String, cycle: CalendarDate, cycleEnd: CalendarDate, counts: TokenCounts = .zero, limit: Int? = nil,
+        reserved: Int = 0, models: [String: ModelUsage] = [:]
     ) {
         self.user = user
         self.cycle = cycle
         self.cycleEnd = cycleEnd
-        self.inputTokens = inputTokens
-        self.outputTokens = outputTokens
-        self.cachedInputTokens = cachedInputTokens
-        self.cacheWriteTokens = cacheWriteTokens
-        self.reasoningTokens = reasoningTokens
-        self.totalTokens = totalTokens
-        self.calls = calls
+        self.counts = counts.reportingEverySubset
         self.limit = limit
         self.reserved = reserved
         self.models = models
     }
 
     enum CodingKeys: String, CodingKey {
-        case user, cycle, calls, limit, reserved, remaining, models
+        case user, cycle, limit, reserved, remaining, models
         case cycleEnd = "cycle_end"
-        case inputTokens = "input_tokens"
-        case outputTokens = "output_tokens"
-        case cachedInputTokens = "cached_input_tokens"
-        case cacheWriteTokens = "cache_write_tokens"
-        case reasoningTokens = "reasoning_tokens"
-        case totalTokens = "total_tokens"
     }
 
-    /// Decodes a usage value (`remaining` is derived and ignored).
+    /// Decodes a usage value (`remaining` and `total_tokens` are derived and ignored).
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         user = try c.decode(String.self, forKey: .user)
         cycle = try c.decode(CalendarDate.self, forKey: .cycle)
         cycleEnd = try c.decode(CalendarDate.self, forKey: .cycleEnd)
-        inputTokens = try c.decode(Int.self, forKey: .inputTokens)
-        outputTokens = try c.decode(Int.self, forKey: .outputTokens)
-        cachedInputTokens = try c.decode(Int.self, forKey: .cachedInputTokens)
-        cacheWriteTokens = try c.decode(Int.self, forKey: .cacheWriteTokens)
-        reasoningTokens = try c.decode(Int.self, forKey: .reasoningTokens)
-        totalTokens = try c.decode(Int.self, forKey: .totalTokens)
-        calls = try c.decode(Int.self, forKey: .calls)
+        counts = try TokenCounts(from: decoder).reportingEverySubset
         limit = try c.decodeIfPresent(Int.self, forKey: .limit)
         reserved = try c.decode(Int.self, forKey: .reserved)
         models = try c.decode([String: ModelUsage].self, forKey: .models)
@@ -119,13 +88,7 @@ public struct UserUsage: Sendable, Hashable, Codable {
         try c.encode(user, forKey: .user)
         try c.encode(cycle, forKey: .cycle)
         try c.encode(cycleEnd, forKey: .cycleEnd)
-        try c.encode(inputTokens, forKey: .inputTokens)
-        try c.encode(outputTokens, forKey: .outputTokens)
-        try c.encode(cachedInputTokens, forKey: .cachedInputTokens)
-        try c.encode(cacheWriteTokens, forKey: .cacheWriteTokens)
-        try c.encode(reasoningTokens, forKey: .reasoningTokens)
-        try c.encode(totalTokens, forKey: .totalTokens)
-        try c.encode(calls, forKey: .calls)
+        try counts.reportingEverySubset.encode(to: encoder)
         try c.encode(limit, forKey: .limit)
         try c.encode(reserved, forKey: .reserved)
         try c.encode(remaining, forKey: .remaining)
@@ -152,6 +115,7 @@ public struct UserUsage: Sendable, Hashable, Codable {
     ///     for `reset`, which repairs such a cycle).
     /// - Throws: ``LedgerError`` with code ``LedgerError/Code/corruptData`` naming the key and field.
     mutating func apply(cycleHash: [RedisReply], key: String, lenient: Bool = false) throws(LedgerError) {
+        counts = try TokenCounts(cycleHash: cycleHash, key: key, lenient: lenient)
         var primary: String?
         for index in stride(from: 0, to: cycleHash.count - 1, by: 2) {
             guard let field = cycleHash[index].string else { continue }
@@ -159,26 +123,16 @@ public struct UserUsage: Sendable, Hashable, Codable {
                 primary = cycleHash[index + 1].string
                 continue
             }
-            let isCounter =
-                Self.counterFields.contains(field)
-                || (field.hasPrefix("m:") && Self.modelCounterPrefixes.contains { field.hasPrefix($0) })
-            guard isCounter else { continue }
+            guard field.hasPrefix("m:") && Self.modelCounterPrefixes.contains(where: { field.hasPrefix($0) }) else {
+                continue
+            }
             let value: Int
             do {
-                value = try Self.storedCounter(cycleHash[index + 1], key: key, field: field)
+                value = try TokenCounts.storedCounter(cycleHash[index + 1], key: key, field: field)
             } catch where lenient {
                 continue
             }
-            switch field {
-            case "input_tokens": inputTokens = value
-            case "output_tokens": outputTokens = value
-            case "cached_input_tokens": cachedInputTokens = value
-            case "cache_write_tokens": cacheWriteTokens = value
-            case "reasoning_tokens": reasoningTokens = value
-            case "calls": calls = value
-            default:
-                models.apply(modelField: field, value: value)
-            }
+            models.apply(modelField: field, value: value)
         }
         func add(_ a: Int, _ b: Int, _ what: String) throws(LedgerError) -> Int {
             let (sum, overflow) = a.addingReportingOverflow(b)
@@ -200,36 +154,14 @@ public struct UserUsage: Sendable, Hashable, Codable {
                 calls: calls - others.calls)
         }
         // Totals are derived: the scripts store input and output only.
-        totalTokens = try add(inputTokens, outputTokens, "input_tokens + output_tokens")
         for (model, entry) in models {
             models[model]?.totalTokens = try add(entry.inputTokens, entry.outputTokens, "model '\(model)' input + output tokens")
         }
     }
 
-    /// The cycle hash's own counters.
-    static let counterFields: Set<String> = [
-        "input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens", "reasoning_tokens", "calls",
-    ]
     /// The per-model counter fields' prefixes (`m:<counter>:<model>`).
     static let modelCounterPrefixes = ["m:input_tokens:", "m:output_tokens:", "m:total_tokens:", "m:calls:"]
-
-    /// A counter as stored: a non-negative integer, else a ``LedgerError`` naming the key and field.
-    static func storedCounter(_ reply: RedisReply, key: String, field: String) throws(LedgerError) -> Int {
-        guard let value = reply.int, value >= 0 else {
-            let shown: String
-            if let text = reply.string {
-                shown = "'" + (text.count > 40 ? String(text.prefix(40)) + "…" : text) + "'"
-            } else {
-                shown = "not a string"
-            }
-            throw LedgerError(
-                code: .corruptData,
-                message: "\(key) field \(field) is \(shown), not a non-negative integer; fix or reset the cycle")
-        }
-        return Int(value)
-    }
 }
-
 extension [String: UserUsage.ModelUsage] {
     /// Stores a per-model counter from its hash field `m:<counter>:<model>` (as the record script
     /// and the history totals write them); any other field is ignored.
@@ -247,159 +179,5 @@ extension [String: UserUsage.ModelUsage] {
         default: return
         }
         self[model] = entry
-    }
-}
-
-/// How `report` orders users.
-public enum ReportSort: String, Sendable, CaseIterable, Codable {
-    /// By total tokens, largest first.
-    case total
-    /// By input tokens, largest first.
-    case input
-    /// By output tokens, largest first.
-    case output
-}
-
-/// All users of one cycle, as `tokenledger report` prints it: `{"cycle","users":[…],"totals":{…}}`.
-public struct UsageReport: Sendable, Hashable, Codable {
-    /// Sums over every user in the cycle (not only the ones shown with `--top`).
-    public struct Totals: Sendable, Hashable, Codable {
-        /// Users with usage in the cycle.
-        public var users: Int = 0
-        /// Input tokens.
-        public var inputTokens: Int = 0
-        /// Output tokens.
-        public var outputTokens: Int = 0
-        /// Cache reads.
-        public var cachedInputTokens: Int = 0
-        /// Cache writes.
-        public var cacheWriteTokens: Int = 0
-        /// Reasoning tokens.
-        public var reasoningTokens: Int = 0
-        /// Input plus output tokens.
-        public var totalTokens: Int = 0
-        /// Recorded calls.
-        public var calls: Int = 0
-        /// Tokens held by live leases.
-        public var reserved: Int = 0
-
-        /// Empty totals.
-        public init() {}
-
-        enum CodingKeys: String, CodingKey {
-            case users, calls, reserved
-            case inputTokens = "input_tokens"
-            case outputTokens = "output_tokens"
-            case cachedInputTokens = "cached_input_tokens"
-            case cacheWriteTokens = "cache_write_tokens"
-            case reasoningTokens = "reasoning_tokens"
-            case totalTokens = "total_tokens"
-        }
-
-        /// Adds one user's phase-1 counters (input, output, calls, cached, cache write, reasoning,
-        /// reserved), all or nothing: returns why not when a sum would leave 64 bits.
-        mutating func adding(_ v: [Int]) -> String? {
-            var next = self
-            var overflow = false
-            func add(_ a: inout Int, _ b: Int) {
-                let (sum, o) = a.addingReportingOverflow(b)
-                overflow = overflow || o
-                a = sum
-            }
-            next.users += 1
-            add(&next.inputTokens, v[0])
-            add(&next.outputTokens, v[1])
-            add(&next.totalTokens, v[0])
-            add(&next.totalTokens, v[1])
-            add(&next.calls, v[2])
-            add(&next.cachedInputTokens, v[3])
-            add(&next.cacheWriteTokens, v[4])
-            add(&next.reasoningTokens, v[5])
-            add(&next.reserved, v[6])
-            if overflow { return "its counters would make the cycle's totals pass 64 bits" }
-            self = next
-            return nil
-        }
-
-        /// Takes back what ``adding(_:)`` added for one user.
-        mutating func subtract(_ v: [Int]) {
-            users -= 1
-            inputTokens -= v[0]
-            outputTokens -= v[1]
-            totalTokens -= v[0] + v[1]
-            calls -= v[2]
-            cachedInputTokens -= v[3]
-            cacheWriteTokens -= v[4]
-            reasoningTokens -= v[5]
-            reserved -= v[6]
-        }
-
-        mutating func add(_ usage: UserUsage) {
-            users += 1
-            inputTokens += usage.inputTokens
-            outputTokens += usage.outputTokens
-            cachedInputTokens += usage.cachedInputTokens
-            cacheWriteTokens += usage.cacheWriteTokens
-            reasoningTokens += usage.reasoningTokens
-            totalTokens += usage.totalTokens
-            calls += usage.calls
-            reserved += usage.reserved
-        }
-    }
-
-    /// A user of the cycle whose stored values cannot be trusted (a key of the wrong type, a
-    /// non-numeric or negative counter): listed, never silently skipped or read as 0.
-    public struct UnreadableUser: Sendable, Hashable, Codable {
-        /// The user id.
-        public var user: String
-        /// What is wrong, naming the key and field.
-        public var reason: String
-
-        /// Creates an entry.
-        public init(user: String, reason: String) {
-            self.user = user
-            self.reason = reason
-        }
-    }
-
-    /// The cycle's start date.
-    public var cycle: CalendarDate
-    /// Users, sorted as asked and cut to `top` when given.
-    public var users: [UserUsage]
-    /// Sums over all readable users of the cycle.
-    public var totals: Totals
-    /// Users whose stored data cannot be read (not in ``users`` nor ``totals``), by user id. JSON:
-    /// `unreadable` (`[{"reason","user"}]`), present only when not empty; the CLI then exits 65.
-    public var unreadable: [UnreadableUser]
-
-    /// Creates a report.
-    public init(cycle: CalendarDate, users: [UserUsage], totals: Totals, unreadable: [UnreadableUser] = []) {
-        self.cycle = cycle
-        self.users = users
-        self.totals = totals
-        self.unreadable = unreadable
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case cycle, users, totals, unreadable
-    }
-
-    /// Decodes a report (`unreadable` may be absent).
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        cycle = try c.decode(CalendarDate.self, forKey: .cycle)
-        users = try c.decode([UserUsage].self, forKey: .users)
-        totals = try c.decode(Totals.self, forKey: .totals)
-        unreadable = try c.decodeIfPresent([UnreadableUser].self, forKey: .unreadable) ?? []
-    }
-
-    /// Encodes the report; `unreadable` only when some user is unreadable, so a healthy cycle's
-    /// report keeps its documented shape `{"cycle","totals","users"}`.
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(cycle, forKey: .cycle)
-        try c.encode(users, forKey: .users)
-        try c.encode(totals, forKey: .totals)
-        if !unreadable.isEmpty { try c.encode(unreadable, forKey: .unreadable) }
     }
 }

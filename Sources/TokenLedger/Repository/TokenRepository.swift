@@ -411,7 +411,7 @@ public final class TokenRepository: Sendable {
                 values.append(0)
                 continue
             }
-            let value = try UserUsage.storedCounter(reply, key: cycleKey, field: field)
+            let value = try TokenCounts.storedCounter(reply, key: cycleKey, field: field)
             guard value <= Validation.maximumLimit else {
                 throw LedgerError(code: .corruptData, message: "\(cycleKey) field \(field) is \(value), beyond 2^53 - 1")
             }
@@ -423,7 +423,7 @@ public final class TokenRepository: Sendable {
         } else if case .error(let error) = reserved {
             throw LedgerError(code: .corruptData, message: "\(reservedKey) cannot be read as a number (\(error.serverCode ?? "error"))")
         } else {
-            let value = try UserUsage.storedCounter(reserved, key: reservedKey, field: "value")
+            let value = try TokenCounts.storedCounter(reserved, key: reservedKey, field: "value")
             guard value <= Validation.maximumLimit else {
                 throw LedgerError(code: .corruptData, message: "\(reservedKey) is \(value), beyond 2^53 - 1")
             }

@@ -12,22 +12,39 @@ public struct UsageRecord: Sendable, Hashable, Codable {
         case estimated
     }
 
+    /// The call's counts (``TokenCounts/calls`` is 1).
+    public var counts: TokenCounts
     /// Every prompt-side token billed, cache reads and cache writes included.
-    public var inputTokens: Int
+    public var inputTokens: Int {
+        get { counts.inputTokens }
+        set { counts.inputTokens = newValue }
+    }
     /// Every completion-side token, reasoning/thinking included.
-    public var outputTokens: Int
+    public var outputTokens: Int {
+        get { counts.outputTokens }
+        set { counts.outputTokens = newValue }
+    }
     /// Cache reads (part of ``inputTokens``), or `nil` when not reported.
-    public var cachedInputTokens: Int?
+    public var cachedInputTokens: Int? {
+        get { counts.cachedInputTokens }
+        set { counts.cachedInputTokens = newValue }
+    }
     /// Cache creation (part of ``inputTokens``), or `nil` when not reported.
-    public var cacheWriteTokens: Int?
+    public var cacheWriteTokens: Int? {
+        get { counts.cacheWriteTokens }
+        set { counts.cacheWriteTokens = newValue }
+    }
     /// Reasoning/thinking tokens (part of ``outputTokens``), or `nil` when not reported.
-    public var reasoningTokens: Int?
+    public var reasoningTokens: Int? {
+        get { counts.reasoningTokens }
+        set { counts.reasoningTokens = newValue }
+    }
     /// Whether the counts were reported or estimated.
     public var source: Source
 
     /// `inputTokens + outputTokens` (saturating at the bounds of `Int`, so an unvalidated record
     /// built with extreme values cannot trap; validation refuses such a record anyway).
-    public var totalTokens: Int { Validation.saturatingSum(inputTokens, outputTokens) }
+    public var totalTokens: Int { counts.totalTokens }
 
     /// Creates a record.
     public init(
@@ -38,44 +55,28 @@ public struct UsageRecord: Sendable, Hashable, Codable {
         reasoningTokens: Int? = nil,
         source: Source = .reported
     ) {
-        self.inputTokens = inputTokens
-        self.outputTokens = outputTokens
-        self.cachedInputTokens = cachedInputTokens
-        self.cacheWriteTokens = cacheWriteTokens
-        self.reasoningTokens = reasoningTokens
+        self.counts = TokenCounts(
+            inputTokens: inputTokens, outputTokens: outputTokens, cachedInputTokens: cachedInputTokens,
+            cacheWriteTokens: cacheWriteTokens, reasoningTokens: reasoningTokens, calls: 1)
         self.source = source
     }
 
     enum CodingKeys: String, CodingKey {
-        case inputTokens = "input_tokens"
-        case outputTokens = "output_tokens"
-        case cachedInputTokens = "cached_input_tokens"
-        case cacheWriteTokens = "cache_write_tokens"
-        case reasoningTokens = "reasoning_tokens"
-        case totalTokens = "total_tokens"
         case source
     }
 
     /// Decodes a record; `total_tokens` is ignored (it is always derived), `source` defaults to reported.
     public init(from decoder: any Decoder) throws {
+        counts = try TokenCounts(from: decoder)
+        counts.calls = 1
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.inputTokens = try c.decode(Int.self, forKey: .inputTokens)
-        self.outputTokens = try c.decode(Int.self, forKey: .outputTokens)
-        self.cachedInputTokens = try c.decodeIfPresent(Int.self, forKey: .cachedInputTokens)
-        self.cacheWriteTokens = try c.decodeIfPresent(Int.self, forKey: .cacheWriteTokens)
-        self.reasoningTokens = try c.decodeIfPresent(Int.self, forKey: .reasoningTokens)
-        self.source = try c.decodeIfPresent(Source.self, forKey: .source) ?? .reported
+        source = try c.decodeIfPresent(Source.self, forKey: .source) ?? .reported
     }
 
     /// Encodes every field; unreported subsets are written as `null`, never omitted.
     public func encode(to encoder: any Encoder) throws {
+        try counts.encode(to: encoder, calls: false)
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(inputTokens, forKey: .inputTokens)
-        try c.encode(outputTokens, forKey: .outputTokens)
-        try c.encode(cachedInputTokens, forKey: .cachedInputTokens)
-        try c.encode(cacheWriteTokens, forKey: .cacheWriteTokens)
-        try c.encode(reasoningTokens, forKey: .reasoningTokens)
-        try c.encode(totalTokens, forKey: .totalTokens)
         try c.encode(source, forKey: .source)
     }
 }
