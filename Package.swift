@@ -73,12 +73,14 @@ let package = Package(
             name: "BPEBenchmark",
             dependencies: ["BytePairEncoding"]
         ),
-        // The recording benchmark (scripts/bench): throughput, latency, reports, redis-benchmark.
+        // The recording benchmark (scripts/bench): throughput, latency, reports, redis-benchmark;
+        // its `loadgen` mode is the deterministic workload of scripts/chaos.
         .executableTarget(
             name: "TokenLedgerBenchmark",
             dependencies: [
                 "TokenLedger", "RedisClient",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // Starts throwaway redis-server processes for integration tests.
@@ -107,7 +109,8 @@ let package = Package(
         ),
         .testTarget(
             name: "TokenLedgerCLITests",
-            dependencies: ["tokenledger", "RedisTestSupport"]
+            // TokenLedgerBenchmark: its `loadgen` mode drives the spool durability test.
+            dependencies: ["tokenledger", "TokenLedgerBenchmark", "RedisTestSupport"]
         ),
     ]
 )

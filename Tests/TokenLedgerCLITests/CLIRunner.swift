@@ -19,6 +19,9 @@ enum CLI {
         return me.deletingLastPathComponent().appendingPathComponent("tokenledger")
     }
 
+    /// The benchmark executable beside this test binary (its `loadgen` mode drives durability tests).
+    static var benchmark: URL { executable.deletingLastPathComponent().appendingPathComponent("TokenLedgerBenchmark") }
+
     /// Runs `tokenledger arguments…` with the environment (merged over a clean one) and optional stdin.
     static func run(
         _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil
@@ -29,7 +32,7 @@ enum CLI {
     /// Starts `tokenledger arguments…` without waiting, so many can run at once. The child gets
     /// this process's environment without TokenLedger's and Redis's variables, plus `environment`.
     static func start(
-        _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil
+        _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil, executable: URL = executable
     ) throws -> RunningCLI {
         var env = ProcessInfo.processInfo.environment
         for name in ["REDIS_URL", "REDIS_PASSWORD", "TOKENLEDGER_NAMESPACE", "TOKENLEDGER_SPOOL_DIR"] {

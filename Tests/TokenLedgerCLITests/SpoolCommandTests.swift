@@ -82,7 +82,8 @@ struct SpoolCommandTests {
         let running = try CLI.start(
             ["loadgen", "--events", "100000", "--users", "20", "--concurrency", "16", "--progress", "--record-timeout-ms", "50",
              "--drain-seconds", "0"],
-            environment: ["REDIS_URL": "redis://127.0.0.1:\(try closedPort())", "TOKENLEDGER_SPOOL_DIR": directory])
+            environment: ["REDIS_URL": "redis://127.0.0.1:\(try closedPort())", "TOKENLEDGER_SPOOL_DIR": directory],
+            executable: CLI.benchmark)
         #expect(await waitUntil(interval: .milliseconds(50)) { (try? spooledCallIDs(directory).count) ?? 0 >= 500 })
         kill(running.process.processIdentifier, SIGKILL)
         let killed = await running.finish()

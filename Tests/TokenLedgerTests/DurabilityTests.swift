@@ -13,7 +13,7 @@ private func temporarySpoolDirectory() -> String {
     FileManager.default.temporaryDirectory.appendingPathComponent("spool-\(UUID().uuidString)").path
 }
 
-/// The deterministic workload event `index` (same rule as `tokenledger loadgen`).
+/// The deterministic workload event `index` (same rule as `TokenLedgerBenchmark loadgen`).
 private func loadEvent(_ index: Int, users: Int) -> (user: String, callID: String, usage: UsageRecord) {
     ("load-\(index % users)", "load-\(index)", UsageRecord(inputTokens: index % 97 + 1, outputTokens: index % 31))
 }

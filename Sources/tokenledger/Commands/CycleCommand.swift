@@ -16,6 +16,7 @@ struct CycleCommand: AsyncParsableCommand {
             abstract: "Set a user's cycle policy, or with --default the policy for users without one.")
 
         @OptionGroup var global: GlobalOptions
+        @OptionGroup var output: JSONFormatOptions
         @Flag(name: .customLong("default"), help: "Set the default policy instead of a user's.") var isDefault = false
         @Argument(help: "The user id (not with --default).") var user: String?
         @Option(help: "monthly, weekly or daily.") var period: String
@@ -31,6 +32,7 @@ struct CycleCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
+                let formatter = try output.formatter()
                 let policy = try BillingCyclePolicy(periodName: period, anchor: anchorDay, timeZone: timezone)
                 try await global.withRepository { repository in
                     if let user {
@@ -40,43 +42,47 @@ struct CycleCommand: AsyncParsableCommand {
                     }
                 }
                 let cycle = policy.cycle(containing: Date())
-                try printJSON(PolicyOutput(user: user, policy: policy, source: user == nil ? "default" : "user", cycle: cycle))
+                try formatter.print(PolicyOutput(user: user, policy: policy, source: user == nil ? "default" : "user", cycle: cycle))
             }
         }
     }
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "show", abstract: "Show a user's cycle policy and the cycle at --at.")
+            commandName: "show",
+            abstract: "Show a user's cycle policy, or with --default the policy for users without one, and the cycle at --at.")
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var output: FormatOptions
         @OptionGroup var time: AtOption
-        @Argument(help: "The user id.") var user: String
+        @Flag(name: .customLong("default"), help: "Show the default policy instead of a user's.") var isDefault = false
+        @Argument(help: "The user id (not with --default).") var user: String?
+
+        func validate() throws {
+            if isDefault == (user != nil) {
+                throw ArgumentParser.ValidationError("usage: cycle show USER, or cycle show --default")
+            }
+        }
 
         func run() async throws {
             try await reportingFailures {
+                let formatter = try output.formatter()
                 let instant = try time.instant()
-                let (policy, isOverride) = try await global.withRepository { try await $0.cyclePolicy(user: user) }
-                let result = PolicyOutput(
-                    user: user, policy: policy, source: isOverride ? "user" : "default", cycle: policy.cycle(containing: instant))
-                switch output.format {
-                case .json: try printJSON(result)
-                case .csv:
-                    print("user,period,anchor,timezone,source,cycle,cycle_end")
-                    print(
-                        [csvField(user), result.period, result.anchor.map(String.init) ?? "", result.timezone, result.source,
-                         result.cycle, result.cycleEnd].joined(separator: ","))
-                case .table:
-                    print("\(user): \(policy) (\(result.source)); current cycle \(result.cycle) until \(result.cycleEnd)")
+                let (policy, source) = try await global.withRepository { repository in
+                    if let user {
+                        let (policy, isOverride) = try await repository.cyclePolicy(user: user)
+                        return (policy, isOverride ? "user" : "default")
+                    }
+                    return (try await repository.settings(fresh: true).defaultPolicy, "default")
                 }
+                try formatter.print(PolicyOutput(user: user, policy: policy, source: source, cycle: policy.cycle(containing: instant)))
             }
         }
     }
 }
 
 /// `{"anchor","cycle","cycle_end","period","source","timezone","user"}`.
-struct PolicyOutput: Encodable {
+struct PolicyOutput: CommandResult {
     var user: String?
     var period: String
     var anchor: Int?
@@ -84,6 +90,8 @@ struct PolicyOutput: Encodable {
     var source: String
     var cycle: String
     var cycleEnd: String
+    /// The policy as a sentence, for the table (not in the JSON).
+    var summary: String
 
     init(user: String?, policy: BillingCyclePolicy, source: String, cycle: BillingCycle) {
         self.user = user
@@ -93,6 +101,7 @@ struct PolicyOutput: Encodable {
         self.source = source
         self.cycle = cycle.start.description
         self.cycleEnd = cycle.end.description
+        self.summary = policy.description
     }
 
     enum CodingKeys: String, CodingKey {
@@ -109,5 +118,20 @@ struct PolicyOutput: Encodable {
         try c.encode(source, forKey: .source)
         try c.encode(cycle, forKey: .cycle)
         try c.encode(cycleEnd, forKey: .cycleEnd)
+    }
+}
+
+extension PolicyOutput {
+    /// `USER: POLICY (SOURCE); current cycle C until E` (`default` names the default policy).
+    func renderTable() throws -> String {
+        "\(user ?? "default"): \(summary) (\(source)); current cycle \(cycle) until \(cycleEnd)\n"
+    }
+
+    /// `user,period,anchor,timezone,source,cycle,cycle_end` and the row.
+    func csvRows() throws -> [[String]] {
+        [
+            ["user", "period", "anchor", "timezone", "source", "cycle", "cycle_end"],
+            [user ?? "", period, anchor.map(String.init) ?? "", timezone, source, cycle, cycleEnd],
+        ]
     }
 }

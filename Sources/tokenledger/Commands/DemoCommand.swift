@@ -9,14 +9,17 @@ struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
         abstract: "Run a simulated workload of a few users through the handlers and the quota guard, then report.",
-        discussion: "Uses (and first empties) the namespace 'demo' unless --namespace names another one starting with 'demo'."
+        discussion: """
+            Uses (and first empties) the namespace 'demo' unless --namespace names another one starting with \
+            'demo'. --format json or csv prints only the final report on stdout (the narrative goes to stderr).
+            """
     )
 
-    @Option(help: "Redis URL (default: $REDIS_URL, else redis://127.0.0.1:6379).")
-    var redis: String?
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var output: FormatOptions
 
-    @Option(help: "The demo's namespace; must start with 'demo' because the demo empties it first.")
-    var namespace = "demo"
+    /// The demo's namespace: --namespace, else `demo` (not $TOKENLEDGER_NAMESPACE: the demo empties it).
+    private var namespace: String { global.namespace ?? "demo" }
 
     @Option(help: "Calls per user.")
     var calls = 12
@@ -30,7 +33,11 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            let redisConfiguration = try GlobalOptions(redis: redis, namespace: namespace).redisConfiguration()
+            let formatter = try output.formatter()
+            // The narrative is the table output; with json or csv only the report is on stdout.
+            let narrates = formatter.format == .table
+            func say(_ line: String) { if narrates { print(line) } else { printError(line) } }
+            let redisConfiguration = try global.redisConfiguration()
             let pool = RedisConnectionPool(configuration: redisConfiguration)
             let repository = try TokenRepository(pool: pool, configuration: try LedgerConfiguration(namespace: namespace))
             try await emptyNamespace(pool: pool, namespace: namespace)
@@ -43,8 +50,8 @@ struct DemoCommand: AsyncParsableCommand {
             let detailed = DetailedRedisTokenCallbackHandler(repository: repository, logger: quiet)
             let handlers = CompositeCallbackHandler([detailed], logger: quiet)
             let guardian = QuotaGuard(repository: repository, logger: quiet)
-            print("demo: \(users.count) users × \(calls) calls through the quota guard and the detailed handler")
-            print("      (namespace '\(namespace)' at \(redisConfiguration.endpoint))")
+            say("demo: \(users.count) users × \(calls) calls through the quota guard and the detailed handler")
+            say("      (namespace '\(namespace)' at \(redisConfiguration.endpoint))")
 
             let outcomes = await withTaskGroup(of: (String, Int, [String]).self) { group in
                 for user in users {
@@ -61,10 +68,10 @@ struct DemoCommand: AsyncParsableCommand {
                                 }
                                 served += 1
                             } catch let error as QuotaExceededError {
-                                notes.append("blocked before call \(index + 1): \(error)")
+                                notes.append("blocked before call \(index + 1): \(sentence(for: error))")
                                 break
                             } catch {
-                                notes.append("call \(index + 1) failed: \(error)")
+                                notes.append("call \(index + 1) failed: \(sentence(for: error))")
                             }
                         }
                         return (user.name, served, notes)
@@ -75,15 +82,15 @@ struct DemoCommand: AsyncParsableCommand {
                 return all.sorted { $0.0 < $1.0 }
             }
             for (user, served, notes) in outcomes {
-                print("\(user): \(served) calls served")
-                for note in notes { print("  \(note)") }
+                say("\(user): \(served) calls served")
+                for note in notes { say("  \(note)") }
                 for event in try await repository.events(user: user) where event["type"] == "threshold" {
-                    print("  threshold event: \(event["threshold"] ?? "?") % of \(event["limit"] ?? "?") reached at \(event["used"] ?? "?") tokens")
+                    say("  threshold event: \(event["threshold"] ?? "?") % of \(event["limit"] ?? "?") reached at \(event["used"] ?? "?") tokens")
                 }
             }
             let statistics = detailed.statistics
-            print("handler: \(statistics.recorded) recorded (\(statistics.estimated) estimated), \(statistics.duplicates) duplicates, \(statistics.failed) failed")
-            print("")
+            say("handler: \(statistics.recorded) recorded (\(statistics.estimated) estimated), \(statistics.duplicates) duplicates, \(statistics.failed) failed")
+            say("")
             let report = try await repository.report()
             var rows = [["user", "input", "output", "total", "calls", "limit", "remaining"]]
             for usage in report.users {
@@ -93,8 +100,12 @@ struct DemoCommand: AsyncParsableCommand {
                 ])
             }
             rows.append(["TOTAL", String(report.totals.inputTokens), String(report.totals.outputTokens), String(report.totals.totalTokens), String(report.totals.calls), "", ""])
-            print("report for cycle \(report.cycle)")
-            printTable(rows)
+            if formatter.format == .table {
+                say("report for cycle \(report.cycle)")
+                print(alignedColumns(rows), terminator: "")
+            } else {
+                try formatter.print(report)
+            }
             await pool.close()
         }
     }

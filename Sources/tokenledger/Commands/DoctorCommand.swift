@@ -17,9 +17,11 @@ struct DoctorCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var output: FormatOptions
 
     func run() async throws {
         try await reportingFailures {
+            let formatter = try output.formatter()
             var configuration = try global.redisConfiguration()
             configuration.connectTimeout = .seconds(2)
             configuration.commandTimeout = .seconds(2)
@@ -38,26 +40,22 @@ struct DoctorCommand: AsyncParsableCommand {
                     message: "Redis at \(configuration.endpoint) is unavailable: \(error.message)")
             }
             let elapsed = clock.now - start
-            print("redis: \(configuration) ok")
+            var result = DoctorOutput(redis: "\(configuration)", roundTrip: elapsed)
             do {
                 let info = try await pool.send(RedisCommand("INFO", "server")).string ?? ""
                 let version = infoField("redis_version", in: info) ?? "unknown"
                 let mode = infoField("redis_mode", in: info) ?? "unknown"
-                print("server version: \(version) (\(mode))")
+                result.serverVersion = "\(version) (\(mode))"
             } catch let error as RedisError where error.isPermissionDenied {
-                print("server version: not shown (INFO needs the administrator's user)")
+                result.serverVersion = nil
             }
-            let milliseconds = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1e3
-            print("round trip: \(String(format: "%.2f", milliseconds)) ms (connect and PING)")
             await pool.close()
 
-            let checks = try await global.withRepository { repository in
+            result.checks = try await global.withRepository { repository in
                 try await Diagnostics.run(repository: repository)
             }
-            for check in checks {
-                print("\(check.status.rawValue.padding(toLength: 4, withPad: " ", startingAt: 0))  \(check.name): \(check.detail)")
-            }
-            let failed = checks.filter { $0.status == .fail }
+            try formatter.print(result)
+            let failed = result.checks.filter { $0.status == .fail }
             if !failed.isEmpty {
                 throw CLIFailure(
                     exitCode: .internalError, message: "doctor: \(failed.map(\.name).joined(separator: ", ")) failed (see above)")
@@ -70,5 +68,50 @@ struct DoctorCommand: AsyncParsableCommand {
             return String(line.dropFirst(name.count + 1))
         }
         return nil
+    }
+}
+
+/// What `doctor` found: `{"checks":[{"detail","name","status"}],"redis","round_trip_microseconds","server_version"}`
+/// (`server_version` null when INFO needs the administrator's user).
+struct DoctorOutput: CommandResult {
+    var redis: String
+    var serverVersion: String?
+    var roundTripMicroseconds: Int
+    var checks: [Diagnostics.Check] = []
+
+    init(redis: String, roundTrip: Duration) {
+        self.redis = redis
+        let (seconds, attoseconds) = roundTrip.components
+        roundTripMicroseconds = Int(clamping: seconds) &* 1_000_000 &+ Int(attoseconds / 1_000_000_000_000)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case redis, checks
+        case serverVersion = "server_version"
+        case roundTripMicroseconds = "round_trip_microseconds"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(redis, forKey: .redis)
+        try c.encode(serverVersion, forKey: .serverVersion)
+        try c.encode(roundTripMicroseconds, forKey: .roundTripMicroseconds)
+        try c.encode(checks, forKey: .checks)
+    }
+
+    /// The connection, the server version, the round trip, then one `STATUS  name: detail` line per check.
+    func renderTable() throws -> String {
+        var text = "redis: \(redis) ok\n"
+        text += "server version: \(serverVersion ?? "not shown (INFO needs the administrator's user)")\n"
+        text += "round trip: \(String(format: "%.2f", Double(roundTripMicroseconds) / 1000)) ms (connect and PING)\n"
+        for check in checks {
+            text += "\(check.status.rawValue.padding(toLength: 4, withPad: " ", startingAt: 0))  \(check.name): \(check.detail)\n"
+        }
+        return text
+    }
+
+    /// `name,status,detail`, a row per check.
+    func csvRows() throws -> [[String]] {
+        [["name", "status", "detail"]] + checks.map { [$0.name, $0.status.rawValue, $0.detail] }
     }
 }

@@ -20,9 +20,12 @@ struct ExtractCommand: AsyncParsableCommand {
     var provider: String = "auto"
 
     @OptionGroup var inputLimit: InputLimitOptions
+    @OptionGroup var format: JSONFormatOptions
+    @OptionGroup(visibility: .hidden) var global: GlobalOptions
 
     func run() async throws {
         try await reportingFailures {
+            let formatter = try format.formatter()
             guard let provider = Provider(name: provider) else {
                 throw CLIFailure(
                     exitCode: .usage,
@@ -30,7 +33,7 @@ struct ExtractCommand: AsyncParsableCommand {
             }
             let data = try readCappedInput("-", cap: try inputLimit.bytes())
             let extracted = try UsageExtractor.extractUsage(from: data, provider: provider)
-            try printJSON(try recordableUsage(extracted))
+            try formatter.print(try recordableUsage(extracted))
         }
     }
 }
@@ -61,3 +64,5 @@ func recordableUsage(_ extracted: ExtractedUsage) throws -> UsageRecord {
     }
     return record
 }
+
+extension UsageRecord: CommandResult {}

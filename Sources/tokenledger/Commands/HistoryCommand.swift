@@ -29,14 +29,7 @@ struct HistoryCommand: AsyncParsableCommand {
             let histories = try await global.withRepository { repository in
                 try await Rollover(repository: repository).histories(cycle: cycle, user: user)
             }
-            switch output.format {
-            case .json:
-                try printJSON(HistoryOutput(cycles: histories))
-            case .csv:
-                print(Self.csv(histories), terminator: "")
-            case .table:
-                print(Self.table(histories), terminator: "")
-            }
+            try output.formatter().print(HistoryOutput(cycles: histories))
         }
     }
 
@@ -54,14 +47,6 @@ struct HistoryCommand: AsyncParsableCommand {
         ]
     }
 
-    static func csv(_ histories: [CycleHistory]) -> String {
-        var text = columns.joined(separator: ",") + "\n"
-        for history in histories {
-            for summary in history.users { text += cells(summary).map(csvField).joined(separator: ",") + "\n" }
-        }
-        return text
-    }
-
     static func table(_ histories: [CycleHistory]) -> String {
         if histories.isEmpty { return "no closed cycle in the history\n" }
         var text = ""
@@ -77,13 +62,13 @@ struct HistoryCommand: AsyncParsableCommand {
             let totals = history.totals
             text += "cycle \(history.cycle): \(totals.users) users, \(totals.totalTokens) tokens, \(totals.calls) calls"
             text += totals.adjustments > 0 ? ", \(totals.adjustments) late calls\n" : "\n"
-            text += tableText(rows)
+            text += alignedColumns(rows)
             if !history.adjustments.isEmpty {
                 var late = [["late call", "user", "at", "model", "total_tokens"]]
                 for entry in history.adjustments {
                     late.append([entry.callID, entry.user, entry.at, entry.model, String(entry.totalTokens)])
                 }
-                text += tableText(late)
+                text += alignedColumns(late)
             }
         }
         return text
@@ -91,6 +76,14 @@ struct HistoryCommand: AsyncParsableCommand {
 }
 
 /// `{"cycles":[…]}`: the histories, oldest first.
-struct HistoryOutput: Encodable {
+struct HistoryOutput: CommandResult {
     var cycles: [CycleHistory]
+
+    /// A table per cycle, with its late calls.
+    func renderTable() throws -> String { HistoryCommand.table(cycles) }
+
+    /// One row per user and cycle, the header first.
+    func csvRows() throws -> [[String]] {
+        [HistoryCommand.columns] + cycles.flatMap { history in history.users.map(HistoryCommand.cells) }
+    }
 }

@@ -14,6 +14,7 @@ struct LimitCommand: AsyncParsableCommand {
             commandName: "set", abstract: "Set a user's limit, or with --default the limit for users without one.")
 
         @OptionGroup var global: GlobalOptions
+        @OptionGroup var output: JSONFormatOptions
         @Flag(name: .customLong("default"), help: "Set the default limit instead of a user's.") var isDefault = false
         @Argument(parsing: .allUnrecognized, help: "USER N, or with --default just N.") var values: [String] = []
 
@@ -24,13 +25,14 @@ struct LimitCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
+                let formatter = try output.formatter()
                 let tokens = try Validation.parseLimit(values[values.count - 1], field: "limit")
                 if isDefault {
                     try await global.withRepository { try await $0.setDefaultLimit(tokens) }
-                    try printJSON(LimitOutput(user: nil, limit: tokens, source: "default"))
+                    try formatter.print(LimitOutput(user: nil, limit: tokens, source: "default"))
                 } else {
                     try await global.withRepository { try await $0.setLimit(user: values[0], tokens: tokens) }
-                    try printJSON(LimitOutput(user: values[0], limit: tokens, source: "user"))
+                    try formatter.print(LimitOutput(user: values[0], limit: tokens, source: "user"))
                 }
             }
         }
@@ -55,14 +57,7 @@ struct LimitCommand: AsyncParsableCommand {
                 } else {
                     result = LimitOutput(user: user, limit: nil, source: "none")
                 }
-                switch output.format {
-                case .json: try printJSON(result)
-                case .csv:
-                    print("user,limit,source")
-                    print([csvField(user), result.limit.map(String.init) ?? "", result.source].joined(separator: ","))
-                case .table:
-                    print("\(user): \(result.limit.map { "\($0) tokens per cycle" } ?? "unlimited") (\(result.source))")
-                }
+                try output.formatter().print(result)
             }
         }
     }
@@ -72,6 +67,7 @@ struct LimitCommand: AsyncParsableCommand {
             commandName: "clear", abstract: "Remove a user's own limit (the default applies again).")
 
         @OptionGroup var global: GlobalOptions
+        @OptionGroup var output: JSONFormatOptions
         @Flag(name: .customLong("default"), help: "Clear the default limit instead (users without one become unlimited).")
         var isDefault = false
         @Argument(help: "The user id (not with --default).") var user: String?
@@ -82,12 +78,13 @@ struct LimitCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
+                let formatter = try output.formatter()
                 if let user {
                     try await global.withRepository { try await $0.clearLimit(user: user) }
-                    try printJSON(LimitOutput(user: user, limit: nil, source: "cleared"))
+                    try formatter.print(LimitOutput(user: user, limit: nil, source: "cleared"))
                 } else {
                     try await global.withRepository { try await $0.setDefaultLimit(nil) }
-                    try printJSON(LimitOutput(user: nil, limit: nil, source: "cleared"))
+                    try formatter.print(LimitOutput(user: nil, limit: nil, source: "cleared"))
                 }
             }
         }
@@ -95,7 +92,7 @@ struct LimitCommand: AsyncParsableCommand {
 }
 
 /// `{"limit","source","user"}`; `limit` is null when unlimited or cleared.
-struct LimitOutput: Encodable {
+struct LimitOutput: CommandResult {
     var user: String?
     var limit: Int?
     var source: String
@@ -108,4 +105,14 @@ struct LimitOutput: Encodable {
         try c.encode(limit, forKey: .limit)
         try c.encode(source, forKey: .source)
     }
+}
+
+extension LimitOutput {
+    /// `USER: N tokens per cycle (SOURCE)`, or `unlimited`.
+    func renderTable() throws -> String {
+        "\(user ?? "default"): \(limit.map { "\($0) tokens per cycle" } ?? "unlimited") (\(source))\n"
+    }
+
+    /// `user,limit,source` and the row.
+    func csvRows() throws -> [[String]] { [["user", "limit", "source"], [user ?? "", limit.map(String.init) ?? "", source]] }
 }

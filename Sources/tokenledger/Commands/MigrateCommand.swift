@@ -39,11 +39,11 @@ struct MigrateRunCommand: AsyncParsableCommand {
     @Option(help: "Seconds the run's lock lives unless extended (after every batch); a killed run blocks others this long.")
     var lockTtl = 60
 
-    @Option(help: "Output format: table or json (sorted keys).")
-    var format: OperationFormat = .table
+    @OptionGroup var output: FormatOptions
 
     func run() async throws {
         try await reportingFailures {
+            let formatter = try output.formatter()
             let options = try MigrationOptions(
                 dryRun: dryRun, deleteLegacy: deleteLegacy, batchSize: batchSize, pause: .milliseconds(pauseMs),
                 lockTTL: .seconds(lockTtl))
@@ -61,20 +61,7 @@ struct MigrateRunCommand: AsyncParsableCommand {
             } catch let error as LedgerError where error.code == .newerSchema || error.code == .corruptData {
                 throw CLIFailure(exitCode: .dataError, message: error.message)
             }
-            switch format {
-            case .json:
-                try printJSON(outcome)
-            case .table:
-                var rows = [["version", "name", "action", "counts"]]
-                for step in outcome.steps {
-                    rows.append([
-                        String(step.migration.version), step.migration.name, step.action.replacingOccurrences(of: "_", with: " "),
-                        step.counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "),
-                    ])
-                }
-                print(tableText(rows), terminator: "")
-                print("schema version: \(outcome.schemaVersion.map(String.init) ?? "none")\(outcome.dryRun ? " (dry run: nothing written)" : "")")
-            }
+            try formatter.print(outcome)
         }
     }
 }
@@ -86,33 +73,50 @@ struct MigrateStatusCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: "Output format: table or json (sorted keys).")
-    var format: OperationFormat = .table
+    @OptionGroup var output: FormatOptions
 
     func run() async throws {
         try await reportingFailures {
+            let formatter = try output.formatter()
             let status = try await global.withRepository { repository in
                 try await MigrationRunner(repository: repository).status()
             }
-            switch format {
-            case .json:
-                try printJSON(status)
-            case .table:
-                var rows = [["version", "name", "status", "applied at", "summary"]]
-                for state in status.migrations {
-                    rows.append([
-                        String(state.migration.version), state.migration.name,
-                        state.status.replacingOccurrences(of: "_", with: " "), state.appliedAt ?? "-", state.migration.summary,
-                    ])
-                }
-                print(tableText(rows), terminator: "")
-                print(
-                    "schema version: \(status.schemaVersion.map(String.init) ?? "none") (this build writes \(status.currentSchemaVersion)); "
-                        + "pending: \(status.pending.isEmpty ? "none" : status.pending.map(String.init).joined(separator: ", "))")
-                if !status.unknownApplied.isEmpty {
-                    print("applied by a newer build: \(status.unknownApplied.map(String.init).joined(separator: ", "))")
-                }
-            }
+            try formatter.print(status)
         }
+    }
+}
+
+extension MigrationRunner.Outcome: CommandResult {
+    /// A row per migration step, then the schema version.
+    func renderTable() throws -> String {
+        var rows = [["version", "name", "action", "counts"]]
+        for step in steps {
+            rows.append([
+                String(step.migration.version), step.migration.name, step.action.replacingOccurrences(of: "_", with: " "),
+                step.counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "),
+            ])
+        }
+        return alignedColumns(rows)
+            + "schema version: \(schemaVersion.map(String.init) ?? "none")\(dryRun ? " (dry run: nothing written)" : "")\n"
+    }
+}
+
+extension MigrationRunner.Status: CommandResult {
+    /// A row per migration, the schema version and what is pending.
+    func renderTable() throws -> String {
+        var rows = [["version", "name", "status", "applied at", "summary"]]
+        for state in migrations {
+            rows.append([
+                String(state.migration.version), state.migration.name,
+                state.status.replacingOccurrences(of: "_", with: " "), state.appliedAt ?? "-", state.migration.summary,
+            ])
+        }
+        var text = alignedColumns(rows)
+        text += "schema version: \(schemaVersion.map(String.init) ?? "none") (this build writes \(currentSchemaVersion)); "
+        text += "pending: \(pending.isEmpty ? "none" : pending.map(String.init).joined(separator: ", "))\n"
+        if !unknownApplied.isEmpty {
+            text += "applied by a newer build: \(unknownApplied.map(String.init).joined(separator: ", "))\n"
+        }
+        return text
     }
 }

@@ -16,16 +16,18 @@ struct QuotaCommand: AsyncParsableCommand {
             discussion: #"Prints {"allowed","cycle","limit","remaining","requested","reserved","used","user"}."#)
 
         @OptionGroup var global: GlobalOptions
+        @OptionGroup var format: JSONFormatOptions
         @OptionGroup var time: AtOption
         @Argument(help: "The user id.") var user: String
         @Option(parsing: .unconditional, help: "Tokens the next call needs (default 0).") var tokens: String = "0"
 
         func run() async throws {
             try await reportingFailures {
+                let formatter = try format.formatter()
                 let tokens = try tokenCount(tokens, "--tokens")
                 let instant = try time.instant()
                 let decision = try await global.withRepository { try await $0.check(user: user, tokens: tokens, at: instant) }
-                try printJSON(decision)
+                try formatter.print(decision)
                 if !decision.allowed { throw ExitCode(ExitStatus.quotaDenied.rawValue) }
             }
         }
@@ -41,6 +43,7 @@ struct QuotaCommand: AsyncParsableCommand {
                 """)
 
         @OptionGroup var global: GlobalOptions
+        @OptionGroup var format: JSONFormatOptions
         @Argument(help: "The user id.") var user: String
         @Option(parsing: .unconditional, help: "Tokens to reserve.") var tokens: String
         @Option(name: .customLong("call-id"), help: "The call's id.") var callID: String
@@ -52,11 +55,12 @@ struct QuotaCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
+                let formatter = try format.formatter()
                 let tokens = try tokenCount(tokens, "--tokens")
                 let reservation = try await global.withRepository { repository in
                     try await repository.reserve(user: user, callID: callID, tokens: tokens, ttl: ttl.map { .seconds($0) })
                 }
-                try printJSON(reservation.decision, adding: ["status": reservation.status.rawValue, "call_id": callID])
+                try formatter.print(DecisionWithCall(reservation.decision, status: reservation.status.rawValue, callID: callID))
                 if reservation.status == .denied { throw ExitCode(ExitStatus.quotaDenied.rawValue) }
             }
         }
@@ -68,6 +72,7 @@ struct QuotaCommand: AsyncParsableCommand {
             abstract: "Replace a call's reservation with its actual usage, exactly once.")
 
         @OptionGroup var global: GlobalOptions
+        @OptionGroup var format: JSONFormatOptions
         @Argument(help: "The user id.") var user: String
         @Option(name: .customLong("call-id"), help: "The call's id.") var callID: String
         @Option(parsing: .unconditional, help: "Input tokens.") var input: String
@@ -80,6 +85,7 @@ struct QuotaCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
+                let formatter = try format.formatter()
                 let usage = UsageRecord(
                     inputTokens: try tokenCount(input, "--input"), outputTokens: try tokenCount(output, "--output"),
                     cachedInputTokens: try tokenCount(cached, "--cached"),
@@ -88,7 +94,7 @@ struct QuotaCommand: AsyncParsableCommand {
                 let result = try await global.withRepository { repository in
                     try await repository.settle(user: user, callID: callID, usage: usage, model: model, provider: provider)
                 }
-                try printJSON(result, adding: ["released_tokens": result.releasedTokens, "call_id": callID])
+                try formatter.print(SettleOutput(result, callID: callID))
                 noteAmendment(result)
             }
         }
@@ -99,20 +105,22 @@ struct QuotaCommand: AsyncParsableCommand {
             commandName: "release", abstract: "Drop a call's reservation without recording usage.")
 
         @OptionGroup var global: GlobalOptions
+        @OptionGroup var format: JSONFormatOptions
         @Argument(help: "The user id.") var user: String
         @Option(name: .customLong("call-id"), help: "The call's id.") var callID: String
 
         func run() async throws {
             try await reportingFailures {
+                let formatter = try format.formatter()
                 let released = try await global.withRepository { try await $0.release(user: user, callID: callID) }
-                try printJSON(ReleaseOutput(user: user, callID: callID, releasedTokens: released))
+                try formatter.print(ReleaseOutput(user: user, callID: callID, releasedTokens: released))
             }
         }
     }
 }
 
 /// `{"call_id","released_tokens","user"}`.
-struct ReleaseOutput: Encodable {
+struct ReleaseOutput: CommandResult {
     var user: String
     var callID: String
     var releasedTokens: Int
@@ -120,5 +128,55 @@ struct ReleaseOutput: Encodable {
         case user
         case callID = "call_id"
         case releasedTokens = "released_tokens"
+    }
+}
+
+extension QuotaDecision: CommandResult {}
+
+/// `quota reserve`'s result: the decision's fields plus `"call_id"` and `"status"`.
+struct DecisionWithCall: CommandResult {
+    var decision: QuotaDecision
+    var status: String
+    var callID: String
+
+    init(_ decision: QuotaDecision, status: String, callID: String) {
+        self.decision = decision
+        self.status = status
+        self.callID = callID
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case status
+        case callID = "call_id"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try decision.encode(to: encoder)
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(status, forKey: .status)
+        try c.encode(callID, forKey: .callID)
+    }
+}
+
+/// `quota settle`'s result: the record result's fields plus `"call_id"` and `"released_tokens"`.
+struct SettleOutput: CommandResult {
+    var result: RecordResult
+    var callID: String
+
+    init(_ result: RecordResult, callID: String) {
+        self.result = result
+        self.callID = callID
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case callID = "call_id"
+        case releasedTokens = "released_tokens"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try result.encode(to: encoder)
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(callID, forKey: .callID)
+        try c.encode(result.releasedTokens, forKey: .releasedTokens)
     }
 }

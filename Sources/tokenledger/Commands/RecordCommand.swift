@@ -15,6 +15,7 @@ struct RecordCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var format: JSONFormatOptions
 
     @Argument(help: "The user id.")
     var user: String
@@ -46,6 +47,7 @@ struct RecordCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
+            let formatter = try format.formatter()
             var usage: UsageRecord
             var model = try self.model.map { m in try Validation.validateModel(m); return m } ?? ""
             var provider = self.provider ?? ""
@@ -75,7 +77,7 @@ struct RecordCommand: AsyncParsableCommand {
                     try await repository.record(
                         user: user, callID: callID, usage: usage, model: model, provider: provider, cycle: cycle)
                 }
-                try printJSON(result)
+                try formatter.print(result)
                 noteAmendment(result)
                 return
             }
@@ -91,10 +93,10 @@ struct RecordCommand: AsyncParsableCommand {
             }
             switch outcome {
             case .applied(let result), .duplicate(let result):
-                try printJSON(result)
+                try formatter.print(result)
                 noteAmendment(result)
             case .spooled:
-                try printJSON(SpooledOutput(user: user, callID: callID))
+                try formatter.print(SpooledOutput(user: user, callID: callID))
             case .rejected(let error), .failed(let error):
                 throw error
             }
@@ -113,7 +115,7 @@ func truncated(_ text: String, bytes: Int) -> String {
 }
 
 /// `{"call_id","spooled":true,"user"}`: the event is in the local spool, to be replayed.
-struct SpooledOutput: Encodable {
+struct SpooledOutput: CommandResult {
     var spooled = true
     var user: String
     var callID: String
@@ -148,3 +150,5 @@ func noteAmendment(_ result: RecordResult) {
         "cycle \(result.cycle) of user '\(result.user)' was already closed; its history was amended with this call "
             + "(see tokenledger history --cycle \(result.cycle))")
 }
+
+extension RecordResult: CommandResult {}

@@ -4,11 +4,6 @@ import TokenLedger
 
 extension ReportSort: ExpressibleByArgument {}
 
-/// The `--format` of `report`: the read formats plus a self-contained HTML page.
-enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
-    case table, json, csv, html
-}
-
 /// `tokenledger report`: every user of a cycle.
 struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,7 +17,7 @@ struct ReportCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Option(name: .long, help: "Output format: table, json (sorted keys), csv or html (a self-contained page).")
-    var format: ReportFormat = .table
+    var format: OutputFormat = .table
 
     @Option(name: .long, help: "Write the report to this file instead of stdout.")
     var output: String?
@@ -56,35 +51,15 @@ struct ReportCommand: AsyncParsableCommand {
                     }
                 }, repository.keys.namespace)
             }
-            var text = ""
-            switch format {
-            case .json:
-                text = try jsonText(report)
-            case .csv:
-                text = csvText(report.users)
-            case .html:
-                text = HTMLReport.render(report, top: top ?? 10, namespace: namespace)
-            case .table:
-                var rows = [["user", "input", "output", "total", "calls", "limit", "remaining"]]
-                for usage in report.users {
-                    rows.append([
-                        usage.user, String(usage.inputTokens), String(usage.outputTokens), String(usage.totalTokens),
-                        String(usage.calls), usage.limit.map(String.init) ?? "unlimited",
-                        usage.remaining.map(String.init) ?? "-",
-                    ])
-                }
-                let t = report.totals
-                rows.append([
-                    "TOTAL (\(t.users) users)", String(t.inputTokens), String(t.outputTokens), String(t.totalTokens),
-                    String(t.calls), "", "",
-                ])
-                text = "cycle \(report.cycle)\n" + tableText(rows)
-            }
+            let text =
+                format == .html
+                ? HTMLReport.render(report, top: top ?? 10, namespace: namespace)
+                : try OutputFormatter(format).render(report)
             if let output {
                 do {
                     try Data(text.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
                 } catch {
-                    throw CLIFailure(exitCode: .usage, message: "cannot write the report to \(output): \(error.localizedDescription)")
+                    throw CLIFailure(exitCode: .usage, message: "cannot write the report to \(output): \(sentence(for: error))")
                 }
                 printError("wrote the \(format.rawValue) report of cycle \(report.cycle) to \(output)")
             } else {
@@ -103,4 +78,25 @@ struct ReportCommand: AsyncParsableCommand {
             }
         }
     }
+}
+
+extension UsageReport: CommandResult {
+    /// `cycle C`, then a row per user and a TOTAL row.
+    func renderTable() throws -> String {
+        var rows = [["user", "input", "output", "total", "calls", "limit", "remaining"]]
+        for usage in users {
+            rows.append([
+                usage.user, String(usage.inputTokens), String(usage.outputTokens), String(usage.totalTokens),
+                String(usage.calls), usage.limit.map(String.init) ?? "unlimited", usage.remaining.map(String.init) ?? "-",
+            ])
+        }
+        rows.append([
+            "TOTAL (\(totals.users) users)", String(totals.inputTokens), String(totals.outputTokens),
+            String(totals.totalTokens), String(totals.calls), "", "",
+        ])
+        return "cycle \(cycle)\n" + alignedColumns(rows)
+    }
+
+    /// The usage header, then a row per user.
+    func csvRows() throws -> [[String]] { [usageColumns] + users.map(usageCells) }
 }

@@ -10,6 +10,7 @@ struct ResetCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var format: JSONFormatOptions
     @Argument(help: "The user id.") var user: String
     @Option(help: "The cycle's start date (YYYY-MM-DD); default the current cycle.") var cycle: String?
     @Flag(help: "Confirm the reset.") var yes = false
@@ -20,6 +21,7 @@ struct ResetCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
+            let formatter = try format.formatter()
             let cycle = try cycleDate(self.cycle)
             let previous = try await global.withRepository { repository in
                 try await repository.reset(user: user, cycle: cycle, actor: "tokenledger reset")
@@ -32,14 +34,14 @@ struct ResetCommand: AsyncParsableCommand {
                 output.reset = false
                 printError("user '\(user)' has nothing recorded in cycle \(previous.cycle); nothing was reset")
             }
-            try printJSON(output)
+            try formatter.print(output)
         }
     }
 }
 
 /// `{"cycle","previous_calls","previous_total_tokens","reset","user"}`; `reset` is false when the
 /// cycle had nothing recorded (then nothing was written).
-struct ResetOutput: Encodable {
+struct ResetOutput: CommandResult {
     var reset = true
     var user: String
     var cycle: String

@@ -28,11 +28,11 @@ struct RolloverCommand: AsyncParsableCommand {
     @Option(help: "Keys per SCAN step and users per pipeline.")
     var batchSize = 1000
 
-    @Option(help: "Output format: table or json (sorted keys).")
-    var format: OperationFormat = .table
+    @OptionGroup var output: FormatOptions
 
     func run() async throws {
         try await reportingFailures {
+            let formatter = try output.formatter()
             let instant = try now.map { (text) throws(TokenLedger.ValidationError) in try ISO8601Instant.parse(text, field: "--now") } ?? Date()
             let options = try RolloverOptions(
                 now: instant, dryRun: dryRun, retentionMonths: retentionMonths, batchSize: batchSize)
@@ -43,15 +43,11 @@ struct RolloverCommand: AsyncParsableCommand {
                 }
             }
             if result.locked { printError("another rollover holds the lock; nothing done") }
-            switch format {
-            case .json:
-                try printJSON(result)
-            case .table:
-                print(Self.table(result), terminator: "")
-            }
+            try formatter.print(result)
         }
     }
 
+    /// The run as sentences and a table of the closed cycles.
     static func table(_ result: RolloverResult) -> String {
         var text = "rollover at \(result.now)\(result.dryRun ? " (dry run: nothing written)" : "")\n"
         if result.locked { return text + "another run holds the lock; nothing done\n" }
@@ -61,7 +57,7 @@ struct RolloverCommand: AsyncParsableCommand {
         } else {
             var rows = [["closed cycle", "users", "total tokens"]]
             for cycle in result.closed { rows.append([cycle.cycle.description, String(cycle.users), String(cycle.totalTokens)]) }
-            text += tableText(rows)
+            text += alignedColumns(rows)
         }
         if result.amendedCalls > 0 {
             text += "amended: \(result.amendedCalls) late calls added to the history\(result.dryRun ? " (waiting)" : "")\n"
@@ -76,4 +72,8 @@ struct RolloverCommand: AsyncParsableCommand {
         }
         return text
     }
+}
+
+extension RolloverResult: CommandResult {
+    func renderTable() throws -> String { RolloverCommand.table(self) }
 }

@@ -16,20 +16,14 @@ struct SpoolCommand: AsyncParsableCommand {
             abstract: "Events waiting in the spool.",
             discussion: #"Prints {"bytes","directory","events","maximum_bytes","rejected","segments"}."#)
 
+        @OptionGroup(visibility: .hidden) var global: GlobalOptions
         @OptionGroup var output: FormatOptions
 
         func run() async throws {
             try await reportingFailures {
+                let formatter = try output.formatter()
                 guard let spool = try openSpool() else { throw noSpool }
-                let status = spool.status()
-                switch output.format {
-                case .json: try printJSON(SpoolStatusOutput(status))
-                case .csv:
-                    print("directory,events,bytes,segments,maximum_bytes,rejected")
-                    print([csvField(status.directory), "\(status.events)", "\(status.bytes)", "\(status.segments)", "\(status.maximumBytes)", "\(status.rejected)"].joined(separator: ","))
-                case .table:
-                    print("spool \(status.directory): \(status.events) events, \(status.bytes) bytes in \(status.segments) segments (bound \(status.maximumBytes) bytes); \(status.rejected) rejected")
-                }
+                try formatter.print(SpoolStatusOutput(spool.status()))
             }
         }
     }
@@ -41,6 +35,7 @@ struct SpoolCommand: AsyncParsableCommand {
             discussion: #"Prints {"applied","duplicates","rejected","remaining","torn"} (and "other_namespace" when events of another namespace stay spooled)."#)
 
         @OptionGroup var global: GlobalOptions
+        @OptionGroup var output: JSONFormatOptions
 
         /// The namespace this flush replays into, for the message about other namespaces' events.
         private var namespaceName: String {
@@ -49,13 +44,14 @@ struct SpoolCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
+                let formatter = try output.formatter()
                 guard let spool = try openSpool() else { throw noSpool }
                 let result = try await global.withRepository { repository in
                     let recorder = UsageRecorder(
                         repository: repository, spool: spool, options: .init(replaysInBackground: false))
                     return try await recorder.withRunning { try await recorder.flush() }
                 }
-                try printJSON(result)
+                try formatter.print(result)
                 if result.otherNamespace > 0 {
                     printError(
                         "\(result.otherNamespace) spooled event(s) belong to another namespace than '\(namespaceName)' and stay "
@@ -69,7 +65,7 @@ struct SpoolCommand: AsyncParsableCommand {
 private let noSpool = CLIFailure(exitCode: .usage, message: "TOKENLEDGER_SPOOL_DIR is not set; it names the spool directory")
 
 /// The spool status with snake_case keys.
-struct SpoolStatusOutput: Encodable {
+struct SpoolStatusOutput: CommandResult {
     var directory: String
     var events: Int
     var bytes: Int
@@ -91,3 +87,20 @@ struct SpoolStatusOutput: Encodable {
         case maximumBytes = "maximum_bytes"
     }
 }
+
+extension SpoolStatusOutput {
+    /// `spool DIR: N events, B bytes in S segments (bound M bytes); R rejected`.
+    func renderTable() throws -> String {
+        "spool \(directory): \(events) events, \(bytes) bytes in \(segments) segments (bound \(maximumBytes) bytes); \(rejected) rejected\n"
+    }
+
+    /// `directory,events,bytes,segments,maximum_bytes,rejected` and the row.
+    func csvRows() throws -> [[String]] {
+        [
+            ["directory", "events", "bytes", "segments", "maximum_bytes", "rejected"],
+            [directory, String(events), String(bytes), String(segments), String(maximumBytes), String(rejected)],
+        ]
+    }
+}
+
+extension ReplayResult: CommandResult {}

@@ -23,25 +23,28 @@ struct UsageCommand: AsyncParsableCommand {
             let cycle = try cycleDate(self.cycle)
             let instant = try time.instant()
             let usage = try await global.withRepository { try await $0.usage(user: user, cycle: cycle, at: instant) }
-            switch output.format {
-            case .json:
-                try printJSON(usage)
-            case .csv:
-                printCSV([usage])
-            case .table:
-                printTable(zip(usageColumns, usageCells(usage)).map { [$0.0, $0.1.isEmpty ? "unlimited" : $0.1] })
-                if !usage.models.isEmpty {
-                    print("")
-                    var rows = [["model", "input_tokens", "output_tokens", "total_tokens", "calls"]]
-                    for (model, entry) in usage.models.sorted(by: { $0.key < $1.key }) {
-                        rows.append([
-                            model.isEmpty ? "(none)" : model, String(entry.inputTokens), String(entry.outputTokens),
-                            String(entry.totalTokens), String(entry.calls),
-                        ])
-                    }
-                    printTable(rows)
-                }
-            }
+            try output.formatter().print(usage)
         }
     }
+}
+
+extension UserUsage: CommandResult {
+    /// One row per column (`unlimited` for an empty limit), then the per-model split.
+    func renderTable() throws -> String {
+        var text = alignedColumns(zip(usageColumns, usageCells(self)).map { [$0.0, $0.1.isEmpty ? "unlimited" : $0.1] })
+        if !models.isEmpty {
+            var rows = [["model", "input_tokens", "output_tokens", "total_tokens", "calls"]]
+            for (model, entry) in models.sorted(by: { $0.key < $1.key }) {
+                rows.append([
+                    model.isEmpty ? "(none)" : model, String(entry.inputTokens), String(entry.outputTokens),
+                    String(entry.totalTokens), String(entry.calls),
+                ])
+            }
+            text += "\n" + alignedColumns(rows)
+        }
+        return text
+    }
+
+    /// The header and the usage's row.
+    func csvRows() throws -> [[String]] { [usageColumns, usageCells(self)] }
 }

@@ -75,8 +75,10 @@ func cliMessage(for error: any Error) -> String {
     case let error as TokenLedger.ValidationError: error.message
     case let error as ExtractionError: error.message
     case let error as LedgerError: error.message
-    case is QuotaExceededError, is QuotaUnavailableError, is RankFileError: "\(error)"
-    default: "internal error: \(error)"
+    case is QuotaExceededError, is QuotaUnavailableError: "\(error)"
+    case is RankFileError: sentence(for: error)
+    // Never a Swift type or case name, nor a Foundation domain (ErrorSentence.swift).
+    default: "internal error: " + sentence(for: error)
     }
 }
 

@@ -25,3 +25,35 @@ struct GlobalOptions: ParsableArguments {
         }
     }
 }
+
+/// A command that takes the global options (`--redis`, `--namespace`), before or after its name.
+///
+/// Every leaf command conforms; the command-tree test checks that no command is left out.
+protocol GlobalOptionsCommand: ParsableCommand {
+    /// The parsed `--redis` and `--namespace`.
+    var global: GlobalOptions { get }
+}
+
+extension RecordCommand: GlobalOptionsCommand {}
+extension UsageCommand: GlobalOptionsCommand {}
+extension ReportCommand: GlobalOptionsCommand {}
+extension LimitCommand.Set: GlobalOptionsCommand {}
+extension LimitCommand.Get: GlobalOptionsCommand {}
+extension LimitCommand.Clear: GlobalOptionsCommand {}
+extension QuotaCommand.Check: GlobalOptionsCommand {}
+extension QuotaCommand.Reserve: GlobalOptionsCommand {}
+extension QuotaCommand.Settle: GlobalOptionsCommand {}
+extension QuotaCommand.Release: GlobalOptionsCommand {}
+extension CycleCommand.Set: GlobalOptionsCommand {}
+extension CycleCommand.Show: GlobalOptionsCommand {}
+extension ResetCommand: GlobalOptionsCommand {}
+extension ExtractCommand: GlobalOptionsCommand {}
+extension EstimateCommand: GlobalOptionsCommand {}
+extension SpoolCommand.Status: GlobalOptionsCommand {}
+extension SpoolCommand.Flush: GlobalOptionsCommand {}
+extension DemoCommand: GlobalOptionsCommand {}
+extension RolloverCommand: GlobalOptionsCommand {}
+extension HistoryCommand: GlobalOptionsCommand {}
+extension MigrateRunCommand: GlobalOptionsCommand {}
+extension MigrateStatusCommand: GlobalOptionsCommand {}
+extension DoctorCommand: GlobalOptionsCommand {}

@@ -70,7 +70,7 @@ func readCappedInput(_ path: String, cap: Int) throws -> Data {
         do {
             chunk = try handle.read(upToCount: min(1 << 20, cap + 1 - data.count)) ?? Data()
         } catch {
-            throw CLIFailure(exitCode: .dataError, message: "cannot read \(source): \(error.localizedDescription)")
+            throw CLIFailure(exitCode: .dataError, message: "cannot read \(source): \(sentence(for: error))")
         }
         if chunk.isEmpty { break }
         data.append(chunk)
