@@ -11,6 +11,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // hiredis 0.14 from Debian's libhiredis-dev, found through pkg-config.
@@ -37,6 +38,8 @@ let package = Package(
             dependencies: [
                 "CHiredis",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // The accounting domain: usage records, cycles, quotas, repository, handlers.
@@ -47,6 +50,7 @@ let package = Package(
                 "BytePairEncoding",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             resources: [.copy("Scripts")]
         ),
@@ -98,6 +102,7 @@ let package = Package(
             dependencies: [
                 "TokenLedger", "RedisClient", "RedisTestSupport",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             // The provider-response fixtures the extraction tests read (a clone alone passes its tests).
             resources: [.copy("Fixtures")]

@@ -67,6 +67,8 @@ struct DurabilityTests {
                 repository: repository, spool: spool,
                 options: .init(recordTimeout: .milliseconds(500), maximumBackoff: .milliseconds(500)),
                 metrics: LedgerMetrics(factory: metrics))
+            // Its background work (flusher, pipeline follow-ups) runs in run(); shutdown() ends it.
+            async let recorderRunning: Void = recorder.run()
             let total = 20_000
             let users = 50
             let next = Locked(0)
@@ -101,6 +103,7 @@ struct DurabilityTests {
             #expect(metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "spooled")]) > 0, "the kill should have spooled events")
             try await expectExactTotals(repository, events: total, users: users)
             await recorder.shutdown()
+            try await recorderRunning
             await pool.close()
         }
     }
@@ -117,6 +120,8 @@ struct DurabilityTests {
             let spool = try EventSpool(directory: directory)
             let recorder = UsageRecorder(
                 repository: repository, spool: spool, options: .init(recordTimeout: .milliseconds(200), maximumBackoff: .milliseconds(500)))
+            // Its background work (flusher, pipeline follow-ups) runs in run(); shutdown() ends it.
+            async let recorderRunning: Void = recorder.run()
             let handler = DetailedRedisTokenCallbackHandler(recorder: recorder, counting: .heuristic)
             let users = 20
             // Calls run before, during and after the pause; each started and ended while the server
@@ -169,6 +174,7 @@ struct DurabilityTests {
             try await waitForDrain(spool, recorder: recorder)
             try await expectExactTotals(repository, events: total, users: users, since: start)
             await recorder.shutdown()
+            try await recorderRunning
             await pool.close()
         }
     }
@@ -180,6 +186,8 @@ struct DurabilityTests {
             defer { try? FileManager.default.removeItem(atPath: directory) }
             let spool = try EventSpool(directory: directory)
             let recorder = UsageRecorder(repository: repository, spool: spool)
+            // Its background work (flusher, pipeline follow-ups) runs in run(); shutdown() ends it.
+            async let recorderRunning: Void = recorder.run()
             let handler = DetailedRedisTokenCallbackHandler(recorder: recorder, counting: .heuristic)
             let gate = Locked(0)
             let start = Date()
@@ -203,6 +211,7 @@ struct DurabilityTests {
             try await waitForDrain(spool, recorder: recorder)
             try await expectExactTotals(repository, events: 1000, users: 32, since: start)
             await recorder.shutdown()
+            try await recorderRunning
         }
     }
 
@@ -264,10 +273,13 @@ struct DurabilityTests {
             let metrics = TestMetrics()
             let recorder = UsageRecorder(
                 repository: repository, spool: try EventSpool(directory: directory), metrics: LedgerMetrics(factory: metrics))
+            // Its background work (flusher, pipeline follow-ups) runs in run(); shutdown() ends it.
+            async let recorderRunning: Void = recorder.run()
             #expect(await waitUntil { metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "replayed")]) >= 50 })
             #expect(metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "replayed")]) == 50)
             try await expectExactTotals(repository, events: 50, users: 5)
             await recorder.shutdown()
+            try await recorderRunning
         }
     }
 }

@@ -23,6 +23,8 @@ struct InlineRecordingTests {
             let pool = RedisConnectionPool(configuration: configuration, options: .init(inlineReplyWait: .milliseconds(500)))
             let repository = try TokenRepository(pool: pool, configuration: try LedgerConfiguration(namespace: "lone"))
             let recorder = UsageRecorder(repository: repository, options: .init(pipeline: .init(connections: 2)))
+            // Its background work (flusher, pipeline follow-ups) runs in run(); shutdown() ends it.
+            async let recorderRunning: Void = recorder.run()
             for index in 0..<30 {
                 let usage = UsageRecord(inputTokens: index + 1, outputTokens: 1)
                 guard case .applied = await recorder.record(user: "lone-\(index % 3)", callID: "c\(index)", usage: usage, at: testInstant) else {
@@ -52,6 +54,7 @@ struct InlineRecordingTests {
             }
             #expect(try await repository.usage(user: "lone-0", at: testInstant).calls == 10)
             await recorder.shutdown()
+            try await recorderRunning
             await pool.close()
         }
     }

@@ -44,6 +44,8 @@ struct PipelinedRecorderTests {
             let metrics = TestMetrics()
             let recorder = UsageRecorder(
                 repository: repository, options: .init(pipeline: .init(connections: 2)), metrics: LedgerMetrics(factory: metrics))
+            // Its background work (flusher, pipeline follow-ups) runs in run(); shutdown() ends it.
+            async let recorderRunning: Void = recorder.run()
             let total = 6400
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for lane in 0..<64 {
@@ -66,6 +68,7 @@ struct PipelinedRecorderTests {
             #expect(try await repository.report(at: testInstant).users.count == 40)
             #expect(metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "applied")]) == Int64(total))
             await recorder.shutdown()
+            try await recorderRunning
         }
     }
 
@@ -76,6 +79,8 @@ struct PipelinedRecorderTests {
             let metrics = TestMetrics()
             let recorder = UsageRecorder(
                 repository: repository, options: .init(pipeline: .init()), metrics: LedgerMetrics(factory: metrics))
+            // Its background work (flusher, pipeline follow-ups) runs in run(); shutdown() ends it.
+            async let recorderRunning: Void = recorder.run()
             let handler = RedisTokenCallbackHandler(recorder: recorder, counting: .heuristic, delivery: .fireAndForget)
             // Another process changes a user's policy, and someone flushes the scripts, before the run.
             _ = try await repository.record(user: "p-1", callID: "warm", usage: UsageRecord(inputTokens: 1, outputTokens: 0), cycle: date("2020-01-01"))
@@ -103,6 +108,7 @@ struct PipelinedRecorderTests {
             #expect(metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "applied")]) == Int64(total))
             try await expectTotals(repository, events: total, users: 10, since: start)
             await recorder.shutdown()
+            try await recorderRunning
         }
     }
 
@@ -117,6 +123,8 @@ struct PipelinedRecorderTests {
             let recorder = UsageRecorder(
                 repository: repository, spool: spool,
                 options: .init(recordTimeout: .milliseconds(300), maximumBackoff: .milliseconds(300), pipeline: .init()))
+            // Its background work (flusher, pipeline follow-ups) runs in run(); shutdown() ends it.
+            async let recorderRunning: Void = recorder.run()
             _ = try await repository.settings()
             try await server.pause()
             // Without the bound each record would wait for Redis; the backstop resumes it after
@@ -139,6 +147,7 @@ struct PipelinedRecorderTests {
             #expect(await waitUntil { spool.status().events == 0 }, "the spool was not replayed")
             try await expectTotals(repository, events: 40, users: 4)
             await recorder.shutdown()
+            try await recorderRunning
             await pool.close()
         }
     }

@@ -179,6 +179,8 @@ struct PromisesTests {
                 pool: downPool, configuration: try LedgerConfiguration(namespace: namespace)),
             spool: try EventSpool(directory: directory), options: .init(replaysInBackground: false),
             metrics: LedgerMetrics(factory: metrics))
+        // The trailing gauge report is a follow-up that run() runs.
+        async let downRunning: Void = down.run()
         for index in 0..<5 {
             let outcome = await down.record(
                 user: "g\(index % 2)", callID: "c\(index)",
@@ -198,6 +200,7 @@ struct PromisesTests {
             await promisedEventually { events.lastValue == 5 && bytes.lastValue == Double(status.bytes) },
             "the gauges did not catch up: events \(events.values), bytes \(bytes.values), status \(status)")
         await down.shutdown()
+        try await downRunning
         await downPool.close()
 
         // Another process replays the spool into a live server: both gauges go to 0.
@@ -375,6 +378,8 @@ struct PromisesTests {
                 options: .init(
                     recordTimeout: .seconds(30), minimumBackoff: .milliseconds(10), maximumBackoff: .milliseconds(100)),
                 logger: logs.logger("recorder-\(label)"))
+            // Its background work (flusher, pipeline follow-ups) runs in run(); shutdown() ends it.
+            async let recorderRunning: Void = recorder.run()
             let outcome = await recorder.record(
                 user: "p", callID: "p1", usage: UsageRecord(inputTokens: 1, outputTokens: 1))
             texts.append("\(outcome)")
@@ -402,6 +407,7 @@ struct PromisesTests {
                 texts.append(shown(error))
             }
             await recorder.shutdown()
+            try await recorderRunning
             await pool.close()
         }
 

@@ -24,6 +24,8 @@ struct ScriptLoadTests {
         try await withPrivateRepository { repository async throws in
             let recorder = UsageRecorder(
                 repository: repository, options: .init(pipeline: .init(connections: 1), loneCallerUsesPool: false))
+            // Its background work (flusher, pipeline follow-ups) runs in run(); shutdown() ends it.
+            async let recorderRunning: Void = recorder.run()
             _ = try await repository.settings()
             try await Self.keepOnlyRecordScript(repository)
             let outcomes = await withTaskGroup(of: RecordOutcome.self) { group in
@@ -46,6 +48,7 @@ struct ScriptLoadTests {
             let report = try await repository.report(at: testInstant)
             #expect(report.users.count == 32 && report.totals.totalTokens == 32 * 11)
             await recorder.shutdown()
+            try await recorderRunning
         }
     }
 
@@ -55,6 +58,8 @@ struct ScriptLoadTests {
             let metrics = TestMetrics()
             let recorder = UsageRecorder(
                 repository: repository, options: .init(pipeline: .init(connections: 1)), metrics: LedgerMetrics(factory: metrics))
+            // Its background work (flusher, pipeline follow-ups) runs in run(); shutdown() ends it.
+            async let recorderRunning: Void = recorder.run()
             _ = try await repository.settings()
             try await Self.keepOnlyRecordScript(repository)
             await recorder.recordInBackground(user: "bg", callID: "c", usage: UsageRecord(inputTokens: 5, outputTokens: 5), at: testInstant)
@@ -64,6 +69,7 @@ struct ScriptLoadTests {
             #expect(metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "applied")]) == 1)
             #expect(metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "duplicate")]) == 0)
             await recorder.shutdown()
+            try await recorderRunning
         }
     }
 }

@@ -115,6 +115,8 @@ struct ServerReplyTests {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spool-\(UUID().uuidString)")
             let spool = try EventSpool(directory: directory.path)
             let recorder = UsageRecorder(repository: repository, spool: spool, options: .init(recordTimeout: .seconds(30)))
+            // Its background work (flusher, pipeline follow-ups) runs in run(); shutdown() ends it.
+            async let recorderRunning: Void = recorder.run()
             let outcome = await recorder.record(user: "u", callID: "c1", usage: UsageRecord(inputTokens: 1, outputTokens: 1))
             guard case .failed(let error) = outcome else {
                 Issue.record("expected a failure, got \(outcome)")
@@ -124,6 +126,7 @@ struct ServerReplyTests {
             #expect(!"\(error)".contains("wrong-Pa55"))
             #expect(spool.status().events == 0)
             await recorder.shutdown()
+            try await recorderRunning
             await pool.close()
             try? FileManager.default.removeItem(at: directory)
         }

@@ -1,4 +1,6 @@
+import CoreMetrics
 import Foundation
+import ServiceLifecycle
 import Synchronization
 
 #if canImport(Glibc)
@@ -19,7 +21,18 @@ import Glibc
 /// `Sendable`. Each lane owns one hiredis context on a dedicated `Thread`; completions run on that
 /// thread and must be quick (hand work elsewhere). ``shutdown()`` stops the lanes; groups still
 /// queued then fail with ``RedisError/Code/poolClosed``.
-public final class RedisPipelineClient: Sendable {
+///
+/// ### Lifecycle
+/// A swift-service-lifecycle `Service`: ``run()`` returns once the lanes have stopped, which a
+/// graceful shutdown, the task's cancellation or ``shutdown()`` asks for. The lanes start with the
+/// client, so a client used without ``run()`` works too; its owner then calls ``shutdown()``
+/// (and may await ``waitUntilStopped()``). `deinit` stops the lanes of a client nobody shut down,
+/// as a last resort.
+///
+/// ### Metrics
+/// `tokenledger_redis_round_trip_seconds` (timer, dimension `path`: `pipeline`): one batch's write
+/// and replies.
+public final class RedisPipelineClient: Service, Sendable {
     /// Lanes, batch sizes and the queue bound.
     public struct Options: Sendable, Hashable {
         /// Connections, each with its own thread. Default 2.
@@ -63,6 +76,11 @@ public final class RedisPipelineClient: Sendable {
         var spaceWaiters: [CheckedContinuation<Void, Never>] = []
         var batchesSent = 0
         var commandsSent = 0
+        /// Lanes whose thread has not returned yet, and who waits for them all to return.
+        var lanesRunning = 0
+        /// Set by a graceful stop: lanes send what is queued before they return.
+        var finishQueued = false
+        var stopWaiters: [CheckedContinuation<Void, Never>] = []
 
         var count: Int { groups.count }
     }
@@ -74,13 +92,22 @@ public final class RedisPipelineClient: Sendable {
     private let queue = Queue()
 
     /// Starts the lanes (connections open lazily, on each lane's first batch).
-    public init(configuration: RedisConfiguration, options: Options = Options()) {
+    ///
+    /// - Parameter metrics: Where the round-trip timer goes (default: the process's bootstrapped
+    ///   `MetricsSystem`).
+    public init(
+        configuration: RedisConfiguration, options: Options = Options(),
+        metrics: any MetricsFactory = MetricsSystem.factory
+    ) {
         self.configuration = configuration
         self.options = options
+        let roundTrip = CoreMetrics.Timer(
+            label: "tokenledger_redis_round_trip_seconds", dimensions: [("path", "pipeline")], factory: metrics)
+        queue.lanesRunning = options.connections
         // Lane threads end by themselves once `running` is false (see `shutdown()`).
         for index in 0..<options.connections {
             let thread = Thread { [queue, configuration, options] in
-                RedisPipelineClient.runLane(queue: queue, configuration: configuration, options: options)
+                RedisPipelineClient.runLane(queue: queue, configuration: configuration, options: options, roundTrip: roundTrip)
             }
             thread.name = "tokenledger.redis.pipeline.\(index)"
             thread.start()
@@ -89,6 +116,30 @@ public final class RedisPipelineClient: Sendable {
 
     deinit {
         stopLanes()
+    }
+
+    /// Runs until a graceful shutdown, the task's cancellation or ``shutdown()``; then stops the
+    /// lanes (queued groups fail with ``RedisError/Code/poolClosed``) and returns once every lane
+    /// thread has returned.
+    public func run() async throws {
+        await withTaskCancellationOrGracefulShutdownHandler {
+            await waitUntilStopped()
+        } onCancelOrGracefulShutdown: {
+            self.shutdown(finishingQueued: true)
+        }
+    }
+
+    /// Returns once ``shutdown()`` (or ``run()``'s end) has stopped the lanes and every lane thread
+    /// has returned: no completion runs after that.
+    public func waitUntilStopped() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let stopped: Bool = queue.condition.withLock {
+                if queue.lanesRunning == 0 { return true }
+                queue.stopWaiters.append(continuation)
+                return false
+            }
+            if stopped { continuation.resume() }
+        }
     }
 
     /// Batches sent so far and the commands they carried (for diagnostics and benchmarks).
@@ -160,25 +211,33 @@ public final class RedisPipelineClient: Sendable {
     /// - Throws: ``RedisError`` when the group's deadline passed before it was sent, or the
     ///   transport failed.
     public func send(_ commands: [RedisCommand], deadline: ContinuousClock.Instant) async throws -> [RedisReply] {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[RedisReply], any Error>) in
-            let completion: Completion = { result in continuation.resume(with: result.mapError { $0 }) }
-            if !tryEnqueue(commands, deadline: deadline, completion: completion) {
-                // Full: wait for room in a task of its own (rare; back-pressure).
-                Task { await enqueue(commands, deadline: deadline, completion: completion) }
+        while true {
+            // `nil`: the queue was full and the group was not queued (its completion never runs).
+            let replies = try await withCheckedThrowingContinuation {
+                (continuation: CheckedContinuation<[RedisReply]?, any Error>) in
+                let completion: Completion = { result in continuation.resume(with: result.map { $0 }.mapError { $0 }) }
+                if !tryEnqueue(commands, deadline: deadline, completion: completion) { continuation.resume(returning: nil) }
             }
+            if let replies { return replies }
+            await waitForRoom()  // rare: back-pressure
         }
     }
 
-    /// Stops the lanes after the batch each is sending; queued groups fail with `poolClosed`.
-    public func shutdown() {
-        stopLanes()
+    /// Stops the lanes after the batch each is sending; new groups fail with `poolClosed`.
+    ///
+    /// - Parameter finishingQueued: Whether the lanes first send the groups queued now (a graceful
+    ///   stop; each still bound by its deadline). Default false: queued groups fail with `poolClosed`.
+    public func shutdown(finishingQueued: Bool = false) {
+        stopLanes(finishingQueued: finishingQueued)
     }
 
-    private func stopLanes() {
+    private func stopLanes(finishingQueued: Bool = false) {
         let (left, waiters): ([Group], [CheckedContinuation<Void, Never>]) = queue.condition.withLock {
+            let draining = queue.running && finishingQueued
             queue.running = false
-            let left = queue.groups.removeAll()
-            queue.pending.store(0, ordering: .relaxed)
+            if draining { queue.finishQueued = true }
+            let left = queue.finishQueued ? [] : queue.groups.removeAll()
+            if !queue.finishQueued { queue.pending.store(0, ordering: .relaxed) }
             let waiters = queue.spaceWaiters
             queue.spaceWaiters = []
             queue.condition.broadcast()
@@ -192,7 +251,7 @@ public final class RedisPipelineClient: Sendable {
 
     /// One lane: take queued groups, send them as one pipeline, hand out the replies.
     private static func runLane(
-        queue: Queue, configuration: RedisConfiguration, options: Options
+        queue: Queue, configuration: RedisConfiguration, options: Options, roundTrip: CoreMetrics.Timer
     ) {
         // Batch scheduling: a lane woken by a caller's signal does not preempt that caller (or the
         // caller's other work) on its core; it runs when the caller's slice ends.
@@ -220,9 +279,13 @@ public final class RedisPipelineClient: Sendable {
             while queue.running && queue.count == 0 {
                 _ = queue.condition.wait(until: Date(timeIntervalSinceNow: 0.001))
             }
-            if !queue.running {
+            if !queue.running && (queue.count == 0 || !queue.finishQueued) {
+                queue.lanesRunning -= 1
+                let stopWaiters = queue.lanesRunning == 0 ? queue.stopWaiters : []
+                if queue.lanesRunning == 0 { queue.stopWaiters = [] }
                 queue.condition.unlock()
                 context.close()
+                for waiter in stopWaiters { waiter.resume() }
                 return
             }
             let now = ContinuousClock.now
@@ -268,7 +331,9 @@ public final class RedisPipelineClient: Sendable {
             }
             do {
                 if context.isConnected && context.isStale() { context.close() }
+                let sent = ContinuousClock.now
                 let replies = RedisReply.naming(try context.execute(commands), after: commands)
+                roundTrip.recordInterval(since: sent)
                 var offset = 0
                 for group in batch {
                     let slice = Array(replies[offset..<(offset + group.commands.count)])

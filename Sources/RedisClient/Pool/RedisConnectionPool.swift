@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import Synchronization
 
@@ -11,6 +12,14 @@ import Synchronization
 /// `Sendable`: share one pool across the process. Blocking hiredis calls run on each connection's own
 /// serial queue (see ``RedisConnection``), never on Swift's cooperative thread pool, unless
 /// ``Options/inlineReplyWait`` lets a lone caller wait for its replies on its own thread.
+///
+/// ### Metrics
+/// | metric | kind | dimensions |
+/// |---|---|---|
+/// | `tokenledger_redis_round_trip_seconds` | timer | `path`: `pool` (a leased connection's work) |
+/// | `tokenledger_redis_pool_wait_seconds` | timer | — (waiting for a connection, when none was free) |
+/// | `tokenledger_redis_pool_connections` | gauge | `state`: `open`, `idle` |
+/// | `tokenledger_redis_pool_waiting` | gauge | — (tasks waiting for a connection) |
 public final class RedisConnectionPool: Sendable {
     /// Pool sizing and waiting.
     public struct Options: Sendable, Hashable {
@@ -94,6 +103,9 @@ public final class RedisConnectionPool: Sendable {
     private let state = Mutex(State())
     /// Calls answered inline and handed over (see ``Options/inlineReplyWait``).
     private let inlineCounters = RedisConnection.InlineCounters()
+    private let gauges: (open: Gauge, idle: Gauge, waiting: Gauge)
+    private let roundTrip: Timer
+    private let poolWait: Timer
 
     /// Creates a pool. No connection is opened until one is needed.
     ///
@@ -101,14 +113,32 @@ public final class RedisConnectionPool: Sendable {
     ///   - configuration: Where and how to connect.
     ///   - options: Sizing and waiting.
     ///   - logger: Receives debug-level pool events; by default nothing is logged.
+    ///   - metrics: Where the pool's timers and gauges go (default: the process's bootstrapped
+    ///     `MetricsSystem`).
     public init(
         configuration: RedisConfiguration,
         options: Options = Options(),
-        logger: Logger = Logger(label: "tokenledger.redis", factory: { _ in SwiftLogNoOpLogHandler() })
+        logger: Logger = Logger(label: "tokenledger.redis", factory: { _ in SwiftLogNoOpLogHandler() }),
+        metrics: any MetricsFactory = MetricsSystem.factory
     ) {
         self.configuration = configuration
         self.options = options
         self.logger = logger
+        self.gauges = (
+            open: Gauge(label: "tokenledger_redis_pool_connections", dimensions: [("state", "open")], factory: metrics),
+            idle: Gauge(label: "tokenledger_redis_pool_connections", dimensions: [("state", "idle")], factory: metrics),
+            waiting: Gauge(label: "tokenledger_redis_pool_waiting", factory: metrics)
+        )
+        self.roundTrip = Timer(label: "tokenledger_redis_round_trip_seconds", dimensions: [("path", "pool")], factory: metrics)
+        self.poolWait = Timer(label: "tokenledger_redis_pool_wait_seconds", factory: metrics)
+    }
+
+    /// Records the pool gauges from the current state.
+    private func reportGauges() {
+        let (open, idle, waiting) = state.withLock { s in (s.open, s.idle.count, s.waiters.count) }
+        gauges.open.record(open)
+        gauges.idle.record(idle)
+        gauges.waiting.record(waiting)
     }
 
     /// The pool's current state.
@@ -126,8 +156,13 @@ public final class RedisConnectionPool: Sendable {
     /// - Throws: ``RedisError`` (`poolTimeout`, `poolClosed`, connection errors) or whatever `body` throws.
     public func withConnection<T>(_ body: (RedisConnection) async throws -> T) async throws -> T {
         let connection = try await acquire()
+        reportGauges()
         RedisConnection.holders.add(1, ordering: .relaxed)
-        defer { RedisConnection.holders.subtract(1, ordering: .relaxed) }
+        let leased = ContinuousClock.now
+        defer {
+            roundTrip.recordInterval(since: leased)
+            RedisConnection.holders.subtract(1, ordering: .relaxed)
+        }
         connection.lend(
             inline: options.inlineReplyWait > .zero
                 ? RedisConnection.InlineLease(replyWait: options.inlineReplyWait, counters: inlineCounters) : nil)
@@ -184,6 +219,7 @@ public final class RedisConnectionPool: Sendable {
             waiter.continuation.resume(throwing: RedisError.poolClosed)
         }
         for connection in idle { await connection.close() }
+        reportGauges()
     }
 
     private enum Decision {
@@ -212,6 +248,8 @@ public final class RedisConnectionPool: Sendable {
         case .open:
             return try await openConnection()
         case .wait:
+            let waitStart = ContinuousClock.now
+            defer { poolWait.recordInterval(since: waitStart) }
             switch try await waitForLease() {
             case .connection(let connection): return connection
             case .openSlot: return try await openConnection()
@@ -308,6 +346,7 @@ public final class RedisConnectionPool: Sendable {
         } else if closeIt {
             Task { await connection.close() }
         }
+        reportGauges()
     }
 }
 

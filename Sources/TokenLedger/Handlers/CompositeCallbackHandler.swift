@@ -37,7 +37,7 @@ public struct CompositeCallbackHandler: LLMCallbackHandler {
     ///   - logger: Receives one error per failed or abandoned callback.
     public init(
         _ handlers: [any LLMCallbackHandler], timeout: Duration = .seconds(2),
-        logger: Logger = Logger(label: "tokenledger.composite")
+        logger: Logger = Logger(label: "tokenledger.composite", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.handlers = handlers
         self.timeout = timeout

@@ -38,7 +38,7 @@ public final class DetailedRedisTokenCallbackHandler: LLMCallbackHandler {
     ///   - logger: Receives a warning for each call whose usage could not be recorded.
     public init(
         recorder: UsageRecorder, counting: TokenCounting = .fromEnvironment(), delivery: HandlerDelivery = .awaitDurable,
-        logger: Logger = Logger(label: "tokenledger.handler")
+        logger: Logger = Logger(label: "tokenledger.handler", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.recorder = recorder
         self.delivery = delivery
@@ -50,7 +50,7 @@ public final class DetailedRedisTokenCallbackHandler: LLMCallbackHandler {
     /// logged as lost). Prefer ``init(recorder:counting:logger:)`` with a spool in production.
     public convenience init(
         repository: TokenRepository, counting: TokenCounting = .fromEnvironment(),
-        logger: Logger = Logger(label: "tokenledger.handler")
+        logger: Logger = Logger(label: "tokenledger.handler", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.init(recorder: UsageRecorder(repository: repository, logger: logger), counting: counting, logger: logger)
     }

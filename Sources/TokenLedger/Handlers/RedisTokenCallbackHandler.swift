@@ -27,7 +27,7 @@ public struct RedisTokenCallbackHandler: LLMCallbackHandler {
     ///   - logger: Receives a warning for each call whose usage could not be recorded.
     public init(
         recorder: UsageRecorder, counting: TokenCounting = .fromEnvironment(), delivery: HandlerDelivery = .awaitDurable,
-        logger: Logger = Logger(label: "tokenledger.handler")
+        logger: Logger = Logger(label: "tokenledger.handler", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.recorder = recorder
         self.delivery = delivery
@@ -39,7 +39,7 @@ public struct RedisTokenCallbackHandler: LLMCallbackHandler {
     /// logged as lost). Prefer ``init(recorder:counting:logger:)`` with a spool in production.
     public init(
         repository: TokenRepository, counting: TokenCounting = .fromEnvironment(),
-        logger: Logger = Logger(label: "tokenledger.handler")
+        logger: Logger = Logger(label: "tokenledger.handler", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.init(recorder: UsageRecorder(repository: repository, logger: logger), counting: counting, logger: logger)
     }

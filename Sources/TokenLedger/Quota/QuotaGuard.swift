@@ -83,7 +83,7 @@ public struct QuotaGuard: Sendable {
     ///   - logger: Receives quota decisions made without Redis and settle/release errors.
     public init(
         recorder: UsageRecorder, counting: TokenCounting = .fromEnvironment(), leaseTTL: Duration = .seconds(600),
-        whenUnavailable: UnavailablePolicy = .failClosed, logger: Logger = Logger(label: "tokenledger.quota")
+        whenUnavailable: UnavailablePolicy = .failClosed, logger: Logger = Logger(label: "tokenledger.quota", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.recorder = recorder
         self.counting = counting
@@ -95,7 +95,7 @@ public struct QuotaGuard: Sendable {
     /// Creates a guard that settles straight into Redis (no spool).
     public init(
         repository: TokenRepository, counting: TokenCounting = .fromEnvironment(), leaseTTL: Duration = .seconds(600),
-        whenUnavailable: UnavailablePolicy = .failClosed, logger: Logger = Logger(label: "tokenledger.quota")
+        whenUnavailable: UnavailablePolicy = .failClosed, logger: Logger = Logger(label: "tokenledger.quota", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.init(
             recorder: UsageRecorder(repository: repository, logger: logger), counting: counting, leaseTTL: leaseTTL,

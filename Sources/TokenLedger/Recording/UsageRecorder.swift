@@ -1,6 +1,8 @@
+import CoreMetrics
 import Foundation
 import Logging
 import RedisClient
+import ServiceLifecycle
 import Synchronization
 
 /// What happened to one record or settle handed to a ``UsageRecorder``.
@@ -43,8 +45,18 @@ final class PreparedRecord: @unchecked Sendable {
 /// is replayed.
 ///
 /// ### Threading
-/// `Sendable`; share one instance. The flusher is a single background task; ``shutdown()`` stops it.
-public final class UsageRecorder: Sendable {
+/// `Sendable`; share one instance.
+///
+/// ### Lifecycle
+/// A swift-service-lifecycle `Service`: run it in a `ServiceGroup` (or with ``withRunning(_:)``).
+/// ``run()`` owns all background work: the spool flusher, the pipeline's lanes and the follow-ups
+/// of fire-and-forget records (a re-submit, a missing script, a history amendment). A graceful
+/// shutdown (or ``shutdown()``) stops the pipeline, finishes that work, waits for spooled events to
+/// be written, tries one last replay of the spool and closes it; events Redis did not take stay on
+/// disk, unlocked, for the next process. Awaited calls (``record(user:callID:usage:model:provider:cycle:at:)``,
+/// ``settle(user:callID:usage:model:provider:at:)``, ``flush()``) also work without ``run()``;
+/// background work queued then waits for ``run()`` or runs in ``shutdown()``.
+public final class UsageRecorder: Service, Sendable {
     /// Bounds and backoff.
     public struct Options: Sendable, Hashable {
         /// With a spool: the longest a record or settle waits for Redis before spooling. Default 500 ms.
@@ -54,7 +66,7 @@ public final class UsageRecorder: Sendable {
         public var minimumBackoff: Duration
         /// The longest wait between replays while Redis is down. Default 10 s.
         public var maximumBackoff: Duration
-        /// Whether a background task replays the spool (at start-up, and after each spooled event).
+        /// Whether ``UsageRecorder/run()`` replays the spool (at start-up, and after each spooled event).
         /// Default true; short-lived tools turn it off and call ``UsageRecorder/flush()`` themselves.
         public var replaysInBackground: Bool
         /// When set, records and settles from all callers are coalesced into pipelines over a few
@@ -90,7 +102,16 @@ public final class UsageRecorder: Sendable {
     let metrics: LedgerMetrics
     private let logger: Logger
     private let trigger: AsyncStream<Void>.Continuation
-    private let flusher: Mutex<Task<Void, Never>?>
+    private let triggers: AsyncStream<Void>
+    /// Follow-up work of fire-and-forget records, run by ``run()`` as child tasks.
+    private let work: AsyncStream<@Sendable () async -> Void>.Continuation
+    private let workItems: AsyncStream<@Sendable () async -> Void>
+    /// Asks ``run()`` to stop (``shutdown()``).
+    private let stopRequest: AsyncStream<Void>.Continuation
+    private let stopRequests: AsyncStream<Void>
+    private let lifecycle = Mutex(Lifecycle.idle)
+    /// Record (and settle) latency, from the call to its outcome.
+    private let recordLatency: CoreMetrics.Timer
     private let pipeline: RedisPipelineClient?
     /// Awaited records and settles in flight now (see `submit`).
     private let awaitedInFlight = Atomic<Int>(0)
@@ -100,11 +121,21 @@ public final class UsageRecorder: Sendable {
     /// (see `reportSpool`).
     private let spoolReports = Mutex<(last: ContinuousClock.Instant?, trailing: Bool)>((nil, false))
 
-    /// Creates a recorder and, when there is a spool, starts its flusher (which first replays any
-    /// spool an earlier process left).
+    /// Where ``run()`` is.
+    private enum Lifecycle {
+        case idle
+        case running(waiters: [CheckedContinuation<Void, Never>])
+        case finished
+    }
+
+    /// Creates a recorder. Nothing runs in the background until ``run()``, whose flusher first
+    /// replays any spool an earlier process left.
+    ///
+    /// - Parameter logger: By default nothing is logged.
     public init(
         repository: TokenRepository, spool: EventSpool? = nil, options: Options = Options(),
-        metrics: LedgerMetrics = LedgerMetrics(), logger: Logger = Logger(label: "tokenledger.recorder")
+        metrics: LedgerMetrics = LedgerMetrics(),
+        logger: Logger = Logger(label: "tokenledger.recorder", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.repository = repository
         self.spool = spool
@@ -114,7 +145,10 @@ public final class UsageRecorder: Sendable {
         self.logger = logger
         let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         self.trigger = continuation
-        self.flusher = Mutex(nil)
+        self.triggers = stream
+        (self.workItems, self.work) = AsyncStream.makeStream()
+        (self.stopRequests, self.stopRequest) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+        self.recordLatency = CoreMetrics.Timer(label: "tokenledger_record_seconds", factory: metrics.factory)
         if let pipelineOptions = options.pipeline {
             // Half the bound for waiting in the queue (the group's deadline), half for the round trip.
             var configuration = repository.pool.configuration
@@ -122,25 +156,12 @@ public final class UsageRecorder: Sendable {
                 configuration.commandTimeout = max(options.recordTimeout / 2, .milliseconds(10))
                 configuration.connectTimeout = min(configuration.connectTimeout, configuration.commandTimeout)
             }
-            self.pipeline = RedisPipelineClient(configuration: configuration, options: pipelineOptions)
+            self.pipeline = RedisPipelineClient(
+                configuration: configuration, options: pipelineOptions, metrics: metrics.factory)
         } else {
             self.pipeline = nil
         }
-        if spool != nil && options.replaysInBackground {
-            let task = Task { [weak self] in
-                for await _ in stream {
-                    guard let self else { return }
-                    await self.drain()
-                }
-            }
-            flusher.withLock { $0 = task }
-            continuation.yield()
-        }
-    }
-
-    deinit {
-        trigger.finish()
-        pipeline?.shutdown()
+        continuation.yield()  // the first replay, of what an earlier process left
     }
 
     /// Records one call's usage (see ``TokenRepository/record(user:callID:usage:model:provider:cycle:at:)``).
@@ -153,7 +174,9 @@ public final class UsageRecorder: Sendable {
         user: String, callID: String, usage: UsageRecord, model: String = "", provider: String = "",
         cycle: CalendarDate? = nil, at instant: Date = Date()
     ) async -> RecordOutcome {
-        await submit(
+        let start = ContinuousClock.now
+        defer { recordLatency.recordInterval(since: start) }
+        return await submit(
             SpooledEvent(
                 operation: .record, user: user, callID: callID, usage: usage, model: model, provider: provider,
                 cycle: cycle, at: instant, namespace: repository.keys.namespace))
@@ -165,7 +188,9 @@ public final class UsageRecorder: Sendable {
         user: String, callID: String, usage: UsageRecord, model: String = "", provider: String = "",
         at instant: Date = Date()
     ) async -> RecordOutcome {
-        await submit(
+        let start = ContinuousClock.now
+        defer { recordLatency.recordInterval(since: start) }
+        return await submit(
             SpooledEvent(
                 operation: .settle, user: user, callID: callID, usage: usage, model: model, provider: provider, at: instant,
                 namespace: repository.keys.namespace))
@@ -188,11 +213,16 @@ public final class UsageRecorder: Sendable {
             try Validation.validateEventInstant(event.at)
         } catch {
             metrics.record("rejected")
-            logger.warning("usage rejected", metadata: ["tokenledger.call_id": "\(callID)", "tokenledger.error": "\(error)"])
+            logger.warning("usage rejected", metadata: [LoggingKeys.callID: "\(callID)", LoggingKeys.error: "\(error)"])
             return
         }
         guard let pipeline, repository.cachedSettings() != nil, repository.schemaKnownWritable else {
-            Task { _ = await self.submit(event) }
+            // A follow-up of run(); a recorder nobody runs records it before returning instead.
+            if isRunning {
+                later { _ = await self.submit(event) }
+            } else {
+                _ = await submit(event)
+            }
             return
         }
         // The commands are built on the pipeline's lane thread; the caller only queues the event.
@@ -204,7 +234,7 @@ public final class UsageRecorder: Sendable {
                 built.calls = prepared.calls
                 return prepared.calls.map(\.command)
             } catch {
-                Task { _ = await self.submit(event) }
+                self.later { _ = await self.submit(event) }
                 return nil
             }
         } completion: { result in
@@ -241,19 +271,141 @@ public final class UsageRecorder: Sendable {
     /// ``record(user:callID:usage:model:provider:cycle:at:)``).
     public var pipelineStatistics: (batches: Int, commands: Int)? { pipeline?.statistics }
 
-    /// Stops the background flusher and closes the spool's segment (events still spooled stay on
-    /// disk, unlocked, for the next process).
+    /// Runs the recorder's background work until a graceful shutdown, the task's cancellation or
+    /// ``shutdown()``: the spool flusher (with ``Options-swift.struct/replaysInBackground``), the
+    /// pipeline's lanes, and the follow-ups of fire-and-forget records, each a child task.
+    ///
+    /// On a graceful shutdown or ``shutdown()`` it stops the pipeline (queued records are spooled
+    /// or fail as when Redis is down), finishes the follow-ups, waits for spooled events to be
+    /// written, replays the spool once more (with ``Options-swift.struct/replaysInBackground``) and
+    /// closes it; then it returns. Cancellation skips the follow-ups still queued and the replay. A recorder runs once: a second call returns at once.
+    public func run() async throws {
+        let starts = lifecycle.withLock { state -> Bool in
+            guard case .idle = state else { return false }
+            state = .running(waiters: [])
+            return true
+        }
+        guard starts else { return }
+        await withTaskGroup(of: Void.self) { background in
+            if spool != nil && options.replaysInBackground {
+                background.addTask {
+                    for await _ in self.triggers { await self.drain() }
+                }
+            }
+            if let pipeline {
+                background.addTask { try? await pipeline.run() }
+            }
+            await withDiscardingTaskGroup { followUps in
+                followUps.addTask {
+                    await withGracefulShutdownHandler {
+                        for await _ in self.stopRequests { break }
+                    } onGracefulShutdown: {
+                        self.stopRequest.yield()
+                    }
+                    // Queued records are still sent; no lane hands over work once the lanes have
+                    // returned; then the intake ends.
+                    self.pipeline?.shutdown(finishingQueued: true)
+                    await self.pipeline?.waitUntilStopped()
+                    self.work.finish()
+                }
+                for await item in workItems { followUps.addTask { await item() } }
+            }
+            background.cancelAll()  // the flusher: the final replay below replaces it
+        }
+        await finish(replaying: options.replaysInBackground && !Task.isCancelled)
+        let waiters = lifecycle.withLock { state -> [CheckedContinuation<Void, Never>] in
+            defer { state = .finished }
+            if case .running(let waiters) = state { return waiters }
+            return []
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Runs `body` while ``run()`` runs in a child task, then shuts the recorder down and waits for
+    /// ``run()`` to return: for callers without a `ServiceGroup` (tools, tests).
+    public func withRunning<T: Sendable>(_ body: () async throws -> T) async rethrows -> T {
+        try await withThrowingTaskGroup(of: Void.self, returning: T.self) { group in
+            group.addTask { try await self.run() }
+            do {
+                let value = try await body()
+                await shutdown()
+                return value
+            } catch {
+                await shutdown()
+                throw error
+            }
+        }
+    }
+
+    /// Stops the recorder as a graceful shutdown does (see ``run()``) and returns once it has
+    /// stopped; events still spooled stay on disk, unlocked, for the next process. Without
+    /// ``run()``, it runs the queued follow-ups itself first. Repeatable.
     public func shutdown() async {
-        pipeline?.shutdown()
-        trigger.finish()
-        let task = flusher.withLock { $0 }
-        task?.cancel()
-        await task?.value
-        await spoolWriter?.waitUntilWritten()
-        spool?.close()
+        enum Action { case stopRunning, stopHere, none }
+        let action = lifecycle.withLock { state -> Action in
+            switch state {
+            case .idle:
+                state = .finished
+                return .stopHere
+            case .running: return .stopRunning
+            case .finished: return .none
+            }
+        }
+        switch action {
+        case .stopRunning:
+            stopRequest.yield()
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let finished = lifecycle.withLock { state -> Bool in
+                    guard case .running(var waiters) = state else { return true }
+                    waiters.append(continuation)
+                    state = .running(waiters: waiters)
+                    return false
+                }
+                if finished { continuation.resume() }
+            }
+        case .stopHere:
+            pipeline?.shutdown(finishingQueued: true)
+            await pipeline?.waitUntilStopped()
+            work.finish()
+            for await item in workItems { await item() }
+            await finish(replaying: false)
+        case .none:
+            return
+        }
     }
 
     // MARK: - Internals
+
+    /// Whether ``run()`` is running (started, and not yet returned).
+    public var isRunning: Bool {
+        lifecycle.withLock { state in
+            if case .running = state { return true }
+            return false
+        }
+    }
+
+    /// Hands follow-up work to ``run()`` (one child task each).
+    private func later(_ item: @escaping @Sendable () async -> Void) {
+        if case .terminated = work.yield(item) {
+            logger.error("a follow-up of a fire-and-forget record came after the recorder stopped; it is dropped")
+        }
+    }
+
+    /// The end of the recorder's life: spooled events written, one last replay (when asked), the
+    /// spool closed.
+    private func finish(replaying: Bool) async {
+        pipeline?.shutdown()
+        trigger.finish()
+        await spoolWriter?.waitUntilWritten()
+        if replaying, spool != nil {
+            do {
+                try await flush()
+            } catch {
+                logger.info("spooled events stay on disk for the next process", metadata: [LoggingKeys.error: "\(error)"])
+            }
+        }
+        spool?.close()
+    }
 
     private func submit(_ event: SpooledEvent) async -> RecordOutcome {
         do {
@@ -274,7 +426,14 @@ public final class UsageRecorder: Sendable {
         let pipeline = alone && options.loneCallerUsesPool ? nil : self.pipeline
         let operation: @Sendable () async throws -> RecordResult = {
             defer { self.awaitedInFlight.subtract(1, ordering: .relaxed) }
-            if let pipeline { return try await self.applyPipelined(event, pipeline: pipeline) }
+            if let pipeline {
+                do {
+                    return try await self.applyPipelined(event, pipeline: pipeline)
+                } catch let error as RedisError where error.code == .poolClosed {
+                    // The pipeline stopped (a shutdown) before this event was queued: the pool
+                    // still takes it.
+                }
+            }
             return try await self.apply(event)
         }
         let attempt: DeadlineOutcome<RecordResult>
@@ -303,7 +462,7 @@ public final class UsageRecorder: Sendable {
             metrics.record("rejected")
             logger.error(
                 "usage refused: the namespace's schema is newer than this build",
-                metadata: ["tokenledger.call_id": "\(event.callID)", "tokenledger.error": "\(error)"])
+                metadata: [LoggingKeys.callID: "\(event.callID)", LoggingKeys.error: "\(error)"])
             return .rejected(error)
         case .error(let error) where Self.isPermissionDenied(error):
             return refused(event, because: error)
@@ -374,27 +533,27 @@ public final class UsageRecorder: Sendable {
         switch result {
         case .success(let replies):
             if Self.isNoScript(replies[0]) {
-                Task { _ = await self.submit(event) }  // it never ran
+                later { _ = await self.submit(event) }  // it never ran
                 return
             }
             if replies.dropFirst().contains(where: Self.isNoScript) {
                 // The record ran; only the index call's script was missing (see rerunMissingScripts).
-                Task { _ = await self.rerunMissingScripts(calls, replies: replies) }
+                later { _ = await self.rerunMissingScripts(calls, replies: replies) }
             }
             do {
                 switch try repository.recordOutcome(replies, user: event.user, cycle: cycle) {
                 case .done(let outcome):
                     metrics.record(outcome.applied ? "applied" : "duplicate")
                     if outcome.amendsHistory {
-                        Task { await self.repository.amendHistoryNow(user: event.user, cycle: outcome.cycle) }
+                        later { await self.repository.amendHistoryNow(user: event.user, cycle: outcome.cycle) }
                     }
                 case .retry(let stored):
                     repository.notePolicy(user: event.user, stored: stored)
-                    Task { _ = await self.submit(event) }
+                    later { _ = await self.submit(event) }
                 }
             } catch where Self.isRejection(error) {
                 metrics.record("rejected")
-                logger.warning("usage rejected", metadata: ["tokenledger.call_id": "\(event.callID)", "tokenledger.error": "\(error)"])
+                logger.warning("usage rejected", metadata: [LoggingKeys.callID: "\(event.callID)", LoggingKeys.error: "\(error)"])
             } catch where Self.isPermissionDenied(error) {
                 _ = refused(event, because: error)
             } catch {
@@ -483,7 +642,7 @@ public final class UsageRecorder: Sendable {
         metrics.record("failed")
         logger.error(
             "usage not recorded: redis refused this user (authentication or permission); not spooled",
-            metadata: ["tokenledger.call_id": "\(event.callID)", "tokenledger.error": "\(error)"])
+            metadata: [LoggingKeys.callID: "\(event.callID)", LoggingKeys.error: "\(error)"])
         return .failed(error)
     }
 
@@ -491,7 +650,7 @@ public final class UsageRecorder: Sendable {
         metrics.record("failed")
         logger.error(
             "usage lost: redis failed and no spool is configured",
-            metadata: ["tokenledger.call_id": "\(event.callID)", "tokenledger.error": "\(error)"])
+            metadata: [LoggingKeys.callID: "\(event.callID)", LoggingKeys.error: "\(error)"])
         return .failed(error)
     }
 
@@ -500,7 +659,7 @@ public final class UsageRecorder: Sendable {
             metrics.record("failed")
             logger.critical(
                 "usage lost: redis failed and the spool refused the event",
-                metadata: ["tokenledger.call_id": "\(event.callID)", "tokenledger.error": "\(error)"])
+                metadata: [LoggingKeys.callID: "\(event.callID)", LoggingKeys.error: "\(error)"])
             return .failed(error)
         }
         metrics.record("spooled")
@@ -518,7 +677,7 @@ public final class UsageRecorder: Sendable {
                 if result.applied + result.duplicates > 0 {
                     logger.info(
                         "spool replayed",
-                        metadata: ["tokenledger.applied": "\(result.applied)", "tokenledger.duplicates": "\(result.duplicates)"])
+                        metadata: [LoggingKeys.applied: "\(result.applied)", LoggingKeys.duplicates: "\(result.duplicates)"])
                 }
                 return  // Anything left is held by another live process, which replays its own.
             } catch let error as RedisError where error.code == .server {
@@ -526,11 +685,11 @@ public final class UsageRecorder: Sendable {
                 // will not fix. Keep the events and keep retrying, but say so loudly.
                 logger.error(
                     "spool replay refused by redis; events stay spooled",
-                    metadata: ["tokenledger.error": "\(error)", "tokenledger.redis.code": "\(error.serverCode ?? "")"])
+                    metadata: [LoggingKeys.error: "\(error)", LoggingKeys.redisCode: "\(error.serverCode ?? "")"])
                 try? await Task.sleep(for: min(max(backoff, .zero), Validation.maximumTimeout))
                 backoff = min(min(backoff, Validation.maximumTimeout) * 2, options.maximumBackoff)
             } catch {
-                logger.debug("spool replay waits for redis", metadata: ["tokenledger.error": "\(error)"])
+                logger.debug("spool replay waits for redis", metadata: [LoggingKeys.error: "\(error)"])
                 try? await Task.sleep(for: min(max(backoff, .zero), Validation.maximumTimeout))
                 backoff = min(min(backoff, Validation.maximumTimeout) * 2, options.maximumBackoff)
             }
@@ -554,9 +713,9 @@ public final class UsageRecorder: Sendable {
             return (true, false)
         }
         if scheduleTrailing {
-            let (seconds, attoseconds) = interval.components
-            let delay = DispatchTimeInterval.nanoseconds(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000))
-            DispatchQueue.global().asyncAfter(deadline: .now() + delay) {
+            // A follow-up of run(); once the recorder stopped there is nothing left to report.
+            work.yield {
+                try? await Task.sleep(for: interval)
                 self.spoolReports.withLock { $0.trailing = false }
                 self.reportSpool()
             }

@@ -161,7 +161,7 @@ public final class EventSpool: Sendable {
     /// - Throws: ``SpoolError`` when the directory cannot be created or read.
     public init(
         directory: String, options: Options = Options(),
-        logger: Logger = Logger(label: "tokenledger.spool")
+        logger: Logger = Logger(label: "tokenledger.spool", factory: { _ in SwiftLogNoOpLogHandler() })
     ) throws(SpoolError) {
         self.directory = directory
         self.options = options

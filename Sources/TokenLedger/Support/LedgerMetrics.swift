@@ -10,6 +10,12 @@ import CoreMetrics
 /// | `tokenledger_history_adjustments_total` | counter | — (late calls added to a closed cycle's history; counted by ``TokenRepository``) |
 /// | `tokenledger_spool_events` | gauge | — (events waiting: after a replay, and at most once a second while events spool) |
 /// | `tokenledger_spool_bytes` | gauge | — |
+/// | `tokenledger_record_seconds` | timer | — (an awaited record or settle, from the call to its outcome; ``UsageRecorder``) |
+///
+/// The Redis client adds `tokenledger_redis_round_trip_seconds` (timer, `path`: `pool`, `pipeline`),
+/// `tokenledger_redis_pool_wait_seconds` (timer), `tokenledger_redis_pool_connections` (gauge,
+/// `state`: `open`, `idle`) and `tokenledger_redis_pool_waiting` (gauge); pass the same factory to
+/// ``RedisClient/RedisConnectionPool`` to collect them in one place.
 public struct LedgerMetrics: Sendable {
     let factory: any MetricsFactory
     private let records: [String: Counter]

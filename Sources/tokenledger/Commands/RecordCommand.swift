@@ -86,8 +86,10 @@ struct RecordCommand: AsyncParsableCommand {
                 let recorder = UsageRecorder(
                     repository: repository, spool: spool,
                     options: .init(recordTimeout: .seconds(3), replaysInBackground: false))
-                return await recorder.record(
-                    user: user, callID: callID, usage: usage, model: model, provider: provider, cycle: cycle)
+                return await recorder.withRunning {
+                    await recorder.record(
+                        user: user, callID: callID, usage: usage, model: model, provider: provider, cycle: cycle)
+                }
             }
             switch outcome {
             case .applied(let result), .duplicate(let result):

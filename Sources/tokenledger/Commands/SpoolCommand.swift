@@ -49,7 +49,7 @@ struct SpoolCommand: AsyncParsableCommand {
                 let result = try await global.withRepository { repository in
                     let recorder = UsageRecorder(
                         repository: repository, spool: spool, options: .init(replaysInBackground: false))
-                    return try await recorder.flush()
+                    return try await recorder.withRunning { try await recorder.flush() }
                 }
                 try formatter.print(result)
                 if result.otherNamespace > 0 {
