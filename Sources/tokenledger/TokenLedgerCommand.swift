@@ -12,7 +12,7 @@ struct TokenLedgerCommand: AsyncParsableCommand {
             Redis is found through --redis, else REDIS_URL (redis://[user:password@]host:port/db or \
             unix:///path), default redis://127.0.0.1:6379. REDIS_PASSWORD overrides the URL's password. \
             Settings come from the environment, then from the JSON file of --config (or TOKENLEDGER_CONFIG_FILE).
-            --redis and --namespace go before or after the subcommand, on every command (commands that do \
+            --redis, --namespace and --config go before or after the subcommand, on every command (commands that do \
             not use Redis accept and ignore them). Every command that prints a result takes \
             --format table|json|csv.
             Exit codes: 0 ok, 1 quota denied, 64 usage error, 65 bad input data, 69 Redis unavailable, \
