@@ -17,7 +17,8 @@ struct ConfigFileCommandTests {
         defer {
             for path in [directory, other, file] { try? FileManager.default.removeItem(atPath: path) }
         }
-        try Data(#"{"tokenledger": {"spoolDir": "\#(directory)", "maxInputBytes": 4}}"#.utf8).write(to: URL(fileURLWithPath: file))
+        try Data(#"{"tokenledger": {"spoolDir": "\#(directory)", "maxInputBytes": 4}}"#.utf8).write(
+            to: URL(fileURLWithPath: file))
 
         for (arguments, environment) in [
             (["--config", file, "spool", "status", "--format", "json"], [:]),

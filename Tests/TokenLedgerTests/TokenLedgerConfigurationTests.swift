@@ -5,7 +5,8 @@ import TokenLedger
 
 /// Writes `text` to a new temporary file and returns its path.
 private func temporaryFile(_ text: String) throws -> String {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("tokenledger-config-\(UUID().uuidString).json")
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "tokenledger-config-\(UUID().uuidString).json")
     try Data(text.utf8).write(to: url)
     return url.path
 }
@@ -15,7 +16,9 @@ private func temporaryFile(_ text: String) throws -> String {
 struct TokenLedgerConfigurationTests {
     @Test("defaults when nothing is set; an empty variable counts as unset")
     func defaults() async throws {
-        for environment in [[:], ["REDIS_URL": "", "REDIS_PASSWORD": "", "TOKENLEDGER_NAMESPACE": "", "TOKENLEDGER_SPOOL_DIR": ""]] {
+        for environment in [
+            [:], ["REDIS_URL": "", "REDIS_PASSWORD": "", "TOKENLEDGER_NAMESPACE": "", "TOKENLEDGER_SPOOL_DIR": ""],
+        ] {
             let configuration = try await TokenLedgerConfiguration.load(environment: environment)
             #expect(configuration.redis == (try RedisConfiguration(url: RedisConfiguration.defaultURL)))
             #expect(configuration.ledger == (try LedgerConfiguration()))
@@ -68,7 +71,8 @@ struct TokenLedgerConfigurationTests {
         #expect(fromFile.redis.database == 1)
         #expect(fromFile.redis.password == "file-Pa55")
         #expect(fromFile.ledger.namespace == "fromfile")
-        #expect(fromFile.local == .init(spoolDirectory: "/srv/spool", bpeDirectory: "/srv/ranks", maxInputBytes: "2048"))
+        #expect(
+            fromFile.local == .init(spoolDirectory: "/srv/spool", bpeDirectory: "/srv/ranks", maxInputBytes: "2048"))
 
         let named = try await TokenLedgerConfiguration.load(environment: ["TOKENLEDGER_CONFIG_FILE": file])
         #expect(named.redis == fromFile.redis && named.ledger == fromFile.ledger && named.local == fromFile.local)
@@ -93,7 +97,8 @@ struct TokenLedgerConfigurationTests {
         ])
         #expect(fromEnvironment.redis.password == "url-Pa55")
         #expect(!fromEnvironment.description.contains("url-Pa55"))
-        #expect(fromEnvironment.description == "redis host:6379 user app (password set), namespace tl, spool /var/spool/tl")
+        #expect(
+            fromEnvironment.description == "redis host:6379 user app (password set), namespace tl, spool /var/spool/tl")
 
         let file = try temporaryFile(#"{"redis": {"password": "file-Pa55"}}"#)
         defer { try? FileManager.default.removeItem(atPath: file) }

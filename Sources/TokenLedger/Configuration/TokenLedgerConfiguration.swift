@@ -62,7 +62,8 @@ public struct TokenLedgerConfiguration: Sendable, CustomStringConvertible {
         public static func load(
             environment: [String: String] = ProcessInfo.processInfo.environment, configFile: String? = nil
         ) async throws(ValidationError) -> LocalSettings {
-            LocalSettings(config: try await reader(environment: environment, configFile: configFile).scoped(to: "tokenledger"))
+            LocalSettings(
+                config: try await reader(environment: environment, configFile: configFile).scoped(to: "tokenledger"))
         }
 
         /// The token counter: exact from ``bpeDirectory`` when it is set, else heuristic.
@@ -138,7 +139,8 @@ public struct TokenLedgerConfiguration: Sendable, CustomStringConvertible {
     /// URL and password marked secret.
     public static func environmentProvider(_ environment: [String: String]) -> EnvironmentVariablesProvider {
         EnvironmentVariablesProvider(
-            environmentVariables: environment, secretsSpecifier: .specific(RedisConfiguration.secretEnvironmentVariables))
+            environmentVariables: environment,
+            secretsSpecifier: .specific(RedisConfiguration.secretEnvironmentVariables))
     }
 
     /// Why a configuration file could not be read, in words (never the file's content, which may hold a password).
@@ -181,7 +183,9 @@ extension LedgerConfiguration {
 
 extension TokenCounting {
     /// Exact counting from `TOKENLEDGER_BPE_DIR` when it is set, else heuristic.
-    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> TokenCounting {
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment)
+        -> TokenCounting
+    {
         TokenLedgerConfiguration.LocalSettings(config: .ledgerKeys(environment)).tokenCounting()
     }
 }

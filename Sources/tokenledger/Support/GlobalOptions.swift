@@ -28,7 +28,9 @@ struct GlobalOptions: ParsableArguments {
     ///
     /// - Throws: ``CLIFailure`` (exit 64) naming what is wrong; a password is never shown.
     func configuration() async throws -> TokenLedgerConfiguration {
-        try await usageFailure { try TokenLedgerConfiguration(config: try await reader(), redisURL: redis, namespace: namespace) }
+        try await usageFailure {
+            try TokenLedgerConfiguration(config: try await reader(), redisURL: redis, namespace: namespace)
+        }
     }
 
     /// The Redis configuration alone (for commands that choose their own namespace).
@@ -36,9 +38,10 @@ struct GlobalOptions: ParsableArguments {
         try await usageFailure { try RedisConfiguration(config: try await reader().scoped(to: "redis"), url: redis) }
     }
 
-    /// The settings that need no server (spool, rank files, input cap): a bad `REDIS_URL` does not stop them.
+    /// The settings that need no server (spool, rank files, input cap): a bad `REDIS_URL` does not
+    /// stop them.
     func localSettings() async throws -> TokenLedgerConfiguration.LocalSettings {
-        try await usageFailure { TokenLedgerConfiguration.LocalSettings(config: try await reader().scoped(to: "tokenledger")) }
+        try await usageFailure { try await TokenLedgerConfiguration.LocalSettings.load(configFile: config) }
     }
 
     private func reader() async throws -> ConfigReader {
