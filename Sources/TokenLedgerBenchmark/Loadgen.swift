@@ -65,13 +65,10 @@ struct Loadgen: AsyncParsableCommand {
     }
 
     private func generate() async throws {
-        let spool = try ProcessInfo.processInfo.environment["TOKENLEDGER_SPOOL_DIR"].flatMap { directory in
-            directory.isEmpty ? nil : try EventSpool(directory: directory)
-        }
-        let pool = RedisConnectionPool(
-            configuration: try RedisConfiguration.fromEnvironment(url: redis), options: .init(maximumConnections: 4))
-        let repository = try TokenRepository(
-            pool: pool, configuration: try LedgerConfiguration.fromEnvironment(namespace: namespace))
+        let configuration = try await TokenLedgerConfiguration.load(redisURL: redis, namespace: namespace)
+        let spool = try configuration.local.spoolDirectory.map { try EventSpool(directory: $0) }
+        let pool = RedisConnectionPool(configuration: configuration.redis, options: .init(maximumConnections: 4))
+        let repository = try TokenRepository(pool: pool, configuration: configuration.ledger)
         let summary: [String: Int]
         do {
             summary = try await workload(repository: repository, spool: spool)

@@ -10,8 +10,9 @@ struct TokenLedgerCommand: AsyncParsableCommand {
         abstract: "Meter LLM token usage per user and billing cycle in Redis.",
         discussion: """
             Redis is found through --redis, else REDIS_URL (redis://[user:password@]host:port/db or \
-            unix:///path), default redis://127.0.0.1:6379. REDIS_PASSWORD overrides the URL's password.
-            --redis and --namespace go before or after the subcommand, on every command (commands that do \
+            unix:///path), default redis://127.0.0.1:6379. REDIS_PASSWORD overrides the URL's password. \
+            Settings come from the environment, then from the JSON file of --config (or TOKENLEDGER_CONFIG_FILE).
+            --redis, --namespace and --config go before or after the subcommand, on every command (commands that do \
             not use Redis accept and ignore them). Every command that prints a result takes \
             --format table|json|csv.
             Exit codes: 0 ok, 1 quota denied, 64 usage error, 65 bad input data, 69 Redis unavailable, \
@@ -39,8 +40,8 @@ struct TokenLedgerCommand: AsyncParsableCommand {
         await main(movingGlobalOptions(Array(CommandLine.arguments.dropFirst())))
     }
 
-    /// The global options names (`--redis URL`, `--namespace NS`, or with `=`).
-    static let globalOptionNames = ["--redis", "--namespace"]
+    /// The global options names (`--redis URL`, `--namespace NS`, `--config FILE`, or with `=`).
+    static let globalOptionNames = ["--redis", "--namespace", "--config"]
 
     /// `arguments` with `--redis` and `--namespace` given before (or between) the subcommand names
     /// moved right after them, so `tokenledger --redis URL report` parses as `tokenledger report --redis URL`.

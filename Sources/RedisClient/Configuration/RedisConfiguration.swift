@@ -3,7 +3,8 @@ import Foundation
 /// How to reach a Redis server and how long to wait for it.
 ///
 /// Build one from a URL (`redis://[user:password@]host:port/db` or `unix:///path/to/socket`),
-/// from the environment (`REDIS_URL`, `REDIS_PASSWORD`), or field by field.
+/// from a swift-configuration reader or the environment (`REDIS_URL`, `REDIS_PASSWORD`; see
+/// `RedisConfiguration+SwiftConfiguration.swift`), or field by field.
 /// `rediss://` is refused: hiredis 0.14 has no TLS.
 ///
 /// ``description`` never shows the password.
@@ -198,24 +199,6 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         self.connectTimeout = connectTimeout
         self.commandTimeout = commandTimeout
         try validate()
-    }
-
-    /// Builds a configuration from the environment: `REDIS_URL` (default ``defaultURL``), then
-    /// `REDIS_PASSWORD`, which overrides the URL's password.
-    ///
-    /// - Parameters:
-    ///   - environment: The variables to read; defaults to the process environment.
-    ///   - url: A URL that takes the place of `REDIS_URL` (for example a `--redis` option).
-    public static func fromEnvironment(
-        _ environment: [String: String] = ProcessInfo.processInfo.environment,
-        url: String? = nil
-    ) throws(RedisError) -> RedisConfiguration {
-        let chosen = url ?? environment["REDIS_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultURL
-        var configuration = try RedisConfiguration(url: chosen)
-        if let password = environment["REDIS_PASSWORD"], !password.isEmpty {
-            configuration.password = password
-        }
-        return configuration
     }
 
     private func validate() throws(RedisError) {

@@ -46,12 +46,6 @@ public final class TokenCounting: Sendable {
         self.fallbackEncoding = fallbackEncoding
     }
 
-    /// Exact counting from `TOKENLEDGER_BPE_DIR` when it is set, else heuristic.
-    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> TokenCounting {
-        guard let directory = environment["TOKENLEDGER_BPE_DIR"], !directory.isEmpty else { return .heuristic }
-        return TokenCounting(directory: directory)
-    }
-
     /// The estimator for a model: exact if its encoding's rank file is available, else heuristic.
     public func estimator(forModel model: String) -> any TokenEstimator {
         guard directory != nil, let encoding = modelMap.encoding(forModel: model) ?? fallbackEncoding else {

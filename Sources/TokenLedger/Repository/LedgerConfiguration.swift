@@ -38,12 +38,4 @@ public struct LedgerConfiguration: Sendable, Hashable {
         self.defaultLeaseTTL = defaultLeaseTTL
         self.settingsCacheTTL = settingsCacheTTL
     }
-
-    /// The defaults, with `TOKENLEDGER_NAMESPACE` (or `namespace` when given) as the namespace.
-    public static func fromEnvironment(
-        _ environment: [String: String] = ProcessInfo.processInfo.environment, namespace: String? = nil
-    ) throws(ValidationError) -> LedgerConfiguration {
-        let chosen = namespace ?? environment["TOKENLEDGER_NAMESPACE"].flatMap { $0.isEmpty ? nil : $0 } ?? "tl"
-        return try LedgerConfiguration(namespace: chosen)
-    }
 }

@@ -25,7 +25,7 @@ public struct ValidationError: Error, Sendable, Hashable, CustomStringConvertibl
         public static let allCases: [Code] = [
             .invalidUserID, .invalidTokenCount, .invalidIdentifier, .invalidNamespace, .invalidDate, .invalidCycle,
             .invalidInstant, .invalidTimeZone, .invalidPolicy, .invalidLimit, .counterOverflow, .invalidDuration,
-            .invalidUTF8, .reservationConflict, .inputTooLarge,
+            .invalidUTF8, .reservationConflict, .inputTooLarge, .invalidConfiguration,
         ]
 
         /// The stable name (``rawValue``).
@@ -61,6 +61,8 @@ public struct ValidationError: Error, Sendable, Hashable, CustomStringConvertibl
         public static let reservationConflict = Code(rawValue: "reservation_conflict")
         /// Standard input or a file is larger than the cap on input size.
         public static let inputTooLarge = Code(rawValue: "input_too_large")
+        /// A configuration file is missing, unreadable or not JSON.
+        public static let invalidConfiguration = Code(rawValue: "invalid_configuration")
     }
 
     /// What kind of input was refused.

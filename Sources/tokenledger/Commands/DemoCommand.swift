@@ -37,7 +37,7 @@ struct DemoCommand: AsyncParsableCommand {
             // The narrative is the table output; with json or csv only the report is on stdout.
             let narrates = formatter.format == .table
             func say(_ line: String) { if narrates { print(line) } else { printError(line) } }
-            let redisConfiguration = try global.redisConfiguration()
+            let redisConfiguration = try await global.redisConfiguration()
             let pool = RedisConnectionPool(configuration: redisConfiguration)
             let repository = try TokenRepository(pool: pool, configuration: try LedgerConfiguration(namespace: namespace))
             try await emptyNamespace(pool: pool, namespace: namespace)

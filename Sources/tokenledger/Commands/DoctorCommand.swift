@@ -22,7 +22,7 @@ struct DoctorCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailures {
             let formatter = try output.formatter()
-            var configuration = try global.redisConfiguration()
+            var configuration = try await global.redisConfiguration()
             configuration.connectTimeout = .seconds(2)
             configuration.commandTimeout = .seconds(2)
             let pool = RedisConnectionPool(configuration: configuration, options: .init(maximumConnections: 1))

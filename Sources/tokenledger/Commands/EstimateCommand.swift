@@ -55,8 +55,8 @@ struct EstimateCommand: AsyncParsableCommand {
         try await reportingFailures {
             let readsJSON = json || input == .json
             let formatter = try OutputFormatter(common: format ?? (readsJSON ? .json : .table))
-            let cap = try inputLimit.bytes()
-            let estimator = try chooseEstimator()
+            let cap = try await inputLimit.bytes(global)
+            let estimator = try chooseEstimator(try await global.localSettings().tokenCounting())
             let data = try readCappedInput("-", cap: cap)
             if readsJSON {
                 guard let texts = try? JSONDecoder().decode([String].self, from: data) else {
@@ -69,14 +69,13 @@ struct EstimateCommand: AsyncParsableCommand {
         }
     }
 
-    private func chooseEstimator() throws -> any TokenEstimator {
+    private func chooseEstimator(_ counting: TokenCounting) throws -> any TokenEstimator {
         do {
             if let bpeFile {
                 let name = (bpeFile as NSString).lastPathComponent
                 let chosen = encoding ?? EncodingName.allCases.first { name.hasPrefix($0.rawValue) } ?? .o200kBase
                 return BPETokenEstimator(encoder: try BytePairEncoder(encoding: chosen, rankFile: bpeFile))
             }
-            let counting = TokenCounting.fromEnvironment()
             if counting.directory != nil { return try counting.exactEstimator(for: encoding ?? .o200kBase) }
         } catch {
             throw CLIFailure(exitCode: .dataError, message: describeEstimatorFailure(error, file: bpeFile))

@@ -31,7 +31,7 @@ struct ExtractCommand: AsyncParsableCommand {
                     exitCode: .usage,
                     message: "unknown provider '\(self.provider)'; use one of \(Provider.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            let data = try readCappedInput("-", cap: try inputLimit.bytes())
+            let data = try readCappedInput("-", cap: try await inputLimit.bytes(global))
             let extracted = try UsageExtractor.extractUsage(from: data, provider: provider)
             try formatter.print(try recordableUsage(extracted))
         }

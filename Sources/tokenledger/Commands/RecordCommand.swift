@@ -52,7 +52,7 @@ struct RecordCommand: AsyncParsableCommand {
             var model = try self.model.map { m in try Validation.validateModel(m); return m } ?? ""
             var provider = self.provider ?? ""
             if let response {
-                let data = try readCappedInput(response, cap: try inputLimit.bytes())
+                let data = try readCappedInput(response, cap: try await inputLimit.bytes(global))
                 let chosen = Provider(name: provider.isEmpty ? "auto" : provider)
                 guard let chosen else {
                     throw CLIFailure(
@@ -72,7 +72,7 @@ struct RecordCommand: AsyncParsableCommand {
             }
             let cycle = try cycleDate(self.cycle)
             let callID = self.callID ?? UUID().uuidString.lowercased()
-            guard let spool = try openSpool() else {
+            guard let spool = try await openSpool(global) else {
                 let result = try await global.withRepository { repository in
                     try await repository.record(
                         user: user, callID: callID, usage: usage, model: model, provider: provider, cycle: cycle)
@@ -131,11 +131,9 @@ struct SpooledOutput: CommandResult {
     }
 }
 
-/// The spool named by `TOKENLEDGER_SPOOL_DIR`, or `nil` when it is not set.
-func openSpool() throws -> EventSpool? {
-    guard let directory = ProcessInfo.processInfo.environment["TOKENLEDGER_SPOOL_DIR"], !directory.isEmpty else {
-        return nil
-    }
+/// The spool named by the configuration (`TOKENLEDGER_SPOOL_DIR`), or `nil` when it is not set.
+func openSpool(_ global: GlobalOptions) async throws -> EventSpool? {
+    guard let directory = try await global.localSettings().spoolDirectory else { return nil }
     do {
         return try EventSpool(directory: directory)
     } catch {

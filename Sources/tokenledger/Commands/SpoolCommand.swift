@@ -22,7 +22,7 @@ struct SpoolCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let formatter = try output.formatter()
-                guard let spool = try openSpool() else { throw noSpool }
+                guard let spool = try await openSpool(global) else { throw noSpool }
                 try formatter.print(SpoolStatusOutput(spool.status()))
             }
         }
@@ -37,19 +37,14 @@ struct SpoolCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
         @OptionGroup var output: JSONFormatOptions
 
-        /// The namespace this flush replays into, for the message about other namespaces' events.
-        private var namespaceName: String {
-            global.namespace ?? ProcessInfo.processInfo.environment["TOKENLEDGER_NAMESPACE"].flatMap { $0.isEmpty ? nil : $0 } ?? "tl"
-        }
-
         func run() async throws {
             try await reportingFailures {
                 let formatter = try output.formatter()
-                guard let spool = try openSpool() else { throw noSpool }
-                let result = try await global.withRepository { repository in
+                guard let spool = try await openSpool(global) else { throw noSpool }
+                let (result, namespaceName) = try await global.withRepository { repository in
                     let recorder = UsageRecorder(
                         repository: repository, spool: spool, options: .init(replaysInBackground: false))
-                    return try await recorder.withRunning { try await recorder.flush() }
+                    return (try await recorder.withRunning { try await recorder.flush() }, repository.configuration.namespace)
                 }
                 try formatter.print(result)
                 if result.otherNamespace > 0 {
@@ -62,7 +57,8 @@ struct SpoolCommand: AsyncParsableCommand {
     }
 }
 
-private let noSpool = CLIFailure(exitCode: .usage, message: "TOKENLEDGER_SPOOL_DIR is not set; it names the spool directory")
+private let noSpool = CLIFailure(
+    exitCode: .usage, message: "TOKENLEDGER_SPOOL_DIR is not set; it names the spool directory (or tokenledger.spoolDir in --config)")
 
 /// The spool status with snake_case keys.
 struct SpoolStatusOutput: CommandResult {

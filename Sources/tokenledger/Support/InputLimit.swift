@@ -20,12 +20,13 @@ struct InputLimitOptions: ParsableArguments {
 
     init() {}
 
-    /// The cap in bytes, from the option, else the environment, else 64 MiB.
+    /// The cap in bytes, from the option, else the configuration (`TOKENLEDGER_MAX_INPUT_BYTES` or the
+    /// configuration file), else 64 MiB.
     ///
     /// - Throws: ``CLIFailure`` (exit 64) when the value is not a whole number from 1 to 1 GiB.
-    func bytes(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Int {
+    func bytes(_ global: GlobalOptions) async throws -> Int {
         if let maxInputBytes { return try Self.parse(maxInputBytes, source: "--max-input-bytes") }
-        if let text = environment[Self.environmentName], !text.isEmpty {
+        if let text = try await global.localSettings().maxInputBytes {
             return try Self.parse(text, source: Self.environmentName)
         }
         return Self.defaultBytes

@@ -6,16 +6,10 @@ import TokenLedger
 extension GlobalOptions {
     /// Opens a repository for the configured Redis and namespace, runs `body`, and closes the pool.
     func withRepository<T>(_ body: (TokenRepository) async throws -> T) async throws -> T {
-        let redis = try redisConfiguration()
-        let configuration: LedgerConfiguration
+        let configuration = try await self.configuration()
+        let pool = RedisConnectionPool(configuration: configuration.redis, options: .init(maximumConnections: 4))
         do {
-            configuration = try LedgerConfiguration.fromEnvironment(namespace: namespace)
-        } catch {
-            throw CLIFailure(exitCode: .usage, message: error.message)
-        }
-        let pool = RedisConnectionPool(configuration: redis, options: .init(maximumConnections: 4))
-        do {
-            let repository = try TokenRepository(pool: pool, configuration: configuration)
+            let repository = try TokenRepository(pool: pool, configuration: configuration.ledger)
             let result = try await body(repository)
             await pool.close()
             return result
