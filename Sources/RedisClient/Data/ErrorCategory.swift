@@ -41,9 +41,3 @@ public enum ErrorCategory: String, Sendable, Hashable, CaseIterable, CustomStrin
         (error as? any CategorizedError)?.category ?? .internal
     }
 }
-
-/// An error that knows its ``ErrorCategory``.
-public protocol CategorizedError: Error {
-    /// What the failure means for whoever handles it.
-    var category: ErrorCategory { get }
-}

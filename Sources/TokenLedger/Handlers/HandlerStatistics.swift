@@ -24,15 +24,6 @@ public struct HandlerStatistics: Sendable, Hashable {
     public init() {}
 }
 
-/// How a handler hands usage to its recorder at the end of a call.
-public enum HandlerDelivery: Sendable, Hashable {
-    /// Wait until the usage is in Redis or in the spool (bounded by the recorder's `recordTimeout`).
-    case awaitDurable
-    /// Return as soon as the usage is queued (``UsageRecorder/recordInBackground(user:callID:usage:model:provider:cycle:at:)``);
-    /// a full queue makes the caller wait for room.
-    case fireAndForget
-}
-
 /// A mutex-guarded ``HandlerStatistics``.
 final class StatisticsBox: Sendable {
     private let value = Mutex(HandlerStatistics())

@@ -2,47 +2,6 @@ import Foundation
 import Logging
 import RedisClient
 
-/// Thrown by ``QuotaGuard`` when a user's quota does not admit the call; the model was not called.
-public struct QuotaExceededError: Error, Sendable, Hashable, CustomStringConvertible, CategorizedError {
-    /// The decision that refused the call.
-    public var decision: QuotaDecision
-
-    /// Creates the error.
-    public init(decision: QuotaDecision) { self.decision = decision }
-
-    /// ``ErrorCategory/quotaDenied``.
-    public var category: ErrorCategory { .quotaDenied }
-
-    /// Names the user, the request and what was left.
-    public var description: String {
-        "quota exceeded for user '\(decision.user)' in cycle \(decision.cycle): asked \(decision.requested) tokens, "
-            + "\(decision.remaining.map(String.init) ?? "unlimited") remaining (used \(decision.used), reserved \(decision.reserved))"
-    }
-}
-
-/// Thrown by ``QuotaGuard`` under ``QuotaGuard/UnavailablePolicy/failClosed`` when Redis cannot be
-/// reached for the quota decision; the model was not called.
-public struct QuotaUnavailableError: Error, Sendable, CustomStringConvertible, CategorizedError {
-    /// The user whose call was refused.
-    public var user: String
-    /// Why Redis could not decide.
-    public var underlying: any Error
-
-    /// Creates the error.
-    public init(user: String, underlying: any Error) {
-        self.user = user
-        self.underlying = underlying
-    }
-
-    /// ``ErrorCategory/unavailable``: a retry once Redis is back can succeed.
-    public var category: ErrorCategory { .unavailable }
-
-    /// Names the user and the cause.
-    public var description: String {
-        "quota for user '\(user)' could not be checked (Redis unavailable: \(underlying)); the call was refused (fail-closed)"
-    }
-}
-
 /// Guards an LLM call with the user's quota: reserves an estimate before the call, settles the
 /// actual usage after it, and releases the reservation if the call fails or is cancelled.
 ///

@@ -1,13 +1,3 @@
-/// How `report` orders users.
-public enum ReportSort: String, Sendable, CaseIterable, Codable {
-    /// By total tokens, largest first.
-    case total
-    /// By input tokens, largest first.
-    case input
-    /// By output tokens, largest first.
-    case output
-}
-
 /// All users of one cycle, as `tokenledger report` prints it: `{"cycle","users":[…],"totals":{…}}`.
 public struct UsageReport: Sendable, Hashable, Codable {
     /// Sums over every user in the cycle (not only the ones shown with `--top`).

@@ -1,0 +1,19 @@
+import RedisClient
+
+/// Thrown by ``QuotaGuard`` when a user's quota does not admit the call; the model was not called.
+public struct QuotaExceededError: Error, Sendable, Hashable, CustomStringConvertible, CategorizedError {
+    /// The decision that refused the call.
+    public var decision: QuotaDecision
+
+    /// Creates the error.
+    public init(decision: QuotaDecision) { self.decision = decision }
+
+    /// ``ErrorCategory/quotaDenied``.
+    public var category: ErrorCategory { .quotaDenied }
+
+    /// Names the user, the request and what was left.
+    public var description: String {
+        "quota exceeded for user '\(decision.user)' in cycle \(decision.cycle): asked \(decision.requested) tokens, "
+            + "\(decision.remaining.map(String.init) ?? "unlimited") remaining (used \(decision.used), reserved \(decision.reserved))"
+    }
+}

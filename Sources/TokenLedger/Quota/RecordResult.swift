@@ -1,0 +1,60 @@
+/// The result of recording usage (``TokenRepository/record(user:callID:usage:model:provider:cycle:at:)``
+/// or ``TokenRepository/settle(user:callID:usage:model:provider:at:)``).
+///
+/// JSON: `{"applied","user","cycle","total_tokens"}`; `total_tokens` is the cycle's total after the call.
+public struct RecordResult: Sendable, Hashable, Codable {
+    /// False when the call id was already recorded (nothing changed).
+    public var applied: Bool
+    /// The user id.
+    public var user: String
+    /// The cycle the usage was recorded in.
+    public var cycle: CalendarDate
+    /// The cycle's total tokens after this call.
+    public var totalTokens: Int
+    /// The cycle's recorded calls after this call.
+    public var calls: Int
+    /// For settle: tokens of the lease that was dropped (0 when none was live).
+    public var releasedTokens: Int
+    /// True when the call was applied to a cycle that rollover had already closed: the closed
+    /// cycle's history is amended with it (an adjustment; see `docs/operations.md`, late events).
+    /// JSON `history_amended`, present only when true.
+    public var amendsHistory = false
+
+    /// Creates a result.
+    public init(applied: Bool, user: String, cycle: CalendarDate, totalTokens: Int, calls: Int, releasedTokens: Int = 0) {
+        self.applied = applied
+        self.user = user
+        self.cycle = cycle
+        self.totalTokens = totalTokens
+        self.calls = calls
+        self.releasedTokens = releasedTokens
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case applied, user, cycle
+        case totalTokens = "total_tokens"
+        case amendsHistory = "history_amended"
+    }
+
+    /// Decodes a result from its JSON form.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        applied = try c.decode(Bool.self, forKey: .applied)
+        user = try c.decode(String.self, forKey: .user)
+        cycle = try c.decode(CalendarDate.self, forKey: .cycle)
+        totalTokens = try c.decode(Int.self, forKey: .totalTokens)
+        amendsHistory = try c.decodeIfPresent(Bool.self, forKey: .amendsHistory) ?? false
+        calls = 0
+        releasedTokens = 0
+    }
+
+    /// Encodes the SPEC's four fields, and `history_amended` when the call amended a closed cycle.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(applied, forKey: .applied)
+        try c.encode(user, forKey: .user)
+        try c.encode(cycle, forKey: .cycle)
+        try c.encode(totalTokens, forKey: .totalTokens)
+        if amendsHistory { try c.encode(true, forKey: .amendsHistory) }
+    }
+}

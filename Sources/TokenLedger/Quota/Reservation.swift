@@ -1,0 +1,7 @@
+/// The result of ``TokenRepository/reserve(user:callID:tokens:ttl:at:)``.
+public struct Reservation: Sendable, Hashable {
+    /// What happened.
+    public var status: ReservationStatus
+    /// The quota picture (``QuotaDecision/allowed`` is false only when denied).
+    public var decision: QuotaDecision
+}

@@ -1,0 +1,22 @@
+/// What happened to one record or settle handed to a ``UsageRecorder``.
+public enum RecordOutcome: Sendable {
+    /// Recorded in Redis now.
+    case applied(RecordResult)
+    /// Redis already had this call id; nothing changed.
+    case duplicate(RecordResult)
+    /// Redis could not take it in time; it is in the local spool (fsync'd) and will be replayed.
+    case spooled
+    /// The input is bad (``ValidationError``) or can never apply; nothing was written or spooled.
+    case rejected(any Error)
+    /// Redis could not take it and there is no spool (or the spool refused it): the event is lost,
+    /// and logged as such.
+    case failed(any Error)
+
+    /// Whether the event is safe: in Redis, or durably in the spool.
+    public var isDurable: Bool {
+        switch self {
+        case .applied, .duplicate, .spooled: return true
+        case .rejected, .failed: return false
+        }
+    }
+}

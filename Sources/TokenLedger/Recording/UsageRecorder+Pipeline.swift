@@ -1,0 +1,260 @@
+import Foundation
+import Logging
+import RedisClient
+import Synchronization
+
+// UsageRecorder: submitting a record (the pool or the shared pipeline, within the bound) and fire-and-forget records.
+extension UsageRecorder {
+    /// Records one call's usage without waiting for Redis: returns as soon as the event is queued
+    /// (waiting only for room when the pipeline's queue is full: back-pressure). What happens next is
+    /// counted in metrics and logged: applied, duplicate, spooled (Redis slow or down), or rejected.
+    /// Without ``Options/pipeline`` the event is handed to a task of its own.
+    public func recordInBackground(
+        user: String, callID: String, usage: UsageRecord, model: String = "", provider: String = "",
+        cycle: CalendarDate? = nil, at instant: Date = Date()
+    ) async {
+        let event = SpooledEvent(
+            operation: .record, user: user, callID: callID, usage: usage, model: model, provider: provider, cycle: cycle,
+            at: instant, namespace: repository.keys.namespace)
+        do {
+            try TokenRepository.validateRecord(
+                user: event.user, callID: event.callID, usage: event.usage, model: event.model, provider: event.provider)
+            try Validation.validateEventInstant(event.at)
+        } catch {
+            metrics.record("rejected")
+            logger.warning("usage rejected", metadata: [LoggingKeys.callID: "\(callID)", LoggingKeys.error: "\(error)"])
+            return
+        }
+        guard let pipeline, repository.cachedSettings() != nil, repository.schemaKnownWritable else {
+            // A follow-up of run(); a recorder nobody runs records it before returning instead.
+            if isRunning {
+                later { _ = await self.submit(event) }
+            } else {
+                _ = await submit(event)
+            }
+            return
+        }
+        // The commands are built on the pipeline's lane thread; the caller only queues the event.
+        let built = PreparedRecord()
+        await pipeline.enqueue(deadline: queueDeadline()) {
+            do {
+                let prepared = try self.prepareNow(event)
+                built.cycle = prepared.cycle
+                built.calls = prepared.calls
+                return prepared.calls.map(\.command)
+            } catch {
+                self.later { _ = await self.submit(event) }
+                return nil
+            }
+        } completion: { result in
+            self.finishInBackground(
+                event, cycle: built.cycle ?? event.cycle ?? CalendarDate(daysSince1970: 0), calls: built.calls, result: result)
+        }
+    }
+
+    func submit(_ event: SpooledEvent) async -> RecordOutcome {
+        do {
+            try TokenRepository.validateRecord(
+                user: event.user, callID: event.callID, usage: event.usage, model: event.model, provider: event.provider)
+            try Validation.validateEventInstant(event.at)
+        } catch {
+            metrics.record("rejected")
+            return .rejected(error)
+        }
+        // A lone caller gains nothing from coalescing, and the pool answers it faster than a lane
+        // (without any thread hand-off when the pool's inlineReplyWait is set): it takes the pool's
+        // path. Concurrent callers share the pipeline.
+        // An attempt counts as in flight until it ends, also after the caller stopped waiting for
+        // it (recordTimeout): while Redis stalls, later records then use the pipeline, whose
+        // deadlines are short, instead of pinning one pooled connection each.
+        let alone = awaitedInFlight.add(1, ordering: .relaxed).newValue == 1
+        let pipeline = alone && options.loneCallerUsesPool ? nil : self.pipeline
+        let operation: @Sendable () async throws -> RecordResult = {
+            defer { self.awaitedInFlight.subtract(1, ordering: .relaxed) }
+            if let pipeline {
+                do {
+                    return try await self.applyPipelined(event, pipeline: pipeline)
+                } catch let error as RedisError where error.code == .poolClosed {
+                    // The pipeline stopped (a shutdown) before this event was queued: the pool
+                    // still takes it.
+                }
+            }
+            return try await self.apply(event)
+        }
+        let attempt: DeadlineOutcome<RecordResult>
+        if spool != nil {
+            // The queue deadline and socket timeouts usually end it sooner; the deadline here is the
+            // promise: the caller never waits longer than recordTimeout before the event is spooled.
+            attempt = await withDeadline(options.recordTimeout, operation)
+        } else {
+            // No spool: there is nowhere else for the event, so wait for Redis.
+            do {
+                attempt = .value(try await operation())
+            } catch {
+                attempt = .error(error)
+            }
+        }
+        switch attempt {
+        case .value(let result):
+            metrics.record(result.applied ? "applied" : "duplicate")
+            return result.applied ? .applied(result) : .duplicate(result)
+        case .error(let error) where Self.isRejection(error):
+            metrics.record("rejected")
+            return .rejected(error)
+        case .error(let error as LedgerError) where error.code == .newerSchema:
+            // Redis answered: this binary must not write there. Refused, not spooled (a replay by
+            // this binary would be refused too); an upgraded binary records it again.
+            metrics.record("rejected")
+            logger.error(
+                "usage refused: the namespace's schema is newer than this build",
+                metadata: [LoggingKeys.callID: "\(event.callID)", LoggingKeys.error: "\(error)"])
+            return .rejected(error)
+        case .error(let error) where Self.isPermissionDenied(error):
+            return refused(event, because: error)
+        case .error(let error):
+            metrics.redisError(error)
+            return await spoolOrFail(event, because: error)
+        case .timedOut:
+            return await spoolOrFail(
+                event,
+                because: RedisError(code: .timeout, message: "redis did not record within \(options.recordTimeout)"))
+        }
+    }
+
+    /// The record's script calls at the cycle its user's policy gives now.
+    private func prepare(_ event: SpooledEvent) async throws -> (calls: [RedisScriptCall], cycle: CalendarDate) {
+        try checkNamespace(event)
+        try Validation.validateEventInstant(event.at)
+        let settings = try await repository.settingsWithoutWaiting()
+        try await repository.ensureWritableSchema()  // no round trip once the settings read found it writable
+        return try prepare(event, settings: settings)
+    }
+
+    /// As ``prepare(_:)``, with the cached settings and without suspending (for a lane thread).
+    private func prepareNow(_ event: SpooledEvent) throws -> (calls: [RedisScriptCall], cycle: CalendarDate) {
+        try checkNamespace(event)
+        try Validation.validateEventInstant(event.at)
+        guard repository.schemaKnownWritable else {
+            throw LedgerError(code: .notReady, message: "the schema version is not checked yet")
+        }
+        guard let settings = repository.cachedSettings() else {
+            throw LedgerError(code: .notReady, message: "settings are not loaded yet")
+        }
+        return try prepare(event, settings: settings)
+    }
+
+    private func prepare(_ event: SpooledEvent, settings: TokenRepository.Settings) throws -> (calls: [RedisScriptCall], cycle: CalendarDate) {
+        let (target, assumed) = try repository.resolveCycle(
+            user: event.user, explicit: event.cycle, at: event.at, settings: settings)
+        let calls = repository.recordCalls(
+            event.operation, user: event.user, callID: event.callID, usage: event.usage, model: event.model,
+            cycle: target, assumed: assumed, settings: settings)
+        return (calls, target.start)
+    }
+
+    /// One record through the shared pipeline; the rare cases (a script not loaded yet, a changed
+    /// policy) go through the repository, which handles them.
+    private func applyPipelined(_ event: SpooledEvent, pipeline: RedisPipelineClient) async throws -> RecordResult {
+        let prepared = try await prepare(event)
+        var replies = try await pipeline.send(prepared.calls.map(\.command), deadline: queueDeadline())
+        if Self.isNoScript(replies[0]) { return try await apply(event) }  // it never ran
+        if replies.dropFirst().contains(where: Self.isNoScript) {
+            replies = await rerunMissingScripts(prepared.calls, replies: replies)
+        }
+        switch try repository.recordOutcome(replies, user: event.user, cycle: prepared.cycle) {
+        case .done(let result):
+            if result.amendsHistory { await repository.amendHistoryNow(user: event.user, cycle: result.cycle) }
+            return result
+        case .retry(let stored):
+            repository.notePolicy(user: event.user, stored: stored)
+            return try await apply(event)
+        }
+    }
+
+    /// Handles a fire-and-forget record's replies, on a pipeline lane thread.
+    private func finishInBackground(
+        _ event: SpooledEvent, cycle: CalendarDate, calls: [RedisScriptCall], result: Result<[RedisReply], RedisError>
+    ) {
+        switch result {
+        case .success(let replies):
+            if Self.isNoScript(replies[0]) {
+                later { _ = await self.submit(event) }  // it never ran
+                return
+            }
+            if replies.dropFirst().contains(where: Self.isNoScript) {
+                // The record ran; only the index call's script was missing (see rerunMissingScripts).
+                later { _ = await self.rerunMissingScripts(calls, replies: replies) }
+            }
+            do {
+                switch try repository.recordOutcome(replies, user: event.user, cycle: cycle) {
+                case .done(let outcome):
+                    metrics.record(outcome.applied ? "applied" : "duplicate")
+                    if outcome.amendsHistory {
+                        later { await self.repository.amendHistoryNow(user: event.user, cycle: outcome.cycle) }
+                    }
+                case .retry(let stored):
+                    repository.notePolicy(user: event.user, stored: stored)
+                    later { _ = await self.submit(event) }
+                }
+            } catch where Self.isRejection(error) {
+                metrics.record("rejected")
+                logger.warning("usage rejected", metadata: [LoggingKeys.callID: "\(event.callID)", LoggingKeys.error: "\(error)"])
+            } catch where Self.isPermissionDenied(error) {
+                _ = refused(event, because: error)
+            } catch {
+                metrics.redisError(error)
+                spoolOrFailInBackground(event, because: error)
+            }
+        case .failure(let error) where Self.isPermissionDenied(error):
+            _ = refused(event, because: error)
+        case .failure(let error):
+            metrics.redisError(error)
+            spoolOrFailInBackground(event, because: error)
+        }
+    }
+
+    /// How long a pipelined event may wait in the queue: with a spool, half the record bound (it is
+    /// spooled after that); without one, there is nowhere else for it to go, so it waits.
+    private func queueDeadline() -> ContinuousClock.Instant {
+        ContinuousClock.now + (spool != nil ? options.recordTimeout / 2 : .seconds(86_400))
+    }
+
+    private static func isNoScript(_ reply: RedisReply) -> Bool {
+        if case .error(let error) = reply { return error.serverCode == "NOSCRIPT" }
+        return false
+    }
+
+    /// Runs again, through the pool (which loads missing scripts), the calls after the record whose
+    /// script the server did not have. The record itself ran, so it is not sent again (that would
+    /// report the caller's own record as a duplicate); those calls are the derived index write,
+    /// whose failure only means the next record of the user tries it again.
+    private func rerunMissingScripts(_ calls: [RedisScriptCall], replies: [RedisReply]) async -> [RedisReply] {
+        let missing = replies.indices.dropFirst().filter { $0 < calls.count && Self.isNoScript(replies[$0]) }
+        guard let rerun = try? await repository.pool.evaluateMany(missing.map { calls[$0] }) else { return replies }
+        var updated = replies
+        for (index, reply) in zip(missing, rerun) { updated[index] = reply }
+        return updated
+    }
+
+    private func checkNamespace(_ event: SpooledEvent) throws {
+        if let namespace = event.namespace, namespace != repository.keys.namespace {
+            throw LedgerError(
+                code: .namespaceMismatch,
+                message: "the spool holds events for namespace '\(namespace)', not '\(repository.keys.namespace)'; flush with --namespace \(namespace)")
+        }
+    }
+
+    func apply(_ event: SpooledEvent) async throws -> RecordResult {
+        try checkNamespace(event)
+        switch event.operation {
+        case .record:
+            return try await repository.record(
+                user: event.user, callID: event.callID, usage: event.usage, model: event.model,
+                provider: event.provider, cycle: event.cycle, at: event.at)
+        case .settle:
+            return try await repository.settle(
+                user: event.user, callID: event.callID, usage: event.usage, model: event.model,
+                provider: event.provider, at: event.at)
+        }
+    }
+}

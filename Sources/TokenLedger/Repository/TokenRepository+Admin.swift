@@ -1,0 +1,133 @@
+import Foundation
+import RedisClient
+import Synchronization
+
+// TokenRepository: limits, cycle policies, reset and the event stream.
+extension TokenRepository {
+    /// Sets a user's own limit, which persists across cycles.
+    public func setLimit(user: String, tokens: Int) async throws {
+        try Validation.validateUserID(user)
+        try Validation.validateLimit(tokens)
+        try await ensureWritableSchema()
+        _ = try await pool.evaluate(scripts.profile, keys: [try keys.user(user).profile], arguments: ["limit", tokens])
+    }
+
+    /// Removes a user's own limit (the default limit applies again).
+    public func clearLimit(user: String) async throws {
+        try Validation.validateUserID(user)
+        try await ensureWritableSchema()
+        _ = try await pool.evaluate(scripts.profile, keys: [try keys.user(user).profile], arguments: ["limit", ""])
+    }
+
+    /// A user's own limit and the default limit (`nil`: none).
+    public func limit(user: String) async throws -> (own: Int?, default: Int?) {
+        try Validation.validateUserID(user)
+        let profile = try keys.user(user).profile
+        let reply = try await pool.send(RedisCommand("HGET", profile, "limit"))
+        let settings = try await settings(fresh: true)
+        // A stored limit that is not a number is reported, never read as "no limit of its own".
+        if let text = reply.string, !text.isEmpty {
+            guard let limit = reply.int, limit >= 0 else {
+                throw LedgerError(code: .corruptData, message: "\(profile) limit is '\(text.prefix(40))', not a non-negative integer")
+            }
+            return (Int(limit), settings.defaultLimit)
+        }
+        return (nil, settings.defaultLimit)
+    }
+
+    /// Sets (or with `nil` clears) the limit for users without one of their own.
+    public func setDefaultLimit(_ tokens: Int?) async throws {
+        if let tokens { try Validation.validateLimit(tokens, field: "default limit") }
+        try await setSetting("default_limit", tokens.map(String.init) ?? "")
+    }
+
+    /// Sets (or with `nil` clears) a user's own cycle policy.
+    ///
+    /// A change never starts a fresh quota: when the cycle running at `instant` under the previous
+    /// policy is not the new policy's cycle, its usage keeps counting against the user's limit
+    /// (check and reserve) until it ends (a *carry*, stored with the policy; see
+    /// `docs/operations.md`, changing a cycle policy). Usage is still booked to the new policy's cycles.
+    ///
+    /// - Parameter instant: When the change happens (picks the running cycles). Default now.
+    public func setCyclePolicy(user: String, policy: BillingCyclePolicy?, at instant: Date = Date()) async throws {
+        try Validation.validateUserID(user)
+        let profile = try keys.user(user).profile
+        let settings = try await settings(fresh: true)
+        let before = try await pool.send(RedisCommand("HGET", profile, "policy")).throwingError().string ?? ""
+        let previous = try StoredPolicy.decode(before, user: user)
+        let oldCycle = (previous.policy ?? settings.defaultPolicy).cycle(containing: instant)
+        let newCycle = (policy ?? settings.defaultPolicy).cycle(containing: instant)
+        var carries = previous.carries.filter { carry in carry.untilInstant.map { instant < $0 } ?? false }
+        if oldCycle.start != newCycle.start && !carries.contains(where: { $0.cycle == oldCycle.start }) {
+            carries.append(PolicyCarry(cycle: oldCycle.start, until: ISO8601Instant.format(oldCycle.endInstant)))
+        }
+        carries.removeAll { $0.cycle == newCycle.start }
+        let encoded = try StoredPolicy(policy: policy, carries: carries).encoded()
+        try await ensureWritableSchema()
+        _ = try await pool.evaluate(scripts.profile, keys: [profile], arguments: ["policy", encoded])
+        policyHints.withLock { $0[user] = encoded }
+    }
+
+    /// A user's cycle policy and whether it is their own (else it is the default).
+    public func cyclePolicy(user: String) async throws -> (policy: BillingCyclePolicy, isOverride: Bool) {
+        try Validation.validateUserID(user)
+        let stored = try await pool.send(RedisCommand("HGET", try keys.user(user).profile, "policy")).string ?? ""
+        let settings = try await settings(fresh: true)
+        guard let policy = try StoredPolicy.decode(stored, user: user).policy else { return (settings.defaultPolicy, false) }
+        return (policy, true)
+    }
+
+    /// Sets (or with `nil` resets to monthly, UTC) the policy for users without one of their own.
+    public func setDefaultCyclePolicy(_ policy: BillingCyclePolicy?) async throws {
+        try await setSetting("default_policy", try policy.map(Self.encodePolicy) ?? "")
+    }
+
+    /// Zeroes a user's counters for a cycle (the current one by default), keeping the limit, the
+    /// policy and the recorded call ids, and appends an audit event with the previous values.
+    ///
+    /// A cycle with nothing recorded (a user who never recorded in it) is left alone: no key and no
+    /// audit event is written. A cycle rollover closed stays closed (a later call amends its history).
+    ///
+    /// - Parameter actor: Who or what asked (kept in the audit event).
+    /// - Returns: The usage as it was before the reset (no calls and no tokens: nothing was reset).
+    public func reset(
+        user: String, cycle: CalendarDate? = nil, at instant: Date = Date(), actor: String = "tokenledger"
+    ) async throws -> UserUsage {
+        try Validation.validateUserID(user)
+        try await ensureWritableSchema()
+        // Lenient: reset is how an administrator repairs a cycle whose counters are corrupt.
+        let before = try await usage(user: user, cycle: cycle, at: instant, lenient: true)
+        let userKeys = try keys.user(user)
+        _ = try await pool.evaluate(
+            scripts.reset, keys: [userKeys.cycle(before.cycle), userKeys.events],
+            arguments: [user, before.cycle.description, actor])
+        return before
+    }
+
+    /// The user's event stream (threshold and reset events), oldest first, as field dictionaries.
+    ///
+    /// - Parameter count: The most events to return: 1…100 000.
+    public func events(user: String, count: Int = 100) async throws -> [[String: String]] {
+        try Validation.validateUserID(user)
+        guard (1...100_000).contains(count) else {
+            throw ValidationError(code: .invalidLimit, field: "count", message: "count is \(count); it must be from 1 to 100000")
+        }
+        let reply = try await pool.send(RedisCommand("XRANGE", try keys.user(user).events, "-", "+", "COUNT", count))
+        guard let entries = reply.array else { throw Self.unexpected(reply, what: "XRANGE") }
+        return entries.compactMap { entry in
+            guard let parts = entry.array, parts.count == 2, let fields = parts[1].array else { return nil }
+            var event: [String: String] = ["id": parts[0].string ?? ""]
+            for pair in stride(from: 0, to: fields.count - 1, by: 2) {
+                event[fields[pair].string ?? ""] = fields[pair + 1].string ?? ""
+            }
+            return event
+        }
+    }
+
+    private func setSetting(_ field: String, _ value: String) async throws {
+        try await ensureWritableSchema()
+        _ = try await pool.evaluate(
+            scripts.config, keys: [keys.config, keys.schema], arguments: [field, value, LedgerKeys.schemaVersion])
+        settingsCache.withLock { $0 = nil }
+    }
+}

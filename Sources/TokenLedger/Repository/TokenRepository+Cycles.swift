@@ -1,0 +1,124 @@
+import Foundation
+import RedisClient
+import Synchronization
+
+// TokenRepository: which cycle a call lands in (the user's policy, its carries) and the retry when the stored policy changed.
+extension TokenRepository {
+    /// The cycle a write for `user` goes to now, and the policy assumed for it (`*` for an explicit cycle).
+    func resolveCycle(user: String, explicit: CalendarDate?, at instant: Date, settings: Settings) throws -> (BillingCycle, String) {
+        let hint = policyHints.withLock { $0[user] } ?? ""
+        let policy = try Self.policy(stored: hint, user: user, settings: settings)
+        if let explicit {
+            let target = policy.cycle(startingOn: explicit)
+            try Self.checkDateRange(target)
+            return (target, "*")
+        }
+        // Most writes fall in the cycle the previous write of the same policy fell in.
+        if let cached = currentCycles.withLock({ $0[policy] }), cached.contains(instant) { return (cached, hint) }
+        let target = policy.cycle(containing: instant)
+        try Self.checkDateRange(target)
+        currentCycles.withLock { cycles in
+            if cycles.count > 1000 { cycles.removeAll(keepingCapacity: true) }
+            cycles[policy] = target
+        }
+        return (target, hint)
+    }
+
+    /// Remembers the stored policy a script reported, so the next write computes the right cycle.
+    func notePolicy(user: String, stored: String) {
+        policyHints.withLock { hints in
+            if hints.count > 100_000 { hints.removeAll(keepingCapacity: true) }
+            hints[user] = stored
+        }
+    }
+
+    /// What one attempt of a cycle-dependent script produced.
+    enum Attempt<T: Sendable>: Sendable {
+        case done(T)
+        /// The stored policy differed from the assumed one; here is the stored one.
+        case retry(String)
+    }
+
+    /// Runs `body` with the cycle computed from the user's policy (or the explicit cycle), and again
+    /// with the stored policy when the script reports that the assumed one was stale.
+    func withCycle<T>(
+        user: String, explicit: CalendarDate?, at instant: Date, settings: Settings,
+        _ body: (BillingCycle, String) async throws -> Attempt<T>
+    ) async throws -> T {
+        for _ in 0..<4 {
+            let (target, assumed) = try resolveCycle(user: user, explicit: explicit, at: instant, settings: settings)
+            let attempt: Attempt<T>
+            do {
+                attempt = try await body(target, assumed)
+            } catch let error as RedisError where error.serverCode == "BADSTATE" {
+                throw Self.corruptState(error)
+            }
+            switch attempt {
+            case .done(let value):
+                return value
+            case .retry(let stored):
+                notePolicy(user: user, stored: stored)
+            }
+        }
+        throw LedgerError(code: .policyChanged, message: "the cycle policy of user '\(user)' kept changing; try again")
+    }
+
+    enum PolicyOrValues {
+        case values([RedisReply])
+        case policy(String)
+        var storedPolicy: String {
+            if case .policy(let p) = self { return p }
+            return ""
+        }
+    }
+
+    func policyOrValues(_ reply: RedisReply, user: String) throws -> PolicyOrValues {
+        guard let fields = reply.array, let first = fields.first else { throw Self.unexpected(reply, what: "script") }
+        if first.string == "policy" { return .policy(fields.count > 1 ? fields[1].string ?? "" : "") }
+        if first.string == "ok" { return .values(Array(fields.dropFirst())) }
+        return .values(fields)
+    }
+
+    static func limitArgument(_ limit: Int?) -> Int { limit ?? -1 }
+
+    /// Refuses a cycle that starts or ends outside the dates TokenLedger accepts (0001-01-01 …
+    /// 9999-12-31), so no date it prints is one it would refuse (`cycle_end` is exclusive: the
+    /// cycle of 9999-12-31 would end on 10000-01-01).
+    static func checkDateRange(_ cycle: BillingCycle) throws(ValidationError) {
+        if cycle.start.year >= 1 && cycle.end.year <= 9999 { return }
+        throw ValidationError(
+            code: .invalidCycle, field: "cycle",
+            message: "the cycle starting \(cycle.start) would end after 9999-12-31, outside the dates TokenLedger accepts "
+                + "(0001-01-01 to 9999-12-31); use an earlier date")
+    }
+
+    static func encodePolicy(_ policy: BillingCyclePolicy) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(policy), as: UTF8.self)
+    }
+
+    /// The policy a user's stored `policy` field gives (the default when the user has none).
+    static func policy(stored: String, user: String, settings: Settings) throws -> BillingCyclePolicy {
+        if stored.isEmpty { return settings.defaultPolicy }
+        if !stored.contains("\"carry\"") { return try decodePolicy(stored, user: user) }  // the common case
+        return try StoredPolicy.decode(stored, user: user).policy ?? settings.defaultPolicy
+    }
+
+    /// The cycles of previous policies that count against the limit of a check in `target` at
+    /// `instant`, from the stored policy the script will verify (`assumed`).
+    func carriedCycleKeys(user: String, assumed: String, target: CalendarDate, at instant: Date) throws -> [String] {
+        guard assumed.contains("\"carry\"") else { return [] }
+        let userKeys = try keys.user(user)
+        return try StoredPolicy.decode(assumed, user: user).activeCarries(at: instant, target: target).map(userKeys.cycle)
+    }
+
+    static func decodePolicy(_ text: String, user: String?) throws -> BillingCyclePolicy {
+        do {
+            return try JSONDecoder().decode(BillingCyclePolicy.self, from: Data(text.utf8))
+        } catch {
+            let owner = user.map { "user '\($0)'" } ?? "the default"
+            throw LedgerError(code: .corruptData, message: "the stored cycle policy of \(owner) is not valid: \(text)")
+        }
+    }
+}

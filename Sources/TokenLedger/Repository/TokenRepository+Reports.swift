@@ -1,0 +1,287 @@
+import Foundation
+import RedisClient
+import Synchronization
+
+// TokenRepository: reading usage (one user, a cycle's report) and the cross-user index.
+extension TokenRepository {
+    /// One user's usage in a cycle (the current one by default).
+    public func usage(user: String, cycle: CalendarDate? = nil, at instant: Date = Date()) async throws -> UserUsage {
+        try await usage(user: user, cycle: cycle, at: instant, lenient: false)
+    }
+
+    /// ``usage(user:cycle:at:)``; with `lenient`, counters that are not non-negative integers are
+    /// skipped instead of refused (for `reset`, the remedy for such a cycle, whose audit entry keeps
+    /// what could be read).
+    func usage(user: String, cycle: CalendarDate?, at instant: Date, lenient: Bool) async throws -> UserUsage {
+        try Validation.validateUserID(user)
+        let userKeys = try keys.user(user)
+        let settings = try await settings()
+        return try await withCycle(user: user, explicit: cycle, at: instant, settings: settings) { target, assumed in
+            let reply: RedisReply
+            do {
+                reply = try await pool.evaluate(
+                    scripts.usage,
+                    keys: [
+                        userKeys.profile, userKeys.cycle(target.start), userKeys.leases, userKeys.leaseExpiry, userKeys.reserved,
+                    ],
+                    arguments: [assumed, Self.limitArgument(settings.defaultLimit)])
+            } catch let error as RedisError where error.serverCode == "WRONGTYPE" {
+                // Stored data another program wrote: reported, never read as 0 (SPEC "Bad input").
+                throw LedgerError(
+                    code: .corruptData,
+                    message: "a key of user '\(user)' for cycle \(target.start) holds the wrong type of value "
+                        + "(\(userKeys.cycle(target.start)) must be a hash, \(userKeys.reserved) a number)")
+            }
+            let values = try policyOrValues(reply, user: user)
+            guard case .values(let fields) = values else { return .retry(values.storedPolicy) }
+            return .done(try makeUsage(user: user, cycle: target.start, fields: fields, settings: settings, lenient: lenient))
+        }
+    }
+
+    /// Every user with usage in a cycle (by default the default policy's current cycle).
+    ///
+    /// - Parameters:
+    ///   - top: Keep only the first `top` users after sorting.
+    ///   - sort: The order (largest first); ties by user id.
+    ///   - progress: Called after each batch with (users read, users in the index), for long reports.
+    public func report(
+        cycle: CalendarDate? = nil, top: Int? = nil, sort: ReportSort = .total, at instant: Date = Date(),
+        progress: (@Sendable (Int, Int) -> Void)? = nil
+    ) async throws -> UsageReport {
+        if let top, top < 0 {
+            throw ValidationError(code: .invalidLimit, field: "top", message: "--top must be 0 or more, not \(top)")
+        }
+        let settings = try await settings()
+        let cycleStart = cycle ?? settings.defaultPolicy.cycle(containing: instant).start
+        let users = try await indexedUsers(cycleStart)
+
+        // Phase 1: every user's counters (one HMGET and one GET each, pipelined, several batches in
+        // flight), for the totals and the order.
+        struct Counters: Sendable {
+            var user: String
+            var values: [Int]  // input, output, calls, cached, cache write, reasoning, reserved
+            /// Why the user's stored values cannot be read (a wrong type, a non-numeric or negative counter).
+            var unreadable: String?
+        }
+        let fields = ["input_tokens", "output_tokens", "calls", "cached_input_tokens", "cache_write_tokens", "reasoning_tokens"]
+        let batchSize = 2000
+        let batches = stride(from: 0, to: users.count, by: batchSize).map { Array(users[$0..<min($0 + batchSize, users.count)]) }
+        var counters: [Counters] = []
+        counters.reserveCapacity(users.count)
+        var read = 0
+        try await withThrowingTaskGroup(of: (Int, [Counters]).self) { group in
+            var nextBatch = 0
+            func startBatch() throws {
+                let index = nextBatch
+                let batch = batches[index]
+                nextBatch += 1
+                var commands: [RedisCommand] = []
+                commands.reserveCapacity(batch.count * 2)
+                for user in batch {
+                    let userKeys = try keys.user(user)
+                    commands.append(RedisCommand("HMGET", [userKeys.cycle(cycleStart)] + fields))
+                    commands.append(RedisCommand("GET", userKeys.reserved))
+                }
+                group.addTask {
+                    let replies = try await self.pool.pipeline(commands)
+                    var result: [Counters] = []
+                    result.reserveCapacity(batch.count)
+                    for (offset, user) in batch.enumerated() {
+                        do {
+                            let values = try self.reportCounters(
+                                user: user, cycle: cycleStart, fields: fields, hash: replies[offset * 2],
+                                reserved: replies[offset * 2 + 1])
+                            result.append(Counters(user: user, values: values))
+                        } catch {
+                            result.append(Counters(user: user, values: [], unreadable: (error as? LedgerError)?.message ?? "\(error)"))
+                        }
+                    }
+                    return (index, result)
+                }
+            }
+            for _ in 0..<min(4, batches.count) { try startBatch() }
+            var parts = [[Counters]](repeating: [], count: batches.count)
+            for try await (index, part) in group {
+                parts[index] = part
+                read += part.count
+                progress?(read, users.count)
+                if nextBatch < batches.count { try startBatch() }
+            }
+            counters = parts.flatMap { $0 }
+        }
+        var totals = UsageReport.Totals()
+        var unreadable: [UsageReport.UnreadableUser] = []
+        var ranked: [(user: String, key: Int)] = []
+        var shownValues: [String: [Int]] = [:]
+        ranked.reserveCapacity(counters.count)
+        for entry in counters {
+            if let reason = entry.unreadable {
+                unreadable.append(UsageReport.UnreadableUser(user: entry.user, reason: reason))
+                continue
+            }
+            let v = entry.values
+            // A user indexed for a cycle with no counters (a reset, a write that failed) is not shown.
+            if v[0] == 0 && v[1] == 0 && v[2] == 0 { continue }
+            // Each value is at most 2^53 - 1 (checked in reportCounters), so sums over 1000 users are exact.
+            if let reason = totals.adding(v) {
+                unreadable.append(UsageReport.UnreadableUser(user: entry.user, reason: reason))
+                continue
+            }
+            let key: Int
+            switch sort {
+            case .total: key = v[0] + v[1]
+            case .input: key = v[0]
+            case .output: key = v[1]
+            }
+            ranked.append((entry.user, key))
+            shownValues[entry.user] = v
+        }
+        ranked.sort { $0.key != $1.key ? $0.key > $1.key : $0.user < $1.user }
+        if let top, ranked.count > top { ranked.removeSubrange(top...) }
+
+        // Phase 2: the shown users' full usage (limit, live reservations, per-model split).
+        var rows: [UserUsage] = []
+        rows.reserveCapacity(ranked.count)
+        for start in stride(from: 0, to: ranked.count, by: 1000) {
+            let batch = ranked[start..<min(start + 1000, ranked.count)].map(\.user)
+            let calls = try batch.map { user in try usageCall(user: user, cycle: cycleStart, settings: settings) }
+            let replies = try await pool.withConnection { try await $0.evaluateMany(calls) }
+            for (user, reply) in zip(batch, replies) {
+                do {
+                    // An explicit cycle ("*") never gets a policy reply; anything else is unexpected.
+                    guard case .values(let fields) = try policyOrValues(reply, user: user) else {
+                        throw Self.unexpected(reply, what: "usage")
+                    }
+                    rows.append(try makeUsage(user: user, cycle: cycleStart, fields: fields, settings: settings))
+                } catch let error as LedgerError where error.code == .corruptData {
+                    // Its counters were readable, the rest (per-model counters, limit, leases) is not:
+                    // take it out of the totals and list it.
+                    if let values = shownValues[user] { totals.subtract(values) }
+                    unreadable.append(UsageReport.UnreadableUser(user: user, reason: error.message))
+                } catch let error as RedisError where error.code == .server {
+                    if let values = shownValues[user] { totals.subtract(values) }
+                    unreadable.append(
+                        UsageReport.UnreadableUser(user: user, reason: "its stored data cannot be read: \(error.message)"))
+                }
+            }
+        }
+        unreadable.sort { $0.user < $1.user }
+        return UsageReport(cycle: cycleStart, users: rows, totals: totals, unreadable: unreadable)
+    }
+
+    /// One user's phase-1 report counters (input, output, calls, cached, cache write, reasoning,
+    /// reserved) from its `HMGET` and `GET` replies: each absent (0) or a non-negative integer up to
+    /// 2^53 − 1, else a ``LedgerError`` (``LedgerError/Code/corruptData``) naming the key and field.
+    private func reportCounters(
+        user: String, cycle: CalendarDate, fields: [String], hash: RedisReply, reserved: RedisReply
+    ) throws(LedgerError) -> [Int] {
+        // The user came from the index, which only holds valid user ids.
+        let userKeys = try? keys.user(user)
+        let cycleKey = userKeys?.cycle(cycle) ?? "user '\(user)' cycle \(cycle)"
+        if case .error(let error) = hash {
+            throw LedgerError(code: .corruptData, message: "\(cycleKey) cannot be read as a hash (\(error.serverCode ?? "error"))")
+        }
+        guard let replies = hash.array, replies.count == fields.count else {
+            throw LedgerError(code: .corruptData, message: "\(cycleKey) cannot be read as a hash")
+        }
+        var values: [Int] = []
+        values.reserveCapacity(fields.count + 1)
+        for (field, reply) in zip(fields, replies) {
+            if case .null = reply {
+                values.append(0)
+                continue
+            }
+            let value = try TokenCounts.storedCounter(reply, key: cycleKey, field: field)
+            guard value <= Validation.maximumLimit else {
+                throw LedgerError(code: .corruptData, message: "\(cycleKey) field \(field) is \(value), beyond 2^53 - 1")
+            }
+            values.append(value)
+        }
+        let reservedKey = userKeys?.reserved ?? "user '\(user)' reserved"
+        if case .null = reserved {
+            values.append(0)
+        } else if case .error(let error) = reserved {
+            throw LedgerError(code: .corruptData, message: "\(reservedKey) cannot be read as a number (\(error.serverCode ?? "error"))")
+        } else {
+            let value = try TokenCounts.storedCounter(reserved, key: reservedKey, field: "value")
+            guard value <= Validation.maximumLimit else {
+                throw LedgerError(code: .corruptData, message: "\(reservedKey) is \(value), beyond 2^53 - 1")
+            }
+            values.append(value)
+        }
+        return values
+    }
+
+    /// Rebuilds a cycle's cross-user index from the per-user keys (SCAN), adding missing users.
+    ///
+    /// - Returns: The number of users found.
+    @discardableResult
+    public func rebuildIndex(cycle: CalendarDate) async throws -> Int {
+        var cursor = "0"
+        var found = 0
+        repeat {
+            let reply = try await pool.send(RedisCommand("SCAN", cursor, "MATCH", keys.cyclePattern(cycle), "COUNT", 1000))
+            guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let names = parts[1].array else {
+                throw Self.unexpected(reply, what: "SCAN")
+            }
+            cursor = next
+            let users = names.compactMap { $0.string.flatMap(keys.userID(fromKey:)) }
+            if !users.isEmpty {
+                _ = try await pool.evaluateMany([indexCall(cycle, users: users)])[0].throwingError()
+                found += users.count
+            }
+        } while cursor != "0"
+        return found
+    }
+
+    /// The read-only snapshot call for one user's explicit cycle (usage.lua), as report and
+    /// rollover read many users in one pipeline.
+    func usageCall(user: String, cycle: CalendarDate, settings: Settings) throws -> RedisScriptCall {
+        let userKeys = try keys.user(user)
+        return RedisScriptCall(
+            scripts.usage,
+            keys: [userKeys.profile, userKeys.cycle(cycle), userKeys.leases, userKeys.leaseExpiry, userKeys.reserved],
+            arguments: ["*", Self.limitArgument(settings.defaultLimit)])
+    }
+
+    func indexCall(_ cycle: CalendarDate, users: [String]) -> RedisScriptCall {
+        RedisScriptCall(
+            scripts.index, keys: [keys.index(cycle), keys.indexedCycles], arguments: [cycle.description] + users)
+    }
+
+    private func indexedUsers(_ cycle: CalendarDate) async throws -> [String] {
+        var users: [String] = []
+        var cursor = "0"
+        repeat {
+            let reply = try await pool.send(RedisCommand("SSCAN", keys.index(cycle), cursor, "COUNT", 10_000))
+            guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let members = parts[1].array else {
+                throw Self.unexpected(reply, what: "SSCAN")
+            }
+            cursor = next
+            users.append(contentsOf: members.compactMap(\.string))
+        } while cursor != "0"
+        return users
+    }
+
+    private func makeUsage(
+        user: String, cycle: CalendarDate, fields: [RedisReply], settings: Settings, lenient: Bool = false
+    ) throws -> UserUsage {
+        guard fields.count >= 3, let limit = fields[0].int, let reserved = fields[1].int, let hash = fields[2].array else {
+            throw Self.unexpected(.array(fields), what: "usage")
+        }
+        let storedPolicy = fields.count > 3 ? fields[3].string ?? "" : ""
+        let policy = try Self.policy(stored: storedPolicy, user: user, settings: settings)
+        let target = policy.cycle(startingOn: cycle)
+        try Self.checkDateRange(target)
+        var usage = UserUsage(
+            user: user, cycle: cycle, cycleEnd: target.end,
+            limit: limit < 0 ? nil : Int(limit), reserved: Int(reserved))
+        let key = try keys.user(user).cycle(cycle)
+        guard reserved >= 0 || lenient else {
+            throw LedgerError(
+                code: .corruptData, message: "\(try keys.user(user).reserved) is \(reserved), not a non-negative integer")
+        }
+        try usage.apply(cycleHash: hash, key: key, lenient: lenient)
+        return usage
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import RedisClient
+import Synchronization
+
+// TokenRepository: the namespace-wide settings (cached) and the schema-version check every writer makes.
+extension TokenRepository {
+    /// Namespace-wide settings stored in Redis.
+    public struct Settings: Sendable, Hashable {
+        /// The limit for users without one of their own; `nil` means unlimited.
+        public var defaultLimit: Int?
+        /// The cycle policy for users without one of their own.
+        public var defaultPolicy: BillingCyclePolicy
+    }
+
+    /// The namespace-wide settings, re-read from Redis when the cache is older than
+    /// ``LedgerConfiguration/settingsCacheTTL`` or when `fresh` is true.
+    public func settings(fresh: Bool = false) async throws -> Settings {
+        let now = ContinuousClock.now
+        if !fresh, let cached = settingsCache.withLock({ $0 }), cached.expires > now { return cached.settings }
+        let configRead = RedisCommand("HMGET", keys.config, "default_limit", "default_policy")
+        let reply: RedisReply
+        if schemaKnownWritable {
+            reply = try await pool.send(configRead)
+        } else {
+            // Until the schema version was found writable, read it in the same round trip, so the
+            // writers' check (ensureWritableSchema) costs nothing extra; a newer one is not an error
+            // here (reads still work), writers refuse it.
+            let replies = try await pool.pipeline([configRead, RedisCommand("GET", keys.schema)])
+            reply = replies[0]
+            if let text = replies[1].string, let version = Int(text), version <= LedgerKeys.schemaVersion {
+                schemaWritable.withLock { $0 = true }
+            } else if case .null = replies[1] {
+                schemaWritable.withLock { $0 = true }
+            }
+        }
+        guard let fields = reply.array, fields.count == 2 else { throw Self.unexpected(reply, what: "HMGET config") }
+        var settings = Settings(defaultLimit: nil, defaultPolicy: .default)
+        if let text = fields[0].string {
+            guard let limit = Int(text) else {
+                throw LedgerError(code: .corruptData, message: "\(keys.config) default_limit is '\(text)', not a number")
+            }
+            settings.defaultLimit = limit
+        }
+        if let text = fields[1].string, !text.isEmpty {
+            settings.defaultPolicy = try Self.decodePolicy(text, user: nil)
+        }
+        settingsCache.withLock { $0 = (settings, now + configuration.settingsCacheTTL) }
+        return settings
+    }
+
+    /// Refuses to write into a namespace whose schema is newer than this build understands (only
+    /// `migrate` looked before): every writer calls it. The stored version is read once per
+    /// repository; once it was found writable the answer is cached, so the hot path pays one lock read.
+    ///
+    /// - Throws: ``LedgerError`` with code ``LedgerError/Code/newerSchema`` (a sentence naming both
+    ///   versions) or ``LedgerError/Code/corruptData``; ``RedisClient/RedisError``.
+    public func ensureWritableSchema() async throws {
+        if schemaWritable.withLock({ $0 }) { return }
+        let reply = try await pool.send(RedisCommand("GET", keys.schema))
+        if let text = reply.string {
+            guard let version = Int(text) else {
+                throw LedgerError(code: .corruptData, message: "\(keys.schema) is '\(text)', not a schema version number")
+            }
+            if version > LedgerKeys.schemaVersion {
+                throw LedgerError(
+                    code: .newerSchema,
+                    message: "namespace '\(keys.namespace)' has schema version \(version), newer than this build's "
+                        + "\(LedgerKeys.schemaVersion); nothing was written: upgrade tokenledger before writing to it")
+            }
+        } else if case .error(let error) = reply {
+            throw error
+        }
+        schemaWritable.withLock { $0 = true }
+    }
+
+    /// Whether ``ensureWritableSchema()`` already found the schema writable (never waits).
+    var schemaKnownWritable: Bool { schemaWritable.withLock { $0 } }
+
+    /// The namespace settings for a hot path: the cached ones, even if older than the TTL (a refresh
+    /// then starts in the background), so a record never waits on this read once one succeeded.
+    func settingsWithoutWaiting() async throws -> Settings {
+        if let cached = cachedSettings() { return cached }
+        return try await settings()
+    }
+
+    /// The cached namespace settings, however old (starting a background refresh when they are past
+    /// the TTL), or `nil` before the first read. Never waits.
+    func cachedSettings() -> Settings? {
+        guard let cached = settingsCache.withLock({ $0 }) else { return nil }
+        if cached.expires <= ContinuousClock.now, refreshing.withLock({ busy in defer { busy = true }; return !busy }) {
+            Task {
+                _ = try? await self.settings(fresh: true)
+                self.refreshing.withLock { $0 = false }
+            }
+        }
+        return cached.settings
+    }
+}
