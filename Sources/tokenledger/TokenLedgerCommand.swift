@@ -16,7 +16,7 @@ struct TokenLedgerCommand: AsyncParsableCommand {
             not use Redis accept and ignore them). Every command that prints a result takes \
             --format table|json|csv.
             Exit codes: 0 ok, 1 quota denied, 64 usage error, 65 bad input data, 69 Redis unavailable, \
-            70 internal error.
+            70 internal error, 77 permission denied.
             """,
         version: TokenLedgerVersion.current,
         subcommands: [
