@@ -66,24 +66,6 @@ private func patient(_ configuration: RedisConfiguration) -> RedisConfiguration 
 /// A logger that drops everything (the guard's warnings are asserted through metrics here).
 private let quiet = Logger(label: "availability-tests") { _ in SwiftLogNoOpLogHandler() }
 
-/// A TCP port on 127.0.0.1 that nothing listens on: bound, read, closed.
-private func closedPort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw RedisTestServerError(message: "socket() failed") }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-            bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-        }
-    }
-    guard bound else { throw RedisTestServerError(message: "bind() failed") }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
-
 /// What a server answering `code` did to the guard and the recorder; the caller makes the server
 /// available again and then calls ``replay()``.
 private struct UnavailableRun {

@@ -68,33 +68,10 @@ private struct CapturingHandler: LogHandler {
     }
 }
 
-/// Polls `condition` (every 20 ms) until it holds or `seconds` pass; returns whether it held.
-private func promisedEventually(seconds: Int = 60, _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let deadline = ContinuousClock.now + .seconds(seconds)
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    return try await condition()
-}
-
-/// A configuration for 127.0.0.1 on a port nothing listens on (bound, read, closed).
+/// A configuration for 127.0.0.1 on a port nothing listens on (the test support's reserved closed port).
 private func unreachableConfiguration(password: String? = nil) throws -> RedisConfiguration {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw RedisTestServerError(message: "socket() failed") }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-            bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-        }
-    }
-    guard bound else { throw RedisTestServerError(message: "bind() failed") }
     return try RedisConfiguration(
-        endpoint: .tcp(host: "127.0.0.1", port: Int(UInt16(bigEndian: address.sin_port))), password: password,
+        endpoint: .tcp(host: "127.0.0.1", port: try closedPort()), password: password,
         connectTimeout: .seconds(2), commandTimeout: .seconds(2))
 }
 
@@ -197,7 +174,7 @@ struct PromisesTests {
         let bytes = try metrics.expectGauge("tokenledger_spool_bytes")
         #expect(events.values.first == 1, "the first spooled event is reported at once")
         #expect(
-            await promisedEventually { events.lastValue == 5 && bytes.lastValue == Double(status.bytes) },
+            await waitUntil { events.lastValue == 5 && bytes.lastValue == Double(status.bytes) },
             "the gauges did not catch up: events \(events.values), bytes \(bytes.values), status \(status)")
         await down.shutdown()
         try await downRunning
