@@ -3,25 +3,12 @@ import RedisClient
 import RedisTestSupport
 import Testing
 
-/// The ACL lines of docs/operations.md (the ```acl block), with test passwords.
-private func documentedUsers() throws -> [(name: String, password: String, rules: String)] {
-    let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("docs/operations.md")
-    let text = try String(contentsOf: docs, encoding: .utf8)
-    let block = try #require(text.components(separatedBy: "```acl\n").dropFirst().first?.components(separatedBy: "```").first)
-    return block.split(separator: "\n").map { line in
-        let words = line.split(separator: " ").map(String.init)
-        let password = words[3] == ">APP_PASSWORD" ? "app-secret" : "admin-secret"
-        return (name: words[1], password: password, rules: words[4...].joined(separator: " "))
-    }
-}
-
 @Suite("CLI: permission refusals exit 77, unavailable servers 69, with a sentence")
 struct PermissionCommandTests {
     @Test("as the documented application user: record works, reset/limit set/cycle set exit 77, doctor works and names admin-only checks")
     func applicationUser() async throws {
         var options = RedisTestServer.Options()
-        options.aclUsers = try documentedUsers()
+        options.aclUsers = try documentedACLUsers()
         try await withRedisServer(options) { server async throws in
             let url = "redis://tokenledger-app@127.0.0.1:\(server.port)"
             let app = ["REDIS_URL": url, "REDIS_PASSWORD": "app-secret", "TOKENLEDGER_NAMESPACE": "tl"]

@@ -4,20 +4,6 @@ import RedisTestSupport
 import TokenLedger
 import Testing
 
-/// The ACL lines documented in docs/operations.md (the ```acl block), with test passwords.
-private func documentedUsers() throws -> [(name: String, password: String, rules: String)] {
-    let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("docs/operations.md")
-    let text = try String(contentsOf: docs, encoding: .utf8)
-    let block = try #require(text.components(separatedBy: "```acl\n").dropFirst().first?.components(separatedBy: "```").first)
-    return block.split(separator: "\n").map { line in
-        let words = line.split(separator: " ").map(String.init)
-        // user NAME on >PASSWORD rules…
-        let password = words[3] == ">APP_PASSWORD" ? "app-secret" : "admin-secret"
-        return (name: words[1], password: password, rules: words[4...].joined(separator: " "))
-    }
-}
-
 /// A repository for the namespace `tl` as one of the server's ACL users.
 private func aclRepository(_ server: RedisTestServer, _ user: String, _ password: String) throws -> TokenRepository {
     var configuration = server.configuration
@@ -33,7 +19,7 @@ struct LeastPrivilegeTests {
     @Test("the documented application user records, reserves and settles, but cannot reset, change limits or leave its namespace")
     func applicationUser() async throws {
         var options = RedisTestServer.Options()
-        options.aclUsers = try documentedUsers()
+        options.aclUsers = try documentedACLUsers()
         #expect(options.aclUsers.map(\.name) == ["tokenledger-app", "tokenledger-admin"])
         try await withRedisServer(options) { server async throws in
             func repository(_ user: String, _ password: String) throws -> TokenRepository {
@@ -117,7 +103,7 @@ struct LeastPrivilegeTests {
     @Test("the documented application user gets NOPERM for raw writes outside its counters, for EVAL, SCRIPT LOAD, FUNCTION and the administrator's scripts")
     func rawCommandsAndScripts() async throws {
         var options = RedisTestServer.Options()
-        options.aclUsers = try documentedUsers()
+        options.aclUsers = try documentedACLUsers()
         try await withRedisServer(options) { server async throws in
             let admin = try aclRepository(server, "tokenledger-admin", "admin-secret")
             let app = try aclRepository(server, "tokenledger-app", "app-secret")
