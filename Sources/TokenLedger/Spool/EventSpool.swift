@@ -160,6 +160,19 @@ public final class EventSpool: Sendable {
     }
 
     /// Closes this process's segment so a replay can take it; the next append opens a new one.
+    /// Takes a segment's exclusive lock for a replay. A child process this process spawns shares
+    /// its open descriptors, and with them their flocks, between its fork and its exec (where
+    /// `O_CLOEXEC` closes them), so a segment this process just closed can look held for that
+    /// moment; a refused try is retried for up to about 200 ms before the segment counts as a live
+    /// writer's (a live writer holds its lock for its whole life).
+    static func lockForReplay(_ descriptor: Int32) async -> Bool {
+        for attempt in 0..<20 {
+            if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { return true }
+            if attempt < 19 { try? await Task.sleep(for: .milliseconds(10)) }
+        }
+        return false
+    }
+
     private func rotate() {
         state.withLock { state in
             if state.descriptor >= 0 { Glibc.close(state.descriptor) }
@@ -237,7 +250,7 @@ public final class EventSpool: Sendable {
             let descriptor = open(path, O_RDWR | O_CLOEXEC)
             guard descriptor >= 0 else { continue }  // taken by another replayer
             defer { Glibc.close(descriptor) }
-            guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            guard await EventSpool.lockForReplay(descriptor) else {
                 // A live writer holds it; it will be replayed later.
                 result.remaining += EventSpool.lineCount(path)
                 continue
