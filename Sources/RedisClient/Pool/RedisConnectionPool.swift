@@ -72,10 +72,7 @@ public final class RedisConnectionPool: Sendable {
         case openSlot
     }
 
-    private struct Waiter {
-        var continuation: CheckedContinuation<Lease, any Error>
-        var timeout: Task<Void, Never>?
-    }
+    private typealias Waiter = CheckedContinuation<Lease, any Error>
 
     private struct State {
         var idle: [RedisConnection] = []
@@ -168,10 +165,10 @@ public final class RedisConnectionPool: Sendable {
                 ? RedisConnection.InlineLease(replyWait: options.inlineReplyWait, counters: inlineCounters) : nil)
         do {
             let result = try await body(connection)
-            release(connection)
+            await release(connection)
             return result
         } catch {
-            release(connection)
+            await release(connection)
             throw error
         }
     }
@@ -214,10 +211,7 @@ public final class RedisConnectionPool: Sendable {
             s.waitOrder = []
             return (idle, waiters)
         }
-        for waiter in waiters {
-            waiter.timeout?.cancel()
-            waiter.continuation.resume(throwing: RedisError.poolClosed)
-        }
+        for waiter in waiters { waiter.resume(throwing: RedisError.poolClosed) }
         for connection in idle { await connection.close() }
         reportGauges()
     }
@@ -270,20 +264,41 @@ public final class RedisConnectionPool: Sendable {
                 s.open -= 1
                 return nil
             }
-            if let waiter {
-                waiter.timeout?.cancel()
-                waiter.continuation.resume(returning: .openSlot)
-            }
+            waiter?.resume(returning: .openSlot)
             throw error
         }
     }
 
+    /// Waits in line for a connection or an open slot, for at most ``Options/waitTimeout``.
+    ///
+    /// The timeout is a child task racing the wait: whichever way the wait ends (a lease, the
+    /// timeout, the caller's cancellation, ``close()``), the timer is cancelled and awaited before
+    /// this returns, so no task outlives the wait.
     private func waitForLease() async throws -> Lease {
         let id = state.withLock { s -> UInt64 in
             s.nextWaiterID += 1
             return s.nextWaiterID
         }
-        return try await withTaskCancellationHandler {
+        let timeout = options.waitTimeout
+        return try await withThrowingTaskGroup(of: Void.self, returning: Lease.self) { group in
+            group.addTask {
+                do {
+                    // At most a year: Task.sleep traps on a deadline past Int64.max seconds.
+                    try await Task.sleep(for: min(timeout, .seconds(31_536_000)))
+                } catch {
+                    return  // the wait ended first
+                }
+                self.failWaiter(id, with: RedisError.poolTimeout(after: timeout))
+            }
+            defer { group.cancelAll() }
+            return try await waitInLine(id)
+        }
+    }
+
+    /// Queues the caller as waiter `id` until a lease comes, ``failWaiter(_:with:)`` fails it or the
+    /// task is cancelled.
+    private func waitInLine(_ id: UInt64) async throws -> Lease {
+        try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Lease, any Error>) in
                 let outcome = state.withLock { s -> Result<Lease, any Error>? in
                     if s.closed { return .failure(RedisError.poolClosed) }
@@ -295,27 +310,11 @@ public final class RedisConnectionPool: Sendable {
                         s.peakOpen = max(s.peakOpen, s.open)
                         return .success(.openSlot)
                     }
-                    s.waiters[id] = Waiter(continuation: continuation, timeout: nil)
+                    s.waiters[id] = continuation
                     s.waitOrder.append(id)
                     return nil
                 }
-                if let outcome {
-                    continuation.resume(with: outcome)
-                    return
-                }
-                let timeout = options.waitTimeout
-                let task = Task { [weak self] in
-                    // At most a year: Task.sleep traps on a deadline past Int64.max seconds.
-                    try? await Task.sleep(for: min(timeout, .seconds(31_536_000)))
-                    guard !Task.isCancelled else { return }
-                    self?.failWaiter(id, with: RedisError.poolTimeout(after: timeout))
-                }
-                let stillWaiting = state.withLock { s -> Bool in
-                    guard s.waiters[id] != nil else { return false }
-                    s.waiters[id]?.timeout = task
-                    return true
-                }
-                if !stillWaiting { task.cancel() }
+                if let outcome { continuation.resume(with: outcome) }
             }
         } onCancel: {
             failWaiter(id, with: CancellationError())
@@ -324,13 +323,12 @@ public final class RedisConnectionPool: Sendable {
 
     private func failWaiter(_ id: UInt64, with error: any Error) {
         let waiter = state.withLock { s in s.waiters.removeValue(forKey: id) }
-        if let waiter {
-            waiter.timeout?.cancel()
-            waiter.continuation.resume(throwing: error)
-        }
+        waiter?.resume(throwing: error)
     }
 
-    private func release(_ connection: RedisConnection) {
+    /// Hands the connection to the next waiter, or back to the idle list; after ``close()`` it
+    /// closes the connection before returning (awaited here, so nothing outlives the lease).
+    private func release(_ connection: RedisConnection) async {
         let (waiter, closeIt) = state.withLock { s -> (Waiter?, Bool) in
             if s.closed {
                 s.open -= 1
@@ -341,10 +339,9 @@ public final class RedisConnectionPool: Sendable {
             return (nil, false)
         }
         if let waiter {
-            waiter.timeout?.cancel()
-            waiter.continuation.resume(returning: .connection(connection))
+            waiter.resume(returning: .connection(connection))
         } else if closeIt {
-            Task { await connection.close() }
+            await connection.close()
         }
         reportGauges()
     }
