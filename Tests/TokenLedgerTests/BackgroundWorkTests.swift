@@ -1,4 +1,5 @@
 import Foundation
+import MetricsTestKit
 import RedisClient
 import RedisTestSupport
 import Testing
@@ -76,5 +77,64 @@ struct BackgroundWorkTests {
             return
         }
         #expect(!operationCancelled)
+    }
+
+    @Test("pool, pipeline, recorder and handlers emit every figure under a name docs/operations.md documents")
+    func documentedMetricNames() async throws {
+        let metrics = TestMetrics()
+        try await withRedis { configuration async throws in
+            let pool = RedisConnectionPool(
+                configuration: configuration, options: .init(maximumConnections: 1, inlineReplyWait: .seconds(2)),
+                metrics: metrics)
+            let repository = try TokenRepository(
+                pool: pool, configuration: try LedgerConfiguration(namespace: uniqueNamespace("names")),
+                metrics: LedgerMetrics(factory: metrics))
+            let recorder = UsageRecorder(
+                repository: repository, options: .init(pipeline: .init(connections: 1), loneCallerUsesPool: false),
+                metrics: LedgerMetrics(factory: metrics))
+            await recorder.withRunning {
+                let handler = DetailedRedisTokenCallbackHandler(recorder: recorder, counting: .heuristic)
+                let context = LLMCallContext(runID: "names-1", user: "names")
+                await handler.onLLMStart(messages: [ChatMessage(role: "user", content: "how many tokens?")], context: context)
+                #expect(metrics.meterValue("tokenledger_handler_calls_in_flight") == 1)
+                // Nothing reported: the handler estimates, and the record goes through the pipeline.
+                await handler.onLLMEnd(response: LLMResponse(), context: context)
+                await handler.onLLMError(CancellationError(), context: LLMCallContext(runID: "names-2", user: "names"))
+            }
+            await pool.close()
+        }
+        #expect(metrics.handlerCalls("recorded") == 1 && metrics.handlerCalls("error") == 1)
+        #expect(metrics.counterValue("tokenledger_handler_estimated_total") == 1)
+        #expect(metrics.meterValue("tokenledger_handler_calls_in_flight") == 0)
+        #expect(metrics.pipelineBatches >= 1 && metrics.pipelineCommands >= 1)
+        #expect(metrics.poolPeakOpen == 1 && metrics.poolOpen == 0 && metrics.poolWaiting == 0)  // closed
+
+        let emitted = Set(
+            metrics.counters.map(\.label) + metrics.recorders.map(\.label) + metrics.meters.map(\.label)
+                + metrics.timers.map(\.label))
+        let documented = try Self.documentedMetricNames()
+        #expect(emitted.subtracting(documented).isEmpty, "undocumented metrics: \(emitted.subtracting(documented).sorted())")
+        for name in [
+            "tokenledger_handler_calls_total", "tokenledger_handler_estimated_total", "tokenledger_handler_calls_in_flight",
+            "tokenledger_redis_pipeline_batches_total", "tokenledger_redis_pipeline_commands_total",
+            "tokenledger_redis_pool_connections", "tokenledger_redis_pool_waiting", "tokenledger_redis_inline_replies_total",
+            "tokenledger_records_total", "tokenledger_record_seconds", "tokenledger_redis_round_trip_seconds",
+        ] {
+            #expect(emitted.contains(name), "\(name) was not emitted")
+            #expect(documented.contains(name), "\(name) is not in docs/operations.md")
+        }
+    }
+
+    /// The metric names in the table of docs/operations.md's Metrics section.
+    static func documentedMetricNames() throws -> Set<String> {
+        let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("docs/operations.md")
+        let text = try String(contentsOf: docs, encoding: .utf8)
+        let section = text.components(separatedBy: "## Metrics\n").dropFirst().first?.components(separatedBy: "\n## ").first ?? ""
+        return Set(
+            section.split(separator: "\n").compactMap { line -> String? in
+                guard line.hasPrefix("| `tokenledger_") else { return nil }
+                return line.split(separator: "`")[1].description
+            })
     }
 }

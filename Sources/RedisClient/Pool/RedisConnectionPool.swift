@@ -20,6 +20,10 @@ import Synchronization
 /// | `tokenledger_redis_pool_wait_seconds` | timer | — (waiting for a connection, when none was free) |
 /// | `tokenledger_redis_pool_connections` | gauge | `state`: `open`, `idle` |
 /// | `tokenledger_redis_pool_waiting` | gauge | — (tasks waiting for a connection) |
+/// | `tokenledger_redis_inline_replies_total` | counter | `outcome`: `answered` (on the caller's thread), `handed_over` (see ``Options/inlineReplyWait``) |
+///
+/// The gauges are recorded on every change of the pool's state. These metrics are the pool's only
+/// statistics: to read them in-process, pass an ``InProcessMetrics`` as `metrics`.
 public final class RedisConnectionPool: Sendable {
     /// Pool sizing and waiting.
     public struct Options: Sendable, Hashable {
@@ -50,23 +54,6 @@ public final class RedisConnectionPool: Sendable {
         }
     }
 
-    /// A snapshot of the pool's state, for tests and diagnostics.
-    public struct Statistics: Sendable, Hashable {
-        /// Connections open now (idle or leased, or being opened).
-        public var open: Int
-        /// Connections open and not leased.
-        public var idle: Int
-        /// Tasks waiting for a connection.
-        public var waiting: Int
-        /// The most connections that were ever open at once.
-        public var peakOpen: Int
-        /// Calls answered on their caller's thread (see ``Options/inlineReplyWait``).
-        public var answeredInline: Int
-        /// Calls that started inline and whose replies were read on the connection's queue because
-        /// they took longer than ``Options/inlineReplyWait``.
-        public var handedOver: Int
-    }
-
     private enum Lease: Sendable {
         case connection(RedisConnection)
         case openSlot
@@ -77,7 +64,6 @@ public final class RedisConnectionPool: Sendable {
     private struct State {
         var idle: [RedisConnection] = []
         var open = 0
-        var peakOpen = 0
         var waiters: [UInt64: Waiter] = [:]
         var waitOrder: [UInt64] = []
         var nextWaiterID: UInt64 = 0
@@ -99,7 +85,7 @@ public final class RedisConnectionPool: Sendable {
     private let logger: Logger
     private let state = Mutex(State())
     /// Calls answered inline and handed over (see ``Options/inlineReplyWait``).
-    private let inlineCounters = RedisConnection.InlineCounters()
+    private let inlineCounters: RedisConnection.InlineCounters
     private let gauges: (open: Gauge, idle: Gauge, waiting: Gauge)
     private let roundTrip: Timer
     private let poolWait: Timer
@@ -128,23 +114,18 @@ public final class RedisConnectionPool: Sendable {
         )
         self.roundTrip = Timer(label: "tokenledger_redis_round_trip_seconds", dimensions: [("path", "pool")], factory: metrics)
         self.poolWait = Timer(label: "tokenledger_redis_pool_wait_seconds", factory: metrics)
+        self.inlineCounters = RedisConnection.InlineCounters(metrics: metrics)
     }
 
-    /// Records the pool gauges from the current state.
-    private func reportGauges() {
-        let (open, idle, waiting) = state.withLock { s in (s.open, s.idle.count, s.waiters.count) }
-        gauges.open.record(open)
-        gauges.idle.record(idle)
-        gauges.waiting.record(waiting)
-    }
-
-    /// The pool's current state.
-    public var statistics: Statistics {
+    /// Changes the pool's state and records its gauges from the new state, under the same lock,
+    /// so the gauges' last values are always the pool's state (two updates cannot record out of order).
+    private func update<R>(_ body: (inout State) -> R) -> R {
         state.withLock { s in
-            Statistics(
-                open: s.open, idle: s.idle.count, waiting: s.waiters.count, peakOpen: s.peakOpen,
-                answeredInline: inlineCounters.answered.load(ordering: .relaxed),
-                handedOver: inlineCounters.handedOver.load(ordering: .relaxed))
+            let result = body(&s)
+            gauges.open.record(s.open)
+            gauges.idle.record(s.idle.count)
+            gauges.waiting.record(s.waiters.count)
+            return result
         }
     }
 
@@ -153,7 +134,6 @@ public final class RedisConnectionPool: Sendable {
     /// - Throws: ``RedisError`` (`poolTimeout`, `poolClosed`, connection errors) or whatever `body` throws.
     public func withConnection<T>(_ body: (RedisConnection) async throws -> T) async throws -> T {
         let connection = try await acquire()
-        reportGauges()
         RedisConnection.holders.add(1, ordering: .relaxed)
         let leased = ContinuousClock.now
         defer {
@@ -201,7 +181,7 @@ public final class RedisConnectionPool: Sendable {
     /// Closes the pool: waiting tasks fail with ``RedisError/Code/poolClosed``, idle connections close,
     /// leased ones close when returned. Safe to call more than once.
     public func close() async {
-        let (idle, waiters) = state.withLock { s -> ([RedisConnection], [Waiter]) in
+        let (idle, waiters) = update { s -> ([RedisConnection], [Waiter]) in
             s.closed = true
             let idle = s.idle
             s.open -= idle.count
@@ -213,7 +193,6 @@ public final class RedisConnectionPool: Sendable {
         }
         for waiter in waiters { waiter.resume(throwing: RedisError.poolClosed) }
         for connection in idle { await connection.close() }
-        reportGauges()
     }
 
     private enum Decision {
@@ -224,12 +203,11 @@ public final class RedisConnectionPool: Sendable {
     }
 
     private func acquire() async throws -> RedisConnection {
-        let decision = state.withLock { s -> Decision in
+        let decision = update { s -> Decision in
             if s.closed { return .closed }
             if let connection = s.idle.popLast() { return .use(connection) }
             if s.open < options.maximumConnections {
                 s.open += 1
-                s.peakOpen = max(s.peakOpen, s.open)
                 return .open
             }
             return .wait
@@ -259,7 +237,7 @@ public final class RedisConnectionPool: Sendable {
             return connection
         } catch {
             // The slot is free again: hand it to the next waiter, who will try to open in turn.
-            let waiter = state.withLock { s -> Waiter? in
+            let waiter = update { s -> Waiter? in
                 if let waiter = s.popFirstWaiter() { return waiter }
                 s.open -= 1
                 return nil
@@ -300,14 +278,13 @@ public final class RedisConnectionPool: Sendable {
     private func waitInLine(_ id: UInt64) async throws -> Lease {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Lease, any Error>) in
-                let outcome = state.withLock { s -> Result<Lease, any Error>? in
+                let outcome = update { s -> Result<Lease, any Error>? in
                     if s.closed { return .failure(RedisError.poolClosed) }
                     if Task.isCancelled { return .failure(CancellationError()) }
                     // A connection may have come back between the first look and now.
                     if let connection = s.idle.popLast() { return .success(.connection(connection)) }
                     if s.open < options.maximumConnections {
                         s.open += 1
-                        s.peakOpen = max(s.peakOpen, s.open)
                         return .success(.openSlot)
                     }
                     s.waiters[id] = continuation
@@ -322,14 +299,14 @@ public final class RedisConnectionPool: Sendable {
     }
 
     private func failWaiter(_ id: UInt64, with error: any Error) {
-        let waiter = state.withLock { s in s.waiters.removeValue(forKey: id) }
+        let waiter = update { s in s.waiters.removeValue(forKey: id) }
         waiter?.resume(throwing: error)
     }
 
     /// Hands the connection to the next waiter, or back to the idle list; after ``close()`` it
     /// closes the connection before returning (awaited here, so nothing outlives the lease).
     private func release(_ connection: RedisConnection) async {
-        let (waiter, closeIt) = state.withLock { s -> (Waiter?, Bool) in
+        let (waiter, closeIt) = update { s -> (Waiter?, Bool) in
             if s.closed {
                 s.open -= 1
                 return (nil, true)
@@ -343,7 +320,6 @@ public final class RedisConnectionPool: Sendable {
         } else if closeIt {
             await connection.close()
         }
-        reportGauges()
     }
 }
 

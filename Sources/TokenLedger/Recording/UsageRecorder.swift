@@ -187,11 +187,6 @@ public final class UsageRecorder: Service, Sendable {
         return result
     }
 
-    /// Batches the pipeline sent and the commands they carried; `nil` without
-    /// ``Options-swift.struct/pipeline``. A lone awaited caller does not use the pipeline (see
-    /// ``record(user:callID:usage:model:provider:cycle:at:)``).
-    public var pipelineStatistics: (batches: Int, commands: Int)? { pipeline?.statistics }
-
     /// Runs the recorder's background work until a graceful shutdown, the task's cancellation or
     /// ``shutdown()``: the spool flusher (with ``Options-swift.struct/replaysInBackground``), the
     /// pipeline's lanes, and the follow-ups of fire-and-forget records, each a child task.
