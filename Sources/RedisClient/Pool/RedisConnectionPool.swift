@@ -13,6 +13,11 @@ import Synchronization
 /// serial queue (see ``RedisConnection``), never on Swift's cooperative thread pool, unless
 /// ``Options/inlineReplyWait`` lets a lone caller wait for its replies on its own thread.
 ///
+/// ### Lifecycle
+/// Nothing runs in the background, so the pool needs no `run()`: a waiter's timeout is a child task
+/// of its wait, and a connection returned after ``close()`` is closed before its holder's call
+/// returns. ``close()`` ends it.
+///
 /// ### Metrics
 /// | metric | kind | dimensions |
 /// |---|---|---|
@@ -96,8 +101,8 @@ public final class RedisConnectionPool: Sendable {
     ///   - configuration: Where and how to connect.
     ///   - options: Sizing and waiting.
     ///   - logger: Receives debug-level pool events; by default nothing is logged.
-    ///   - metrics: Where the pool's timers and gauges go (default: the process's bootstrapped
-    ///     `MetricsSystem`).
+    ///   - metrics: Where the pool's timers, gauges and counters go (default: the process's
+    ///     bootstrapped `MetricsSystem`).
     public init(
         configuration: RedisConfiguration,
         options: Options = Options(),
