@@ -15,6 +15,15 @@ private func runSnippet(_ name: String, environment: [String: String]) async thr
     return try await CLI.start([], environment: environment, executable: executable).finish()
 }
 
+/// Runs the snippet `name`, requires it to succeed, and returns its `count` lines of output.
+private func snippetLines(_ name: String, count: Int, environment: [String: String]) async throws -> [String] {
+    let result = try await runSnippet(name, environment: environment)
+    #expect(result.status == 0, "\(name): \(result.stderr)")
+    let lines = result.stdout.split(separator: "\n").map(String.init)
+    try #require(lines.count == count, "\(name) printed: \(result.stdout)")
+    return lines
+}
+
 /// Runs `body` with a private server and the environment that points snippets and the CLI at it.
 private func withSnippetServer(namespace: String, _ body: ([String: String]) async throws -> Void) async throws {
     try await withRedisServer { server async throws in
@@ -27,10 +36,7 @@ struct SnippetTests {
     @Test("record: a handler records an OpenAI response once, though its callback came twice")
     func record() async throws {
         try await withSnippetServer(namespace: "snippet-record") { env in
-            let result = try await runSnippet("record", environment: env)
-            #expect(result.status == 0, "\(result.stderr)")
-            let lines = result.stdout.split(separator: "\n").map(String.init)
-            try #require(lines.count == 2, "\(result.stdout)")
+            let lines = try await snippetLines("record", count: 2, environment: env)
             #expect(lines[0].hasPrefix("recorded run run-") && lines[0].contains(" for alice in cycle "))
             #expect(lines[1] == "alice: 1200 input (200 cached), 300 output, 1 calls")
 
@@ -45,10 +51,7 @@ struct SnippetTests {
     @Test("quota-guard: the first call is admitted and settled, the second is denied before the model is called")
     func quotaGuard() async throws {
         try await withSnippetServer(namespace: "snippet-guard") { env in
-            let result = try await runSnippet("quota-guard", environment: env)
-            #expect(result.status == 0, "\(result.stderr)")
-            let lines = result.stdout.split(separator: "\n").map(String.init)
-            try #require(lines.count == 2, "\(result.stdout)")
+            let lines = try await snippetLines("quota-guard", count: 2, environment: env)
             #expect(lines[0] == "answer: Usage is metered per billing cycle.")
             // The request is the prompt's count (exact or heuristic) plus 10,000 reserved output.
             let denied = try #require(lines[1].wholeMatch(of: /denied: bob asked for (\d+) tokens; used 940 of 5000/))
