@@ -27,8 +27,10 @@ do {
 
     /// One guarded call: the closure stands for the model call and returns its answer and billed usage.
     func ask(maxOutputTokens: Int) async throws -> String {
-        let context = LLMCallContext(runID: "run-\(UUID().uuidString)", user: "bob", provider: "openai", model: "gpt-4o")
-        return try await guardian.run(context: context, messages: messages, maxOutputTokens: maxOutputTokens) { @Sendable in
+        let context = LLMCallContext(
+            runID: "run-\(UUID().uuidString)", user: "bob", provider: "openai", model: "gpt-4o")
+        return try await guardian.run(context: context, messages: messages, maxOutputTokens: maxOutputTokens) {
+            @Sendable in
             ("Usage is metered per billing cycle.", UsageRecord(inputTokens: 40, outputTokens: 900))
         }
     }

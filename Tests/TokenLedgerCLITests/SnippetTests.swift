@@ -40,7 +40,8 @@ struct SnippetTests {
             #expect(lines[0].hasPrefix("recorded run run-") && lines[0].contains(" for alice in cycle "))
             #expect(lines[1] == "alice: 1200 input (200 cached), 300 output, 1 calls")
 
-            let usage = try jsonObject(try await CLI.run(["usage", "alice", "--format", "json"], environment: env).stdout)
+            let usage = try jsonObject(
+                try await CLI.run(["usage", "alice", "--format", "json"], environment: env).stdout)
             #expect(usage["input_tokens"] as? Int == 1200)
             #expect(usage["cached_input_tokens"] as? Int == 200)
             #expect(usage["output_tokens"] as? Int == 300)
@@ -58,7 +59,8 @@ struct SnippetTests {
             #expect((Int(denied.1) ?? 0) > 10_000)
 
             // Only the admitted call was settled; no lease is left behind.
-            let usage = try jsonObject(try await CLI.run(["usage", "bob", "--format", "json"], environment: env).stdout)
+            let usage = try jsonObject(
+                try await CLI.run(["usage", "bob", "--format", "json"], environment: env).stdout)
             #expect(usage["total_tokens"] as? Int == 940)
             #expect(usage["calls"] as? Int == 1)
             #expect(usage["reserved"] as? Int == 0)
