@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-configuration", from: "1.0.0"),
+        // `swift package generate-documentation` (./scripts/docs): the DocC catalog and Snippets/.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     targets: [
         // hiredis 0.14 from Debian's libhiredis-dev, found through pkg-config.
