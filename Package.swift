@@ -29,10 +29,12 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // The closed error-code protocol every module's error `Code` conforms to. Nothing else.
+        .target(name: "ErrorCodes"),
         // Exact, tiktoken-compatible BPE token counting (o200k_base, cl100k_base). No domain words.
         .target(
             name: "BytePairEncoding",
-            dependencies: ["CZlib"]
+            dependencies: ["CZlib", "ErrorCodes"]
         ),
         // A Redis client over hiredis: configuration, connections, pool, pipelines, scripts.
         // No TokenLedger domain words live here.
@@ -40,6 +42,7 @@ let package = Package(
             name: "RedisClient",
             dependencies: [
                 "CHiredis",
+                "ErrorCodes",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -52,6 +55,7 @@ let package = Package(
             dependencies: [
                 "RedisClient",
                 "BytePairEncoding",
+                "ErrorCodes",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
