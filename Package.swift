@@ -96,7 +96,7 @@ let package = Package(
         // Starts throwaway redis-server processes for integration tests.
         .target(
             name: "RedisTestSupport",
-            dependencies: ["RedisClient"],
+            dependencies: ["RedisClient", .product(name: "MetricsTestKit", package: "swift-metrics")],
             path: "Tests/RedisTestSupport"
         ),
         .testTarget(
@@ -105,7 +105,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RedisClientTests",
-            dependencies: ["RedisClient", "RedisTestSupport"]
+            dependencies: ["RedisClient", "RedisTestSupport", .product(name: "MetricsTestKit", package: "swift-metrics")]
         ),
         .testTarget(
             name: "TokenLedgerTests",

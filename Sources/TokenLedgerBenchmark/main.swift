@@ -237,13 +237,18 @@ struct TokenLedgerBenchmark {
         }
         let queuedP50 = await singleCaller(UsageRecorder(repository: repository), tag: "d")
         figure("single_record_queued_p50", queuedP50, "us")
+        let inlineMetrics = InProcessMetrics()
         let inlinePool = RedisConnectionPool(
-            configuration: redis, options: .init(maximumConnections: 2, inlineReplyWait: .milliseconds(1)))
+            configuration: redis, options: .init(maximumConnections: 2, inlineReplyWait: .milliseconds(1)),
+            metrics: inlineMetrics)
         let inlineRepository = try TokenRepository(
             pool: inlinePool, configuration: try LedgerConfiguration(namespace: namespace, settingsCacheTTL: .seconds(5)))
         let singleP50 = await singleCaller(UsageRecorder(repository: inlineRepository), tag: "i")
         figure("single_record_p50", singleP50, "us")
-        log("inline pool: \(inlinePool.statistics.answeredInline) calls answered inline, \(inlinePool.statistics.handedOver) handed over")
+        let inlineReplies = { (outcome: String) in
+            inlineMetrics.snapshot.counter("tokenledger_redis_inline_replies_total", [("outcome", outcome)])
+        }
+        log("inline pool: \(inlineReplies("answered")) calls answered inline, \(inlineReplies("handed_over")) handed over")
         await inlinePool.close()
 
         // 3. The handler's end callback in fire-and-forget mode, 64 callers calling it back to back

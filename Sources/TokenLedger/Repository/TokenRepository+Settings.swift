@@ -76,23 +76,26 @@ extension TokenRepository {
     /// Whether ``ensureWritableSchema()`` already found the schema writable (never waits).
     var schemaKnownWritable: Bool { schemaWritable.withLock { $0 } }
 
-    /// The namespace settings for a hot path: the cached ones, even if older than the TTL (a refresh
-    /// then starts in the background), so a record never waits on this read once one succeeded.
+    /// The namespace settings for a hot path: the cached ones, even if older than the TTL while a
+    /// running ``UsageRecorder`` refreshes them in the background, so a record never waits on this
+    /// read once one succeeded.
     func settingsWithoutWaiting() async throws -> Settings {
         if let cached = cachedSettings() { return cached }
         return try await settings()
     }
 
-    /// The cached namespace settings, however old (starting a background refresh when they are past
-    /// the TTL), or `nil` before the first read. Never waits.
+    /// The cached namespace settings, or `nil` before the first read. Never waits. Settings past
+    /// the TTL are returned while a running ``UsageRecorder`` owns a refresh loop (which this asks
+    /// for a refresh); without one, stale settings give `nil`, so the caller reads them again.
     func cachedSettings() -> Settings? {
         guard let cached = settingsCache.withLock({ $0 }) else { return nil }
-        if cached.expires <= ContinuousClock.now, refreshing.withLock({ busy in defer { busy = true }; return !busy }) {
-            Task {
-                _ = try? await self.settings(fresh: true)
-                self.refreshing.withLock { $0 = false }
-            }
-        }
+        if cached.expires <= ContinuousClock.now, !settingsRefresher.requestRefresh() { return nil }
         return cached.settings
+    }
+
+    /// Refreshes stale settings on request (see ``cachedSettings()``) until the task is cancelled:
+    /// a child task of ``UsageRecorder/run()``.
+    func refreshSettingsInBackground() async {
+        await settingsRefresher.run(for: self)
     }
 }
