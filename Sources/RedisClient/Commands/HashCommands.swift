@@ -46,11 +46,7 @@ public struct HMGET: RedisCommandRepresentable {
     /// Read-only.
     public var isReadOnly: Bool { true }
     /// `HMGET key field…`.
-    public var command: RedisCommand {
-        var command = RedisCommand("HMGET", key)
-        for field in fields { command.append(field) }
-        return command
-    }
+    public var command: RedisCommand { RedisCommand("HMGET", key: key, fields) }
 
     /// The present fields' values as text, by field name.
     ///
@@ -131,11 +127,7 @@ public struct HDEL: RedisCommandRepresentable {
     /// The hash.
     public var keys: [RedisKey] { [key] }
     /// `HDEL key field…`.
-    public var command: RedisCommand {
-        var command = RedisCommand("HDEL", key)
-        for field in fields { command.append(field) }
-        return command
-    }
+    public var command: RedisCommand { RedisCommand("HDEL", key: key, fields) }
     /// How many of the fields existed.
     public func decode(_ reply: RedisReply) throws(RedisError) -> Int { try integer(reply) }
 }

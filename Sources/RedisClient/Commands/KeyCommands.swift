@@ -74,13 +74,20 @@ public struct RedisScanPage: Sendable, Hashable {
 
 /// A command that walks a collection with a cursor, one ``RedisScanPage`` per step.
 public protocol RedisCursorCommand: RedisCommandRepresentable where Reply == RedisScanPage {
-    /// The same command continuing from `cursor`.
-    func continuing(from cursor: String) -> Self
+    /// Where this step starts (`"0"`: the beginning).
+    var cursor: String { get set }
 }
 
 extension RedisCursorCommand {
-    /// `[cursor, [element…]]` as a page.
-    func scanPage(_ reply: RedisReply) throws(RedisError) -> RedisScanPage {
+    /// The same command continuing from `cursor`.
+    public func continuing(from cursor: String) -> Self {
+        var next = self
+        next.cursor = cursor
+        return next
+    }
+
+    /// The next cursor and this step's elements (`[cursor, [element…]]`).
+    public func decode(_ reply: RedisReply) throws(RedisError) -> RedisScanPage {
         guard case .array(let parts) = reply, parts.count == 2, case .bulk(let cursor) = parts[0] else {
             throw unexpectedReply(reply, expected: "a cursor and an array")
         }
@@ -119,18 +126,6 @@ public struct SCAN: RedisCursorCommand {
             command.append("MATCH")
             command.append(match)
         }
-        if let count {
-            command.append("COUNT")
-            command.append(count)
-        }
-        return command
+        return command.appending(count: count)
     }
-    /// The same scan from `cursor`.
-    public func continuing(from cursor: String) -> SCAN {
-        var next = self
-        next.cursor = cursor
-        return next
-    }
-    /// The next cursor and this step's keys.
-    public func decode(_ reply: RedisReply) throws(RedisError) -> RedisScanPage { try scanPage(reply) }
 }

@@ -161,6 +161,23 @@ extension RedisCommandRepresentable {
     }
 }
 
+extension RedisCommand {
+    /// `name key argument…`: a command on one key with a list of fields or members.
+    init(_ name: String, key: RedisKey, _ rest: [String]) {
+        self.init(name, key)
+        for argument in rest { append(argument) }
+    }
+
+    /// The command with `COUNT count` appended when `count` is set.
+    func appending(count: Int?) -> RedisCommand {
+        guard let count else { return self }
+        var command = self
+        command.append("COUNT")
+        command.append(count)
+        return command
+    }
+}
+
 extension RedisCommandRepresentable {
     /// By default a command is not known to be read-only.
     public var isReadOnly: Bool { false }

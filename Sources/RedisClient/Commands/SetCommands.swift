@@ -62,11 +62,7 @@ public struct SMISMEMBER: RedisCommandRepresentable {
     /// Read-only.
     public var isReadOnly: Bool { true }
     /// `SMISMEMBER key member…`.
-    public var command: RedisCommand {
-        var command = RedisCommand("SMISMEMBER", key)
-        for member in members { command.append(member) }
-        return command
-    }
+    public var command: RedisCommand { RedisCommand("SMISMEMBER", key: key, members) }
     /// Whether each member is in the set, by member.
     public func decode(_ reply: RedisReply) throws(RedisError) -> [String: Bool] {
         let flags = try elements(reply)
@@ -105,20 +101,5 @@ public struct SSCAN: RedisCursorCommand {
     /// Read-only.
     public var isReadOnly: Bool { true }
     /// `SSCAN key cursor [COUNT count]`.
-    public var command: RedisCommand {
-        var command = RedisCommand("SSCAN", key, cursor)
-        if let count {
-            command.append("COUNT")
-            command.append(count)
-        }
-        return command
-    }
-    /// The same scan from `cursor`.
-    public func continuing(from cursor: String) -> SSCAN {
-        var next = self
-        next.cursor = cursor
-        return next
-    }
-    /// The next cursor and this step's members.
-    public func decode(_ reply: RedisReply) throws(RedisError) -> RedisScanPage { try scanPage(reply) }
+    public var command: RedisCommand { RedisCommand("SSCAN", key, cursor).appending(count: count) }
 }

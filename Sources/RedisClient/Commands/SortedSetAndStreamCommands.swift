@@ -70,14 +70,7 @@ public struct XRANGE: RedisCommandRepresentable {
     /// Read-only.
     public var isReadOnly: Bool { true }
     /// `XRANGE key start end [COUNT count]`.
-    public var command: RedisCommand {
-        var command = RedisCommand("XRANGE", key, start, end)
-        if let count {
-            command.append("COUNT")
-            command.append(count)
-        }
-        return command
-    }
+    public var command: RedisCommand { RedisCommand("XRANGE", key, start, end).appending(count: count) }
     /// The entries, oldest first.
     public func decode(_ reply: RedisReply) throws(RedisError) -> [RedisStreamEntry] {
         var entries: [RedisStreamEntry] = []

@@ -322,14 +322,4 @@ public enum Diagnostics {
     static func isPermissionError(_ error: RedisError) -> Bool {
         error.isPermissionDenied
     }
-
-    /// `INFO` text → field: value.
-    static func info(_ text: String) -> [String: String] {
-        var fields: [String: String] = [:]
-        for line in text.split(whereSeparator: \.isNewline) {
-            guard let colon = line.firstIndex(of: ":"), !line.hasPrefix("#") else { continue }
-            fields[String(line[..<colon])] = String(line[line.index(after: colon)...])
-        }
-        return fields
-    }
 }
