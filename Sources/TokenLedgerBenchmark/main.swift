@@ -63,14 +63,8 @@ func benchEvent(_ index: Int, users: Int, prefix: String) -> (user: String, call
 
 /// The CPU time the Redis server has used so far (user + system seconds, from `INFO cpu`).
 func redisCPUSeconds(_ pool: RedisConnectionPool) async throws -> Double {
-    let info = try await pool.send(RedisCommand("INFO", "cpu")).string ?? ""
-    var total = 0.0
-    for line in info.split(whereSeparator: \.isNewline) {
-        let parts = line.split(separator: ":", maxSplits: 1)
-        if parts.count == 2, parts[0] == "used_cpu_sys" || parts[0] == "used_cpu_user", let value = Double(parts[1]) {
-            total += value
-        }
-    }
+    let info = try await pool.send(INFO("cpu"))
+    let total = ["used_cpu_sys", "used_cpu_user"].compactMap { info[$0].flatMap(Double.init) }.reduce(0, +)
     guard total > 0 else { throw BenchmarkFailure(description: "INFO cpu has no used_cpu_sys/used_cpu_user") }
     return total
 }
