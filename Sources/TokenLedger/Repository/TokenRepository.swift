@@ -22,7 +22,8 @@ public final class TokenRepository: Sendable {
     public let keys: LedgerKeys
     /// Process-side settings.
     public let configuration: LedgerConfiguration
-    let scripts: LedgerScripts
+    /// Every Lua script, loaded once.
+    let scripts: ScriptRegistry
     let logger: Logger
     /// Counts what the repository itself does (late calls added to the history).
     let metrics: LedgerMetrics
@@ -55,7 +56,7 @@ public final class TokenRepository: Sendable {
         self.configuration = configuration
         // The namespace was validated by LedgerConfiguration.
         self.keys = try! LedgerKeys(namespace: configuration.namespace)
-        self.scripts = try LedgerScripts.shared.get()
+        self.scripts = try ScriptRegistry.shared.get()
         self.logger = logger
         self.thresholdsArgument = configuration.thresholds.map(String.init).joined(separator: ",")
     }
