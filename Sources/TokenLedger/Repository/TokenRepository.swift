@@ -61,6 +61,7 @@ public final class TokenRepository: Sendable {
         self.thresholdsArgument = configuration.thresholds.map(String.init).joined(separator: ",")
     }
 
-    /// The SHA-1 of every Lua script by its file name (`record`, `reserve`, …), as `EVALSHA` uses it.
+    /// The SHA-1 of every Lua script by its file name (`record`, `reserve`, … and rollover's and the
+    /// migrations' `close`, `lock`, …), as `EVALSHA` uses it.
     public var scriptDigests: [String: String] { scripts.all.mapValues(\.sha1) }
 }
