@@ -92,12 +92,10 @@ struct LateEventTests {
             _ = try await rollover.run(try RolloverOptions(now: Self.closeRun))
             // The record script alone, as a process killed before amending the history would leave it.
             let settings = try await repo.settings()
-            let (target, assumed) = try repo.resolveCycle(
-                user: "lu", explicit: nil, at: at("2026-09-20T12:00:00Z"), settings: settings)
-            let calls = repo.recordCalls(
+            let prepared = try repo.prepareWrite(
                 .record, user: "lu", callID: "late", usage: UsageRecord(inputTokens: 999, outputTokens: 0), model: "",
-                cycle: target, assumed: assumed, settings: settings)
-            let replies = try await repo.pool.evaluateMany(calls)
+                cycle: nil, at: at("2026-09-20T12:00:00Z"), settings: settings)
+            let replies = try await repo.pool.evaluateMany(prepared.calls)
             #expect(replies[0].array?.first?.string == "late")
             #expect(try await Self.history(repo).totals.totalTokens == 100)
 
@@ -123,16 +121,8 @@ struct LateEventTests {
                 at: at("2026-09-10T12:00:00Z"))
             // Index the user, then run only close.lua's mark (what a run killed right after it leaves).
             _ = try await Rollover(repository: repo).run(try RolloverOptions(now: at("2026-09-15T00:00:00Z")))
-            let scripts = try OperationsScripts.shared.get()
             let lu = try repo.keys.user("lu")
-            _ = try await repo.pool.evaluate(
-                scripts.close,
-                keys: [
-                    lu.profile, lu.cycle(Self.september), lu.leases, lu.leaseExpiry, lu.reserved,
-                    lu.late(Self.september),
-                ],
-                arguments: [-1, "1"]
-            ).throwingError()
+            _ = try await repo.run(CloseScript(userKeys: lu, cycle: Self.september, defaultLimit: nil, mark: true))
             // A late call now: its caller finds no summary yet, so the adjustment stays pending.
             let late = try await repo.record(
                 user: "lu", callID: "late", usage: UsageRecord(inputTokens: 999, outputTokens: 0),

@@ -95,7 +95,7 @@ struct MigrationTests {
             // Even forced, the import is idempotent.
             _ = try await LegacyImportMigration().apply(
                 MigrationContext(
-                    repository: repo, scripts: try OperationsScripts.shared.get(), options: options, version: 99,
+                    repository: repo, options: options, version: 99,
                     lock: nil, progress: nil))
             #expect(try await repo.usage(user: "ann", cycle: date("2025-10-01")).totalTokens == 15)
             #expect(try await repo.limit(user: "ann").own == 300)

@@ -45,8 +45,12 @@ struct OperationsScriptSlotTests {
             #expect(try await Rollover(repository: repository).history(cycle: date("2025-12-01")).totals.adjustments == users.count)
 
             let commands = try await monitor.stop()
-            let scripts = try OperationsScripts.shared.get()
-            let names = Dictionary(uniqueKeysWithValues: scripts.all.map { ($0.value.sha1, $0.key) })
+            let operationsScripts: Set<String> = [
+                "lock", "history", "retention", "cycle_drop", "rollover_state", "migration", "legacy_import",
+                "legacy_delete", "close", "history_adjust", "late_done",
+            ]
+            let scripts = try ScriptRegistry.shared.get().all.filter { operationsScripts.contains($0.key) }
+            let names = Dictionary(uniqueKeysWithValues: scripts.map { ($0.value.sha1, $0.key) })
             var seen = Set<String>()
             for command in commands where String(decoding: command[0], as: UTF8.self).uppercased() == "EVALSHA" {
                 let sha = String(decoding: command[1], as: UTF8.self)

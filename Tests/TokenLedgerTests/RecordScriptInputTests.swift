@@ -32,7 +32,7 @@ struct RecordScriptInputTests {
     @Test("a bad count is refused with BADINPUT naming it, and nothing is written", arguments: [false, true])
     func badCounts(settle: Bool) async throws {
         try await withRepository { repository async throws in
-            let script = settle ? repository.scripts.settle : repository.scripts.record
+            let script = repository.scripts[settle ? .settle : .record]
             let good = ["10", "5", "-1", "-1", "-1"]
             let badValues = ["1.5", "nan", "inf", "-inf", "1e13", "-2", "x", ""]
             for position in 0..<5 {

@@ -15,8 +15,8 @@ struct ScriptLoadTests {
     /// server, so these tests use a private one (``withPrivateRepository``), never a shared REDIS_URL.
     static func keepOnlyRecordScript(_ repository: TokenRepository) async throws {
         _ = try await repository.pool.send(RedisCommand("SCRIPT", "FLUSH"))
-        let sha = try await repository.pool.send(RedisCommand("SCRIPT", "LOAD", repository.scripts.record.source))
-        #expect(sha.string == repository.scripts.record.sha1)
+        let sha = try await repository.pool.send(RedisCommand("SCRIPT", "LOAD", repository.scripts[.record].source))
+        #expect(sha.string == repository.scripts[.record].sha1)
     }
 
     @Test("awaited: the record is applied once and reported applied; the index call is run again")

@@ -135,45 +135,38 @@ struct LegacyImportMigration: Migration {
 
     private func importEntries(_ entries: [Entry], context: MigrationContext, counts: inout [String: Int]) async throws {
         let keys = context.repository.keys
-        var calls: [RedisScriptCall] = []
+        var imports: [LegacyImportScript] = []
         var indexed: [CalendarDate: Set<String>] = [:]
         for entry in entries {
-            let userKeys = try keys.user(entry.user)
-            calls.append(
-                RedisScriptCall(
-                    context.scripts.legacyImport,
-                    keys: [userKeys.profile, userKeys.cycle(entry.cycle), userKeys.calls(entry.cycle)],
-                    arguments: [
-                        "legacy:\(entry.cycle)", entry.input, entry.output, -1, -1, -1, "",
-                        entry.limit.map(String.init) ?? "", entry.cycle.description,
-                    ]))
+            imports.append(
+                LegacyImportScript(
+                    userKeys: try keys.user(entry.user), cycle: entry.cycle, input: entry.input, output: entry.output,
+                    limit: entry.limit))
             if entry.total > 0 { indexed[entry.cycle, default: []].insert(entry.user) }
         }
-        for (cycle, users) in indexed.sorted(by: { $0.key < $1.key }) {
-            calls.append(
-                RedisScriptCall(
-                    context.repository.scripts.index, keys: [keys.index(cycle), keys.indexedCycles],
-                    arguments: [cycle.description] + users.sorted()))
+        let indexWrites = indexed.sorted(by: { $0.key < $1.key }).map { cycle, users in
+            IndexScript(keySet: keys, cycle: cycle, users: users.sorted())
         }
-        let replies = try await context.repository.pool.evaluateMany(calls)
-        for (entry, reply) in zip(entries, replies) {
-            guard let fields = try reply.throwingError().array, fields.count == 2,
-                let status = fields[0].string, let limit = fields[1].string
-            else { throw TokenRepository.unexpected(reply, what: "legacy_import") }
-            switch status {
-            case "applied":
+        // One pipeline: the imports, then the index writes.
+        let scripts = context.repository.scripts
+        let replies = try await context.repository.pool.evaluateMany(
+            imports.map { $0.call(scripts) } + indexWrites.map { $0.call(scripts) })
+        for (entry, (call, reply)) in zip(entries, zip(imports, replies)) {
+            let imported = try call.decode(reply)
+            switch imported.status {
+            case .applied:
                 counts["imported", default: 0] += 1
                 counts["tokens", default: 0] += entry.total
-            case "duplicate": counts["duplicates", default: 0] += 1
+            case .duplicate: counts["duplicates", default: 0] += 1
             default: counts["limit_only", default: 0] += 1
             }
-            switch limit {
+            switch imported.limit {
             case "set": counts["limits_set", default: 0] += 1
             case "kept": counts["limits_kept", default: 0] += 1
             default: break
             }
         }
-        for reply in replies.dropFirst(entries.count) { _ = try reply.throwingError() }
+        for (call, reply) in zip(indexWrites, replies.dropFirst(imports.count)) { _ = try call.decode(reply) }
     }
 
     /// Deletes the legacy hashes whose import is verified: the user's cycle holds the call
@@ -184,7 +177,7 @@ struct LegacyImportMigration: Migration {
         let keys = context.repository.keys
         let recorded = try await context.repository.pool.pipeline(
             try entries.map { HGET(try keys.user($0.user).calls($0.cycle), field: "legacy:\($0.cycle)") })
-        var calls: [RedisScriptCall] = []
+        var deletions: [LegacyDeleteScript] = []
         var kept = 0
         for (entry, stored) in zip(entries, recorded) {
             let total = stored.flatMap { Int($0) }
@@ -192,14 +185,11 @@ struct LegacyImportMigration: Migration {
                 kept += 1
                 continue
             }
-            calls.append(RedisScriptCall(context.scripts.legacyDelete, keys: [entry.key], arguments: entry.raw))
+            deletions.append(LegacyDeleteScript(key: entry.key, expected: entry.raw))
         }
-        if calls.isEmpty { return (0, kept) }
-        var deleted = 0
-        for reply in try await context.repository.pool.evaluateMany(calls) {
-            if try reply.throwingError().int == 1 { deleted += 1 } else { kept += 1 }
-        }
-        return (deleted, kept)
+        if deletions.isEmpty { return (0, kept) }
+        let deleted = try await context.repository.runAll(deletions).filter { $0 }.count
+        return (deleted, kept + deletions.count - deleted)
     }
 
     // MARK: - Parsing

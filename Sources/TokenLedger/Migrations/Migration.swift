@@ -62,7 +62,6 @@ protocol Migration: Sendable {
 /// What a migration gets to work with: the repository, the options, its checkpoint and progress.
 struct MigrationContext: Sendable {
     let repository: TokenRepository
-    let scripts: OperationsScripts
     let options: MigrationOptions
     let version: Int
     let lock: JobLock?
@@ -76,13 +75,10 @@ struct MigrationContext: Sendable {
     /// Saves where to resume (nothing in a dry run), and keeps the lock alive.
     func saveCheckpoint(_ fields: [String: String]) async throws {
         guard !options.dryRun else { return }
-        var arguments: [any RedisArgumentConvertible] = ["checkpoint"]
-        for (field, value) in fields.sorted(by: { $0.key < $1.key }) {
-            arguments.append(field)
-            arguments.append(value)
-        }
-        _ = try await repository.pool.evaluate(
-            scripts.migration, keys: [repository.keys.migrationState(version)], arguments: arguments)
+        _ = try await repository.run(
+            MigrationScript(
+                keys: [repository.keys.migrationState(version)],
+                operation: .checkpoint(fields.sorted(by: { $0.key < $1.key }).map { ($0.key, $0.value) })))
         try await keepAlive()
     }
 

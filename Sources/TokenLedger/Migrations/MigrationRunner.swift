@@ -113,7 +113,6 @@ public struct MigrationRunner: Sendable {
 
     /// The repository whose namespace is migrated.
     public let repository: TokenRepository
-    let scripts: OperationsScripts
 
     /// Every migration this build knows, in version order.
     static let all: [any Migration] = [SchemaVersionMigration(), LegacyImportMigration()]
@@ -128,7 +127,6 @@ public struct MigrationRunner: Sendable {
     /// - Throws: ``LedgerError`` when the Lua scripts are missing from the installation.
     public init(repository: TokenRepository) throws(LedgerError) {
         self.repository = repository
-        self.scripts = try OperationsScripts.shared.get()
     }
 
     /// The stored schema version and every migration's state. Read-only.
@@ -205,7 +203,7 @@ public struct MigrationRunner: Sendable {
         var steps: [Step] = []
         for (migration, state) in zip(Self.all, before.migrations) {
             let context = MigrationContext(
-                repository: repository, scripts: scripts, options: options, version: migration.version, lock: lock,
+                repository: repository, options: options, version: migration.version, lock: lock,
                 progress: progress)
             if state.status == "applied" {
                 if options.deleteLegacy, let legacy = migration as? LegacyImportMigration {
@@ -233,9 +231,11 @@ public struct MigrationRunner: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let record = Record(name: migration.name, appliedAt: ISO8601Instant.format(Date()), counts: counts)
-        _ = try await repository.pool.evaluate(
-            scripts.migration, keys: [repository.keys.migrations, repository.keys.migrationState(migration.version)],
-            arguments: ["applied", migration.version, String(decoding: try encoder.encode(record), as: UTF8.self)])
+        _ = try await repository.run(
+            MigrationScript(
+                keys: [repository.keys.migrations, repository.keys.migrationState(migration.version)],
+                operation: .applied(
+                    version: migration.version, record: String(decoding: try encoder.encode(record), as: UTF8.self))))
     }
 
     /// The JSON kept per applied version.

@@ -13,8 +13,8 @@ struct SchemaVersionMigration: Migration {
             let stored = try await context.repository.pool.send(GET(keys.schema)).flatMap { Int($0) }
             return ["schema_version": stored ?? LedgerKeys.schemaVersion]
         }
-        let reply = try await context.repository.pool.evaluate(
-            context.scripts.migration, keys: [keys.schema], arguments: ["schema", LedgerKeys.schemaVersion])
-        return ["schema_version": Int(reply.int ?? Int64(LedgerKeys.schemaVersion))]
+        let stored = try await context.repository.run(
+            MigrationScript(keys: [keys.schema], operation: .schema(version: LedgerKeys.schemaVersion)))
+        return ["schema_version": stored ?? LedgerKeys.schemaVersion]
     }
 }

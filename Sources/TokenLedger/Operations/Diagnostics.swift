@@ -99,13 +99,12 @@ public enum Diagnostics {
         }
     }
 
-    /// Every TokenLedger script (the repository's and the operations layer's) by file name.
+    /// Every TokenLedger script by file name.
     ///
-    /// - Throws: ``LedgerError`` when the operations scripts are missing from the installation.
+    /// - Throws: Nothing any more: the repository loaded every script when it was created (kept
+    ///   `throws` for source compatibility).
     public static func allScripts(_ repository: TokenRepository) throws(LedgerError) -> [String: RedisScript] {
-        var all = repository.scripts.all
-        for (name, script) in try OperationsScripts.shared.get().all { all[name] = script }
-        return all
+        repository.scripts.all
     }
 
     /// Loads every TokenLedger script into the server's script cache (`SCRIPT LOAD`, which changes
@@ -133,14 +132,7 @@ public enum Diagnostics {
     /// user that may not load scripts (the application's) gets `SCRIPT EXISTS` instead: whether the
     /// administrator loaded them.
     static func scripts(_ repository: TokenRepository) async throws -> Check {
-        let operations: OperationsScripts
-        do {
-            operations = try OperationsScripts.shared.get()
-        } catch {
-            return Check(name: "scripts", status: .fail, detail: error.message)
-        }
-        var all = repository.scripts.all
-        for (name, script) in operations.all { all[name] = script }
+        let all = repository.scripts.all
         let names = all.keys.sorted()
         let digests = try await repository.pool.pipelineResults(names.map { SCRIPT.LOAD(all[$0]!) })
         if case .failure(let error) = digests.first, error.isPermissionDenied {

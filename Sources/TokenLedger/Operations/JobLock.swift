@@ -16,8 +16,7 @@ public struct JobLock: Sendable {
     public let token: String
     /// How long the lock lives unless extended.
     public let ttl: Duration
-    private let pool: RedisConnectionPool
-    private let script: RedisScript
+    private let repository: TokenRepository
 
     /// Takes the lock of `job`, or returns `nil` when another owner holds it.
     ///
@@ -27,28 +26,27 @@ public struct JobLock: Sendable {
     ///   - ttl: How long the lock lives unless extended (at least 1 ms).
     /// - Throws: ``LedgerError`` when the scripts are missing; ``RedisClient/RedisError``.
     public static func acquire(_ job: String, repository: TokenRepository, ttl: Duration) async throws -> JobLock? {
-        let scripts = try OperationsScripts.shared.get()
         let lock = JobLock(
             key: repository.keys.lock(job), token: UUID().uuidString + "-" + String(getpid()), ttl: ttl,
-            pool: repository.pool, script: scripts.lock)
-        return try await lock.call("acquire") ? lock : nil
+            repository: repository)
+        return try await lock.call(.acquire) ? lock : nil
     }
 
     /// Extends the lock by its ttl from now.
     ///
     /// - Returns: `false` when the lock was lost (it expired, and maybe another run took it).
-    public func extend() async throws -> Bool { try await call("extend") }
+    public func extend() async throws -> Bool { try await call(.extend) }
 
     /// Releases the lock if this owner still holds it.
     ///
     /// - Returns: `false` when it was no longer held by this owner.
     @discardableResult
-    public func release() async throws -> Bool { try await call("release") }
+    public func release() async throws -> Bool { try await call(.release) }
 
-    private func call(_ operation: String) async throws -> Bool {
+    private func call(_ operation: LockScript.Operation) async throws -> Bool {
         // Bounded first (options are public vars, set after their validating init too), so this cannot overflow.
         let milliseconds = try Validation.leaseTTLMilliseconds(min(max(ttl, .milliseconds(1)), Validation.maximumLeaseTTL), field: "lock_ttl")
-        let reply = try await pool.evaluate(script, keys: [key], arguments: [operation, token, milliseconds])
-        return reply.int == 1
+        return try await repository.run(
+            LockScript(key: key, operation: operation, token: token, milliseconds: milliseconds))
     }
 }

@@ -114,7 +114,6 @@ extension TokenRepository {
     func amendHistory(
         user: String, cycle: CalendarDate, pending: [(callID: String, json: String, value: LateAdjustment)]? = nil
     ) async throws -> LateAmendment {
-        let scripts = try OperationsScripts.shared.get()
         let lateKey = try keys.user(user).late(cycle)
         let entries: [(callID: String, json: String, value: LateAdjustment)]
         if let pending {
@@ -124,35 +123,28 @@ extension TokenRepository {
         }
         var outcome = LateAmendment()
         if entries.isEmpty { return outcome }
-        let replies = try await pool.evaluateMany(
+        let replies = try await runAll(
             entries.map { entry in
-                RedisScriptCall(
-                    scripts.historyAdjust,
-                    keys: [keys.history(cycle), keys.historyTotals(cycle), keys.historyAdjustments(cycle)],
-                    arguments: [user, entry.callID, entry.json])
+                HistoryAdjustScript(keySet: keys, cycle: cycle, user: user, callID: entry.callID, json: entry.json)
             })
-        var done: [any RedisArgumentConvertible] = []
+        var done: [String] = []
         for (entry, reply) in zip(entries, replies) {
-            switch try reply.throwingError().string {
-            case "applied":
+            switch reply {
+            case .applied:
                 outcome.applied += 1
                 done.append(entry.callID)
                 metrics.historyAdjustment()
                 logger.info(
                     "closed cycle amended by a late call",
                     metadata: ["tokenledger.cycle": "\(cycle)", "tokenledger.call_id": "\(entry.callID)"])
-            case "duplicate":
+            case .duplicate:
                 outcome.duplicates += 1
                 done.append(entry.callID)
-            case "unclosed":
+            case .unclosed:
                 outcome.waiting += 1
-            default:
-                throw Self.unexpected(reply, what: "history_adjust")
             }
         }
-        if !done.isEmpty {
-            _ = try await pool.evaluate(scripts.lateDone, keys: [lateKey], arguments: done).throwingError()
-        }
+        if !done.isEmpty { _ = try await run(LateDoneScript(lateKey: lateKey, callIDs: done)) }
         return outcome
     }
 }

@@ -33,25 +33,16 @@ extension Rollover {
                     result.deletedUserCycles += doomed.count
                     continue
                 }
-                let replies = try await pool.evaluateMany(
-                    try doomed.map { user in
-                        let userKeys = try keys.user(user)
-                        return RedisScriptCall(
-                            scripts.retention,
-                            keys: [
-                                userKeys.cycle(cycle), userKeys.calls(cycle), userKeys.profile, userKeys.late(cycle),
-                            ],
-                            arguments: [cycle.description])
-                    })
-                for reply in replies {
-                    let deleted = Int(try reply.throwingError().int ?? 0)
-                    if deleted < 0 {
+                let deletions = try await repository.runAll(
+                    try doomed.map { user in RetentionScript(userKeys: try keys.user(user), cycle: cycle) })
+                for deleted in deletions {
+                    if let deleted {
+                        result.deletedUserCycles += 1
+                        result.deletedKeys += deleted
+                    } else {
                         // A late call is not in the history yet: keep the cycle for the next run.
                         result.keptWithoutHistory += 1
                         keptCycles.insert(cycle)
-                    } else {
-                        result.deletedUserCycles += 1
-                        result.deletedKeys += deleted
                     }
                 }
                 try await keepAlive()
@@ -61,8 +52,7 @@ extension Rollover {
         for cycle in indexedCycles.sorted() where cycle < cutoff && !keptCycles.contains(cycle) {
             result.droppedCycles.append(cycle)
             if !options.dryRun {
-                _ = try await pool.evaluate(
-                    scripts.cycleDrop, keys: [keys.index(cycle), keys.indexedCycles], arguments: [cycle.description])
+                _ = try await repository.run(CycleDropScript(keySet: keys, cycle: cycle))
             }
         }
     }

@@ -26,14 +26,12 @@ import RedisClient
 public struct Rollover: Sendable {
     /// The repository whose namespace is rolled over.
     public let repository: TokenRepository
-    let scripts: OperationsScripts
 
     /// Creates the job for a repository's namespace.
     ///
     /// - Throws: ``LedgerError`` when the Lua scripts are missing from the installation.
     public init(repository: TokenRepository) throws(LedgerError) {
         self.repository = repository
-        self.scripts = try OperationsScripts.shared.get()
     }
 
     var keys: LedgerKeys { repository.keys }
@@ -153,11 +151,13 @@ public struct Rollover: Sendable {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             let summary = String(decoding: try encoder.encode(result), as: UTF8.self)
-            _ = try await pool.evaluate(
-                scripts.rolloverState, keys: [keys.rolloverState],
-                arguments: [
-                    "last_now", result.now, "last_finished_at", ISO8601Instant.format(Date()), "last_result", summary,
-                ])
+            _ = try await repository.run(
+                RolloverStateScript(
+                    keySet: keys,
+                    fields: [
+                        ("last_now", result.now), ("last_finished_at", ISO8601Instant.format(Date())),
+                        ("last_result", summary),
+                    ]))
         }
     }
 
@@ -191,13 +191,9 @@ public struct Rollover: Sendable {
                         groups.map { cycle, users in SMISMEMBER(keys.index(cycle), members: Array(users)) })
                     for indexed in memberships { result.indexAdded += indexed.values.filter { !$0 }.count }
                 } else {
-                    let replies = try await pool.evaluateMany(
-                        groups.map { cycle, users in
-                            RedisScriptCall(
-                                repository.scripts.index, keys: [keys.index(cycle), keys.indexedCycles],
-                                arguments: [cycle.description] + Array(users))
-                        })
-                    for reply in replies { result.indexAdded += Int(try reply.throwingError().int ?? 0) }
+                    let added = try await repository.runAll(
+                        groups.map { cycle, users in IndexScript(keySet: keys, cycle: cycle, users: Array(users)) })
+                    result.indexAdded += added.reduce(0, +)
                 }
             }
             try await keepAlive()
@@ -264,35 +260,26 @@ public struct Rollover: Sendable {
             if ended.isEmpty { return }
             // Mark their cycles closed, reading their counters in the same step (close.lua), and write
             // the summaries: every call is in a summary or, applied after the mark, a late call.
-            let replies = try await pool.evaluateMany(
+            let snapshots = try await repository.runAll(
                 try ended.map { entry in
-                    let userKeys = try keys.user(entry.user)
-                    return RedisScriptCall(
-                        scripts.close,
-                        keys: [
-                            userKeys.profile, userKeys.cycle(cycle), userKeys.leases, userKeys.leaseExpiry,
-                            userKeys.reserved, userKeys.late(cycle),
-                        ],
-                        arguments: [TokenRepository.limitArgument(settings.defaultLimit), options.dryRun ? "0" : "1"])
+                    CloseScript(
+                        userKeys: try keys.user(entry.user), cycle: cycle, defaultLimit: settings.defaultLimit,
+                        mark: !options.dryRun)
                 })
-            var arguments: [any RedisArgumentConvertible] = [cycle.description, cycle.daysSince1970]
+            var summaries: [(user: String, json: String)] = []
             var tokens = 0
-            for (entry, reply) in zip(ended, replies) {
+            for (entry, snapshot) in zip(ended, snapshots) {
                 let summary = try Self.summary(
-                    user: entry.user, cycle: cycle, end: entry.end, reply: reply,
+                    user: entry.user, cycle: cycle, end: entry.end, snapshot: snapshot,
                     lateKey: try keys.user(entry.user).late(cycle), late: &late)
-                arguments.append(entry.user)
-                arguments.append(String(decoding: try encoder.encode(summary), as: UTF8.self))
+                summaries.append((entry.user, String(decoding: try encoder.encode(summary), as: UTF8.self)))
                 tokens += summary.totalTokens
             }
             let added: Int
             if options.dryRun {
                 added = ended.count
             } else {
-                let reply = try await pool.evaluate(
-                    scripts.history, keys: [keys.history(cycle), keys.historyTotals(cycle), keys.historyCycles],
-                    arguments: arguments)
-                added = Int(reply.int ?? 0)
+                added = try await repository.run(HistoryScript(keySet: keys, cycle: cycle, summaries: summaries))
             }
             closed.users += added
             closed.totalTokens += added > 0 ? tokens : 0
@@ -301,18 +288,15 @@ public struct Rollover: Sendable {
         return closed
     }
 
-    /// The summary from close.lua's reply: the counters at the close, without the late calls
+    /// The summary from close.lua's snapshot: the counters at the close, without the late calls
     /// still pending (they are added to the history as adjustments, with an audit entry each).
     static func summary(
-        user: String, cycle: CalendarDate, end: CalendarDate, reply: RedisReply, lateKey: String,
+        user: String, cycle: CalendarDate, end: CalendarDate, snapshot: CycleSnapshot, lateKey: String,
         late: inout Set<UserCycle>
     ) throws -> CycleSummary {
-        guard let fields = try reply.throwingError().array, fields.count >= 6, fields[0].string == "ok",
-            let limit = fields[1].int, let hash = fields[3].array, let pending = fields[5].array
-        else { throw TokenRepository.unexpected(reply, what: "close") }
-        var usage = UserUsage(user: user, cycle: cycle, cycleEnd: end, limit: limit < 0 ? nil : Int(limit))
-        try usage.apply(cycleHash: hash, key: "user '\(user)' cycle \(cycle)")
-        let adjustments = try LateAdjustment.decodeAll(pending, key: lateKey)
+        var usage = UserUsage(user: user, cycle: cycle, cycleEnd: end, limit: snapshot.limit)
+        try usage.apply(cycleHash: snapshot.cycleHash, key: "user '\(user)' cycle \(cycle)")
+        let adjustments = try LateAdjustment.decodeAll(snapshot.pendingLate, key: lateKey)
         for adjustment in adjustments { usage.remove(adjustment.value) }
         if !adjustments.isEmpty { late.insert(UserCycle(user: user, cycle: cycle)) }
         return CycleSummary(usage)

@@ -39,16 +39,14 @@ extension UsageRecorder {
         await pipeline.enqueue(deadline: queueDeadline()) {
             do {
                 let prepared = try self.prepareNow(event)
-                built.cycle = prepared.cycle
-                built.calls = prepared.calls
+                built.write = prepared
                 return prepared.calls.map(\.command)
             } catch {
                 self.later { _ = await self.submit(event) }
                 return nil
             }
         } completion: { result in
-            self.finishInBackground(
-                event, cycle: built.cycle ?? event.cycle ?? CalendarDate(daysSince1970: 0), calls: built.calls, result: result)
+            self.finishInBackground(event, prepared: built.write, result: result)
         }
     }
 
@@ -122,7 +120,7 @@ extension UsageRecorder {
     }
 
     /// The record's script calls at the cycle its user's policy gives now.
-    private func prepare(_ event: SpooledEvent) async throws -> (calls: [RedisScriptCall], cycle: CalendarDate) {
+    private func prepare(_ event: SpooledEvent) async throws -> PreparedWrite {
         try checkNamespace(event)
         try Validation.validateEventInstant(event.at)
         let settings = try await repository.settingsWithoutWaiting()
@@ -131,7 +129,7 @@ extension UsageRecorder {
     }
 
     /// As ``prepare(_:)``, with the cached settings and without suspending (for a lane thread).
-    private func prepareNow(_ event: SpooledEvent) throws -> (calls: [RedisScriptCall], cycle: CalendarDate) {
+    private func prepareNow(_ event: SpooledEvent) throws -> PreparedWrite {
         try checkNamespace(event)
         try Validation.validateEventInstant(event.at)
         guard repository.schemaKnownWritable else {
@@ -143,13 +141,10 @@ extension UsageRecorder {
         return try prepare(event, settings: settings)
     }
 
-    private func prepare(_ event: SpooledEvent, settings: TokenRepository.Settings) throws -> (calls: [RedisScriptCall], cycle: CalendarDate) {
-        let (target, assumed) = try repository.resolveCycle(
-            user: event.user, explicit: event.cycle, at: event.at, settings: settings)
-        let calls = repository.recordCalls(
-            event.operation, user: event.user, callID: event.callID, usage: event.usage, model: event.model,
-            cycle: target, assumed: assumed, settings: settings)
-        return (calls, target.start)
+    private func prepare(_ event: SpooledEvent, settings: TokenRepository.Settings) throws -> PreparedWrite {
+        try repository.prepareWrite(
+            event.operation.writeKind, user: event.user, callID: event.callID, usage: event.usage, model: event.model,
+            cycle: event.cycle, at: event.at, settings: settings)
     }
 
     /// One record through the shared pipeline; the rare cases (a script not loaded yet, a changed
@@ -161,7 +156,7 @@ extension UsageRecorder {
         if replies.dropFirst().contains(where: Self.isNoScript) {
             replies = await rerunMissingScripts(prepared.calls, replies: replies)
         }
-        switch try repository.recordOutcome(replies, user: event.user, cycle: prepared.cycle) {
+        switch try prepared.decode(replies) {
         case .done(let result):
             if result.amendsHistory { await repository.amendHistoryNow(user: event.user, cycle: result.cycle) }
             return result
@@ -173,20 +168,25 @@ extension UsageRecorder {
 
     /// Handles a fire-and-forget record's replies, on a pipeline lane thread.
     private func finishInBackground(
-        _ event: SpooledEvent, cycle: CalendarDate, calls: [RedisScriptCall], result: Result<[RedisReply], RedisError>
+        _ event: SpooledEvent, prepared: PreparedWrite?, result: Result<[RedisReply], RedisError>
     ) {
         switch result {
         case .success(let replies):
+            // The builder returned commands, so it prepared the write; were it not so, the pool takes it.
+            guard let prepared else {
+                later { _ = await self.submit(event) }
+                return
+            }
             if Self.isNoScript(replies[0]) {
                 later { _ = await self.submit(event) }  // it never ran
                 return
             }
             if replies.dropFirst().contains(where: Self.isNoScript) {
                 // The record ran; only the index call's script was missing (see rerunMissingScripts).
-                later { _ = await self.rerunMissingScripts(calls, replies: replies) }
+                later { _ = await self.rerunMissingScripts(prepared.calls, replies: replies) }
             }
             do {
-                switch try repository.recordOutcome(replies, user: event.user, cycle: cycle) {
+                switch try prepared.decode(replies) {
                 case .done(let outcome):
                     metrics.record(outcome.applied ? "applied" : "duplicate")
                     if outcome.amendsHistory {

@@ -9,14 +9,14 @@ extension TokenRepository {
         try Validation.validateUserID(user)
         try Validation.validateLimit(tokens)
         try await ensureWritableSchema()
-        _ = try await pool.evaluate(scripts.profile, keys: [try keys.user(user).profile], arguments: ["limit", tokens])
+        _ = try await run(ProfileScript(userKeys: try keys.user(user), field: "limit", value: String(tokens)))
     }
 
     /// Removes a user's own limit (the default limit applies again).
     public func clearLimit(user: String) async throws {
         try Validation.validateUserID(user)
         try await ensureWritableSchema()
-        _ = try await pool.evaluate(scripts.profile, keys: [try keys.user(user).profile], arguments: ["limit", ""])
+        _ = try await run(ProfileScript(userKeys: try keys.user(user), field: "limit", value: ""))
     }
 
     /// A user's own limit and the default limit (`nil`: none).
@@ -51,7 +51,8 @@ extension TokenRepository {
     /// - Parameter instant: When the change happens (picks the running cycles). Default now.
     public func setCyclePolicy(user: String, policy: BillingCyclePolicy?, at instant: Date = Date()) async throws {
         try Validation.validateUserID(user)
-        let profile = try keys.user(user).profile
+        let userKeys = try keys.user(user)
+        let profile = userKeys.profile
         let settings = try await settings(fresh: true)
         let before = try await pool.send(HGET(profile, field: "policy")) ?? ""
         let previous = try StoredPolicy.decode(before, user: user)
@@ -64,7 +65,7 @@ extension TokenRepository {
         carries.removeAll { $0.cycle == newCycle.start }
         let encoded = try StoredPolicy(policy: policy, carries: carries).encoded()
         try await ensureWritableSchema()
-        _ = try await pool.evaluate(scripts.profile, keys: [profile], arguments: ["policy", encoded])
+        _ = try await run(ProfileScript(userKeys: userKeys, field: "policy", value: encoded))
         policyHints.withLock { $0[user] = encoded }
     }
 
@@ -98,9 +99,7 @@ extension TokenRepository {
         // Lenient: reset is how an administrator repairs a cycle whose counters are corrupt.
         let before = try await usage(user: user, cycle: cycle, at: instant, lenient: true)
         let userKeys = try keys.user(user)
-        _ = try await pool.evaluate(
-            scripts.reset, keys: [userKeys.cycle(before.cycle), userKeys.events],
-            arguments: [user, before.cycle.description, actor])
+        _ = try await run(ResetScript(userKeys: userKeys, user: user, cycle: before.cycle, actor: actor))
         return before
     }
 
@@ -118,8 +117,7 @@ extension TokenRepository {
 
     private func setSetting(_ field: String, _ value: String) async throws {
         try await ensureWritableSchema()
-        _ = try await pool.evaluate(
-            scripts.config, keys: [keys.config, keys.schema], arguments: [field, value, LedgerKeys.schemaVersion])
+        _ = try await run(ConfigScript(keySet: keys, field: field, value: value))
         settingsCache.withLock { $0 = nil }
     }
 }

@@ -45,15 +45,17 @@ extension TokenRepository {
         user: String, explicit: CalendarDate?, at instant: Date, settings: Settings,
         _ body: (BillingCycle, String) async throws -> Attempt<T>
     ) async throws -> T {
-        for _ in 0..<4 {
+        try await retryingStalePolicy(user: user) {
             let (target, assumed) = try resolveCycle(user: user, explicit: explicit, at: instant, settings: settings)
-            let attempt: Attempt<T>
-            do {
-                attempt = try await body(target, assumed)
-            } catch let error as RedisError where error.serverCode == "BADSTATE" {
-                throw Self.corruptState(error)
-            }
-            switch attempt {
+            return try await body(target, assumed)
+        }
+    }
+
+    /// Runs `attempt` until it is done, remembering the stored policy each stale attempt reported
+    /// (so the next attempt computes the right cycle); gives up after four attempts.
+    func retryingStalePolicy<T>(user: String, _ attempt: () async throws -> Attempt<T>) async throws -> T {
+        for _ in 0..<4 {
+            switch try await attempt() {
             case .done(let value):
                 return value
             case .retry(let stored):
@@ -62,24 +64,6 @@ extension TokenRepository {
         }
         throw LedgerError(code: .policyChanged, message: "the cycle policy of user '\(user)' kept changing; try again")
     }
-
-    enum PolicyOrValues {
-        case values([RedisReply])
-        case policy(String)
-        var storedPolicy: String {
-            if case .policy(let p) = self { return p }
-            return ""
-        }
-    }
-
-    func policyOrValues(_ reply: RedisReply, user: String) throws -> PolicyOrValues {
-        guard let fields = reply.array, let first = fields.first else { throw Self.unexpected(reply, what: "script") }
-        if first.string == "policy" { return .policy(fields.count > 1 ? fields[1].string ?? "" : "") }
-        if first.string == "ok" { return .values(Array(fields.dropFirst())) }
-        return .values(fields)
-    }
-
-    static func limitArgument(_ limit: Int?) -> Int { limit ?? -1 }
 
     /// Refuses a cycle that starts or ends outside the dates TokenLedger accepts (0001-01-01 …
     /// 9999-12-31), so no date it prints is one it would refuse (`cycle_end` is exclusive: the

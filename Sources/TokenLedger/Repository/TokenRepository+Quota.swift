@@ -14,19 +14,18 @@ extension TokenRepository {
         let settings = try await settings()
         return try await withCycle(user: user, explicit: nil, at: instant, settings: settings) { target, assumed in
             let carried = try carriedCycleKeys(user: user, assumed: assumed, target: target.start, at: instant)
-            let reply = try await pool.evaluate(
-                scripts.check,
-                keys: [
-                    userKeys.profile, userKeys.cycle(target.start), userKeys.leases, userKeys.leaseExpiry, userKeys.reserved,
-                ] + carried,
-                arguments: [assumed, tokens, Self.limitArgument(settings.defaultLimit)])
-            let values = try policyOrValues(reply, user: user)
-            guard case .values(let fields) = values else { return .retry(values.storedPolicy) }
-            let numbers = try Self.integers(fields, count: 4, what: "check")
-            return .done(
-                QuotaDecision(
-                    allowed: numbers[0] == 1, user: user, cycle: target.start, used: numbers[1], reserved: numbers[2],
-                    limit: numbers[3] < 0 ? nil : numbers[3], requested: tokens))
+            let call = CheckScript(
+                userKeys: userKeys, cycle: target.start, carried: carried, assumedPolicy: assumed, tokens: tokens,
+                defaultLimit: settings.defaultLimit)
+            switch try await run(call) {
+            case .policy(let stored):
+                return .retry(stored)
+            case .decided(let allowed, let used, let reserved, let limit):
+                return .done(
+                    QuotaDecision(
+                        allowed: allowed, user: user, cycle: target.start, used: used, reserved: reserved,
+                        limit: limit, requested: tokens))
+            }
         }
     }
 
@@ -54,31 +53,24 @@ extension TokenRepository {
         try await ensureWritableSchema()  // no round trip once settings() found it writable
         return try await withCycle(user: user, explicit: nil, at: instant, settings: settings) { target, assumed in
             let carried = try carriedCycleKeys(user: user, assumed: assumed, target: target.start, at: instant)
-            let reply = try await pool.evaluate(
-                scripts.reserve,
-                keys: [
-                    userKeys.profile, userKeys.cycle(target.start), userKeys.calls(target.start), userKeys.leases,
-                    userKeys.leaseExpiry, userKeys.reserved,
-                ] + carried,
-                arguments: [assumed, callID, tokens, ttlMilliseconds, Self.limitArgument(settings.defaultLimit)])
-            guard let fields = reply.array, let status = fields.first?.string else {
-                throw Self.unexpected(reply, what: "reserve")
-            }
-            if status == "policy" { return .retry(fields.count > 1 ? fields[1].string ?? "" : "") }
-            if status == "conflict" {
-                let held = fields.count > 4 ? fields[4].string ?? "another amount of" : "another amount of"
+            let call = ReserveScript(
+                userKeys: userKeys, cycle: target.start, carried: carried, assumedPolicy: assumed, callID: callID,
+                tokens: tokens, ttlMilliseconds: ttlMilliseconds, defaultLimit: settings.defaultLimit)
+            switch try await run(call) {
+            case .policy(let stored):
+                return .retry(stored)
+            case .conflict(let held):
                 throw ValidationError(
                     code: .reservationConflict, field: "tokens",
                     message: "call id \(ValidationError.quoted(callID)) of user \(ValidationError.quoted(user)) already holds "
-                        + "a reservation of \(held) tokens, not \(tokens); a retry must ask for the same amount "
+                        + "a reservation of \(held ?? "another amount of") tokens, not \(tokens); a retry must ask for the same amount "
                         + "(or release the lease first, or use a new call id)")
+            case .decided(let reservation, let used, let reserved, let limit):
+                let decision = QuotaDecision(
+                    allowed: reservation != .denied, user: user, cycle: target.start, used: used,
+                    reserved: reserved, limit: limit, requested: tokens)
+                return .done(Reservation(status: reservation, decision: decision))
             }
-            guard let reservation = ReservationStatus(rawValue: status) else { throw Self.unexpected(reply, what: "reserve") }
-            let numbers = try Self.integers(Array(fields.dropFirst()), count: 3, what: "reserve")
-            let decision = QuotaDecision(
-                allowed: reservation != .denied, user: user, cycle: target.start, used: numbers[0],
-                reserved: numbers[1], limit: numbers[2] < 0 ? nil : numbers[2], requested: tokens)
-            return .done(Reservation(status: reservation, decision: decision))
         }
     }
 
@@ -90,14 +82,6 @@ extension TokenRepository {
         try Validation.validateCallID(callID)
         let userKeys = try keys.user(user)
         try await ensureWritableSchema()
-        let reply: RedisReply
-        do {
-            reply = try await pool.evaluate(
-                scripts.release, keys: [userKeys.reserved, userKeys.leases, userKeys.leaseExpiry], arguments: [callID])
-        } catch let error as RedisError where error.serverCode == "BADSTATE" {
-            throw Self.corruptState(error)
-        }
-        guard let fields = reply.array else { throw Self.unexpected(reply, what: "release") }
-        return try Self.integers(fields, count: 2, what: "release")[0]
+        return try await run(ReleaseScript(userKeys: userKeys, callID: callID))
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 import RedisClient
 import Synchronization
 
-// TokenRepository: recording and settling usage, the script calls that do it and the reading of their replies.
+// TokenRepository: recording and settling usage (validation, the cycle, the prepared write and its retry).
 extension TokenRepository {
     /// Records one call's usage for a user, once per call id.
     ///
@@ -39,46 +39,40 @@ extension TokenRepository {
     /// Record or settle: validate, then run the script at the cycle the user's policy gives
     /// (retrying with the stored policy if the assumed one was stale).
     private func write(
-        _ operation: SpooledEvent.Operation, user: String, callID: String, usage: UsageRecord, model: String,
+        _ kind: WriteKind, user: String, callID: String, usage: UsageRecord, model: String,
         provider: String, cycle: CalendarDate?, at instant: Date
     ) async throws -> RecordResult {
         try Self.validateRecord(user: user, callID: callID, usage: usage, model: model, provider: provider)
         try Validation.validateEventInstant(instant)
         let settings = try await settings()
         try await ensureWritableSchema()  // no round trip once settings() found it writable
-        let result = try await withCycle(user: user, explicit: cycle, at: instant, settings: settings) { target, assumed in
-            let calls = recordCalls(
-                operation, user: user, callID: callID, usage: usage, model: model, cycle: target, assumed: assumed,
-                settings: settings)
-            let replies = try await pool.evaluateMany(calls)
-            return try recordOutcome(replies, user: user, cycle: target.start)
+        let result = try await retryingStalePolicy(user: user) {
+            let prepared = try prepareWrite(
+                kind, user: user, callID: callID, usage: usage, model: model, cycle: cycle, at: instant, settings: settings)
+            return try prepared.decode(try await pool.evaluateMany(prepared.calls))
         }
         if result.amendsHistory { await amendHistoryNow(user: user, cycle: result.cycle) }
         return result
     }
 
-    /// The script calls that record (or settle) one call's usage at `cycle`: the record script and,
-    /// unless this process indexed the user for that cycle within the last minute, the index script.
-    /// Usage is assumed valid (``validateRecord(user:callID:usage:model:provider:)``); the provider
-    /// is not aggregated, so it is not an argument.
-    func recordCalls(
-        _ operation: SpooledEvent.Operation, user: String, callID: String, usage: UsageRecord, model: String,
-        cycle: BillingCycle, assumed: String, settings: Settings
-    ) -> [RedisScriptCall] {
-        // The user id was validated, so building its keys cannot fail.
-        let userKeys = try! keys.user(user)
-        let name = cycle.name  // formatted once for both keys and the argument
-        var keyList: [any RedisArgumentConvertible] = [
-            userKeys.profile, userKeys.cycle(named: name), userKeys.calls(named: name), userKeys.events,
-        ]
-        if operation == .settle { keyList += [userKeys.leases, userKeys.leaseExpiry, userKeys.reserved] }
-        keyList.append(userKeys.late(named: name))
-        let arguments: [any RedisArgumentConvertible] =
-            [assumed] + Self.usageArguments(callID, usage, model)
-            + [Self.limitArgument(settings.defaultLimit), thresholdsArgument, user, name]
-        var calls = [RedisScriptCall(operation == .settle ? scripts.settle : scripts.record, keys: keyList, arguments: arguments)]
-        if !recentlyIndexed(user: user, cycle: cycle.start) { calls.append(indexCall(cycle.start, users: [user])) }
-        return calls
+    /// A record (or settle) of one call's usage at the cycle the user's policy gives now (or the
+    /// explicit `cycle`), ready to send. Usage is assumed valid
+    /// (``validateRecord(user:callID:usage:model:provider:)``).
+    func prepareWrite(
+        _ kind: WriteKind, user: String, callID: String, usage: UsageRecord, model: String, cycle: CalendarDate?,
+        at instant: Date, settings: Settings
+    ) throws -> PreparedWrite {
+        let (target, assumed) = try resolveCycle(user: user, explicit: cycle, at: instant, settings: settings)
+        let write = RecordScript(
+            kind: kind, user: user,
+            userKeys: try! keys.user(user),  // the user id was validated, so building its keys cannot fail
+            cycleName: target.name, assumedPolicy: assumed, callID: callID, usage: usage, model: model,
+            defaultLimit: settings.defaultLimit, thresholds: thresholdsArgument)
+        let index = recentlyIndexed(user: user, cycle: target.start)
+            ? nil : IndexScript(keySet: keys, cycle: target.start, users: [user])
+        var calls = [write.call(scripts)]
+        if let index { calls.append(index.call(scripts)) }
+        return PreparedWrite(repository: self, write: write, index: index, cycle: target.start, calls: calls)
     }
 
     private func recentlyIndexed(user: String, cycle: CalendarDate) -> Bool {
@@ -86,7 +80,7 @@ extension TokenRepository {
         return indexed.withLock { $0[IndexedUser(cycle: cycle, user: user)].map { now - $0 < Self.indexMemory } ?? false }
     }
 
-    private func noteIndexed(user: String, cycle: CalendarDate) {
+    func noteIndexed(user: String, cycle: CalendarDate) {
         let now = ContinuousClock.now
         indexed.withLock { memory in
             if memory.count > 200_000 { memory.removeAll(keepingCapacity: true) }
@@ -102,38 +96,6 @@ extension TokenRepository {
 
     /// How long this process trusts that a user it indexed for a cycle is still in the index.
     static let indexMemory: Duration = .seconds(60)
-
-    /// Reads the replies of ``recordCalls(_:user:callID:usage:model:cycle:assumed:settings:)``.
-    func recordOutcome(_ replies: [RedisReply], user: String, cycle: CalendarDate) throws -> Attempt<RecordResult> {
-        let reply = replies[0]
-        if case .error(let error) = reply {
-            if error.serverCode == "OVERFLOW" {
-                throw LedgerError(code: .overflow, message: "user '\(user)' cycle \(cycle): \(error.message)")
-            }
-            if error.serverCode == "BADINPUT" {
-                throw ValidationError(code: .invalidTokenCount, field: "usage", message: error.message)
-            }
-            if error.serverCode == "BADSTATE" { throw Self.corruptState(error) }
-            throw error
-        }
-        guard let fields = reply.array, let status = fields.first?.string else {
-            throw Self.unexpected(reply, what: "record")
-        }
-        if status == "policy" { return .retry(fields.count > 1 ? fields[1].string ?? "" : "") }
-        if status == "retired" {
-            throw LedgerError(
-                code: .cycleRetired,
-                message: "user '\(user)' cycle \(cycle) is past retention (its counters and call ids were deleted); "
-                    + "the event was not applied, so it cannot count twice: an administrator must book it by hand")
-        }
-        let numbers = try Self.integers(Array(fields.dropFirst()), count: fields.count - 1, what: "record")
-        if replies.count > 1, case .integer = replies[1] { noteIndexed(user: user, cycle: cycle) }
-        var result = RecordResult(
-            applied: status == "applied" || status == "late", user: user, cycle: cycle, totalTokens: numbers[0],
-            calls: numbers[1], releasedTokens: numbers.count > 2 ? numbers[2] : 0)
-        result.amendsHistory = status == "late"
-        return .done(result)
-    }
 
     static func validateRecord(user: String, callID: String, usage: UsageRecord, model: String, provider: String)
         throws(ValidationError)
@@ -158,15 +120,5 @@ extension TokenRepository {
                 code: .invalidTokenCount, field: "reasoning_tokens",
                 message: "reasoning_tokens (\(reasoning)) is more than output_tokens (\(usage.outputTokens)); it is part of it")
         }
-    }
-
-    /// The usage arguments of the record and settle scripts: call id, the five counts (-1 = not
-    /// reported) and the model. The provider is validated and kept in spooled events but not
-    /// aggregated, so it is not sent (each argument costs Redis time on every record).
-    static func usageArguments(_ callID: String, _ usage: UsageRecord, _ model: String) -> [any RedisArgumentConvertible] {
-        [
-            callID, usage.inputTokens, usage.outputTokens, usage.cachedInputTokens ?? -1, usage.cacheWriteTokens ?? -1,
-            usage.reasoningTokens ?? -1, model,
-        ]
     }
 }

@@ -17,14 +17,11 @@ extension TokenRepository {
         let userKeys = try keys.user(user)
         let settings = try await settings()
         return try await withCycle(user: user, explicit: cycle, at: instant, settings: settings) { target, assumed in
-            let reply: RedisReply
+            let call = UsageScript(
+                userKeys: userKeys, cycle: target.start, assumedPolicy: assumed, defaultLimit: settings.defaultLimit)
+            let reply: UsageScript.Reply
             do {
-                reply = try await pool.evaluate(
-                    scripts.usage,
-                    keys: [
-                        userKeys.profile, userKeys.cycle(target.start), userKeys.leases, userKeys.leaseExpiry, userKeys.reserved,
-                    ],
-                    arguments: [assumed, Self.limitArgument(settings.defaultLimit)])
+                reply = try await run(call)
             } catch let error as RedisError where error.serverCode == "WRONGTYPE" {
                 // Stored data another program wrote: reported, never read as 0 (SPEC "Bad input").
                 throw LedgerError(
@@ -32,9 +29,12 @@ extension TokenRepository {
                     message: "a key of user '\(user)' for cycle \(target.start) holds the wrong type of value "
                         + "(\(userKeys.cycle(target.start)) must be a hash, \(userKeys.reserved) a number)")
             }
-            let values = try policyOrValues(reply, user: user)
-            guard case .values(let fields) = values else { return .retry(values.storedPolicy) }
-            return .done(try makeUsage(user: user, cycle: target.start, fields: fields, settings: settings, lenient: lenient))
+            switch reply {
+            case .policy(let stored):
+                return .retry(stored)
+            case .snapshot(let snapshot):
+                return .done(try makeUsage(user: user, cycle: target.start, snapshot, settings: settings, lenient: lenient))
+            }
         }
     }
 
@@ -149,15 +149,17 @@ extension TokenRepository {
         rows.reserveCapacity(ranked.count)
         for start in stride(from: 0, to: ranked.count, by: 1000) {
             let batch = ranked[start..<min(start + 1000, ranked.count)].map(\.user)
-            let calls = try batch.map { user in try usageCall(user: user, cycle: cycleStart, settings: settings) }
-            let replies = try await pool.withConnection { try await $0.evaluateMany(calls) }
-            for (user, reply) in zip(batch, replies) {
+            let calls = try batch.map { user in
+                UsageScript(
+                    userKeys: try keys.user(user), cycle: cycleStart, assumedPolicy: "*", defaultLimit: settings.defaultLimit)
+            }
+            for (user, reply) in zip(batch, try await runEach(calls)) {
                 do {
-                    // An explicit cycle ("*") never gets a policy reply; anything else is unexpected.
-                    guard case .values(let fields) = try policyOrValues(reply, user: user) else {
-                        throw Self.unexpected(reply, what: "usage")
+                    // An explicit cycle ("*") never gets a policy reply.
+                    guard case .snapshot(let snapshot) = try reply.get() else {
+                        throw LedgerError(code: .unexpectedReply, message: "unexpected policy reply to usage for an explicit cycle")
                     }
-                    rows.append(try makeUsage(user: user, cycle: cycleStart, fields: fields, settings: settings))
+                    rows.append(try makeUsage(user: user, cycle: cycleStart, snapshot, settings: settings))
                 } catch let error as LedgerError where error.code == .corruptData {
                     // Its counters were readable, the rest (per-model counters, limit, leases) is not:
                     // take it out of the totals and list it.
@@ -230,26 +232,11 @@ extension TokenRepository {
         try await pool.scan(match: keys.cyclePattern(cycle), count: 1000).forEachBatch(of: 1000) { names in
             let users = names.compactMap { keys.userID(fromKey: String(decoding: $0, as: UTF8.self)) }
             if !users.isEmpty {
-                _ = try await pool.evaluateMany([indexCall(cycle, users: users)])[0].throwingError()
+                _ = try await run(IndexScript(keySet: keys, cycle: cycle, users: users))
                 found += users.count
             }
         }
         return found
-    }
-
-    /// The read-only snapshot call for one user's explicit cycle (usage.lua), as report and
-    /// rollover read many users in one pipeline.
-    func usageCall(user: String, cycle: CalendarDate, settings: Settings) throws -> RedisScriptCall {
-        let userKeys = try keys.user(user)
-        return RedisScriptCall(
-            scripts.usage,
-            keys: [userKeys.profile, userKeys.cycle(cycle), userKeys.leases, userKeys.leaseExpiry, userKeys.reserved],
-            arguments: ["*", Self.limitArgument(settings.defaultLimit)])
-    }
-
-    func indexCall(_ cycle: CalendarDate, users: [String]) -> RedisScriptCall {
-        RedisScriptCall(
-            scripts.index, keys: [keys.index(cycle), keys.indexedCycles], arguments: [cycle.description] + users)
     }
 
     private func indexedUsers(_ cycle: CalendarDate) async throws -> [String] {
@@ -261,24 +248,19 @@ extension TokenRepository {
     }
 
     private func makeUsage(
-        user: String, cycle: CalendarDate, fields: [RedisReply], settings: Settings, lenient: Bool = false
+        user: String, cycle: CalendarDate, _ snapshot: CycleSnapshot, settings: Settings, lenient: Bool = false
     ) throws -> UserUsage {
-        guard fields.count >= 3, let limit = fields[0].int, let reserved = fields[1].int, let hash = fields[2].array else {
-            throw Self.unexpected(.array(fields), what: "usage")
-        }
-        let storedPolicy = fields.count > 3 ? fields[3].string ?? "" : ""
-        let policy = try Self.policy(stored: storedPolicy, user: user, settings: settings)
+        let policy = try Self.policy(stored: snapshot.storedPolicy, user: user, settings: settings)
         let target = policy.cycle(startingOn: cycle)
         try Self.checkDateRange(target)
         var usage = UserUsage(
-            user: user, cycle: cycle, cycleEnd: target.end,
-            limit: limit < 0 ? nil : Int(limit), reserved: Int(reserved))
+            user: user, cycle: cycle, cycleEnd: target.end, limit: snapshot.limit, reserved: snapshot.reserved)
         let key = try keys.user(user).cycle(cycle)
-        guard reserved >= 0 || lenient else {
+        guard snapshot.reserved >= 0 || lenient else {
             throw LedgerError(
-                code: .corruptData, message: "\(try keys.user(user).reserved) is \(reserved), not a non-negative integer")
+                code: .corruptData, message: "\(try keys.user(user).reserved) is \(snapshot.reserved), not a non-negative integer")
         }
-        try usage.apply(cycleHash: hash, key: key, lenient: lenient)
+        try usage.apply(cycleHash: snapshot.cycleHash, key: key, lenient: lenient)
         return usage
     }
 }

@@ -22,7 +22,8 @@ public final class TokenRepository: Sendable {
     public let keys: LedgerKeys
     /// Process-side settings.
     public let configuration: LedgerConfiguration
-    let scripts: LedgerScripts
+    /// Every Lua script, loaded once.
+    let scripts: ScriptRegistry
     let logger: Logger
     /// Counts what the repository itself does (late calls added to the history).
     let metrics: LedgerMetrics
@@ -56,11 +57,12 @@ public final class TokenRepository: Sendable {
         self.configuration = configuration
         // The namespace was validated by LedgerConfiguration.
         self.keys = try! LedgerKeys(namespace: configuration.namespace)
-        self.scripts = try LedgerScripts.shared.get()
+        self.scripts = try ScriptRegistry.shared.get()
         self.logger = logger
         self.thresholdsArgument = configuration.thresholds.map(String.init).joined(separator: ",")
     }
 
-    /// The SHA-1 of every Lua script by its file name (`record`, `reserve`, …), as `EVALSHA` uses it.
+    /// The SHA-1 of every Lua script by its file name (`record`, `reserve`, … and rollover's and the
+    /// migrations' `close`, `lock`, …), as `EVALSHA` uses it.
     public var scriptDigests: [String: String] { scripts.all.mapValues(\.sha1) }
 }

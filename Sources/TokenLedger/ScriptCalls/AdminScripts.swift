@@ -1,0 +1,47 @@
+import RedisClient
+
+/// `profile.lua`: sets (or with `""` removes) one field of a user's profile (`limit`, `policy`).
+struct ProfileScript: LedgerScriptCall {
+    var userKeys: LedgerKeys.User
+    var field: String
+    /// The new value; `""` removes the field.
+    var value: String
+
+    var script: ScriptName { .profile }
+    var keys: [any RedisArgumentConvertible] { [userKeys.profile] }
+    var arguments: [any RedisArgumentConvertible] { [field, value] }
+
+    /// The previous value (`nil`: none).
+    func read(_ reply: RedisReply) throws -> String? { reply.string }
+}
+
+/// `config.lua`: sets (or with `""` removes) one namespace-wide setting, recording the schema
+/// version when none is stored.
+struct ConfigScript: LedgerScriptCall {
+    var keySet: LedgerKeys
+    var field: String
+    var value: String
+
+    var script: ScriptName { .config }
+    var keys: [any RedisArgumentConvertible] { [keySet.config, keySet.schema] }
+    var arguments: [any RedisArgumentConvertible] { [field, value, LedgerKeys.schemaVersion] }
+
+    /// The previous value (`nil`: none).
+    func read(_ reply: RedisReply) throws -> String? { reply.string }
+}
+
+/// `reset.lua`: zeroes a user's cycle counters, with an audit event holding what they were.
+struct ResetScript: LedgerScriptCall {
+    var userKeys: LedgerKeys.User
+    var user: String
+    var cycle: CalendarDate
+    /// Who asked (kept in the audit event).
+    var actor: String
+
+    var script: ScriptName { .reset }
+    var keys: [any RedisArgumentConvertible] { [userKeys.cycle(cycle), userKeys.events] }
+    var arguments: [any RedisArgumentConvertible] { [user, cycle.description, actor] }
+
+    /// Whether there was anything to reset.
+    func read(_ reply: RedisReply) throws -> Bool { !reply.isNull }
+}

@@ -1,0 +1,79 @@
+import RedisClient
+
+/// `migration.lua`: the schema version, a migration's checkpoint, and marking a version applied.
+struct MigrationScript: LedgerScriptCall {
+    /// What to do.
+    enum Operation: Sendable {
+        /// Records the schema version unless one is there (`keys`: the schema key).
+        case schema(version: Int)
+        /// Saves where an interrupted migration resumes (`keys`: its checkpoint hash).
+        case checkpoint([(String, String)])
+        /// Marks a version applied, once, and drops its checkpoint (`keys`: the migrations hash,
+        /// the checkpoint hash).
+        case applied(version: Int, record: String)
+    }
+
+    var keys: [any RedisArgumentConvertible]
+    var operation: Operation
+
+    var script: ScriptName { .migration }
+    var arguments: [any RedisArgumentConvertible] {
+        switch operation {
+        case .schema(let version): return ["schema", version]
+        case .checkpoint(let fields):
+            var arguments: [any RedisArgumentConvertible] = ["checkpoint"]
+            for (field, value) in fields { arguments += [field, value] }
+            return arguments
+        case .applied(let version, let record): return ["applied", version, record]
+        }
+    }
+    static var badInput: ScriptReply.BadInput { ScriptReply.BadInput(code: .invalidIdentifier, field: "operation") }
+
+    /// The script's number: the stored schema version, the fields saved, or 1 when newly applied.
+    func read(_ reply: RedisReply) throws -> Int? { reply.int.map(Int.init) }
+}
+
+/// `legacy_import.lua`: books one legacy hash as the call `legacy:<date>` in the user's cycle and
+/// takes over its limit.
+struct LegacyImportScript: LedgerScriptCall {
+    /// What the script did.
+    struct Reply: Sendable, Hashable {
+        /// `.applied`, `.duplicate`, or `.other("empty")` (no tokens: only the limit).
+        var status: ScriptStatus
+        /// `set`, `kept` (a limit set in TokenLedger stays) or `none`.
+        var limit: String
+    }
+
+    var userKeys: LedgerKeys.User
+    var cycle: CalendarDate
+    var input: Int
+    var output: Int
+    var limit: Int?
+
+    var script: ScriptName { .legacyImport }
+    var keys: [any RedisArgumentConvertible] { [userKeys.profile, userKeys.cycle(cycle), userKeys.calls(cycle)] }
+    var arguments: [any RedisArgumentConvertible] {
+        ["legacy:\(cycle)", input, output, -1, -1, -1, "", limit.map(String.init) ?? "", cycle.description]
+    }
+    static var badInput: ScriptReply.BadInput { ScriptReply.BadInput(code: .invalidLimit, field: "limit") }
+
+    func read(_ reply: RedisReply) throws -> Reply {
+        let (status, values) = try ScriptReply.status(reply, script: script)
+        guard values.count == 1, let limit = values[0].string else { throw ScriptReply.unexpected(reply, script: script) }
+        return Reply(status: status, limit: limit)
+    }
+}
+
+/// `legacy_delete.lua`: deletes a legacy hash only when it still holds exactly what was read.
+struct LegacyDeleteScript: LedgerScriptCall {
+    var key: [UInt8]
+    /// The field values read (`""`: absent), in the script's field order.
+    var expected: [String]
+
+    var script: ScriptName { .legacyDelete }
+    var keys: [any RedisArgumentConvertible] { [key] }
+    var arguments: [any RedisArgumentConvertible] { expected }
+
+    /// Whether it was deleted.
+    func read(_ reply: RedisReply) throws -> Bool { reply.int == 1 }
+}

@@ -1,0 +1,92 @@
+import RedisClient
+
+/// What a write of one call's usage does: record it, or settle it (record it and drop its lease).
+enum WriteKind: Sendable, Hashable {
+    /// ``TokenRepository/record(user:callID:usage:model:provider:cycle:at:)``.
+    case record
+    /// ``TokenRepository/settle(user:callID:usage:model:provider:at:)``.
+    case settle
+}
+
+/// `record.lua` and `settle.lua`: apply one call's usage to a user's cycle, once per call id
+/// (settle also drops the call's lease).
+struct RecordScript: LedgerScriptCall {
+    /// What the script answered.
+    enum Reply: Sendable, Hashable {
+        /// The assumed policy was stale; nothing was written.
+        case policy(stored: String)
+        /// The cycle is past retention; nothing was written.
+        case retired
+        /// Applied (`.applied`, or `.late` into a closed cycle) or a duplicate (`.duplicate`), with
+        /// the cycle's total and calls after it, and (settle) the tokens of the lease dropped.
+        case counted(ScriptStatus, totalTokens: Int, calls: Int, releasedTokens: Int)
+    }
+
+    var kind: WriteKind
+    var user: String
+    var userKeys: LedgerKeys.User
+    /// The cycle's name, `YYYY-MM-DD` (formatted once for the keys and the argument).
+    var cycleName: String
+    /// The policy the cycle was computed from (`*`: an explicit cycle).
+    var assumedPolicy: String
+    var callID: String
+    var usage: UsageRecord
+    var model: String
+    var defaultLimit: Int?
+    /// The thresholds argument (`80,100`).
+    var thresholds: String
+
+    var script: ScriptName { kind == .settle ? .settle : .record }
+
+    var keys: [any RedisArgumentConvertible] {
+        var keys: [any RedisArgumentConvertible] = [
+            userKeys.profile, userKeys.cycle(named: cycleName), userKeys.calls(named: cycleName), userKeys.events,
+        ]
+        if kind == .settle { keys += userKeys.leaseKeys }
+        keys.append(userKeys.late(named: cycleName))
+        return keys
+    }
+
+    /// The policy, the usage (call id, the five counts with -1 = not reported, the model), the
+    /// default limit, thresholds, user and cycle. The provider is validated and kept in spooled
+    /// events but not aggregated, so it is not sent (each argument costs Redis time on every record).
+    var arguments: [any RedisArgumentConvertible] {
+        [
+            assumedPolicy, callID, usage.inputTokens, usage.outputTokens, usage.cachedInputTokens ?? -1,
+            usage.cacheWriteTokens ?? -1, usage.reasoningTokens ?? -1, model, defaultLimit ?? -1, thresholds, user,
+            cycleName,
+        ]
+    }
+
+    var subject: String? { "user '\(user)' cycle \(cycleName)" }
+
+    func read(_ reply: RedisReply) throws -> Reply {
+        let (status, values) = try ScriptReply.status(reply, script: script)
+        switch status {
+        case .policy(let stored):
+            return .policy(stored: stored)
+        case .retired:
+            return .retired
+        case .applied, .duplicate, .late:
+            let numbers = try ScriptReply.integers(values, count: max(2, values.count), script: script)
+            return .counted(
+                status, totalTokens: numbers[0], calls: numbers[1], releasedTokens: numbers.count > 2 ? numbers[2] : 0)
+        case .ok, .other:
+            throw ScriptReply.unexpected(reply, script: script)
+        }
+    }
+}
+
+/// `index.lua`: adds users to a cycle's derived index (and the cycle to the indexed cycles).
+struct IndexScript: LedgerScriptCall {
+    var keySet: LedgerKeys
+    var cycle: CalendarDate
+    var users: [String]
+
+    var script: ScriptName { .index }
+    var keys: [any RedisArgumentConvertible] { [keySet.index(cycle), keySet.indexedCycles] }
+    var arguments: [any RedisArgumentConvertible] { [cycle.description] + users }
+
+    /// The number of users newly added.
+    func read(_ reply: RedisReply) throws -> Int { try ScriptReply.integer(reply, script: script) ?? 0 }
+}
