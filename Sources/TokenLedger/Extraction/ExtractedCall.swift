@@ -64,7 +64,7 @@ public struct ExtractedCall: Sendable, Hashable {
     /// Makes the call to record from usage already extracted.
     ///
     /// - Parameters:
-    ///   - extracted: What ``UsageExtractor/extractUsage(from:provider:)-(Data,_)`` read.
+    ///   - extracted: What `UsageExtractor.extractUsage(from:provider:)` read.
     ///   - providerName: The provider name to record; `nil`, empty or `auto` records
     ///     ``ExtractedUsage/provider``.
     ///   - model: The model name to record; `nil` or empty records ``ExtractedUsage/model``, truncated.
