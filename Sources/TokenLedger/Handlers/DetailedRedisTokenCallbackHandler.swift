@@ -47,7 +47,7 @@ public final class DetailedRedisTokenCallbackHandler: LLMCallbackHandler {
     }
 
     /// Creates a handler that records straight into Redis (no spool: if Redis fails, the event is
-    /// logged as lost). Prefer ``init(recorder:counting:logger:)`` with a spool in production.
+    /// logged as lost). Prefer ``init(recorder:counting:delivery:logger:)`` with a spool in production.
     public convenience init(
         repository: TokenRepository, counting: TokenCounting = .fromEnvironment(),
         logger: Logger = Logger(label: "tokenledger.handler", factory: { _ in SwiftLogNoOpLogHandler() })

@@ -36,7 +36,7 @@ public struct RedisTokenCallbackHandler: LLMCallbackHandler {
     }
 
     /// Creates a handler that records straight into Redis (no spool: if Redis fails, the event is
-    /// logged as lost). Prefer ``init(recorder:counting:logger:)`` with a spool in production.
+    /// logged as lost). Prefer ``init(recorder:counting:delivery:logger:)`` with a spool in production.
     public init(
         repository: TokenRepository, counting: TokenCounting = .fromEnvironment(),
         logger: Logger = Logger(label: "tokenledger.handler", factory: { _ in SwiftLogNoOpLogHandler() })

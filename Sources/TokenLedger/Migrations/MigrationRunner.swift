@@ -25,23 +25,14 @@ public struct MigrationRunner: Sendable {
         public var migration: Info
         /// `applied`, `in_progress` (interrupted; resumes from its checkpoint) or `pending`.
         public var status: String
-        /// When it was applied (ISO 8601), if it was.
-        public var appliedAt: String?
+        /// When it was applied (ISO 8601), if it was (JSON `null` if not).
+        @ExplicitNull public var appliedAt: String?
         /// The counts it recorded when applied, or its checkpoint's counts while in progress.
         public var counts: [String: Int]
 
         enum CodingKeys: String, CodingKey {
             case migration, status, counts
             case appliedAt = "applied_at"
-        }
-
-        /// Encodes every field; `applied_at` is `null` unless applied.
-        public func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(migration, forKey: .migration)
-            try c.encode(status, forKey: .status)
-            try c.encode(appliedAt, forKey: .appliedAt)
-            try c.encode(counts, forKey: .counts)
         }
     }
 
@@ -110,21 +101,13 @@ public struct MigrationRunner: Sendable {
         public var dryRun: Bool
         /// Every known migration, in order.
         public var steps: [Step]
-        /// The schema version stored after the run (`nil`: none).
-        public var schemaVersion: Int?
+        /// The schema version stored after the run (`nil`, JSON `null`: none).
+        @ExplicitNull public var schemaVersion: Int?
 
         enum CodingKeys: String, CodingKey {
             case steps
             case dryRun = "dry_run"
             case schemaVersion = "schema_version"
-        }
-
-        /// Encodes every field; `schema_version` is `null` when none is stored.
-        public func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(dryRun, forKey: .dryRun)
-            try c.encode(steps, forKey: .steps)
-            try c.encode(schemaVersion, forKey: .schemaVersion)
         }
     }
 
