@@ -25,7 +25,7 @@ struct DemoCommand: AsyncParsableCommand {
     var calls = 12
 
     func validate() throws {
-        guard namespace.hasPrefix("demo") else {
+        guard NamespaceWipe.isDisposable(namespace) else {
             throw ArgumentParser.ValidationError("the demo empties its namespace first, so it must start with 'demo'")
         }
         guard (1...1000).contains(calls) else { throw ArgumentParser.ValidationError("--calls must be 1…1000") }
@@ -40,7 +40,7 @@ struct DemoCommand: AsyncParsableCommand {
             let redisConfiguration = try await global.redisConfiguration()
             let pool = RedisConnectionPool(configuration: redisConfiguration)
             let repository = try TokenRepository(pool: pool, configuration: try LedgerConfiguration(namespace: namespace))
-            try await emptyNamespace(pool: pool, namespace: namespace)
+            try await NamespaceWipe(repository: repository).run()
 
             let users: [(name: String, limit: Int?)] = [("alice", 20_000), ("bob", 3_200), ("carol", 1_500), ("dave", nil)]
             for user in users {
@@ -113,17 +113,6 @@ struct DemoCommand: AsyncParsableCommand {
             }
             await pool.close()
         }
-    }
-
-    private func emptyNamespace(pool: RedisConnectionPool, namespace: String) async throws {
-        var cursor = "0"
-        repeat {
-            let reply = try await pool.send(RedisCommand("SCAN", cursor, "MATCH", namespace + ":*", "COUNT", 1000))
-            let parts = reply.array ?? []
-            cursor = parts.first?.string ?? "0"
-            let keys = (parts.count > 1 ? parts[1].array ?? [] : []).compactMap(\.bytes)
-            if !keys.isEmpty { _ = try await pool.send(RedisCommand("UNLINK", keys)) }
-        } while cursor != "0"
     }
 }
 

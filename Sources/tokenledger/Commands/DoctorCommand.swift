@@ -22,35 +22,15 @@ struct DoctorCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailures {
             let formatter = try output.formatter()
-            var configuration = try await global.redisConfiguration()
-            configuration.connectTimeout = .seconds(2)
-            configuration.commandTimeout = .seconds(2)
-            let pool = RedisConnectionPool(configuration: configuration, options: .init(maximumConnections: 1))
-            let clock = ContinuousClock()
-            let start = clock.now
+            let connectivity: Diagnostics.Connectivity
             do {
-                _ = try await pool.send(RedisCommand("PING"))
+                connectivity = try await Diagnostics.probe(try await global.redisConfiguration())
             } catch let error as RedisError where error.isPermissionDenied {
-                throw CLIFailure(
-                    exitCode: .permissionDenied,
-                    message: "Redis at \(configuration.endpoint) refused this user: \(error.message)")
-            } catch let error as RedisError where error.isUnavailable || error.isServerUnavailable {
-                throw CLIFailure(
-                    exitCode: .unavailable,
-                    message: "Redis at \(configuration.endpoint) is unavailable: \(error.message)")
+                // The exit table would add its hint about administrative commands (NOPERM, NOAUTH):
+                // a refused connection is not one, and the probe's message already says what failed.
+                throw CLIFailure(exitCode: .permissionDenied, message: error.message)
             }
-            let elapsed = clock.now - start
-            var result = DoctorOutput(redis: "\(configuration)", roundTrip: elapsed)
-            do {
-                let info = try await pool.send(RedisCommand("INFO", "server")).string ?? ""
-                let version = infoField("redis_version", in: info) ?? "unknown"
-                let mode = infoField("redis_mode", in: info) ?? "unknown"
-                result.serverVersion = "\(version) (\(mode))"
-            } catch let error as RedisError where error.isPermissionDenied {
-                result.serverVersion = nil
-            }
-            await pool.close()
-
+            var result = DoctorOutput(connectivity)
             result.checks = try await global.withRepository { repository in
                 try await Diagnostics.run(repository: repository)
             }
@@ -62,13 +42,6 @@ struct DoctorCommand: AsyncParsableCommand {
             }
         }
     }
-
-    private func infoField(_ name: String, in info: String) -> String? {
-        for line in info.split(whereSeparator: \.isNewline) where line.hasPrefix(name + ":") {
-            return String(line.dropFirst(name.count + 1))
-        }
-        return nil
-    }
 }
 
 /// What `doctor` found: `{"checks":[{"detail","name","status"}],"redis","round_trip_microseconds","server_version"}`
@@ -79,9 +52,10 @@ struct DoctorOutput: CommandResult {
     var roundTripMicroseconds: Int
     var checks: [Diagnostics.Check] = []
 
-    init(redis: String, roundTrip: Duration) {
-        self.redis = redis
-        let (seconds, attoseconds) = roundTrip.components
+    init(_ connectivity: Diagnostics.Connectivity) {
+        redis = connectivity.redis
+        serverVersion = connectivity.serverVersion
+        let (seconds, attoseconds) = connectivity.roundTrip.components
         roundTripMicroseconds = Int(clamping: seconds) &* 1_000_000 &+ Int(attoseconds / 1_000_000_000_000)
     }
 

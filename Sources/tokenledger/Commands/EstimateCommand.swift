@@ -69,18 +69,15 @@ struct EstimateCommand: AsyncParsableCommand {
         }
     }
 
+    /// The library's choice (``EstimatorSelection``); a rank file that cannot be used is bad input
+    /// (exit 65), whatever its error's category, since the user named it or configured it for this run.
     private func chooseEstimator(_ counting: TokenCounting) throws -> any TokenEstimator {
         do {
-            if let bpeFile {
-                let name = (bpeFile as NSString).lastPathComponent
-                let chosen = encoding ?? EncodingName.allCases.first { name.hasPrefix($0.rawValue) } ?? .o200kBase
-                return BPETokenEstimator(encoder: try BytePairEncoder(encoding: chosen, rankFile: bpeFile))
-            }
-            if counting.directory != nil { return try counting.exactEstimator(for: encoding ?? .o200kBase) }
+            return try EstimatorSelection.estimator(rankFile: bpeFile, encoding: encoding, counting: counting)
         } catch {
-            throw CLIFailure(exitCode: .dataError, message: describeEstimatorFailure(error, file: bpeFile))
+            // `path:line: message`, naming the file.
+            throw CLIFailure(exitCode: .dataError, message: "cannot use the rank file: " + sentence(for: error))
         }
-        return HeuristicTokenEstimator()
     }
 }
 

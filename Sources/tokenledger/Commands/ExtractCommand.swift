@@ -26,43 +26,34 @@ struct ExtractCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailures {
             let formatter = try format.formatter()
-            guard let provider = Provider(name: provider) else {
-                throw CLIFailure(
-                    exitCode: .usage,
-                    message: "unknown provider '\(self.provider)'; use one of \(Provider.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
+            let provider = try parseProvider(self.provider)
             let data = try readCappedInput("-", cap: try await inputLimit.bytes(global))
-            let extracted = try UsageExtractor.extractUsage(from: data, provider: provider)
-            try formatter.print(try recordableUsage(extracted))
+            let call = try ExtractedCall(response: data, shape: provider)
+            noteUnknownInput(call.isInputUnknown)
+            try formatter.print(call.usage)
         }
     }
 }
 
-/// The record a response gives without a prompt estimate (`extract`, `record --response`).
+/// The provider a `--provider` name means.
 ///
-/// A response that reports its output but not its input (Ollama without `prompt_eval_count`) is
-/// recorded, never refused: the output was billed. Its input is 0 and its source `estimated`, and a
-/// note on stderr says so. A response with only a total (or no output count) cannot be split here:
-/// exit 65, naming what is missing.
-func recordableUsage(_ extracted: ExtractedUsage) throws -> UsageRecord {
-    guard let record = extracted.recordWithoutPromptEstimate else {
-        if let total = extracted.onlyTotal {
-            throw CLIFailure(
-                exitCode: .dataError,
-                message: "the response reports only a total of \(total) tokens, without the input/output split; "
-                    + "give the counts with record --input N --output N")
-        }
+/// - Throws: ``CLIFailure`` (exit 64) naming the names there are.
+func parseProvider(_ name: String) throws -> Provider {
+    guard let provider = Provider(name: name) else {
         throw CLIFailure(
-            exitCode: .dataError,
-            message: "the response reports no output count, so the call's usage is unknown; "
-                + "give the counts with record --input N --output N")
+            exitCode: .usage,
+            message: "unknown provider '\(name)'; use one of \(Provider.allCases.map(\.rawValue).joined(separator: ", "))")
     }
-    if extracted.isInputUnknown {
-        printError(
-            "note: the response reports no input count (Ollama leaves out prompt_eval_count when the whole "
-                + "prompt came from its cache); input_tokens is 0 and the record's source is estimated")
-    }
-    return record
+    return provider
+}
+
+/// Says on stderr that a response reported no input count (`extract`, `record --response`): its
+/// record has input 0 and source `estimated` (``ExtractedCall/isInputUnknown``).
+func noteUnknownInput(_ isInputUnknown: Bool) {
+    guard isInputUnknown else { return }
+    printError(
+        "note: the response reports no input count (Ollama leaves out prompt_eval_count when the whole "
+            + "prompt came from its cache); input_tokens is 0 and the record's source is estimated")
 }
 
 extension UsageRecord: CommandResult {}

@@ -47,19 +47,13 @@ struct MigrateRunCommand: AsyncParsableCommand {
             let options = try MigrationOptions(
                 dryRun: dryRun, deleteLegacy: deleteLegacy, batchSize: batchSize, pause: .milliseconds(pauseMs),
                 lockTTL: .seconds(lockTtl))
-            let outcome: MigrationRunner.Outcome
-            do {
-                outcome = try await global.withRepository { repository in
-                    let outcome = try await MigrationRunner(repository: repository).run(options) { printError($0) }
-                    // The application's least-privilege user runs loaded scripts but may not load
-                    // them: the administrator's migrate loads them all (changes no data).
-                    if !dryRun { _ = try await Diagnostics.loadScripts(repository: repository) }
-                    return outcome
-                }
-            } catch let error as LedgerError where error.code == .busy {
-                throw CLIFailure(exitCode: .unavailable, message: error.message)
-            } catch let error as LedgerError where error.code == .newerSchema || error.code == .corruptData {
-                throw CLIFailure(exitCode: .dataError, message: error.message)
+            // A held lock (busy) exits 69, a newer schema or a corrupt one 65: the exit table's statuses.
+            let outcome = try await global.withRepository { repository in
+                let outcome = try await MigrationRunner(repository: repository).run(options) { printError($0) }
+                // The application's least-privilege user runs loaded scripts but may not load
+                // them: the administrator's migrate loads them all (changes no data).
+                if !dryRun { _ = try await Diagnostics.loadScripts(repository: repository) }
+                return outcome
             }
             try formatter.print(outcome)
         }

@@ -53,16 +53,11 @@ struct RecordCommand: AsyncParsableCommand {
             var provider = self.provider ?? ""
             if let response {
                 let data = try readCappedInput(response, cap: try await inputLimit.bytes(global))
-                let chosen = Provider(name: provider.isEmpty ? "auto" : provider)
-                guard let chosen else {
-                    throw CLIFailure(
-                        exitCode: .usage,
-                        message: "unknown provider '\(provider)'; use one of \(Provider.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-                let extracted = try UsageExtractor.extractUsage(from: data, provider: chosen)
-                usage = try recordableUsage(extracted)
-                if model.isEmpty, let found = extracted.model { model = truncated(found, bytes: 128) }
-                if provider.isEmpty || provider == "auto" { provider = extracted.provider.rawValue }
+                let call = try ExtractedCall(
+                    response: data, shape: try parseProvider(provider.isEmpty ? "auto" : provider),
+                    providerName: provider, model: model)
+                noteUnknownInput(call.isInputUnknown)
+                (usage, model, provider) = (call.usage, call.model, call.provider)
             } else {
                 usage = UsageRecord(
                     inputTokens: try tokenCount(input ?? "", "--input"), outputTokens: try tokenCount(output ?? "", "--output"),
@@ -102,16 +97,6 @@ struct RecordCommand: AsyncParsableCommand {
             }
         }
     }
-}
-
-/// `text` cut to at most `bytes` UTF-8 bytes, at a character boundary.
-func truncated(_ text: String, bytes: Int) -> String {
-    var result = ""
-    for character in text {
-        if result.utf8.count + character.utf8.count > bytes { break }
-        result.append(character)
-    }
-    return result
 }
 
 /// `{"call_id","spooled":true,"user"}`: the event is in the local spool, to be replayed.

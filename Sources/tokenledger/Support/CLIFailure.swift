@@ -73,6 +73,9 @@ func cliMessage(for error: any Error) -> String {
     switch error {
     case let error as RedisError: cliMessage(for: error)
     case let error as TokenLedger.ValidationError: error.message
+    // A response with only a total (or no output count): the CLI knows the other way to record it.
+    case let error as ExtractionError where error.code == .incompleteUsage:
+        error.message + "; give the counts with record --input N --output N"
     case let error as ExtractionError: error.message
     case let error as LedgerError: error.message
     case is QuotaExceededError, is QuotaUnavailableError: "\(error)"

@@ -54,10 +54,3 @@ private func fileErrorSentence(_ error: NSError) -> String {
     default: return "the file operation failed"
     }
 }
-
-/// Why an exact estimator could not be built, as a sentence naming the rank file.
-func describeEstimatorFailure(_ error: any Error, file: String?) -> String {
-    let reason = sentence(for: error)
-    if error is RankFileError { return "cannot use the rank file: " + reason }
-    return "cannot use the rank file\(file.map { " \($0)" } ?? ""): " + reason
-}
