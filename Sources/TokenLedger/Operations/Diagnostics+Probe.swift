@@ -64,7 +64,7 @@ extension Diagnostics {
         let clock = ContinuousClock()
         let start = clock.now
         do {
-            _ = try await pool.send(RedisCommand("PING"))
+            _ = try await pool.send(PING())
         } catch let error as RedisError where error.isPermissionDenied {
             throw naming(configuration, error, "refused this user")
         } catch let error as RedisError where error.isUnavailable || error.isServerUnavailable {
@@ -73,7 +73,7 @@ extension Diagnostics {
         let roundTrip = clock.now - start
         var serverVersion: String?
         do {
-            let server = info(try await pool.send(RedisCommand("INFO", "server")).string ?? "")
+            let server = try await pool.send(INFO("server"))
             serverVersion = "\(server["redis_version"] ?? "unknown") (\(server["redis_mode"] ?? "unknown"))"
         } catch let error as RedisError where error.isPermissionDenied {
             serverVersion = nil

@@ -53,28 +53,19 @@ public struct NamespaceWipe: Sendable {
     ///
     /// - Parameter batchSize: Keys per `SCAN` step (its `COUNT` hint) and at most per `UNLINK`. Default 1000.
     /// - Returns: How many keys were deleted.
-    /// - Throws: ``RedisClient/RedisError`` (unreachable, or the user may not scan or delete);
-    ///   ``LedgerError`` with code ``LedgerError/Code/unexpectedReply`` when `SCAN` answers with
-    ///   something that is not a cursor and a list of keys.
+    /// - Throws: ``RedisClient/RedisError`` (unreachable, or the user may not scan or delete; a
+    ///   `protocol_error` when `SCAN` answers with something that is not a cursor and a list of keys).
     @discardableResult
     public func run(batchSize: Int = 1000) async throws -> Int {
         let prefix = Array((repository.keys.namespace + ":").utf8)
         let pool = repository.pool
-        var cursor = "0"
         var deleted = 0
-        repeat {
-            let reply = try await pool.send(
-                RedisCommand("SCAN", cursor, "MATCH", repository.keys.namespace + ":*", "COUNT", max(batchSize, 1)))
-            guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let found = parts[1].array
-            else {
-                throw LedgerError(code: .unexpectedReply, message: "SCAN did not answer with a cursor and a list of keys")
+        // Deleting keys behind the cursor is safe: SCAN still returns every key present for the whole scan.
+        try await pool.scan(match: repository.keys.namespace + ":*", count: max(batchSize, 1))
+            .forEachBatch(of: max(batchSize, 1)) { found in
+                let keys = found.filter { $0.starts(with: prefix) }
+                if !keys.isEmpty { deleted += try await pool.send(UNLINK(keys)) }
             }
-            let keys = found.compactMap(\.bytes).filter { $0.starts(with: prefix) }
-            if !keys.isEmpty {
-                deleted += try await pool.send(RedisCommand("UNLINK", keys)).int.map(Int.init) ?? 0
-            }
-            cursor = next
-        } while cursor != "0"
         return deleted
     }
 }
