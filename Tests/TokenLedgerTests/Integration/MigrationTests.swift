@@ -25,7 +25,7 @@ struct MigrationTests {
     @Test("migrations/ documents exactly the registered migrations, numbered NNNN-<name>.md")
     func folderMatchesRegistry() throws {
         let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("migrations")
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("migrations")
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0 != "README.md" }.sorted()
         let expected = MigrationRunner.migrations.map { String(format: "%04d-%@.md", $0.version, $0.name) }
         #expect(files == expected)

@@ -7,7 +7,7 @@ import Testing
 func bpeRankDirectory() throws -> String {
     if let configured = ProcessInfo.processInfo.environment["TOKENLEDGER_BPE_DIR"], !configured.isEmpty { return configured }
     let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("scripts/bpe_reference.py").path
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("scripts/bpe_reference.py").path
     let process = Process()
     let out = Pipe()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")

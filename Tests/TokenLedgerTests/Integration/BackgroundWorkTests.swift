@@ -128,7 +128,7 @@ struct BackgroundWorkTests {
     /// The metric names in the table of docs/operations.md's Metrics section.
     static func documentedMetricNames() throws -> Set<String> {
         let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("docs/operations.md")
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("docs/operations.md")
         let text = try String(contentsOf: docs, encoding: .utf8)
         let section = text.components(separatedBy: "## Metrics\n").dropFirst().first?.components(separatedBy: "\n## ").first ?? ""
         return Set(
