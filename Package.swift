@@ -105,7 +105,9 @@ let package = Package(
         ),
         .testTarget(
             name: "RedisClientTests",
-            dependencies: ["RedisClient", "RedisTestSupport", .product(name: "MetricsTestKit", package: "swift-metrics")]
+            dependencies: [
+                "RedisClient", "RedisTestSupport", .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
         ),
         .testTarget(
             name: "TokenLedgerTests",

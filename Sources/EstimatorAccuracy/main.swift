@@ -50,7 +50,9 @@ func parseOptions() -> Options {
         case "--max-p90": options.maxP90 = number(value(argument), argument)
         case "--dump-estimates": options.dumpPath = value(argument)
         case "-h", "--help":
-            print("usage: EstimatorAccuracy CORPUS.json [--split holdout|calibration|all] [--max-mae 8] [--max-p90 15] [--dump-estimates OUT.json]")
+            print(
+                "usage: EstimatorAccuracy CORPUS.json [--split holdout|calibration|all] [--max-mae 8] [--max-p90 15] [--dump-estimates OUT.json]"
+            )
             exit(0)
         default:
             if argument.hasPrefix("-") || !options.corpus.isEmpty { fail("unexpected argument \(argument)") }
@@ -58,7 +60,9 @@ func parseOptions() -> Options {
         }
     }
     if options.corpus.isEmpty { fail("no corpus given (see --help)") }
-    if !["holdout", "calibration", "all"].contains(options.split) { fail("--split must be holdout, calibration or all") }
+    if !["holdout", "calibration", "all"].contains(options.split) {
+        fail("--split must be holdout, calibration or all")
+    }
     return options
 }
 
@@ -141,8 +145,10 @@ for category in categories + ["overall"] {
 let characters = pieces.reduce(0) { $0 + $1.text.utf8.count }
 let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
 print("")
-print(String(format: "estimator_throughput %.1f MB/s (%d pieces, %d UTF-8 bytes, %.3f s)",
-             Double(characters) / max(seconds, 1e-9) / 1e6, pieces.count, characters, seconds))
+print(
+    String(
+        format: "estimator_throughput %.1f MB/s (%d pieces, %d UTF-8 bytes, %.3f s)",
+        Double(characters) / max(seconds, 1e-9) / 1e6, pieces.count, characters, seconds))
 if missed.isEmpty {
     print("estimator_targets met")
 } else {

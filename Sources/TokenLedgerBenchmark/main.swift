@@ -9,106 +9,6 @@ import RedisClient
 import Synchronization
 import TokenLedger
 
-struct BenchmarkFailure: Error, CustomStringConvertible { var description: String }
-
-func option(_ name: String, default value: Int) -> Int {
-    let arguments = CommandLine.arguments
-    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count, let number = Int(arguments[index + 1]) else {
-        return value
-    }
-    return number
-}
-
-func figure(_ name: String, _ value: Double, _ unit: String, decimals: Int = 1) {
-    // Written straight to the file descriptor, so each figure appears as soon as it is measured.
-    FileHandle.standardOutput.write(Data("\(name) \(String(format: "%.\(decimals)f", value)) \(unit)\n".utf8))
-}
-
-func log(_ message: String) { FileHandle.standardError.write(Data(("bench: " + message + "\n").utf8)) }
-
-func percentile(_ sorted: [Duration], _ p: Double) -> Double {
-    guard !sorted.isEmpty else { return 0 }
-    let index = min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)
-    let (seconds, attoseconds) = sorted[max(0, index)].components
-    return Double(seconds) * 1e6 + Double(attoseconds) / 1e12
-}
-
-func seconds(_ duration: Duration) -> Double {
-    let (s, a) = duration.components
-    return Double(s) + Double(a) / 1e18
-}
-
-/// A value behind a lock, shareable between tasks.
-final class Locked<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-    init(_ value: Value) { mutex = Mutex(value) }
-    func withLock<T: Sendable>(_ body: (inout Value) -> T) -> T { mutex.withLock { body(&$0) } }
-}
-
-extension Locked where Value == Int {
-    /// Hands out 0, 1, 2, … to concurrent workers, each once; `nil` once `limit` is reached.
-    func next(below limit: Int) -> Int? {
-        withLock { value -> Int? in
-            guard value < limit else { return nil }
-            defer { value += 1 }
-            return value
-        }
-    }
-}
-
-/// Event `index` of a run: deterministic, so totals can be checked.
-func benchEvent(_ index: Int, users: Int, prefix: String) -> (user: String, callID: String, usage: UsageRecord) {
-    ("u\(index % users)", "\(prefix)-\(index)", UsageRecord(inputTokens: index % 997 + 1, outputTokens: index % 211))
-}
-
-/// The CPU time the Redis server has used so far (user + system seconds, from `INFO cpu`).
-func redisCPUSeconds(_ pool: RedisConnectionPool) async throws -> Double {
-    let info = try await pool.send(INFO("cpu"))
-    let total = ["used_cpu_sys", "used_cpu_user"].compactMap { info[$0].flatMap(Double.init) }.reduce(0, +)
-    guard total > 0 else { throw BenchmarkFailure(description: "INFO cpu has no used_cpu_sys/used_cpu_user") }
-    return total
-}
-
-/// The CPU time this process has used so far (user + system seconds).
-func processCPUSeconds() -> Double {
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
-    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
-}
-
-/// Runs `redis-benchmark` with the record script and returns (requests/s, p50 µs).
-func redisBenchmark(
-    configuration: RedisConfiguration, sha: String, keys: [String], arguments: [String], clients: Int, pipeline: Int,
-    requests: Int
-) throws -> (rps: Double, p50: Double) {
-    var command = ["redis-benchmark"]
-    switch configuration.endpoint {
-    case .tcp(let host, let port): command += ["-h", host, "-p", String(port)]
-    case .unix(let path): command += ["-s", path]
-    }
-    if let password = configuration.password { command += ["-a", password] }
-    if let user = configuration.username { command += ["--user", user] }
-    command += ["-c", String(clients), "-P", String(pipeline), "-n", String(requests), "-r", "100000000", "--csv", "EVALSHA", sha, String(keys.count)]
-    command += keys + arguments
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = command
-    let out = Pipe()
-    process.standardOutput = out
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
-    // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms",...
-    let fields = line.components(separatedBy: "\",\"").map { $0.replacingOccurrences(of: "\"", with: "") }
-    guard process.terminationStatus == 0, fields.count >= 5, let rps = Double(fields[1]), let p50 = Double(fields[4]) else {
-        throw BenchmarkFailure(description: "redis-benchmark failed: \(line)")
-    }
-    return (rps, p50 * 1000)
-}
-
 /// The benchmark (run from the top-level code at the end of this file, beside Loadgen.swift).
 struct TokenLedgerBenchmark {
     static func main() async {
@@ -137,7 +37,8 @@ struct TokenLedgerBenchmark {
         let reportUsers = option("--report-users", default: 1_000_000)
         let redis = try RedisConfiguration.fromEnvironment()
         let namespace = "bench\(getpid())"
-        let pool = RedisConnectionPool(configuration: redis, options: .init(maximumConnections: 16, waitTimeout: .seconds(30)))
+        let pool = RedisConnectionPool(
+            configuration: redis, options: .init(maximumConnections: 16, waitTimeout: .seconds(30)))
         let repository = try TokenRepository(
             pool: pool, configuration: try LedgerConfiguration(namespace: namespace, settingsCacheTTL: .seconds(5)))
         let recorder = UsageRecorder(
@@ -147,7 +48,8 @@ struct TokenLedgerBenchmark {
 
         // Warm up: load scripts, settings and the index memory for every user.
         for user in 0..<users {
-            _ = await recorder.record(user: "u\(user)", callID: "warm-\(user)", usage: UsageRecord(inputTokens: 1, outputTokens: 0))
+            _ = await recorder.record(
+                user: "u\(user)", callID: "warm-\(user)", usage: UsageRecord(inputTokens: 1, outputTokens: 0))
         }
 
         // 1. Throughput and latency: `callers` tasks awaiting durability.
@@ -186,7 +88,8 @@ struct TokenLedgerBenchmark {
         let redisCPUPerEvent = redisCPU / Double(events)
         figure("redis_cpu_per_event", redisCPUPerEvent * 1e6, "us", decimals: 2)
         figure("record_throughput_redis_bound", 1 / redisCPUPerEvent, "events/s", decimals: 0)
-        figure("client_cpu_per_event", (processCPUSeconds() - clientCPUBefore) / Double(events) * 1e6, "us", decimals: 2)
+        figure(
+            "client_cpu_per_event", (processCPUSeconds() - clientCPUBefore) / Double(events) * 1e6, "us", decimals: 2)
 
         // Totals: every user's counts must be exactly what was sent (plus the warm-up token).
         var expected = [Int](repeating: 0, count: users)
@@ -236,13 +139,16 @@ struct TokenLedgerBenchmark {
             configuration: redis, options: .init(maximumConnections: 2, inlineReplyWait: .milliseconds(1)),
             metrics: inlineMetrics)
         let inlineRepository = try TokenRepository(
-            pool: inlinePool, configuration: try LedgerConfiguration(namespace: namespace, settingsCacheTTL: .seconds(5)))
+            pool: inlinePool,
+            configuration: try LedgerConfiguration(namespace: namespace, settingsCacheTTL: .seconds(5)))
         let singleP50 = await singleCaller(UsageRecorder(repository: inlineRepository), tag: "i")
         figure("single_record_p50", singleP50, "us")
         let inlineReplies = { (outcome: String) in
             inlineMetrics.snapshot.counter("tokenledger_redis_inline_replies_total", [("outcome", outcome)])
         }
-        log("inline pool: \(inlineReplies("answered")) calls answered inline, \(inlineReplies("handed_over")) handed over")
+        log(
+            "inline pool: \(inlineReplies("answered")) calls answered inline, \(inlineReplies("handed_over")) handed over"
+        )
         await inlinePool.close()
 
         // 3. The handler's end callback in fire-and-forget mode, 64 callers calling it back to back
@@ -299,15 +205,23 @@ struct TokenLedgerBenchmark {
         figure("reserve_settle_per_s", Double(pairs) / seconds(clock.now - pairStart), "pairs/s", decimals: 0)
 
         // 5. redis-benchmark with the same record script, in this run.
-        let sha = try repository.scriptDigests["record"].map { $0 } ?? { throw BenchmarkFailure(description: "no record script") }()
+        let sha =
+            try repository.scriptDigests["record"].map { $0 }
+            ?? { throw BenchmarkFailure(description: "no record script") }()
         let keys = repository.keys
         let userKeys = try keys.user("rb")
         let cycle = try await repository.usage(user: "rb").cycle
         let rbKeys = [userKeys.profile, userKeys.cycle(cycle), userKeys.calls(cycle), userKeys.events]
-        let rbArguments = ["", "rb-__rand_int__", "120", "30", "-1", "-1", "-1", "m", "-1", "80,100", "rb", cycle.description]
-        let one = try redisBenchmark(configuration: redis, sha: sha, keys: rbKeys, arguments: rbArguments, clients: 1, pipeline: 1, requests: 20_000)
+        let rbArguments = [
+            "", "rb-__rand_int__", "120", "30", "-1", "-1", "-1", "m", "-1", "80,100", "rb", cycle.description,
+        ]
+        let one = try redisBenchmark(
+            configuration: redis, sha: sha, keys: rbKeys, arguments: rbArguments, clients: 1, pipeline: 1,
+            requests: 20_000)
         let rbCPUBefore = try await redisCPUSeconds(pool)
-        let many = try redisBenchmark(configuration: redis, sha: sha, keys: rbKeys, arguments: rbArguments, clients: 16, pipeline: 16, requests: 400_000)
+        let many = try redisBenchmark(
+            configuration: redis, sha: sha, keys: rbKeys, arguments: rbArguments, clients: 16, pipeline: 16,
+            requests: 400_000)
         let rbCPU = try await redisCPUSeconds(pool) - rbCPUBefore
         figure("redis_benchmark_1_client_rps", one.rps, "requests/s", decimals: 0)
         figure("redis_benchmark_1_client_p50", one.p50, "us")
@@ -328,7 +242,8 @@ struct TokenLedgerBenchmark {
                         while true {
                             guard let index = seedNext.next(below: reportUsers) else { return }
                             _ = await recorder.record(
-                                user: "r\(index)", callID: "seed", usage: UsageRecord(inputTokens: index % 500 + 1, outputTokens: 7),
+                                user: "r\(index)", callID: "seed",
+                                usage: UsageRecord(inputTokens: index % 500 + 1, outputTokens: 7),
                                 cycle: reportCycle)
                         }
                     }
@@ -342,14 +257,16 @@ struct TokenLedgerBenchmark {
         }
 
         // 7. Redis down: 20,000 records from 16 callers go to a spool (fsync'd; several per fsync).
-        let spoolDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("bench-spool-\(getpid())").path
+        let spoolDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("bench-spool-\(getpid())")
+            .path
         // A directory a crashed run left under the same pid would hold events this run did not send.
         try? FileManager.default.removeItem(atPath: spoolDirectory)
         defer { try? FileManager.default.removeItem(atPath: spoolDirectory) }
         let downPool = RedisConnectionPool(configuration: try RedisConfiguration(url: "redis://127.0.0.1:1"))
         let spool = try EventSpool(directory: spoolDirectory)
         let spooling = UsageRecorder(
-            repository: try TokenRepository(pool: downPool, configuration: try LedgerConfiguration(namespace: namespace)),
+            repository: try TokenRepository(
+                pool: downPool, configuration: try LedgerConfiguration(namespace: namespace)),
             spool: spool, options: .init(replaysInBackground: false))
         let spoolEvents = 20_000
         let spoolNext = Locked(0)
@@ -374,7 +291,9 @@ struct TokenLedgerBenchmark {
         let spooledCount = spool.status().events
         let unacknowledged = notSpooled.withLock { $0 }
         if spooledCount != spoolEvents || unacknowledged != 0 {
-            log("spool: \(spooledCount) of \(spoolEvents) events in the spool, \(unacknowledged) not acknowledged as spooled")
+            log(
+                "spool: \(spooledCount) of \(spoolEvents) events in the spool, \(unacknowledged) not acknowledged as spooled"
+            )
             lost += max(spoolEvents - spooledCount, unacknowledged)
         }
 

@@ -21,7 +21,8 @@ struct TokenLedgerCommand: AsyncParsableCommand {
         version: TokenLedgerVersion.current,
         subcommands: [
             RecordCommand.self, UsageCommand.self, ReportCommand.self, LimitCommand.self, QuotaCommand.self,
-            CycleCommand.self, ResetCommand.self, ExtractCommand.self, EstimateCommand.self, SpoolCommand.self, DemoCommand.self,
+            CycleCommand.self, ResetCommand.self, ExtractCommand.self, EstimateCommand.self, SpoolCommand.self,
+            DemoCommand.self,
             RolloverCommand.self, HistoryCommand.self, MigrateCommand.self, DoctorCommand.self,
         ]
     )

@@ -33,12 +33,16 @@ extension TestMetrics {
     /// Calls a pool answered on the caller's thread.
     public var inlineAnswered: Int { counterValue("tokenledger_redis_inline_replies_total", [("outcome", "answered")]) }
     /// Calls whose replies a pool read on the connection's queue after an inline start.
-    public var inlineHandedOver: Int { counterValue("tokenledger_redis_inline_replies_total", [("outcome", "handed_over")]) }
+    public var inlineHandedOver: Int {
+        counterValue("tokenledger_redis_inline_replies_total", [("outcome", "handed_over")])
+    }
     /// Pipelines a pipeline client sent.
     public var pipelineBatches: Int { counterValue("tokenledger_redis_pipeline_batches_total") }
     /// Commands a pipeline client's pipelines carried.
     public var pipelineCommands: Int { counterValue("tokenledger_redis_pipeline_commands_total") }
     /// What callback handlers did with their calls (`result`: recorded, duplicate, spooled, queued,
     /// failed, error).
-    public func handlerCalls(_ result: String) -> Int { counterValue("tokenledger_handler_calls_total", [("result", result)]) }
+    public func handlerCalls(_ result: String) -> Int {
+        counterValue("tokenledger_handler_calls_total", [("result", result)])
+    }
 }

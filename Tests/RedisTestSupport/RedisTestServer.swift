@@ -2,7 +2,7 @@ import Foundation
 import RedisClient
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A throwaway `redis-server` for integration tests: its own free port and temp directory,
@@ -104,12 +104,16 @@ public final class RedisTestServer: @unchecked Sendable {
         if let password = options.requirePassword { arguments += ["--requirepass", password] }
         for user in options.aclUsers {
             // Each word of the ACL rule is its own argument; redis-server joins them into one directive.
-            arguments += ["--user", user.name, "on", ">\(user.password)"]
+            arguments +=
+                ["--user", user.name, "on", ">\(user.password)"]
                 + user.rules.split(separator: " ").map(String.init)
         }
         if let path = unixSocketPath { arguments += ["--unixsocket", path, "--unixsocketperm", "700"] }
         if options.cluster {
-            arguments += ["--cluster-enabled", "yes", "--cluster-config-file", directory.appendingPathComponent("nodes.conf").path]
+            arguments += [
+                "--cluster-enabled", "yes", "--cluster-config-file",
+                directory.appendingPathComponent("nodes.conf").path,
+            ]
         }
         return arguments + options.extraArguments
     }
@@ -255,7 +259,8 @@ public final class RedisTestServer: @unchecked Sendable {
         let prefix = directoryPrefix
         /// Whether the directory is a test server's whose owner is gone.
         func orphaned(_ directory: String) -> Bool {
-            guard directory.hasPrefix(prefix), let owner = pid_t(directory.dropFirst(prefix.count).prefix { $0 != "-" }) else {
+            guard directory.hasPrefix(prefix), let owner = pid_t(directory.dropFirst(prefix.count).prefix { $0 != "-" })
+            else {
                 return false
             }
             // Alive (or not ours to signal): keep. A reused pid only keeps an orphan for longer.
@@ -317,7 +322,8 @@ public final class RedisTestServer: @unchecked Sendable {
             close(bus)
             return port
         }
-        throw RedisTestServerError(message: "no free port ≤ \(highestClusterPort) with a free cluster bus port (port + 10000)")
+        throw RedisTestServerError(
+            message: "no free port ≤ \(highestClusterPort) with a free cluster bus port (port + 10000)")
     }
 
     /// Binds a TCP socket to 127.0.0.1:`port` (0: any free port) without listening.
@@ -331,7 +337,9 @@ public final class RedisTestServer: @unchecked Sendable {
         address.sin_port = UInt16(port).bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0 else {
             let error = errno

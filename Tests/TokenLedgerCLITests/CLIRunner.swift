@@ -73,7 +73,8 @@ enum Program {
     ) async throws -> CLIResult {
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }
-        let running = try CLI.launch(URL(fileURLWithPath: "/usr/bin/env"), [program] + arguments, environment: env, stdin: stdin)
+        let running = try CLI.launch(
+            URL(fileURLWithPath: "/usr/bin/env"), [program] + arguments, environment: env, stdin: stdin)
         let process = running.process
         DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(Int(timeout.components.seconds))) {
             if process.isRunning { process.terminate() }

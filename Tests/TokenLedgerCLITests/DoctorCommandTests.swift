@@ -15,7 +15,8 @@ struct DoctorCommandTests {
             let info = try await connection.send(RedisCommand("INFO", "server")).string ?? ""
             await connection.close()
             let version = try #require(
-                info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("redis_version:") }?.dropFirst("redis_version:".count),
+                info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("redis_version:") }?.dropFirst(
+                    "redis_version:".count),
                 "INFO server has no redis_version: \(info)")
             #expect(result.stdout.contains("server version: \(version)"), "\(result.stdout)")
             #expect(result.stdout.contains("127.0.0.1:\(server.port) ok"))
@@ -67,8 +68,9 @@ struct DoctorCommandTests {
     func versionAndHelp() async throws {
         let version = try await CLI.run(["--version"])
         #expect(version.status == 0)
-        #expect(version.stdout.trimmingCharacters(in: .whitespacesAndNewlines).range(
-            of: #"^\d+\.\d+\.\d+$"#, options: .regularExpression) != nil)
+        #expect(
+            version.stdout.trimmingCharacters(in: .whitespacesAndNewlines).range(
+                of: #"^\d+\.\d+\.\d+$"#, options: .regularExpression) != nil)
         let help = try await CLI.run(["--help"])
         #expect(help.status == 0)
         #expect(help.stdout.contains("doctor"))

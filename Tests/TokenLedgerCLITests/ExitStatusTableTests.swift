@@ -44,6 +44,8 @@ struct ExitStatusTableTests {
         #expect(exitStatus(for: SpoolError(code: .full, message: "m")) == .internalError)
         #expect(exitStatus(for: CancellationError()) == .internalError)
         #expect(cliMessage(for: SpoolError(code: .io, message: "m")) == "internal error: io: m")
-        #expect(cliMessage(for: LedgerError(code: .corruptData, message: "stored value is corrupt")) == "stored value is corrupt")
+        #expect(
+            cliMessage(for: LedgerError(code: .corruptData, message: "stored value is corrupt"))
+                == "stored value is corrupt")
     }
 }

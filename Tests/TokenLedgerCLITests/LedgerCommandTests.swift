@@ -15,8 +15,11 @@ struct LedgerCommandTests {
     func record() async throws {
         try await withCLIServer { env in
             let first = try await CLI.run(
-                ["record", "alice", "--input", "100", "--output", "20", "--cached", "40", "--model", "gpt-4o", "--call-id", "c1",
-                 "--cycle", "2026-01-01"], environment: env)
+                [
+                    "record", "alice", "--input", "100", "--output", "20", "--cached", "40", "--model", "gpt-4o",
+                    "--call-id", "c1",
+                    "--cycle", "2026-01-01",
+                ], environment: env)
             #expect(first.status == 0, "\(first.stderr)")
             #expect(first.stdout == #"{"applied":true,"cycle":"2026-01-01","total_tokens":120,"user":"alice"}"# + "\n")
             let again = try await CLI.run(
@@ -24,13 +27,18 @@ struct LedgerCommandTests {
                 environment: env)
             #expect(again.stdout == #"{"applied":false,"cycle":"2026-01-01","total_tokens":120,"user":"alice"}"# + "\n")
             let usage = try jsonObject(
-                try await CLI.run(["usage", "alice", "--cycle", "2026-01-01", "--format", "json"], environment: env).stdout)
-            #expect(Set(usage.keys) == [
-                "user", "cycle", "cycle_end", "input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens",
-                "reasoning_tokens", "total_tokens", "calls", "limit", "reserved", "remaining", "models",
-            ])
+                try await CLI.run(["usage", "alice", "--cycle", "2026-01-01", "--format", "json"], environment: env)
+                    .stdout)
+            #expect(
+                Set(usage.keys) == [
+                    "user", "cycle", "cycle_end", "input_tokens", "output_tokens", "cached_input_tokens",
+                    "cache_write_tokens",
+                    "reasoning_tokens", "total_tokens", "calls", "limit", "reserved", "remaining", "models",
+                ])
             #expect(usage["cycle_end"] as? String == "2026-02-01")
-            #expect(usage["total_tokens"] as? Int == 120 && usage["calls"] as? Int == 1 && usage["cached_input_tokens"] as? Int == 40)
+            #expect(
+                usage["total_tokens"] as? Int == 120 && usage["calls"] as? Int == 1
+                    && usage["cached_input_tokens"] as? Int == 40)
             #expect(usage["limit"] is NSNull && usage["remaining"] is NSNull)
             let models = try #require(usage["models"] as? [String: [String: Int]])
             #expect(models == ["gpt-4o": ["input_tokens": 100, "output_tokens": 20, "total_tokens": 120, "calls": 1]])
@@ -70,14 +78,20 @@ struct LedgerCommandTests {
             }
             let csv = try await CLI.run(["report", "--cycle", "2026-03-01", "--format", "csv"], environment: env)
             let lines = csv.stdout.split(separator: "\n").map(String.init)
-            #expect(lines.first == "user,cycle,cycle_end,input_tokens,output_tokens,cached_input_tokens,cache_write_tokens,reasoning_tokens,total_tokens,calls,limit,reserved,remaining")
+            #expect(
+                lines.first
+                    == "user,cycle,cycle_end,input_tokens,output_tokens,cached_input_tokens,cache_write_tokens,reasoning_tokens,total_tokens,calls,limit,reserved,remaining"
+            )
             #expect(lines.count == 4)
             #expect(lines[1].hasPrefix("ann,2026-03-01,2026-04-01,10,90,"))
             #expect(lines[3].hasPrefix("\"bob,jr\",2026-03-01,"))
-            let top = try await CLI.run(["report", "--cycle", "2026-03-01", "--format", "csv", "--top", "1", "--sort", "input"], environment: env)
+            let top = try await CLI.run(
+                ["report", "--cycle", "2026-03-01", "--format", "csv", "--top", "1", "--sort", "input"],
+                environment: env)
             #expect(top.stdout.split(separator: "\n").count == 2)
             #expect(top.stdout.split(separator: "\n")[1].hasPrefix("\"bob,jr\","))
-            let json = try jsonObject(try await CLI.run(["report", "--cycle", "2026-03-01", "--format", "json"], environment: env).stdout)
+            let json = try jsonObject(
+                try await CLI.run(["report", "--cycle", "2026-03-01", "--format", "json"], environment: env).stdout)
             #expect(Set(json.keys) == ["cycle", "users", "totals"])
             #expect(json["cycle"] as? String == "2026-03-01")
             let totals = try #require(json["totals"] as? [String: Int])
@@ -105,12 +119,15 @@ struct LedgerCommandTests {
             #expect(denied.allSatisfy { $0.stdout.contains(#""status":"denied""#) })
 
             let settling = try admitted.map { id in
-                try CLI.start(["quota", "settle", "q", "--call-id", id, "--input", "5", "--output", "2"], environment: env)
+                try CLI.start(
+                    ["quota", "settle", "q", "--call-id", id, "--input", "5", "--output", "2"], environment: env)
             }
             for process in settling { #expect(await process.finish().status == 0) }
-            let check = try jsonObject(try await CLI.run(["quota", "check", "q", "--tokens", "30"], environment: env).stdout)
+            let check = try jsonObject(
+                try await CLI.run(["quota", "check", "q", "--tokens", "30"], environment: env).stdout)
             #expect(check["used"] as? Int == 70 && check["reserved"] as? Int == 0 && check["allowed"] as? Bool == true)
-            #expect(Set(check.keys) == ["allowed", "user", "cycle", "used", "reserved", "limit", "remaining", "requested"])
+            #expect(
+                Set(check.keys) == ["allowed", "user", "cycle", "used", "reserved", "limit", "remaining", "requested"])
             let denied31 = try await CLI.run(["quota", "check", "q", "--tokens", "31"], environment: env)
             #expect(denied31.status == 1)
             let release = try await CLI.run(["quota", "release", "q", "--call-id", "nothing"], environment: env)
@@ -122,30 +139,43 @@ struct LedgerCommandTests {
     func limitsCyclesReset() async throws {
         try await withCLIServer { env in
             #expect(try await CLI.run(["limit", "set", "--default", "500"], environment: env).status == 0)
-            #expect(try await CLI.run(["limit", "get", "u", "--format", "json"], environment: env).stdout
-                == #"{"limit":500,"source":"default","user":"u"}"# + "\n")
+            #expect(
+                try await CLI.run(["limit", "get", "u", "--format", "json"], environment: env).stdout
+                    == #"{"limit":500,"source":"default","user":"u"}"# + "\n")
             #expect(try await CLI.run(["limit", "set", "u", "900"], environment: env).status == 0)
-            #expect(try await CLI.run(["limit", "get", "u", "--format", "json"], environment: env).stdout
-                == #"{"limit":900,"source":"user","user":"u"}"# + "\n")
+            #expect(
+                try await CLI.run(["limit", "get", "u", "--format", "json"], environment: env).stdout
+                    == #"{"limit":900,"source":"user","user":"u"}"# + "\n")
             #expect(try await CLI.run(["limit", "clear", "u"], environment: env).status == 0)
-            #expect(try await CLI.run(["limit", "get", "u", "--format", "json"], environment: env).stdout.contains(#""limit":500"#))
+            #expect(
+                try await CLI.run(["limit", "get", "u", "--format", "json"], environment: env).stdout.contains(
+                    #""limit":500"#))
 
             let set = try await CLI.run(
-                ["cycle", "set", "u", "--period", "monthly", "--anchor-day", "31", "--timezone", "America/New_York"], environment: env)
+                ["cycle", "set", "u", "--period", "monthly", "--anchor-day", "31", "--timezone", "America/New_York"],
+                environment: env)
             #expect(set.status == 0, "\(set.stderr)")
             let show = try jsonObject(
-                try await CLI.run(["cycle", "show", "u", "--at", "2025-02-10T12:00:00Z", "--format", "json"], environment: env).stdout)
+                try await CLI.run(
+                    ["cycle", "show", "u", "--at", "2025-02-10T12:00:00Z", "--format", "json"], environment: env
+                ).stdout)
             #expect(show["cycle"] as? String == "2025-01-31" && show["cycle_end"] as? String == "2025-02-28")
             #expect(show["timezone"] as? String == "America/New_York" && show["source"] as? String == "user")
-            let badZone = try await CLI.run(["cycle", "set", "u", "--period", "daily", "--timezone", "Mars/Olympus"], environment: env)
+            let badZone = try await CLI.run(
+                ["cycle", "set", "u", "--period", "daily", "--timezone", "Mars/Olympus"], environment: env)
             #expect(badZone.status == 65 && badZone.stderr.contains("Mars/Olympus"))
 
-            _ = try await CLI.run(["record", "u", "--input", "7", "--output", "0", "--cycle", "2025-01-31"], environment: env)
+            _ = try await CLI.run(
+                ["record", "u", "--input", "7", "--output", "0", "--cycle", "2025-01-31"], environment: env)
             let noYes = try await CLI.run(["reset", "u", "--cycle", "2025-01-31"], environment: env)
             #expect(noYes.status == 64 && noYes.stderr.contains("--yes"))
             let reset = try await CLI.run(["reset", "u", "--cycle", "2025-01-31", "--yes"], environment: env)
-            #expect(reset.stdout == #"{"cycle":"2025-01-31","previous_calls":1,"previous_total_tokens":7,"reset":true,"user":"u"}"# + "\n")
-            let after = try jsonObject(try await CLI.run(["usage", "u", "--cycle", "2025-01-31", "--format", "json"], environment: env).stdout)
+            #expect(
+                reset.stdout
+                    == #"{"cycle":"2025-01-31","previous_calls":1,"previous_total_tokens":7,"reset":true,"user":"u"}"#
+                    + "\n")
+            let after = try jsonObject(
+                try await CLI.run(["usage", "u", "--cycle", "2025-01-31", "--format", "json"], environment: env).stdout)
             #expect(after["total_tokens"] as? Int == 0 && after["limit"] as? Int == 500)
         }
     }

@@ -4,7 +4,7 @@ import RedisTestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The repository root (for scripts/, docker/).
@@ -82,7 +82,9 @@ private func expectReportsMatch(_ seeded: [String: [String: Int]], env: [String:
 
 @Suite("tokenledger migrate, rollover, report --format html, doctor, docker/", .serialized)
 struct OperationsCommandTests {
-    @Test("migrate imports what the seed's own repository wrote; usage and report agree; a second migrate changes nothing")
+    @Test(
+        "migrate imports what the seed's own repository wrote; usage and report agree; a second migrate changes nothing"
+    )
     func importSeedData() async throws {
         var options = RedisTestServer.Options()
         options.extraArguments = ["--enable-debug-command", "local"]
@@ -117,10 +119,19 @@ struct OperationsCommandTests {
             #expect(counts["imported"] == 27 && counts["limit_only"] == 1 && counts["skipped"] == 0)
             try await expectReportsMatch(seeded, env: env)
 
-            let alice = try jsonObject(try await CLI.run(["usage", "org:alice", "--cycle", "2025-11-01", "--format", "json"], environment: env).stdout)
-            #expect(alice["total_tokens"] as? Int == 550 && alice["input_tokens"] as? Int == 330 && alice["limit"] is NSNull)
-            let bob = try jsonObject(try await CLI.run(["usage", "basic-bob", "--cycle", "2025-11-01", "--format", "json"], environment: env).stdout)
-            #expect(bob["total_tokens"] as? Int == 777 && bob["limit"] as? Int == 5000 && bob["remaining"] as? Int == 4223)
+            let alice = try jsonObject(
+                try await CLI.run(
+                    ["usage", "org:alice", "--cycle", "2025-11-01", "--format", "json"], environment: env
+                ).stdout)
+            #expect(
+                alice["total_tokens"] as? Int == 550 && alice["input_tokens"] as? Int == 330 && alice["limit"] is NSNull
+            )
+            let bob = try jsonObject(
+                try await CLI.run(
+                    ["usage", "basic-bob", "--cycle", "2025-11-01", "--format", "json"], environment: env
+                ).stdout)
+            #expect(
+                bob["total_tokens"] as? Int == 777 && bob["limit"] as? Int == 5000 && bob["remaining"] as? Int == 4223)
             // Legacy keys stay without --delete-legacy.
             #expect(try await redisCLI(server, ["EXISTS", "token_usage:org:alice:2025-11-01"]) == "(integer) 1")
 
@@ -132,10 +143,13 @@ struct OperationsCommandTests {
             #expect(again.map { $0["action"] as? String } == ["already_applied", "already_applied"])
             #expect(try await redisCLI(server, ["DEBUG", "DIGEST"]) == digest, "the second migrate changed the data")
 
-            let status = try jsonObject(try await CLI.run(["migrate", "status", "--format", "json"], environment: env).stdout)
+            let status = try jsonObject(
+                try await CLI.run(["migrate", "status", "--format", "json"], environment: env).stdout)
             #expect((status["pending"] as? [Int]) == [] && status["schema_version"] as? Int == 1)
             let doctor = try await CLI.run(["doctor"], environment: env)
-            #expect(doctor.stdout.contains("schema version 1 (this build writes 1); no pending migrations"), "\(doctor.stdout)")
+            #expect(
+                doctor.stdout.contains("schema version 1 (this build writes 1); no pending migrations"),
+                "\(doctor.stdout)")
         }
     }
 
@@ -143,13 +157,15 @@ struct OperationsCommandTests {
     func interruptedMigration() async throws {
         try await withRedisServer { server async throws in
             let env = ["REDIS_URL": "redis://127.0.0.1:\(server.port)", "TOKENLEDGER_NAMESPACE": "kill"]
-            let seeded = try await seed(server, #"[{"op": "generate", "users": 150, "cycles": ["2025-08-01", "2025-09-01"], "seed": 3}]"#)
+            let seeded = try await seed(
+                server, #"[{"op": "generate", "users": 150, "cycles": ["2025-08-01", "2025-09-01"], "seed": 3}]"#)
             #expect(seeded.count == 300)
 
             // 5 keys per batch and at least 100 ms between batches: from 60 keys done to all 300
             // takes at least 4.8 s, a window a loaded machine cannot miss.
             let running = try CLI.start(
-                ["migrate", "--batch-size", "5", "--pause-ms", "100", "--lock-ttl", "1", "--format", "json"], environment: env)
+                ["migrate", "--batch-size", "5", "--pause-ms", "100", "--lock-ttl", "1", "--format", "json"],
+                environment: env)
             let watcher = try await RedisConnection.connect(configuration: server.configuration)
             let progress = { () async throws -> Int in
                 Int(try await watcher.send(RedisCommand("HGET", "kill:{global}:migration:2", "keys")).string ?? "") ?? 0
@@ -162,13 +178,17 @@ struct OperationsCommandTests {
             await watcher.close()
             #expect(done >= 60 && done < 300, "killed after \(done) keys")
 
-            let status = try jsonObject(try await CLI.run(["migrate", "status", "--format", "json"], environment: env).stdout)
+            let status = try jsonObject(
+                try await CLI.run(["migrate", "status", "--format", "json"], environment: env).stdout)
             let states = try #require(status["migrations"] as? [[String: Any]])
             #expect(states.map { $0["status"] as? String } == ["applied", "in_progress"])
             #expect((status["pending"] as? [Int]) == [2])
 
             // The killed run's lock expires (its TTL is 1 s) before a new run can take over.
-            #expect(try await waitUntil { try await redisCLI(server, ["EXISTS", "kill:{global}:lock:migrate"]) == "(integer) 0" })
+            #expect(
+                try await waitUntil {
+                    try await redisCLI(server, ["EXISTS", "kill:{global}:lock:migrate"]) == "(integer) 0"
+                })
             let resumed = try await CLI.run(["migrate", "--format", "json", "--batch-size", "50"], environment: env)
             #expect(resumed.status == 0, "\(resumed.stderr)")
             #expect(resumed.stderr.contains("resuming from SCAN cursor"), "\(resumed.stderr)")
@@ -191,7 +211,10 @@ struct OperationsCommandTests {
             let env = ["REDIS_URL": "redis://127.0.0.1:\(server.port)", "TOKENLEDGER_NAMESPACE": "roll"]
             for index in 0..<12 {
                 let result = try await CLI.run(
-                    ["record", "user\(index)", "--input", String(100 + index), "--output", "10", "--cycle", "2026-01-01"],
+                    [
+                        "record", "user\(index)", "--input", String(100 + index), "--output", "10", "--cycle",
+                        "2026-01-01",
+                    ],
                     environment: env)
                 #expect(result.status == 0, "\(result.stderr)")
             }
@@ -200,7 +223,9 @@ struct OperationsCommandTests {
             #expect(try await redisCLI(server, ["EXISTS", "roll:{global}:history:2026-01-01"]) == "(integer) 0")
 
             let runs = try (0..<3).map { _ in
-                try CLI.start(["rollover", "--now", "2026-02-01T00:30:00Z", "--format", "json", "--batch-size", "2"], environment: env)
+                try CLI.start(
+                    ["rollover", "--now", "2026-02-01T00:30:00Z", "--format", "json", "--batch-size", "2"],
+                    environment: env)
             }
             var users = 0
             var tokens = 0
@@ -214,8 +239,13 @@ struct OperationsCommandTests {
                 }
             }
             #expect(users == 12 && tokens == (0..<12).reduce(0) { $0 + 110 + $1 })
-            #expect(try await redisCLI(server, ["--raw", "HGET", "roll:{global}:history-totals:2026-01-01", "total_tokens"]) == String(tokens))
-            let rerun = try jsonObject(try await CLI.run(["rollover", "--now", "2026-02-03T00:30:00Z", "--format", "json"], environment: env).stdout)
+            #expect(
+                try await redisCLI(
+                    server, ["--raw", "HGET", "roll:{global}:history-totals:2026-01-01", "total_tokens"])
+                    == String(tokens))
+            let rerun = try jsonObject(
+                try await CLI.run(["rollover", "--now", "2026-02-03T00:30:00Z", "--format", "json"], environment: env)
+                    .stdout)
             #expect((rerun["closed"] as? [Any])?.isEmpty == true && rerun["locked"] as? Bool == false)
             let bad = try await CLI.run(["rollover", "--now", "yesterday"], environment: env)
             #expect(bad.status == 65 && bad.stderr.contains("--now"), "\(bad.stderr)")
@@ -227,17 +257,22 @@ struct OperationsCommandTests {
         try await withRedisServer { server async throws in
             let env = ["REDIS_URL": "redis://127.0.0.1:\(server.port)", "TOKENLEDGER_NAMESPACE": "html"]
             let calls: [[String]] = [
-                ["dave", "40000", "12000", "gpt-4o"], ["erin <b>&", "9000", "1000", "claude-3-5"], ["frank", "1200", "34", "gpt-4o"],
+                ["dave", "40000", "12000", "gpt-4o"], ["erin <b>&", "9000", "1000", "claude-3-5"],
+                ["frank", "1200", "34", "gpt-4o"],
             ]
             for call in calls {
                 let result = try await CLI.run(
-                    ["record", call[0], "--input", call[1], "--output", call[2], "--model", call[3], "--cycle", "2026-01-01"],
+                    [
+                        "record", call[0], "--input", call[1], "--output", call[2], "--model", call[3], "--cycle",
+                        "2026-01-01",
+                    ],
                     environment: env)
                 #expect(result.status == 0, "\(result.stderr)")
             }
             _ = try await CLI.run(["limit", "set", "dave", "45000"], environment: env)
             _ = try await CLI.run(["limit", "set", "frank", "100000"], environment: env)
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("html-report-\(UUID().uuidString)")
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "html-report-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }
             let page = directory.appendingPathComponent("report.html")
@@ -245,27 +280,40 @@ struct OperationsCommandTests {
                 ["report", "--cycle", "2026-01-01", "--format", "html", "--output", page.path], environment: env)
             #expect(written.status == 0 && written.stdout.isEmpty, "\(written.stderr)")
             let html = try String(contentsOf: page, encoding: .utf8)
-            #expect(!html.contains("src=") && !html.contains("href=") && !html.contains("@import"), "the page must not fetch anything")
+            #expect(
+                !html.contains("src=") && !html.contains("href=") && !html.contains("@import"),
+                "the page must not fetch anything")
             #expect(html.contains("erin &lt;b&gt;&amp;") && !html.contains("erin <b>"))
 
             let chromium = ["--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=\(directory.path)/profile"]
-            let dom = try await Program.run("chromium", chromium + ["--dump-dom", page.absoluteString], timeout: .seconds(90))
+            let dom = try await Program.run(
+                "chromium", chromium + ["--dump-dom", page.absoluteString], timeout: .seconds(90))
             #expect(dom.status == 0, "chromium --dump-dom: \(dom.stderr.suffix(500))")
-            for text in ["63,234", "50,200", "13,034", "52,000 / 45,000 (115.6 %)", "1,234 / 100,000 (1.2 %)", "10,000 (unlimited)", "gpt-4o", "claude-3-5", "53,234"] {
+            for text in [
+                "63,234", "50,200", "13,034", "52,000 / 45,000 (115.6 %)", "1,234 / 100,000 (1.2 %)",
+                "10,000 (unlimited)", "gpt-4o", "claude-3-5", "53,234",
+            ] {
                 #expect(dom.stdout.contains(text), "the rendered page lacks \(text)")
             }
             let shot = directory.appendingPathComponent("report.png")
             let screenshot = try await Program.run(
-                "chromium", chromium + ["--screenshot=\(shot.path)", "--window-size=1000,700", "--hide-scrollbars", page.absoluteString],
+                "chromium",
+                chromium + [
+                    "--screenshot=\(shot.path)", "--window-size=1000,700", "--hide-scrollbars", page.absoluteString,
+                ],
                 timeout: .seconds(90))
             #expect(screenshot.status == 0, "chromium --screenshot: \(screenshot.stderr.suffix(500))")
             let stats = try jsonObject(
-                try await Program.run("python3", [root.appendingPathComponent("scripts/png_stats.py").path, shot.path, "#3b6fd8", "#d8453b"]).stdout)
+                try await Program.run(
+                    "python3",
+                    [root.appendingPathComponent("scripts/png_stats.py").path, shot.path, "#3b6fd8", "#d8453b"]
+                ).stdout)
             let colors = try #require(stats["colors"] as? [String: Int])
             #expect(stats["width"] as? Int == 1000)
             #expect((stats["non_white"] as? Int ?? 0) > 20_000, "the screenshot is (nearly) blank: \(stats)")
             #expect((stats["distinct"] as? Int ?? 0) > 50, "\(stats)")
-            #expect(colors["#3b6fd8", default: 0] > 500 && colors["#d8453b", default: 0] > 500, "bars not drawn: \(stats)")
+            #expect(
+                colors["#3b6fd8", default: 0] > 500 && colors["#d8453b", default: 0] > 500, "bars not drawn: \(stats)")
         }
     }
 
@@ -287,7 +335,9 @@ struct OperationsCommandTests {
             _ = try await CLI.run(["migrate"], environment: env)
             _ = try await CLI.run(["rollover"], environment: env)
             let after = try await CLI.run(["doctor"], environment: env)
-            #expect(after.stdout.contains("ok    schema: schema version 1") && after.stdout.contains("ok    rollover: last ran"), "\(after.stdout)")
+            #expect(
+                after.stdout.contains("ok    schema: schema version 1")
+                    && after.stdout.contains("ok    rollover: last ran"), "\(after.stdout)")
             _ = try await redisCLI(server, ["CONFIG", "SET", "maxmemory", "1gb"])
             _ = try await redisCLI(server, ["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"])
             #expect(try await CLI.run(["doctor"], environment: env).stdout.contains("warn  memory:"))
@@ -298,7 +348,11 @@ struct OperationsCommandTests {
     func compose() async throws {
         let docker = root.appendingPathComponent("docker")
         let parsed = try await Program.run(
-            "python3", ["-c", "import json, sys, yaml; json.dump(yaml.safe_load(open(sys.argv[1])), sys.stdout)", docker.appendingPathComponent("compose.yaml").path])
+            "python3",
+            [
+                "-c", "import json, sys, yaml; json.dump(yaml.safe_load(open(sys.argv[1])), sys.stdout)",
+                docker.appendingPathComponent("compose.yaml").path,
+            ])
         #expect(parsed.status == 0, "PyYAML: \(parsed.stderr)")
         let compose = try jsonObject(parsed.stdout)
         let services = try #require(compose["services"] as? [String: [String: Any]])
@@ -312,7 +366,8 @@ struct OperationsCommandTests {
         #expect(redisCommand[aof + 1] == "yes")
         #expect(redisCommand.contains("noeviction"))
         let mounts = try #require(redis["volumes"] as? [String])
-        #expect(mounts.contains { $0.hasSuffix(":/data") && volumes.keys.contains(String($0.split(separator: ":")[0])) })
+        #expect(
+            mounts.contains { $0.hasSuffix(":/data") && volumes.keys.contains(String($0.split(separator: ":")[0])) })
         #expect((redis["healthcheck"] as? [String: Any])?["test"] != nil)
 
         // The image is built from docker/Dockerfile; every COPY source exists.
@@ -325,7 +380,9 @@ struct OperationsCommandTests {
         for line in dockerText.split(separator: "\n") where line.hasPrefix("COPY ") && !line.contains("--from") {
             let parts = line.split(separator: " ").map(String.init)
             for source in parts.dropFirst().dropLast() {
-                #expect(FileManager.default.fileExists(atPath: context.appendingPathComponent(source).path), "COPY \(source)")
+                #expect(
+                    FileManager.default.fileExists(atPath: context.appendingPathComponent(source).path),
+                    "COPY \(source)")
             }
         }
         #expect(dockerText.contains("TokenLedger_TokenLedger.resources"))
@@ -352,7 +409,8 @@ struct OperationsCommandTests {
         for line in crontab.split(separator: "\n") where !line.hasPrefix("#") && line.contains("tokenledger rollover") {
             let fields = line.split(separator: " ")
             #expect(fields.count > 6 && fields[5] == "root", "not cron.d format: \(line)")
-            let words = line.components(separatedBy: "-- tokenledger ").last?.split(separator: ">").first?
+            let words =
+                line.components(separatedBy: "-- tokenledger ").last?.split(separator: ">").first?
                 .split(separator: " ").map(String.init) ?? []
             commands.append(words)
             scheduled += 1

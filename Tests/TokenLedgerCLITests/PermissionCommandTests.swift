@@ -5,14 +5,19 @@ import Testing
 
 @Suite("CLI: permission refusals exit 77, unavailable servers 69, with a sentence")
 struct PermissionCommandTests {
-    @Test("as the documented application user: record works, reset/limit set/cycle set exit 77, doctor works and names admin-only checks")
+    @Test(
+        "as the documented application user: record works, reset/limit set/cycle set exit 77, doctor works and names admin-only checks"
+    )
     func applicationUser() async throws {
         var options = RedisTestServer.Options()
         options.aclUsers = try documentedACLUsers()
         try await withRedisServer(options) { server async throws in
             let url = "redis://tokenledger-app@127.0.0.1:\(server.port)"
             let app = ["REDIS_URL": url, "REDIS_PASSWORD": "app-secret", "TOKENLEDGER_NAMESPACE": "tl"]
-            let admin = ["REDIS_URL": "redis://tokenledger-admin@127.0.0.1:\(server.port)", "REDIS_PASSWORD": "admin-secret", "TOKENLEDGER_NAMESPACE": "tl"]
+            let admin = [
+                "REDIS_URL": "redis://tokenledger-admin@127.0.0.1:\(server.port)", "REDIS_PASSWORD": "admin-secret",
+                "TOKENLEDGER_NAMESPACE": "tl",
+            ]
 
             // Before the administrator loaded the scripts: unavailable, saying who must act.
             let early = try await CLI.run(["record", "alice", "--input", "1", "--output", "1"], environment: app)
@@ -24,11 +29,16 @@ struct PermissionCommandTests {
             let record = try await CLI.run(["record", "alice", "--input", "10", "--output", "5"], environment: app)
             #expect(record.status == 0, "\(record.stderr)")
 
-            for arguments in [["reset", "alice", "--yes"], ["limit", "set", "alice", "5"], ["cycle", "set", "alice", "--period", "weekly"], ["limit", "set", "--default", "5"]] {
+            for arguments in [
+                ["reset", "alice", "--yes"], ["limit", "set", "alice", "5"],
+                ["cycle", "set", "alice", "--period", "weekly"], ["limit", "set", "--default", "5"],
+            ] {
                 let refused = try await CLI.run(arguments, environment: app)
                 #expect(refused.status == 77, "\(arguments): \(refused.stderr)")
                 #expect(refused.stderr.contains("permission denied"), "\(arguments): \(refused.stderr)")
-                #expect(!refused.stderr.contains("ERR The user") && !refused.stderr.contains("RedisError"), "\(refused.stderr)")
+                #expect(
+                    !refused.stderr.contains("ERR The user") && !refused.stderr.contains("RedisError"),
+                    "\(refused.stderr)")
                 #expect(!(refused.stdout + refused.stderr).contains("app-secret"))
             }
 
@@ -45,10 +55,13 @@ struct PermissionCommandTests {
         var options = RedisTestServer.Options()
         options.requirePassword = "right-secret"
         try await withRedisServer(options) { server async throws in
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cli-perm-\(UUID().uuidString)").path
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "cli-perm-\(UUID().uuidString)"
+            ).path
             defer { try? FileManager.default.removeItem(atPath: directory) }
             let environment = [
-                "REDIS_URL": "redis://127.0.0.1:\(server.port)", "REDIS_PASSWORD": "wrong-secret", "TOKENLEDGER_SPOOL_DIR": directory,
+                "REDIS_URL": "redis://127.0.0.1:\(server.port)", "REDIS_PASSWORD": "wrong-secret",
+                "TOKENLEDGER_SPOOL_DIR": directory,
             ]
             let result = try await CLI.run(["record", "u", "--input", "1", "--output", "1"], environment: environment)
             #expect(result.status == 77, "\(result.stdout) \(result.stderr)")
@@ -79,7 +92,8 @@ struct PermissionCommandTests {
                     }
                 }
                 #expect(linked)
-                let record = try await CLI.run(["record", "u", "--input", "1", "--output", "1"], environment: environment)
+                let record = try await CLI.run(
+                    ["record", "u", "--input", "1", "--output", "1"], environment: environment)
                 #expect(record.status == 69, "\(record.stderr)")
                 #expect(record.stderr.contains("read-only replica"), "\(record.stderr)")
             }
@@ -96,8 +110,11 @@ struct PermissionCommandTests {
             let pool = RedisConnectionPool(configuration: server.configuration)
             var full = false
             for batch in 0..<400 where !full {
-                let replies = try await pool.pipeline((0..<100).map { RedisCommand("SET", "fill:\(batch):\($0)", String(repeating: "x", count: 1024)) })
-                full = replies.contains { if case .error(let error) = $0 { return error.serverCode == "OOM" } else { return false } }
+                let replies = try await pool.pipeline(
+                    (0..<100).map { RedisCommand("SET", "fill:\(batch):\($0)", String(repeating: "x", count: 1024)) })
+                full = replies.contains {
+                    if case .error(let error) = $0 { return error.serverCode == "OOM" } else { return false }
+                }
             }
             await pool.close()
             #expect(full)

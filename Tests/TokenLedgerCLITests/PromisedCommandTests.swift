@@ -106,7 +106,8 @@ struct PromisedCommandTests {
             // Bounded by the server's clock around that reservation, not by how long this test took.
             #expect(
                 (beforeLong + 600_000...afterLong + 600_000).contains(longExpiry),
-                "a lease without --ttl lives 600 s: expiry \(longExpiry), reserved between \(beforeLong) and \(afterLong)")
+                "a lease without --ttl lives 600 s: expiry \(longExpiry), reserved between \(beforeLong) and \(afterLong)"
+            )
 
             // Wait on what quota check shows: the short lease goes by itself, the long one stays.
             let deadline = ContinuousClock.now + .seconds(90)

@@ -3,7 +3,7 @@ import RedisTestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 private func temporaryDirectory() -> String {
@@ -13,10 +13,13 @@ private func temporaryDirectory() -> String {
 /// The call ids of every complete event line in a spool directory's segments.
 private func spooledCallIDs(_ directory: String) throws -> [String] {
     var ids: [String] = []
-    for name in try FileManager.default.contentsOfDirectory(atPath: directory).sorted() where name.hasPrefix("segment-") {
+    for name in try FileManager.default.contentsOfDirectory(atPath: directory).sorted() where name.hasPrefix("segment-")
+    {
         let data = try Data(contentsOf: URL(fileURLWithPath: directory + "/" + name))
         for line in data.split(separator: 0x0A) {
-            if let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any], let id = object["call_id"] as? String {
+            if let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
+                let id = object["call_id"] as? String
+            {
                 ids.append(id)
             }
         }
@@ -34,15 +37,18 @@ struct SpoolCommandTests {
         let down = ["REDIS_URL": closed, "TOKENLEDGER_SPOOL_DIR": directory]
         // An explicit cycle: the event is spooled now and applied later, perhaps in another month.
         let spooled = try await CLI.run(
-            ["record", "s", "--input", "10", "--output", "5", "--call-id", "a", "--cycle", "2026-01-01"], environment: down)
+            ["record", "s", "--input", "10", "--output", "5", "--call-id", "a", "--cycle", "2026-01-01"],
+            environment: down)
         #expect(spooled.status == 0, "\(spooled.stderr)")
         #expect(spooled.stdout == #"{"call_id":"a","spooled":true,"user":"s"}"# + "\n")
-        let noSpool = try await CLI.run(["record", "s", "--input", "1", "--output", "1"], environment: ["REDIS_URL": closed])
+        let noSpool = try await CLI.run(
+            ["record", "s", "--input", "1", "--output", "1"], environment: ["REDIS_URL": closed])
         #expect(noSpool.status == 69)
         // Bad input is refused before anything is spooled.
         let bad = try await CLI.run(["record", "s", "--input", "-1", "--output", "1"], environment: down)
         #expect(bad.status == 65)
-        let status = try jsonObject(try await CLI.run(["spool", "status", "--format", "json"], environment: down).stdout)
+        let status = try jsonObject(
+            try await CLI.run(["spool", "status", "--format", "json"], environment: down).stdout)
         #expect(status["events"] as? Int == 1 && status["segments"] as? Int == 1)
         let failedFlush = try await CLI.run(["spool", "flush"], environment: down)
         #expect(failedFlush.status == 69)
@@ -51,37 +57,54 @@ struct SpoolCommandTests {
         try await withRedisServer { server async throws in
             let up = ["REDIS_URL": "redis://127.0.0.1:\(server.port)", "TOKENLEDGER_SPOOL_DIR": directory]
             let flushed = try await CLI.run(["spool", "flush"], environment: up)
-            #expect(flushed.stdout == #"{"applied":1,"duplicates":0,"rejected":0,"remaining":0,"torn":0}"# + "\n", "\(flushed.stderr)")
-            let usage = try jsonObject(try await CLI.run(["usage", "s", "--format", "json", "--cycle", "2026-01-01"], environment: up).stdout)
+            #expect(
+                flushed.stdout == #"{"applied":1,"duplicates":0,"rejected":0,"remaining":0,"torn":0}"# + "\n",
+                "\(flushed.stderr)")
+            let usage = try jsonObject(
+                try await CLI.run(["usage", "s", "--format", "json", "--cycle", "2026-01-01"], environment: up).stdout)
             #expect(usage["total_tokens"] as? Int == 15)
             // With Redis up, record answers from Redis as usual.
-            let live = try await CLI.run(["record", "s", "--input", "1", "--output", "1", "--call-id", "a", "--cycle", "2026-01-01"], environment: up)
+            let live = try await CLI.run(
+                ["record", "s", "--input", "1", "--output", "1", "--call-id", "a", "--cycle", "2026-01-01"],
+                environment: up)
             #expect(live.stdout.contains(#""applied":false"#))
         }
         let wrongNamespace = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: wrongNamespace) }
-        _ = try await CLI.run(["record", "n", "--input", "1", "--output", "1", "--namespace", "other"], environment: ["REDIS_URL": closed, "TOKENLEDGER_SPOOL_DIR": wrongNamespace])
+        _ = try await CLI.run(
+            ["record", "n", "--input", "1", "--output", "1", "--namespace", "other"],
+            environment: ["REDIS_URL": closed, "TOKENLEDGER_SPOOL_DIR": wrongNamespace])
         try await withRedisServer { server async throws in
             // Another namespace's event does not stop the flush: it stays spooled for that namespace.
-            let environment = ["REDIS_URL": "redis://127.0.0.1:\(server.port)", "TOKENLEDGER_SPOOL_DIR": wrongNamespace]
+            let environment = [
+                "REDIS_URL": "redis://127.0.0.1:\(server.port)", "TOKENLEDGER_SPOOL_DIR": wrongNamespace,
+            ]
             let flush = try await CLI.run(["spool", "flush"], environment: environment)
             #expect(flush.status == 0 && flush.stderr.contains("another namespace"), "\(flush.stderr)")
-            #expect(flush.stdout.contains(#""other_namespace":1"#) && flush.stdout.contains(#""remaining":1"#), "\(flush.stdout)")
+            #expect(
+                flush.stdout.contains(#""other_namespace":1"#) && flush.stdout.contains(#""remaining":1"#),
+                "\(flush.stdout)")
             let other = try await CLI.run(["spool", "flush", "--namespace", "other"], environment: environment)
-            #expect(other.stdout == #"{"applied":1,"duplicates":0,"rejected":0,"remaining":0,"torn":0}"# + "\n", "\(other.stderr)")
+            #expect(
+                other.stdout == #"{"applied":1,"duplicates":0,"rejected":0,"remaining":0,"torn":0}"# + "\n",
+                "\(other.stderr)")
         }
         let unset = try await CLI.run(["spool", "status"])
         #expect(unset.status == 64 && unset.stderr.contains("TOKENLEDGER_SPOOL_DIR"))
     }
 
-    @Test("the application killed mid-run with a non-empty spool: a new process replays it, totals exact, nothing twice")
+    @Test(
+        "the application killed mid-run with a non-empty spool: a new process replays it, totals exact, nothing twice")
     func applicationKilled() async throws {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         // Redis is down for the whole run, so every event goes to the spool; the process is killed mid-run.
         let running = try CLI.start(
-            ["loadgen", "--events", "100000", "--users", "20", "--concurrency", "16", "--progress", "--record-timeout-ms", "50",
-             "--drain-seconds", "0"],
+            [
+                "loadgen", "--events", "100000", "--users", "20", "--concurrency", "16", "--progress",
+                "--record-timeout-ms", "50",
+                "--drain-seconds", "0",
+            ],
             environment: ["REDIS_URL": "redis://127.0.0.1:\(try closedPort())", "TOKENLEDGER_SPOOL_DIR": directory],
             executable: CLI.benchmark)
         #expect(await waitUntil(interval: .milliseconds(50)) { (try? spooledCallIDs(directory).count) ?? 0 >= 500 })
@@ -91,9 +114,10 @@ struct SpoolCommandTests {
         // Only whole lines: the kill can cut the last one short ("durable 12" of "durable 1234").
         var lines = killed.stdout.split(separator: "\n", omittingEmptySubsequences: false)
         lines.removeLast()  // empty after a final newline, else the cut line
-        let acknowledged = Set(lines.compactMap { line in
-            line.hasPrefix("durable ") ? "load-" + line.dropFirst(8) : nil
-        })
+        let acknowledged = Set(
+            lines.compactMap { line in
+                line.hasPrefix("durable ") ? "load-" + line.dropFirst(8) : nil
+            })
         let spooled = try spooledCallIDs(directory)
         #expect(spooled.count >= 500)
         #expect(Set(spooled).count == spooled.count, "an event was spooled twice")
@@ -103,8 +127,12 @@ struct SpoolCommandTests {
         let copy = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: copy) }
         try FileManager.default.createDirectory(atPath: copy, withIntermediateDirectories: true)
-        let segments = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("segment-") }
-        for name in segments { try FileManager.default.copyItem(atPath: directory + "/" + name, toPath: copy + "/" + name) }
+        let segments = try FileManager.default.contentsOfDirectory(atPath: directory).filter {
+            $0.hasPrefix("segment-")
+        }
+        for name in segments {
+            try FileManager.default.copyItem(atPath: directory + "/" + name, toPath: copy + "/" + name)
+        }
 
         try await withRedisServer { server async throws in
             let env = ["REDIS_URL": "redis://127.0.0.1:\(server.port)", "TOKENLEDGER_SPOOL_DIR": directory]
@@ -122,12 +150,15 @@ struct SpoolCommandTests {
             let users = try #require(report["users"] as? [[String: Any]])
             for row in users {
                 let user = try #require(row["user"] as? String)
-                #expect(row["input_tokens"] as? Int == expected[user]?.0 && row["calls"] as? Int == expected[user]?.1, "\(user)")
+                #expect(
+                    row["input_tokens"] as? Int == expected[user]?.0 && row["calls"] as? Int == expected[user]?.1,
+                    "\(user)")
             }
             #expect(users.count == expected.count)
             // A second flush finds nothing left.
             let empty = try jsonObject(try await CLI.run(["spool", "flush"], environment: env).stdout)
-            #expect(empty["applied"] as? Int == 0 && empty["duplicates"] as? Int == 0 && empty["remaining"] as? Int == 0)
+            #expect(
+                empty["applied"] as? Int == 0 && empty["duplicates"] as? Int == 0 && empty["remaining"] as? Int == 0)
             // Replaying the same events again (the copied segments) changes nothing: every one is a duplicate.
             let replay = ["REDIS_URL": "redis://127.0.0.1:\(server.port)", "TOKENLEDGER_SPOOL_DIR": copy]
             let again = try jsonObject(try await CLI.run(["spool", "flush"], environment: replay).stdout)
@@ -135,7 +166,8 @@ struct SpoolCommandTests {
             #expect(again["remaining"] as? Int == 0)
             let after = try jsonObject(try await CLI.run(["report", "--format", "json"], environment: env).stdout)
             let usersAfter = try #require(after["users"] as? [[String: Any]])
-            #expect(NSArray(array: usersAfter) == NSArray(array: users), "replaying the events again changed the totals")
+            #expect(
+                NSArray(array: usersAfter) == NSArray(array: users), "replaying the events again changed the totals")
         }
     }
 }

@@ -34,7 +34,8 @@ struct ThinCommandTests {
         try await withRedisServer { server async throws in
             let env = ["REDIS_URL": "redis://127.0.0.1:\(server.port)", "TOKENLEDGER_NAMESPACE": "thin"]
             let record = try await CLI.run(
-                ["record", "tot", "--response", "-", "--call-id", "t1"], environment: env, stdin: #"{"tokens_used":50}"#)
+                ["record", "tot", "--response", "-", "--call-id", "t1"], environment: env, stdin: #"{"tokens_used":50}"#
+            )
             #expect(record.status == 65 && record.stdout.isEmpty)
             #expect(record.stderr == sentence)
             let keys = try await Program.run("redis-cli", ["-p", "\(server.port)", "--raw", "KEYS", "thin:*"])
@@ -53,7 +54,8 @@ struct ThinCommandTests {
                 ),
                 ("v2", "tokenledger: thin:{global}:schema is 'v2', not a schema version number\n"),
             ] {
-                let set = try await Program.run("redis-cli", ["-p", "\(server.port)", "SET", "thin:{global}:schema", stored])
+                let set = try await Program.run(
+                    "redis-cli", ["-p", "\(server.port)", "SET", "thin:{global}:schema", stored])
                 #expect(set.status == 0, "\(set.stderr)")
                 let result = try await CLI.run(["migrate", "--format", "json"], environment: env)
                 #expect(result.status == 65, "\(stored): \(result.stderr)")
@@ -76,7 +78,8 @@ struct ThinCommandTests {
             #expect(
                 result.stderr.hasPrefix("tokenledger: Redis at 127.0.0.1:\(server.port) refused this user: "),
                 "\(result.stderr)")
-            #expect(result.stderr.contains("NOAUTH") && !result.stderr.contains("docs/operations.md"), "\(result.stderr)")
+            #expect(
+                result.stderr.contains("NOAUTH") && !result.stderr.contains("docs/operations.md"), "\(result.stderr)")
         }
     }
 }

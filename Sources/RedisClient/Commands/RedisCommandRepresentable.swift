@@ -142,7 +142,9 @@ extension RedisCommandRepresentable {
     func byteStrings(_ reply: RedisReply) throws(RedisError) -> [[UInt8]] {
         var result: [[UInt8]] = []
         for element in try elements(reply) {
-            guard case .bulk(let bytes) = element else { throw unexpectedReply(reply, expected: "an array of bulk strings") }
+            guard case .bulk(let bytes) = element else {
+                throw unexpectedReply(reply, expected: "an array of bulk strings")
+            }
             result.append(bytes)
         }
         return result
@@ -155,7 +157,8 @@ extension RedisCommandRepresentable {
         var result: [String: String] = [:]
         result.reserveCapacity(strings.count / 2)
         for index in stride(from: 0, to: strings.count, by: 2) {
-            result[String(decoding: strings[index], as: UTF8.self)] = String(decoding: strings[index + 1], as: UTF8.self)
+            result[String(decoding: strings[index], as: UTF8.self)] = String(
+                decoding: strings[index + 1], as: UTF8.self)
         }
         return result
     }

@@ -60,7 +60,9 @@ public struct INFO: RedisCommandRepresentable {
     public var command: RedisCommand { RedisCommand("INFO", section) }
     /// Each `field:value` line by field (heading and blank lines skipped).
     public func decode(_ reply: RedisReply) throws(RedisError) -> [String: String] {
-        guard case .bulk = reply, let text = reply.string else { throw unexpectedReply(reply, expected: "a bulk string") }
+        guard case .bulk = reply, let text = reply.string else {
+            throw unexpectedReply(reply, expected: "a bulk string")
+        }
         var fields: [String: String] = [:]
         for line in text.split(whereSeparator: \.isNewline) {
             guard let colon = line.firstIndex(of: ":"), !line.hasPrefix("#") else { continue }
@@ -159,10 +161,14 @@ public enum SCRIPT {
         /// Whether each digest is loaded, by digest.
         public func decode(_ reply: RedisReply) throws(RedisError) -> [String: Bool] {
             let flags = try elements(reply)
-            guard flags.count == digests.count else { throw unexpectedReply(reply, expected: "an array of \(digests.count)") }
+            guard flags.count == digests.count else {
+                throw unexpectedReply(reply, expected: "an array of \(digests.count)")
+            }
             var result: [String: Bool] = [:]
             for (digest, flag) in zip(digests, flags) {
-                guard case .integer(let value) = flag else { throw unexpectedReply(reply, expected: "an array of integers") }
+                guard case .integer(let value) = flag else {
+                    throw unexpectedReply(reply, expected: "an array of integers")
+                }
                 result[digest] = value == 1
             }
             return result

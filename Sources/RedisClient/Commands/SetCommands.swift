@@ -66,10 +66,14 @@ public struct SMISMEMBER: RedisCommandRepresentable {
     /// Whether each member is in the set, by member.
     public func decode(_ reply: RedisReply) throws(RedisError) -> [String: Bool] {
         let flags = try elements(reply)
-        guard flags.count == members.count else { throw unexpectedReply(reply, expected: "an array of \(members.count)") }
+        guard flags.count == members.count else {
+            throw unexpectedReply(reply, expected: "an array of \(members.count)")
+        }
         var result: [String: Bool] = [:]
         for (member, flag) in zip(members, flags) {
-            guard case .integer(let value) = flag else { throw unexpectedReply(reply, expected: "an array of integers") }
+            guard case .integer(let value) = flag else {
+                throw unexpectedReply(reply, expected: "an array of integers")
+            }
             result[member] = value == 1
         }
         return result

@@ -170,7 +170,9 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
                 guard let close = hostPort.firstIndex(of: "]") else { throw invalid("unclosed '[' in host") }
                 host = hostPort[hostPort.index(after: hostPort.startIndex)..<close]
                 let after = hostPort[hostPort.index(after: close)...]
-                if after.hasPrefix(":") { portText = after.dropFirst() } else if !after.isEmpty {
+                if after.hasPrefix(":") {
+                    portText = after.dropFirst()
+                } else if !after.isEmpty {
                     throw invalid("unexpected '\(after)' after host")
                 }
             } else if let colon = hostPort.lastIndex(of: ":") {

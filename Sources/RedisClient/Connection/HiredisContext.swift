@@ -2,7 +2,7 @@ import CHiredis
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Sole owner of one hiredis `redisContext*`.
@@ -100,7 +100,8 @@ final class HiredisContext {
             if case .error(let serverError) = reply {
                 throw RedisError(
                     code: .invalidConfiguration,
-                    message: "cannot select database \(configuration.database) at \(configuration.endpoint): \(serverError.message)",
+                    message:
+                        "cannot select database \(configuration.database) at \(configuration.endpoint): \(serverError.message)",
                     serverCode: serverError.serverCode
                 )
             }
@@ -187,7 +188,8 @@ final class HiredisContext {
             guard left > .zero else { return nil }
             // At most a day per poll (the deadline comes from a public timeout), so nothing overflows.
             let (seconds, attoseconds) = min(left, .seconds(86_400)).components
-            let milliseconds = Int32(clamping: seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
+            let milliseconds = Int32(
+                clamping: seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
             var descriptor = pollfd(fd: context.pointee.fd, events: Int16(POLLIN), revents: 0)
             let ready = poll(&descriptor, 1, max(1, milliseconds))
             if ready < 0 && errno == EINTR { continue }
@@ -221,7 +223,9 @@ final class HiredisContext {
     private static func append(_ command: RedisCommand, to context: UnsafeMutablePointer<redisContext>) -> Int32 {
         func appendBytes(_ bytes: [UInt8]) -> Int32 {
             bytes.withUnsafeBufferPointer { buffer in
-                buffer.withMemoryRebound(to: CChar.self) { redisAppendFormattedCommand(context, $0.baseAddress, $0.count) }
+                buffer.withMemoryRebound(to: CChar.self) {
+                    redisAppendFormattedCommand(context, $0.baseAddress, $0.count)
+                }
             }
         }
         let status = appendBytes(command.wireHeader)

@@ -96,7 +96,9 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible, Ca
     public init(serverReply: String) {
         let word = serverReply.prefix { $0 != " " }
         var code = word.isEmpty ? "ERR" : String(word)
-        if code == "ERR", serverReply.contains("executing the script can't") || serverReply.contains("ACL failure in script") {
+        if code == "ERR",
+            serverReply.contains("executing the script can't") || serverReply.contains("ACL failure in script")
+        {
             code = "NOPERM"
         }
         // The server's text without its code word (and, for a script's refusal, without the
@@ -124,8 +126,10 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible, Ca
         "MASTERDOWN": "redis is unavailable: the replica has lost its link to the primary",
         "CLUSTERDOWN": "redis is unavailable: the cluster is down",
         "TRYAGAIN": "redis is unavailable: the cluster is resharding these keys; try again",
-        "MOVED": "redis is unavailable: the server is a Redis Cluster node and the keys live on another node, which this client cannot route to yet; connect to a standalone server",
-        "ASK": "redis is unavailable: the server is a Redis Cluster node migrating these keys, which this client cannot route yet; connect to a standalone server",
+        "MOVED":
+            "redis is unavailable: the server is a Redis Cluster node and the keys live on another node, which this client cannot route to yet; connect to a standalone server",
+        "ASK":
+            "redis is unavailable: the server is a Redis Cluster node migrating these keys, which this client cannot route yet; connect to a standalone server",
     ]
 
     /// Server error codes that mean the server cannot serve the request now (an outage, a replica,

@@ -4,7 +4,7 @@ import ServiceLifecycle
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Coalesces commands submitted concurrently into pipelines, over a few connections that are each
@@ -113,7 +113,8 @@ public final class RedisPipelineClient: Service, Sendable {
         // Lane threads end by themselves once `running` is false (see `shutdown()`).
         for index in 0..<options.connections {
             let thread = Thread { [queue, configuration, options] in
-                RedisPipelineClient.runLane(queue: queue, configuration: configuration, options: options, meters: meters)
+                RedisPipelineClient.runLane(
+                    queue: queue, configuration: configuration, options: options, meters: meters)
             }
             thread.name = "tokenledger.redis.pipeline.\(index)"
             thread.start()
@@ -150,7 +151,9 @@ public final class RedisPipelineClient: Service, Sendable {
 
     /// Queues a group if there is room, without waiting; returns false when the queue is full.
     /// `completion` runs later on a lane thread (at once with `poolClosed` after ``shutdown()``).
-    public func tryEnqueue(_ commands: [RedisCommand], deadline: ContinuousClock.Instant, completion: @escaping Completion) -> Bool {
+    public func tryEnqueue(
+        _ commands: [RedisCommand], deadline: ContinuousClock.Instant, completion: @escaping Completion
+    ) -> Bool {
         tryEnqueue(Group(commands: commands, builder: nil, deadline: deadline, completion: completion))
     }
 
@@ -160,7 +163,9 @@ public final class RedisPipelineClient: Service, Sendable {
     /// Such groups are for callers that do not wait for the result, so they do not wake a sleeping
     /// lane (a wake-up can cost the caller its time slice): an idle lane collects them within
     /// ``idleCheckInterval``. A backlog of ``wakeBacklog`` groups wakes a lane at once.
-    public func enqueue(deadline: ContinuousClock.Instant, build: @escaping Builder, completion: @escaping Completion) async {
+    public func enqueue(deadline: ContinuousClock.Instant, build: @escaping Builder, completion: @escaping Completion)
+        async
+    {
         let group = Group(commands: [], builder: build, deadline: deadline, completion: completion)
         while !tryEnqueue(group, wake: false) { await waitForRoom() }
     }
@@ -192,7 +197,9 @@ public final class RedisPipelineClient: Service, Sendable {
 
     /// Queues a group, waiting for room when the queue is full, and returns once it is queued.
     /// `completion` runs later on a lane thread.
-    public func enqueue(_ commands: [RedisCommand], deadline: ContinuousClock.Instant, completion: @escaping Completion) async {
+    public func enqueue(_ commands: [RedisCommand], deadline: ContinuousClock.Instant, completion: @escaping Completion)
+        async
+    {
         while !tryEnqueue(commands, deadline: deadline, completion: completion) { await waitForRoom() }
     }
 
@@ -217,7 +224,9 @@ public final class RedisPipelineClient: Service, Sendable {
             let replies = try await withCheckedThrowingContinuation {
                 (continuation: CheckedContinuation<[RedisReply]?, any Error>) in
                 let completion: Completion = { result in continuation.resume(with: result.map { $0 }.mapError { $0 }) }
-                if !tryEnqueue(commands, deadline: deadline, completion: completion) { continuation.resume(returning: nil) }
+                if !tryEnqueue(commands, deadline: deadline, completion: completion) {
+                    continuation.resume(returning: nil)
+                }
             }
             if let replies { return replies }
             await waitForRoom()  // rare: back-pressure
@@ -316,7 +325,9 @@ public final class RedisPipelineClient: Service, Sendable {
             for waiter in waiters { waiter.resume() }
             for group in expired {
                 group.completion(
-                    .failure(RedisError(code: .timeout, message: "the command waited past its deadline in the pipeline queue")))
+                    .failure(
+                        RedisError(
+                            code: .timeout, message: "the command waited past its deadline in the pipeline queue")))
             }
             // Deferred groups build their commands here, on the lane, outside the lock.
             var index = 0
@@ -350,51 +361,5 @@ public final class RedisPipelineClient: Service, Sendable {
                 for group in batch { group.completion(.failure(error)) }
             }
         }
-    }
-}
-
-/// A FIFO queue kept in fixed-size chunks, so neither appending nor taking ever copies more than
-/// one chunk: the pipeline's queue is appended to under a lock by every caller, and a queue that
-/// grows to tens of thousands of groups must not stall them all while one array is reallocated
-/// or compacted (profiles showed such stalls as rare ~100 µs spikes in fire-and-forget callers).
-struct ChunkedQueue<Element> {
-    private static var chunkSize: Int { 512 }
-    private var chunks: [[Element]] = []
-    /// The next element's index in `chunks[0]`.
-    private var head = 0
-    /// Elements queued.
-    private(set) var count = 0
-
-    mutating func append(_ element: Element) {
-        if chunks.isEmpty || chunks[chunks.count - 1].count == Self.chunkSize {
-            var chunk: [Element] = []
-            chunk.reserveCapacity(Self.chunkSize)
-            chunks.append(chunk)
-        }
-        chunks[chunks.count - 1].append(element)
-        count += 1
-    }
-
-    mutating func popFirst() -> Element? {
-        guard count > 0 else { return nil }
-        let element = chunks[0][head]
-        head += 1
-        count -= 1
-        if count == 0 {
-            chunks.removeAll(keepingCapacity: true)
-            head = 0
-        } else if head == chunks[0].count {
-            chunks.removeFirst()
-            head = 0
-        }
-        return element
-    }
-
-    /// Takes every element, in order.
-    mutating func removeAll() -> [Element] {
-        var all: [Element] = []
-        all.reserveCapacity(count)
-        while let element = popFirst() { all.append(element) }
-        return all
     }
 }

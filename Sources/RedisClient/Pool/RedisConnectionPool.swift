@@ -117,7 +117,8 @@ public final class RedisConnectionPool: Sendable {
             idle: Gauge(label: "tokenledger_redis_pool_connections", dimensions: [("state", "idle")], factory: metrics),
             waiting: Gauge(label: "tokenledger_redis_pool_waiting", factory: metrics)
         )
-        self.roundTrip = Timer(label: "tokenledger_redis_round_trip_seconds", dimensions: [("path", "pool")], factory: metrics)
+        self.roundTrip = Timer(
+            label: "tokenledger_redis_round_trip_seconds", dimensions: [("path", "pool")], factory: metrics)
         self.poolWait = Timer(label: "tokenledger_redis_pool_wait_seconds", factory: metrics)
         self.inlineCounters = RedisConnection.InlineCounters(metrics: metrics)
     }

@@ -101,7 +101,8 @@ public struct RedisScriptCall: Sendable {
     public var arguments: [any RedisArgumentConvertible]
 
     /// Creates a call.
-    public init(_ script: RedisScript, keys: [any RedisArgumentConvertible], arguments: [any RedisArgumentConvertible]) {
+    public init(_ script: RedisScript, keys: [any RedisArgumentConvertible], arguments: [any RedisArgumentConvertible])
+    {
         self.script = script
         self.keys = keys
         self.arguments = arguments

@@ -58,7 +58,8 @@ public struct ExtractedCall: Sendable, Hashable {
         response: Data, shape: Provider = .auto, providerName: String? = nil, model: String? = nil
     ) throws(ExtractionError) {
         try self.init(
-            usage: UsageExtractor.extractUsage(from: response, provider: shape), providerName: providerName, model: model)
+            usage: UsageExtractor.extractUsage(from: response, provider: shape), providerName: providerName,
+            model: model)
     }
 
     /// Makes the call to record from usage already extracted.

@@ -93,7 +93,8 @@ struct JSONParser {
             depth -= 1
             return true
         default:
-            throw error("unexpected \(describeByte(at: index)), expected ',' or '\(Character(Unicode.Scalar(closing)))'")
+            throw error(
+                "unexpected \(describeByte(at: index)), expected ',' or '\(Character(Unicode.Scalar(closing)))'")
         }
     }
 

@@ -233,7 +233,8 @@ struct EventList {
         var object: (usage: [String: JSONValue], path: JSONPath)?
         if let (usage, path) = found {
             guard case .object(let members) = usage else {
-                throw ExtractionError(.invalidValue, at: path, "expected a usage object, found \(usage.kindDescription)")
+                throw ExtractionError(
+                    .invalidValue, at: path, "expected a usage object, found \(usage.kindDescription)")
             }
             object = (members, path)
         }

@@ -76,7 +76,12 @@ public struct CompositeCallbackHandler: LLMCallbackHandler {
         await withTaskGroup(of: (Int, DeadlineOutcome<Bool>).self) { group in
             for (index, handler) in handlers.enumerated() {
                 group.addTask {
-                    (index, await withDeadline(timeout, executor: HandlerExecutor.shared) { try await body(handler); return true })
+                    (
+                        index,
+                        await withDeadline(timeout, executor: HandlerExecutor.shared) {
+                            try await body(handler); return true
+                        }
+                    )
                 }
             }
             for await (index, outcome) in group {
@@ -88,7 +93,8 @@ public struct CompositeCallbackHandler: LLMCallbackHandler {
                     logger.error(
                         "callback handler failed",
                         metadata: [
-                            "tokenledger.callback": "\(callback)", "tokenledger.handler": "\(type(of: handlers[index]))",
+                            "tokenledger.callback": "\(callback)",
+                            "tokenledger.handler": "\(type(of: handlers[index]))",
                             "tokenledger.run_id": "\(context.runID)", "tokenledger.error": "\(error)",
                         ])
                 case .timedOut:
@@ -96,7 +102,8 @@ public struct CompositeCallbackHandler: LLMCallbackHandler {
                     logger.error(
                         "callback handler timed out",
                         metadata: [
-                            "tokenledger.callback": "\(callback)", "tokenledger.handler": "\(type(of: handlers[index]))",
+                            "tokenledger.callback": "\(callback)",
+                            "tokenledger.handler": "\(type(of: handlers[index]))",
                             "tokenledger.run_id": "\(context.runID)", "tokenledger.timeout": "\(timeout)",
                         ])
                 }

@@ -36,7 +36,8 @@ public final class DetailedRedisTokenCallbackHandler: LLMCallbackHandler {
     ///   - delivery: Wait for durability (default) or return once the usage is queued.
     ///   - logger: Receives a warning for each call whose usage could not be recorded.
     public init(
-        recorder: UsageRecorder, counting: TokenCounting = .fromEnvironment(), delivery: HandlerDelivery = .awaitDurable,
+        recorder: UsageRecorder, counting: TokenCounting = .fromEnvironment(),
+        delivery: HandlerDelivery = .awaitDurable,
         logger: Logger = Logger(label: "tokenledger.handler", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.recorder = recorder
@@ -51,7 +52,8 @@ public final class DetailedRedisTokenCallbackHandler: LLMCallbackHandler {
     /// - Parameter metrics: Where the recorder and this handler count (`tokenledger_handler_…`,
     ///   `tokenledger_records_total`; see ``LedgerMetrics``).
     public convenience init(
-        repository: TokenRepository, counting: TokenCounting = .fromEnvironment(), metrics: LedgerMetrics = LedgerMetrics(),
+        repository: TokenRepository, counting: TokenCounting = .fromEnvironment(),
+        metrics: LedgerMetrics = LedgerMetrics(),
         logger: Logger = Logger(label: "tokenledger.handler", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.init(

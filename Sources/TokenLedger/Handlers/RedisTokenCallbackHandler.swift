@@ -25,7 +25,8 @@ public struct RedisTokenCallbackHandler: LLMCallbackHandler {
     ///   - delivery: Wait for durability (default) or return once the usage is queued.
     ///   - logger: Receives a warning for each call whose usage could not be recorded.
     public init(
-        recorder: UsageRecorder, counting: TokenCounting = .fromEnvironment(), delivery: HandlerDelivery = .awaitDurable,
+        recorder: UsageRecorder, counting: TokenCounting = .fromEnvironment(),
+        delivery: HandlerDelivery = .awaitDurable,
         logger: Logger = Logger(label: "tokenledger.handler", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.recorder = recorder
@@ -40,7 +41,8 @@ public struct RedisTokenCallbackHandler: LLMCallbackHandler {
     /// - Parameter metrics: Where the recorder and this handler count (`tokenledger_handler_…`,
     ///   `tokenledger_records_total`; see ``LedgerMetrics``).
     public init(
-        repository: TokenRepository, counting: TokenCounting = .fromEnvironment(), metrics: LedgerMetrics = LedgerMetrics(),
+        repository: TokenRepository, counting: TokenCounting = .fromEnvironment(),
+        metrics: LedgerMetrics = LedgerMetrics(),
         logger: Logger = Logger(label: "tokenledger.handler", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.init(
@@ -81,7 +83,8 @@ enum HandlerRecording {
         }
         if delivery == .fireAndForget {
             await recorder.recordInBackground(
-                user: context.user, callID: context.runID, usage: usage, model: context.model, provider: context.provider)
+                user: context.user, callID: context.runID, usage: usage, model: context.model,
+                provider: context.provider)
             metrics.handlerCall("queued")
             return
         }
@@ -95,7 +98,8 @@ enum HandlerRecording {
         }
         if case .rejected(let error) = result {
             logger.warning(
-                "llm usage rejected", metadata: ["tokenledger.run_id": "\(context.runID)", "tokenledger.error": "\(error)"])
+                "llm usage rejected",
+                metadata: ["tokenledger.run_id": "\(context.runID)", "tokenledger.error": "\(error)"])
         }
     }
 }

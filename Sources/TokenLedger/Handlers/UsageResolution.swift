@@ -26,7 +26,8 @@ struct UsageResolution {
             } catch {
                 // Fall through to a total or an estimate; say why if there is neither.
                 if response.totalTokens == nil && promptEstimate == nil && (outputText ?? "").isEmpty {
-                    return .failed("the response could not be read (\(error.message)) and there is nothing to estimate from")
+                    return .failed(
+                        "the response could not be read (\(error.message)) and there is nothing to estimate from")
                 }
             }
         }
@@ -40,6 +41,7 @@ struct UsageResolution {
         }
         return .record(
             UsageRecord(
-                inputTokens: promptEstimate ?? 0, outputTokens: estimator.countTokens(in: outputText), source: .estimated))
+                inputTokens: promptEstimate ?? 0, outputTokens: estimator.countTokens(in: outputText),
+                source: .estimated))
     }
 }

@@ -133,7 +133,8 @@ struct LegacyImportMigration: Migration {
         return (next, entries, skipped)
     }
 
-    private func importEntries(_ entries: [Entry], context: MigrationContext, counts: inout [String: Int]) async throws {
+    private func importEntries(_ entries: [Entry], context: MigrationContext, counts: inout [String: Int]) async throws
+    {
         let keys = context.repository.keys
         var imports: [LegacyImportScript] = []
         var indexed: [CalendarDate: Set<String>] = [:]
@@ -254,7 +255,9 @@ struct LegacyImportMigration: Migration {
     /// A key for messages: UTF-8 with control bytes escaped, at most 200 bytes.
     static func printable(_ key: [UInt8]) -> String {
         let text = String(decoding: key.prefix(200), as: UTF8.self)
-        return text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "\\x" + String($0.value, radix: 16) : String($0) }
-            .joined()
+        return text.unicodeScalars.map {
+            $0.value < 0x20 || $0.value == 0x7F ? "\\x" + String($0.value, radix: 16) : String($0)
+        }
+        .joined()
     }
 }

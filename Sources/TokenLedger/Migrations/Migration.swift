@@ -28,12 +28,14 @@ public struct MigrationOptions: Sendable, Hashable {
                 code: .invalidLimit, field: "batch-size", message: "--batch-size is \(batchSize); use 1 to 100000")
         }
         guard lockTTL >= .seconds(1) else {
-            throw ValidationError(code: .invalidLimit, field: "lock-ttl", message: "--lock-ttl must be at least 1 second")
+            throw ValidationError(
+                code: .invalidLimit, field: "lock-ttl", message: "--lock-ttl must be at least 1 second")
         }
         guard pause >= .zero else {
             throw ValidationError(code: .invalidLimit, field: "pause-ms", message: "--pause-ms must not be negative")
         }
-        try Validation.validateDuration(lockTTL, field: "lock_ttl", minimum: .seconds(1), maximum: Validation.maximumTimeout)
+        try Validation.validateDuration(
+            lockTTL, field: "lock_ttl", minimum: .seconds(1), maximum: Validation.maximumTimeout)
         try Validation.validateDuration(pause, field: "pause", maximum: Validation.maximumTimeout)
         self.dryRun = dryRun
         self.deleteLegacy = deleteLegacy
@@ -86,7 +88,8 @@ struct MigrationContext: Sendable {
     func keepAlive() async throws {
         if let lock, try await !lock.extend() {
             throw LedgerError(
-                code: .lockLost, message: "the migrate lock \(lock.key) expired during the run; another run may have taken over")
+                code: .lockLost,
+                message: "the migrate lock \(lock.key) expired during the run; another run may have taken over")
         }
     }
 

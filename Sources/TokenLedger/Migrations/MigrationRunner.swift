@@ -144,7 +144,8 @@ public struct MigrationRunner: Sendable {
             let info = Info(version: migration.version, name: migration.name, summary: migration.summary)
             if let record = applied[String(migration.version)] {
                 let decoded = Self.decodeRecord(record)
-                states.append(State(migration: info, status: "applied", appliedAt: decoded.appliedAt, counts: decoded.counts))
+                states.append(
+                    State(migration: info, status: "applied", appliedAt: decoded.appliedAt, counts: decoded.counts))
                 continue
             }
             let checkpoint = try hashReads[1 + index].decodeReply(replies[2 + index])
@@ -170,13 +171,15 @@ public struct MigrationRunner: Sendable {
     /// - Returns: What each migration did.
     /// - Throws: ``LedgerError`` with code ``LedgerError/Code/busy`` when another run holds the lock,
     ///   ``LedgerError/Code/newerSchema`` when the data is newer than this build; ``RedisClient/RedisError``.
-    public func run(_ options: MigrationOptions, progress: (@Sendable (String) -> Void)? = nil) async throws -> Outcome {
+    public func run(_ options: MigrationOptions, progress: (@Sendable (String) -> Void)? = nil) async throws -> Outcome
+    {
         var lock: JobLock?
         if !options.dryRun {
             guard let taken = try await JobLock.acquire("migrate", repository: repository, ttl: options.lockTTL) else {
                 throw LedgerError(
                     code: .busy,
-                    message: "another migrate run holds \(repository.keys.lock("migrate")); try again when it has finished")
+                    message:
+                        "another migrate run holds \(repository.keys.lock("migrate")); try again when it has finished")
             }
             lock = taken
         }
@@ -223,7 +226,8 @@ public struct MigrationRunner: Sendable {
             try await markApplied(migration, counts: counts)
             steps.append(Step(migration: state.migration, action: "applied", counts: counts))
         }
-        let schema = try Self.schemaVersion(try await repository.pool.send(GET(repository.keys.schema)), key: repository.keys.schema)
+        let schema = try Self.schemaVersion(
+            try await repository.pool.send(GET(repository.keys.schema)), key: repository.keys.schema)
         return Outcome(dryRun: options.dryRun, steps: steps, schemaVersion: schema)
     }
 

@@ -88,10 +88,13 @@ public enum Diagnostics {
         let replication = try await repository.pool.send(INFO("replication"))
         switch replication["role"] {
         case "slave", "replica":
-            let primary = [replication["master_host"], replication["master_port"]].compactMap { $0 }.joined(separator: ":")
+            let primary = [replication["master_host"], replication["master_port"]].compactMap { $0 }.joined(
+                separator: ":")
             return Check(
                 name: "role", status: .fail,
-                detail: "the server is a read-only replica\(primary.isEmpty ? "" : " of \(primary)"); every write is refused (READONLY): point REDIS_URL at the primary")
+                detail:
+                    "the server is a read-only replica\(primary.isEmpty ? "" : " of \(primary)"); every write is refused (READONLY): point REDIS_URL at the primary"
+            )
         case let role?:
             return Check(name: "role", status: .ok, detail: "the server is a \(role == "master" ? "primary" : role)")
         case nil:
@@ -122,7 +125,8 @@ public enum Diagnostics {
         for (name, digest) in zip(names, digests) {
             guard digest == all[name]!.sha1 else {
                 throw LedgerError(
-                    code: .scriptMismatch, message: "\(name).lua: the server's digest \(digest) differs from \(all[name]!.sha1)")
+                    code: .scriptMismatch,
+                    message: "\(name).lua: the server's digest \(digest) differs from \(all[name]!.sha1)")
             }
         }
         return names.count
@@ -156,27 +160,36 @@ public enum Diagnostics {
     }
 
     /// `SCRIPT EXISTS` for every script: the check of a user that may not load them.
-    private static func loadedScripts(_ repository: TokenRepository, _ all: [String: RedisScript]) async throws -> Check {
+    private static func loadedScripts(_ repository: TokenRepository, _ all: [String: RedisScript]) async throws -> Check
+    {
         let names = all.keys.sorted()
         let loaded = try await repository.pool.send(SCRIPT.EXISTS(names.map { all[$0]!.sha1 }))
         let missing = names.filter { loaded[all[$0]!.sha1] != true }.map { "\($0).lua" }
         if missing.isEmpty {
-            return Check(name: "scripts", status: .ok, detail: "\(names.count) Lua scripts are loaded (this user may run them, not load them)")
+            return Check(
+                name: "scripts", status: .ok,
+                detail: "\(names.count) Lua scripts are loaded (this user may run them, not load them)")
         }
         return Check(
             name: "scripts", status: .fail,
-            detail: "not loaded on the server: \(missing.joined(separator: ", ")); this user may not load scripts: run tokenledger migrate (or doctor) as the administrator")
+            detail:
+                "not loaded on the server: \(missing.joined(separator: ", ")); this user may not load scripts: run tokenledger migrate (or doctor) as the administrator"
+        )
     }
 
     /// Persistence (AOF/RDB) and memory, from `INFO`.
     static func server(_ repository: TokenRepository) async throws -> [Check] {
         let reads = (persistence: INFO("persistence"), memory: INFO("memory"), fsync: CONFIG.GET("appendfsync"))
-        let replies = try await repository.pool.pipeline([reads.persistence.command, reads.memory.command, reads.fsync.command])
+        let replies = try await repository.pool.pipeline([
+            reads.persistence.command, reads.memory.command, reads.fsync.command,
+        ])
         if case .failure(let error) = reads.persistence.decodeResult(replies[0]), Self.isPermissionError(error) {
             return [
                 Check(
                     name: "persistence", status: .warn,
-                    detail: "this user may not run INFO (least privilege); check persistence and memory as an administrator")
+                    detail:
+                        "this user may not run INFO (least privilege); check persistence and memory as an administrator"
+                )
             ]
         }
         let persistence = (try? reads.persistence.decodeResult(replies[0]).get()) ?? [:]
@@ -188,15 +201,21 @@ public enum Diagnostics {
         let rdbSaves = persistence["rdb_last_save_time"].flatMap(Int.init) ?? 0
         var detail = "AOF \(aof ? "on" : "off")"
         if aof, let fsync { detail += " (appendfsync \(fsync))" }
-        detail += "; last RDB save \(rdbSaves > 0 ? ISO8601Instant.format(Date(timeIntervalSince1970: Double(rdbSaves))) : "never")"
+        detail +=
+            "; last RDB save \(rdbSaves > 0 ? ISO8601Instant.format(Date(timeIntervalSince1970: Double(rdbSaves))) : "never")"
         if let status = persistence["rdb_last_bgsave_status"] { detail += " (\(status))" }
         if persistence["aof_last_write_status"] == "err" || persistence["rdb_last_bgsave_status"] == "err" {
-            checks.append(Check(name: "persistence", status: .fail, detail: detail + "; the last write to disk failed: see the server's log"))
+            checks.append(
+                Check(
+                    name: "persistence", status: .fail,
+                    detail: detail + "; the last write to disk failed: see the server's log"))
         } else if !aof {
             checks.append(
                 Check(
                     name: "persistence", status: .warn,
-                    detail: detail + "; a crash loses usage recorded since the last snapshot: turn on appendonly yes (docs/operations.md)"))
+                    detail: detail
+                        + "; a crash loses usage recorded since the last snapshot: turn on appendonly yes (docs/operations.md)"
+                ))
         } else if fsync == "no" {
             checks.append(
                 Check(
@@ -221,7 +240,8 @@ public enum Diagnostics {
             checks.append(
                 Check(
                     name: "memory", status: .warn,
-                    detail: memoryDetail + "; an eviction policy can delete usage and limits: use maxmemory-policy noeviction"))
+                    detail: memoryDetail
+                        + "; an eviction policy can delete usage and limits: use maxmemory-policy noeviction"))
         } else if maxmemory > 0 && usedBytes * 10 > maxmemory * 9 {
             checks.append(Check(name: "memory", status: .warn, detail: memoryDetail + "; above 90 % of maxmemory"))
         } else {
@@ -239,7 +259,8 @@ public enum Diagnostics {
                 detail: "has never run in this namespace; schedule tokenledger rollover daily (docker/crontab)")
         }
         if now.timeIntervalSince(last) > 2 * 86_400 {
-            return Check(name: "rollover", status: .warn, detail: "last ran \(text), more than 2 days ago: is cron running?")
+            return Check(
+                name: "rollover", status: .warn, detail: "last ran \(text), more than 2 days ago: is cron running?")
         }
         return Check(name: "rollover", status: .ok, detail: "last ran \(text)")
     }
@@ -269,19 +290,29 @@ public enum Diagnostics {
 
         var checks: [Check] = []
         if canRecord {
-            let role = deletes && setsDefaults ? "administrator: may also reset and change settings" : "application: may record and reserve, may not reset or change settings"
-            checks.append(Check(name: "permissions", status: .ok, detail: "\(who) runs TokenLedger's scripts on '\(keys.namespace):*' (\(role))"))
+            let role =
+                deletes && setsDefaults
+                ? "administrator: may also reset and change settings"
+                : "application: may record and reserve, may not reset or change settings"
+            checks.append(
+                Check(
+                    name: "permissions", status: .ok,
+                    detail: "\(who) runs TokenLedger's scripts on '\(keys.namespace):*' (\(role))"))
         } else {
             checks.append(
                 Check(
                     name: "permissions", status: .fail,
-                    detail: "\(who) may not run TokenLedger's scripts on '\(keys.namespace):*': \(recordDetail) (see docs/operations.md, Least privilege)"))
+                    detail:
+                        "\(who) may not run TokenLedger's scripts on '\(keys.namespace):*': \(recordDetail) (see docs/operations.md, Least privilege)"
+                ))
         }
         if outside {
             checks.append(
                 Check(
                     name: "key access", status: .warn,
-                    detail: "\(who) may read keys outside '\(keys.namespace):*'; give the application its own ACL user (docs/operations.md)"))
+                    detail:
+                        "\(who) may read keys outside '\(keys.namespace):*'; give the application its own ACL user (docs/operations.md)"
+                ))
         } else {
             checks.append(Check(name: "key access", status: .ok, detail: "\(who) is confined to '\(keys.namespace):*'"))
         }
@@ -293,7 +324,13 @@ public enum Diagnostics {
         do {
             return try await body()
         } catch let error as RedisError where isPermissionError(error) {
-            return [Check(name: name, status: .warn, detail: "not checked: needs the administrator's user (this user got \(error.serverCode ?? "NOPERM")); run doctor as the administrator")]
+            return [
+                Check(
+                    name: name, status: .warn,
+                    detail:
+                        "not checked: needs the administrator's user (this user got \(error.serverCode ?? "NOPERM")); run doctor as the administrator"
+                )
+            ]
         } catch let error as RedisError where error.isServerUnavailable {
             // A replica (READONLY) or a full server (OOM) refuses the probes; the role and memory
             // checks say why.
@@ -302,7 +339,9 @@ public enum Diagnostics {
     }
 
     /// Whether the user may run `command` (which must change nothing when allowed).
-    private static func permitted(_ pool: RedisConnectionPool, _ command: some RedisCommandRepresentable) async throws -> Bool {
+    private static func permitted(_ pool: RedisConnectionPool, _ command: some RedisCommandRepresentable) async throws
+        -> Bool
+    {
         do {
             _ = try await pool.send(command)
             return true

@@ -45,7 +45,8 @@ public struct JobLock: Sendable {
 
     private func call(_ operation: LockScript.Operation) async throws -> Bool {
         // Bounded first (options are public vars, set after their validating init too), so this cannot overflow.
-        let milliseconds = try Validation.leaseTTLMilliseconds(min(max(ttl, .milliseconds(1)), Validation.maximumLeaseTTL), field: "lock_ttl")
+        let milliseconds = try Validation.leaseTTLMilliseconds(
+            min(max(ttl, .milliseconds(1)), Validation.maximumLeaseTTL), field: "lock_ttl")
         return try await repository.run(
             LockScript(key: key, operation: operation, token: token, milliseconds: milliseconds))
     }

@@ -36,7 +36,8 @@ struct LateAdjustment: Sendable, Hashable, Codable {
         callID: String, json: String, value: LateAdjustment
     )] {
         try decodeAll(
-            stride(from: 0, to: hash.count - 1, by: 2).map { (hash[$0].string ?? "", hash[$0 + 1].string ?? "") }, key: key)
+            stride(from: 0, to: hash.count - 1, by: 2).map { (hash[$0].string ?? "", hash[$0 + 1].string ?? "") },
+            key: key)
     }
 
     /// The adjustments in a `late:<cycle>` hash as `HGETALL` returns it, by call id.

@@ -84,7 +84,8 @@ public struct Rollover: Sendable {
         if now > server.addingTimeInterval(Double(Self.clockTolerance.components.seconds)) {
             throw LedgerError(
                 code: .instantInFuture,
-                message: "refusing to roll over at \(ISO8601Instant.format(now)): it is later than the Redis server's clock "
+                message:
+                    "refusing to roll over at \(ISO8601Instant.format(now)): it is later than the Redis server's clock "
                     + "(\(ISO8601Instant.format(server))) plus 5 minutes, and closing cycles that have not ended would "
                     + "delete their counters; a dry run may look ahead")
         }
@@ -242,8 +243,11 @@ public struct Rollover: Sendable {
         if summarized >= indexed { return closed }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        try await pool.sscan(keys.index(cycle), count: options.batchSize).forEachBatch(of: options.batchSize) { members in
-            let users = members.map { String(decoding: $0, as: UTF8.self) }.filter { (try? Validation.validateUserID($0)) != nil }
+        try await pool.sscan(keys.index(cycle), count: options.batchSize).forEachBatch(of: options.batchSize) {
+            members in
+            let users = members.map { String(decoding: $0, as: UTF8.self) }.filter {
+                (try? Validation.validateUserID($0)) != nil
+            }
             if users.isEmpty { return }
             // Who is not in the history yet, and what policy each of them has.
             let present = try await pool.send(HMGET(keys.history(cycle), fields: users))

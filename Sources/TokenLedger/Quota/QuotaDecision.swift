@@ -22,7 +22,8 @@ public struct QuotaDecision: Sendable, Hashable, Codable {
     public var remaining: Int? { limit.map { Validation.remaining(limit: $0, used: used, reserved: reserved) } }
 
     /// Creates a decision.
-    public init(allowed: Bool, user: String, cycle: CalendarDate, used: Int, reserved: Int, limit: Int?, requested: Int) {
+    public init(allowed: Bool, user: String, cycle: CalendarDate, used: Int, reserved: Int, limit: Int?, requested: Int)
+    {
         self.allowed = allowed
         self.user = user
         self.cycle = cycle

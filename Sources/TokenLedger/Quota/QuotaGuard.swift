@@ -42,7 +42,8 @@ public struct QuotaGuard: Sendable {
     ///   - logger: Receives quota decisions made without Redis and settle/release errors.
     public init(
         recorder: UsageRecorder, counting: TokenCounting = .fromEnvironment(), leaseTTL: Duration = .seconds(600),
-        whenUnavailable: UnavailablePolicy = .failClosed, logger: Logger = Logger(label: "tokenledger.quota", factory: { _ in SwiftLogNoOpLogHandler() })
+        whenUnavailable: UnavailablePolicy = .failClosed,
+        logger: Logger = Logger(label: "tokenledger.quota", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.recorder = recorder
         self.counting = counting
@@ -54,7 +55,8 @@ public struct QuotaGuard: Sendable {
     /// Creates a guard that settles straight into Redis (no spool).
     public init(
         repository: TokenRepository, counting: TokenCounting = .fromEnvironment(), leaseTTL: Duration = .seconds(600),
-        whenUnavailable: UnavailablePolicy = .failClosed, logger: Logger = Logger(label: "tokenledger.quota", factory: { _ in SwiftLogNoOpLogHandler() })
+        whenUnavailable: UnavailablePolicy = .failClosed,
+        logger: Logger = Logger(label: "tokenledger.quota", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.init(
             recorder: UsageRecorder(repository: repository, logger: logger), counting: counting, leaseTTL: leaseTTL,

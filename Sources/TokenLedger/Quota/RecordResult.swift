@@ -21,7 +21,8 @@ public struct RecordResult: Sendable, Hashable, Codable {
     public var amendsHistory = false
 
     /// Creates a result.
-    public init(applied: Bool, user: String, cycle: CalendarDate, totalTokens: Int, calls: Int, releasedTokens: Int = 0) {
+    public init(applied: Bool, user: String, cycle: CalendarDate, totalTokens: Int, calls: Int, releasedTokens: Int = 0)
+    {
         self.applied = applied
         self.user = user
         self.cycle = cycle

@@ -14,15 +14,18 @@ extension UsageRecorder {
         cycle: CalendarDate? = nil, at instant: Date = Date()
     ) async {
         let event = SpooledEvent(
-            operation: .record, user: user, callID: callID, usage: usage, model: model, provider: provider, cycle: cycle,
+            operation: .record, user: user, callID: callID, usage: usage, model: model, provider: provider,
+            cycle: cycle,
             at: instant, namespace: repository.keys.namespace)
         do {
             try TokenRepository.validateRecord(
-                user: event.user, callID: event.callID, usage: event.usage, model: event.model, provider: event.provider)
+                user: event.user, callID: event.callID, usage: event.usage, model: event.model, provider: event.provider
+            )
             try Validation.validateEventInstant(event.at)
         } catch {
             metrics.record("rejected")
-            logger.warning("usage rejected", metadata: [LoggingKeys.callID: "\(callID)", LoggingKeys.error: "\(error)"])
+            logger.warning(
+                "usage rejected", metadata: [LoggingKeys.callID: "\(callID)", LoggingKeys.error: "\(error)"])
             return
         }
         guard let pipeline, repository.cachedSettings() != nil, repository.schemaKnownWritable else {
@@ -53,7 +56,8 @@ extension UsageRecorder {
     func submit(_ event: SpooledEvent) async -> RecordOutcome {
         do {
             try TokenRepository.validateRecord(
-                user: event.user, callID: event.callID, usage: event.usage, model: event.model, provider: event.provider)
+                user: event.user, callID: event.callID, usage: event.usage, model: event.model, provider: event.provider
+            )
             try Validation.validateEventInstant(event.at)
         } catch {
             metrics.record("rejected")
@@ -196,10 +200,11 @@ extension UsageRecorder {
                     repository.notePolicy(user: event.user, stored: stored)
                     later { _ = await self.submit(event) }
                 }
-            } catch where Self.isRejection(error) {
+            } catch  where Self.isRejection(error) {
                 metrics.record("rejected")
-                logger.warning("usage rejected", metadata: [LoggingKeys.callID: "\(event.callID)", LoggingKeys.error: "\(error)"])
-            } catch where Self.isPermissionDenied(error) {
+                logger.warning(
+                    "usage rejected", metadata: [LoggingKeys.callID: "\(event.callID)", LoggingKeys.error: "\(error)"])
+            } catch  where Self.isPermissionDenied(error) {
                 _ = refused(event, because: error)
             } catch {
                 metrics.redisError(error)
@@ -240,7 +245,9 @@ extension UsageRecorder {
         if let namespace = event.namespace, namespace != repository.keys.namespace {
             throw LedgerError(
                 code: .namespaceMismatch,
-                message: "the spool holds events for namespace '\(namespace)', not '\(repository.keys.namespace)'; flush with --namespace \(namespace)")
+                message:
+                    "the spool holds events for namespace '\(namespace)', not '\(repository.keys.namespace)'; flush with --namespace \(namespace)"
+            )
         }
     }
 

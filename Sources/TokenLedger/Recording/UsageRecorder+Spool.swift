@@ -69,7 +69,9 @@ extension UsageRecorder {
                 if result.applied + result.duplicates > 0 {
                     logger.info(
                         "spool replayed",
-                        metadata: [LoggingKeys.applied: "\(result.applied)", LoggingKeys.duplicates: "\(result.duplicates)"])
+                        metadata: [
+                            LoggingKeys.applied: "\(result.applied)", LoggingKeys.duplicates: "\(result.duplicates)",
+                        ])
                 }
                 return  // Anything left is held by another live process, which replays its own.
             } catch let error as RedisError where error.code == .server {

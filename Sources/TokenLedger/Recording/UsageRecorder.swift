@@ -160,7 +160,8 @@ public final class UsageRecorder: Service, Sendable {
         defer { recordLatency.recordInterval(since: start) }
         return await submit(
             SpooledEvent(
-                operation: .settle, user: user, callID: callID, usage: usage, model: model, provider: provider, at: instant,
+                operation: .settle, user: user, callID: callID, usage: usage, model: model, provider: provider,
+                at: instant,
                 namespace: repository.keys.namespace))
     }
 
@@ -318,7 +319,8 @@ public final class UsageRecorder: Service, Sendable {
             do {
                 try await flush()
             } catch {
-                logger.info("spooled events stay on disk for the next process", metadata: [LoggingKeys.error: "\(error)"])
+                logger.info(
+                    "spooled events stay on disk for the next process", metadata: [LoggingKeys.error: "\(error)"])
             }
         }
         spool?.close()

@@ -17,9 +17,13 @@ public enum HTMLReport {
     ///   - namespace: The namespace, shown in the title.
     ///   - generatedAt: When the page was made, shown in the footer.
     /// - Returns: The HTML text (UTF-8).
-    public static func render(_ report: UsageReport, top: Int = 10, namespace: String, generatedAt: Date = Date()) -> String {
+    public static func render(_ report: UsageReport, top: Int = 10, namespace: String, generatedAt: Date = Date())
+        -> String
+    {
         let totals = report.totals
-        let users = report.users.sorted { $0.totalTokens != $1.totalTokens ? $0.totalTokens > $1.totalTokens : $0.user < $1.user }
+        let users = report.users.sorted {
+            $0.totalTokens != $1.totalTokens ? $0.totalTokens > $1.totalTokens : $0.user < $1.user
+        }
         let shown = Array(users.prefix(max(0, top)))
         var models: [String: UserUsage.ModelUsage] = [:]
         for usage in report.users {
@@ -74,7 +78,8 @@ public enum HTMLReport {
             ("Reasoning", totals.reasoningTokens), ("Reserved now", totals.reserved),
         ]
         for (label, value) in cards {
-            html += "<div class=\"card\"><div class=\"label\">\(label)</div><div class=\"value\">\(format(value))</div></div>\n"
+            html +=
+                "<div class=\"card\"><div class=\"label\">\(label)</div><div class=\"value\">\(format(value))</div></div>\n"
         }
         html += "</div>\n</section>\n"
         html += "<section id=\"top-users\">\n<h2>Top \(shown.count) users against their limits</h2>\n"
@@ -83,7 +88,8 @@ public enum HTMLReport {
         html += "<section id=\"models\">\n<h2>Per-model split</h2>\n"
         html += modelSection(models, total: totals.totalTokens)
         html += "</section>\n"
-        html += "<footer>Generated \(ISO8601Instant.format(generatedAt)) by tokenledger \(TokenLedgerVersion.current).</footer>\n"
+        html +=
+            "<footer>Generated \(ISO8601Instant.format(generatedAt)) by tokenledger \(TokenLedgerVersion.current).</footer>\n"
         html += "</body>\n</html>\n"
         return html
     }
@@ -119,31 +125,40 @@ public enum HTMLReport {
             let used = Double(usage.totalTokens) / scale * barWidth
             let over = usage.limit.map { usage.totalTokens > $0 } ?? false
             svg += "<g class=\"bar\" data-user=\"\(escape(usage.user))\">\n"
-            svg += "<text x=\"\(Int(labelWidth - 8))\" y=\"\(fmt(y + 19))\" text-anchor=\"end\" fill=\"\(markColor)\">\(escape(clip(usage.user)))</text>\n"
+            svg +=
+                "<text x=\"\(Int(labelWidth - 8))\" y=\"\(fmt(y + 19))\" text-anchor=\"end\" fill=\"\(markColor)\">\(escape(clip(usage.user)))</text>\n"
             if let limit = usage.limit {
                 let limitWidth = Double(limit) / scale * barWidth
-                svg += "<rect x=\"\(Int(labelWidth))\" y=\"\(fmt(y + 4))\" width=\"\(fmt(limitWidth))\" height=\"20\" fill=\"\(limitColor)\"/>\n"
+                svg +=
+                    "<rect x=\"\(Int(labelWidth))\" y=\"\(fmt(y + 4))\" width=\"\(fmt(limitWidth))\" height=\"20\" fill=\"\(limitColor)\"/>\n"
             }
-            svg += "<rect x=\"\(Int(labelWidth))\" y=\"\(fmt(y + 6))\" width=\"\(fmt(max(used, usage.totalTokens > 0 ? 1 : 0)))\" height=\"16\" fill=\"\(over ? overColor : usedColor)\"/>\n"
+            svg +=
+                "<rect x=\"\(Int(labelWidth))\" y=\"\(fmt(y + 6))\" width=\"\(fmt(max(used, usage.totalTokens > 0 ? 1 : 0)))\" height=\"16\" fill=\"\(over ? overColor : usedColor)\"/>\n"
             if let limit = usage.limit {
                 let x = labelWidth + Double(limit) / scale * barWidth
-                svg += "<rect x=\"\(fmt(max(labelWidth, x - 1)))\" y=\"\(fmt(y + 1))\" width=\"2\" height=\"26\" fill=\"\(markColor)\"/>\n"
+                svg +=
+                    "<rect x=\"\(fmt(max(labelWidth, x - 1)))\" y=\"\(fmt(y + 1))\" width=\"2\" height=\"26\" fill=\"\(markColor)\"/>\n"
             }
             let caption: String
             if let limit = usage.limit {
-                let percent = limit > 0 ? String(format: "%.1f", Double(usage.totalTokens) * 100 / Double(limit)) + " %" : "over"
+                let percent =
+                    limit > 0 ? String(format: "%.1f", Double(usage.totalTokens) * 100 / Double(limit)) + " %" : "over"
                 caption = "\(format(usage.totalTokens)) / \(format(limit)) (\(percent))"
             } else {
                 caption = "\(format(usage.totalTokens)) (unlimited)"
             }
-            svg += "<text x=\"\(Int(labelWidth + barWidth + 10))\" y=\"\(fmt(y + 19))\" fill=\"\(markColor)\">\(caption)</text>\n"
+            svg +=
+                "<text x=\"\(Int(labelWidth + barWidth + 10))\" y=\"\(fmt(y + 19))\" fill=\"\(markColor)\">\(caption)</text>\n"
             svg += "</g>\n"
         }
         svg += "</svg>\n"
-        var table = "<table class=\"users\">\n<tr><th>user</th><th>total</th><th>input</th><th>output</th><th>calls</th><th>limit</th></tr>\n"
+        var table =
+            "<table class=\"users\">\n<tr><th>user</th><th>total</th><th>input</th><th>output</th><th>calls</th><th>limit</th></tr>\n"
         for usage in users {
-            table += "<tr><td>\(escape(usage.user))</td><td>\(format(usage.totalTokens))</td><td>\(format(usage.inputTokens))</td>"
-            table += "<td>\(format(usage.outputTokens))</td><td>\(format(usage.calls))</td><td>\(usage.limit.map(format) ?? "unlimited")</td></tr>\n"
+            table +=
+                "<tr><td>\(escape(usage.user))</td><td>\(format(usage.totalTokens))</td><td>\(format(usage.inputTokens))</td>"
+            table +=
+                "<td>\(format(usage.outputTokens))</td><td>\(format(usage.calls))</td><td>\(usage.limit.map(format) ?? "unlimited")</td></tr>\n"
         }
         return svg + table + "</table>\n"
     }
@@ -151,12 +166,17 @@ public enum HTMLReport {
     /// The per-model table with each model's share of all tokens.
     static func modelSection(_ models: [String: UserUsage.ModelUsage], total: Int) -> String {
         if models.isEmpty { return "<p>No usage in this cycle.</p>\n" }
-        let ordered = models.sorted { $0.value.totalTokens != $1.value.totalTokens ? $0.value.totalTokens > $1.value.totalTokens : $0.key < $1.key }
-        var html = "<table class=\"models\">\n<tr><th>model</th><th>total</th><th>input</th><th>output</th><th>calls</th><th>share</th></tr>\n"
+        let ordered = models.sorted {
+            $0.value.totalTokens != $1.value.totalTokens ? $0.value.totalTokens > $1.value.totalTokens : $0.key < $1.key
+        }
+        var html =
+            "<table class=\"models\">\n<tr><th>model</th><th>total</th><th>input</th><th>output</th><th>calls</th><th>share</th></tr>\n"
         for (model, usage) in ordered {
             let share = total > 0 ? String(format: "%.1f", Double(usage.totalTokens) * 100 / Double(total)) + " %" : "-"
-            html += "<tr><td>\(model.isEmpty ? "(unknown model)" : escape(model))</td><td>\(format(usage.totalTokens))</td>"
-            html += "<td>\(format(usage.inputTokens))</td><td>\(format(usage.outputTokens))</td><td>\(format(usage.calls))</td><td>\(share)</td></tr>\n"
+            html +=
+                "<tr><td>\(model.isEmpty ? "(unknown model)" : escape(model))</td><td>\(format(usage.totalTokens))</td>"
+            html +=
+                "<td>\(format(usage.inputTokens))</td><td>\(format(usage.outputTokens))</td><td>\(format(usage.calls))</td><td>\(share)</td></tr>\n"
         }
         return html + "</table>\n"
     }

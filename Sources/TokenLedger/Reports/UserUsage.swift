@@ -129,7 +129,7 @@ public struct UserUsage: Sendable, Hashable, Codable, TokenCountsCarrying {
             let value: Int
             do {
                 value = try TokenCounts.storedCounter(cycleHash[index + 1], key: key, field: field)
-            } catch where lenient {
+            } catch  where lenient {
                 continue
             }
             models.apply(modelField: field, value: value)
@@ -155,7 +155,8 @@ public struct UserUsage: Sendable, Hashable, Codable, TokenCountsCarrying {
         }
         // Totals are derived: the scripts store input and output only.
         for (model, entry) in models {
-            models[model]?.totalTokens = try add(entry.inputTokens, entry.outputTokens, "model '\(model)' input + output tokens")
+            models[model]?.totalTokens = try add(
+                entry.inputTokens, entry.outputTokens, "model '\(model)' input + output tokens")
         }
     }
 

@@ -32,7 +32,8 @@ public struct LedgerConfiguration: Sendable, Hashable {
                 message: "threshold \(threshold) % is outside 1…1000 %")
         }
         _ = try Validation.leaseTTLMilliseconds(defaultLeaseTTL, field: "default_lease_ttl")
-        try Validation.validateDuration(settingsCacheTTL, field: "settings_cache_ttl", maximum: Validation.maximumTimeout)
+        try Validation.validateDuration(
+            settingsCacheTTL, field: "settings_cache_ttl", maximum: Validation.maximumTimeout)
         self.namespace = namespace
         self.thresholds = thresholds.sorted()
         self.defaultLeaseTTL = defaultLeaseTTL

@@ -28,7 +28,8 @@ extension TokenRepository {
         // A stored limit that is not a number is reported, never read as "no limit of its own".
         if let text = stored, !text.isEmpty {
             guard let limit = Int(text), limit >= 0 else {
-                throw LedgerError(code: .corruptData, message: "\(profile) limit is '\(text.prefix(40))', not a non-negative integer")
+                throw LedgerError(
+                    code: .corruptData, message: "\(profile) limit is '\(text.prefix(40))', not a non-negative integer")
             }
             return (Int(limit), settings.defaultLimit)
         }
@@ -74,7 +75,9 @@ extension TokenRepository {
         try Validation.validateUserID(user)
         let stored = try await pool.send(HGET(try keys.user(user).profile, field: "policy")) ?? ""
         let settings = try await settings(fresh: true)
-        guard let policy = try StoredPolicy.decode(stored, user: user).policy else { return (settings.defaultPolicy, false) }
+        guard let policy = try StoredPolicy.decode(stored, user: user).policy else {
+            return (settings.defaultPolicy, false)
+        }
         return (policy, true)
     }
 
@@ -109,7 +112,8 @@ extension TokenRepository {
     public func events(user: String, count: Int = 100) async throws -> [[String: String]] {
         try Validation.validateUserID(user)
         guard (1...100_000).contains(count) else {
-            throw ValidationError(code: .invalidLimit, field: "count", message: "count is \(count); it must be from 1 to 100000")
+            throw ValidationError(
+                code: .invalidLimit, field: "count", message: "count is \(count); it must be from 1 to 100000")
         }
         let entries = try await pool.send(XRANGE(try keys.user(user).events, count: count))
         return entries.map { entry in entry.fields.merging(["id": entry.id]) { field, _ in field } }

@@ -5,7 +5,9 @@ import Synchronization
 // TokenRepository: which cycle a call lands in (the user's policy, its carries) and the retry when the stored policy changed.
 extension TokenRepository {
     /// The cycle a write for `user` goes to now, and the policy assumed for it (`*` for an explicit cycle).
-    func resolveCycle(user: String, explicit: CalendarDate?, at instant: Date, settings: Settings) throws -> (BillingCycle, String) {
+    func resolveCycle(user: String, explicit: CalendarDate?, at instant: Date, settings: Settings) throws -> (
+        BillingCycle, String
+    ) {
         let hint = policyHints.withLock { $0[user] } ?? ""
         let policy = try Self.policy(stored: hint, user: user, settings: settings)
         if let explicit {
@@ -72,7 +74,8 @@ extension TokenRepository {
         if cycle.start.year >= 1 && cycle.end.year <= 9999 { return }
         throw ValidationError(
             code: .invalidCycle, field: "cycle",
-            message: "the cycle starting \(cycle.start) would end after 9999-12-31, outside the dates TokenLedger accepts "
+            message:
+                "the cycle starting \(cycle.start) would end after 9999-12-31, outside the dates TokenLedger accepts "
                 + "(0001-01-01 to 9999-12-31); use an earlier date")
     }
 
@@ -94,7 +97,8 @@ extension TokenRepository {
     func carriedCycleKeys(user: String, assumed: String, target: CalendarDate, at instant: Date) throws -> [String] {
         guard assumed.contains("\"carry\"") else { return [] }
         let userKeys = try keys.user(user)
-        return try StoredPolicy.decode(assumed, user: user).activeCarries(at: instant, target: target).map(userKeys.cycle)
+        return try StoredPolicy.decode(assumed, user: user).activeCarries(at: instant, target: target).map(
+            userKeys.cycle)
     }
 
     static func decodePolicy(_ text: String, user: String?) throws -> BillingCyclePolicy {

@@ -62,7 +62,8 @@ extension TokenRepository {
             case .conflict(let held):
                 throw ValidationError(
                     code: .reservationConflict, field: "tokens",
-                    message: "call id \(ValidationError.quoted(callID)) of user \(ValidationError.quoted(user)) already holds "
+                    message:
+                        "call id \(ValidationError.quoted(callID)) of user \(ValidationError.quoted(user)) already holds "
                         + "a reservation of \(held ?? "another amount of") tokens, not \(tokens); a retry must ask for the same amount "
                         + "(or release the lease first, or use a new call id)")
             case .decided(let reservation, let used, let reserved, let limit):

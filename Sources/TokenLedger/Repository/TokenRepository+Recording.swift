@@ -21,7 +21,8 @@ extension TokenRepository {
         cycle: CalendarDate? = nil, at instant: Date = Date()
     ) async throws -> RecordResult {
         try await write(
-            .record, user: user, callID: callID, usage: usage, model: model, provider: provider, cycle: cycle, at: instant)
+            .record, user: user, callID: callID, usage: usage, model: model, provider: provider, cycle: cycle,
+            at: instant)
     }
 
     /// Replaces a call's reservation with its actual usage, exactly once. With no live lease the
@@ -33,7 +34,8 @@ extension TokenRepository {
         at instant: Date = Date()
     ) async throws -> RecordResult {
         try await write(
-            .settle, user: user, callID: callID, usage: usage, model: model, provider: provider, cycle: nil, at: instant)
+            .settle, user: user, callID: callID, usage: usage, model: model, provider: provider, cycle: nil, at: instant
+        )
     }
 
     /// Record or settle: validate, then run the script at the cycle the user's policy gives
@@ -48,7 +50,8 @@ extension TokenRepository {
         try await ensureWritableSchema()  // no round trip once settings() found it writable
         let result = try await retryingStalePolicy(user: user) {
             let prepared = try prepareWrite(
-                kind, user: user, callID: callID, usage: usage, model: model, cycle: cycle, at: instant, settings: settings)
+                kind, user: user, callID: callID, usage: usage, model: model, cycle: cycle, at: instant,
+                settings: settings)
             return try prepared.decode(try await pool.evaluateMany(prepared.calls))
         }
         if result.amendsHistory { await amendHistoryNow(user: user, cycle: result.cycle) }
@@ -68,7 +71,8 @@ extension TokenRepository {
             userKeys: try! keys.user(user),  // the user id was validated, so building its keys cannot fail
             cycleName: target.name, assumedPolicy: assumed, callID: callID, usage: usage, model: model,
             defaultLimit: settings.defaultLimit, thresholds: thresholdsArgument)
-        let index = recentlyIndexed(user: user, cycle: target.start)
+        let index =
+            recentlyIndexed(user: user, cycle: target.start)
             ? nil : IndexScript(keySet: keys, cycle: target.start, users: [user])
         var calls = [write.call(scripts)]
         if let index { calls.append(index.call(scripts)) }
@@ -77,7 +81,9 @@ extension TokenRepository {
 
     private func recentlyIndexed(user: String, cycle: CalendarDate) -> Bool {
         let now = ContinuousClock.now
-        return indexed.withLock { $0[IndexedUser(cycle: cycle, user: user)].map { now - $0 < Self.indexMemory } ?? false }
+        return indexed.withLock {
+            $0[IndexedUser(cycle: cycle, user: user)].map { now - $0 < Self.indexMemory } ?? false
+        }
     }
 
     func noteIndexed(user: String, cycle: CalendarDate) {
@@ -106,19 +112,27 @@ extension TokenRepository {
         try Validation.validateProvider(provider)
         try Validation.validateTokenCount(usage.inputTokens, field: "input_tokens")
         try Validation.validateTokenCount(usage.outputTokens, field: "output_tokens")
-        if let cached = usage.cachedInputTokens { try Validation.validateTokenCount(cached, field: "cached_input_tokens") }
+        if let cached = usage.cachedInputTokens {
+            try Validation.validateTokenCount(cached, field: "cached_input_tokens")
+        }
         if let write = usage.cacheWriteTokens { try Validation.validateTokenCount(write, field: "cache_write_tokens") }
-        if let reasoning = usage.reasoningTokens { try Validation.validateTokenCount(reasoning, field: "reasoning_tokens") }
+        if let reasoning = usage.reasoningTokens {
+            try Validation.validateTokenCount(reasoning, field: "reasoning_tokens")
+        }
         let inputSubsets = (usage.cachedInputTokens ?? 0) + (usage.cacheWriteTokens ?? 0)
         if inputSubsets > usage.inputTokens {
             throw ValidationError(
                 code: .invalidTokenCount, field: "cached_input_tokens",
-                message: "cached_input_tokens + cache_write_tokens (\(inputSubsets)) is more than input_tokens (\(usage.inputTokens)); they are part of it")
+                message:
+                    "cached_input_tokens + cache_write_tokens (\(inputSubsets)) is more than input_tokens (\(usage.inputTokens)); they are part of it"
+            )
         }
         if let reasoning = usage.reasoningTokens, reasoning > usage.outputTokens {
             throw ValidationError(
                 code: .invalidTokenCount, field: "reasoning_tokens",
-                message: "reasoning_tokens (\(reasoning)) is more than output_tokens (\(usage.outputTokens)); it is part of it")
+                message:
+                    "reasoning_tokens (\(reasoning)) is more than output_tokens (\(usage.outputTokens)); it is part of it"
+            )
         }
     }
 }

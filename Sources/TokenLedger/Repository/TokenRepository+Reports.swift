@@ -33,7 +33,8 @@ extension TokenRepository {
             case .policy(let stored):
                 return .retry(stored)
             case .snapshot(let snapshot):
-                return .done(try makeUsage(user: user, cycle: target.start, snapshot, settings: settings, lenient: lenient))
+                return .done(
+                    try makeUsage(user: user, cycle: target.start, snapshot, settings: settings, lenient: lenient))
             }
         }
     }
@@ -65,7 +66,9 @@ extension TokenRepository {
             var unreadable: String?
         }
         let batchSize = 2000
-        let batches = stride(from: 0, to: users.count, by: batchSize).map { Array(users[$0..<min($0 + batchSize, users.count)]) }
+        let batches = stride(from: 0, to: users.count, by: batchSize).map {
+            Array(users[$0..<min($0 + batchSize, users.count)])
+        }
         var counters: [Counters] = []
         counters.reserveCapacity(users.count)
         var read = 0
@@ -98,7 +101,8 @@ extension TokenRepository {
                                 reserved: reads[offset].reserved.decodeResult(replies[offset * 2 + 1]))
                             result.append(Counters(user: user, counts: counts, reserved: reserved))
                         } catch {
-                            result.append(Counters(user: user, unreadable: (error as? LedgerError)?.message ?? "\(error)"))
+                            result.append(
+                                Counters(user: user, unreadable: (error as? LedgerError)?.message ?? "\(error)"))
                         }
                     }
                     return (index, result)
@@ -151,13 +155,15 @@ extension TokenRepository {
             let batch = ranked[start..<min(start + 1000, ranked.count)].map(\.user)
             let calls = try batch.map { user in
                 UsageScript(
-                    userKeys: try keys.user(user), cycle: cycleStart, assumedPolicy: "*", defaultLimit: settings.defaultLimit)
+                    userKeys: try keys.user(user), cycle: cycleStart, assumedPolicy: "*",
+                    defaultLimit: settings.defaultLimit)
             }
             for (user, reply) in zip(batch, try await runEach(calls)) {
                 do {
                     // An explicit cycle ("*") never gets a policy reply.
                     guard case .snapshot(let snapshot) = try reply.get() else {
-                        throw LedgerError(code: .unexpectedReply, message: "unexpected policy reply to usage for an explicit cycle")
+                        throw LedgerError(
+                            code: .unexpectedReply, message: "unexpected policy reply to usage for an explicit cycle")
                     }
                     rows.append(try makeUsage(user: user, cycle: cycleStart, snapshot, settings: settings))
                 } catch let error as LedgerError where error.code == .corruptData {
@@ -168,7 +174,8 @@ extension TokenRepository {
                 } catch let error as RedisError where error.code == .server {
                     if let entry = shown[user] { totals.subtract(entry.counts, reserved: entry.reserved) }
                     unreadable.append(
-                        UsageReport.UnreadableUser(user: user, reason: "its stored data cannot be read: \(error.message)"))
+                        UsageReport.UnreadableUser(
+                            user: user, reason: "its stored data cannot be read: \(error.message)"))
                 }
             }
         }
@@ -195,7 +202,8 @@ extension TokenRepository {
         switch hash {
         case .success(let values): fields = values
         case .failure(let error) where error.code == .server:
-            throw LedgerError(code: .corruptData, message: "\(cycleKey) cannot be read as a hash (\(error.serverCode ?? "error"))")
+            throw LedgerError(
+                code: .corruptData, message: "\(cycleKey) cannot be read as a hash (\(error.serverCode ?? "error"))")
         case .failure:
             throw LedgerError(code: .corruptData, message: "\(cycleKey) cannot be read as a hash")
         }
@@ -204,7 +212,8 @@ extension TokenRepository {
             guard let text = fields[field] else { continue }
             let value = try TokenCounts.storedCounter(.bulk(Array(text.utf8)), key: cycleKey, field: field)
             guard value <= Validation.maximumLimit else {
-                throw LedgerError(code: .corruptData, message: "\(cycleKey) field \(field) is \(value), beyond 2^53 - 1")
+                throw LedgerError(
+                    code: .corruptData, message: "\(cycleKey) field \(field) is \(value), beyond 2^53 - 1")
             }
             counts.set(storedField: field, to: value)
         }
@@ -219,7 +228,9 @@ extension TokenRepository {
             }
             return (counts, value)
         case .failure(let error):
-            throw LedgerError(code: .corruptData, message: "\(reservedKey) cannot be read as a number (\(error.serverCode ?? "error"))")
+            throw LedgerError(
+                code: .corruptData,
+                message: "\(reservedKey) cannot be read as a number (\(error.serverCode ?? "error"))")
         }
     }
 
@@ -258,7 +269,8 @@ extension TokenRepository {
         let key = try keys.user(user).cycle(cycle)
         guard snapshot.reserved >= 0 || lenient else {
             throw LedgerError(
-                code: .corruptData, message: "\(try keys.user(user).reserved) is \(snapshot.reserved), not a non-negative integer")
+                code: .corruptData,
+                message: "\(try keys.user(user).reserved) is \(snapshot.reserved), not a non-negative integer")
         }
         try usage.apply(cycleHash: snapshot.cycleHash, key: key, lenient: lenient)
         return usage

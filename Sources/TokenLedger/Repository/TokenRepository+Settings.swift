@@ -32,7 +32,9 @@ extension TokenRepository {
             case .success(nil):
                 schemaWritable.withLock { $0 = true }
             case .success(let text?):
-                if let version = Int(text), version <= LedgerKeys.schemaVersion { schemaWritable.withLock { $0 = true } }
+                if let version = Int(text), version <= LedgerKeys.schemaVersion {
+                    schemaWritable.withLock { $0 = true }
+                }
             case .failure:
                 break
             }
@@ -40,7 +42,8 @@ extension TokenRepository {
         var settings = Settings(defaultLimit: nil, defaultPolicy: .default)
         if let text = fields["default_limit"] {
             guard let limit = Int(text) else {
-                throw LedgerError(code: .corruptData, message: "\(keys.config) default_limit is '\(text)', not a number")
+                throw LedgerError(
+                    code: .corruptData, message: "\(keys.config) default_limit is '\(text)', not a number")
             }
             settings.defaultLimit = limit
         }
@@ -61,7 +64,8 @@ extension TokenRepository {
         if schemaWritable.withLock({ $0 }) { return }
         if let text = try await pool.send(GET(keys.schema)) {
             guard let version = Int(text) else {
-                throw LedgerError(code: .corruptData, message: "\(keys.schema) is '\(text)', not a schema version number")
+                throw LedgerError(
+                    code: .corruptData, message: "\(keys.schema) is '\(text)', not a schema version number")
             }
             if version > LedgerKeys.schemaVersion {
                 throw LedgerError(

@@ -59,7 +59,9 @@ struct LegacyImportScript: LedgerScriptCall {
 
     func read(_ reply: RedisReply) throws -> Reply {
         let (status, values) = try ScriptReply.status(reply, script: script)
-        guard values.count == 1, let limit = values[0].string else { throw ScriptReply.unexpected(reply, script: script) }
+        guard values.count == 1, let limit = values[0].string else {
+            throw ScriptReply.unexpected(reply, script: script)
+        }
         return Reply(status: status, limit: limit)
     }
 }

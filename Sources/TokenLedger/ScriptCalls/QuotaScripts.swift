@@ -69,7 +69,9 @@ struct ReserveScript: LedgerScriptCall {
         case .other("conflict"):
             return .conflict(held: values.count > 3 ? values[3].string : nil)
         case .other(let name):
-            guard let decision = ReservationStatus(rawValue: name) else { throw ScriptReply.unexpected(reply, script: script) }
+            guard let decision = ReservationStatus(rawValue: name) else {
+                throw ScriptReply.unexpected(reply, script: script)
+            }
             let numbers = try ScriptReply.integers(values, count: 3, script: script)
             return .decided(decision, used: numbers[0], reserved: numbers[1], limit: numbers[2] < 0 ? nil : numbers[2])
         default:

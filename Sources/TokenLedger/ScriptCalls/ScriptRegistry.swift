@@ -54,7 +54,8 @@ struct ScriptRegistry: Sendable {
         else {
             throw LedgerError(
                 code: .missingScript,
-                message: "the Lua script \(name).lua is missing from TokenLedger's resources (\(Bundle.module.bundlePath))")
+                message:
+                    "the Lua script \(name).lua is missing from TokenLedger's resources (\(Bundle.module.bundlePath))")
         }
         return text
     }

@@ -53,7 +53,8 @@ enum ScriptReply {
     ///   - subject: Whose data it was (e.g. `user 'u' cycle 2025-01-01`), put in front of an
     ///     overflow's message.
     static func checked(
-        _ reply: RedisReply, subject: String? = nil, badInput: BadInput = BadInput(code: .invalidTokenCount, field: "usage")
+        _ reply: RedisReply, subject: String? = nil,
+        badInput: BadInput = BadInput(code: .invalidTokenCount, field: "usage")
     ) throws -> RedisReply {
         guard case .error(let error) = reply else { return reply }
         switch error.serverCode {
@@ -109,7 +110,8 @@ enum ScriptReply {
         return LedgerError(
             code: .corruptData,
             message:
-                "stored value is corrupt: \(detail); nothing was changed. Another program or a raw command wrote it: fix the value or reset the cycle as the administrator (docs/operations.md)")
+                "stored value is corrupt: \(detail); nothing was changed. Another program or a raw command wrote it: fix the value or reset the cycle as the administrator (docs/operations.md)"
+        )
     }
 
     /// A reply of a shape the script never returns (the error itself for an error reply).

@@ -4,7 +4,7 @@ import RedisClient
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A local, append-only, fsync'd spool of events that could not reach Redis.
@@ -66,7 +66,8 @@ public final class EventSpool: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw SpoolError(code: .io, message: "cannot create the spool directory \(directory): \(error.localizedDescription)")
+            throw SpoolError(
+                code: .io, message: "cannot create the spool directory \(directory): \(error.localizedDescription)")
         }
         let existing = EventSpool.segmentFiles(in: directory).reduce(0) { $0 + EventSpool.fileSize($1) }
         self.state = Mutex(State(bytes: existing))
@@ -102,13 +103,18 @@ public final class EventSpool: Sendable {
             guard state.bytes + bytes.count <= options.maximumBytes else {
                 throw SpoolError(
                     code: .full,
-                    message: "the spool at \(directory) is full (\(state.bytes) of \(options.maximumBytes) bytes); the event was not written")
+                    message:
+                        "the spool at \(directory) is full (\(state.bytes) of \(options.maximumBytes) bytes); the event was not written"
+                )
             }
             if state.descriptor < 0 { try openSegment(&state) }
             do throws(SpoolError) {
                 try writeAll(bytes, to: state.descriptor, path: state.segmentPath ?? directory)
                 guard fsync(state.descriptor) == 0 else {
-                    throw SpoolError(code: .io, message: "fsync of \(state.segmentPath ?? directory) failed: \(String(cString: strerror(errno)))")
+                    throw SpoolError(
+                        code: .io,
+                        message:
+                            "fsync of \(state.segmentPath ?? directory) failed: \(String(cString: strerror(errno)))")
                 }
             } catch {
                 // Part of the lines may be in the segment, the last one cut short. The next append
@@ -136,7 +142,8 @@ public final class EventSpool: Sendable {
     /// Opens a new segment: created under a temporary name, locked, then renamed, so a replayer can
     /// never see it unlocked.
     private func openSegment(_ state: inout State) throws(SpoolError) {
-        let name = "segment-\(Int(Date().timeIntervalSince1970 * 1000))-\(getpid())-\(UUID().uuidString.prefix(8)).jsonl"
+        let name =
+            "segment-\(Int(Date().timeIntervalSince1970 * 1000))-\(getpid())-\(UUID().uuidString.prefix(8)).jsonl"
         let temporary = directory + "/.writing-" + name
         let final = directory + "/" + name
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
@@ -191,7 +198,8 @@ public final class EventSpool: Sendable {
             bytes += data.count
             events += data.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
         }
-        let rejected = EventSpool.files(in: directory, prefix: "rejected-").filter { $0.hasSuffix(".jsonl") }.reduce(0) { count, path in
+        let rejected = EventSpool.files(in: directory, prefix: "rejected-").filter { $0.hasSuffix(".jsonl") }.reduce(0)
+        { count, path in
             count + (FileManager.default.contents(atPath: path)?.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) } ?? 0)
         }
         return SpoolStatus(

@@ -34,7 +34,10 @@ final class SpoolWriter: Sendable {
     private let pending = Pending()
 
     /// Creates a writer. `queue` must be serial; tests pass one they can suspend.
-    init(spool: EventSpool, maximumPending: Int = 4096, queue: DispatchQueue = DispatchQueue(label: "tokenledger.spool-writer")) {
+    init(
+        spool: EventSpool, maximumPending: Int = 4096,
+        queue: DispatchQueue = DispatchQueue(label: "tokenledger.spool-writer")
+    ) {
         self.spool = spool
         self.maximumPending = maximumPending
         self.queue = queue

@@ -1,4 +1,5 @@
 import BytePairEncoding
+
 @_exported import protocol RedisClient.CategorizedError
 @_exported import enum RedisClient.ErrorCategory
 

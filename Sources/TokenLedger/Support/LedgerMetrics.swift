@@ -1,4 +1,5 @@
 import CoreMetrics
+import RedisClient
 
 /// TokenLedger's metrics through swift-metrics, all named `tokenledger_…`, never with user ids.
 ///
@@ -37,7 +38,8 @@ public struct LedgerMetrics: Sendable {
         // Created once: recording touches a counter on every event.
         var records: [String: Counter] = [:]
         for result in ["applied", "duplicate", "spooled", "replayed", "rejected", "failed"] {
-            records[result] = Counter(label: "tokenledger_records_total", dimensions: [("result", result)], factory: factory)
+            records[result] = Counter(
+                label: "tokenledger_records_total", dimensions: [("result", result)], factory: factory)
         }
         var decisions: [String: Counter] = [:]
         for decision in ["allowed", "denied", "fail_open", "fail_closed"] {
@@ -91,8 +93,6 @@ public struct LedgerMetrics: Sendable {
         Gauge(label: "tokenledger_spool_bytes", factory: factory).record(bytes)
     }
 }
-
-import RedisClient
 
 /// Errors that name a Redis failure code for metrics.
 protocol RedisErrorCodeProviding { var metricCode: String { get } }

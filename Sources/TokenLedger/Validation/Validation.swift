@@ -41,10 +41,12 @@ public enum Validation {
         var label: String { ValidationError.label(field) }  // built only for an error message
         let bytes = value.utf8.count
         if bytes == 0 && !allowEmpty {
-            throw ValidationError(code: code, field: field, message: "\(label) is empty; it must be 1 to \(maximum) \(unit)")
+            throw ValidationError(
+                code: code, field: field, message: "\(label) is empty; it must be 1 to \(maximum) \(unit)")
         }
         if bytes > maximum {
-            throw ValidationError(code: code, field: field, message: "\(label) is \(bytes) bytes; the limit is \(maximum)")
+            throw ValidationError(
+                code: code, field: field, message: "\(label) is \(bytes) bytes; the limit is \(maximum)")
         }
     }
 

@@ -20,13 +20,16 @@ struct CycleCommand: AsyncParsableCommand {
         @Flag(name: .customLong("default"), help: "Set the default policy instead of a user's.") var isDefault = false
         @Argument(help: "The user id (not with --default).") var user: String?
         @Option(help: "monthly, weekly or daily.") var period: String
-        @Option(name: .customLong("anchor-day"), help: "monthly: day 1-31 (clamped to short months); weekly: 1-7 (Monday = 1) or a weekday name.")
+        @Option(
+            name: .customLong("anchor-day"),
+            help: "monthly: day 1-31 (clamped to short months); weekly: 1-7 (Monday = 1) or a weekday name.")
         var anchorDay: String?
         @Option(help: "IANA time zone, e.g. Europe/Berlin (default UTC).") var timezone: String?
 
         func validate() throws {
             if isDefault == (user != nil) {
-                throw ArgumentParser.ValidationError("usage: cycle set USER --period P, or cycle set --default --period P")
+                throw ArgumentParser.ValidationError(
+                    "usage: cycle set USER --period P, or cycle set --default --period P")
             }
         }
 
@@ -42,7 +45,8 @@ struct CycleCommand: AsyncParsableCommand {
                     }
                 }
                 let cycle = policy.cycle(containing: Date())
-                try formatter.print(PolicyOutput(user: user, policy: policy, source: user == nil ? "default" : "user", cycle: cycle))
+                try formatter.print(
+                    PolicyOutput(user: user, policy: policy, source: user == nil ? "default" : "user", cycle: cycle))
             }
         }
     }
@@ -50,7 +54,9 @@ struct CycleCommand: AsyncParsableCommand {
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "show",
-            abstract: "Show a user's cycle policy, or with --default the policy for users without one, and the cycle at --at.")
+            abstract:
+                "Show a user's cycle policy, or with --default the policy for users without one, and the cycle at --at."
+        )
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var output: FormatOptions
@@ -75,7 +81,8 @@ struct CycleCommand: AsyncParsableCommand {
                     }
                     return (try await repository.settings(fresh: true).defaultPolicy, "default")
                 }
-                try formatter.print(PolicyOutput(user: user, policy: policy, source: source, cycle: policy.cycle(containing: instant)))
+                try formatter.print(
+                    PolicyOutput(user: user, policy: policy, source: source, cycle: policy.cycle(containing: instant)))
             }
         }
     }

@@ -39,10 +39,13 @@ struct DemoCommand: AsyncParsableCommand {
             func say(_ line: String) { if narrates { print(line) } else { printError(line) } }
             let redisConfiguration = try await global.redisConfiguration()
             let pool = RedisConnectionPool(configuration: redisConfiguration)
-            let repository = try TokenRepository(pool: pool, configuration: try LedgerConfiguration(namespace: namespace))
+            let repository = try TokenRepository(
+                pool: pool, configuration: try LedgerConfiguration(namespace: namespace))
             try await NamespaceWipe(repository: repository).run()
 
-            let users: [(name: String, limit: Int?)] = [("alice", 20_000), ("bob", 3_200), ("carol", 1_500), ("dave", nil)]
+            let users: [(name: String, limit: Int?)] = [
+                ("alice", 20_000), ("bob", 3_200), ("carol", 1_500), ("dave", nil),
+            ]
             for user in users {
                 if let limit = user.limit { try await repository.setLimit(user: user.name, tokens: limit) }
             }
@@ -63,11 +66,13 @@ struct DemoCommand: AsyncParsableCommand {
                         var notes: [String] = []
                         for index in 0..<calls {
                             let context = LLMCallContext(
-                                runID: "\(user.name)-\(index)", user: user.name, provider: "openai", model: index % 3 == 0 ? "gpt-4o" : "gpt-4o-mini")
+                                runID: "\(user.name)-\(index)", user: user.name, provider: "openai",
+                                model: index % 3 == 0 ? "gpt-4o" : "gpt-4o-mini")
                             let messages = SimulatedModel.prompt(for: user.name, index: index)
                             do {
                                 _ = try await guardian.run(context: context, messages: messages, maxOutputTokens: 300) {
-                                    try await SimulatedModel.call(messages: messages, context: context, handler: handlers, index: index)
+                                    try await SimulatedModel.call(
+                                        messages: messages, context: context, handler: handlers, index: index)
                                 }
                                 served += 1
                             } catch let error as QuotaExceededError {
@@ -88,23 +93,33 @@ struct DemoCommand: AsyncParsableCommand {
                 say("\(user): \(served) calls served")
                 for note in notes { say("  \(note)") }
                 for event in try await repository.events(user: user) where event["type"] == "threshold" {
-                    say("  threshold event: \(event["threshold"] ?? "?") % of \(event["limit"] ?? "?") reached at \(event["used"] ?? "?") tokens")
+                    say(
+                        "  threshold event: \(event["threshold"] ?? "?") % of \(event["limit"] ?? "?") reached at \(event["used"] ?? "?") tokens"
+                    )
                 }
             }
             let figures = metrics.snapshot
-            func handled(_ result: String) -> Int64 { figures.counter("tokenledger_handler_calls_total", [("result", result)]) }
+            func handled(_ result: String) -> Int64 {
+                figures.counter("tokenledger_handler_calls_total", [("result", result)])
+            }
             let estimated = figures.counter("tokenledger_handler_estimated_total")
-            say("handler: \(handled("recorded")) recorded (\(estimated) estimated), \(handled("duplicate")) duplicates, \(handled("failed")) failed")
+            say(
+                "handler: \(handled("recorded")) recorded (\(estimated) estimated), \(handled("duplicate")) duplicates, \(handled("failed")) failed"
+            )
             say("")
             let report = try await repository.report()
             var rows = [["user", "input", "output", "total", "calls", "limit", "remaining"]]
             for usage in report.users {
                 rows.append([
                     usage.user, String(usage.inputTokens), String(usage.outputTokens), String(usage.totalTokens),
-                    String(usage.calls), usage.limit.map(String.init) ?? "unlimited", usage.remaining.map(String.init) ?? "-",
+                    String(usage.calls), usage.limit.map(String.init) ?? "unlimited",
+                    usage.remaining.map(String.init) ?? "-",
                 ])
             }
-            rows.append(["TOTAL", String(report.totals.inputTokens), String(report.totals.outputTokens), String(report.totals.totalTokens), String(report.totals.calls), "", ""])
+            rows.append([
+                "TOTAL", String(report.totals.inputTokens), String(report.totals.outputTokens),
+                String(report.totals.totalTokens), String(report.totals.calls), "", "",
+            ])
             if formatter.format == .table {
                 say("report for cycle \(report.cycle)")
                 print(alignedColumns(rows), terminator: "")
@@ -119,10 +134,15 @@ struct DemoCommand: AsyncParsableCommand {
 /// A pretend LLM: answers with OpenAI-shaped responses (some streamed, some with only a total).
 enum SimulatedModel {
     static func prompt(for user: String, index: Int) -> [ChatMessage] {
-        let topics = ["invoice totals", "a refund policy", "量子计算的基本原理", "a SQL query plan", "{\"order\": 42, \"items\": 3}"]
+        let topics = [
+            "invoice totals", "a refund policy", "量子计算的基本原理", "a SQL query plan", "{\"order\": 42, \"items\": 3}",
+        ]
         return [
             ChatMessage(role: "system", content: "You are a helpful assistant for \(user)."),
-            ChatMessage(role: "user", content: "Explain \(topics[index % topics.count]) in detail. " + String(repeating: "Please be thorough. ", count: index % 4 + 1)),
+            ChatMessage(
+                role: "user",
+                content: "Explain \(topics[index % topics.count]) in detail. "
+                    + String(repeating: "Please be thorough. ", count: index % 4 + 1)),
         ]
     }
 
@@ -132,13 +152,16 @@ enum SimulatedModel {
         await handler.onLLMStart(messages: messages, context: context)
         let estimator = HeuristicTokenEstimator()
         let prompt = estimator.countTokens(in: messages)
-        let answer = String(repeating: "Here is a careful answer. ", count: 10 + (index * 7 + context.user.utf8.count * 11) % 40)
+        let answer = String(
+            repeating: "Here is a careful answer. ", count: 10 + (index * 7 + context.user.utf8.count * 11) % 40)
         let completion = estimator.countTokens(in: answer)
-        let usage = UsageRecord(inputTokens: prompt, outputTokens: completion, cachedInputTokens: index % 2 == 0 ? 0 : prompt / 2)
+        let usage = UsageRecord(
+            inputTokens: prompt, outputTokens: completion, cachedInputTokens: index % 2 == 0 ? 0 : prompt / 2)
         let response: LLMResponse
         switch index % 4 {
         case 0:  // a raw provider body
-            let body = #"{"model":"\#(context.model)","usage":{"prompt_tokens":\#(prompt),"completion_tokens":\#(completion),"total_tokens":\#(prompt + completion),"prompt_tokens_details":{"cached_tokens":\#(usage.cachedInputTokens ?? 0)}}}"#
+            let body =
+                #"{"model":"\#(context.model)","usage":{"prompt_tokens":\#(prompt),"completion_tokens":\#(completion),"total_tokens":\#(prompt + completion),"prompt_tokens_details":{"cached_tokens":\#(usage.cachedInputTokens ?? 0)}}}"#
             response = LLMResponse(raw: Data(body.utf8))
         case 1:  // a stream without usage: the handler estimates from what streamed
             for word in answer.split(separator: " ") { await handler.onLLMNewToken(word + " ", context: context) }

@@ -7,7 +7,8 @@ import TokenLedger
 struct DoctorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "doctor",
-        abstract: "Check Redis and the namespace: connectivity, version, schema and migrations, scripts, persistence, memory, rollover.",
+        abstract:
+            "Check Redis and the namespace: connectivity, version, schema and migrations, scripts, persistence, memory, rollover.",
         discussion: """
             Prints one line per check (ok, warn or fail). Exits 69 when Redis is unavailable, 77 when it \
             refuses the user (wrong password), 70 when a check fails (e.g. the Lua scripts are not \
@@ -38,7 +39,8 @@ struct DoctorCommand: AsyncParsableCommand {
             let failed = result.checks.filter { $0.status == .fail }
             if !failed.isEmpty {
                 throw CLIFailure(
-                    exitCode: .internalError, message: "doctor: \(failed.map(\.name).joined(separator: ", ")) failed (see above)")
+                    exitCode: .internalError,
+                    message: "doctor: \(failed.map(\.name).joined(separator: ", ")) failed (see above)")
             }
         }
     }
@@ -79,7 +81,8 @@ struct DoctorOutput: CommandResult {
         text += "server version: \(serverVersion ?? "not shown (INFO needs the administrator's user)")\n"
         text += "round trip: \(String(format: "%.2f", Double(roundTripMicroseconds) / 1000)) ms (connect and PING)\n"
         for check in checks {
-            text += "\(check.status.rawValue.padding(toLength: 4, withPad: " ", startingAt: 0))  \(check.name): \(check.detail)\n"
+            text +=
+                "\(check.status.rawValue.padding(toLength: 4, withPad: " ", startingAt: 0))  \(check.name): \(check.detail)\n"
         }
         return text
     }

@@ -48,7 +48,9 @@ struct EstimateCommand: AsyncParsableCommand {
     @OptionGroup(visibility: .hidden) var global: GlobalOptions
 
     func validate() throws {
-        if json && input == .text { throw ArgumentParser.ValidationError("--json means --input json; not with --input text") }
+        if json && input == .text {
+            throw ArgumentParser.ValidationError("--json means --input json; not with --input text")
+        }
     }
 
     func run() async throws {
@@ -60,11 +62,13 @@ struct EstimateCommand: AsyncParsableCommand {
             let data = try readCappedInput("-", cap: cap)
             if readsJSON {
                 guard let texts = try? JSONDecoder().decode([String].self, from: data) else {
-                    throw CLIFailure(exitCode: .dataError, message: "--input json expects a JSON array of strings on stdin")
+                    throw CLIFailure(
+                        exitCode: .dataError, message: "--input json expects a JSON array of strings on stdin")
                 }
                 try formatter.print(TokenCountsOutput.list(texts.map { estimator.countTokens(in: $0) }))
             } else {
-                try formatter.print(TokenCountsOutput.single(estimator.countTokens(in: String(decoding: data, as: UTF8.self))))
+                try formatter.print(
+                    TokenCountsOutput.single(estimator.countTokens(in: String(decoding: data, as: UTF8.self))))
             }
         }
     }

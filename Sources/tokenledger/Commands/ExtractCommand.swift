@@ -16,7 +16,10 @@ struct ExtractCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "auto, openai, openai-responses, openai-embeddings, anthropic, gemini, bedrock, ollama, mistral, cohere, langchain or aiecs.")
+    @Option(
+        help:
+            "auto, openai, openai-responses, openai-embeddings, anthropic, gemini, bedrock, ollama, mistral, cohere, langchain or aiecs."
+    )
     var provider: String = "auto"
 
     @OptionGroup var inputLimit: InputLimitOptions
@@ -42,7 +45,8 @@ func parseProvider(_ name: String) throws -> Provider {
     guard let provider = Provider(name: name) else {
         throw CLIFailure(
             exitCode: .usage,
-            message: "unknown provider '\(name)'; use one of \(Provider.allCases.map(\.rawValue).joined(separator: ", "))")
+            message:
+                "unknown provider '\(name)'; use one of \(Provider.allCases.map(\.rawValue).joined(separator: ", "))")
     }
     return provider
 }

@@ -68,12 +68,15 @@ struct LimitCommand: AsyncParsableCommand {
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var output: JSONFormatOptions
-        @Flag(name: .customLong("default"), help: "Clear the default limit instead (users without one become unlimited).")
+        @Flag(
+            name: .customLong("default"), help: "Clear the default limit instead (users without one become unlimited).")
         var isDefault = false
         @Argument(help: "The user id (not with --default).") var user: String?
 
         func validate() throws {
-            if isDefault == (user != nil) { throw ArgumentParser.ValidationError("usage: limit clear USER, or limit clear --default") }
+            if isDefault == (user != nil) {
+                throw ArgumentParser.ValidationError("usage: limit clear USER, or limit clear --default")
+            }
         }
 
         func run() async throws {
@@ -114,5 +117,7 @@ extension LimitOutput {
     }
 
     /// `user,limit,source` and the row.
-    func csvRows() throws -> [[String]] { [["user", "limit", "source"], [user ?? "", limit.map(String.init) ?? "", source]] }
+    func csvRows() throws -> [[String]] {
+        [["user", "limit", "source"], [user ?? "", limit.map(String.init) ?? "", source]]
+    }
 }

@@ -36,7 +36,8 @@ struct MigrateRunCommand: AsyncParsableCommand {
     @Option(help: "Pause this many milliseconds after each batch, to go easy on a busy server.")
     var pauseMs = 0
 
-    @Option(help: "Seconds the run's lock lives unless extended (after every batch); a killed run blocks others this long.")
+    @Option(
+        help: "Seconds the run's lock lives unless extended (after every batch); a killed run blocks others this long.")
     var lockTtl = 60
 
     @OptionGroup var output: FormatOptions
@@ -86,7 +87,8 @@ extension MigrationRunner.Outcome: CommandResult {
         var rows = [["version", "name", "action", "counts"]]
         for step in steps {
             rows.append([
-                String(step.migration.version), step.migration.name, step.action.replacingOccurrences(of: "_", with: " "),
+                String(step.migration.version), step.migration.name,
+                step.action.replacingOccurrences(of: "_", with: " "),
                 step.counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "),
             ])
         }
@@ -106,7 +108,8 @@ extension MigrationRunner.Status: CommandResult {
             ])
         }
         var text = alignedColumns(rows)
-        text += "schema version: \(schemaVersion.map(String.init) ?? "none") (this build writes \(currentSchemaVersion)); "
+        text +=
+            "schema version: \(schemaVersion.map(String.init) ?? "none") (this build writes \(currentSchemaVersion)); "
         text += "pending: \(pending.isEmpty ? "none" : pending.map(String.init).joined(separator: ", "))\n"
         if !unknownApplied.isEmpty {
             text += "applied by a newer build: \(unknownApplied.map(String.init).joined(separator: ", "))\n"

@@ -26,7 +26,9 @@ struct QuotaCommand: AsyncParsableCommand {
                 let formatter = try format.formatter()
                 let tokens = try tokenCount(tokens, "--tokens")
                 let instant = try time.instant()
-                let decision = try await global.withRepository { try await $0.check(user: user, tokens: tokens, at: instant) }
+                let decision = try await global.withRepository {
+                    try await $0.check(user: user, tokens: tokens, at: instant)
+                }
                 try formatter.print(decision)
                 if !decision.allowed { throw ExitCode(ExitStatus.quotaDenied.rawValue) }
             }
@@ -47,7 +49,8 @@ struct QuotaCommand: AsyncParsableCommand {
         @Argument(help: "The user id.") var user: String
         @Option(parsing: .unconditional, help: "Tokens to reserve.") var tokens: String
         @Option(name: .customLong("call-id"), help: "The call's id.") var callID: String
-        @Option(help: "Seconds before an unsettled reservation expires by itself: 1 to 604800 (7 days; default 600).") var ttl: Int?
+        @Option(help: "Seconds before an unsettled reservation expires by itself: 1 to 604800 (7 days; default 600).")
+        var ttl: Int?
 
         func validate() throws {
             if let ttl, ttl <= 0 { throw ArgumentParser.ValidationError("--ttl must be a positive number of seconds") }
@@ -58,9 +61,11 @@ struct QuotaCommand: AsyncParsableCommand {
                 let formatter = try format.formatter()
                 let tokens = try tokenCount(tokens, "--tokens")
                 let reservation = try await global.withRepository { repository in
-                    try await repository.reserve(user: user, callID: callID, tokens: tokens, ttl: ttl.map { .seconds($0) })
+                    try await repository.reserve(
+                        user: user, callID: callID, tokens: tokens, ttl: ttl.map { .seconds($0) })
                 }
-                try formatter.print(DecisionWithCall(reservation.decision, status: reservation.status.rawValue, callID: callID))
+                try formatter.print(
+                    DecisionWithCall(reservation.decision, status: reservation.status.rawValue, callID: callID))
                 if reservation.status == .denied { throw ExitCode(ExitStatus.quotaDenied.rawValue) }
             }
         }
@@ -78,7 +83,8 @@ struct QuotaCommand: AsyncParsableCommand {
         @Option(parsing: .unconditional, help: "Input tokens.") var input: String
         @Option(parsing: .unconditional, help: "Output tokens.") var output: String
         @Option(parsing: .unconditional, help: "Cache reads (part of --input).") var cached: String?
-        @Option(name: .customLong("cache-write"), parsing: .unconditional, help: "Cache writes (part of --input).") var cacheWrite: String?
+        @Option(name: .customLong("cache-write"), parsing: .unconditional, help: "Cache writes (part of --input).")
+        var cacheWrite: String?
         @Option(parsing: .unconditional, help: "Reasoning tokens (part of --output).") var reasoning: String?
         @Option(help: "The model name.") var model: String = ""
         @Option(help: "The provider name.") var provider: String = ""
@@ -92,7 +98,8 @@ struct QuotaCommand: AsyncParsableCommand {
                     cacheWriteTokens: try tokenCount(cacheWrite, "--cache-write"),
                     reasoningTokens: try tokenCount(reasoning, "--reasoning"))
                 let result = try await global.withRepository { repository in
-                    try await repository.settle(user: user, callID: callID, usage: usage, model: model, provider: provider)
+                    try await repository.settle(
+                        user: user, callID: callID, usage: usage, model: model, provider: provider)
                 }
                 try formatter.print(SettleOutput(result, callID: callID))
                 noteAmendment(result)

@@ -23,7 +23,8 @@ struct RecordCommand: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "Input tokens, cache reads and writes included.") var input: String?
     @Option(parsing: .unconditional, help: "Output tokens, reasoning included.") var output: String?
     @Option(parsing: .unconditional, help: "Cache reads (part of --input).") var cached: String?
-    @Option(name: .customLong("cache-write"), parsing: .unconditional, help: "Cache writes (part of --input).") var cacheWrite: String?
+    @Option(name: .customLong("cache-write"), parsing: .unconditional, help: "Cache writes (part of --input).")
+    var cacheWrite: String?
     @Option(parsing: .unconditional, help: "Reasoning tokens (part of --output).") var reasoning: String?
     @Option(help: "The model name.") var model: String?
     @Option(help: "The provider name (with --response: how to read it; default auto).") var provider: String?
@@ -49,7 +50,10 @@ struct RecordCommand: AsyncParsableCommand {
         try await reportingFailures {
             let formatter = try format.formatter()
             var usage: UsageRecord
-            var model = try self.model.map { m in try Validation.validateModel(m); return m } ?? ""
+            var model =
+                try self.model.map { m in
+                    try Validation.validateModel(m); return m
+                } ?? ""
             var provider = self.provider ?? ""
             if let response {
                 let data = try readCappedInput(response, cap: try await inputLimit.bytes(global))
@@ -60,7 +64,8 @@ struct RecordCommand: AsyncParsableCommand {
                 (usage, model, provider) = (call.usage, call.model, call.provider)
             } else {
                 usage = UsageRecord(
-                    inputTokens: try tokenCount(input ?? "", "--input"), outputTokens: try tokenCount(output ?? "", "--output"),
+                    inputTokens: try tokenCount(input ?? "", "--input"),
+                    outputTokens: try tokenCount(output ?? "", "--output"),
                     cachedInputTokens: try tokenCount(cached, "--cached"),
                     cacheWriteTokens: try tokenCount(cacheWrite, "--cache-write"),
                     reasoningTokens: try tokenCount(reasoning, "--reasoning"))

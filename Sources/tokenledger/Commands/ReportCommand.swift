@@ -44,12 +44,14 @@ struct ReportCommand: AsyncParsableCommand {
             // The HTML page's totals and model split cover every user; its chart shows the top ones.
             let readTop = format == .html ? nil : top
             let (report, namespace) = try await global.withRepository { repository in
-                (try await repository.report(cycle: cycle, top: readTop, sort: sort, at: instant) { done, total in
-                    if showProgress && total > 5000 {
-                        FileHandle.standardError.write(Data("\rreading users: \(done)/\(total)".utf8))
-                        if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
-                    }
-                }, repository.keys.namespace)
+                (
+                    try await repository.report(cycle: cycle, top: readTop, sort: sort, at: instant) { done, total in
+                        if showProgress && total > 5000 {
+                            FileHandle.standardError.write(Data("\rreading users: \(done)/\(total)".utf8))
+                            if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
+                        }
+                    }, repository.keys.namespace
+                )
             }
             let text =
                 format == .html
@@ -59,7 +61,8 @@ struct ReportCommand: AsyncParsableCommand {
                 do {
                     try Data(text.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
                 } catch {
-                    throw CLIFailure(exitCode: .usage, message: "cannot write the report to \(output): \(sentence(for: error))")
+                    throw CLIFailure(
+                        exitCode: .usage, message: "cannot write the report to \(output): \(sentence(for: error))")
                 }
                 printError("wrote the \(format.rawValue) report of cycle \(report.cycle) to \(output)")
             } else {
@@ -73,7 +76,8 @@ struct ReportCommand: AsyncParsableCommand {
                 }
                 throw CLIFailure(
                     exitCode: .dataError,
-                    message: "\(report.unreadable.count) user(s) of cycle \(report.cycle) have stored data that cannot be read; "
+                    message:
+                        "\(report.unreadable.count) user(s) of cycle \(report.cycle) have stored data that cannot be read; "
                         + "they are not in the report or its totals")
             }
         }
@@ -87,7 +91,8 @@ extension UsageReport: CommandResult {
         for usage in users {
             rows.append([
                 usage.user, String(usage.inputTokens), String(usage.outputTokens), String(usage.totalTokens),
-                String(usage.calls), usage.limit.map(String.init) ?? "unlimited", usage.remaining.map(String.init) ?? "-",
+                String(usage.calls), usage.limit.map(String.init) ?? "unlimited",
+                usage.remaining.map(String.init) ?? "-",
             ])
         }
         rows.append([

@@ -6,7 +6,8 @@ import TokenLedger
 struct RolloverCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rollover",
-        abstract: "Close ended billing cycles into the history, apply retention and rebuild the indices (the cron job).",
+        abstract:
+            "Close ended billing cycles into the history, apply retention and rebuild the indices (the cron job).",
         discussion: """
             Idempotent: run it daily (docker/crontab); a run after missed days catches up, and a second \
             run at the same time finds the lock taken and does nothing ("locked": true, exit 0). Counting \
@@ -16,7 +17,10 @@ struct RolloverCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: "Evaluate at this ISO 8601 instant instead of now (e.g. 2026-03-01T00:30:00Z); at most 5 minutes past the Redis server's clock, except with --dry-run.")
+    @Option(
+        help:
+            "Evaluate at this ISO 8601 instant instead of now (e.g. 2026-03-01T00:30:00Z); at most 5 minutes past the Redis server's clock, except with --dry-run."
+    )
     var now: String?
 
     @Flag(help: "Report what would be done; write nothing.")
@@ -33,7 +37,10 @@ struct RolloverCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailures {
             let formatter = try output.formatter()
-            let instant = try now.map { (text) throws(TokenLedger.ValidationError) in try ISO8601Instant.parse(text, field: "--now") } ?? Date()
+            let instant =
+                try now.map { (text) throws(TokenLedger.ValidationError) in
+                    try ISO8601Instant.parse(text, field: "--now")
+                } ?? Date()
             let options = try RolloverOptions(
                 now: instant, dryRun: dryRun, retentionMonths: retentionMonths, batchSize: batchSize)
             let verbose = standardErrorIsTerminal
@@ -51,16 +58,20 @@ struct RolloverCommand: AsyncParsableCommand {
     static func table(_ result: RolloverResult) -> String {
         var text = "rollover at \(result.now)\(result.dryRun ? " (dry run: nothing written)" : "")\n"
         if result.locked { return text + "another run holds the lock; nothing done\n" }
-        text += "index: \(result.scannedKeys) keys scanned, \(result.indexAdded) entries \(result.dryRun ? "missing" : "added")\n"
+        text +=
+            "index: \(result.scannedKeys) keys scanned, \(result.indexAdded) entries \(result.dryRun ? "missing" : "added")\n"
         if result.closed.isEmpty {
             text += "closed: no cycle ended since the last run\n"
         } else {
             var rows = [["closed cycle", "users", "total tokens"]]
-            for cycle in result.closed { rows.append([cycle.cycle.description, String(cycle.users), String(cycle.totalTokens)]) }
+            for cycle in result.closed {
+                rows.append([cycle.cycle.description, String(cycle.users), String(cycle.totalTokens)])
+            }
             text += alignedColumns(rows)
         }
         if result.amendedCalls > 0 {
-            text += "amended: \(result.amendedCalls) late calls added to the history\(result.dryRun ? " (waiting)" : "")\n"
+            text +=
+                "amended: \(result.amendedCalls) late calls added to the history\(result.dryRun ? " (waiting)" : "")\n"
         }
         if let cutoff = result.retentionCutoff {
             text += "retention (cycles ended on or before \(cutoff)): \(result.deletedUserCycles) user cycles, "

@@ -32,7 +32,9 @@ struct SpoolCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "flush",
             abstract: "Replay the spool into Redis now (idempotent). Exit 69 if Redis is unavailable.",
-            discussion: #"Prints {"applied","duplicates","rejected","remaining","torn"} (and "other_namespace" when events of another namespace stay spooled)."#)
+            discussion:
+                #"Prints {"applied","duplicates","rejected","remaining","torn"} (and "other_namespace" when events of another namespace stay spooled)."#
+        )
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var output: JSONFormatOptions
@@ -44,7 +46,10 @@ struct SpoolCommand: AsyncParsableCommand {
                 let (result, namespaceName) = try await global.withRepository { repository in
                     let recorder = UsageRecorder(
                         repository: repository, spool: spool, options: .init(replaysInBackground: false))
-                    return (try await recorder.withRunning { try await recorder.flush() }, repository.configuration.namespace)
+                    return (
+                        try await recorder.withRunning { try await recorder.flush() },
+                        repository.configuration.namespace
+                    )
                 }
                 try formatter.print(result)
                 if result.otherNamespace > 0 {
@@ -58,7 +63,8 @@ struct SpoolCommand: AsyncParsableCommand {
 }
 
 private let noSpool = CLIFailure(
-    exitCode: .usage, message: "TOKENLEDGER_SPOOL_DIR is not set; it names the spool directory (or tokenledger.spoolDir in --config)")
+    exitCode: .usage,
+    message: "TOKENLEDGER_SPOOL_DIR is not set; it names the spool directory (or tokenledger.spoolDir in --config)")
 
 /// The spool status with snake_case keys.
 struct SpoolStatusOutput: CommandResult {

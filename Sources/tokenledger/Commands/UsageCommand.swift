@@ -31,7 +31,8 @@ struct UsageCommand: AsyncParsableCommand {
 extension UserUsage: CommandResult {
     /// One row per column (`unlimited` for an empty limit), then the per-model split.
     func renderTable() throws -> String {
-        var text = alignedColumns(zip(usageColumns, usageCells(self)).map { [$0.0, $0.1.isEmpty ? "unlimited" : $0.1] })
+        var text = alignedColumns(
+            zip(usageColumns, usageCells(self)).map { [$0.0, $0.1.isEmpty ? "unlimited" : $0.1] })
         if !models.isEmpty {
             var rows = [["model", "input_tokens", "output_tokens", "total_tokens", "calls"]]
             for (model, entry) in models.sorted(by: { $0.key < $1.key }) {

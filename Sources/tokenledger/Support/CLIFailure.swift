@@ -88,10 +88,12 @@ func cliMessage(for error: any Error) -> String {
 /// The sentence printed for a Redis error, with what to do where the CLI knows it.
 func cliMessage(for error: RedisError) -> String {
     if error.code == .scriptNotLoaded {
-        return error.message + ": run `tokenledger migrate` (or `tokenledger doctor`) as the administrator to load TokenLedger's scripts"
+        return error.message
+            + ": run `tokenledger migrate` (or `tokenledger doctor`) as the administrator to load TokenLedger's scripts"
     }
     if error.isPermissionDenied && error.code == .server {
-        return error.message + "; see docs/operations.md, Least privilege (administrative commands need the administrator's user)"
+        return error.message
+            + "; see docs/operations.md, Least privilege (administrative commands need the administrator's user)"
     }
     return error.message
 }

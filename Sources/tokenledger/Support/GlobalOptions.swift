@@ -5,7 +5,11 @@ import TokenLedger
 
 /// Options every command that talks to Redis takes.
 struct GlobalOptions: ParsableArguments {
-    @Option(name: .long, help: "Redis URL (default: $REDIS_URL, else redis://127.0.0.1:6379). Put the password in REDIS_PASSWORD, not here.")
+    @Option(
+        name: .long,
+        help:
+            "Redis URL (default: $REDIS_URL, else redis://127.0.0.1:6379). Put the password in REDIS_PASSWORD, not here."
+    )
     var redis: String?
 
     @Option(name: .long, help: "Key namespace (default: $TOKENLEDGER_NAMESPACE, else tl).")

@@ -13,7 +13,9 @@ struct CommandTests {
             + "$20\r\n-9223372036854775808\r\n"
         #expect(command.wireHeader + command.wireArguments == Array(expected.utf8))
         #expect(command.count == 8 && command.name == "SET")
-        #expect(command.arguments[1] == Array("k€".utf8) && command.arguments[2] == [] && command.arguments[6] == [0, 0x0D, 0x0A])
+        #expect(
+            command.arguments[1] == Array("k€".utf8) && command.arguments[2] == []
+                && command.arguments[6] == [0, 0x0D, 0x0A])
         #expect(RedisCommand(rawArguments: command.arguments) == command)
         var long = RedisCommand("ECHO")
         long.append(String(repeating: "x", count: 12_345))

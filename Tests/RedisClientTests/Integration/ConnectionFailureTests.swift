@@ -5,7 +5,7 @@ import RedisTestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite("Authentication, timeouts, reconnects, sockets", .serialized)
@@ -14,7 +14,9 @@ struct ConnectionFailureTests {
     func userNameFromURL() async throws {
         var options = RedisTestServer.Options()
         options.requirePassword = "default-Pa55"
-        options.aclUsers = [(name: "tokenledger-app", password: "app-Pa55", rules: "resetchannels -@all +ping +acl|whoami")]
+        options.aclUsers = [
+            (name: "tokenledger-app", password: "app-Pa55", rules: "resetchannels -@all +ping +acl|whoami")
+        ]
         try await withRedisServer(options) { server async throws in
             let url = "redis://tokenledger-app@127.0.0.1:\(server.port)"
             let configuration = try RedisConfiguration.fromEnvironment(["REDIS_URL": url, "REDIS_PASSWORD": "app-Pa55"])
@@ -23,7 +25,8 @@ struct ConnectionFailureTests {
             await pool.close()
 
             // Without a password the user is still the one named (refused), never `default`.
-            let noPassword = RedisConnectionPool(configuration: try RedisConfiguration.fromEnvironment(["REDIS_URL": url]))
+            let noPassword = RedisConnectionPool(
+                configuration: try RedisConfiguration.fromEnvironment(["REDIS_URL": url]))
             await #expect {
                 _ = try await noPassword.send(RedisCommand("PING"))
             } throws: { error in

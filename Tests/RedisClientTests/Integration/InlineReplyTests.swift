@@ -5,7 +5,7 @@ import RedisTestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The pool's opt-in inline path (``RedisConnectionPool/Options/inlineReplyWait``): a lone caller
@@ -30,7 +30,9 @@ struct InlineReplyTests {
                 #expect(try await pool.send(RedisCommand("GET", "\(namespace):\(index)")).string == "v\(index)")
             }
             // The first call connects on the queue; every other one is answered inline.
-            #expect(metrics.inlineAnswered >= 190, "\(metrics.inlineAnswered) answered, \(metrics.inlineHandedOver) handed over")
+            #expect(
+                metrics.inlineAnswered >= 190,
+                "\(metrics.inlineAnswered) answered, \(metrics.inlineHandedOver) handed over")
             #expect(metrics.inlineAnswered + metrics.inlineHandedOver <= 200)
             await pool.close()
 
@@ -79,19 +81,24 @@ struct InlineReplyTests {
             _ = try await pool.send(RedisCommand("SET", "k", "before"))
             // The inline path is in use: on a loaded machine a 1 ms budget can miss a reply, so
             // send until one is answered inline.
-            #expect(try await waitUntil {
-                _ = try await pool.send(RedisCommand("PING"))
-                return metrics.inlineAnswered >= 1
-            })
+            #expect(
+                try await waitUntil {
+                    _ = try await pool.send(RedisCommand("PING"))
+                    return metrics.inlineAnswered >= 1
+                })
             let handedOverBefore = metrics.inlineHandedOver
 
             try await server.pause()
             let backstop = server.resume(after: .seconds(120))
-            let pending = Task { try await pool.pipeline([RedisCommand("GET", "k"), RedisCommand("INCR", "n"), RedisCommand("PING")]) }
+            let pending = Task {
+                try await pool.pipeline([RedisCommand("GET", "k"), RedisCommand("INCR", "n"), RedisCommand("PING")])
+            }
             // The caller stops waiting inline after ~1 ms and awaits the queue: the hand-over is
             // seen while the server is still stopped (without the budget the caller would wait on
             // its thread until the server resumed).
-            #expect(await waitUntil { metrics.inlineHandedOver == handedOverBefore + 1 }, "no hand-over while the server was stopped")
+            #expect(
+                await waitUntil { metrics.inlineHandedOver == handedOverBefore + 1 },
+                "no hand-over while the server was stopped")
             #expect(processState(pid: try #require(server.pid)) == "T", "the server resumed before the hand-over")
             backstop.cancel()
             server.resume()

@@ -6,7 +6,7 @@ import Synchronization
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite("Coalescing pipeline client")
@@ -15,7 +15,8 @@ struct PipelineClientTests {
     func coalesces() async throws {
         try await withRedis { configuration async throws in
             let metrics = TestMetrics()
-            let client = RedisPipelineClient(configuration: configuration, options: .init(connections: 2), metrics: metrics)
+            let client = RedisPipelineClient(
+                configuration: configuration, options: .init(connections: 2), metrics: metrics)
             let namespace = uniqueNamespace()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for task in 0..<64 {
@@ -23,7 +24,8 @@ struct PipelineClientTests {
                         for step in 1...200 {
                             let key = "\(namespace):\(task)"
                             let replies = try await client.send(
-                                [RedisCommand("INCRBY", key, 2), RedisCommand("GET", key)], deadline: .now + .seconds(10))
+                                [RedisCommand("INCRBY", key, 2), RedisCommand("GET", key)],
+                                deadline: .now + .seconds(10))
                             guard replies == [.integer(Int64(2 * step)), .bulk(Array(String(2 * step).utf8))] else {
                                 throw RedisTestServerError(message: "task \(task) step \(step): \(replies)")
                             }
@@ -84,7 +86,8 @@ struct PipelineClientTests {
     func backPressure() async throws {
         try await withRedis { configuration async throws in
             let client = RedisPipelineClient(
-                configuration: configuration, options: .init(connections: 1, maximumBatchCommands: 4, maximumQueuedGroups: 8))
+                configuration: configuration,
+                options: .init(connections: 1, maximumBatchCommands: 4, maximumQueuedGroups: 8))
             let key = uniqueNamespace() + ":bp"
             // The deadline is far away: this test is about back-pressure, not deadlines, and on a
             // loaded 2-core machine a group can wait in the full queue for tens of seconds.
@@ -93,7 +96,8 @@ struct PipelineClientTests {
                 for _ in 0..<32 {
                     group.addTask {
                         for _ in 0..<50 {
-                            await client.enqueue([RedisCommand("INCR", key)], deadline: .now + .seconds(900)) { result in
+                            await client.enqueue([RedisCommand("INCR", key)], deadline: .now + .seconds(900)) {
+                                result in
                                 if case .failure(let error) = result { failures.append(error) }
                             }
                         }
@@ -102,10 +106,11 @@ struct PipelineClientTests {
             }
             // Everything queued was sent; wait for the lane to finish the last batch.
             var total: Int64 = 0
-            #expect(try await waitUntil {
-                total = try await client.send([RedisCommand("GET", key)], deadline: .now + .seconds(30))[0].int ?? 0
-                return total >= 1600
-            })
+            #expect(
+                try await waitUntil {
+                    total = try await client.send([RedisCommand("GET", key)], deadline: .now + .seconds(30))[0].int ?? 0
+                    return total >= 1600
+                })
             #expect(total == 1600)
             #expect(failures.errors.isEmpty, "groups failed: \(failures.errors)")
             client.shutdown()

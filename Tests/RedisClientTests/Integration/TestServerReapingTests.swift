@@ -3,7 +3,7 @@ import RedisTestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A test process that crashes leaves its redis-server children running; the next test process
@@ -22,16 +22,22 @@ struct TestServerReapingTests {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        guard await waitUntil(timeout: .seconds(120), { FileManager.default.fileExists(atPath: directory + "/s.sock") || !process.isRunning }),
+        guard
+            await waitUntil(
+                timeout: .seconds(120),
+                { FileManager.default.fileExists(atPath: directory + "/s.sock") || !process.isRunning }),
             process.isRunning
         else {
             kill(process.processIdentifier, SIGKILL)
-            throw RedisTestServerError(message: "redis-server in \(directory) did not open its socket (running: \(process.isRunning))")
+            throw RedisTestServerError(
+                message: "redis-server in \(directory) did not open its socket (running: \(process.isRunning))")
         }
         return process
     }
 
-    @Test("a server whose test process is gone is stopped and its directory removed; a live owner's server and others are left alone")
+    @Test(
+        "a server whose test process is gone is stopped and its directory removed; a live owner's server and others are left alone"
+    )
     func reapsOnlyOrphans() async throws {
         let prefix = RedisTestServer.directoryPrefix
         let unique = UUID().uuidString.prefix(8)
@@ -41,7 +47,11 @@ struct TestServerReapingTests {
         let ownedDirectory = prefix + "\(getpid())-0-\(unique)"
         // Not a test server directory.
         let otherDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("not-ours-\(unique)").path
-        defer { for directory in [orphanDirectory, ownedDirectory, otherDirectory] { try? FileManager.default.removeItem(atPath: directory) } }
+        defer {
+            for directory in [orphanDirectory, ownedDirectory, otherDirectory] {
+                try? FileManager.default.removeItem(atPath: directory)
+            }
+        }
         // The orphan last, reaped at once: any test process starting on this machine (another
         // checkout's, too) reaps it as well, and the shorter its life the less likely that is.
         let owned = try await Self.startServer(in: ownedDirectory)

@@ -38,7 +38,9 @@ struct TypedCommandTests {
     @Test("the wire form is the command Redis expects")
     func wireForm() {
         #expect(HMGET("h", fields: ["a", "b"]).command == RedisCommand("HMGET", "h", "a", "b"))
-        #expect(SCAN(cursor: "17", match: "p*", count: 100).command == RedisCommand("SCAN", "17", "MATCH", "p*", "COUNT", 100))
+        #expect(
+            SCAN(cursor: "17", match: "p*", count: 100).command
+                == RedisCommand("SCAN", "17", "MATCH", "p*", "COUNT", 100))
         #expect(SCAN().command == RedisCommand("SCAN", "0"))
         #expect(SSCAN("s", count: 5).command == RedisCommand("SSCAN", "s", "0", "COUNT", 5))
         #expect(XRANGE("x", count: 3).command == RedisCommand("XRANGE", "x", "-", "+", "COUNT", 3))
@@ -65,7 +67,9 @@ struct TypedCommandTests {
             #expect(try await pool.send(HGET(hash, field: "absent")) == nil)
             // HMGET: by field name; absent fields are not there (never read by position).
             #expect(
-                try await pool.send(HMGET(hash, fields: ["calls", "absent", "input_tokens"])) == ["calls": "2", "input_tokens": "5"])
+                try await pool.send(HMGET(hash, fields: ["calls", "absent", "input_tokens"])) == [
+                    "calls": "2", "input_tokens": "5",
+                ])
             #expect(try await pool.send(HGETALL(hash)) == ["input_tokens": "5", "calls": "2", "model": "gpt"])
             #expect(try await pool.send(HGETALL(ns + ":missing")) == [:])
             #expect(try await pool.send(HLEN(hash)) == 3)
@@ -76,7 +80,9 @@ struct TypedCommandTests {
             #expect(try await pool.send(SMISMEMBER(set, members: ["a", "z"])) == ["a": true, "z": false])
             #expect(try await pool.send(ZRANGE(zset)) == ["sooner", "later"])
             let events = try await pool.send(XRANGE(stream, count: 10))
-            #expect(events.count == 1 && events[0].fields == ["type": "reset", "user": "alice"] && events[0].id.contains("-"))
+            #expect(
+                events.count == 1 && events[0].fields == ["type": "reset", "user": "alice"]
+                    && events[0].id.contains("-"))
             let clock = try await pool.send(TIME())
             #expect(abs(clock.timeIntervalSinceNow) < 3600)
             #expect(try await pool.send(PING()) == "PONG")
@@ -85,9 +91,10 @@ struct TypedCommandTests {
             #expect(try await pool.send(ACL.WHOAMI()) == "default")
             let script = RedisScript(source: "return 1")
             #expect(try await pool.send(SCRIPT.LOAD(script)) == script.sha1)
-            #expect(try await pool.send(SCRIPT.EXISTS([script.sha1, String(repeating: "0", count: 40)])) == [
-                script.sha1: true, String(repeating: "0", count: 40): false,
-            ])
+            #expect(
+                try await pool.send(SCRIPT.EXISTS([script.sha1, String(repeating: "0", count: 40)])) == [
+                    script.sha1: true, String(repeating: "0", count: 40): false,
+                ])
             #expect(try await pool.send(UNLINK([string, hash])) == 2)
             #expect(try await pool.send(DEL(set)) == 1)
             await pool.close()
@@ -109,7 +116,9 @@ struct TypedCommandTests {
             #expect(try results[1].get() == [:])
             // A reply of the wrong shape (GET's decoder fed HGETALL's array) is a protocol error
             // naming the command and what it expected; no value or key appears in the message.
-            let shape = #expect(throws: RedisError.self) { try GET(key).decode(.array([.bulk(Array("secret-value".utf8))])) }
+            let shape = #expect(throws: RedisError.self) {
+                try GET(key).decode(.array([.bulk(Array("secret-value".utf8))]))
+            }
             #expect(shape?.code == .protocolError && shape?.command == "GET")
             #expect(shape?.message == "unexpected reply to GET: expected a bulk string or nil, got an array of 1")
             #expect(shape.map { !$0.message.contains("secret") } == true)
@@ -150,7 +159,9 @@ struct TypedCommandTests {
             let setKey = ns + ":set"
             _ = try await pool.send(RedisCommand("SADD", [setKey] + (0..<1200).map { "m\($0)" }))
             var members: [String] = []
-            for try await member in pool.sscan(setKey, count: 100) { members.append(String(decoding: member, as: UTF8.self)) }
+            for try await member in pool.sscan(setKey, count: 100) {
+                members.append(String(decoding: member, as: UTF8.self))
+            }
             #expect(members.count == 1200 && Set(members).count == 1200)
 
             // An empty match ends at once; a set key of the wrong type throws naming SSCAN.

@@ -15,7 +15,8 @@ struct UnixSocketDatabaseTests {
             let configuration = try RedisConfiguration(url: "unix://\(path)?db=7")
             #expect(configuration.endpoint == .unix(path: path) && configuration.database == 7)
             let metrics = TestMetrics()
-            let pool = RedisConnectionPool(configuration: configuration, options: .init(maximumConnections: 4), metrics: metrics)
+            let pool = RedisConnectionPool(
+                configuration: configuration, options: .init(maximumConnections: 4), metrics: metrics)
             // Two connections held at once, so both must have selected database 7.
             try await pool.withConnection { first in
                 try await pool.withConnection { second in

@@ -114,7 +114,9 @@ struct ConfigurationTests {
         #expect(encoded.username == "app@corp" && encoded.password == nil)
         // A password may hold '/', '?' or '@': the credentials end at the last '@'.
         let odd = try RedisConfiguration(url: "redis://app:p/a?s@s@h:7/2")
-        #expect(odd.username == "app" && odd.password == "p/a?s@s" && odd.endpoint == .tcp(host: "h", port: 7) && odd.database == 2)
+        #expect(
+            odd.username == "app" && odd.password == "p/a?s@s" && odd.endpoint == .tcp(host: "h", port: 7)
+                && odd.database == 2)
     }
 
     @Test("REDIS_URL defaults to localhost; REDIS_PASSWORD overrides the URL's password")

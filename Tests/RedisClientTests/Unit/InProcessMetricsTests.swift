@@ -5,7 +5,8 @@ import Testing
 /// Unit tests (no server): the in-process reader of the library's metrics.
 @Suite("In-process metrics")
 struct InProcessMetricsTests {
-    @Test("counters add up by label and dimensions (in any order), gauges and meters keep their last value, timers count")
+    @Test(
+        "counters add up by label and dimensions (in any order), gauges and meters keep their last value, timers count")
     func figures() {
         let metrics = InProcessMetrics()
         let applied = Counter(label: "t_total", dimensions: [("a", "1"), ("b", "2")], factory: metrics)

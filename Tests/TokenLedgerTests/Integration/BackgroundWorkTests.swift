@@ -14,7 +14,8 @@ struct BackgroundWorkTests {
     func settingsRefresh() async throws {
         try await withRedis { configuration async throws in
             let pool = RedisConnectionPool(configuration: configuration)
-            let ledger = try LedgerConfiguration(namespace: uniqueNamespace("refresh"), settingsCacheTTL: .milliseconds(1))
+            let ledger = try LedgerConfiguration(
+                namespace: uniqueNamespace("refresh"), settingsCacheTTL: .milliseconds(1))
             let repository = try TokenRepository(pool: pool, configuration: ledger)
             // Another process changes the settings (a repository's own writes drop its cache).
             let administrator = try TokenRepository(pool: pool, configuration: ledger)
@@ -22,22 +23,29 @@ struct BackgroundWorkTests {
             #expect(try await repository.settings().defaultLimit == 100)
             // No recorder runs: nobody refreshes in the background, so stale settings are not
             // handed out (the caller reads them again) and no refresh starts.
-            #expect(await waitUntil { repository.cachedSettings() == nil }, "stale settings were handed out with no refresh loop")
+            #expect(
+                await waitUntil { repository.cachedSettings() == nil },
+                "stale settings were handed out with no refresh loop")
             #expect(!repository.settingsRefresher.isAttached)
 
             let recorder = UsageRecorder(repository: repository, options: .init(replaysInBackground: false))
             try await recorder.withRunning {
-                #expect(await waitUntil { repository.settingsRefresher.isAttached }, "run() did not start the refresh loop")
+                #expect(
+                    await waitUntil { repository.settingsRefresher.isAttached }, "run() did not start the refresh loop")
                 try await administrator.setDefaultLimit(200)
                 // Stale settings are handed out (never waiting) while run()'s loop re-reads them.
-                #expect(await waitUntil { repository.cachedSettings()?.defaultLimit == 200 }, "the settings were never refreshed")
+                #expect(
+                    await waitUntil { repository.cachedSettings()?.defaultLimit == 200 },
+                    "the settings were never refreshed")
             }
             #expect(!repository.settingsRefresher.isAttached, "the refresh loop outlived run()")
             await pool.close()
         }
     }
 
-    @Test("a deadline that passes cancels the operation, which ends; a quicker operation wins; the caller's cancellation does not reach it")
+    @Test(
+        "a deadline that passes cancels the operation, which ends; a quicker operation wins; the caller's cancellation does not reach it"
+    )
     func deadline() async throws {
         let cancelled = Locked(false)
         let late = await withDeadline(.milliseconds(50)) { () async throws -> Int in
@@ -95,7 +103,8 @@ struct BackgroundWorkTests {
             await recorder.withRunning {
                 let handler = DetailedRedisTokenCallbackHandler(recorder: recorder, counting: .heuristic)
                 let context = LLMCallContext(runID: "names-1", user: "names")
-                await handler.onLLMStart(messages: [ChatMessage(role: "user", content: "how many tokens?")], context: context)
+                await handler.onLLMStart(
+                    messages: [ChatMessage(role: "user", content: "how many tokens?")], context: context)
                 #expect(metrics.meterValue("tokenledger_handler_calls_in_flight") == 1)
                 // Nothing reported: the handler estimates, and the record goes through the pipeline.
                 await handler.onLLMEnd(response: LLMResponse(), context: context)
@@ -113,11 +122,15 @@ struct BackgroundWorkTests {
             metrics.counters.map(\.label) + metrics.recorders.map(\.label) + metrics.meters.map(\.label)
                 + metrics.timers.map(\.label))
         let documented = try Self.documentedMetricNames()
-        #expect(emitted.subtracting(documented).isEmpty, "undocumented metrics: \(emitted.subtracting(documented).sorted())")
+        #expect(
+            emitted.subtracting(documented).isEmpty, "undocumented metrics: \(emitted.subtracting(documented).sorted())"
+        )
         for name in [
-            "tokenledger_handler_calls_total", "tokenledger_handler_estimated_total", "tokenledger_handler_calls_in_flight",
+            "tokenledger_handler_calls_total", "tokenledger_handler_estimated_total",
+            "tokenledger_handler_calls_in_flight",
             "tokenledger_redis_pipeline_batches_total", "tokenledger_redis_pipeline_commands_total",
-            "tokenledger_redis_pool_connections", "tokenledger_redis_pool_waiting", "tokenledger_redis_inline_replies_total",
+            "tokenledger_redis_pool_connections", "tokenledger_redis_pool_waiting",
+            "tokenledger_redis_inline_replies_total",
             "tokenledger_records_total", "tokenledger_record_seconds", "tokenledger_redis_round_trip_seconds",
         ] {
             #expect(emitted.contains(name), "\(name) was not emitted")
@@ -130,7 +143,8 @@ struct BackgroundWorkTests {
         let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("docs/operations.md")
         let text = try String(contentsOf: docs, encoding: .utf8)
-        let section = text.components(separatedBy: "## Metrics\n").dropFirst().first?.components(separatedBy: "\n## ").first ?? ""
+        let section =
+            text.components(separatedBy: "## Metrics\n").dropFirst().first?.components(separatedBy: "\n## ").first ?? ""
         return Set(
             section.split(separator: "\n").compactMap { line -> String? in
                 guard line.hasPrefix("| `tokenledger_") else { return nil }

@@ -1,14 +1,15 @@
 import Foundation
 import RedisClient
-import TokenLedger
 import Testing
+import TokenLedger
 
 @Suite("Cycles, limits across cycles, reset and reports in Redis")
 struct CycleStorageTests {
     @Test("anchor day 31: records land in 01-31, 02-28 (02-29 in 2024), 03-31, 04-30 cycles")
     func anchor31() async throws {
         try await withRepository { repository async throws in
-            try await repository.setCyclePolicy(user: "m", policy: try BillingCyclePolicy(period: .monthly(anchorDay: 31)))
+            try await repository.setCyclePolicy(
+                user: "m", policy: try BillingCyclePolicy(period: .monthly(anchorDay: 31)))
             let cases = [
                 ("2025-02-10T12:00:00Z", "2025-01-31", "2025-02-28"),
                 ("2025-03-01T00:00:00Z", "2025-02-28", "2025-03-31"),
@@ -30,7 +31,8 @@ struct CycleStorageTests {
     @Test("weekly, daily and a non-UTC zone across a DST change; an explicit cycle wins")
     func otherPolicies() async throws {
         try await withRepository { repository async throws in
-            try await repository.setCyclePolicy(user: "w", policy: try BillingCyclePolicy(period: .weekly(anchorWeekday: 1)))
+            try await repository.setCyclePolicy(
+                user: "w", policy: try BillingCyclePolicy(period: .weekly(anchorWeekday: 1)))
             let weekly = try await repository.usage(user: "w", at: at("2025-06-05T10:00:00Z"))  // a Thursday
             #expect(weekly.cycle == date("2025-06-02") && weekly.cycleEnd == date("2025-06-09"))
 
@@ -38,9 +40,11 @@ struct CycleStorageTests {
             try await repository.setCyclePolicy(user: "d", policy: berlin)
             // 2025-03-30 is 23 hours long in Berlin (02:00 → 03:00). 22:30Z is already 31 March there.
             let before = try await repository.record(
-                user: "d", callID: "1", usage: UsageRecord(inputTokens: 1, outputTokens: 0), at: at("2025-03-30T21:30:00Z"))
+                user: "d", callID: "1", usage: UsageRecord(inputTokens: 1, outputTokens: 0),
+                at: at("2025-03-30T21:30:00Z"))
             let after = try await repository.record(
-                user: "d", callID: "2", usage: UsageRecord(inputTokens: 1, outputTokens: 0), at: at("2025-03-30T22:30:00Z"))
+                user: "d", callID: "2", usage: UsageRecord(inputTokens: 1, outputTokens: 0),
+                at: at("2025-03-30T22:30:00Z"))
             #expect(before.cycle == date("2025-03-30"))
             #expect(after.cycle == date("2025-03-31"))
 
@@ -57,9 +61,11 @@ struct CycleStorageTests {
             let second = try TokenRepository(pool: first.pool, configuration: first.configuration)
             let instant = at("2025-07-20T12:00:00Z")
             // `first` learns that the user has no override.
-            _ = try await first.record(user: "p", callID: "a", usage: UsageRecord(inputTokens: 1, outputTokens: 0), at: instant)
+            _ = try await first.record(
+                user: "p", callID: "a", usage: UsageRecord(inputTokens: 1, outputTokens: 0), at: instant)
             try await second.setCyclePolicy(user: "p", policy: try BillingCyclePolicy(period: .monthly(anchorDay: 15)))
-            let result = try await first.record(user: "p", callID: "b", usage: UsageRecord(inputTokens: 1, outputTokens: 0), at: instant)
+            let result = try await first.record(
+                user: "p", callID: "b", usage: UsageRecord(inputTokens: 1, outputTokens: 0), at: instant)
             #expect(result.cycle == date("2025-07-15"))
         }
     }
@@ -69,10 +75,12 @@ struct CycleStorageTests {
         try await withRepository { repository async throws in
             try await repository.setLimit(user: "r", tokens: 100)
             _ = try await repository.record(
-                user: "r", callID: "jan", usage: UsageRecord(inputTokens: 90, outputTokens: 0), at: at("2025-01-10T00:00:00Z"))
+                user: "r", callID: "jan", usage: UsageRecord(inputTokens: 90, outputTokens: 0),
+                at: at("2025-01-10T00:00:00Z"))
             #expect(try await repository.check(user: "r", tokens: 20, at: at("2025-01-20T00:00:00Z")).allowed == false)
             let february = try await repository.check(user: "r", tokens: 20, at: at("2025-02-02T00:00:00Z"))
-            #expect(february.allowed && february.limit == 100 && february.used == 0 && february.cycle == date("2025-02-01"))
+            #expect(
+                february.allowed && february.limit == 100 && february.used == 0 && february.cycle == date("2025-02-01"))
 
             let previous = try await repository.reset(user: "r", cycle: date("2025-01-01"), actor: "test")
             #expect(previous.totalTokens == 90)
@@ -84,7 +92,8 @@ struct CycleStorageTests {
             #expect(audit["previous_total_tokens"] == "90" && audit["previous_calls"] == "1")
             // The call id stays recorded: a replay after the reset is still a duplicate.
             let replay = try await repository.record(
-                user: "r", callID: "jan", usage: UsageRecord(inputTokens: 90, outputTokens: 0), cycle: date("2025-01-01"))
+                user: "r", callID: "jan", usage: UsageRecord(inputTokens: 90, outputTokens: 0),
+                cycle: date("2025-01-01"))
             #expect(!replay.applied)
         }
     }
@@ -96,7 +105,8 @@ struct CycleStorageTests {
             let data = [("ann", 10, 90), ("bob", 50, 5), ("cat", 30, 30), ("dan", 1, 1)]
             for (user, input, output) in data {
                 _ = try await repository.record(
-                    user: user, callID: "c", usage: UsageRecord(inputTokens: input, outputTokens: output), model: "m1", at: instant)
+                    user: user, callID: "c", usage: UsageRecord(inputTokens: input, outputTokens: output), model: "m1",
+                    at: instant)
             }
             try await repository.setLimit(user: "cat", tokens: 1000)
             let byTotal = try await repository.report(at: instant)

@@ -2,11 +2,11 @@ import Foundation
 import MetricsTestKit
 import RedisClient
 import RedisTestSupport
-import TokenLedger
 import Testing
+import TokenLedger
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 private func temporarySpoolDirectory() -> String {
@@ -20,7 +20,9 @@ private func loadEvent(_ index: Int, users: Int) -> (user: String, callID: Strin
 
 /// Checks every user's totals in the cycle of `testInstant`, or (`since`) over the cycles from that
 /// instant to now, for records made now (by handlers, which take no instant).
-private func expectExactTotals(_ repository: TokenRepository, events: Int, users: Int, since start: Date? = nil) async throws {
+private func expectExactTotals(_ repository: TokenRepository, events: Int, users: Int, since start: Date? = nil)
+    async throws
+{
     var expected: [String: (Int, Int, Int)] = [:]
     for index in 0..<events {
         let event = loadEvent(index, users: users)
@@ -35,7 +37,9 @@ private func expectExactTotals(_ repository: TokenRepository, events: Int, users
             let read = try await repository.usage(user: user, at: testInstant)
             usage = UsageTotals(inputTokens: read.inputTokens, outputTokens: read.outputTokens, calls: read.calls)
         }
-        #expect(usage.inputTokens == totals.0 && usage.outputTokens == totals.1 && usage.calls == totals.2, "\(user): \(usage.inputTokens)/\(totals.0) in, \(usage.calls)/\(totals.2) calls")
+        #expect(
+            usage.inputTokens == totals.0 && usage.outputTokens == totals.1 && usage.calls == totals.2,
+            "\(user): \(usage.inputTokens)/\(totals.0) in, \(usage.calls)/\(totals.2) calls")
     }
 }
 
@@ -48,7 +52,9 @@ private func waitForDrain(_ spool: EventSpool, recorder: UsageRecorder) async th
 
 @Suite("Never lose a record", .serialized)
 struct DurabilityTests {
-    @Test("Redis (AOF, appendfsync always) SIGKILLed in the middle of 20,000 records from 64 callers, back 2 s later: totals exact")
+    @Test(
+        "Redis (AOF, appendfsync always) SIGKILLed in the middle of 20,000 records from 64 callers, back 2 s later: totals exact"
+    )
     func redisKilledMidRun() async throws {
         var options = RedisTestServer.Options()
         options.appendOnly = true
@@ -57,7 +63,8 @@ struct DurabilityTests {
             var configuration = server.configuration
             configuration.connectTimeout = .milliseconds(300)
             configuration.commandTimeout = .seconds(1)
-            let pool = RedisConnectionPool(configuration: configuration, options: .init(maximumConnections: 16, waitTimeout: .seconds(2)))
+            let pool = RedisConnectionPool(
+                configuration: configuration, options: .init(maximumConnections: 16, waitTimeout: .seconds(2)))
             let repository = try TokenRepository(pool: pool, configuration: try LedgerConfiguration(namespace: "chaos"))
             let directory = temporarySpoolDirectory()
             defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -91,7 +98,8 @@ struct DurabilityTests {
                             }
                             guard index < total else { return }
                             let event = loadEvent(index, users: users)
-                            let outcome = await recorder.record(user: event.user, callID: event.callID, usage: event.usage, at: testInstant)
+                            let outcome = await recorder.record(
+                                user: event.user, callID: event.callID, usage: event.usage, at: testInstant)
                             if !outcome.isDurable { lost.withLock { $0 += 1 } }
                         }
                     }
@@ -100,7 +108,9 @@ struct DurabilityTests {
             try await killer.value
             #expect(lost.withLock { $0 } == 0)
             try await waitForDrain(spool, recorder: recorder)
-            #expect(metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "spooled")]) > 0, "the kill should have spooled events")
+            #expect(
+                metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "spooled")]) > 0,
+                "the kill should have spooled events")
             try await expectExactTotals(repository, events: total, users: users)
             await recorder.shutdown()
             try await recorderRunning
@@ -113,14 +123,16 @@ struct DurabilityTests {
         try await withRedisServer { server async throws in
             var configuration = server.configuration
             configuration.commandTimeout = .seconds(1)
-            let pool = RedisConnectionPool(configuration: configuration, options: .init(maximumConnections: 8, waitTimeout: .seconds(1)))
+            let pool = RedisConnectionPool(
+                configuration: configuration, options: .init(maximumConnections: 8, waitTimeout: .seconds(1)))
             let repository = try TokenRepository(pool: pool, configuration: try LedgerConfiguration(namespace: "pause"))
             let directory = temporarySpoolDirectory()
             defer { try? FileManager.default.removeItem(atPath: directory) }
             let spool = try EventSpool(directory: directory)
             let metrics = TestMetrics()
             let recorder = UsageRecorder(
-                repository: repository, spool: spool, options: .init(recordTimeout: .milliseconds(200), maximumBackoff: .milliseconds(500)),
+                repository: repository, spool: spool,
+                options: .init(recordTimeout: .milliseconds(200), maximumBackoff: .milliseconds(500)),
                 metrics: LedgerMetrics(factory: metrics))
             // Its background work (flusher, pipeline follow-ups) runs in run(); shutdown() ends it.
             async let recorderRunning: Void = recorder.run()
@@ -162,7 +174,9 @@ struct DurabilityTests {
                             let context = LLMCallContext(runID: event.callID, user: event.user)
                             let startedPaused = phase.withLock { $0 } == .paused
                             await handler.onLLMEnd(response: LLMResponse(usage: event.usage), context: context)
-                            if startedPaused && phase.withLock({ $0 }) == .paused { endedDuringPause.withLock { $0 += 1 } }
+                            if startedPaused && phase.withLock({ $0 }) == .paused {
+                                endedDuringPause.withLock { $0 += 1 }
+                            }
                             // Spread the calls out.
                             try? await Task.sleep(for: .milliseconds(50))
                         }
@@ -199,7 +213,8 @@ struct DurabilityTests {
                     group.addTask {
                         let event = loadEvent(index, users: 32)
                         let context = LLMCallContext(runID: event.callID, user: event.user)
-                        await handler.onLLMStart(messages: [ChatMessage(role: "user", content: "q\(index)")], context: context)
+                        await handler.onLLMStart(
+                            messages: [ChatMessage(role: "user", content: "q\(index)")], context: context)
                         // Hold every call open until all 1,000 have started.
                         gate.withLock { $0 += 1 }
                         while gate.withLock({ $0 }) < 1000 { try? await Task.sleep(for: .milliseconds(2)) }
@@ -221,7 +236,8 @@ struct DurabilityTests {
 
     @Test("while Redis is down, fail-open lets calls run and fail-closed refuses them; both are counted")
     func failurePolicies() async throws {
-        let pool = RedisConnectionPool(configuration: try RedisConfiguration(url: "redis://127.0.0.1:\(try closedPort())"))
+        let pool = RedisConnectionPool(
+            configuration: try RedisConfiguration(url: "redis://127.0.0.1:\(try closedPort())"))
         let repository = try TokenRepository(pool: pool)
         let directory = temporarySpoolDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -232,7 +248,9 @@ struct DurabilityTests {
         let messages = [ChatMessage(role: "user", content: "hello")]
 
         let open = QuotaGuard(recorder: recorder, counting: .heuristic, whenUnavailable: .failOpen)
-        let answer = try await open.run(context: LLMCallContext(runID: "o1", user: "u"), messages: messages, maxOutputTokens: 10) {
+        let answer = try await open.run(
+            context: LLMCallContext(runID: "o1", user: "u"), messages: messages, maxOutputTokens: 10
+        ) {
             ("ran", UsageRecord(inputTokens: 3, outputTokens: 4))
         }
         #expect(answer == "ran")
@@ -242,17 +260,25 @@ struct DurabilityTests {
         let closed = QuotaGuard(recorder: recorder, counting: .heuristic, whenUnavailable: .failClosed)
         let ran = Locked(false)
         await #expect(throws: QuotaUnavailableError.self) {
-            _ = try await closed.run(context: LLMCallContext(runID: "c1", user: "u"), messages: messages, maxOutputTokens: 10) {
+            _ = try await closed.run(
+                context: LLMCallContext(runID: "c1", user: "u"), messages: messages, maxOutputTokens: 10
+            ) {
                 ran.withLock { $0 = true }
                 return ("ran", UsageRecord(inputTokens: 1, outputTokens: 1))
             }
         }
         #expect(!ran.withLock { $0 })
         await #expect(throws: QuotaUnavailableError.self) { _ = try await closed.isAllowed(user: "u", tokens: 5) }
-        #expect(metrics.counterTotal(label: "tokenledger_quota_decisions_total", dimensions: [("decision", "fail_open")]) == 2)
-        #expect(metrics.counterTotal(label: "tokenledger_quota_decisions_total", dimensions: [("decision", "fail_closed")]) == 2)
+        #expect(
+            metrics.counterTotal(label: "tokenledger_quota_decisions_total", dimensions: [("decision", "fail_open")])
+                == 2)
+        #expect(
+            metrics.counterTotal(label: "tokenledger_quota_decisions_total", dimensions: [("decision", "fail_closed")])
+                == 2)
         #expect(metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "spooled")]) == 1)
-        #expect(metrics.counterTotal(label: "tokenledger_redis_errors_total", dimensions: [("code", "connection_refused")]) >= 1)
+        #expect(
+            metrics.counterTotal(label: "tokenledger_redis_errors_total", dimensions: [("code", "connection_refused")])
+                >= 1)
         await pool.close()
     }
 
@@ -272,15 +298,21 @@ struct DurabilityTests {
             earlier.close()  // the earlier process is gone
             // Some of them already reached Redis before the process died.
             for event in events.prefix(20) {
-                _ = try await repository.record(user: event.user, callID: event.callID, usage: event.usage, at: event.at)
+                _ = try await repository.record(
+                    user: event.user, callID: event.callID, usage: event.usage, at: event.at)
             }
             let metrics = TestMetrics()
             let recorder = UsageRecorder(
-                repository: repository, spool: try EventSpool(directory: directory), metrics: LedgerMetrics(factory: metrics))
+                repository: repository, spool: try EventSpool(directory: directory),
+                metrics: LedgerMetrics(factory: metrics))
             // Its background work (flusher, pipeline follow-ups) runs in run(); shutdown() ends it.
             async let recorderRunning: Void = recorder.run()
-            #expect(await waitUntil { metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "replayed")]) >= 50 })
-            #expect(metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "replayed")]) == 50)
+            #expect(
+                await waitUntil {
+                    metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "replayed")]) >= 50
+                })
+            #expect(
+                metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "replayed")]) == 50)
             try await expectExactTotals(repository, events: 50, users: 5)
             await recorder.shutdown()
             try await recorderRunning

@@ -1,11 +1,13 @@
 import BytePairEncoding
 import Foundation
-import TokenLedger
 import Testing
+import TokenLedger
 
 /// The bpe-openai rank file directory: TOKENLEDGER_BPE_DIR, else asked of python3 (scripts/bpe_reference.py).
 func bpeRankDirectory() throws -> String {
-    if let configured = ProcessInfo.processInfo.environment["TOKENLEDGER_BPE_DIR"], !configured.isEmpty { return configured }
+    if let configured = ProcessInfo.processInfo.environment["TOKENLEDGER_BPE_DIR"], !configured.isEmpty {
+        return configured
+    }
     let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("scripts/bpe_reference.py").path
     let process = Process()
@@ -19,7 +21,8 @@ func bpeRankDirectory() throws -> String {
     struct Located: Decodable { var directory: String }
     guard process.terminationStatus == 0, let located = try? JSONDecoder().decode(Located.self, from: data) else {
         throw RankFileError(
-            code: .fileNotFound, path: "bpe-openai", message: "cannot locate bpe-openai's rank files: pip install tiktoken bpe-openai")
+            code: .fileNotFound, path: "bpe-openai",
+            message: "cannot locate bpe-openai's rank files: pip install tiktoken bpe-openai")
     }
     return located.directory
 }

@@ -1,7 +1,7 @@
 import Foundation
 import RedisClient
-import TokenLedger
 import Testing
+import TokenLedger
 
 /// SPEC's bad-input rules, stated independently of the code under test.
 private func userIDIsValid(_ user: String) -> Bool {
@@ -14,7 +14,10 @@ private func countIsValid(_ count: Int) -> Bool { (0...1_000_000_000_000).contai
 
 /// Random user ids: plain, awkward (braces, colons, emoji), too long, with control characters.
 private func randomUserID(_ random: inout SplitMix64) -> String {
-    let pieces = ["a", "Z", "7", "{", "}", ":", " ", "%", "é", "中", "👩‍💻", "\u{0}", "\u{7}", "\u{1F}", "\u{7F}", "\u{85}", "\u{200D}", "-", "_", "\n"]
+    let pieces = [
+        "a", "Z", "7", "{", "}", ":", " ", "%", "é", "中", "👩‍💻", "\u{0}", "\u{7}", "\u{1F}", "\u{7F}", "\u{85}",
+        "\u{200D}", "-", "_", "\n",
+    ]
     let length: Int
     switch random.next() % 10 {
     case 0: length = 0
@@ -28,7 +31,9 @@ private func randomUserID(_ random: inout SplitMix64) -> String {
         if index >= 11 && index <= 15 && random.next() % 4 != 0 { text += "x"; continue }
         text += pieces[index]
     }
-    if length > 200 { text = String(repeating: "u", count: 250 + Int(random.next() % 10)) + (random.next() % 2 == 0 ? "" : "é") }
+    if length > 200 {
+        text = String(repeating: "u", count: 250 + Int(random.next() % 10)) + (random.next() % 2 == 0 ? "" : "é")
+    }
     return text
 }
 
@@ -83,13 +88,17 @@ struct FuzzTests {
         let names = try UsageFixtures.fileNames()
         var random = SplitMix64(seed: 0x5EED)
         let alphabet = Array(#"{}[]:,"-0123456789.eE+ \n\tnulltruefalse[DONE]data:event:"#.utf8)
-        let numbers = ["-1", "1e3", "1.5", "99999999999999999999", "1000000000001", "null", "\"12\"", "[]", "{}", "true"]
+        let numbers = [
+            "-1", "1e3", "1.5", "99999999999999999999", "1000000000001", "null", "\"12\"", "[]", "{}", "true",
+        ]
         var extracted = 0
         var rejected = 0
         var unchanged = 0
         for name in names {
             let fixture = try UsageFixtures.load(name)
-            let bases = [Array(try UsageStreamText.jsonData(fixture.response)), Array(try UsageStreamText.sse(fixture.response))]
+            let bases = [
+                Array(try UsageStreamText.jsonData(fixture.response)), Array(try UsageStreamText.sse(fixture.response)),
+            ]
             for round in 0..<7000 {
                 let base = bases[round % 2]
                 var bytes = base
@@ -97,16 +106,22 @@ struct FuzzTests {
                     switch random.next() % 6 {
                     case 0: bytes = Array(bytes.prefix(Int(random.next() % UInt64(bytes.count + 1))))
                     case 1 where !bytes.isEmpty:
-                        bytes[Int(random.next() % UInt64(bytes.count))] = alphabet[Int(random.next() % UInt64(alphabet.count))]
+                        bytes[Int(random.next() % UInt64(bytes.count))] =
+                            alphabet[Int(random.next() % UInt64(alphabet.count))]
                     case 2 where !bytes.isEmpty: bytes.remove(at: Int(random.next() % UInt64(bytes.count)))
                     case 3:
-                        bytes.insert(alphabet[Int(random.next() % UInt64(alphabet.count))], at: Int(random.next() % UInt64(bytes.count + 1)))
+                        bytes.insert(
+                            alphabet[Int(random.next() % UInt64(alphabet.count))],
+                            at: Int(random.next() % UInt64(bytes.count + 1)))
                     case 4:
                         // Replace a run of digits with a hostile number.
-                        if let start = bytes.indices.filter({ (0x30...0x39).contains(bytes[$0]) }).randomElement(using: &random) {
+                        if let start = bytes.indices.filter({ (0x30...0x39).contains(bytes[$0]) }).randomElement(
+                            using: &random)
+                        {
                             var end = start
                             while end < bytes.count && (0x30...0x39).contains(bytes[end]) { end += 1 }
-                            bytes.replaceSubrange(start..<end, with: Array(numbers[Int(random.next() % UInt64(numbers.count))].utf8))
+                            bytes.replaceSubrange(
+                                start..<end, with: Array(numbers[Int(random.next() % UInt64(numbers.count))].utf8))
                         }
                     default:
                         // Splice a slice of the document somewhere else.
@@ -132,7 +147,9 @@ struct FuzzTests {
                         #expect((record.reasoningTokens ?? 0) <= record.outputTokens)
                     }
                     if same {
-                        #expect(stored == fixture.expected, "\(name) round \(round): \(String(decoding: bytes, as: UTF8.self))")
+                        #expect(
+                            stored == fixture.expected,
+                            "\(name) round \(round): \(String(decoding: bytes, as: UTF8.self))")
                     }
                     extracted += 1
                 } catch {
@@ -167,7 +184,8 @@ struct FuzzTests {
             } catch {
                 #expect(!valid, "refused valid \(user.debugDescription) \(input) \(output): \(error)")
                 #expect(["user_id", "input_tokens", "output_tokens"].contains(error.field))
-                #expect(error.message.contains(error.field.replacingOccurrences(of: "_", with: " ")), "\(error.message)")
+                #expect(
+                    error.message.contains(error.field.replacingOccurrences(of: "_", with: " ")), "\(error.message)")
                 refused += 1
             }
         }
@@ -184,7 +202,8 @@ struct FuzzTests {
                 let usage = UsageRecord(inputTokens: randomCount(&random), outputTokens: randomCount(&random))
                 let valid = userIDIsValid(user) && countIsValid(usage.inputTokens) && countIsValid(usage.outputTokens)
                 do {
-                    _ = try await repository.record(user: user, callID: "f\(index)", usage: usage, cycle: date("2030-01-01"))
+                    _ = try await repository.record(
+                        user: user, callID: "f\(index)", usage: usage, cycle: date("2030-01-01"))
                     #expect(valid, "accepted \(user.debugDescription)")
                     expected[user, default: 0] += usage.inputTokens + usage.outputTokens
                 } catch let error as ValidationError {

@@ -4,8 +4,8 @@ import MetricsTestKit
 import RedisClient
 import RedisTestSupport
 import Synchronization
-import TokenLedger
 import Testing
+import TokenLedger
 
 @Suite("Callback handlers")
 struct HandlerTests {
@@ -22,11 +22,16 @@ struct HandlerTests {
                 for index in 0..<1000 {
                     group.addTask {
                         let user = "user-\(index % 7)"
-                        let context = LLMCallContext(runID: "run-\(index)", user: user, provider: "openai", model: "m\(index % 3)")
-                        let messages = [ChatMessage(role: "user", content: String(repeating: "word ", count: index % 50 + 1))]
+                        let context = LLMCallContext(
+                            runID: "run-\(index)", user: user, provider: "openai", model: "m\(index % 3)")
+                        let messages = [
+                            ChatMessage(role: "user", content: String(repeating: "word ", count: index % 50 + 1))
+                        ]
                         await handler.onLLMStart(messages: messages, context: context)
                         let streamed = String(repeating: "tok ", count: index % 11)
-                        for piece in streamed.split(separator: " ") { await handler.onLLMNewToken(String(piece) + " ", context: context) }
+                        for piece in streamed.split(separator: " ") {
+                            await handler.onLLMNewToken(String(piece) + " ", context: context)
+                        }
                         let response: LLMResponse
                         let counted: (Int, Int)
                         switch index % 3 {
@@ -72,15 +77,19 @@ struct HandlerTests {
         try await withRepository { repository async throws in
             let start = Date()
             let metrics = TestMetrics()
-            let handler = RedisTokenCallbackHandler(repository: repository, counting: .heuristic, metrics: LedgerMetrics(factory: metrics))
+            let handler = RedisTokenCallbackHandler(
+                repository: repository, counting: .heuristic, metrics: LedgerMetrics(factory: metrics))
             let raw = Data(#"{"usage":{"prompt_tokens":11,"completion_tokens":4,"total_tokens":15}}"#.utf8)
-            await handler.onLLMEnd(response: LLMResponse(raw: raw), context: LLMCallContext(runID: "a", user: "b", provider: "openai"))
+            await handler.onLLMEnd(
+                response: LLMResponse(raw: raw), context: LLMCallContext(runID: "a", user: "b", provider: "openai"))
             #expect(try await usageSince(start, user: "b", in: repository).totalTokens == 15)
-            await handler.onLLMEnd(response: LLMResponse(raw: Data("not json".utf8)), context: LLMCallContext(runID: "c", user: "b"))
+            await handler.onLLMEnd(
+                response: LLMResponse(raw: Data("not json".utf8)), context: LLMCallContext(runID: "c", user: "b"))
             #expect(metrics.handlerCalls("failed") == 1)
             await repository.pool.close()
             await handler.onLLMEnd(
-                response: LLMResponse(usage: UsageRecord(inputTokens: 1, outputTokens: 1)), context: LLMCallContext(runID: "d", user: "b"))
+                response: LLMResponse(usage: UsageRecord(inputTokens: 1, outputTokens: 1)),
+                context: LLMCallContext(runID: "d", user: "b"))
             #expect(metrics.handlerCalls("failed") == 2)
         }
     }
@@ -90,7 +99,8 @@ struct HandlerTests {
         try await withRepository { repository async throws in
             let recorder = RedisTokenCallbackHandler(repository: repository, counting: .heuristic)
             // Connected and scripts loaded, so the recorder's one write is quick even on a loaded machine.
-            _ = try await repository.record(user: "warm-up", callID: "w", usage: UsageRecord(inputTokens: 1, outputTokens: 0))
+            _ = try await repository.record(
+                user: "warm-up", callID: "w", usage: UsageRecord(inputTokens: 1, outputTokens: 0))
             let start = Date()
             let hanging = HangingHandler()
             let composite = CompositeCallbackHandler([ThrowingHandler(), hanging, recorder], timeout: .seconds(2))
@@ -143,12 +153,14 @@ struct QuotaGuardTests {
     func refused() async throws {
         try await withRepository { repository async throws in
             try await repository.setLimit(user: "full", tokens: 100)
-            _ = try await repository.record(user: "full", callID: "past", usage: UsageRecord(inputTokens: 100, outputTokens: 0))
+            _ = try await repository.record(
+                user: "full", callID: "past", usage: UsageRecord(inputTokens: 100, outputTokens: 0))
             let guardian = QuotaGuard(repository: repository, counting: .heuristic)
             let called = Flag()
             await #expect {
                 _ = try await guardian.run(
-                    context: LLMCallContext(user: "full"), messages: [ChatMessage(role: "user", content: "hi")], maxOutputTokens: 10
+                    context: LLMCallContext(user: "full"), messages: [ChatMessage(role: "user", content: "hi")],
+                    maxOutputTokens: 10
                 ) {
                     called.set()
                     return ("never", UsageRecord(inputTokens: 1, outputTokens: 1))
@@ -187,7 +199,8 @@ struct QuotaGuardTests {
             struct ModelDown: Error {}
             await #expect(throws: ModelDown.self) {
                 _ = try await guardian.run(
-                    context: LLMCallContext(user: "r"), messages: [ChatMessage(role: "user", content: "x")], maxOutputTokens: 100
+                    context: LLMCallContext(user: "r"), messages: [ChatMessage(role: "user", content: "x")],
+                    maxOutputTokens: 100
                 ) { () async throws -> (Int, UsageRecord) in throw ModelDown() }
             }
             #expect(try await repository.check(user: "r").reserved == 0)
@@ -195,7 +208,8 @@ struct QuotaGuardTests {
             let started = Flag()
             let task = Task {
                 try await guardian.run(
-                    context: LLMCallContext(user: "r"), messages: [ChatMessage(role: "user", content: "x")], maxOutputTokens: 100
+                    context: LLMCallContext(user: "r"), messages: [ChatMessage(role: "user", content: "x")],
+                    maxOutputTokens: 100
                 ) { () async throws -> (Int, UsageRecord) in
                     started.set()
                     try await Task.sleep(for: .seconds(30))

@@ -1,8 +1,8 @@
 import Foundation
 import RedisClient
 import RedisTestSupport
-import TokenLedger
 import Testing
+import TokenLedger
 
 /// A repository for the namespace `tl` as one of the server's ACL users.
 private func aclRepository(_ server: RedisTestServer, _ user: String, _ password: String) throws -> TokenRepository {
@@ -16,7 +16,9 @@ private func aclRepository(_ server: RedisTestServer, _ user: String, _ password
 
 @Suite("Least privilege ACL users")
 struct LeastPrivilegeTests {
-    @Test("the documented application user records, reserves and settles, but cannot reset, change limits or leave its namespace")
+    @Test(
+        "the documented application user records, reserves and settles, but cannot reset, change limits or leave its namespace"
+    )
     func applicationUser() async throws {
         var options = RedisTestServer.Options()
         options.aclUsers = try documentedACLUsers()
@@ -36,16 +38,26 @@ struct LeastPrivilegeTests {
             try await admin.setDefaultLimit(5000)
 
             // The application may not load scripts: until the administrator does, its writes say so.
-            await #expect { _ = try await app.record(user: "alice", callID: "r0", usage: UsageRecord(inputTokens: 1, outputTokens: 1)) } throws: {
+            await #expect {
+                _ = try await app.record(
+                    user: "alice", callID: "r0", usage: UsageRecord(inputTokens: 1, outputTokens: 1))
+            } throws: {
                 ($0 as? RedisError)?.code == .scriptNotLoaded && ($0 as? RedisError)?.isServerUnavailable == true
             }
             #expect(try await Diagnostics.loadScripts(repository: admin) > 10)
 
             // The application's whole path works.
-            #expect(try await app.record(user: "alice", callID: "r1", usage: UsageRecord(inputTokens: 10, outputTokens: 5), at: testInstant).applied)
-            #expect(try await app.reserve(user: "alice", callID: "l1", tokens: 100, at: testInstant).status == .admitted)
+            #expect(
+                try await app.record(
+                    user: "alice", callID: "r1", usage: UsageRecord(inputTokens: 10, outputTokens: 5), at: testInstant
+                ).applied)
+            #expect(
+                try await app.reserve(user: "alice", callID: "l1", tokens: 100, at: testInstant).status == .admitted)
             #expect(try await app.check(user: "alice", tokens: 10, at: testInstant).allowed)
-            #expect(try await app.settle(user: "alice", callID: "l1", usage: UsageRecord(inputTokens: 50, outputTokens: 20), at: testInstant).applied)
+            #expect(
+                try await app.settle(
+                    user: "alice", callID: "l1", usage: UsageRecord(inputTokens: 50, outputTokens: 20), at: testInstant
+                ).applied)
             #expect(try await app.reserve(user: "alice", callID: "l2", tokens: 10, at: testInstant).status == .admitted)
             #expect(try await app.release(user: "alice", callID: "l2") == 10)
             #expect(try await app.usage(user: "alice", at: testInstant).totalTokens == 85)
@@ -59,9 +71,15 @@ struct LeastPrivilegeTests {
             await #expect { try await app.setLimit(user: "alice", tokens: 1_000_000) } throws: { isPermissionError($0) }
             await #expect { try await app.clearLimit(user: "alice") } throws: { isPermissionError($0) }
             await #expect { try await app.setDefaultLimit(nil) } throws: { isPermissionError($0) }
-            await #expect { try await app.setCyclePolicy(user: "alice", policy: try BillingCyclePolicy(periodName: "weekly")) } throws: { isPermissionError($0) }
-            await #expect { _ = try await app.pool.send(RedisCommand("GET", "other:{alice}:profile")) } throws: { isPermissionError($0) }
-            await #expect { _ = try await app.pool.send(RedisCommand("HGETALL", "other:{alice}:cycle:2026-01-01")) } throws: { isPermissionError($0) }
+            await #expect {
+                try await app.setCyclePolicy(user: "alice", policy: try BillingCyclePolicy(periodName: "weekly"))
+            } throws: { isPermissionError($0) }
+            await #expect { _ = try await app.pool.send(RedisCommand("GET", "other:{alice}:profile")) } throws: {
+                isPermissionError($0)
+            }
+            await #expect {
+                _ = try await app.pool.send(RedisCommand("HGETALL", "other:{alice}:cycle:2026-01-01"))
+            } throws: { isPermissionError($0) }
             await #expect { _ = try await app.pool.send(RedisCommand("FLUSHALL")) } throws: { isPermissionError($0) }
             // Nothing the refused calls tried changed anything (reset wrote no audit event either).
             #expect(try await admin.usage(user: "alice", at: testInstant).totalTokens == 85)
@@ -75,20 +93,26 @@ struct LeastPrivilegeTests {
             let adminChecks = try await Diagnostics.run(repository: admin)
             #expect(try await snapshot(admin) == before)
             let appPermissions = try #require(appChecks.first { $0.name == "permissions" })
-            #expect(appPermissions.status == .ok && appPermissions.detail.contains("application") && appPermissions.detail.contains("tokenledger-app"))
+            #expect(
+                appPermissions.status == .ok && appPermissions.detail.contains("application")
+                    && appPermissions.detail.contains("tokenledger-app"))
             #expect(appChecks.first { $0.name == "key access" }?.status == .ok)
             #expect(adminChecks.first { $0.name == "permissions" }?.detail.contains("administrator") == true)
 
             // A late call by the application: counted and kept pending (the history is the
             // administrator's), and the administrator's rollover amends the history with it.
             _ = try await admin.record(
-                user: "bob", callID: "b1", usage: UsageRecord(inputTokens: 100, outputTokens: 0), at: at("2026-09-10T00:00:00Z"))
-            _ = try await Rollover(repository: admin).run(try RolloverOptions(now: at("2026-10-02T00:00:00Z"), retentionMonths: 0))
+                user: "bob", callID: "b1", usage: UsageRecord(inputTokens: 100, outputTokens: 0),
+                at: at("2026-09-10T00:00:00Z"))
+            _ = try await Rollover(repository: admin).run(
+                try RolloverOptions(now: at("2026-10-02T00:00:00Z"), retentionMonths: 0))
             let late = try await app.record(
-                user: "bob", callID: "b2", usage: UsageRecord(inputTokens: 999, outputTokens: 0), at: at("2026-09-20T00:00:00Z"))
+                user: "bob", callID: "b2", usage: UsageRecord(inputTokens: 999, outputTokens: 0),
+                at: at("2026-09-20T00:00:00Z"))
             #expect(late.applied && late.amendsHistory && late.totalTokens == 1099)
             #expect(try await Rollover(repository: admin).history(cycle: date("2026-09-01")).totals.totalTokens == 100)
-            let amend = try await Rollover(repository: admin).run(try RolloverOptions(now: at("2026-10-02T00:00:00Z"), retentionMonths: 0))
+            let amend = try await Rollover(repository: admin).run(
+                try RolloverOptions(now: at("2026-10-02T00:00:00Z"), retentionMonths: 0))
             #expect(amend.amendedCalls == 1)
             #expect(try await Rollover(repository: admin).history(cycle: date("2026-09-01")).totals.totalTokens == 1099)
 
@@ -100,7 +124,9 @@ struct LeastPrivilegeTests {
         }
     }
 
-    @Test("the documented application user gets NOPERM for raw writes outside its counters, for EVAL, SCRIPT LOAD, FUNCTION and the administrator's scripts")
+    @Test(
+        "the documented application user gets NOPERM for raw writes outside its counters, for EVAL, SCRIPT LOAD, FUNCTION and the administrator's scripts"
+    )
     func rawCommandsAndScripts() async throws {
         var options = RedisTestServer.Options()
         options.aclUsers = try documentedACLUsers()
@@ -109,7 +135,8 @@ struct LeastPrivilegeTests {
             let app = try aclRepository(server, "tokenledger-app", "app-secret")
             _ = try await Diagnostics.loadScripts(repository: admin)
             try await admin.setLimit(user: "victim", tokens: 1000)
-            _ = try await app.record(user: "victim", callID: "r1", usage: UsageRecord(inputTokens: 100, outputTokens: 0))
+            _ = try await app.record(
+                user: "victim", callID: "r1", usage: UsageRecord(inputTokens: 100, outputTokens: 0))
             let keys = try admin.keys.user("victim")
             let cycle = try await app.usage(user: "victim").cycle
             let cycleKey = keys.cycle(cycle)
@@ -120,7 +147,9 @@ struct LeastPrivilegeTests {
                     _ = try await app.pool.send(command)
                     Issue.record("not refused: \(String(decoding: command.wireArguments, as: UTF8.self))")
                 } catch let error as RedisError {
-                    #expect(error.serverCode == "NOPERM" && error.isPermissionDenied && error.message.contains("permission denied"), "\(error)")
+                    #expect(
+                        error.serverCode == "NOPERM" && error.isPermissionDenied
+                            && error.message.contains("permission denied"), "\(error)")
                 } catch {
                     Issue.record(error)
                 }
@@ -148,7 +177,8 @@ struct LeastPrivilegeTests {
             await refused(RedisCommand("EVAL", "return 1", 0))
             await refused(RedisCommand("SCRIPT", "LOAD", "return 1"))
             await refused(RedisCommand("SCRIPT", "FLUSH"))
-            await refused(RedisCommand("FUNCTION", "LOAD", "#!lua name=x\nredis.register_function('f', function() return 1 end)"))
+            await refused(
+                RedisCommand("FUNCTION", "LOAD", "#!lua name=x\nredis.register_function('f', function() return 1 end)"))
             await refused(RedisCommand("KEYS", "*"))
             await refused(RedisCommand("CONFIG", "SET", "maxmemory", "1"))
 
@@ -165,16 +195,20 @@ struct LeastPrivilegeTests {
             }
             await refusedScript("reset", keys: [cycleKey, keys.events], ["victim", cycle.description, "app"])
             await refusedScript("profile", keys: [keys.profile], ["limit", "1000000000"])
-            await refusedScript("config", keys: ["tl:{global}:config", "tl:{global}:schema"], ["default_limit", "1", "1"])
+            await refusedScript(
+                "config", keys: ["tl:{global}:config", "tl:{global}:schema"], ["default_limit", "1", "1"])
             await refusedScript(
                 "retention", keys: [cycleKey, keys.calls(cycle), keys.profile, keys.late(cycle)], [cycle.description])
-            let adjustment = #"{"at":1,"cache_write_tokens":0,"cached_input_tokens":0,"call_id":"x","input_tokens":1,"model":"","output_tokens":0,"reasoning_tokens":0}"#
+            let adjustment =
+                #"{"at":1,"cache_write_tokens":0,"cached_input_tokens":0,"call_id":"x","input_tokens":1,"model":"","output_tokens":0,"reasoning_tokens":0}"#
             await refusedScript(
                 "history_adjust",
                 keys: [history, "tl:{global}:history-totals:\(cycle)", "tl:{global}:history-adjustments:\(cycle)"],
                 ["victim", "x", adjustment])
             await refusedScript("late_done", keys: [keys.late(cycle)], ["x"])
-            await refusedScript("history", keys: [history, "tl:{global}:history-totals:\(cycle)", "tl:{global}:history-cycles"], [cycle.description, "1", "victim", "{}"])
+            await refusedScript(
+                "history", keys: [history, "tl:{global}:history-totals:\(cycle)", "tl:{global}:history-cycles"],
+                [cycle.description, "1", "victim", "{}"])
             #expect(try await admin.usage(user: "victim").totalTokens == 100)
             #expect(try await admin.limit(user: "victim").own == 1000)
             #expect(try await admin.events(user: "victim").isEmpty)
@@ -183,12 +217,15 @@ struct LeastPrivilegeTests {
             // scripts write its counters with. A raw DECRBY of reserved is then refused by every
             // script, naming the key, instead of admitting a reservation over the limit.
             #expect(try await app.pool.send(RedisCommand("DECRBY", keys.reserved, 1_000_000)).int == -1_000_000)
-            await #expect { _ = try await app.reserve(user: "victim", callID: "big", tokens: 50_000) } throws: { error in
+            await #expect { _ = try await app.reserve(user: "victim", callID: "big", tokens: 50_000) } throws: {
+                error in
                 let error = try #require(error as? LedgerError)
                 return error.code == .corruptData && error.message.contains("\(keys.reserved) holds -1000000")
                     && error.message.contains("stored value is corrupt")
             }
-            await #expect { _ = try await app.check(user: "victim", tokens: 1) } throws: { ($0 as? LedgerError)?.code == .corruptData }
+            await #expect { _ = try await app.check(user: "victim", tokens: 1) } throws: {
+                ($0 as? LedgerError)?.code == .corruptData
+            }
             #expect(try await admin.pool.send(RedisCommand("HLEN", keys.leases)).int == 0)
             #expect(try await admin.pool.send(RedisCommand("GET", keys.reserved)).string == "-1000000")
             await app.pool.close()
@@ -211,7 +248,8 @@ struct LeastPrivilegeTests {
                 let ran = Locked(false)
                 await #expect {
                     _ = try await guardian.run(
-                        context: LLMCallContext(user: "u"), messages: [ChatMessage(role: "user", content: "hi")], maxOutputTokens: 5
+                        context: LLMCallContext(user: "u"), messages: [ChatMessage(role: "user", content: "hi")],
+                        maxOutputTokens: 5
                     ) {
                         ran.withLock { $0 = true }
                         return (1, UsageRecord(inputTokens: 1, outputTokens: 1))

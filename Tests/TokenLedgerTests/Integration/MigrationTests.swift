@@ -26,7 +26,8 @@ struct MigrationTests {
     func folderMatchesRegistry() throws {
         let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("migrations")
-        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0 != "README.md" }.sorted()
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0 != "README.md" }
+            .sorted()
         let expected = MigrationRunner.migrations.map { String(format: "%04d-%@.md", $0.version, $0.name) }
         #expect(files == expected)
         #expect(MigrationRunner.migrations.map(\.version) == Array(1...MigrationRunner.migrations.count))
@@ -39,20 +40,27 @@ struct MigrationTests {
         func key(_ text: String) -> [UInt8] { Array(text.utf8) }
         let parsed = try LegacyImportMigration.parseKey(key("token_usage:org:alice:2025-11-01")).get()
         #expect(parsed.user == "org:alice" && parsed.cycle == date("2025-11-01"))
-        for bad in ["token_usage::2025-11-01", "token_usage:a:2025-02-30", "token_usage:a:20251101", "other:a:2025-11-01",
-            "token_usage:tab\tuser:2025-11-01"]
-        {
+        for bad in [
+            "token_usage::2025-11-01", "token_usage:a:2025-02-30", "token_usage:a:20251101", "other:a:2025-11-01",
+            "token_usage:tab\tuser:2025-11-01",
+        ] {
             #expect(throws: LegacyImportMigration.Skip.self) { try LegacyImportMigration.parseKey(key(bad)).get() }
         }
         #expect(throws: LegacyImportMigration.Skip.self) {
-            try LegacyImportMigration.parseKey([UInt8]("token_usage:".utf8) + [0xFF, 0xFE] + [UInt8](":2025-11-01".utf8)).get()
+            try LegacyImportMigration.parseKey(
+                [UInt8]("token_usage:".utf8) + [0xFF, 0xFE] + [UInt8](":2025-11-01".utf8)
+            ).get()
         }
         func hash(_ pairs: [(String, String)]) -> RedisReply {
             .array(pairs.flatMap { [RedisReply.bulk(Array($0.0.utf8)), .bulk(Array($0.1.utf8))] })
         }
         let full = try LegacyImportMigration.parseHash(
-            hash([("prompt_tokens", "100"), ("completion_tokens", "20"), ("total_tokens", "120"), ("usage_limit", "5000")])).get()
-        #expect(full.input == 100 && full.output == 20 && full.limit == 5000 && full.raw == ["100", "20", "120", "5000"])
+            hash([
+                ("prompt_tokens", "100"), ("completion_tokens", "20"), ("total_tokens", "120"), ("usage_limit", "5000"),
+            ])
+        ).get()
+        #expect(
+            full.input == 100 && full.output == 20 && full.limit == 5000 && full.raw == ["100", "20", "120", "5000"])
         // Totals-only (the seed's basic handler): the rest is input, so the total is kept.
         let totalOnly = try LegacyImportMigration.parseHash(hash([("total_tokens", "70"), ("usage_limit", "0")])).get()
         #expect(totalOnly.input == 70 && totalOnly.output == 0 && totalOnly.limit == nil)
@@ -68,8 +76,12 @@ struct MigrationTests {
     func importRules() async throws {
         try await withRedisServer { server async throws in
             let repo = try repository(server)
-            try await hset(repo, "token_usage:ann:2025-10-01", ["prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15, "usage_limit": 100])
-            try await hset(repo, "token_usage:ann:2025-11-01", ["prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2, "usage_limit": 300])
+            try await hset(
+                repo, "token_usage:ann:2025-10-01",
+                ["prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15, "usage_limit": 100])
+            try await hset(
+                repo, "token_usage:ann:2025-11-01",
+                ["prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2, "usage_limit": 300])
             try await hset(repo, "token_usage:ben:2025-11-01", ["total_tokens": 40, "usage_limit": 900])
             try await hset(repo, "token_usage:cid:2025-11-01", ["usage_limit": 50])
             try await repo.setLimit(user: "ben", tokens: 7)
@@ -79,7 +91,8 @@ struct MigrationTests {
             let outcome = try await runner.run(options)
             #expect(outcome.steps.map(\.action) == ["applied", "applied"] && outcome.schemaVersion == 1)
             let counts = outcome.steps[1].counts
-            #expect(counts["imported"] == 3 && counts["limit_only"] == 1 && counts["tokens"] == 57 && counts["keys"] == 4)
+            #expect(
+                counts["imported"] == 3 && counts["limit_only"] == 1 && counts["tokens"] == 57 && counts["keys"] == 4)
             #expect(try await repo.limit(user: "ann").own == 300)
             #expect(try await repo.limit(user: "ben").own == 7)
             #expect(try await repo.limit(user: "cid").own == 50)
@@ -116,7 +129,11 @@ struct MigrationTests {
             let repo = try repository(server)
             let runner = try MigrationRunner(repository: repo)
             let lock = try #require(try await JobLock.acquire("migrate", repository: repo, ttl: .seconds(30)))
-            await #expect(throws: LedgerError(code: .busy, message: "another migrate run holds \(repo.keys.lock("migrate")); try again when it has finished")) {
+            await #expect(
+                throws: LedgerError(
+                    code: .busy,
+                    message: "another migrate run holds \(repo.keys.lock("migrate")); try again when it has finished")
+            ) {
                 _ = try await runner.run(try MigrationOptions())
             }
             try await lock.release()

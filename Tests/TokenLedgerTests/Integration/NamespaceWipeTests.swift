@@ -13,7 +13,8 @@ struct NamespaceWipeTests {
             let namespace = uniqueNamespace("demo")
             let demo = try TokenRepository(pool: pool, configuration: try LedgerConfiguration(namespace: namespace))
             // Namespaces that must survive: one whose name extends the demo's, and an application's.
-            let longer = try TokenRepository(pool: pool, configuration: try LedgerConfiguration(namespace: namespace + "x"))
+            let longer = try TokenRepository(
+                pool: pool, configuration: try LedgerConfiguration(namespace: namespace + "x"))
             let application = try TokenRepository(
                 pool: pool, configuration: try LedgerConfiguration(namespace: uniqueNamespace("tl")))
             for repository in [demo, longer, application] {
@@ -44,8 +45,10 @@ struct NamespaceWipeTests {
     func refusesOtherNamespaces() async throws {
         try await withPool { pool async throws in
             for name in [uniqueNamespace("tl"), uniqueNamespace("Demo"), uniqueNamespace("x-demo")] {
-                let repository = try TokenRepository(pool: pool, configuration: try LedgerConfiguration(namespace: name))
-                _ = try await repository.record(user: "u", callID: "c", usage: UsageRecord(inputTokens: 1, outputTokens: 1))
+                let repository = try TokenRepository(
+                    pool: pool, configuration: try LedgerConfiguration(namespace: name))
+                _ = try await repository.record(
+                    user: "u", callID: "c", usage: UsageRecord(inputTokens: 1, outputTokens: 1))
                 let before = try await keys(pool, name)
                 #expect(!NamespaceWipe.isDisposable(name))
                 #expect {
@@ -80,7 +83,8 @@ struct NamespaceWipeTests {
         var found: [String] = []
         var cursor = "0"
         repeat {
-            let parts = try await pool.send(RedisCommand("SCAN", cursor, "MATCH", namespace + ":*", "COUNT", 100)).array ?? []
+            let parts =
+                try await pool.send(RedisCommand("SCAN", cursor, "MATCH", namespace + ":*", "COUNT", 100)).array ?? []
             cursor = parts.first?.string ?? "0"
             found += (parts.last?.array ?? []).compactMap(\.string)
         } while cursor != "0"

@@ -24,25 +24,33 @@ struct OperationsScriptSlotTests {
                     user: user, callID: "r", usage: UsageRecord(inputTokens: 9, outputTokens: 1), model: "m",
                     cycle: date("2024-11-01"))
                 _ = try await pool.send(
-                    RedisCommand("HSET", "token_usage:\(user):2025-06-01", "prompt_tokens", 5, "completion_tokens", 2, "total_tokens", 7, "usage_limit", 100))
+                    RedisCommand(
+                        "HSET", "token_usage:\(user):2025-06-01", "prompt_tokens", 5, "completion_tokens", 2,
+                        "total_tokens", 7, "usage_limit", 100))
             }
             let monitor = try await server.startMonitor()
-            let migration = try await MigrationRunner(repository: repository).run(try MigrationOptions(deleteLegacy: true))
+            let migration = try await MigrationRunner(repository: repository).run(
+                try MigrationOptions(deleteLegacy: true))
             #expect(migration.steps[1].counts["deleted"] == users.count)
-            let rollover = try await Rollover(repository: repository).run(try RolloverOptions(now: at("2026-02-01T00:00:00Z")))
+            let rollover = try await Rollover(repository: repository).run(
+                try RolloverOptions(now: at("2026-02-01T00:00:00Z")))
             #expect(rollover.deletedUserCycles == users.count && rollover.closed.count == 2)
             // A late call to a closed cycle amends the {global} history (history_adjust, late_done).
             for user in users {
                 _ = try await repository.record(
-                    user: user, callID: "r", usage: UsageRecord(inputTokens: 9, outputTokens: 1), cycle: date("2025-12-01"))
+                    user: user, callID: "r", usage: UsageRecord(inputTokens: 9, outputTokens: 1),
+                    cycle: date("2025-12-01"))
             }
             _ = try await Rollover(repository: repository).run(try RolloverOptions(now: at("2026-02-01T00:00:00Z")))
             for user in users {
                 let late = try await repository.record(
-                    user: user, callID: "late", usage: UsageRecord(inputTokens: 1, outputTokens: 1), cycle: date("2025-12-01"))
+                    user: user, callID: "late", usage: UsageRecord(inputTokens: 1, outputTokens: 1),
+                    cycle: date("2025-12-01"))
                 #expect(late.amendsHistory)
             }
-            #expect(try await Rollover(repository: repository).history(cycle: date("2025-12-01")).totals.adjustments == users.count)
+            #expect(
+                try await Rollover(repository: repository).history(cycle: date("2025-12-01")).totals.adjustments
+                    == users.count)
 
             let commands = try await monitor.stop()
             let operationsScripts: Set<String> = [
@@ -59,7 +67,9 @@ struct OperationsScriptSlotTests {
                 let keyCount = Int(String(decoding: command[2], as: UTF8.self)) ?? -1
                 let keys = Array(command[3..<(3 + keyCount)])
                 let slots = Set(keys.map { HashSlot.slot(for: $0) })
-                #expect(slots.count == 1, "\(name) touched slots \(slots): \(keys.map { String(decoding: $0, as: UTF8.self) })")
+                #expect(
+                    slots.count == 1,
+                    "\(name) touched slots \(slots): \(keys.map { String(decoding: $0, as: UTF8.self) })")
             }
             #expect(seen == Set(names.values), "scripts never observed: \(Set(names.values).subtracting(seen))")
             await pool.close()

@@ -1,14 +1,16 @@
 import Foundation
 import RedisClient
-import TokenLedger
 import Testing
+import TokenLedger
 
 /// The record script stores no `m:` counters for a cycle's first (primary) model and readers derive
 /// them (docs/schema.md); these tests pin that every per-model figure stays exact.
 @Suite("Per-model counters")
 struct PerModelCountersTests {
     /// A cycle hash as field → value.
-    static func cycleHash(_ repository: TokenRepository, user: String, cycle: CalendarDate) async throws -> [String: String] {
+    static func cycleHash(_ repository: TokenRepository, user: String, cycle: CalendarDate) async throws -> [String:
+        String]
+    {
         let reply = try await repository.pool.send(RedisCommand("HGETALL", try repository.keys.user(user).cycle(cycle)))
         let parts = reply.array ?? []
         var hash: [String: String] = [:]
@@ -43,7 +45,8 @@ struct PerModelCountersTests {
                 let model = index == 0 ? "gpt-4o" : names[Int(rng.next() % UInt64(names.count))]
                 let event = (model: model, input: Int(rng.next() % 5000), output: Int(rng.next() % 900))
                 let usage = UsageRecord(inputTokens: event.input, outputTokens: event.output)
-                let result = try await repository.record(user: "m", callID: "c\(index)", usage: usage, model: model, at: instant)
+                let result = try await repository.record(
+                    user: "m", callID: "c\(index)", usage: usage, model: model, at: instant)
                 #expect(result.applied)
                 events.append(event)
                 if index % 7 == 0 {
@@ -82,7 +85,8 @@ struct PerModelCountersTests {
                     "m:input_tokens:b", 200, "m:output_tokens:b", 20, "m:calls:b", 2))
             for (index, model) in ["a", "c", "b", "c"].enumerated() {
                 _ = try await repository.record(
-                    user: "old", callID: "n\(index)", usage: UsageRecord(inputTokens: 1000, outputTokens: 1), model: model,
+                    user: "old", callID: "n\(index)", usage: UsageRecord(inputTokens: 1000, outputTokens: 1),
+                    model: model,
                     cycle: cycle)
             }
             let usage = try await repository.usage(user: "old", cycle: cycle)
@@ -107,13 +111,15 @@ struct PerModelCountersTests {
                 user: "r", callID: "2", usage: UsageRecord(inputTokens: 20, outputTokens: 2), model: "b", cycle: cycle)
             _ = try await repository.reset(user: "r", cycle: cycle, actor: "test")
             let audit = try #require(try await repository.events(user: "r").last)
-            #expect(audit["type"] == "reset" && audit["previous_calls"] == "2" && audit["previous_total_tokens"] == "33")
+            #expect(
+                audit["type"] == "reset" && audit["previous_calls"] == "2" && audit["previous_total_tokens"] == "33")
             #expect(audit.keys.allSatisfy { !$0.contains(":") }, "\(audit.keys.sorted())")
 
             _ = try await repository.record(
                 user: "r", callID: "3", usage: UsageRecord(inputTokens: 5, outputTokens: 5), model: "b", cycle: cycle)
             let usage = try await repository.usage(user: "r", cycle: cycle)
-            #expect(usage.models == ["b": UserUsage.ModelUsage(inputTokens: 5, outputTokens: 5, totalTokens: 10, calls: 1)])
+            #expect(
+                usage.models == ["b": UserUsage.ModelUsage(inputTokens: 5, outputTokens: 5, totalTokens: 10, calls: 1)])
             #expect(try await Self.cycleHash(repository, user: "r", cycle: cycle)["model:primary"] == "b")
         }
     }
@@ -125,7 +131,8 @@ struct PerModelCountersTests {
             for (index, model) in ["x", "y", "x"].enumerated() {
                 _ = try await repository.reserve(user: "s", callID: "q\(index)", tokens: 100, at: instant)
                 _ = try await repository.settle(
-                    user: "s", callID: "q\(index)", usage: UsageRecord(inputTokens: 40, outputTokens: 2 + index), model: model,
+                    user: "s", callID: "q\(index)", usage: UsageRecord(inputTokens: 40, outputTokens: 2 + index),
+                    model: model,
                     at: instant)
             }
             let usage = try await repository.usage(user: "s", at: instant)

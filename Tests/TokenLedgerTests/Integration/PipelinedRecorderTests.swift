@@ -2,25 +2,32 @@ import Foundation
 import MetricsTestKit
 import RedisClient
 import RedisTestSupport
-import TokenLedger
 import Testing
+import TokenLedger
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 private func event(_ index: Int, users: Int) -> (user: String, callID: String, usage: UsageRecord) {
-    ("p-\(index % users)", "pipe-\(index)", UsageRecord(inputTokens: index % 89 + 1, outputTokens: index % 13, cachedInputTokens: index % 3 == 0 ? 1 : nil))
+    (
+        "p-\(index % users)", "pipe-\(index)",
+        UsageRecord(inputTokens: index % 89 + 1, outputTokens: index % 13, cachedInputTokens: index % 3 == 0 ? 1 : nil)
+    )
 }
 
 /// Checks every user's totals: in the cycle of `testInstant`, or (`since`) over the cycles from that
 /// instant to now, for records made now.
-private func expectTotals(_ repository: TokenRepository, events: Int, users: Int, since start: Date? = nil) async throws {
+private func expectTotals(_ repository: TokenRepository, events: Int, users: Int, since start: Date? = nil) async throws
+{
     var expected: [String: (Int, Int, Int, Int)] = [:]
     for index in 0..<events {
         let e = event(index, users: users)
         let old = expected[e.user] ?? (0, 0, 0, 0)
-        expected[e.user] = (old.0 + e.usage.inputTokens, old.1 + e.usage.outputTokens, old.2 + 1, old.3 + (e.usage.cachedInputTokens ?? 0))
+        expected[e.user] = (
+            old.0 + e.usage.inputTokens, old.1 + e.usage.outputTokens, old.2 + 1,
+            old.3 + (e.usage.cachedInputTokens ?? 0)
+        )
     }
     for (user, totals) in expected {
         let usage: UsageTotals
@@ -29,10 +36,13 @@ private func expectTotals(_ repository: TokenRepository, events: Int, users: Int
         } else {
             let read = try await repository.usage(user: user, at: testInstant)
             usage = UsageTotals(
-                inputTokens: read.inputTokens, outputTokens: read.outputTokens, totalTokens: read.totalTokens, calls: read.calls,
+                inputTokens: read.inputTokens, outputTokens: read.outputTokens, totalTokens: read.totalTokens,
+                calls: read.calls,
                 cachedInputTokens: read.cachedInputTokens, reasoningTokens: read.reasoningTokens)
         }
-        #expect(usage.inputTokens == totals.0 && usage.outputTokens == totals.1 && usage.calls == totals.2 && usage.cachedInputTokens == totals.3, "\(user)")
+        #expect(
+            usage.inputTokens == totals.0 && usage.outputTokens == totals.1 && usage.calls == totals.2
+                && usage.cachedInputTokens == totals.3, "\(user)")
     }
 }
 
@@ -43,7 +53,8 @@ struct PipelinedRecorderTests {
         try await withRepository { repository async throws in
             let metrics = TestMetrics()
             let recorder = UsageRecorder(
-                repository: repository, options: .init(pipeline: .init(connections: 2)), metrics: LedgerMetrics(factory: metrics))
+                repository: repository, options: .init(pipeline: .init(connections: 2)),
+                metrics: LedgerMetrics(factory: metrics))
             // Its background work (flusher, pipeline follow-ups) runs in run(); shutdown() ends it.
             async let recorderRunning: Void = recorder.run()
             let total = 6400
@@ -52,9 +63,11 @@ struct PipelinedRecorderTests {
                     group.addTask {
                         for index in stride(from: lane, to: total, by: 64) {
                             let e = event(index, users: 40)
-                            let outcome = await recorder.record(user: e.user, callID: e.callID, usage: e.usage, at: testInstant)
+                            let outcome = await recorder.record(
+                                user: e.user, callID: e.callID, usage: e.usage, at: testInstant)
                             guard case .applied = outcome else {
-                                throw LedgerError(code: .unexpectedReply, message: "event \(index) not applied: \(outcome)")
+                                throw LedgerError(
+                                    code: .unexpectedReply, message: "event \(index) not applied: \(outcome)")
                             }
                         }
                     }
@@ -62,17 +75,22 @@ struct PipelinedRecorderTests {
                 try await group.waitForAll()
             }
             try await expectTotals(repository, events: total, users: 40)
-            let again = await recorder.record(user: "p-0", callID: "pipe-0", usage: event(0, users: 40).usage, at: testInstant)
+            let again = await recorder.record(
+                user: "p-0", callID: "pipe-0", usage: event(0, users: 40).usage, at: testInstant)
             guard case .duplicate = again else { Issue.record("a replay should be a duplicate: \(again)"); return }
             // Every user is in the report (index writes went along, once per user and cycle).
             #expect(try await repository.report(at: testInstant).users.count == 40)
-            #expect(metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "applied")]) == Int64(total))
+            #expect(
+                metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "applied")])
+                    == Int64(total))
             await recorder.shutdown()
             try await recorderRunning
         }
     }
 
-    @Test("fire-and-forget handler calls: onLLMEnd returns at once; everything lands; a changed policy and a script flush are handled")
+    @Test(
+        "fire-and-forget handler calls: onLLMEnd returns at once; everything lands; a changed policy and a script flush are handled"
+    )
     func fireAndForget() async throws {
         // SCRIPT FLUSH affects every user of the server: a private one, never a shared REDIS_URL.
         try await withPrivateRepository { repository async throws in
@@ -83,7 +101,9 @@ struct PipelinedRecorderTests {
             async let recorderRunning: Void = recorder.run()
             let handler = RedisTokenCallbackHandler(recorder: recorder, counting: .heuristic, delivery: .fireAndForget)
             // Another process changes a user's policy, and someone flushes the scripts, before the run.
-            _ = try await repository.record(user: "p-1", callID: "warm", usage: UsageRecord(inputTokens: 1, outputTokens: 0), cycle: date("2020-01-01"))
+            _ = try await repository.record(
+                user: "p-1", callID: "warm", usage: UsageRecord(inputTokens: 1, outputTokens: 0),
+                cycle: date("2020-01-01"))
             try await TokenRepository(pool: repository.pool, configuration: repository.configuration)
                 .setCyclePolicy(user: "p-1", policy: try BillingCyclePolicy(period: .daily))
             _ = try await repository.pool.send(RedisCommand("SCRIPT", "FLUSH"))
@@ -94,18 +114,24 @@ struct PipelinedRecorderTests {
                     group.addTask {
                         for index in stride(from: lane, to: total, by: 32) {
                             let e = event(index, users: 10)
-                            await handler.onLLMEnd(response: LLMResponse(usage: e.usage), context: LLMCallContext(runID: e.callID, user: e.user))
+                            await handler.onLLMEnd(
+                                response: LLMResponse(usage: e.usage),
+                                context: LLMCallContext(runID: e.callID, user: e.user))
                         }
                     }
                 }
             }
             #expect(metrics.handlerCalls("queued") == total)
-            #expect(await waitUntil {
-                metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "applied")])
-                    + metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "failed")]) >= Int64(total)
-            })
+            #expect(
+                await waitUntil {
+                    metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "applied")])
+                        + metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "failed")])
+                        >= Int64(total)
+                })
             #expect(metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "failed")]) == 0)
-            #expect(metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "applied")]) == Int64(total))
+            #expect(
+                metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "applied")])
+                    == Int64(total))
             try await expectTotals(repository, events: total, users: 10, since: start)
             await recorder.shutdown()
             try await recorderRunning
@@ -118,12 +144,14 @@ struct PipelinedRecorderTests {
             let poolMetrics = TestMetrics()
             let pool = RedisConnectionPool(configuration: server.configuration, metrics: poolMetrics)
             let repository = try TokenRepository(pool: pool, configuration: try LedgerConfiguration(namespace: "pp"))
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pp-\(UUID().uuidString)").path
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pp-\(UUID().uuidString)")
+                .path
             defer { try? FileManager.default.removeItem(atPath: directory) }
             let spool = try EventSpool(directory: directory)
             let recorder = UsageRecorder(
                 repository: repository, spool: spool,
-                options: .init(recordTimeout: .milliseconds(300), maximumBackoff: .milliseconds(300), pipeline: .init()))
+                options: .init(recordTimeout: .milliseconds(300), maximumBackoff: .milliseconds(300), pipeline: .init())
+            )
             // Its background work (flusher, pipeline follow-ups) runs in run(); shutdown() ends it.
             async let recorderRunning: Void = recorder.run()
             _ = try await repository.settings()
@@ -134,10 +162,16 @@ struct PipelinedRecorderTests {
             var spooled = 0
             for index in 0..<40 {
                 let e = event(index, users: 4)
-                if case .spooled = await recorder.record(user: e.user, callID: e.callID, usage: e.usage, at: testInstant) { spooled += 1 }
+                if case .spooled = await recorder.record(
+                    user: e.user, callID: e.callID, usage: e.usage, at: testInstant)
+                {
+                    spooled += 1
+                }
             }
             // Every record returned (spooled) while the server was still stopped.
-            #expect(processState(pid: try #require(server.pid)) == "T", "the server was resumed before the records returned")
+            #expect(
+                processState(pid: try #require(server.pid)) == "T", "the server was resumed before the records returned"
+            )
             backstop.cancel()
             server.resume()
             #expect(spooled == 40)

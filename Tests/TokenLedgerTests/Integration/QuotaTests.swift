@@ -1,8 +1,8 @@
 import Foundation
 import RedisClient
 import RedisTestSupport
-import TokenLedger
 import Testing
+import TokenLedger
 
 @Suite("Quota leases")
 struct QuotaTests {
@@ -12,7 +12,9 @@ struct QuotaTests {
             try await repository.setLimit(user: "q", tokens: 1000)
             let statuses = try await withThrowingTaskGroup(of: ReservationStatus.self) { group in
                 for index in 0..<500 {
-                    group.addTask { try await repository.reserve(user: "q", callID: "r\(index)", tokens: 10, at: testInstant).status }
+                    group.addTask {
+                        try await repository.reserve(user: "q", callID: "r\(index)", tokens: 10, at: testInstant).status
+                    }
                 }
                 var all: [ReservationStatus] = []
                 for try await status in group { all.append(status) }
@@ -26,7 +28,10 @@ struct QuotaTests {
             // Settle every admitted lease with 7 actual tokens. Which call ids won is found by retrying
             // the reservation: an admitted id answers `held`.
             var admitted: [String] = []
-            for index in 0..<500 where try await repository.reserve(user: "q", callID: "r\(index)", tokens: 10, at: testInstant).status == .held {
+            for index in 0..<500
+            where try await repository.reserve(user: "q", callID: "r\(index)", tokens: 10, at: testInstant).status
+                == .held
+            {
                 admitted.append("r\(index)")
             }
             #expect(admitted.count == 100)
@@ -45,13 +50,17 @@ struct QuotaTests {
             check = try await repository.check(user: "q", at: testInstant)
             #expect(check.used == 700 && check.reserved == 0 && check.remaining == 300)
             // Settling again changes nothing.
-            let again = try await repository.settle(user: "q", callID: admitted[0], usage: UsageRecord(inputTokens: 5, outputTokens: 2), at: testInstant)
+            let again = try await repository.settle(
+                user: "q", callID: admitted[0], usage: UsageRecord(inputTokens: 5, outputTokens: 2), at: testInstant)
             #expect(!again.applied)
             #expect(try await repository.usage(user: "q", at: testInstant).totalTokens == 700)
 
             let more = try await withThrowingTaskGroup(of: ReservationStatus.self) { group in
                 for index in 0..<50 {
-                    group.addTask { try await repository.reserve(user: "q", callID: "more\(index)", tokens: 10, at: testInstant).status }
+                    group.addTask {
+                        try await repository.reserve(user: "q", callID: "more\(index)", tokens: 10, at: testInstant)
+                            .status
+                    }
                 }
                 var all: [ReservationStatus] = []
                 for try await status in group { all.append(status) }
@@ -59,7 +68,9 @@ struct QuotaTests {
             }
             #expect(more.filter { $0 == .admitted }.count == 30)
             // A settled call id cannot take a new lease.
-            #expect(try await repository.reserve(user: "q", callID: admitted[0], tokens: 1, at: testInstant).status == .settled)
+            #expect(
+                try await repository.reserve(user: "q", callID: admitted[0], tokens: 1, at: testInstant).status
+                    == .settled)
         }
     }
 
@@ -68,23 +79,33 @@ struct QuotaTests {
         try await withRepository { repository async throws in
             try await repository.setLimit(user: "e", tokens: 100)
             // A live lease blocks; releasing it frees the room (no timing involved).
-            #expect(try await repository.reserve(user: "e", callID: "long", tokens: 60, at: testInstant).status == .admitted)
-            #expect(try await repository.reserve(user: "e", callID: "blocked", tokens: 60, at: testInstant).status == .denied)
+            #expect(
+                try await repository.reserve(user: "e", callID: "long", tokens: 60, at: testInstant).status == .admitted
+            )
+            #expect(
+                try await repository.reserve(user: "e", callID: "blocked", tokens: 60, at: testInstant).status
+                    == .denied)
             #expect(try await repository.check(user: "e", tokens: 60, at: testInstant).allowed == false)
             #expect(try await repository.release(user: "e", callID: "long") == 60)
             #expect(try await repository.release(user: "e", callID: "long") == 0)
             #expect(try await repository.check(user: "e", at: testInstant).reserved == 0)
 
             // A short lease counts while it lives and stops counting once it has expired.
-            #expect(try await repository.reserve(user: "e", callID: "short", tokens: 60, ttl: .milliseconds(100), at: testInstant).status == .admitted)
+            #expect(
+                try await repository.reserve(
+                    user: "e", callID: "short", tokens: 60, ttl: .milliseconds(100), at: testInstant
+                ).status == .admitted)
             // The lease expires on the server's clock: wait until it is seen gone.
             #expect(try await waitUntil { try await repository.check(user: "e", at: testInstant).reserved == 0 })
             #expect(try await repository.check(user: "e", tokens: 60, at: testInstant).allowed == true)
             #expect(try await repository.check(user: "e", at: testInstant).reserved == 0)
-            #expect(try await repository.reserve(user: "e", callID: "next", tokens: 60, at: testInstant).status == .admitted)
+            #expect(
+                try await repository.reserve(user: "e", callID: "next", tokens: 60, at: testInstant).status == .admitted
+            )
             #expect(try await repository.check(user: "e", at: testInstant).reserved == 60)
             // A settle whose lease expired still records the usage.
-            let settled = try await repository.settle(user: "e", callID: "short", usage: UsageRecord(inputTokens: 30, outputTokens: 0), at: testInstant)
+            let settled = try await repository.settle(
+                user: "e", callID: "short", usage: UsageRecord(inputTokens: 30, outputTokens: 0), at: testInstant)
             #expect(settled.applied && settled.releasedTokens == 0)
             #expect(try await repository.usage(user: "e", at: testInstant).totalTokens == 30)
         }

@@ -14,12 +14,15 @@ struct RecordScriptInputTests {
     static let names = ["input", "output", "cached", "cache_write", "reasoning"]
 
     /// Runs `script` for user `u` with the given counts; ARGV as documented in record.lua.
-    static func run(_ repository: TokenRepository, _ script: RedisScript, counts: [String], settle: Bool = false) async throws -> RedisReply {
+    static func run(_ repository: TokenRepository, _ script: RedisScript, counts: [String], settle: Bool = false)
+        async throws -> RedisReply
+    {
         let user = try repository.keys.user("u")
         let cycle = try CalendarDate(year: 2026, month: 11, day: 1)
         var keys: [any RedisArgumentConvertible] = [user.profile, user.cycle(cycle), user.calls(cycle), user.events]
         if settle { keys += [user.leases, user.leaseExpiry, user.reserved] }
-        let arguments: [any RedisArgumentConvertible] = ["*", "call-1"] + counts + ["model", "-1", "80,100", "u", cycle.description]
+        let arguments: [any RedisArgumentConvertible] =
+            ["*", "call-1"] + counts + ["model", "-1", "80,100", "u", cycle.description]
         return try await repository.pool.evaluateMany([RedisScriptCall(script, keys: keys, arguments: arguments)])[0]
     }
 

@@ -4,8 +4,8 @@ import MetricsTestKit
 import RedisClient
 import RedisTestSupport
 import ServiceLifecycle
-import TokenLedger
 import Testing
+import TokenLedger
 
 private let quiet = Logger(label: "tokenledger.test", factory: { _ in SwiftLogNoOpLogHandler() })
 
@@ -57,7 +57,8 @@ struct RecorderLifecycleTests {
             server.crash()
             try await withServiceGroup(running: recorder) {
                 let outcome = await recorder.record(
-                    user: "u-down", callID: "c-down", usage: UsageRecord(inputTokens: 7, outputTokens: 3), at: testInstant)
+                    user: "u-down", callID: "c-down", usage: UsageRecord(inputTokens: 7, outputTokens: 3),
+                    at: testInstant)
                 guard case .spooled = outcome else {
                     Issue.record("with Redis down the event should be spooled: \(outcome)")
                     return
@@ -88,13 +89,16 @@ struct RecorderLifecycleTests {
             // The flusher backs off for up to a day: only the shutdown's last replay can empty the spool.
             let recorder = UsageRecorder(
                 repository: repository, spool: spool,
-                options: .init(recordTimeout: .milliseconds(500), minimumBackoff: .seconds(86_400), maximumBackoff: .seconds(86_400)),
+                options: .init(
+                    recordTimeout: .milliseconds(500), minimumBackoff: .seconds(86_400),
+                    maximumBackoff: .seconds(86_400)),
                 logger: quiet)
             server.crash()
             try await withServiceGroup(running: recorder) {
                 for index in 0..<3 {
                     let outcome = await recorder.record(
-                        user: "u-up", callID: "c-\(index)", usage: UsageRecord(inputTokens: 10, outputTokens: 1), at: testInstant)
+                        user: "u-up", callID: "c-\(index)", usage: UsageRecord(inputTokens: 10, outputTokens: 1),
+                        at: testInstant)
                     guard case .spooled = outcome else {
                         Issue.record("with Redis down the event should be spooled: \(outcome)")
                         return
@@ -109,7 +113,8 @@ struct RecorderLifecycleTests {
         }
     }
 
-    @Test("fire-and-forget records queued in the pipeline when the shutdown comes are all recorded before run() returns")
+    @Test(
+        "fire-and-forget records queued in the pipeline when the shutdown comes are all recorded before run() returns")
     func shutdownSendsQueuedRecords() async throws {
         try await withRepository { repository async throws in
             let metrics = TestMetrics()
@@ -121,16 +126,20 @@ struct RecorderLifecycleTests {
             try await withServiceGroup(running: recorder) {
                 for index in 0..<total {
                     await recorder.recordInBackground(
-                        user: "u-\(index % 5)", callID: "bg-\(index)", usage: UsageRecord(inputTokens: 2, outputTokens: 1),
+                        user: "u-\(index % 5)", callID: "bg-\(index)",
+                        usage: UsageRecord(inputTokens: 2, outputTokens: 1),
                         at: testInstant)
                 }
             }
             // No wait: run() returned only after the lanes had sent everything queued.
-            #expect(metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "applied")]) == Int64(total))
+            #expect(
+                metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "applied")])
+                    == Int64(total))
             var calls = 0
             for user in 0..<5 { calls += try await repository.usage(user: "u-\(user)", at: testInstant).calls }
             #expect(calls == total)
-            #expect(metrics.timers.contains { $0.label == "tokenledger_redis_round_trip_seconds" && !$0.values.isEmpty })
+            #expect(
+                metrics.timers.contains { $0.label == "tokenledger_redis_round_trip_seconds" && !$0.values.isEmpty })
         }
     }
 
@@ -138,9 +147,12 @@ struct RecorderLifecycleTests {
     func shutdownStopsRun() async throws {
         try await withRepository { repository async throws in
             let metrics = TestMetrics()
-            let recorder = UsageRecorder(repository: repository, metrics: LedgerMetrics(factory: metrics), logger: quiet)
+            let recorder = UsageRecorder(
+                repository: repository, metrics: LedgerMetrics(factory: metrics), logger: quiet)
             let outcome = await recorder.withRunning {
-                await recorder.record(user: "u-run", callID: "c-run", usage: UsageRecord(inputTokens: 1, outputTokens: 1), at: testInstant)
+                await recorder.record(
+                    user: "u-run", callID: "c-run", usage: UsageRecord(inputTokens: 1, outputTokens: 1), at: testInstant
+                )
             }
             guard case .applied = outcome else {
                 Issue.record("expected applied: \(outcome)")

@@ -1,7 +1,7 @@
 import Foundation
 import RedisClient
-import TokenLedger
 import Testing
+import TokenLedger
 
 @Suite("Recording usage")
 struct RecordingTests {
@@ -9,17 +9,21 @@ struct RecordingTests {
     func duplicate() async throws {
         try await withRepository { repository async throws in
             let usage = UsageRecord(inputTokens: 100, outputTokens: 20, cachedInputTokens: 40, reasoningTokens: 5)
-            let first = try await repository.record(user: "alice", callID: "call-1", usage: usage, model: "gpt-4o", at: testInstant)
+            let first = try await repository.record(
+                user: "alice", callID: "call-1", usage: usage, model: "gpt-4o", at: testInstant)
             #expect(first.applied)
             #expect(first.totalTokens == 120)
-            let second = try await repository.record(user: "alice", callID: "call-1", usage: usage, model: "gpt-4o", at: testInstant)
+            let second = try await repository.record(
+                user: "alice", callID: "call-1", usage: usage, model: "gpt-4o", at: testInstant)
             #expect(!second.applied)
             #expect(second.totalTokens == 120)
             let seen = try await repository.usage(user: "alice", at: testInstant)
             #expect(seen.inputTokens == 100 && seen.outputTokens == 20 && seen.totalTokens == 120)
             #expect(seen.cachedInputTokens == 40 && seen.reasoningTokens == 5 && seen.cacheWriteTokens == 0)
             #expect(seen.calls == 1)
-            #expect(seen.models["gpt-4o"] == UserUsage.ModelUsage(inputTokens: 100, outputTokens: 20, totalTokens: 120, calls: 1))
+            #expect(
+                seen.models["gpt-4o"]
+                    == UserUsage.ModelUsage(inputTokens: 100, outputTokens: 20, totalTokens: 120, calls: 1))
         }
     }
 
@@ -27,7 +31,10 @@ struct RecordingTests {
     func replays() async throws {
         try await withRepository { repository async throws in
             let events = (0..<1000).map { index in
-                (user: "user-\(index % 10)", callID: "evt-\(index)", usage: UsageRecord(inputTokens: index, outputTokens: index % 13))
+                (
+                    user: "user-\(index % 10)", callID: "evt-\(index)",
+                    usage: UsageRecord(inputTokens: index, outputTokens: index % 13)
+                )
             }
             var expected: [String: (Int, Int)] = [:]
             for event in events {
@@ -42,7 +49,8 @@ struct RecordingTests {
                     group.addTask {
                         var counts = (applied: 0, duplicates: 0)
                         for event in slice {
-                            let result = try await repository.record(user: event.user, callID: event.callID, usage: event.usage, at: testInstant)
+                            let result = try await repository.record(
+                                user: event.user, callID: event.callID, usage: event.usage, at: testInstant)
                             if result.applied { counts.applied += 1 } else { counts.duplicates += 1 }
                         }
                         return counts
@@ -72,7 +80,8 @@ struct RecordingTests {
             ]
             for (index, user) in users.enumerated() {
                 _ = try await repository.record(
-                    user: user, callID: "c", usage: UsageRecord(inputTokens: index + 1, outputTokens: 0), at: testInstant)
+                    user: user, callID: "c", usage: UsageRecord(inputTokens: index + 1, outputTokens: 0),
+                    at: testInstant)
             }
             for (index, user) in users.enumerated() {
                 let usage = try await repository.usage(user: user, at: testInstant)
@@ -96,10 +105,13 @@ struct RecordingTests {
         ])
     func badInput(user: String, input: Int, output: Int, field: String) async throws {
         try await withRepository { repository async throws in
-            _ = try await repository.record(user: "bob", callID: "seed", usage: UsageRecord(inputTokens: 5, outputTokens: 5), at: testInstant)
+            _ = try await repository.record(
+                user: "bob", callID: "seed", usage: UsageRecord(inputTokens: 5, outputTokens: 5), at: testInstant)
             let before = try await snapshot(repository)
             await #expect {
-                _ = try await repository.record(user: user, callID: "c2", usage: UsageRecord(inputTokens: input, outputTokens: output), at: testInstant)
+                _ = try await repository.record(
+                    user: user, callID: "c2", usage: UsageRecord(inputTokens: input, outputTokens: output),
+                    at: testInstant)
             } throws: { error in
                 let error = try #require(error as? ValidationError)
                 return error.field == field && !error.message.isEmpty
@@ -114,11 +126,13 @@ struct RecordingTests {
             let before = try await snapshot(repository)
             await #expect(throws: ValidationError.self) {
                 _ = try await repository.record(
-                    user: "u", callID: "c", usage: UsageRecord(inputTokens: 10, outputTokens: 1, cachedInputTokens: 11), at: testInstant)
+                    user: "u", callID: "c", usage: UsageRecord(inputTokens: 10, outputTokens: 1, cachedInputTokens: 11),
+                    at: testInstant)
             }
             await #expect(throws: ValidationError.self) {
                 _ = try await repository.record(
-                    user: "u", callID: "c", usage: UsageRecord(inputTokens: 10, outputTokens: 1, reasoningTokens: 2), at: testInstant)
+                    user: "u", callID: "c", usage: UsageRecord(inputTokens: 10, outputTokens: 1, reasoningTokens: 2),
+                    at: testInstant)
             }
             await #expect(throws: ValidationError.self) {
                 _ = try await repository.record(
@@ -127,7 +141,8 @@ struct RecordingTests {
             }
             await #expect(throws: ValidationError.self) {
                 _ = try await repository.record(
-                    user: "u", callID: String(repeating: "c", count: 129), usage: UsageRecord(inputTokens: 1, outputTokens: 1), at: testInstant)
+                    user: "u", callID: String(repeating: "c", count: 129),
+                    usage: UsageRecord(inputTokens: 1, outputTokens: 1), at: testInstant)
             }
             #expect(try await snapshot(repository) == before)
         }
@@ -138,7 +153,8 @@ struct RecordingTests {
         try await withRepository { repository async throws in
             let big = UsageRecord(inputTokens: 1_000_000_000_000, outputTokens: 1_000_000_000_000)
             // Put the counter near the 2^53 - 1 ceiling directly, as if after 4,500 huge calls.
-            let cycleKey = try repository.keys.user("whale").cycle(try await repository.usage(user: "whale", at: testInstant).cycle)
+            let cycleKey = try repository.keys.user("whale").cycle(
+                try await repository.usage(user: "whale", at: testInstant).cycle)
             _ = try await repository.pool.send(RedisCommand("HSET", cycleKey, "input_tokens", 9_007_198_000_000_000))
             let before = try await snapshot(repository)
             await #expect {
@@ -157,12 +173,16 @@ struct RecordingTests {
         try await withRepository { repository async throws in
             try await repository.setLimit(user: "t", tokens: 1000)
             let usage = UsageRecord(inputTokens: 50, outputTokens: 50)
-            for index in 0..<7 { _ = try await repository.record(user: "t", callID: "a\(index)", usage: usage, at: testInstant) }
+            for index in 0..<7 {
+                _ = try await repository.record(user: "t", callID: "a\(index)", usage: usage, at: testInstant)
+            }
             #expect(try await repository.events(user: "t").isEmpty)  // 700 = 70 %
             _ = try await repository.record(user: "t", callID: "b", usage: usage, at: testInstant)  // 800 = 80 %
             var events = try await repository.events(user: "t")
             #expect(events.map { $0["threshold"] } == ["80"])
-            for index in 0..<5 { _ = try await repository.record(user: "t", callID: "c\(index)", usage: usage, at: testInstant) }  // 1300
+            for index in 0..<5 {
+                _ = try await repository.record(user: "t", callID: "c\(index)", usage: usage, at: testInstant)
+            }  // 1300
             events = try await repository.events(user: "t")
             #expect(events.map { $0["threshold"] } == ["80", "100"])
             #expect(events.allSatisfy { $0["type"] == "threshold" && $0["user"] == "t" && $0["limit"] == "1000" })
@@ -170,4 +190,3 @@ struct RecordingTests {
         }
     }
 }
-

@@ -6,7 +6,9 @@ import Testing
 @testable import TokenLedger
 
 /// A repository on its own namespace of a given server.
-private func repository(_ server: RedisTestServer, _ namespace: String = uniqueNamespace("ro")) throws -> TokenRepository {
+private func repository(_ server: RedisTestServer, _ namespace: String = uniqueNamespace("ro")) throws
+    -> TokenRepository
+{
     let pool = RedisConnectionPool(configuration: server.configuration, options: .init(maximumConnections: 4))
     return try TokenRepository(
         pool: pool, configuration: try LedgerConfiguration(namespace: namespace, settingsCacheTTL: .zero))
@@ -21,9 +23,11 @@ private enum Workload {
         try await repository.setLimit(user: "alice", tokens: 5_000)
         try await repository.setCyclePolicy(user: "bob", policy: try BillingCyclePolicy(period: .daily))
         try await repository.setCyclePolicy(
-            user: "carol", policy: try BillingCyclePolicy(period: .weekly(anchorWeekday: 1), timeZone: "Pacific/Auckland"))
+            user: "carol",
+            policy: try BillingCyclePolicy(period: .weekly(anchorWeekday: 1), timeZone: "Pacific/Auckland"))
         try await repository.setCyclePolicy(
-            user: "dan {x}", policy: try BillingCyclePolicy(period: .monthly(anchorDay: 31), timeZone: "America/New_York"))
+            user: "dan {x}",
+            policy: try BillingCyclePolicy(period: .monthly(anchorDay: 31), timeZone: "America/New_York"))
     }
 
     /// Records day `index`'s calls (at 12:00 and 23:30 UTC).
@@ -33,7 +37,8 @@ private enum Workload {
             for (slot, time) in ["12:00:00", "23:30:00"].enumerated() {
                 let input = 100 * (index + 1) + offset * 7 + slot
                 _ = try await repository.record(
-                    user: user, callID: "d\(index)-\(slot)", usage: UsageRecord(inputTokens: input, outputTokens: index + offset),
+                    user: user, callID: "d\(index)-\(slot)",
+                    usage: UsageRecord(inputTokens: input, outputTokens: index + offset),
                     model: slot == 0 ? "gpt-4o" : "claude", at: at("\(day)T\(time)Z"))
             }
         }
@@ -103,11 +108,15 @@ struct RolloverTests {
         }
     }
 
-    @Test("retention deletes per-user data of cycles that ended over 13 months ago, after the summary; the index is rebuilt")
+    @Test(
+        "retention deletes per-user data of cycles that ended over 13 months ago, after the summary; the index is rebuilt"
+    )
     func retention() async throws {
         try await withRedisServer { server async throws in
             let repo = try repository(server)
-            for (user, cycle) in [("old", "2024-12-01"), ("old", "2025-12-01"), ("new", "2025-12-01"), ("edge", "2025-01-01")] {
+            for (user, cycle) in [
+                ("old", "2024-12-01"), ("old", "2025-12-01"), ("new", "2025-12-01"), ("edge", "2025-01-01"),
+            ] {
                 _ = try await repo.record(
                     user: user, callID: "c", usage: UsageRecord(inputTokens: 10, outputTokens: 5), cycle: date(cycle))
             }
@@ -156,7 +165,8 @@ struct RolloverTests {
             let repo = try repository(server)
             for index in 0..<50 {
                 _ = try await repo.record(
-                    user: "u\(index)", callID: "c", usage: UsageRecord(inputTokens: index, outputTokens: 1), cycle: date("2026-01-01"))
+                    user: "u\(index)", callID: "c", usage: UsageRecord(inputTokens: index, outputTokens: 1),
+                    cycle: date("2026-01-01"))
             }
             let rollover = try Rollover(repository: repo)
             let now = at("2026-02-02T00:00:00Z")
@@ -172,7 +182,10 @@ struct RolloverTests {
             // An expired lock is taken over; the old owner can neither extend nor release the new one.
             let short = try #require(try await JobLock.acquire("rollover", repository: repo, ttl: .milliseconds(50)))
             // It expires on the server's clock: wait until the server has let it go.
-            #expect(try await waitUntil { try await repo.pool.send(RedisCommand("GET", repo.keys.lock("rollover"))) == .null })
+            #expect(
+                try await waitUntil {
+                    try await repo.pool.send(RedisCommand("GET", repo.keys.lock("rollover"))) == .null
+                })
             let taker = try #require(try await JobLock.acquire("rollover", repository: repo, ttl: .seconds(30)))
             #expect(try await !short.extend())
             #expect(try await !short.release())

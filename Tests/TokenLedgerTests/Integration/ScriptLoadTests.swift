@@ -33,7 +33,9 @@ struct ScriptLoadTests {
             let outcomes = await withTaskGroup(of: RecordOutcome.self) { group in
                 for index in 0..<32 {
                     group.addTask {
-                        await recorder.record(user: "s\(index)", callID: "c", usage: UsageRecord(inputTokens: 10, outputTokens: 1), at: testInstant)
+                        await recorder.record(
+                            user: "s\(index)", callID: "c", usage: UsageRecord(inputTokens: 10, outputTokens: 1),
+                            at: testInstant)
                     }
                 }
                 var all: [RecordOutcome] = []
@@ -59,17 +61,20 @@ struct ScriptLoadTests {
         try await withPrivateRepository { repository async throws in
             let metrics = TestMetrics()
             let recorder = UsageRecorder(
-                repository: repository, options: .init(pipeline: .init(connections: 1)), metrics: LedgerMetrics(factory: metrics))
+                repository: repository, options: .init(pipeline: .init(connections: 1)),
+                metrics: LedgerMetrics(factory: metrics))
             // Its background work (flusher, pipeline follow-ups) runs in run(); shutdown() ends it.
             async let recorderRunning: Void = recorder.run()
             _ = try await repository.settings()
             try await Self.keepOnlyRecordScript(repository)
-            await recorder.recordInBackground(user: "bg", callID: "c", usage: UsageRecord(inputTokens: 5, outputTokens: 5), at: testInstant)
+            await recorder.recordInBackground(
+                user: "bg", callID: "c", usage: UsageRecord(inputTokens: 5, outputTokens: 5), at: testInstant)
             #expect(try await waitUntil { try await !repository.report(at: testInstant).users.isEmpty })
             #expect(try await repository.report(at: testInstant).users.map(\.user) == ["bg"])
             #expect(try await repository.usage(user: "bg", at: testInstant).calls == 1)
             #expect(metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "applied")]) == 1)
-            #expect(metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "duplicate")]) == 0)
+            #expect(
+                metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "duplicate")]) == 0)
             await recorder.shutdown()
             try await recorderRunning
         }

@@ -1,8 +1,8 @@
 import Foundation
 import RedisClient
 import RedisTestSupport
-import TokenLedger
 import Testing
+import TokenLedger
 
 @Suite("Every script touches keys of a single hash slot")
 struct ScriptSlotTests {
@@ -25,10 +25,12 @@ struct ScriptSlotTests {
             for user in users {
                 try await repository.setLimit(user: user, tokens: 1000)
                 try await repository.setCyclePolicy(user: user, policy: try BillingCyclePolicy(period: .daily))
-                _ = try await repository.record(user: user, callID: "r", usage: UsageRecord(inputTokens: 900, outputTokens: 0))
+                _ = try await repository.record(
+                    user: user, callID: "r", usage: UsageRecord(inputTokens: 900, outputTokens: 0))
                 _ = try await repository.reserve(user: user, callID: "l", tokens: 50)
                 _ = try await repository.check(user: user, tokens: 5)
-                _ = try await repository.settle(user: user, callID: "l", usage: UsageRecord(inputTokens: 10, outputTokens: 10))
+                _ = try await repository.settle(
+                    user: user, callID: "l", usage: UsageRecord(inputTokens: 10, outputTokens: 10))
                 _ = try await repository.reserve(user: user, callID: "x", tokens: 5)
                 _ = try await repository.release(user: user, callID: "x")
                 _ = try await repository.usage(user: user)
@@ -43,7 +45,9 @@ struct ScriptSlotTests {
                 "record", "reserve", "settle", "release", "check", "usage", "reset", "profile", "config", "index",
             ]
             let names = Dictionary(
-                uniqueKeysWithValues: repository.scriptDigests.filter { repositoryScripts.contains($0.key) }.map { ($0.value, $0.key) })
+                uniqueKeysWithValues: repository.scriptDigests.filter { repositoryScripts.contains($0.key) }.map {
+                    ($0.value, $0.key)
+                })
             var seen = Set<String>()
             for command in commands where String(decoding: command[0], as: UTF8.self).uppercased() == "EVALSHA" {
                 let sha = String(decoding: command[1], as: UTF8.self)
@@ -52,7 +56,9 @@ struct ScriptSlotTests {
                 seen.insert(name)
                 let keys = Array(command[3..<(3 + keyCount)])
                 let slots = Set(keys.map { HashSlot.slot(for: $0) })
-                #expect(slots.count == 1, "\(name) touched slots \(slots): \(keys.map { String(decoding: $0, as: UTF8.self) })")
+                #expect(
+                    slots.count == 1,
+                    "\(name) touched slots \(slots): \(keys.map { String(decoding: $0, as: UTF8.self) })")
             }
             #expect(seen == Set(names.values), "scripts never observed: \(Set(names.values).subtracting(seen))")
             await pool.close()

@@ -1,14 +1,16 @@
 import Foundation
 import RedisClient
 import RedisTestSupport
-import TokenLedger
 import Testing
+import TokenLedger
 
 /// Waits (generous deadline, no fixed sleep) until `condition` holds.
 func waitUntil(_ what: String, timeout: Duration = .seconds(60), _ condition: () async throws -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
     while try await !condition() {
-        guard ContinuousClock.now < deadline else { throw RedisTestServerError(message: "timed out waiting until \(what)") }
+        guard ContinuousClock.now < deadline else {
+            throw RedisTestServerError(message: "timed out waiting until \(what)")
+        }
         await Task.yield()
         try await Task.sleep(for: .milliseconds(20))  // polling interval, not synchronization: the condition decides
     }
@@ -20,7 +22,9 @@ func fillUntilOutOfMemory(_ pool: RedisConnectionPool) async throws -> Bool {
     let filler = String(repeating: "x", count: 1024)
     for batch in 0..<400 {
         let replies = try await pool.pipeline((0..<100).map { RedisCommand("SET", "fill:\(batch):\($0)", filler) })
-        if replies.contains(where: { if case .error(let error) = $0 { return error.serverCode == "OOM" } else { return false } }) {
+        if replies.contains(where: {
+            if case .error(let error) = $0 { return error.serverCode == "OOM" } else { return false }
+        }) {
             return true
         }
     }
@@ -44,7 +48,10 @@ struct ServerReplyTests {
             ("NOPERM this user has no permissions to run the 'info' command", "permission denied", true),
             ("WRONGPASS invalid username-password pair or user is disabled.", "permission denied", true),
             ("NOAUTH Authentication required.", "permission denied", true),
-            ("ERR The user executing the script can't run this command or subcommand script: ab, on @user_script:1.", "permission denied", true),
+            (
+                "ERR The user executing the script can't run this command or subcommand script: ab, on @user_script:1.",
+                "permission denied", true
+            ),
         ])
     func mapping(reply: String, sentence: String, permission: Bool) {
         let error = RedisError(serverReply: reply)
@@ -64,15 +71,19 @@ struct ServerReplyTests {
             try await withRedisServer(options) { replica async throws in
                 let pool = RedisConnectionPool(configuration: replica.configuration)
                 try await waitUntil("the replica is linked") {
-                    (try await pool.send(RedisCommand("INFO", "replication")).string ?? "").contains("master_link_status:up")
+                    (try await pool.send(RedisCommand("INFO", "replication")).string ?? "").contains(
+                        "master_link_status:up")
                 }
                 let repository = try TokenRepository(
-                    pool: pool, configuration: try LedgerConfiguration(namespace: uniqueNamespace("tl"), settingsCacheTTL: .zero))
+                    pool: pool,
+                    configuration: try LedgerConfiguration(namespace: uniqueNamespace("tl"), settingsCacheTTL: .zero))
                 await #expect {
-                    _ = try await repository.record(user: "u", callID: "c", usage: UsageRecord(inputTokens: 1, outputTokens: 1))
+                    _ = try await repository.record(
+                        user: "u", callID: "c", usage: UsageRecord(inputTokens: 1, outputTokens: 1))
                 } throws: { error in
                     let error = try #require(error as? RedisError)
-                    return error.serverCode == "READONLY" && error.isServerUnavailable && error.message.contains("read-only replica")
+                    return error.serverCode == "READONLY" && error.isServerUnavailable
+                        && error.message.contains("read-only replica")
                 }
                 let checks = try await Diagnostics.run(repository: repository)
                 let role = try #require(checks.first { $0.name == "role" })
@@ -89,12 +100,14 @@ struct ServerReplyTests {
         try await withRedisServer(options) { server async throws in
             let pool = RedisConnectionPool(configuration: server.configuration)
             let repository = try TokenRepository(
-                pool: pool, configuration: try LedgerConfiguration(namespace: uniqueNamespace("tl"), settingsCacheTTL: .zero))
+                pool: pool,
+                configuration: try LedgerConfiguration(namespace: uniqueNamespace("tl"), settingsCacheTTL: .zero))
             _ = try await Diagnostics.loadScripts(repository: repository)
             let full = try await fillUntilOutOfMemory(pool)
             #expect(full)
             await #expect {
-                _ = try await repository.record(user: "u", callID: "c", usage: UsageRecord(inputTokens: 1, outputTokens: 1))
+                _ = try await repository.record(
+                    user: "u", callID: "c", usage: UsageRecord(inputTokens: 1, outputTokens: 1))
             } throws: { error in
                 let error = try #require(error as? RedisError)
                 return error.serverCode == "OOM" && error.isServerUnavailable && error.message.contains("out of memory")
@@ -111,13 +124,16 @@ struct ServerReplyTests {
             var configuration = server.configuration
             configuration.password = "wrong-Pa55"
             let pool = RedisConnectionPool(configuration: configuration)
-            let repository = try TokenRepository(pool: pool, configuration: try LedgerConfiguration(namespace: uniqueNamespace("tl")))
+            let repository = try TokenRepository(
+                pool: pool, configuration: try LedgerConfiguration(namespace: uniqueNamespace("tl")))
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spool-\(UUID().uuidString)")
             let spool = try EventSpool(directory: directory.path)
-            let recorder = UsageRecorder(repository: repository, spool: spool, options: .init(recordTimeout: .seconds(30)))
+            let recorder = UsageRecorder(
+                repository: repository, spool: spool, options: .init(recordTimeout: .seconds(30)))
             // Its background work (flusher, pipeline follow-ups) runs in run(); shutdown() ends it.
             async let recorderRunning: Void = recorder.run()
-            let outcome = await recorder.record(user: "u", callID: "c1", usage: UsageRecord(inputTokens: 1, outputTokens: 1))
+            let outcome = await recorder.record(
+                user: "u", callID: "c1", usage: UsageRecord(inputTokens: 1, outputTokens: 1))
             guard case .failed(let error) = outcome else {
                 Issue.record("expected a failure, got \(outcome)")
                 return

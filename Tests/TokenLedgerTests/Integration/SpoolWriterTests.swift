@@ -5,11 +5,11 @@ import RedisTestSupport
 import Synchronization
 import Testing
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 @testable import TokenLedger
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Spooled events are written by `SpoolWriter` on a thread of its own, several per fsync (group
 /// commit), instead of one fsync each on the caller's cooperative thread.
@@ -28,7 +28,8 @@ struct SpoolWriterTests {
 
     @Test("records spooled at once while Redis is down are all acknowledged and all in the spool")
     func recorderSpoolsThroughWriter() async throws {
-        let pool = RedisConnectionPool(configuration: try RedisConfiguration(url: "redis://127.0.0.1:\(try closedPort())"))
+        let pool = RedisConnectionPool(
+            configuration: try RedisConfiguration(url: "redis://127.0.0.1:\(try closedPort())"))
         let repository = try TokenRepository(pool: pool)
         let directory = Self.directory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -38,7 +39,8 @@ struct SpoolWriterTests {
         let outcomes = await withTaskGroup(of: RecordOutcome.self) { group in
             for index in 0..<total {
                 group.addTask {
-                    await recorder.record(user: "u\(index % 8)", callID: "c\(index)", usage: UsageRecord(inputTokens: 5, outputTokens: 1))
+                    await recorder.record(
+                        user: "u\(index % 8)", callID: "c\(index)", usage: UsageRecord(inputTokens: 5, outputTokens: 1))
                 }
             }
             var all: [RecordOutcome] = []
@@ -97,12 +99,13 @@ struct SpoolWriterTests {
         // The writer is suspended, so nothing frees room: once the lane has appended 5 and sleeps
         // in the kernel (blocked on the writer's condition), it is waiting for room. Without the
         // bound it would append all 10 and end instead.
-        #expect(await waitUntil {
-            if appended.load(ordering: .relaxed) > 5 { return true }
-            let thread = laneThread.load(ordering: .relaxed)
-            guard appended.load(ordering: .relaxed) == 5, thread > 0 else { return false }
-            return processState(pid: getpid(), thread: thread) == "S"
-        })
+        #expect(
+            await waitUntil {
+                if appended.load(ordering: .relaxed) > 5 { return true }
+                let thread = laneThread.load(ordering: .relaxed)
+                guard appended.load(ordering: .relaxed) == 5, thread > 0 else { return false }
+                return processState(pid: getpid(), thread: thread) == "S"
+            })
         #expect(appended.load(ordering: .relaxed) == 5, "the lane should wait for room")
         queue.resume()
         #expect(await waitUntil { written.load(ordering: .relaxed) == 10 })
@@ -116,7 +119,9 @@ struct SpoolWriterTests {
         #expect(written.load(ordering: .relaxed) == 20)
     }
 
-    @Test("a group the size bound refuses is retried event by event: those that fit are kept, each caller hears its own outcome")
+    @Test(
+        "a group the size bound refuses is retried event by event: those that fit are kept, each caller hears its own outcome"
+    )
     func refusedGroup() async throws {
         let directory = Self.directory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -135,7 +140,9 @@ struct SpoolWriterTests {
         let all = results.withLock { $0 }
         #expect(all.count == 30)
         let written = all.filter { if case .success = $0.value { return true } else { return false } }
-        let refused = all.compactMap { entry -> SpoolError? in if case .failure(let error) = entry.value { return error } else { return nil } }
+        let refused = all.compactMap { entry -> SpoolError? in
+            if case .failure(let error) = entry.value { return error } else { return nil }
+        }
         #expect(refused.count == 20)
         #expect(refused.allSatisfy { $0.code == .full })
         #expect(spool.status().events == 10)

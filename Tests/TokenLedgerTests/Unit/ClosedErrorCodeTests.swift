@@ -27,7 +27,9 @@ struct ClosedErrorCodeTests {
             #expect(try JSONDecoder().decode([Code].self, from: json) == [code])
         }
         #expect(Code(rawValue: "no_such_code") == nil)
-        #expect(throws: DecodingError.self) { try JSONDecoder().decode([Code].self, from: Data(#"["no_such_code"]"#.utf8)) }
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode([Code].self, from: Data(#"["no_such_code"]"#.utf8))
+        }
     }
 
     @Test("every error type's codes are unique snake_case names that round-trip through JSON")
@@ -73,11 +75,14 @@ struct ClosedErrorCodeTests {
             counts: [:])
         #expect(
             String(decoding: try encoder.encode(state), as: UTF8.self)
-                == #"{"applied_at":null,"counts":{},"migration":{"name":"n","summary":"s","version":1},"status":"pending"}"#)
+                == #"{"applied_at":null,"counts":{},"migration":{"name":"n","summary":"s","version":1},"status":"pending"}"#
+        )
         let outcome = MigrationRunner.Outcome(dryRun: false, steps: [], schemaVersion: nil)
         #expect(
             String(decoding: try encoder.encode(outcome), as: UTF8.self)
                 == #"{"dry_run":false,"schema_version":null,"steps":[]}"#)
-        #expect(try JSONDecoder().decode(MigrationRunner.Outcome.self, from: Data(#"{"dry_run":true,"steps":[]}"#.utf8)).schemaVersion == nil)
+        #expect(
+            try JSONDecoder().decode(MigrationRunner.Outcome.self, from: Data(#"{"dry_run":true,"steps":[]}"#.utf8))
+                .schemaVersion == nil)
     }
 }

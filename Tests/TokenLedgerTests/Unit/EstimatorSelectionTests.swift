@@ -12,7 +12,8 @@ struct EstimatorSelectionTests {
     func encodingOfRankFile() {
         #expect(EstimatorSelection.encoding(ofRankFile: "/r/cl100k_base.tiktoken.gz") == .cl100kBase)
         #expect(EstimatorSelection.encoding(ofRankFile: "o200k_base-copy.tiktoken") == .o200kBase)
-        #expect(EstimatorSelection.encoding(ofRankFile: "/cl100k_base/ranks.tiktoken") == nil)  // the directory does not count
+        // The directory does not count.
+        #expect(EstimatorSelection.encoding(ofRankFile: "/cl100k_base/ranks.tiktoken") == nil)
         #expect(EstimatorSelection.encoding(ofRankFile: "ranks.tiktoken") == nil)
         #expect(EstimatorSelection.encoding(ofRankFile: "") == nil)
     }
@@ -36,15 +37,20 @@ struct EstimatorSelectionTests {
         #expect(byName.encoder.encoding == .cl100kBase && byName.countTokens(in: text) == cl100k.count(text))
         // A rank file wins over the configured directory.
         let counting = TokenCounting(directory: "/nonexistent")
-        #expect(try EstimatorSelection.estimator(rankFile: file, counting: counting).countTokens(in: text) == cl100k.count(text))
+        #expect(
+            try EstimatorSelection.estimator(rankFile: file, counting: counting).countTokens(in: text)
+                == cl100k.count(text))
 
         // A name that says nothing: o200k_base, unless the caller names the encoding.
-        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("ranks-\(UUID().uuidString).tiktoken.gz")
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "ranks-\(UUID().uuidString).tiktoken.gz")
         try FileManager.default.copyItem(atPath: "\(directory)/o200k_base.tiktoken.gz", toPath: copy.path)
         defer { try? FileManager.default.removeItem(at: copy) }
         #expect(try EstimatorSelection.estimator(rankFile: copy.path).countTokens(in: text) == o200k.count(text))
         // The named encoding is checked against the file: o200k's ranks are not cl100k's.
-        #expect(throws: RankFileError.self) { _ = try EstimatorSelection.estimator(rankFile: copy.path, encoding: .cl100kBase) }
+        #expect(throws: RankFileError.self) {
+            _ = try EstimatorSelection.estimator(rankFile: copy.path, encoding: .cl100kBase)
+        }
     }
 
     @Test("the configured directory counts exactly in the named encoding, else o200k_base")
@@ -72,7 +78,8 @@ struct EstimatorSelectionTests {
         } throws: { error in
             "\(error)".contains("/nonexistent")
         }
-        let corrupt = FileManager.default.temporaryDirectory.appendingPathComponent("o200k_base-\(UUID().uuidString).tiktoken")
+        let corrupt = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "o200k_base-\(UUID().uuidString).tiktoken")
         try Data("aGVsbG8= 0\nnot-base64!! 1\n".utf8).write(to: corrupt)
         defer { try? FileManager.default.removeItem(at: corrupt) }
         #expect {

@@ -78,7 +78,8 @@ struct ExtractedCallTests {
         #expect {
             _ = try ExtractedCall(usage: ExtractedUsage(provider: .aiecs, inputTokens: 5, outputTokens: nil))
         } throws: { error in
-            (error as? ExtractionError)?.message == "the response reports no output count, so the call's usage is unknown"
+            (error as? ExtractionError)?.message
+                == "the response reports no output count, so the call's usage is unknown"
         }
         // What extract refuses before any of this still names its JSON path.
         #expect {

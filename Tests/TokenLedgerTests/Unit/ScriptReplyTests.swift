@@ -32,15 +32,21 @@ struct ScriptReplyTests {
         for (reply, expected) in cases {
             #expect(try ScriptReply.status(reply, script: .record).status == expected, "\(reply)")
         }
-        #expect(try ScriptReply.status(.array([.bulk(Array("applied".utf8)), .integer(7)]), script: .record).values == [.integer(7)])
-        #expect(ScriptReply.storedPolicy(.array([.bulk(Array("policy".utf8)), .bulk(Array("weekly".utf8))])) == "weekly")
+        #expect(
+            try ScriptReply.status(.array([.bulk(Array("applied".utf8)), .integer(7)]), script: .record).values == [
+                .integer(7)
+            ])
+        #expect(
+            ScriptReply.storedPolicy(.array([.bulk(Array("policy".utf8)), .bulk(Array("weekly".utf8))])) == "weekly")
         #expect(ScriptReply.storedPolicy(.array([.integer(1), .integer(2)])) == nil)
     }
 
     @Test("a record's reply: retry with the stored policy, retired, applied, late, duplicate")
     func recordReplies() throws {
         let script = Self.record(.settle)
-        #expect(try script.decode(.array([.bulk(Array("policy".utf8)), .bulk(Array("monthly".utf8))])) == .policy(stored: "monthly"))
+        #expect(
+            try script.decode(.array([.bulk(Array("policy".utf8)), .bulk(Array("monthly".utf8))]))
+                == .policy(stored: "monthly"))
         #expect(try script.decode(.array([.bulk(Array("retired".utf8)), .bulk(Array("2024-01-01".utf8))])) == .retired)
         #expect(
             try script.decode(.array([.bulk(Array("applied".utf8)), .integer(10), .integer(2), .integer(5)]))
@@ -98,8 +104,10 @@ struct ScriptReplyTests {
     @Test("any other error reply is thrown as the RedisError it is")
     func otherErrors() {
         #expect {
-            try UsageScript(userKeys: Self.user, cycle: CalendarDate(daysSince1970: 0), assumedPolicy: "*", defaultLimit: nil)
-                .decode(Self.error("WRONGTYPE Operation against a key holding the wrong kind of value"))
+            try UsageScript(
+                userKeys: Self.user, cycle: CalendarDate(daysSince1970: 0), assumedPolicy: "*", defaultLimit: nil
+            )
+            .decode(Self.error("WRONGTYPE Operation against a key holding the wrong kind of value"))
         } throws: { error in
             (error as? RedisError)?.serverCode == "WRONGTYPE"
         }
@@ -115,7 +123,9 @@ struct ScriptReplyTests {
         for reply in shapes {
             #expect(throws: LedgerError.self, "\(reply)") { try Self.record().decode(reply) }
         }
-        #expect(throws: LedgerError.self) { try ReleaseScript(userKeys: Self.user, callID: "c").decode(.array([.integer(1)])) }
+        #expect(throws: LedgerError.self) {
+            try ReleaseScript(userKeys: Self.user, callID: "c").decode(.array([.integer(1)]))
+        }
     }
 
     @Test("check, reserve, usage and close replies")
@@ -123,19 +133,24 @@ struct ScriptReplyTests {
         let day = CalendarDate(daysSince1970: 0)
         let check = CheckScript(
             userKeys: Self.user, cycle: day, carried: [], assumedPolicy: "", tokens: 5, defaultLimit: 100)
-        #expect(try check.decode(.array([.integer(1), .integer(10), .integer(3), .integer(-1)]))
-            == .decided(allowed: true, used: 10, reserved: 3, limit: nil))
-        #expect(try check.decode(.array([.bulk(Array("policy".utf8)), .bulk(Array("p".utf8))])) == .policy(stored: "p"))
+        #expect(
+            try check.decode(.array([.integer(1), .integer(10), .integer(3), .integer(-1)]))
+                == .decided(allowed: true, used: 10, reserved: 3, limit: nil))
+        #expect(
+            try check.decode(.array([.bulk(Array("policy".utf8)), .bulk(Array("p".utf8))])) == .policy(stored: "p"))
         #expect(check.keys.count == 5 && check.arguments.count == 3)
 
         let reserve = ReserveScript(
             userKeys: Self.user, cycle: day, carried: ["c"], assumedPolicy: "", callID: "x", tokens: 5,
             ttlMilliseconds: 1000, defaultLimit: nil)
         #expect(reserve.keys.count == 7)
-        #expect(try reserve.decode(.array([.bulk(Array("denied".utf8)), .integer(90), .integer(5), .integer(100)]))
-            == .decided(.denied, used: 90, reserved: 5, limit: 100))
         #expect(
-            try reserve.decode(.array([.bulk(Array("conflict".utf8)), .integer(0), .integer(5), .integer(100), .bulk(Array("7".utf8))]))
+            try reserve.decode(.array([.bulk(Array("denied".utf8)), .integer(90), .integer(5), .integer(100)]))
+                == .decided(.denied, used: 90, reserved: 5, limit: 100))
+        #expect(
+            try reserve.decode(
+                .array([.bulk(Array("conflict".utf8)), .integer(0), .integer(5), .integer(100), .bulk(Array("7".utf8))])
+            )
                 == .conflict(held: "7"))
 
         let usage = UsageScript(userKeys: Self.user, cycle: day, assumedPolicy: "*", defaultLimit: nil)
@@ -153,7 +168,10 @@ struct ScriptReplyTests {
             try close.decode(.array([.bulk(Array("ok".utf8)), .integer(-1), .integer(0), .array([]), .bulk([])]))
         }
         let closed = try close.decode(
-            .array([.bulk(Array("ok".utf8)), .integer(-1), .integer(0), .array([]), .bulk([]), .array([.bulk(Array("c".utf8))])]))
+            .array([
+                .bulk(Array("ok".utf8)), .integer(-1), .integer(0), .array([]), .bulk([]),
+                .array([.bulk(Array("c".utf8))]),
+            ]))
         #expect(closed.limit == nil && closed.pendingLate == [.bulk(Array("c".utf8))])
     }
 

@@ -1,6 +1,6 @@
 import Foundation
-import TokenLedger
 import Testing
+import TokenLedger
 
 private func temporarySpoolDirectory() -> String {
     FileManager.default.temporaryDirectory.appendingPathComponent("spool-\(UUID().uuidString)").path
@@ -39,7 +39,8 @@ struct SpoolTests {
         let spool = try EventSpool(directory: directory)
         try spool.append([event(1), event(2), event(3)])
         // A writer killed mid-append leaves half a line; another line was damaged on disk.
-        let segment = try #require(try FileManager.default.contentsOfDirectory(atPath: directory).first { $0.hasPrefix("segment-") })
+        let segment = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: directory).first { $0.hasPrefix("segment-") })
         let handle = try #require(FileHandle(forWritingAtPath: directory + "/" + segment))
         handle.seekToEndOfFile()
         handle.write(Data("not json at all\n{\"op\":\"record\",\"user\":\"half".utf8))
