@@ -1,4 +1,6 @@
-/// Bit flags saying which character classes of the pre-tokenization patterns a scalar is in.
+/// Bit flags saying which character classes of the pre-tokenization patterns a scalar is in: the
+/// raw values of the public ``PieceSplitter/CharacterClass`` (a test checks they agree), spelled
+/// as literals so the scanners read constants.
 enum ScalarClass {
     /// `[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]`, o200k's "upper" letter class.
     static let upper: UInt8 = 1 << 0
