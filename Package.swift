@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-configuration", from: "1.0.0"),
+        // `swift package generate-documentation` (./scripts/docs): the DocC catalog and Snippets/.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     targets: [
         // hiredis 0.14 from Debian's libhiredis-dev, found through pkg-config.
@@ -27,10 +29,12 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // The closed error-code protocol every module's error `Code` conforms to. Nothing else.
+        .target(name: "ErrorCodes"),
         // Exact, tiktoken-compatible BPE token counting (o200k_base, cl100k_base). No domain words.
         .target(
             name: "BytePairEncoding",
-            dependencies: ["CZlib"]
+            dependencies: ["CZlib", "ErrorCodes"]
         ),
         // A Redis client over hiredis: configuration, connections, pool, pipelines, scripts.
         // No TokenLedger domain words live here.
@@ -38,6 +42,7 @@ let package = Package(
             name: "RedisClient",
             dependencies: [
                 "CHiredis",
+                "ErrorCodes",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -50,6 +55,7 @@ let package = Package(
             dependencies: [
                 "RedisClient",
                 "BytePairEncoding",
+                "ErrorCodes",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -90,7 +96,7 @@ let package = Package(
         // Starts throwaway redis-server processes for integration tests.
         .target(
             name: "RedisTestSupport",
-            dependencies: ["RedisClient"],
+            dependencies: ["RedisClient", .product(name: "MetricsTestKit", package: "swift-metrics")],
             path: "Tests/RedisTestSupport"
         ),
         .testTarget(
@@ -99,7 +105,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RedisClientTests",
-            dependencies: ["RedisClient", "RedisTestSupport"]
+            dependencies: ["RedisClient", "RedisTestSupport", .product(name: "MetricsTestKit", package: "swift-metrics")]
         ),
         .testTarget(
             name: "TokenLedgerTests",

@@ -63,14 +63,8 @@ func benchEvent(_ index: Int, users: Int, prefix: String) -> (user: String, call
 
 /// The CPU time the Redis server has used so far (user + system seconds, from `INFO cpu`).
 func redisCPUSeconds(_ pool: RedisConnectionPool) async throws -> Double {
-    let info = try await pool.send(RedisCommand("INFO", "cpu")).string ?? ""
-    var total = 0.0
-    for line in info.split(whereSeparator: \.isNewline) {
-        let parts = line.split(separator: ":", maxSplits: 1)
-        if parts.count == 2, parts[0] == "used_cpu_sys" || parts[0] == "used_cpu_user", let value = Double(parts[1]) {
-            total += value
-        }
-    }
+    let info = try await pool.send(INFO("cpu"))
+    let total = ["used_cpu_sys", "used_cpu_user"].compactMap { info[$0].flatMap(Double.init) }.reduce(0, +)
     guard total > 0 else { throw BenchmarkFailure(description: "INFO cpu has no used_cpu_sys/used_cpu_user") }
     return total
 }
@@ -237,13 +231,18 @@ struct TokenLedgerBenchmark {
         }
         let queuedP50 = await singleCaller(UsageRecorder(repository: repository), tag: "d")
         figure("single_record_queued_p50", queuedP50, "us")
+        let inlineMetrics = InProcessMetrics()
         let inlinePool = RedisConnectionPool(
-            configuration: redis, options: .init(maximumConnections: 2, inlineReplyWait: .milliseconds(1)))
+            configuration: redis, options: .init(maximumConnections: 2, inlineReplyWait: .milliseconds(1)),
+            metrics: inlineMetrics)
         let inlineRepository = try TokenRepository(
             pool: inlinePool, configuration: try LedgerConfiguration(namespace: namespace, settingsCacheTTL: .seconds(5)))
         let singleP50 = await singleCaller(UsageRecorder(repository: inlineRepository), tag: "i")
         figure("single_record_p50", singleP50, "us")
-        log("inline pool: \(inlinePool.statistics.answeredInline) calls answered inline, \(inlinePool.statistics.handedOver) handed over")
+        let inlineReplies = { (outcome: String) in
+            inlineMetrics.snapshot.counter("tokenledger_redis_inline_replies_total", [("outcome", outcome)])
+        }
+        log("inline pool: \(inlineReplies("answered")) calls answered inline, \(inlineReplies("handed_over")) handed over")
         await inlinePool.close()
 
         // 3. The handler's end callback in fire-and-forget mode, 64 callers calling it back to back

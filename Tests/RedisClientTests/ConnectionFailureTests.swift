@@ -1,4 +1,5 @@
 import Foundation
+import MetricsTestKit
 import RedisClient
 import RedisTestSupport
 import Testing
@@ -147,7 +148,8 @@ struct ConnectionFailureTests {
     func refused() async throws {
         let port = try closedPort()
         let configuration = try RedisConfiguration(url: "redis://127.0.0.1:\(port)")
-        let pool = RedisConnectionPool(configuration: configuration)
+        let metrics = TestMetrics()
+        let pool = RedisConnectionPool(configuration: configuration, metrics: metrics)
         await #expect {
             _ = try await pool.send(RedisCommand("PING"))
         } throws: { error in
@@ -155,7 +157,7 @@ struct ConnectionFailureTests {
             return error.code == .connectionRefused && error.message.contains("127.0.0.1:\(port)")
         }
         // The failed open gave its slot back.
-        #expect(pool.statistics.open == 0)
+        #expect(metrics.poolOpen == 0 && metrics.poolPeakOpen == 1)
         await pool.close()
     }
 

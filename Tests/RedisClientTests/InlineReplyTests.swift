@@ -1,4 +1,5 @@
 import Foundation
+import MetricsTestKit
 import RedisClient
 import RedisTestSupport
 import Testing
@@ -20,23 +21,25 @@ struct InlineReplyTests {
         try await withRedis { configuration async throws in
             // A budget no reply needs on a loaded machine (1 ms is often too short there: such a
             // reply is handed over, and which ones are is up to the scheduler).
-            let pool = RedisConnectionPool(configuration: configuration, options: .init(inlineReplyWait: .seconds(2)))
+            let metrics = TestMetrics()
+            let pool = RedisConnectionPool(
+                configuration: configuration, options: .init(inlineReplyWait: .seconds(2)), metrics: metrics)
             let namespace = uniqueNamespace("inline")
             for index in 0..<100 {
                 _ = try await pool.send(RedisCommand("SET", "\(namespace):\(index)", "v\(index)"))
                 #expect(try await pool.send(RedisCommand("GET", "\(namespace):\(index)")).string == "v\(index)")
             }
-            let statistics = pool.statistics
             // The first call connects on the queue; every other one is answered inline.
-            #expect(statistics.answeredInline >= 190, "\(statistics)")
-            #expect(statistics.answeredInline + statistics.handedOver <= 200)
+            #expect(metrics.inlineAnswered >= 190, "\(metrics.inlineAnswered) answered, \(metrics.inlineHandedOver) handed over")
+            #expect(metrics.inlineAnswered + metrics.inlineHandedOver <= 200)
             await pool.close()
 
-            let queued = RedisConnectionPool(configuration: configuration)
+            let queuedMetrics = TestMetrics()
+            let queued = RedisConnectionPool(configuration: configuration, metrics: queuedMetrics)
             for index in 0..<20 {
                 #expect(try await queued.send(RedisCommand("GET", "\(namespace):\(index)")).string == "v\(index)")
             }
-            #expect(queued.statistics.answeredInline == 0 && queued.statistics.handedOver == 0)
+            #expect(queuedMetrics.inlineAnswered == 0 && queuedMetrics.inlineHandedOver == 0)
             await queued.close()
         }
     }
@@ -71,15 +74,16 @@ struct InlineReplyTests {
     @Test("a reply slower than the budget is read on the queue; the connection stays in step")
     func handOver() async throws {
         try await withRedisServer { server async throws in
-            let pool = RedisConnectionPool(configuration: server.configuration, options: Self.inline)
+            let metrics = TestMetrics()
+            let pool = RedisConnectionPool(configuration: server.configuration, options: Self.inline, metrics: metrics)
             _ = try await pool.send(RedisCommand("SET", "k", "before"))
             // The inline path is in use: on a loaded machine a 1 ms budget can miss a reply, so
             // send until one is answered inline.
             #expect(try await waitUntil {
                 _ = try await pool.send(RedisCommand("PING"))
-                return pool.statistics.answeredInline >= 1
+                return metrics.inlineAnswered >= 1
             })
-            let handedOverBefore = pool.statistics.handedOver
+            let handedOverBefore = metrics.inlineHandedOver
 
             try await server.pause()
             let backstop = server.resume(after: .seconds(120))
@@ -87,7 +91,7 @@ struct InlineReplyTests {
             // The caller stops waiting inline after ~1 ms and awaits the queue: the hand-over is
             // seen while the server is still stopped (without the budget the caller would wait on
             // its thread until the server resumed).
-            #expect(await waitUntil { pool.statistics.handedOver == handedOverBefore + 1 }, "no hand-over while the server was stopped")
+            #expect(await waitUntil { metrics.inlineHandedOver == handedOverBefore + 1 }, "no hand-over while the server was stopped")
             #expect(processState(pid: try #require(server.pid)) == "T", "the server resumed before the hand-over")
             backstop.cancel()
             server.resume()

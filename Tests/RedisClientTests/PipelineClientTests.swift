@@ -1,4 +1,5 @@
 import Foundation
+import MetricsTestKit
 import RedisClient
 import RedisTestSupport
 import Synchronization
@@ -13,7 +14,8 @@ struct PipelineClientTests {
     @Test("groups from 64 concurrent tasks are coalesced into fewer pipelines, every reply in its place")
     func coalesces() async throws {
         try await withRedis { configuration async throws in
-            let client = RedisPipelineClient(configuration: configuration, options: .init(connections: 2))
+            let metrics = TestMetrics()
+            let client = RedisPipelineClient(configuration: configuration, options: .init(connections: 2), metrics: metrics)
             let namespace = uniqueNamespace()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for task in 0..<64 {
@@ -30,9 +32,8 @@ struct PipelineClientTests {
                 }
                 try await group.waitForAll()
             }
-            let statistics = client.statistics
-            #expect(statistics.commands == 64 * 200 * 2)
-            #expect(statistics.batches < 64 * 200, "no coalescing happened: \(statistics)")
+            #expect(metrics.pipelineCommands == 64 * 200 * 2)
+            #expect(metrics.pipelineBatches < 64 * 200, "no coalescing happened: \(metrics.pipelineBatches) batches")
             client.shutdown()
         }
     }
@@ -49,14 +50,15 @@ struct PipelineClientTests {
             var paused = server.configuration
             // Long enough that the first command is surely still in flight when we shut down.
             paused.commandTimeout = .seconds(5)
-            let slow = RedisPipelineClient(configuration: paused, options: .init(connections: 1))
+            let slowMetrics = TestMetrics()
+            let slow = RedisPipelineClient(configuration: paused, options: .init(connections: 1), metrics: slowMetrics)
             #expect(try await slow.send([RedisCommand("PING")], deadline: .now + .seconds(5)) == [.status("PONG")])
             try await server.pause()
             let backstop = server.resume(after: .seconds(120))
-            let batchesBefore = slow.statistics.batches
+            let batchesBefore = slowMetrics.pipelineBatches
             let first = Task { try await slow.send([RedisCommand("PING")], deadline: .now + .seconds(30)) }
             // The lane took the first group and waits for the stopped server's reply.
-            #expect(await waitUntil { slow.statistics.batches == batchesBefore + 1 })
+            #expect(await waitUntil { slowMetrics.pipelineBatches == batchesBefore + 1 })
             let queuedResult = Mutex<Result<[RedisReply], RedisError>?>(nil)
             let queued = slow.tryEnqueue([RedisCommand("PING")], deadline: .now + .seconds(30)) { result in
                 queuedResult.withLock { $0 = result }

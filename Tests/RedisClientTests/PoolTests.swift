@@ -1,4 +1,5 @@
 import Foundation
+import MetricsTestKit
 import RedisClient
 import RedisTestSupport
 import Testing
@@ -11,8 +12,10 @@ struct PoolTests {
             // 194 tasks wait for 6 connections; on a loaded 2-core machine a waiter can be last in
             // line for more than 30 s. The bound on open connections is what this test checks, so
             // the wait timeout is far away (waitTimeout has its own test below).
+            let metrics = TestMetrics()
             let pool = RedisConnectionPool(
-                configuration: configuration, options: .init(maximumConnections: 6, waitTimeout: .seconds(600)))
+                configuration: configuration, options: .init(maximumConnections: 6, waitTimeout: .seconds(600)),
+                metrics: metrics)
             let namespace = uniqueNamespace()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for task in 0..<200 {
@@ -28,10 +31,9 @@ struct PoolTests {
                 }
                 try await group.waitForAll()
             }
-            let statistics = pool.statistics
-            #expect(statistics.peakOpen <= 6)
-            #expect(statistics.peakOpen >= 2, "the pool should have used more than one connection")
-            #expect(statistics.waiting == 0)
+            #expect(metrics.poolPeakOpen <= 6)
+            #expect(metrics.poolPeakOpen >= 2, "the pool should have used more than one connection")
+            #expect(metrics.poolWaiting == 0)
             let totals = try await pool.pipeline((0..<200).map { RedisCommand("GET", "\(namespace):task:\($0)") })
             #expect(totals == (0..<200).map { RedisReply.bulk(Array(String($0 * 100).utf8)) })
             await pool.close()
@@ -60,16 +62,18 @@ struct PoolTests {
     @Test("a cancelled waiter leaves the line without taking a connection")
     func cancelledWaiter() async throws {
         try await withRedis { configuration async throws in
+            let metrics = TestMetrics()
             let pool = RedisConnectionPool(
-                configuration: configuration, options: .init(maximumConnections: 1, waitTimeout: .seconds(30)))
+                configuration: configuration, options: .init(maximumConnections: 1, waitTimeout: .seconds(30)),
+                metrics: metrics)
             try await pool.withConnection { held in
                 _ = try await held.send(RedisCommand("PING"))
                 let waiter = Task { try await pool.send(RedisCommand("PING")) }
-                #expect(await waitUntil { pool.statistics.waiting == 1 }, "the task never waited for a connection")
+                #expect(await waitUntil { metrics.poolWaiting == 1 }, "the task never waited for a connection")
                 waiter.cancel()
                 await #expect(throws: CancellationError.self) { _ = try await waiter.value }
             }
-            #expect(pool.statistics.waiting == 0)
+            #expect(metrics.poolWaiting == 0)
             #expect(try await pool.send(RedisCommand("PING")) == .status("PONG"))
             await pool.close()
         }

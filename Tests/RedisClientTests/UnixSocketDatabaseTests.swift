@@ -1,4 +1,5 @@
 import Foundation
+import MetricsTestKit
 import RedisClient
 import RedisTestSupport
 import Testing
@@ -13,7 +14,8 @@ struct UnixSocketDatabaseTests {
             let path = try #require(server.unixSocketPath)
             let configuration = try RedisConfiguration(url: "unix://\(path)?db=7")
             #expect(configuration.endpoint == .unix(path: path) && configuration.database == 7)
-            let pool = RedisConnectionPool(configuration: configuration, options: .init(maximumConnections: 4))
+            let metrics = TestMetrics()
+            let pool = RedisConnectionPool(configuration: configuration, options: .init(maximumConnections: 4), metrics: metrics)
             // Two connections held at once, so both must have selected database 7.
             try await pool.withConnection { first in
                 try await pool.withConnection { second in
@@ -23,7 +25,7 @@ struct UnixSocketDatabaseTests {
                     #expect(try await second.send(RedisCommand("CLIENT", "INFO")).string?.contains(" db=7 ") == true)
                 }
             }
-            #expect(pool.statistics.peakOpen == 2)
+            #expect(metrics.poolPeakOpen == 2)
 
             var tcp = server.configuration
             tcp.database = 7

@@ -118,8 +118,10 @@ struct DurabilityTests {
             let directory = temporarySpoolDirectory()
             defer { try? FileManager.default.removeItem(atPath: directory) }
             let spool = try EventSpool(directory: directory)
+            let metrics = TestMetrics()
             let recorder = UsageRecorder(
-                repository: repository, spool: spool, options: .init(recordTimeout: .milliseconds(200), maximumBackoff: .milliseconds(500)))
+                repository: repository, spool: spool, options: .init(recordTimeout: .milliseconds(200), maximumBackoff: .milliseconds(500)),
+                metrics: LedgerMetrics(factory: metrics))
             // Its background work (flusher, pipeline follow-ups) runs in run(); shutdown() ends it.
             async let recorderRunning: Void = recorder.run()
             let handler = DetailedRedisTokenCallbackHandler(recorder: recorder, counting: .heuristic)
@@ -169,8 +171,8 @@ struct DurabilityTests {
             }
             try await pauser.value
             let total = next.withLock { $0 }
-            #expect(handler.statistics.spooled > 0, "the pause should have spooled events")
-            #expect(handler.statistics.failed == 0)
+            #expect(metrics.handlerCalls("spooled") > 0, "the pause should have spooled events")
+            #expect(metrics.handlerCalls("failed") == 0)
             try await waitForDrain(spool, recorder: recorder)
             try await expectExactTotals(repository, events: total, users: users, since: start)
             await recorder.shutdown()
@@ -185,7 +187,8 @@ struct DurabilityTests {
             let directory = temporarySpoolDirectory()
             defer { try? FileManager.default.removeItem(atPath: directory) }
             let spool = try EventSpool(directory: directory)
-            let recorder = UsageRecorder(repository: repository, spool: spool)
+            let metrics = TestMetrics()
+            let recorder = UsageRecorder(repository: repository, spool: spool, metrics: LedgerMetrics(factory: metrics))
             // Its background work (flusher, pipeline follow-ups) runs in run(); shutdown() ends it.
             async let recorderRunning: Void = recorder.run()
             let handler = DetailedRedisTokenCallbackHandler(recorder: recorder, counting: .heuristic)
@@ -204,8 +207,9 @@ struct DurabilityTests {
                     }
                 }
             }
-            #expect(handler.statistics.recorded + handler.statistics.spooled == 1000)
-            #expect(handler.statistics.failed == 0 && handler.statistics.inFlight == 0)
+            #expect(metrics.handlerCalls("recorded") + metrics.handlerCalls("spooled") == 1000)
+            #expect(metrics.handlerCalls("failed") == 0)
+            #expect(metrics.meterValue("tokenledger_handler_calls_in_flight") == 0)
             // On a loaded machine some calls miss their bound and are spooled: wait until the
             // spool is replayed (a single flush can run while the writer still holds some).
             try await waitForDrain(spool, recorder: recorder)

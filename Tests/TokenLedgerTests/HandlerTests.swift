@@ -1,5 +1,6 @@
-import Foundation
 import Dispatch
+import Foundation
+import MetricsTestKit
 import RedisClient
 import RedisTestSupport
 import Synchronization
@@ -12,7 +13,9 @@ struct HandlerTests {
     func concurrentCalls() async throws {
         try await withRepository { repository async throws in
             let start = Date()
-            let handler = DetailedRedisTokenCallbackHandler(repository: repository, counting: .heuristic)
+            let metrics = TestMetrics()
+            let handler = DetailedRedisTokenCallbackHandler(
+                repository: repository, counting: .heuristic, metrics: LedgerMetrics(factory: metrics))
             let estimator = HeuristicTokenEstimator()
             var expected: [String: (input: Int, output: Int)] = [:]
             try await withThrowingTaskGroup(of: (String, Int, Int).self) { group in
@@ -48,9 +51,9 @@ struct HandlerTests {
                     expected[user] = (old.input + input, old.output + output)
                 }
             }
-            let statistics = handler.statistics
-            #expect(statistics.recorded == 1000 && statistics.failed == 0 && statistics.inFlight == 0)
-            #expect(statistics.estimated == 666)
+            #expect(metrics.handlerCalls("recorded") == 1000 && metrics.handlerCalls("failed") == 0)
+            #expect(metrics.meterValue("tokenledger_handler_calls_in_flight") == 0)
+            #expect(metrics.counterValue("tokenledger_handler_estimated_total") == 666)
             for (user, totals) in expected {
                 let usage = try await usageSince(start, user: user, in: repository)
                 #expect(usage.inputTokens == totals.input, "\(user)")
@@ -60,7 +63,7 @@ struct HandlerTests {
             await handler.onLLMEnd(
                 response: LLMResponse(usage: UsageRecord(inputTokens: 5, outputTokens: 5)),
                 context: LLMCallContext(runID: "run-0", user: "user-0"))
-            #expect(handler.statistics.duplicates == 1)
+            #expect(metrics.handlerCalls("duplicate") == 1)
         }
     }
 
@@ -68,16 +71,17 @@ struct HandlerTests {
     func basicHandler() async throws {
         try await withRepository { repository async throws in
             let start = Date()
-            let handler = RedisTokenCallbackHandler(repository: repository, counting: .heuristic)
+            let metrics = TestMetrics()
+            let handler = RedisTokenCallbackHandler(repository: repository, counting: .heuristic, metrics: LedgerMetrics(factory: metrics))
             let raw = Data(#"{"usage":{"prompt_tokens":11,"completion_tokens":4,"total_tokens":15}}"#.utf8)
             await handler.onLLMEnd(response: LLMResponse(raw: raw), context: LLMCallContext(runID: "a", user: "b", provider: "openai"))
             #expect(try await usageSince(start, user: "b", in: repository).totalTokens == 15)
             await handler.onLLMEnd(response: LLMResponse(raw: Data("not json".utf8)), context: LLMCallContext(runID: "c", user: "b"))
-            #expect(handler.statistics.failed == 1)
+            #expect(metrics.handlerCalls("failed") == 1)
             await repository.pool.close()
             await handler.onLLMEnd(
                 response: LLMResponse(usage: UsageRecord(inputTokens: 1, outputTokens: 1)), context: LLMCallContext(runID: "d", user: "b"))
-            #expect(handler.statistics.failed == 2)
+            #expect(metrics.handlerCalls("failed") == 2)
         }
     }
 

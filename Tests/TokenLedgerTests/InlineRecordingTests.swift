@@ -1,4 +1,5 @@
 import Foundation
+import MetricsTestKit
 import RedisClient
 import RedisTestSupport
 import TokenLedger
@@ -20,9 +21,12 @@ struct InlineRecordingTests {
             // the test resumes it, however slowly a loaded machine gets there.
             var configuration = server.configuration
             configuration.commandTimeout = .seconds(60)
-            let pool = RedisConnectionPool(configuration: configuration, options: .init(inlineReplyWait: .milliseconds(500)))
+            let metrics = TestMetrics()
+            let pool = RedisConnectionPool(
+                configuration: configuration, options: .init(inlineReplyWait: .milliseconds(500)), metrics: metrics)
             let repository = try TokenRepository(pool: pool, configuration: try LedgerConfiguration(namespace: "lone"))
-            let recorder = UsageRecorder(repository: repository, options: .init(pipeline: .init(connections: 2)))
+            let recorder = UsageRecorder(
+                repository: repository, options: .init(pipeline: .init(connections: 2)), metrics: LedgerMetrics(factory: metrics))
             // Its background work (flusher, pipeline follow-ups) runs in run(); shutdown() ends it.
             async let recorderRunning: Void = recorder.run()
             for index in 0..<30 {
@@ -31,21 +35,21 @@ struct InlineRecordingTests {
                     throw LedgerError(code: .unexpectedReply, message: "event \(index) not applied")
                 }
             }
-            #expect(recorder.pipelineStatistics?.commands == 0)
-            #expect(pool.statistics.answeredInline >= 20, "\(pool.statistics)")
+            #expect(metrics.pipelineCommands == 0)
+            #expect(metrics.inlineAnswered >= 20, "\(metrics.inlineAnswered) answered, \(metrics.inlineHandedOver) handed over")
 
             // Hold one record in flight (Redis paused): the next caller is not alone. (The first
             // waits inline for its 500 ms budget, then hands over.)
-            let handedOverBefore = pool.statistics.handedOver
+            let handedOverBefore = metrics.inlineHandedOver
             try await server.pause()
             let backstop = server.resume(after: .seconds(120))
             let first = Task { await recorder.record(user: "p-0", callID: "held-1", usage: UsageRecord(inputTokens: 1, outputTokens: 1), at: testInstant) }
-            #expect(await waitUntil { pool.statistics.handedOver > handedOverBefore }, "the first record was never handed over")
+            #expect(await waitUntil { metrics.inlineHandedOver > handedOverBefore }, "the first record was never handed over")
             let second = Task { await recorder.record(user: "p-1", callID: "held-2", usage: UsageRecord(inputTokens: 1, outputTokens: 1), at: testInstant) }
-            #expect(await waitUntil { (recorder.pipelineStatistics?.commands ?? 0) > 0 }, "the second record did not use the pipeline")
+            #expect(await waitUntil { metrics.pipelineCommands > 0 }, "the second record did not use the pipeline")
             backstop.cancel()
             server.resume()
-            #expect((recorder.pipelineStatistics?.commands ?? 0) > 0)
+            #expect(metrics.pipelineCommands > 0)
             for outcome in [await first.value, await second.value] {
                 guard case .applied = outcome else {
                     Issue.record("not applied: \(outcome)")

@@ -1,5 +1,7 @@
 import Foundation
+import MetricsTestKit
 import RedisClient
+import RedisTestSupport
 import Testing
 
 @testable import TokenLedger
@@ -222,15 +224,15 @@ struct InputBoundsTests {
             // A pool whose wait timeout is the largest Duration: a waiter times out in words, never traps.
             var configuration = repository.pool.configuration
             configuration.commandTimeout = .seconds(Int64.max)
+            let metrics = TestMetrics()
             let pool = RedisConnectionPool(
-                configuration: configuration, options: .init(maximumConnections: 1, waitTimeout: .seconds(Int64.max)))
+                configuration: configuration, options: .init(maximumConnections: 1, waitTimeout: .seconds(Int64.max)),
+                metrics: metrics)
             var second: Task<RedisReply, any Error>?
             try await pool.withConnection { connection in
                 // A second caller waits for the only connection: its wait-timeout task starts now.
                 second = Task { try await pool.send(RedisCommand("PING")) }
-                let deadline = ContinuousClock.now + .seconds(60)
-                while pool.statistics.waiting == 0 && ContinuousClock.now < deadline { await Task.yield() }
-                #expect(pool.statistics.waiting == 1)
+                #expect(await waitUntil(timeout: .seconds(60)) { metrics.poolWaiting == 1 })
                 _ = try await connection.send(RedisCommand("PING"))
             }
             #expect(try await second?.value.string == "PONG")

@@ -99,7 +99,7 @@ struct PipelinedRecorderTests {
                     }
                 }
             }
-            #expect(handler.statistics.queued == total)
+            #expect(metrics.handlerCalls("queued") == total)
             #expect(await waitUntil {
                 metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "applied")])
                     + metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "failed")]) >= Int64(total)
@@ -115,7 +115,8 @@ struct PipelinedRecorderTests {
     @Test("a paused Redis: pipelined records are spooled within their bound and replayed, none lost")
     func pausedWithSpool() async throws {
         try await withRedisServer { server async throws in
-            let pool = RedisConnectionPool(configuration: server.configuration)
+            let poolMetrics = TestMetrics()
+            let pool = RedisConnectionPool(configuration: server.configuration, metrics: poolMetrics)
             let repository = try TokenRepository(pool: pool, configuration: try LedgerConfiguration(namespace: "pp"))
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pp-\(UUID().uuidString)").path
             defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -143,7 +144,7 @@ struct PipelinedRecorderTests {
             // A lone record takes a pooled connection; one that timed out still counts as in flight
             // until Redis answers, so the records after it go to the pipeline instead of pinning a
             // pooled connection each (which would exhaust the pool that quota checks need).
-            #expect(pool.statistics.peakOpen <= 4, "\(pool.statistics)")  // 8 (all) when each pinned one
+            #expect(poolMetrics.poolPeakOpen <= 4, "peak \(poolMetrics.poolPeakOpen)")  // 8 (all) when each pinned one
             #expect(await waitUntil { spool.status().events == 0 }, "the spool was not replayed")
             try await expectTotals(repository, events: 40, users: 4)
             await recorder.shutdown()

@@ -22,8 +22,10 @@ struct ScriptLoadTests {
     @Test("awaited: the record is applied once and reported applied; the index call is run again")
     func awaited() async throws {
         try await withPrivateRepository { repository async throws in
+            let metrics = TestMetrics()
             let recorder = UsageRecorder(
-                repository: repository, options: .init(pipeline: .init(connections: 1), loneCallerUsesPool: false))
+                repository: repository, options: .init(pipeline: .init(connections: 1), loneCallerUsesPool: false),
+                metrics: LedgerMetrics(factory: metrics))
             // Its background work (flusher, pipeline follow-ups) runs in run(); shutdown() ends it.
             async let recorderRunning: Void = recorder.run()
             _ = try await repository.settings()
@@ -44,7 +46,7 @@ struct ScriptLoadTests {
                     continue
                 }
             }
-            #expect((recorder.pipelineStatistics?.commands ?? 0) > 0, "the pipeline was not used")
+            #expect(metrics.pipelineCommands > 0, "the pipeline was not used")
             let report = try await repository.report(at: testInstant)
             #expect(report.users.count == 32 && report.totals.totalTokens == 32 * 11)
             await recorder.shutdown()

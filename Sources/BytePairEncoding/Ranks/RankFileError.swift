@@ -1,67 +1,49 @@
+import ErrorCodes
+
 /// An error from loading a tiktoken rank file (`.tiktoken` or `.tiktoken.gz`).
 ///
 /// The ``code`` says what kind of failure it was; ``path`` names the file and ``line`` the
 /// 1-based line of the (decompressed) text where the problem was found, when there is one.
 public struct RankFileError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The kind of failure. Closed: only the static lets exist, each with one stable snake_case name.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
-        private enum Base: String, Sendable, CaseIterable {
-            case fileNotFound = "file_not_found"
-            case unreadable
-            case gzip
-            case emptyFile = "empty_file"
-            case malformedLine = "malformed_line"
-            case badBase64 = "bad_base64"
-            case missingRank = "missing_rank"
-            case invalidRank = "invalid_rank"
-            case rankOutOfRange = "rank_out_of_range"
-            case duplicateRank = "duplicate_rank"
-            case duplicateToken = "duplicate_token"
-            case rankCountMismatch = "rank_count_mismatch"
-            case missingByteToken = "missing_byte_token"
-        }
-
-        private let base: Base
-
-        private init(_ base: Base) { self.base = base }
-
+    public struct Code: ClosedErrorCode {
         /// The code's stable snake_case name, e.g. `file_not_found`.
-        public var rawValue: String { base.rawValue }
-        /// The code's stable snake_case name (``rawValue``).
-        public var name: String { base.rawValue }
+        public let rawValue: String
+
+        private init(_ rawValue: String) { self.rawValue = rawValue }
 
         /// Every code, for tables and tests.
-        public static var allCases: [Code] { Base.allCases.map(Code.init) }
+        public static let allCases: [Code] = [
+            .fileNotFound, .unreadable, .gzip, .emptyFile, .malformedLine, .badBase64, .missingRank, .invalidRank,
+            .rankOutOfRange, .duplicateRank, .duplicateToken, .rankCountMismatch, .missingByteToken,
+        ]
 
         /// No file exists at the path.
-        public static let fileNotFound = Code(.fileNotFound)
+        public static let fileNotFound = Code("file_not_found")
         /// The file exists but could not be read (permissions, a directory, an I/O error).
-        public static let unreadable = Code(.unreadable)
+        public static let unreadable = Code("unreadable")
         /// The gzip stream is corrupt or truncated, or a `.gz` file is not gzip at all.
-        public static let gzip = Code(.gzip)
+        public static let gzip = Code("gzip")
         /// The file (after decompression) holds no rank lines.
-        public static let emptyFile = Code(.emptyFile)
+        public static let emptyFile = Code("empty_file")
         /// A line does not have the shape `base64token rank`.
-        public static let malformedLine = Code(.malformedLine)
+        public static let malformedLine = Code("malformed_line")
         /// A line's token is not valid standard base64, or decodes to no bytes.
-        public static let badBase64 = Code(.badBase64)
+        public static let badBase64 = Code("bad_base64")
         /// A line has a token but no rank.
-        public static let missingRank = Code(.missingRank)
+        public static let missingRank = Code("missing_rank")
         /// A line's rank is not a non-negative decimal integer.
-        public static let invalidRank = Code(.invalidRank)
+        public static let invalidRank = Code("invalid_rank")
         /// A line's rank is not below the number of ranks the encoding expects.
-        public static let rankOutOfRange = Code(.rankOutOfRange)
+        public static let rankOutOfRange = Code("rank_out_of_range")
         /// A rank appears on two lines.
-        public static let duplicateRank = Code(.duplicateRank)
+        public static let duplicateRank = Code("duplicate_rank")
         /// The same token bytes appear on two lines.
-        public static let duplicateToken = Code(.duplicateToken)
+        public static let duplicateToken = Code("duplicate_token")
         /// The file holds a different number of ranks than the encoding expects.
-        public static let rankCountMismatch = Code(.rankCountMismatch)
+        public static let rankCountMismatch = Code("rank_count_mismatch")
         /// Some single byte has no token, so byte-level merging could not cover every input.
-        public static let missingByteToken = Code(.missingByteToken)
-
-        /// The code's name.
-        public var description: String { name }
+        public static let missingByteToken = Code("missing_byte_token")
     }
 
     /// What kind of failure this is.

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Dispatch
 import Synchronization
 
@@ -38,8 +39,16 @@ public final class RedisConnection: @unchecked Sendable {
     /// Shared by a pool and its connections: calls answered on the caller's thread, and calls
     /// whose replies were then read on the queue.
     final class InlineCounters: Sendable {
-        let answered = Atomic<Int>(0)
-        let handedOver = Atomic<Int>(0)
+        /// `tokenledger_redis_inline_replies_total{outcome=answered}`.
+        let answered: CoreMetrics.Counter
+        /// `tokenledger_redis_inline_replies_total{outcome=handed_over}`.
+        let handedOver: CoreMetrics.Counter
+
+        init(metrics: any MetricsFactory) {
+            let label = "tokenledger_redis_inline_replies_total"
+            answered = CoreMetrics.Counter(label: label, dimensions: [("outcome", "answered")], factory: metrics)
+            handedOver = CoreMetrics.Counter(label: label, dimensions: [("outcome", "handed_over")], factory: metrics)
+        }
     }
 
     /// Tasks holding a pooled connection now, across every pool of the process. A call may wait
@@ -129,10 +138,10 @@ public final class RedisConnection: @unchecked Sendable {
             replies.append(reply)
         }
         if replies.count == commands.count {
-            lease.counters.answered.add(1, ordering: .relaxed)
+            lease.counters.answered.increment()
             return replies
         }
-        lease.counters.handedOver.add(1, ordering: .relaxed)
+        lease.counters.handedOver.increment()
         let received = replies
         return try await run { context in
             var all = received

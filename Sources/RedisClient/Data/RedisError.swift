@@ -1,3 +1,5 @@
+import ErrorCodes
+
 /// An error from the Redis layer.
 ///
 /// The ``code`` says what kind of failure it was; ``message`` names the cause (and the address
@@ -6,56 +8,39 @@
 public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible, CategorizedError {
     /// The kind of failure. Closed: only the static lets exist (nobody else can make a code), and
     /// each has one stable snake_case name, the one logs, metrics and JSON output show.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
-        private enum Base: String, Sendable, CaseIterable {
-            case connectionRefused = "connection_refused"
-            case timeout
-            case authenticationFailed = "authentication_failed"
-            case server
-            case protocolError = "protocol_error"
-            case connectionClosed = "connection_closed"
-            case invalidConfiguration = "invalid_configuration"
-            case poolTimeout = "pool_timeout"
-            case poolClosed = "pool_closed"
-            case scriptNotLoaded = "script_not_loaded"
-        }
-
-        private let base: Base
-
-        private init(_ base: Base) { self.base = base }
-
+    public struct Code: ClosedErrorCode {
         /// The code's stable snake_case name, e.g. `connection_refused`.
-        public var rawValue: String { base.rawValue }
-        /// The code's stable snake_case name (``rawValue``).
-        public var name: String { base.rawValue }
+        public let rawValue: String
+
+        private init(_ rawValue: String) { self.rawValue = rawValue }
 
         /// Every code, for tables and tests.
-        public static var allCases: [Code] { Base.allCases.map(Code.init) }
+        public static let allCases: [Code] = [
+            .connectionRefused, .timeout, .authenticationFailed, .server, .protocolError, .connectionClosed,
+            .invalidConfiguration, .poolTimeout, .poolClosed, .scriptNotLoaded,
+        ]
 
         /// The server refused the connection or could not be reached (nothing listening, no route, bad socket path).
-        public static let connectionRefused = Code(.connectionRefused)
+        public static let connectionRefused = Code("connection_refused")
         /// A connect, read or write did not finish within its configured timeout.
-        public static let timeout = Code(.timeout)
+        public static let timeout = Code("timeout")
         /// AUTH was refused (wrong password, unknown or disabled ACL user).
-        public static let authenticationFailed = Code(.authenticationFailed)
+        public static let authenticationFailed = Code("authentication_failed")
         /// The server answered with an error reply; ``RedisError/serverCode`` keeps its code (e.g. `WRONGTYPE`).
-        public static let server = Code(.server)
+        public static let server = Code("server")
         /// The reply could not be parsed, or had a shape the caller did not expect.
-        public static let protocolError = Code(.protocolError)
+        public static let protocolError = Code("protocol_error")
         /// The connection broke while a command was in flight (reset, end of file, I/O error).
-        public static let connectionClosed = Code(.connectionClosed)
+        public static let connectionClosed = Code("connection_closed")
         /// The configuration (usually the URL) is not usable.
-        public static let invalidConfiguration = Code(.invalidConfiguration)
+        public static let invalidConfiguration = Code("invalid_configuration")
         /// No pooled connection became free within the pool's wait timeout.
-        public static let poolTimeout = Code(.poolTimeout)
+        public static let poolTimeout = Code("pool_timeout")
         /// The pool was shut down.
-        public static let poolClosed = Code(.poolClosed)
+        public static let poolClosed = Code("pool_closed")
         /// The server does not have a script (`NOSCRIPT`) and this user may not load it (`SCRIPT LOAD`
         /// refused by the ACL): an administrator must load the scripts.
-        public static let scriptNotLoaded = Code(.scriptNotLoaded)
-
-        /// The code's name.
-        public var description: String { name }
+        public static let scriptNotLoaded = Code("script_not_loaded")
     }
 
     /// What kind of failure this is.

@@ -30,8 +30,13 @@ import Glibc
 /// as a last resort.
 ///
 /// ### Metrics
-/// `tokenledger_redis_round_trip_seconds` (timer, dimension `path`: `pipeline`): one batch's write
-/// and replies.
+/// The client's only statistics (to read them in-process, pass an ``InProcessMetrics`` as `metrics`):
+///
+/// | metric | kind | dimensions |
+/// |---|---|---|
+/// | `tokenledger_redis_round_trip_seconds` | timer | `path`: `pipeline` (one batch's write and replies) |
+/// | `tokenledger_redis_pipeline_batches_total` | counter | — (pipelines sent) |
+/// | `tokenledger_redis_pipeline_commands_total` | counter | — (commands those pipelines carried) |
 public final class RedisPipelineClient: Service, Sendable {
     /// Lanes, batch sizes and the queue bound.
     public struct Options: Sendable, Hashable {
@@ -74,8 +79,6 @@ public final class RedisPipelineClient: Service, Sendable {
         var groups = ChunkedQueue<Group>()
         var running = true
         var spaceWaiters: [CheckedContinuation<Void, Never>] = []
-        var batchesSent = 0
-        var commandsSent = 0
         /// Lanes whose thread has not returned yet, and who waits for them all to return.
         var lanesRunning = 0
         /// Set by a graceful stop: lanes send what is queued before they return.
@@ -93,21 +96,24 @@ public final class RedisPipelineClient: Service, Sendable {
 
     /// Starts the lanes (connections open lazily, on each lane's first batch).
     ///
-    /// - Parameter metrics: Where the round-trip timer goes (default: the process's bootstrapped
-    ///   `MetricsSystem`).
+    /// - Parameter metrics: Where the round-trip timer and the batch counters go (default: the
+    ///   process's bootstrapped `MetricsSystem`).
     public init(
         configuration: RedisConfiguration, options: Options = Options(),
         metrics: any MetricsFactory = MetricsSystem.factory
     ) {
         self.configuration = configuration
         self.options = options
-        let roundTrip = CoreMetrics.Timer(
-            label: "tokenledger_redis_round_trip_seconds", dimensions: [("path", "pipeline")], factory: metrics)
+        let meters = LaneMetrics(
+            roundTrip: CoreMetrics.Timer(
+                label: "tokenledger_redis_round_trip_seconds", dimensions: [("path", "pipeline")], factory: metrics),
+            batches: CoreMetrics.Counter(label: "tokenledger_redis_pipeline_batches_total", factory: metrics),
+            commands: CoreMetrics.Counter(label: "tokenledger_redis_pipeline_commands_total", factory: metrics))
         queue.lanesRunning = options.connections
         // Lane threads end by themselves once `running` is false (see `shutdown()`).
         for index in 0..<options.connections {
             let thread = Thread { [queue, configuration, options] in
-                RedisPipelineClient.runLane(queue: queue, configuration: configuration, options: options, roundTrip: roundTrip)
+                RedisPipelineClient.runLane(queue: queue, configuration: configuration, options: options, meters: meters)
             }
             thread.name = "tokenledger.redis.pipeline.\(index)"
             thread.start()
@@ -140,11 +146,6 @@ public final class RedisPipelineClient: Service, Sendable {
             }
             if stopped { continuation.resume() }
         }
-    }
-
-    /// Batches sent so far and the commands they carried (for diagnostics and benchmarks).
-    public var statistics: (batches: Int, commands: Int) {
-        queue.condition.withLock { (queue.batchesSent, queue.commandsSent) }
     }
 
     /// Queues a group if there is room, without waiting; returns false when the queue is full.
@@ -249,9 +250,16 @@ public final class RedisPipelineClient: Service, Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
+    /// What the lanes measure (see the type's metrics).
+    struct LaneMetrics: Sendable {
+        let roundTrip: CoreMetrics.Timer
+        let batches: CoreMetrics.Counter
+        let commands: CoreMetrics.Counter
+    }
+
     /// One lane: take queued groups, send them as one pipeline, hand out the replies.
     private static func runLane(
-        queue: Queue, configuration: RedisConfiguration, options: Options, roundTrip: CoreMetrics.Timer
+        queue: Queue, configuration: RedisConfiguration, options: Options, meters: LaneMetrics
     ) {
         // Batch scheduling: a lane woken by a caller's signal does not preempt that caller (or the
         // caller's other work) on its core; it runs when the caller's slice ends.
@@ -325,15 +333,13 @@ public final class RedisPipelineClient: Service, Sendable {
                 index += 1
             }
             guard !batch.isEmpty else { continue }
-            queue.condition.withLock {
-                queue.batchesSent += 1
-                queue.commandsSent += commands.count
-            }
+            meters.batches.increment()
+            meters.commands.increment(by: commands.count)
             do {
                 if context.isConnected && context.isStale() { context.close() }
                 let sent = ContinuousClock.now
                 let replies = RedisReply.naming(try context.execute(commands), after: commands)
-                roundTrip.recordInterval(since: sent)
+                meters.roundTrip.recordInterval(since: sent)
                 var offset = 0
                 for group in batch {
                     let slice = Array(replies[offset..<(offset + group.commands.count)])

@@ -13,6 +13,11 @@ import Synchronization
 /// serial queue (see ``RedisConnection``), never on Swift's cooperative thread pool, unless
 /// ``Options/inlineReplyWait`` lets a lone caller wait for its replies on its own thread.
 ///
+/// ### Lifecycle
+/// Nothing runs in the background, so the pool needs no `run()`: a waiter's timeout is a child task
+/// of its wait, and a connection returned after ``close()`` is closed before its holder's call
+/// returns. ``close()`` ends it.
+///
 /// ### Metrics
 /// | metric | kind | dimensions |
 /// |---|---|---|
@@ -20,6 +25,10 @@ import Synchronization
 /// | `tokenledger_redis_pool_wait_seconds` | timer | — (waiting for a connection, when none was free) |
 /// | `tokenledger_redis_pool_connections` | gauge | `state`: `open`, `idle` |
 /// | `tokenledger_redis_pool_waiting` | gauge | — (tasks waiting for a connection) |
+/// | `tokenledger_redis_inline_replies_total` | counter | `outcome`: `answered` (on the caller's thread), `handed_over` (see ``Options/inlineReplyWait``) |
+///
+/// The gauges are recorded on every change of the pool's state. These metrics are the pool's only
+/// statistics: to read them in-process, pass an ``InProcessMetrics`` as `metrics`.
 public final class RedisConnectionPool: Sendable {
     /// Pool sizing and waiting.
     public struct Options: Sendable, Hashable {
@@ -50,37 +59,16 @@ public final class RedisConnectionPool: Sendable {
         }
     }
 
-    /// A snapshot of the pool's state, for tests and diagnostics.
-    public struct Statistics: Sendable, Hashable {
-        /// Connections open now (idle or leased, or being opened).
-        public var open: Int
-        /// Connections open and not leased.
-        public var idle: Int
-        /// Tasks waiting for a connection.
-        public var waiting: Int
-        /// The most connections that were ever open at once.
-        public var peakOpen: Int
-        /// Calls answered on their caller's thread (see ``Options/inlineReplyWait``).
-        public var answeredInline: Int
-        /// Calls that started inline and whose replies were read on the connection's queue because
-        /// they took longer than ``Options/inlineReplyWait``.
-        public var handedOver: Int
-    }
-
     private enum Lease: Sendable {
         case connection(RedisConnection)
         case openSlot
     }
 
-    private struct Waiter {
-        var continuation: CheckedContinuation<Lease, any Error>
-        var timeout: Task<Void, Never>?
-    }
+    private typealias Waiter = CheckedContinuation<Lease, any Error>
 
     private struct State {
         var idle: [RedisConnection] = []
         var open = 0
-        var peakOpen = 0
         var waiters: [UInt64: Waiter] = [:]
         var waitOrder: [UInt64] = []
         var nextWaiterID: UInt64 = 0
@@ -102,7 +90,7 @@ public final class RedisConnectionPool: Sendable {
     private let logger: Logger
     private let state = Mutex(State())
     /// Calls answered inline and handed over (see ``Options/inlineReplyWait``).
-    private let inlineCounters = RedisConnection.InlineCounters()
+    private let inlineCounters: RedisConnection.InlineCounters
     private let gauges: (open: Gauge, idle: Gauge, waiting: Gauge)
     private let roundTrip: Timer
     private let poolWait: Timer
@@ -113,8 +101,8 @@ public final class RedisConnectionPool: Sendable {
     ///   - configuration: Where and how to connect.
     ///   - options: Sizing and waiting.
     ///   - logger: Receives debug-level pool events; by default nothing is logged.
-    ///   - metrics: Where the pool's timers and gauges go (default: the process's bootstrapped
-    ///     `MetricsSystem`).
+    ///   - metrics: Where the pool's timers, gauges and counters go (default: the process's
+    ///     bootstrapped `MetricsSystem`).
     public init(
         configuration: RedisConfiguration,
         options: Options = Options(),
@@ -131,23 +119,18 @@ public final class RedisConnectionPool: Sendable {
         )
         self.roundTrip = Timer(label: "tokenledger_redis_round_trip_seconds", dimensions: [("path", "pool")], factory: metrics)
         self.poolWait = Timer(label: "tokenledger_redis_pool_wait_seconds", factory: metrics)
+        self.inlineCounters = RedisConnection.InlineCounters(metrics: metrics)
     }
 
-    /// Records the pool gauges from the current state.
-    private func reportGauges() {
-        let (open, idle, waiting) = state.withLock { s in (s.open, s.idle.count, s.waiters.count) }
-        gauges.open.record(open)
-        gauges.idle.record(idle)
-        gauges.waiting.record(waiting)
-    }
-
-    /// The pool's current state.
-    public var statistics: Statistics {
+    /// Changes the pool's state and records its gauges from the new state, under the same lock,
+    /// so the gauges' last values are always the pool's state (two updates cannot record out of order).
+    private func update<R>(_ body: (inout State) -> R) -> R {
         state.withLock { s in
-            Statistics(
-                open: s.open, idle: s.idle.count, waiting: s.waiters.count, peakOpen: s.peakOpen,
-                answeredInline: inlineCounters.answered.load(ordering: .relaxed),
-                handedOver: inlineCounters.handedOver.load(ordering: .relaxed))
+            let result = body(&s)
+            gauges.open.record(s.open)
+            gauges.idle.record(s.idle.count)
+            gauges.waiting.record(s.waiters.count)
+            return result
         }
     }
 
@@ -156,7 +139,6 @@ public final class RedisConnectionPool: Sendable {
     /// - Throws: ``RedisError`` (`poolTimeout`, `poolClosed`, connection errors) or whatever `body` throws.
     public func withConnection<T>(_ body: (RedisConnection) async throws -> T) async throws -> T {
         let connection = try await acquire()
-        reportGauges()
         RedisConnection.holders.add(1, ordering: .relaxed)
         let leased = ContinuousClock.now
         defer {
@@ -168,10 +150,10 @@ public final class RedisConnectionPool: Sendable {
                 ? RedisConnection.InlineLease(replyWait: options.inlineReplyWait, counters: inlineCounters) : nil)
         do {
             let result = try await body(connection)
-            release(connection)
+            await release(connection)
             return result
         } catch {
-            release(connection)
+            await release(connection)
             throw error
         }
     }
@@ -204,7 +186,7 @@ public final class RedisConnectionPool: Sendable {
     /// Closes the pool: waiting tasks fail with ``RedisError/Code/poolClosed``, idle connections close,
     /// leased ones close when returned. Safe to call more than once.
     public func close() async {
-        let (idle, waiters) = state.withLock { s -> ([RedisConnection], [Waiter]) in
+        let (idle, waiters) = update { s -> ([RedisConnection], [Waiter]) in
             s.closed = true
             let idle = s.idle
             s.open -= idle.count
@@ -214,12 +196,8 @@ public final class RedisConnectionPool: Sendable {
             s.waitOrder = []
             return (idle, waiters)
         }
-        for waiter in waiters {
-            waiter.timeout?.cancel()
-            waiter.continuation.resume(throwing: RedisError.poolClosed)
-        }
+        for waiter in waiters { waiter.resume(throwing: RedisError.poolClosed) }
         for connection in idle { await connection.close() }
-        reportGauges()
     }
 
     private enum Decision {
@@ -230,12 +208,11 @@ public final class RedisConnectionPool: Sendable {
     }
 
     private func acquire() async throws -> RedisConnection {
-        let decision = state.withLock { s -> Decision in
+        let decision = update { s -> Decision in
             if s.closed { return .closed }
             if let connection = s.idle.popLast() { return .use(connection) }
             if s.open < options.maximumConnections {
                 s.open += 1
-                s.peakOpen = max(s.peakOpen, s.open)
                 return .open
             }
             return .wait
@@ -265,57 +242,61 @@ public final class RedisConnectionPool: Sendable {
             return connection
         } catch {
             // The slot is free again: hand it to the next waiter, who will try to open in turn.
-            let waiter = state.withLock { s -> Waiter? in
+            let waiter = update { s -> Waiter? in
                 if let waiter = s.popFirstWaiter() { return waiter }
                 s.open -= 1
                 return nil
             }
-            if let waiter {
-                waiter.timeout?.cancel()
-                waiter.continuation.resume(returning: .openSlot)
-            }
+            waiter?.resume(returning: .openSlot)
             throw error
         }
     }
 
+    /// Waits in line for a connection or an open slot, for at most ``Options/waitTimeout``.
+    ///
+    /// The timeout is a child task racing the wait: whichever way the wait ends (a lease, the
+    /// timeout, the caller's cancellation, ``close()``), the timer is cancelled and awaited before
+    /// this returns, so no task outlives the wait.
     private func waitForLease() async throws -> Lease {
         let id = state.withLock { s -> UInt64 in
             s.nextWaiterID += 1
             return s.nextWaiterID
         }
-        return try await withTaskCancellationHandler {
+        let timeout = options.waitTimeout
+        return try await withThrowingTaskGroup(of: Void.self, returning: Lease.self) { group in
+            group.addTask {
+                do {
+                    // At most a year: Task.sleep traps on a deadline past Int64.max seconds.
+                    try await Task.sleep(for: min(timeout, .seconds(31_536_000)))
+                } catch {
+                    return  // the wait ended first
+                }
+                self.failWaiter(id, with: RedisError.poolTimeout(after: timeout))
+            }
+            defer { group.cancelAll() }
+            return try await waitInLine(id)
+        }
+    }
+
+    /// Queues the caller as waiter `id` until a lease comes, ``failWaiter(_:with:)`` fails it or the
+    /// task is cancelled.
+    private func waitInLine(_ id: UInt64) async throws -> Lease {
+        try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Lease, any Error>) in
-                let outcome = state.withLock { s -> Result<Lease, any Error>? in
+                let outcome = update { s -> Result<Lease, any Error>? in
                     if s.closed { return .failure(RedisError.poolClosed) }
                     if Task.isCancelled { return .failure(CancellationError()) }
                     // A connection may have come back between the first look and now.
                     if let connection = s.idle.popLast() { return .success(.connection(connection)) }
                     if s.open < options.maximumConnections {
                         s.open += 1
-                        s.peakOpen = max(s.peakOpen, s.open)
                         return .success(.openSlot)
                     }
-                    s.waiters[id] = Waiter(continuation: continuation, timeout: nil)
+                    s.waiters[id] = continuation
                     s.waitOrder.append(id)
                     return nil
                 }
-                if let outcome {
-                    continuation.resume(with: outcome)
-                    return
-                }
-                let timeout = options.waitTimeout
-                let task = Task { [weak self] in
-                    // At most a year: Task.sleep traps on a deadline past Int64.max seconds.
-                    try? await Task.sleep(for: min(timeout, .seconds(31_536_000)))
-                    guard !Task.isCancelled else { return }
-                    self?.failWaiter(id, with: RedisError.poolTimeout(after: timeout))
-                }
-                let stillWaiting = state.withLock { s -> Bool in
-                    guard s.waiters[id] != nil else { return false }
-                    s.waiters[id]?.timeout = task
-                    return true
-                }
-                if !stillWaiting { task.cancel() }
+                if let outcome { continuation.resume(with: outcome) }
             }
         } onCancel: {
             failWaiter(id, with: CancellationError())
@@ -323,15 +304,14 @@ public final class RedisConnectionPool: Sendable {
     }
 
     private func failWaiter(_ id: UInt64, with error: any Error) {
-        let waiter = state.withLock { s in s.waiters.removeValue(forKey: id) }
-        if let waiter {
-            waiter.timeout?.cancel()
-            waiter.continuation.resume(throwing: error)
-        }
+        let waiter = update { s in s.waiters.removeValue(forKey: id) }
+        waiter?.resume(throwing: error)
     }
 
-    private func release(_ connection: RedisConnection) {
-        let (waiter, closeIt) = state.withLock { s -> (Waiter?, Bool) in
+    /// Hands the connection to the next waiter, or back to the idle list; after ``close()`` it
+    /// closes the connection before returning (awaited here, so nothing outlives the lease).
+    private func release(_ connection: RedisConnection) async {
+        let (waiter, closeIt) = update { s -> (Waiter?, Bool) in
             if s.closed {
                 s.open -= 1
                 return (nil, true)
@@ -341,12 +321,10 @@ public final class RedisConnectionPool: Sendable {
             return (nil, false)
         }
         if let waiter {
-            waiter.timeout?.cancel()
-            waiter.continuation.resume(returning: .connection(connection))
+            waiter.resume(returning: .connection(connection))
         } else if closeIt {
-            Task { await connection.close() }
+            await connection.close()
         }
-        reportGauges()
     }
 }
 

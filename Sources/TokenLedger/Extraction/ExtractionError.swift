@@ -1,3 +1,4 @@
+import ErrorCodes
 import Foundation
 import RedisClient
 
@@ -10,14 +11,11 @@ import RedisClient
 public struct ExtractionError: Error, Sendable, Hashable, CustomStringConvertible, LocalizedError, CategorizedError {
     /// The kind of failure. Closed: only the static lets exist. New codes may be added; switch with
     /// a `default` branch.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
+    public struct Code: ClosedErrorCode {
         /// A stable, snake_case name for the code (for logs and JSON output).
-        public let name: String
+        public let rawValue: String
 
-        private init(_ name: String) { self.name = name }
-
-        /// The code's stable snake_case name (``name``).
-        public var rawValue: String { name }
+        private init(_ rawValue: String) { self.rawValue = rawValue }
 
         /// Every code, for tables and tests.
         public static let allCases: [Code] = [
@@ -41,9 +39,6 @@ public struct ExtractionError: Error, Sendable, Hashable, CustomStringConvertibl
         /// `UsageExtractor.extractUsage(from:provider:)` and
         /// ``ExtractedUsage/resolved(promptEstimate:)`` to complete it.
         public static let incompleteUsage = Code("incomplete_usage")
-
-        /// The code's ``name``.
-        public var description: String { name }
     }
 
     /// The kind of failure.

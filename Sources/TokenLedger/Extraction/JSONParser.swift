@@ -66,21 +66,40 @@ struct JSONParser {
         }
     }
 
-    private mutating func enter() throws(ExtractionError) {
+    /// Steps into an object or array at its opening bracket, one level deeper; when the container is
+    /// empty (`closing` follows at once), steps out again past it and returns `true`.
+    private mutating func enter(closing: UInt8) throws(ExtractionError) -> Bool {
         depth += 1
         if depth > Self.maxDepth { throw error("nesting deeper than \(Self.maxDepth) levels") }
+        index += 1  // { or [
+        skipWhitespace()
+        guard index < end, bytes[index] == closing else { return false }
+        index += 1
+        depth -= 1
+        return true
+    }
+
+    /// After a member or an element: reads `,` (another follows: `false`) or the container's `closing`
+    /// bracket (it ends, one level up: `true`).
+    private mutating func closes(_ closing: UInt8, inside container: String) throws(ExtractionError) -> Bool {
+        skipWhitespace()
+        guard index < end else { throw error("unexpected end of input inside \(container)") }
+        switch bytes[index] {
+        case UInt8(ascii: ","):
+            index += 1
+            return false
+        case closing:
+            index += 1
+            depth -= 1
+            return true
+        default:
+            throw error("unexpected \(describeByte(at: index)), expected ',' or '\(Character(Unicode.Scalar(closing)))'")
+        }
     }
 
     private mutating func parseObject() throws(ExtractionError) -> JSONValue {
-        try enter()
-        index += 1  // {
         var members: [String: JSONValue] = [:]
-        skipWhitespace()
-        if index < end, bytes[index] == UInt8(ascii: "}") {
-            index += 1
-            depth -= 1
-            return .object(members)
-        }
+        if try enter(closing: UInt8(ascii: "}")) { return .object(members) }
         while true {
             skipWhitespace()
             guard index < end else { throw error("unexpected end of input inside an object") }
@@ -98,49 +117,20 @@ struct JSONParser {
             let value = try parseValue()
             path.pop()
             members[key] = value
-            skipWhitespace()
-            guard index < end else { throw error("unexpected end of input inside an object") }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
-                continue
-            }
-            if bytes[index] == UInt8(ascii: "}") {
-                index += 1
-                depth -= 1
-                return .object(members)
-            }
-            throw error("unexpected \(describeByte(at: index)), expected ',' or '}'")
+            if try closes(UInt8(ascii: "}"), inside: "an object") { return .object(members) }
         }
     }
 
     private mutating func parseArray() throws(ExtractionError) -> JSONValue {
-        try enter()
-        index += 1  // [
         var elements: [JSONValue] = []
-        skipWhitespace()
-        if index < end, bytes[index] == UInt8(ascii: "]") {
-            index += 1
-            depth -= 1
-            return .array(elements)
-        }
+        if try enter(closing: UInt8(ascii: "]")) { return .array(elements) }
         while true {
             skipWhitespace()
             path.push(.index(elements.count))
             let value = try parseValue()
             path.pop()
             elements.append(value)
-            skipWhitespace()
-            guard index < end else { throw error("unexpected end of input inside an array") }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
-                continue
-            }
-            if bytes[index] == UInt8(ascii: "]") {
-                index += 1
-                depth -= 1
-                return .array(elements)
-            }
-            throw error("unexpected \(describeByte(at: index)), expected ',' or ']'")
+            if try closes(UInt8(ascii: "]"), inside: "an array") { return .array(elements) }
         }
     }
 

@@ -218,6 +218,38 @@ struct EventList {
     /// The single object when the input was not a stream.
     var single: [String: JSONValue]? { isStream ? nil : items.first?.object }
 
+    /// The usage object a reader settles on: the one it found in the events, else the input itself
+    /// when it is one bare usage object handed in directly (`isBareUsage` says whether it is).
+    ///
+    /// - Parameters:
+    ///   - found: The usage value the reader found last, and its path; it must be an object.
+    ///   - isBareUsage: Whether a single object is a provider's usage object itself.
+    ///   - missing: What was looked for, for the ``ExtractionError/Code/noUsage`` message.
+    /// - Throws: ``ExtractionError/Code/noUsage`` when there is neither; ``ExtractionError/Code/invalidValue``
+    ///   when the found value is not an object.
+    func usageObject(
+        _ found: (usage: JSONValue, path: JSONPath)?, bare isBareUsage: ([String: JSONValue]) -> Bool, missing: String
+    ) throws(ExtractionError) -> (usage: [String: JSONValue], path: JSONPath) {
+        var object: (usage: [String: JSONValue], path: JSONPath)?
+        if let (usage, path) = found {
+            guard case .object(let members) = usage else {
+                throw ExtractionError(.invalidValue, at: path, "expected a usage object, found \(usage.kindDescription)")
+            }
+            object = (members, path)
+        }
+        return try usageObject(object, bare: isBareUsage, missing: missing)
+    }
+
+    /// The usage object a reader settles on (as above), for a reader that found an object.
+    func usageObject(
+        _ found: (usage: [String: JSONValue], path: JSONPath)?, bare isBareUsage: ([String: JSONValue]) -> Bool,
+        missing: String
+    ) throws(ExtractionError) -> (usage: [String: JSONValue], path: JSONPath) {
+        if let found { return found }
+        if let single, isBareUsage(single) { return (single, .root) }
+        throw noUsage(missing)
+    }
+
     /// A ``ExtractionError/Code/noUsage`` error for this input.
     func noUsage(_ what: String) -> ExtractionError {
         if isStream {

@@ -26,7 +26,6 @@ public final class DetailedRedisTokenCallbackHandler: LLMCallbackHandler {
     public let counting: TokenCounting
     private let logger: Logger
     private let calls = Mutex<[String: CallState]>([:])
-    private let statisticsBox = StatisticsBox()
 
     /// Creates a handler.
     ///
@@ -47,25 +46,25 @@ public final class DetailedRedisTokenCallbackHandler: LLMCallbackHandler {
     }
 
     /// Creates a handler that records straight into Redis (no spool: if Redis fails, the event is
-    /// logged as lost). Prefer ``init(recorder:counting:logger:)`` with a spool in production.
+    /// logged as lost). Prefer ``init(recorder:counting:delivery:logger:)`` with a spool in production.
+    ///
+    /// - Parameter metrics: Where the recorder and this handler count (`tokenledger_handler_…`,
+    ///   `tokenledger_records_total`; see ``LedgerMetrics``).
     public convenience init(
-        repository: TokenRepository, counting: TokenCounting = .fromEnvironment(),
+        repository: TokenRepository, counting: TokenCounting = .fromEnvironment(), metrics: LedgerMetrics = LedgerMetrics(),
         logger: Logger = Logger(label: "tokenledger.handler", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
-        self.init(recorder: UsageRecorder(repository: repository, logger: logger), counting: counting, logger: logger)
+        self.init(
+            recorder: UsageRecorder(repository: repository, metrics: metrics, logger: logger), counting: counting,
+            logger: logger)
     }
 
-    /// What this handler has done so far; ``HandlerStatistics/inFlight`` counts calls with state.
-    public var statistics: HandlerStatistics {
-        var snapshot = statisticsBox.snapshot
-        snapshot.inFlight = calls.withLock { $0.count }
-        return snapshot
-    }
-
-    /// Estimates the prompt's tokens and remembers it for this run id.
+    /// Estimates the prompt's tokens and remembers it for this run id
+    /// (`tokenledger_handler_calls_in_flight` counts the calls remembered).
     public func onLLMStart(messages: [ChatMessage], context: LLMCallContext) async {
         let estimate = counting.estimator(forModel: context.model).countTokens(in: messages)
-        calls.withLock { $0[context.runID] = CallState(promptEstimate: estimate) }
+        let replaced = calls.withLock { $0.updateValue(CallState(promptEstimate: estimate), forKey: context.runID) }
+        if replaced == nil { recorder.metrics.handlerCallStarted() }
     }
 
     /// Collects streamed text for this run id, for an estimate if the stream reports no usage.
@@ -78,18 +77,19 @@ public final class DetailedRedisTokenCallbackHandler: LLMCallbackHandler {
     /// Records the call's usage (reported, split or estimated). Never throws.
     public func onLLMEnd(response: LLMResponse, context: LLMCallContext) async {
         let state = calls.withLock { $0.removeValue(forKey: context.runID) }
+        if state != nil { recorder.metrics.handlerCallEnded() }
         let text = [state?.streamed, response.text].compactMap { $0 }.filter { !$0.isEmpty }.first
         let outcome = UsageResolution.resolve(
             response, provider: context.provider, promptEstimate: state?.promptEstimate, outputText: text,
             estimator: counting.estimator(forModel: context.model))
         await HandlerRecording.record(
-            outcome, context: context, recorder: recorder, delivery: delivery, statistics: statisticsBox, logger: logger)
+            outcome, context: context, recorder: recorder, delivery: delivery, logger: logger)
     }
 
     /// Drops the call's state; nothing is recorded (a failed request is not billed, and a retry
     /// with the same run id must still be able to record its real usage).
     public func onLLMError(_ error: any Error, context: LLMCallContext) async {
-        _ = calls.withLock { $0.removeValue(forKey: context.runID) }
-        statisticsBox.update { $0.errors += 1 }
+        if calls.withLock({ $0.removeValue(forKey: context.runID) }) != nil { recorder.metrics.handlerCallEnded() }
+        recorder.metrics.handlerCall("error")
     }
 }

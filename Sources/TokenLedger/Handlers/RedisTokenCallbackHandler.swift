@@ -16,7 +16,6 @@ public struct RedisTokenCallbackHandler: LLMCallbackHandler {
     /// How output tokens are estimated when a response reports none.
     public let counting: TokenCounting
     private let logger: Logger
-    private let statisticsBox = StatisticsBox()
 
     /// Creates a handler.
     ///
@@ -36,16 +35,18 @@ public struct RedisTokenCallbackHandler: LLMCallbackHandler {
     }
 
     /// Creates a handler that records straight into Redis (no spool: if Redis fails, the event is
-    /// logged as lost). Prefer ``init(recorder:counting:logger:)`` with a spool in production.
+    /// logged as lost). Prefer ``init(recorder:counting:delivery:logger:)`` with a spool in production.
+    ///
+    /// - Parameter metrics: Where the recorder and this handler count (`tokenledger_handler_…`,
+    ///   `tokenledger_records_total`; see ``LedgerMetrics``).
     public init(
-        repository: TokenRepository, counting: TokenCounting = .fromEnvironment(),
+        repository: TokenRepository, counting: TokenCounting = .fromEnvironment(), metrics: LedgerMetrics = LedgerMetrics(),
         logger: Logger = Logger(label: "tokenledger.handler", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
-        self.init(recorder: UsageRecorder(repository: repository, logger: logger), counting: counting, logger: logger)
+        self.init(
+            recorder: UsageRecorder(repository: repository, metrics: metrics, logger: logger), counting: counting,
+            logger: logger)
     }
-
-    /// What this handler has done so far.
-    public var statistics: HandlerStatistics { statisticsBox.snapshot }
 
     /// Records the response's usage. Never throws.
     public func onLLMEnd(response: LLMResponse, context: LLMCallContext) async {
@@ -53,12 +54,12 @@ public struct RedisTokenCallbackHandler: LLMCallbackHandler {
             response, provider: context.provider, promptEstimate: nil, outputText: response.text,
             estimator: counting.estimator(forModel: context.model))
         await HandlerRecording.record(
-            outcome, context: context, recorder: recorder, delivery: delivery, statistics: statisticsBox, logger: logger)
+            outcome, context: context, recorder: recorder, delivery: delivery, logger: logger)
     }
 
-    /// Counts the failed call; nothing is recorded (the provider did not bill a failed request).
+    /// Counts the failed call (`tokenledger_handler_calls_total{result=error}`); nothing is recorded (the provider did not bill a failed request).
     public func onLLMError(_ error: any Error, context: LLMCallContext) async {
-        statisticsBox.update { $0.errors += 1 }
+        recorder.metrics.handlerCall("error")
     }
 }
 
@@ -66,11 +67,12 @@ public struct RedisTokenCallbackHandler: LLMCallbackHandler {
 enum HandlerRecording {
     static func record(
         _ outcome: UsageResolution.Outcome, context: LLMCallContext, recorder: UsageRecorder,
-        delivery: HandlerDelivery, statistics: StatisticsBox, logger: Logger
+        delivery: HandlerDelivery, logger: Logger
     ) async {
+        let metrics = recorder.metrics
         guard case .record(let usage) = outcome else {
             if case .failed(let reason) = outcome {
-                statistics.update { $0.failed += 1 }
+                metrics.handlerCall("failed")
                 logger.warning(
                     "llm usage not recorded",
                     metadata: ["tokenledger.run_id": "\(context.runID)", "tokenledger.reason": "\(reason)"])
@@ -80,20 +82,16 @@ enum HandlerRecording {
         if delivery == .fireAndForget {
             await recorder.recordInBackground(
                 user: context.user, callID: context.runID, usage: usage, model: context.model, provider: context.provider)
-            statistics.update { $0.queued += 1 }
+            metrics.handlerCall("queued")
             return
         }
         let result = await recorder.record(
             user: context.user, callID: context.runID, usage: usage, model: context.model, provider: context.provider)
-        statistics.update { stats in
-            switch result {
-            case .applied:
-                stats.recorded += 1
-                if usage.source == .estimated { stats.estimated += 1 }
-            case .duplicate: stats.duplicates += 1
-            case .spooled: stats.spooled += 1
-            case .rejected, .failed: stats.failed += 1
-            }
+        switch result {
+        case .applied: metrics.handlerCall("recorded", estimated: usage.source == .estimated)
+        case .duplicate: metrics.handlerCall("duplicate")
+        case .spooled: metrics.handlerCall("spooled")
+        case .rejected, .failed: metrics.handlerCall("failed")
         }
         if case .rejected(let error) = result {
             logger.warning(

@@ -100,15 +100,12 @@ struct LegacyImportMigration: Migration {
     /// One `SCAN` step: the parsed legacy hashes, and how many keys were skipped.
     private func scanPage(_ cursor: String, context: MigrationContext) async throws -> (String, [Entry], Int) {
         let pool = context.repository.pool
-        let reply = try await pool.send(
-            RedisCommand("SCAN", cursor, "MATCH", Self.pattern, "COUNT", context.options.batchSize))
-        guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let names = parts[1].array else {
-            throw TokenRepository.unexpected(reply, what: "SCAN")
-        }
+        // A page at a time, not pool.scan(match:): the cursor is checkpointed after every page.
+        let page = try await pool.send(SCAN(cursor: cursor, match: Self.pattern, count: context.options.batchSize))
+        let next = page.cursor
         var skipped = 0
         var candidates: [(key: [UInt8], user: String, cycle: CalendarDate)] = []
-        for name in names {
-            guard let key = name.bytes else { continue }
+        for key in page.elements {
             switch Self.parseKey(key) {
             case .success(let parsed): candidates.append((key, parsed.user, parsed.cycle))
             case .failure(let reason):
@@ -117,7 +114,7 @@ struct LegacyImportMigration: Migration {
             }
         }
         if candidates.isEmpty { return (next, [], skipped) }
-        let hashes = try await pool.pipeline(candidates.map { RedisCommand("HGETALL", $0.key) })
+        let hashes = try await pool.pipelineResults(candidates.map { HGETALL($0.key) })
         var entries: [Entry] = []
         for (candidate, hash) in zip(candidates, hashes) {
             switch Self.parseHash(hash) {
@@ -128,7 +125,7 @@ struct LegacyImportMigration: Migration {
                         input: values.input, output: values.output, limit: values.limit))
             case .failure(let reason):
                 // A key deleted between SCAN and HGETALL (empty reply) is simply gone.
-                if hash.array?.isEmpty == true { continue }
+                if case .success(let fields) = hash, fields.isEmpty { continue }
                 skipped += 1
                 context.progress?("skipped \(Self.printable(candidate.key)): \(reason.message)")
             }
@@ -186,11 +183,11 @@ struct LegacyImportMigration: Migration {
         if entries.isEmpty { return (0, 0) }
         let keys = context.repository.keys
         let recorded = try await context.repository.pool.pipeline(
-            try entries.map { RedisCommand("HGET", try keys.user($0.user).calls($0.cycle), "legacy:\($0.cycle)") })
+            try entries.map { HGET(try keys.user($0.user).calls($0.cycle), field: "legacy:\($0.cycle)") })
         var calls: [RedisScriptCall] = []
         var kept = 0
-        for (entry, reply) in zip(entries, recorded) {
-            let total = try reply.throwingError().int.map(Int.init)
+        for (entry, stored) in zip(entries, recorded) {
+            let total = stored.flatMap { Int($0) }
             guard entry.total == 0 || total == entry.total else {
                 kept += 1
                 continue
@@ -232,11 +229,18 @@ struct LegacyImportMigration: Migration {
 
     /// The fields of a legacy hash → raw values, input, output and limit.
     static func parseHash(_ reply: RedisReply) -> Result<(raw: [String], input: Int, output: Int, limit: Int?), Skip> {
-        if case .error(let error) = reply { return .failure(Skip(message: "not a hash (\(error.message))")) }
-        guard let fields = reply.array, !fields.isEmpty else { return .failure(Skip(message: "gone or empty")) }
-        var values: [String: String] = [:]
-        for index in stride(from: 0, to: fields.count - 1, by: 2) {
-            values[fields[index].string ?? ""] = fields[index + 1].string ?? ""
+        parseHash(HGETALL("").decodeResult(reply))
+    }
+
+    /// A legacy hash's fields as `HGETALL` read them (or why not), parsed.
+    static func parseHash(
+        _ hash: Result<[String: String], RedisError>
+    ) -> Result<(raw: [String], input: Int, output: Int, limit: Int?), Skip> {
+        let values: [String: String]
+        switch hash {
+        case .failure(let error): return .failure(Skip(message: "not a hash (\(error.message))"))
+        case .success(let fields) where fields.isEmpty: return .failure(Skip(message: "gone or empty"))
+        case .success(let fields): values = fields
         }
         let names = ["prompt_tokens", "completion_tokens", "total_tokens", "usage_limit"]
         var numbers: [Int] = []

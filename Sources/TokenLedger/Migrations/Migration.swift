@@ -70,13 +70,7 @@ struct MigrationContext: Sendable {
 
     /// The checkpoint saved by an interrupted run (empty when starting afresh).
     func loadCheckpoint() async throws -> [String: String] {
-        let reply = try await repository.pool.send(RedisCommand("HGETALL", repository.keys.migrationState(version)))
-        let fields = reply.array ?? []
-        var result: [String: String] = [:]
-        for index in stride(from: 0, to: fields.count - 1, by: 2) {
-            result[fields[index].string ?? ""] = fields[index + 1].string ?? ""
-        }
-        return result
+        try await repository.pool.send(HGETALL(repository.keys.migrationState(version)))
     }
 
     /// Saves where to resume (nothing in a dry run), and keeps the lock alive.

@@ -25,23 +25,14 @@ public struct MigrationRunner: Sendable {
         public var migration: Info
         /// `applied`, `in_progress` (interrupted; resumes from its checkpoint) or `pending`.
         public var status: String
-        /// When it was applied (ISO 8601), if it was.
-        public var appliedAt: String?
+        /// When it was applied (ISO 8601), if it was (JSON `null` if not).
+        @ExplicitNull public var appliedAt: String?
         /// The counts it recorded when applied, or its checkpoint's counts while in progress.
         public var counts: [String: Int]
 
         enum CodingKeys: String, CodingKey {
             case migration, status, counts
             case appliedAt = "applied_at"
-        }
-
-        /// Encodes every field; `applied_at` is `null` unless applied.
-        public func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(migration, forKey: .migration)
-            try c.encode(status, forKey: .status)
-            try c.encode(appliedAt, forKey: .appliedAt)
-            try c.encode(counts, forKey: .counts)
         }
     }
 
@@ -110,21 +101,13 @@ public struct MigrationRunner: Sendable {
         public var dryRun: Bool
         /// Every known migration, in order.
         public var steps: [Step]
-        /// The schema version stored after the run (`nil`: none).
-        public var schemaVersion: Int?
+        /// The schema version stored after the run (`nil`, JSON `null`: none).
+        @ExplicitNull public var schemaVersion: Int?
 
         enum CodingKeys: String, CodingKey {
             case steps
             case dryRun = "dry_run"
             case schemaVersion = "schema_version"
-        }
-
-        /// Encodes every field; `schema_version` is `null` when none is stored.
-        public func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(dryRun, forKey: .dryRun)
-            try c.encode(steps, forKey: .steps)
-            try c.encode(schemaVersion, forKey: .schemaVersion)
         }
     }
 
@@ -153,11 +136,11 @@ public struct MigrationRunner: Sendable {
     /// - Throws: ``LedgerError`` (corrupt records); ``RedisClient/RedisError``.
     public func status() async throws -> Status {
         let keys = repository.keys
-        var commands = [RedisCommand("GET", keys.schema), RedisCommand("HGETALL", keys.migrations)]
-        commands += Self.all.map { RedisCommand("HGETALL", keys.migrationState($0.version)) }
-        let replies = try await repository.pool.pipeline(commands)
-        let schema = try Self.schemaVersion(try replies[0].throwingError(), key: keys.schema)
-        let applied = Self.pairs(try replies[1].throwingError())
+        let schemaRead = GET(keys.schema)
+        let hashReads = [HGETALL(keys.migrations)] + Self.all.map { HGETALL(keys.migrationState($0.version)) }
+        let replies = try await repository.pool.pipeline([schemaRead.command] + hashReads.map(\.command))
+        let schema = try Self.schemaVersion(try schemaRead.decodeReply(replies[0]), key: keys.schema)
+        let applied = try hashReads[0].decodeReply(replies[1])
         var states: [State] = []
         for (index, migration) in Self.all.enumerated() {
             let info = Info(version: migration.version, name: migration.name, summary: migration.summary)
@@ -166,7 +149,7 @@ public struct MigrationRunner: Sendable {
                 states.append(State(migration: info, status: "applied", appliedAt: decoded.appliedAt, counts: decoded.counts))
                 continue
             }
-            let checkpoint = Self.pairs(try replies[2 + index].throwingError())
+            let checkpoint = try hashReads[1 + index].decodeReply(replies[2 + index])
             if checkpoint.isEmpty {
                 states.append(State(migration: info, status: "pending", appliedAt: nil, counts: [:]))
             } else {
@@ -242,7 +225,7 @@ public struct MigrationRunner: Sendable {
             try await markApplied(migration, counts: counts)
             steps.append(Step(migration: state.migration, action: "applied", counts: counts))
         }
-        let schema = try Self.schemaVersion(try await repository.pool.send(RedisCommand("GET", repository.keys.schema)), key: repository.keys.schema)
+        let schema = try Self.schemaVersion(try await repository.pool.send(GET(repository.keys.schema)), key: repository.keys.schema)
         return Outcome(dryRun: options.dryRun, steps: steps, schemaVersion: schema)
     }
 
@@ -272,20 +255,11 @@ public struct MigrationRunner: Sendable {
         return (record.appliedAt, record.counts)
     }
 
-    static func schemaVersion(_ reply: RedisReply, key: String) throws -> Int? {
-        guard let text = reply.string else { return nil }
+    static func schemaVersion(_ stored: String?, key: String) throws -> Int? {
+        guard let text = stored else { return nil }
         guard let version = Int(text) else {
             throw LedgerError(code: .corruptData, message: "\(key) is '\(text)', not a schema version number")
         }
         return version
-    }
-
-    static func pairs(_ reply: RedisReply) -> [String: String] {
-        let fields = reply.array ?? []
-        var result: [String: String] = [:]
-        for index in stride(from: 0, to: fields.count - 1, by: 2) {
-            result[fields[index].string ?? ""] = fields[index + 1].string ?? ""
-        }
-        return result
     }
 }

@@ -10,8 +10,8 @@ struct SchemaVersionMigration: Migration {
     func apply(_ context: MigrationContext) async throws -> [String: Int] {
         let keys = context.repository.keys
         if context.options.dryRun {
-            let stored = try await context.repository.pool.send(RedisCommand("GET", keys.schema)).int
-            return ["schema_version": Int(stored ?? Int64(LedgerKeys.schemaVersion))]
+            let stored = try await context.repository.pool.send(GET(keys.schema)).flatMap { Int($0) }
+            return ["schema_version": stored ?? LedgerKeys.schemaVersion]
         }
         let reply = try await context.repository.pool.evaluate(
             context.scripts.migration, keys: [keys.schema], arguments: ["schema", LedgerKeys.schemaVersion])

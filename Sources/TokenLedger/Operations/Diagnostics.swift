@@ -85,7 +85,7 @@ public enum Diagnostics {
     /// Whether the server is a primary (TokenLedger writes) or a read-only replica, from
     /// `INFO replication`. A replica fails the check: every write would be refused.
     static func role(_ repository: TokenRepository) async throws -> Check {
-        let replication = info(try await repository.pool.send(RedisCommand("INFO", "replication")).string ?? "")
+        let replication = try await repository.pool.send(INFO("replication"))
         switch replication["role"] {
         case "slave", "replica":
             let primary = [replication["master_host"], replication["master_port"]].compactMap { $0 }.joined(separator: ":")
@@ -119,12 +119,11 @@ public enum Diagnostics {
     public static func loadScripts(repository: TokenRepository) async throws -> Int {
         let all = try allScripts(repository)
         let names = all.keys.sorted()
-        let replies = try await repository.pool.pipeline(names.map { RedisCommand("SCRIPT", "LOAD", all[$0]!.source) })
-        for (name, reply) in zip(names, replies) {
-            let digest = try reply.throwingError().string
+        let digests = try await repository.pool.pipeline(names.map { SCRIPT.LOAD(all[$0]!) })
+        for (name, digest) in zip(names, digests) {
             guard digest == all[name]!.sha1 else {
                 throw LedgerError(
-                    code: .scriptMismatch, message: "\(name).lua: the server's digest \(digest ?? "-") differs from \(all[name]!.sha1)")
+                    code: .scriptMismatch, message: "\(name).lua: the server's digest \(digest) differs from \(all[name]!.sha1)")
             }
         }
         return names.count
@@ -143,16 +142,19 @@ public enum Diagnostics {
         var all = repository.scripts.all
         for (name, script) in operations.all { all[name] = script }
         let names = all.keys.sorted()
-        let replies = try await repository.pool.pipeline(names.map { RedisCommand("SCRIPT", "LOAD", all[$0]!.source) })
-        if case .error(let error) = replies.first, error.isPermissionDenied {
+        let digests = try await repository.pool.pipelineResults(names.map { SCRIPT.LOAD(all[$0]!) })
+        if case .failure(let error) = digests.first, error.isPermissionDenied {
             return try await loadedScripts(repository, all)
         }
         var failures: [String] = []
-        for (name, reply) in zip(names, replies) {
-            if case .error(let error) = reply {
+        for (name, digest) in zip(names, digests) {
+            switch digest {
+            case .failure(let error):
                 failures.append("\(name).lua: \(error.message)")
-            } else if reply.string != all[name]!.sha1 {
-                failures.append("\(name).lua: the server's digest \(reply.string ?? "-") differs from \(all[name]!.sha1)")
+            case .success(let digest) where digest != all[name]!.sha1:
+                failures.append("\(name).lua: the server's digest \(digest) differs from \(all[name]!.sha1)")
+            case .success:
+                break
             }
         }
         if failures.isEmpty {
@@ -164,11 +166,9 @@ public enum Diagnostics {
     /// `SCRIPT EXISTS` for every script: the check of a user that may not load them.
     private static func loadedScripts(_ repository: TokenRepository, _ all: [String: RedisScript]) async throws -> Check {
         let names = all.keys.sorted()
-        var command = RedisCommand("SCRIPT", "EXISTS")
-        for name in names { command.append(all[name]!.sha1) }
-        let flags = try await repository.pool.send(command).array ?? []
-        let missing = zip(names, flags).filter { $0.1.int != 1 }.map { "\($0.0).lua" }
-        if missing.isEmpty && flags.count == names.count {
+        let loaded = try await repository.pool.send(SCRIPT.EXISTS(names.map { all[$0]!.sha1 }))
+        let missing = names.filter { loaded[all[$0]!.sha1] != true }.map { "\($0).lua" }
+        if missing.isEmpty {
             return Check(name: "scripts", status: .ok, detail: "\(names.count) Lua scripts are loaded (this user may run them, not load them)")
         }
         return Check(
@@ -178,21 +178,18 @@ public enum Diagnostics {
 
     /// Persistence (AOF/RDB) and memory, from `INFO`.
     static func server(_ repository: TokenRepository) async throws -> [Check] {
-        let replies = try await repository.pool.pipeline([
-            RedisCommand("INFO", "persistence"), RedisCommand("INFO", "memory"),
-            RedisCommand("CONFIG", "GET", "appendfsync"),
-        ])
-        if case .error(let error) = replies[0], Self.isPermissionError(error) {
+        let reads = (persistence: INFO("persistence"), memory: INFO("memory"), fsync: CONFIG.GET("appendfsync"))
+        let replies = try await repository.pool.pipeline([reads.persistence.command, reads.memory.command, reads.fsync.command])
+        if case .failure(let error) = reads.persistence.decodeResult(replies[0]), Self.isPermissionError(error) {
             return [
                 Check(
                     name: "persistence", status: .warn,
                     detail: "this user may not run INFO (least privilege); check persistence and memory as an administrator")
             ]
         }
-        let persistence = info(replies[0].string ?? "")
-        let memory = info(replies[1].string ?? "")
-        var fsync: String?
-        if let pair = replies[2].array, pair.count == 2 { fsync = pair[1].string }
+        let persistence = (try? reads.persistence.decodeResult(replies[0]).get()) ?? [:]
+        let memory = (try? reads.memory.decodeResult(replies[1]).get()) ?? [:]
+        let fsync = (try? reads.fsync.decodeResult(replies[2]).get())?["appendfsync"]
 
         var checks: [Check] = []
         let aof = persistence["aof_enabled"] == "1"
@@ -243,8 +240,8 @@ public enum Diagnostics {
 
     /// When rollover last ran.
     static func rollover(_ repository: TokenRepository, now: Date) async throws -> Check {
-        let reply = try await repository.pool.send(RedisCommand("HGET", repository.keys.rolloverState, "last_finished_at"))
-        guard let text = reply.string, let last = try? ISO8601Instant.parse(text) else {
+        let lastRun = try await repository.pool.send(HGET(repository.keys.rolloverState, field: "last_finished_at"))
+        guard let text = lastRun, let last = try? ISO8601Instant.parse(text) else {
             return Check(
                 name: "rollover", status: .warn,
                 detail: "has never run in this namespace; schedule tokenledger rollover daily (docker/crontab)")
@@ -262,7 +259,7 @@ public enum Diagnostics {
     static func permissions(_ repository: TokenRepository) async throws -> [Check] {
         let pool = repository.pool
         let keys = repository.keys
-        let whoami = try? await pool.send(RedisCommand("ACL", "WHOAMI")).string
+        let whoami = try? await pool.send(ACL.WHOAMI())
         let who = whoami.map { "user '\($0)'" } ?? "this user"
         let probe = "doctor-probe-\(UInt32.random(in: 0...UInt32.max))"
 
@@ -274,9 +271,9 @@ public enum Diagnostics {
             canRecord = false
             recordDetail = error.message
         }
-        let deletes = try await permitted(pool, RedisCommand("UNLINK", keys.namespace + ":{global}:" + probe))
-        let setsDefaults = try await permitted(pool, RedisCommand("HDEL", keys.config, probe))
-        let outside = try await permitted(pool, RedisCommand("EXISTS", probe + ":outside-" + keys.namespace))
+        let deletes = try await permitted(pool, UNLINK(keys.namespace + ":{global}:" + probe))
+        let setsDefaults = try await permitted(pool, HDEL(keys.config, fields: [probe]))
+        let outside = try await permitted(pool, EXISTS(probe + ":outside-" + keys.namespace))
 
         var checks: [Check] = []
         if canRecord {
@@ -313,7 +310,7 @@ public enum Diagnostics {
     }
 
     /// Whether the user may run `command` (which must change nothing when allowed).
-    private static func permitted(_ pool: RedisConnectionPool, _ command: RedisCommand) async throws -> Bool {
+    private static func permitted(_ pool: RedisConnectionPool, _ command: some RedisCommandRepresentable) async throws -> Bool {
         do {
             _ = try await pool.send(command)
             return true
@@ -324,15 +321,5 @@ public enum Diagnostics {
 
     static func isPermissionError(_ error: RedisError) -> Bool {
         error.isPermissionDenied
-    }
-
-    /// `INFO` text → field: value.
-    static func info(_ text: String) -> [String: String] {
-        var fields: [String: String] = [:]
-        for line in text.split(whereSeparator: \.isNewline) {
-            guard let colon = line.firstIndex(of: ":"), !line.hasPrefix("#") else { continue }
-            fields[String(line[..<colon])] = String(line[line.index(after: colon)...])
-        }
-        return fields
     }
 }

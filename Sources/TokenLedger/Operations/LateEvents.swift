@@ -31,15 +31,28 @@ struct LateAdjustment: Sendable, Hashable, Codable {
         case reasoningTokens = "reasoning_tokens"
     }
 
-    /// The adjustments in a `late:<cycle>` hash as `HGETALL` returns it.
+    /// The adjustments in a `late:<cycle>` hash as a script returns it (field, value, field, value, …).
     static func decodeAll(_ hash: [RedisReply], key: String) throws -> [(
+        callID: String, json: String, value: LateAdjustment
+    )] {
+        try decodeAll(
+            stride(from: 0, to: hash.count - 1, by: 2).map { (hash[$0].string ?? "", hash[$0 + 1].string ?? "") }, key: key)
+    }
+
+    /// The adjustments in a `late:<cycle>` hash as `HGETALL` returns it, by call id.
+    static func decodeAll(_ hash: [String: String], key: String) throws -> [(
+        callID: String, json: String, value: LateAdjustment
+    )] {
+        try decodeAll(hash.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, key: key)
+    }
+
+    /// The adjustments from (call id, JSON) pairs.
+    private static func decodeAll(_ pairs: [(String, String)], key: String) throws -> [(
         callID: String, json: String, value: LateAdjustment
     )] {
         var entries: [(String, String, LateAdjustment)] = []
         let decoder = JSONDecoder()
-        for index in stride(from: 0, to: hash.count - 1, by: 2) {
-            let callID = hash[index].string ?? ""
-            let text = hash[index + 1].string ?? ""
+        for (callID, text) in pairs {
             guard let value = try? decoder.decode(LateAdjustment.self, from: Data(text.utf8)),
                 [
                     value.inputTokens, value.outputTokens, value.cachedInputTokens, value.cacheWriteTokens,
@@ -107,9 +120,7 @@ extension TokenRepository {
         if let pending {
             entries = pending
         } else {
-            let reply = try await pool.send(RedisCommand("HGETALL", lateKey))
-            guard let hash = reply.array else { throw Self.unexpected(reply, what: "HGETALL") }
-            entries = try LateAdjustment.decodeAll(hash, key: lateKey)
+            entries = try LateAdjustment.decodeAll(try await pool.send(HGETALL(lateKey)), key: lateKey)
         }
         var outcome = LateAmendment()
         if entries.isEmpty { return outcome }

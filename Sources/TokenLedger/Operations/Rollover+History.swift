@@ -6,7 +6,7 @@ extension Rollover {
 
     /// The cycles that have a history, oldest first.
     public func historyCycles() async throws -> [CalendarDate] {
-        try await cycleNames(RedisCommand("ZRANGE", keys.historyCycles, 0, -1)).sorted()
+        cycleNames(try await pool.send(ZRANGE(keys.historyCycles))).sorted()
     }
 
     /// A cycle's history: every closed user's summary (sorted by user id), the totals and the late
@@ -14,29 +14,25 @@ extension Rollover {
     ///
     /// - Throws: ``LedgerError`` with code ``LedgerError/Code/corruptData`` when a summary is not valid JSON.
     public func history(cycle: CalendarDate) async throws -> CycleHistory {
-        let replies = try await pool.pipeline([
-            RedisCommand("HGETALL", keys.history(cycle)), RedisCommand("HGETALL", keys.historyTotals(cycle)),
-            RedisCommand("HGETALL", keys.historyAdjustments(cycle)),
+        let hashes = try await pool.pipeline([
+            HGETALL(keys.history(cycle)), HGETALL(keys.historyTotals(cycle)), HGETALL(keys.historyAdjustments(cycle)),
         ])
-        let entries = try replies[0].throwingError().array ?? []
         let decoder = JSONDecoder()
         var users: [CycleSummary] = []
-        for index in stride(from: 0, to: entries.count - 1, by: 2) {
-            let text = entries[index + 1].string ?? ""
+        for (user, text) in hashes[0] {
             do {
                 users.append(try decoder.decode(CycleSummary.self, from: Data(text.utf8)))
             } catch {
                 throw LedgerError(
                     code: .corruptData,
                     message:
-                        "\(keys.history(cycle)) holds an invalid summary for '\(entries[index].string ?? "")': \(text)")
+                        "\(keys.history(cycle)) holds an invalid summary for '\(user)': \(text)")
             }
         }
         users.sort { $0.user < $1.user }
         var totals = CycleHistory.Totals()
-        let fields = try replies[1].throwingError().array ?? []
-        for index in stride(from: 0, to: fields.count - 1, by: 2) {
-            guard let field = fields[index].string, let value = fields[index + 1].int.map(Int.init) else { continue }
+        for (field, text) in hashes[1] {
+            guard let value = Int(text) else { continue }
             switch field {
             case "users": totals.users = value
             case "adjustments": totals.adjustments = value
@@ -47,9 +43,7 @@ extension Rollover {
             }
         }
         var adjustments: [CycleHistory.Adjustment] = []
-        let audit = try replies[2].throwingError().array ?? []
-        for index in stride(from: 1, to: audit.count, by: 2) {
-            let text = audit[index].string ?? ""
+        for text in hashes[2].values {
             guard let entry = try? decoder.decode(CycleHistory.Adjustment.self, from: Data(text.utf8)) else {
                 throw LedgerError(
                     code: .corruptData, message: "\(keys.historyAdjustments(cycle)) holds an invalid entry: \(text)")
@@ -83,9 +77,8 @@ extension Rollover {
         return result
     }
 
-    func cycleNames(_ command: RedisCommand) async throws -> [CalendarDate] {
-        let reply = try await pool.send(command)
-        guard let members = reply.array else { throw TokenRepository.unexpected(reply, what: command.name) }
-        return members.compactMap { $0.string.flatMap { try? CalendarDate(parsing: $0) } }
+    /// The members that are cycle dates (others are ignored).
+    func cycleNames(_ members: [String]) -> [CalendarDate] {
+        members.compactMap { try? CalendarDate(parsing: $0) }
     }
 }

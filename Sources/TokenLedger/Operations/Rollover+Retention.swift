@@ -14,10 +14,10 @@ extension Rollover {
             let users = userSet.sorted()
             for start in stride(from: 0, to: users.count, by: options.batchSize) {
                 let batch = Array(users[start..<min(start + options.batchSize, users.count)])
-                let summaries = try await pool.send(RedisCommand("HMGET", [keys.history(cycle)] + batch)).array ?? []
+                let summaries = try await pool.send(HMGET(keys.history(cycle), fields: batch))
                 var doomed: [String] = []
-                for (user, reply) in zip(batch, summaries) {
-                    guard let text = reply.string else {
+                for user in batch {
+                    guard let text = summaries[user] else {
                         result.keptWithoutHistory += 1
                         keptCycles.insert(cycle)
                         continue

@@ -82,11 +82,7 @@ public struct Rollover: Sendable {
     /// closing a running cycle early would write a summary of a cycle still counting, delete its
     /// counters and call ids by retention, and skip the real close.
     private func refuseFutureInstant(_ now: Date) async throws {
-        let reply = try await pool.send(RedisCommand("TIME"))
-        guard let parts = try reply.throwingError().array, parts.count == 2,
-            let seconds = parts[0].string.flatMap(Double.init), let micros = parts[1].string.flatMap(Double.init)
-        else { throw TokenRepository.unexpected(reply, what: "TIME") }
-        let server = Date(timeIntervalSince1970: seconds + micros / 1_000_000)
+        let server = try await pool.send(TIME())
         if now > server.addingTimeInterval(Double(Self.clockTolerance.components.seconds)) {
             throw LedgerError(
                 code: .instantInFuture,
@@ -118,7 +114,7 @@ public struct Rollover: Sendable {
         progress?("indexed: \(result.scannedKeys) keys scanned, \(result.indexAdded) index entries added")
 
         // 2. Close every ended cycle of every indexed user.
-        let indexedCycles = try await cycleNames(RedisCommand("SMEMBERS", keys.indexedCycles))
+        let indexedCycles = cycleNames(try await pool.send(SMEMBERS(keys.indexedCycles)))
         for cycle in indexedCycles.sorted() {
             // No policy ends a cycle before its next local day starts (UTC+14 is the earliest zone).
             if options.now < cycle.adding(days: 1).firstInstant(in: .gmt).addingTimeInterval(-14 * 3600) { continue }
@@ -134,8 +130,7 @@ public struct Rollover: Sendable {
         //    (their callers do it at once; these are the ones a failure or a crash left pending).
         for entry in late.sorted(by: { ($0.cycle, $0.user) < ($1.cycle, $1.user) }) {
             if options.dryRun {
-                let count = try await pool.send(RedisCommand("HLEN", try keys.user(entry.user).late(entry.cycle)))
-                result.amendedCalls += Int(try count.throwingError().int ?? 0)
+                result.amendedCalls += try await pool.send(HLEN(try keys.user(entry.user).late(entry.cycle)))
             } else {
                 result.amendedCalls += try await repository.amendHistory(user: entry.user, cycle: entry.cycle).applied
             }
@@ -175,17 +170,11 @@ public struct Rollover: Sendable {
         keepAlive: () async throws -> Void
     ) async throws -> [CalendarDate: Set<String>] {
         var old: [CalendarDate: Set<String>] = [:]
-        var cursor = "0"
-        repeat {
-            let reply = try await pool.send(
-                RedisCommand("SCAN", cursor, "MATCH", keys.everyTaggedKeyPattern, "COUNT", options.batchSize))
-            guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let names = parts[1].array else {
-                throw TokenRepository.unexpected(reply, what: "SCAN")
-            }
-            cursor = next
+        let scan = pool.scan(match: keys.everyTaggedKeyPattern, count: options.batchSize)
+        try await scan.forEachBatch(of: options.batchSize) { names in
             var byCycle: [CalendarDate: Set<String>] = [:]
             for name in names {
-                guard let bytes = name.bytes, let key = String(validating: bytes, as: UTF8.self) else { continue }
+                guard let key = String(validating: name, as: UTF8.self) else { continue }
                 if let (user, cycle) = perUserCycleKey(key, suffix: ":late:") {
                     late.insert(UserCycle(user: user, cycle: cycle))
                     continue
@@ -198,11 +187,9 @@ public struct Rollover: Sendable {
             if !byCycle.isEmpty {
                 let groups = byCycle.sorted { $0.key < $1.key }
                 if options.dryRun {
-                    let replies = try await pool.pipeline(
-                        groups.map { cycle, users in RedisCommand("SMISMEMBER", [keys.index(cycle)] + Array(users)) })
-                    for reply in replies {
-                        result.indexAdded += (try reply.throwingError().array ?? []).filter { $0.int == 0 }.count
-                    }
+                    let memberships = try await pool.pipeline(
+                        groups.map { cycle, users in SMISMEMBER(keys.index(cycle), members: Array(users)) })
+                    for indexed in memberships { result.indexAdded += indexed.values.filter { !$0 }.count }
                 } else {
                     let replies = try await pool.evaluateMany(
                         groups.map { cycle, users in
@@ -214,7 +201,7 @@ public struct Rollover: Sendable {
                 }
             }
             try await keepAlive()
-        } while cursor != "0"
+        }
         return old
     }
 
@@ -253,38 +240,28 @@ public struct Rollover: Sendable {
         late: inout Set<UserCycle>, keepAlive: () async throws -> Void
     ) async throws -> RolloverResult.ClosedCycle {
         var closed = RolloverResult.ClosedCycle(cycle: cycle, users: 0, totalTokens: 0)
-        let counts = try await pool.pipeline([
-            RedisCommand("SCARD", keys.index(cycle)), RedisCommand("HLEN", keys.history(cycle)),
-        ])
-        let indexed = try counts[0].throwingError().int ?? 0
-        let summarized = try counts[1].throwingError().int ?? 0
+        let counts = try await pool.pipeline([SCARD(keys.index(cycle)).command, HLEN(keys.history(cycle)).command])
+        let indexed = try SCARD(keys.index(cycle)).decodeReply(counts[0])
+        let summarized = try HLEN(keys.history(cycle)).decodeReply(counts[1])
         if summarized >= indexed { return closed }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var cursor = "0"
-        repeat {
-            let reply = try await pool.send(
-                RedisCommand("SSCAN", keys.index(cycle), cursor, "COUNT", options.batchSize))
-            guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let members = parts[1].array else {
-                throw TokenRepository.unexpected(reply, what: "SSCAN")
-            }
-            cursor = next
-            let users = members.compactMap(\.string).filter { (try? Validation.validateUserID($0)) != nil }
-            if users.isEmpty { continue }
+        try await pool.sscan(keys.index(cycle), count: options.batchSize).forEachBatch(of: options.batchSize) { members in
+            let users = members.map { String(decoding: $0, as: UTF8.self) }.filter { (try? Validation.validateUserID($0)) != nil }
+            if users.isEmpty { return }
             // Who is not in the history yet, and what policy each of them has.
-            let present = try await pool.send(RedisCommand("HMGET", [keys.history(cycle)] + users)).array ?? []
-            let pending = zip(users, present).filter { $0.1.isNull }.map(\.0)
-            if pending.isEmpty { continue }
-            let policies = try await pool.pipeline(
-                try pending.map { RedisCommand("HGET", try keys.user($0).profile, "policy") })
+            let present = try await pool.send(HMGET(keys.history(cycle), fields: users))
+            let pending = users.filter { present[$0] == nil }
+            if pending.isEmpty { return }
+            let policies = try await pool.pipeline(try pending.map { HGET(try keys.user($0).profile, field: "policy") })
             var ended: [(user: String, end: CalendarDate)] = []
-            for (user, reply) in zip(pending, policies) {
-                let stored = try reply.throwingError().string ?? ""
+            for (user, policy) in zip(pending, policies) {
+                let stored = policy ?? ""
                 let policy = try TokenRepository.policy(stored: stored, user: user, settings: settings)
                 let target = policy.cycle(startingOn: cycle)
                 if target.hasEnded(at: options.now) { ended.append((user, target.end)) }
             }
-            if ended.isEmpty { continue }
+            if ended.isEmpty { return }
             // Mark their cycles closed, reading their counters in the same step (close.lua), and write
             // the summaries: every call is in a summary or, applied after the mark, a late call.
             let replies = try await pool.evaluateMany(
@@ -320,7 +297,7 @@ public struct Rollover: Sendable {
             closed.users += added
             closed.totalTokens += added > 0 ? tokens : 0
             try await keepAlive()
-        } while cursor != "0"
+        }
         return closed
     }
 

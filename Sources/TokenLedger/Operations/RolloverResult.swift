@@ -39,7 +39,7 @@ public struct RolloverResult: Sendable, Hashable, Codable {
     /// Cycles in which users were closed, oldest first.
     public var closed: [ClosedCycle] = []
     /// Cycles that ended before this date are past retention (`nil`: retention is off).
-    public var retentionCutoff: CalendarDate?
+    @ExplicitNull public var retentionCutoff: CalendarDate? = nil
     /// (user, cycle) pairs whose counters and call ids were deleted by retention.
     public var deletedUserCycles = 0
     /// Keys deleted by retention.
@@ -70,22 +70,5 @@ public struct RolloverResult: Sendable, Hashable, Codable {
         case droppedCycles = "dropped_cycles"
         case keptWithoutHistory = "kept_without_history"
         case amendedCalls = "amended_calls"
-    }
-
-    /// Encodes every field; `retention_cutoff` is `null` when retention is off.
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(now, forKey: .now)
-        try c.encode(dryRun, forKey: .dryRun)
-        try c.encode(locked, forKey: .locked)
-        try c.encode(scannedKeys, forKey: .scannedKeys)
-        try c.encode(indexAdded, forKey: .indexAdded)
-        try c.encode(closed, forKey: .closed)
-        try c.encode(retentionCutoff, forKey: .retentionCutoff)
-        try c.encode(deletedUserCycles, forKey: .deletedUserCycles)
-        try c.encode(deletedKeys, forKey: .deletedKeys)
-        try c.encode(droppedCycles, forKey: .droppedCycles)
-        try c.encode(keptWithoutHistory, forKey: .keptWithoutHistory)
-        try c.encode(amendedCalls, forKey: .amendedCalls)
     }
 }

@@ -151,10 +151,15 @@ public struct QuotaGuard: Sendable {
     }
 
     /// Releases in a task of its own, so a cancelled caller still gets its reservation dropped.
+    ///
+    /// Structured enough: the caller awaits the task's value before returning, so it never outlives
+    /// the call. It is a task of its own only because Swift has no way to shield a child task from
+    /// its parent's cancellation, and a cancelled release would leave the reservation held until it
+    /// expires.
     private func releaseDetached(_ context: LLMCallContext) async {
         let repository = self.repository
         let logger = self.logger
-        await Task {
+        await Task {  // awaited below: see above
             do {
                 _ = try await repository.release(user: context.user, callID: context.runID)
             } catch {

@@ -17,8 +17,8 @@ import Synchronization
 ///
 /// ### Lifecycle
 /// A swift-service-lifecycle `Service`: run it in a `ServiceGroup` (or with ``withRunning(_:)``).
-/// ``run()`` owns all background work: the spool flusher, the pipeline's lanes and the follow-ups
-/// of fire-and-forget records (a re-submit, a missing script, a history amendment). A graceful
+/// ``run()`` owns all background work: the spool flusher, the pipeline's lanes, the refresh of
+/// stale namespace settings and the follow-ups of fire-and-forget records (a re-submit, a missing script, a history amendment). A graceful
 /// shutdown (or ``shutdown()``) stops the pipeline, finishes that work, waits for spooled events to
 /// be written, tries one last replay of the spool and closes it; events Redis did not take stay on
 /// disk, unlocked, for the next process. Awaited calls (``record(user:callID:usage:model:provider:cycle:at:)``,
@@ -187,11 +187,6 @@ public final class UsageRecorder: Service, Sendable {
         return result
     }
 
-    /// Batches the pipeline sent and the commands they carried; `nil` without
-    /// ``Options-swift.struct/pipeline``. A lone awaited caller does not use the pipeline (see
-    /// ``record(user:callID:usage:model:provider:cycle:at:)``).
-    public var pipelineStatistics: (batches: Int, commands: Int)? { pipeline?.statistics }
-
     /// Runs the recorder's background work until a graceful shutdown, the task's cancellation or
     /// ``shutdown()``: the spool flusher (with ``Options-swift.struct/replaysInBackground``), the
     /// pipeline's lanes, and the follow-ups of fire-and-forget records, each a child task.
@@ -216,6 +211,7 @@ public final class UsageRecorder: Service, Sendable {
             if let pipeline {
                 background.addTask { try? await pipeline.run() }
             }
+            background.addTask { await self.repository.refreshSettingsInBackground() }
             await withDiscardingTaskGroup { followUps in
                 followUps.addTask {
                     await withGracefulShutdownHandler {

@@ -32,12 +32,11 @@ public struct UsageReport: Sendable, Hashable, Codable {
             try c.encode(reserved, forKey: .reserved)
         }
 
-        /// Adds one user's phase-1 report counters (input, output, calls, cached, cache write,
-        /// reasoning, reserved, as `TokenRepository.report` reads them), all or nothing: returns why
-        /// not when a sum would leave 64 bits.
-        mutating func adding(_ v: [Int]) -> String? {
-            let (sum, overflow) = counts.addingReportingOverflow(Self.counts(v))
-            let (reservedSum, reservedOverflow) = reserved.addingReportingOverflow(v[6])
+        /// Adds one user's phase-1 report counters and reservation (as `TokenRepository.report`
+        /// reads them), all or nothing: returns why not when a sum would leave 64 bits.
+        mutating func adding(_ userCounts: TokenCounts, reserved userReserved: Int) -> String? {
+            let (sum, overflow) = counts.addingReportingOverflow(userCounts)
+            let (reservedSum, reservedOverflow) = reserved.addingReportingOverflow(userReserved)
             if overflow || reservedOverflow { return "its counters would make the cycle's totals pass 64 bits" }
             users += 1
             counts = sum
@@ -45,18 +44,11 @@ public struct UsageReport: Sendable, Hashable, Codable {
             return nil
         }
 
-        /// Takes back what ``adding(_:)`` added for one user.
-        mutating func subtract(_ v: [Int]) {
+        /// Takes back what ``adding(_:reserved:)`` added for one user.
+        mutating func subtract(_ userCounts: TokenCounts, reserved userReserved: Int) {
             users -= 1
-            counts = counts - Self.counts(v)
-            reserved -= v[6]
-        }
-
-        /// The counts among one user's phase-1 report counters.
-        private static func counts(_ v: [Int]) -> TokenCounts {
-            TokenCounts(
-                inputTokens: v[0], outputTokens: v[1], cachedInputTokens: v[3], cacheWriteTokens: v[4],
-                reasoningTokens: v[5], calls: v[2])
+            counts = counts - userCounts
+            reserved -= userReserved
         }
     }
 

@@ -1,69 +1,50 @@
+import ErrorCodes
 import RedisClient
 
 /// An error from the accounting layer that is neither bad input (``ValidationError``) nor a Redis
 /// transport failure (``RedisClient/RedisError``, passed through as it is).
 public struct LedgerError: Error, Sendable, Hashable, CustomStringConvertible, CategorizedError {
     /// The kind of failure. Closed: only the static lets exist, each with one stable snake_case name.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
-        private enum Base: String, Sendable, CaseIterable {
-            case overflow
-            case corruptData = "corrupt_data"
-            case policyChanged = "policy_changed"
-            case namespaceMismatch = "namespace_mismatch"
-            case cycleRetired = "cycle_retired"
-            case instantInFuture = "instant_in_future"
-            case busy
-            case newerSchema = "newer_schema"
-            case lockLost = "lock_lost"
-            case missingScript = "missing_script"
-            case scriptMismatch = "script_mismatch"
-            case unexpectedReply = "unexpected_reply"
-            case notReady = "not_ready"
-        }
-
-        private let base: Base
-
-        private init(_ base: Base) { self.base = base }
-
+    public struct Code: ClosedErrorCode {
         /// The code's stable snake_case name, e.g. `corrupt_data`.
-        public var rawValue: String { base.rawValue }
-        /// The code's stable snake_case name (``rawValue``).
-        public var name: String { base.rawValue }
+        public let rawValue: String
+
+        private init(_ rawValue: String) { self.rawValue = rawValue }
 
         /// Every code, for tables and tests.
-        public static var allCases: [Code] { Base.allCases.map(Code.init) }
+        public static let allCases: [Code] = [
+            .overflow, .corruptData, .policyChanged, .namespaceMismatch, .cycleRetired, .instantInFuture, .busy,
+            .newerSchema, .lockLost, .missingScript, .scriptMismatch, .unexpectedReply, .notReady,
+        ]
 
         /// A counter would pass 2^53 − 1, the largest value the scripts keep exact.
-        public static let overflow = Code(.overflow)
+        public static let overflow = Code("overflow")
         /// Stored data has an unexpected shape (another program wrote the key?).
-        public static let corruptData = Code(.corruptData)
+        public static let corruptData = Code("corrupt_data")
         /// The user's cycle policy kept changing while we tried to write.
-        public static let policyChanged = Code(.policyChanged)
+        public static let policyChanged = Code("policy_changed")
         /// A spooled event belongs to another namespace than the repository replaying it.
-        public static let namespaceMismatch = Code(.namespaceMismatch)
+        public static let namespaceMismatch = Code("namespace_mismatch")
         /// The event's cycle is past retention: its counters and call ids were deleted, so the event
         /// cannot be applied exactly once. Nothing was written; it is parked (spool: the rejected file).
-        public static let cycleRetired = Code(.cycleRetired)
+        public static let cycleRetired = Code("cycle_retired")
         /// `rollover --now` (or ``RolloverOptions/now``) is later than the Redis server's clock
         /// allows: closing a running cycle early would delete its counters.
-        public static let instantInFuture = Code(.instantInFuture)
+        public static let instantInFuture = Code("instant_in_future")
         /// Another run of the same job holds its lock.
-        public static let busy = Code(.busy)
+        public static let busy = Code("busy")
         /// The data's schema version is newer than this build understands.
-        public static let newerSchema = Code(.newerSchema)
+        public static let newerSchema = Code("newer_schema")
         /// A job's lock expired while it ran; another run may have taken over.
-        public static let lockLost = Code(.lockLost)
+        public static let lockLost = Code("lock_lost")
         /// A Lua script is missing from TokenLedger's resources (a broken installation).
-        public static let missingScript = Code(.missingScript)
+        public static let missingScript = Code("missing_script")
         /// The server holds a script under a digest other than the script's (a broken server or installation).
-        public static let scriptMismatch = Code(.scriptMismatch)
+        public static let scriptMismatch = Code("script_mismatch")
         /// Redis answered with a reply of a shape the command never returns.
-        public static let unexpectedReply = Code(.unexpectedReply)
+        public static let unexpectedReply = Code("unexpected_reply")
         /// The recorder was used before its schema check or settings read finished (a bug).
-        public static let notReady = Code(.notReady)
-
-        /// The code's name.
-        public var description: String { name }
+        public static let notReady = Code("not_ready")
     }
 
     /// What kind of failure.

@@ -23,11 +23,11 @@ extension TokenRepository {
     public func limit(user: String) async throws -> (own: Int?, default: Int?) {
         try Validation.validateUserID(user)
         let profile = try keys.user(user).profile
-        let reply = try await pool.send(RedisCommand("HGET", profile, "limit"))
+        let stored = try await pool.send(HGET(profile, field: "limit"))
         let settings = try await settings(fresh: true)
         // A stored limit that is not a number is reported, never read as "no limit of its own".
-        if let text = reply.string, !text.isEmpty {
-            guard let limit = reply.int, limit >= 0 else {
+        if let text = stored, !text.isEmpty {
+            guard let limit = Int(text), limit >= 0 else {
                 throw LedgerError(code: .corruptData, message: "\(profile) limit is '\(text.prefix(40))', not a non-negative integer")
             }
             return (Int(limit), settings.defaultLimit)
@@ -53,7 +53,7 @@ extension TokenRepository {
         try Validation.validateUserID(user)
         let profile = try keys.user(user).profile
         let settings = try await settings(fresh: true)
-        let before = try await pool.send(RedisCommand("HGET", profile, "policy")).throwingError().string ?? ""
+        let before = try await pool.send(HGET(profile, field: "policy")) ?? ""
         let previous = try StoredPolicy.decode(before, user: user)
         let oldCycle = (previous.policy ?? settings.defaultPolicy).cycle(containing: instant)
         let newCycle = (policy ?? settings.defaultPolicy).cycle(containing: instant)
@@ -71,7 +71,7 @@ extension TokenRepository {
     /// A user's cycle policy and whether it is their own (else it is the default).
     public func cyclePolicy(user: String) async throws -> (policy: BillingCyclePolicy, isOverride: Bool) {
         try Validation.validateUserID(user)
-        let stored = try await pool.send(RedisCommand("HGET", try keys.user(user).profile, "policy")).string ?? ""
+        let stored = try await pool.send(HGET(try keys.user(user).profile, field: "policy")) ?? ""
         let settings = try await settings(fresh: true)
         guard let policy = try StoredPolicy.decode(stored, user: user).policy else { return (settings.defaultPolicy, false) }
         return (policy, true)
@@ -112,16 +112,8 @@ extension TokenRepository {
         guard (1...100_000).contains(count) else {
             throw ValidationError(code: .invalidLimit, field: "count", message: "count is \(count); it must be from 1 to 100000")
         }
-        let reply = try await pool.send(RedisCommand("XRANGE", try keys.user(user).events, "-", "+", "COUNT", count))
-        guard let entries = reply.array else { throw Self.unexpected(reply, what: "XRANGE") }
-        return entries.compactMap { entry in
-            guard let parts = entry.array, parts.count == 2, let fields = parts[1].array else { return nil }
-            var event: [String: String] = ["id": parts[0].string ?? ""]
-            for pair in stride(from: 0, to: fields.count - 1, by: 2) {
-                event[fields[pair].string ?? ""] = fields[pair + 1].string ?? ""
-            }
-            return event
-        }
+        let entries = try await pool.send(XRANGE(try keys.user(user).events, count: count))
+        return entries.map { entry in entry.fields.merging(["id": entry.id]) { field, _ in field } }
     }
 
     private func setSetting(_ field: String, _ value: String) async throws {

@@ -59,11 +59,11 @@ extension TokenRepository {
         // flight), for the totals and the order.
         struct Counters: Sendable {
             var user: String
-            var values: [Int]  // input, output, calls, cached, cache write, reasoning, reserved
+            var counts = TokenCounts.zero
+            var reserved = 0
             /// Why the user's stored values cannot be read (a wrong type, a non-numeric or negative counter).
             var unreadable: String?
         }
-        let fields = ["input_tokens", "output_tokens", "calls", "cached_input_tokens", "cache_write_tokens", "reasoning_tokens"]
         let batchSize = 2000
         let batches = stride(from: 0, to: users.count, by: batchSize).map { Array(users[$0..<min($0 + batchSize, users.count)]) }
         var counters: [Counters] = []
@@ -75,12 +75,16 @@ extension TokenRepository {
                 let index = nextBatch
                 let batch = batches[index]
                 nextBatch += 1
+                var reads: [(hash: HMGET, reserved: GET)] = []
                 var commands: [RedisCommand] = []
+                reads.reserveCapacity(batch.count)
                 commands.reserveCapacity(batch.count * 2)
                 for user in batch {
                     let userKeys = try keys.user(user)
-                    commands.append(RedisCommand("HMGET", [userKeys.cycle(cycleStart)] + fields))
-                    commands.append(RedisCommand("GET", userKeys.reserved))
+                    let read = (HMGET(userKeys.cycle(cycleStart), fields: Self.reportFields), GET(userKeys.reserved))
+                    reads.append(read)
+                    commands.append(read.0.command)
+                    commands.append(read.1.command)
                 }
                 group.addTask {
                     let replies = try await self.pool.pipeline(commands)
@@ -88,12 +92,13 @@ extension TokenRepository {
                     result.reserveCapacity(batch.count)
                     for (offset, user) in batch.enumerated() {
                         do {
-                            let values = try self.reportCounters(
-                                user: user, cycle: cycleStart, fields: fields, hash: replies[offset * 2],
-                                reserved: replies[offset * 2 + 1])
-                            result.append(Counters(user: user, values: values))
+                            let (counts, reserved) = try self.reportCounters(
+                                user: user, cycle: cycleStart,
+                                hash: reads[offset].hash.decodeResult(replies[offset * 2]),
+                                reserved: reads[offset].reserved.decodeResult(replies[offset * 2 + 1]))
+                            result.append(Counters(user: user, counts: counts, reserved: reserved))
                         } catch {
-                            result.append(Counters(user: user, values: [], unreadable: (error as? LedgerError)?.message ?? "\(error)"))
+                            result.append(Counters(user: user, unreadable: (error as? LedgerError)?.message ?? "\(error)"))
                         }
                     }
                     return (index, result)
@@ -112,29 +117,29 @@ extension TokenRepository {
         var totals = UsageReport.Totals()
         var unreadable: [UsageReport.UnreadableUser] = []
         var ranked: [(user: String, key: Int)] = []
-        var shownValues: [String: [Int]] = [:]
+        var shown: [String: Counters] = [:]
         ranked.reserveCapacity(counters.count)
         for entry in counters {
             if let reason = entry.unreadable {
                 unreadable.append(UsageReport.UnreadableUser(user: entry.user, reason: reason))
                 continue
             }
-            let v = entry.values
+            let counts = entry.counts
             // A user indexed for a cycle with no counters (a reset, a write that failed) is not shown.
-            if v[0] == 0 && v[1] == 0 && v[2] == 0 { continue }
+            if counts.inputTokens == 0 && counts.outputTokens == 0 && counts.calls == 0 { continue }
             // Each value is at most 2^53 - 1 (checked in reportCounters), so sums over 1000 users are exact.
-            if let reason = totals.adding(v) {
+            if let reason = totals.adding(counts, reserved: entry.reserved) {
                 unreadable.append(UsageReport.UnreadableUser(user: entry.user, reason: reason))
                 continue
             }
             let key: Int
             switch sort {
-            case .total: key = v[0] + v[1]
-            case .input: key = v[0]
-            case .output: key = v[1]
+            case .total: key = counts.inputTokens + counts.outputTokens
+            case .input: key = counts.inputTokens
+            case .output: key = counts.outputTokens
             }
             ranked.append((entry.user, key))
-            shownValues[entry.user] = v
+            shown[entry.user] = entry
         }
         ranked.sort { $0.key != $1.key ? $0.key > $1.key : $0.user < $1.user }
         if let top, ranked.count > top { ranked.removeSubrange(top...) }
@@ -156,10 +161,10 @@ extension TokenRepository {
                 } catch let error as LedgerError where error.code == .corruptData {
                     // Its counters were readable, the rest (per-model counters, limit, leases) is not:
                     // take it out of the totals and list it.
-                    if let values = shownValues[user] { totals.subtract(values) }
+                    if let entry = shown[user] { totals.subtract(entry.counts, reserved: entry.reserved) }
                     unreadable.append(UsageReport.UnreadableUser(user: user, reason: error.message))
                 } catch let error as RedisError where error.code == .server {
-                    if let values = shownValues[user] { totals.subtract(values) }
+                    if let entry = shown[user] { totals.subtract(entry.counts, reserved: entry.reserved) }
                     unreadable.append(
                         UsageReport.UnreadableUser(user: user, reason: "its stored data cannot be read: \(error.message)"))
                 }
@@ -169,47 +174,51 @@ extension TokenRepository {
         return UsageReport(cycle: cycleStart, users: rows, totals: totals, unreadable: unreadable)
     }
 
-    /// One user's phase-1 report counters (input, output, calls, cached, cache write, reasoning,
-    /// reserved) from its `HMGET` and `GET` replies: each absent (0) or a non-negative integer up to
-    /// 2^53 − 1, else a ``LedgerError`` (``LedgerError/Code/corruptData``) naming the key and field.
+    /// The cycle hash fields phase 1 of a report reads (every counter but the derived total).
+    static let reportFields = [
+        "input_tokens", "output_tokens", "calls", "cached_input_tokens", "cache_write_tokens", "reasoning_tokens",
+    ]
+
+    /// One user's phase-1 report counters and reservation from its `HMGET` and `GET` replies: each
+    /// absent (0) or a non-negative integer up to 2^53 − 1, else a ``LedgerError``
+    /// (``LedgerError/Code/corruptData``) naming the key and field.
     private func reportCounters(
-        user: String, cycle: CalendarDate, fields: [String], hash: RedisReply, reserved: RedisReply
-    ) throws(LedgerError) -> [Int] {
+        user: String, cycle: CalendarDate, hash: Result<[String: String], RedisError>,
+        reserved: Result<String?, RedisError>
+    ) throws(LedgerError) -> (TokenCounts, Int) {
         // The user came from the index, which only holds valid user ids.
         let userKeys = try? keys.user(user)
         let cycleKey = userKeys?.cycle(cycle) ?? "user '\(user)' cycle \(cycle)"
-        if case .error(let error) = hash {
+        let fields: [String: String]
+        switch hash {
+        case .success(let values): fields = values
+        case .failure(let error) where error.code == .server:
             throw LedgerError(code: .corruptData, message: "\(cycleKey) cannot be read as a hash (\(error.serverCode ?? "error"))")
-        }
-        guard let replies = hash.array, replies.count == fields.count else {
+        case .failure:
             throw LedgerError(code: .corruptData, message: "\(cycleKey) cannot be read as a hash")
         }
-        var values: [Int] = []
-        values.reserveCapacity(fields.count + 1)
-        for (field, reply) in zip(fields, replies) {
-            if case .null = reply {
-                values.append(0)
-                continue
-            }
-            let value = try TokenCounts.storedCounter(reply, key: cycleKey, field: field)
+        var counts = TokenCounts.zero
+        for field in Self.reportFields {
+            guard let text = fields[field] else { continue }
+            let value = try TokenCounts.storedCounter(.bulk(Array(text.utf8)), key: cycleKey, field: field)
             guard value <= Validation.maximumLimit else {
                 throw LedgerError(code: .corruptData, message: "\(cycleKey) field \(field) is \(value), beyond 2^53 - 1")
             }
-            values.append(value)
+            counts.set(storedField: field, to: value)
         }
         let reservedKey = userKeys?.reserved ?? "user '\(user)' reserved"
-        if case .null = reserved {
-            values.append(0)
-        } else if case .error(let error) = reserved {
-            throw LedgerError(code: .corruptData, message: "\(reservedKey) cannot be read as a number (\(error.serverCode ?? "error"))")
-        } else {
-            let value = try TokenCounts.storedCounter(reserved, key: reservedKey, field: "value")
+        switch reserved {
+        case .success(nil):
+            return (counts, 0)
+        case .success(let text?):
+            let value = try TokenCounts.storedCounter(.bulk(Array(text.utf8)), key: reservedKey, field: "value")
             guard value <= Validation.maximumLimit else {
                 throw LedgerError(code: .corruptData, message: "\(reservedKey) is \(value), beyond 2^53 - 1")
             }
-            values.append(value)
+            return (counts, value)
+        case .failure(let error):
+            throw LedgerError(code: .corruptData, message: "\(reservedKey) cannot be read as a number (\(error.serverCode ?? "error"))")
         }
-        return values
     }
 
     /// Rebuilds a cycle's cross-user index from the per-user keys (SCAN), adding missing users.
@@ -217,20 +226,14 @@ extension TokenRepository {
     /// - Returns: The number of users found.
     @discardableResult
     public func rebuildIndex(cycle: CalendarDate) async throws -> Int {
-        var cursor = "0"
         var found = 0
-        repeat {
-            let reply = try await pool.send(RedisCommand("SCAN", cursor, "MATCH", keys.cyclePattern(cycle), "COUNT", 1000))
-            guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let names = parts[1].array else {
-                throw Self.unexpected(reply, what: "SCAN")
-            }
-            cursor = next
-            let users = names.compactMap { $0.string.flatMap(keys.userID(fromKey:)) }
+        try await pool.scan(match: keys.cyclePattern(cycle), count: 1000).forEachBatch(of: 1000) { names in
+            let users = names.compactMap { keys.userID(fromKey: String(decoding: $0, as: UTF8.self)) }
             if !users.isEmpty {
                 _ = try await pool.evaluateMany([indexCall(cycle, users: users)])[0].throwingError()
                 found += users.count
             }
-        } while cursor != "0"
+        }
         return found
     }
 
@@ -251,15 +254,9 @@ extension TokenRepository {
 
     private func indexedUsers(_ cycle: CalendarDate) async throws -> [String] {
         var users: [String] = []
-        var cursor = "0"
-        repeat {
-            let reply = try await pool.send(RedisCommand("SSCAN", keys.index(cycle), cursor, "COUNT", 10_000))
-            guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let members = parts[1].array else {
-                throw Self.unexpected(reply, what: "SSCAN")
-            }
-            cursor = next
-            users.append(contentsOf: members.compactMap(\.string))
-        } while cursor != "0"
+        for try await member in pool.sscan(keys.index(cycle), count: 10_000) {
+            users.append(String(decoding: member, as: UTF8.self))
+        }
         return users
     }
 

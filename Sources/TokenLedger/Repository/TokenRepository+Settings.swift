@@ -17,31 +17,34 @@ extension TokenRepository {
     public func settings(fresh: Bool = false) async throws -> Settings {
         let now = ContinuousClock.now
         if !fresh, let cached = settingsCache.withLock({ $0 }), cached.expires > now { return cached.settings }
-        let configRead = RedisCommand("HMGET", keys.config, "default_limit", "default_policy")
-        let reply: RedisReply
+        let configRead = HMGET(keys.config, fields: ["default_limit", "default_policy"])
+        let fields: [String: String]
         if schemaKnownWritable {
-            reply = try await pool.send(configRead)
+            fields = try await pool.send(configRead)
         } else {
             // Until the schema version was found writable, read it in the same round trip, so the
             // writers' check (ensureWritableSchema) costs nothing extra; a newer one is not an error
             // here (reads still work), writers refuse it.
-            let replies = try await pool.pipeline([configRead, RedisCommand("GET", keys.schema)])
-            reply = replies[0]
-            if let text = replies[1].string, let version = Int(text), version <= LedgerKeys.schemaVersion {
+            let schemaRead = GET(keys.schema)
+            let replies = try await pool.pipeline([configRead.command, schemaRead.command])
+            fields = try configRead.decodeReply(replies[0])
+            switch schemaRead.decodeResult(replies[1]) {
+            case .success(nil):
                 schemaWritable.withLock { $0 = true }
-            } else if case .null = replies[1] {
-                schemaWritable.withLock { $0 = true }
+            case .success(let text?):
+                if let version = Int(text), version <= LedgerKeys.schemaVersion { schemaWritable.withLock { $0 = true } }
+            case .failure:
+                break
             }
         }
-        guard let fields = reply.array, fields.count == 2 else { throw Self.unexpected(reply, what: "HMGET config") }
         var settings = Settings(defaultLimit: nil, defaultPolicy: .default)
-        if let text = fields[0].string {
+        if let text = fields["default_limit"] {
             guard let limit = Int(text) else {
                 throw LedgerError(code: .corruptData, message: "\(keys.config) default_limit is '\(text)', not a number")
             }
             settings.defaultLimit = limit
         }
-        if let text = fields[1].string, !text.isEmpty {
+        if let text = fields["default_policy"], !text.isEmpty {
             settings.defaultPolicy = try Self.decodePolicy(text, user: nil)
         }
         settingsCache.withLock { $0 = (settings, now + configuration.settingsCacheTTL) }
@@ -56,8 +59,7 @@ extension TokenRepository {
     ///   versions) or ``LedgerError/Code/corruptData``; ``RedisClient/RedisError``.
     public func ensureWritableSchema() async throws {
         if schemaWritable.withLock({ $0 }) { return }
-        let reply = try await pool.send(RedisCommand("GET", keys.schema))
-        if let text = reply.string {
+        if let text = try await pool.send(GET(keys.schema)) {
             guard let version = Int(text) else {
                 throw LedgerError(code: .corruptData, message: "\(keys.schema) is '\(text)', not a schema version number")
             }
@@ -67,8 +69,6 @@ extension TokenRepository {
                     message: "namespace '\(keys.namespace)' has schema version \(version), newer than this build's "
                         + "\(LedgerKeys.schemaVersion); nothing was written: upgrade tokenledger before writing to it")
             }
-        } else if case .error(let error) = reply {
-            throw error
         }
         schemaWritable.withLock { $0 = true }
     }
@@ -76,23 +76,26 @@ extension TokenRepository {
     /// Whether ``ensureWritableSchema()`` already found the schema writable (never waits).
     var schemaKnownWritable: Bool { schemaWritable.withLock { $0 } }
 
-    /// The namespace settings for a hot path: the cached ones, even if older than the TTL (a refresh
-    /// then starts in the background), so a record never waits on this read once one succeeded.
+    /// The namespace settings for a hot path: the cached ones, even if older than the TTL while a
+    /// running ``UsageRecorder`` refreshes them in the background, so a record never waits on this
+    /// read once one succeeded.
     func settingsWithoutWaiting() async throws -> Settings {
         if let cached = cachedSettings() { return cached }
         return try await settings()
     }
 
-    /// The cached namespace settings, however old (starting a background refresh when they are past
-    /// the TTL), or `nil` before the first read. Never waits.
+    /// The cached namespace settings, or `nil` before the first read. Never waits. Settings past
+    /// the TTL are returned while a running ``UsageRecorder`` owns a refresh loop (which this asks
+    /// for a refresh); without one, stale settings give `nil`, so the caller reads them again.
     func cachedSettings() -> Settings? {
         guard let cached = settingsCache.withLock({ $0 }) else { return nil }
-        if cached.expires <= ContinuousClock.now, refreshing.withLock({ busy in defer { busy = true }; return !busy }) {
-            Task {
-                _ = try? await self.settings(fresh: true)
-                self.refreshing.withLock { $0 = false }
-            }
-        }
+        if cached.expires <= ContinuousClock.now, !settingsRefresher.requestRefresh() { return nil }
         return cached.settings
+    }
+
+    /// Refreshes stale settings on request (see ``cachedSettings()``) until the task is cancelled:
+    /// a child task of ``UsageRecorder/run()``.
+    func refreshSettingsInBackground() async {
+        await settingsRefresher.run(for: self)
     }
 }

@@ -28,7 +28,8 @@ public final class TokenRepository: Sendable {
     let metrics: LedgerMetrics
     let thresholdsArgument: String
     let settingsCache = Mutex<(settings: Settings, expires: ContinuousClock.Instant)?>(nil)
-    let refreshing = Mutex(false)
+    /// Refreshes stale settings in the background while a ``UsageRecorder`` runs.
+    let settingsRefresher = SettingsRefresher()
     /// The stored policy override per user (`""` = none), as last seen. Only a hint: scripts verify it.
     let policyHints = Mutex<[String: String]>([:])
     /// When this process last added each (cycle, user) to the derived index; saves an index write

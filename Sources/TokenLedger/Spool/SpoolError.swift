@@ -1,22 +1,18 @@
+import ErrorCodes
+
 /// An error writing or reading the spool.
 public struct SpoolError: Error, Sendable, Hashable, CustomStringConvertible, CategorizedError {
     /// The kind of failure. Closed: only the static lets exist, each with one stable snake_case name.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
-        private enum Base: String, Sendable, CaseIterable { case full, io }
-        private let base: Base
-        private init(_ base: Base) { self.base = base }
+    public struct Code: ClosedErrorCode {
         /// The code's stable snake_case name.
-        public var rawValue: String { base.rawValue }
-        /// The code's stable snake_case name (``rawValue``).
-        public var name: String { base.rawValue }
+        public let rawValue: String
+        private init(_ rawValue: String) { self.rawValue = rawValue }
         /// Every code, for tables and tests.
-        public static var allCases: [Code] { Base.allCases.map(Code.init) }
+        public static let allCases: [Code] = [.full, .io]
         /// The spool reached its size bound; the event was not written.
-        public static let full = Code(.full)
+        public static let full = Code("full")
         /// A file operation failed (permissions, disk full, …).
-        public static let io = Code(.io)
-        /// The code's name.
-        public var description: String { name }
+        public static let io = Code("io")
     }
 
     /// ``ErrorCategory/internal``: the spool is the last resort when Redis is down, so a spool that

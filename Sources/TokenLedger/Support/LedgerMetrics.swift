@@ -11,15 +11,25 @@ import CoreMetrics
 /// | `tokenledger_spool_events` | gauge | — (events waiting: after a replay, and at most once a second while events spool) |
 /// | `tokenledger_spool_bytes` | gauge | — |
 /// | `tokenledger_record_seconds` | timer | — (an awaited record or settle, from the call to its outcome; ``UsageRecorder``) |
+/// | `tokenledger_handler_calls_total` | counter | `result`: recorded, duplicate, spooled, queued, failed, error (what the callback handlers did with each call) |
+/// | `tokenledger_handler_estimated_total` | counter | — (calls a handler recorded with estimated counts) |
+/// | `tokenledger_handler_calls_in_flight` | meter | — (calls a ``DetailedRedisTokenCallbackHandler`` keeps state for) |
 ///
 /// The Redis client adds `tokenledger_redis_round_trip_seconds` (timer, `path`: `pool`, `pipeline`),
 /// `tokenledger_redis_pool_wait_seconds` (timer), `tokenledger_redis_pool_connections` (gauge,
-/// `state`: `open`, `idle`) and `tokenledger_redis_pool_waiting` (gauge); pass the same factory to
-/// ``RedisClient/RedisConnectionPool`` to collect them in one place.
+/// `state`: `open`, `idle`), `tokenledger_redis_pool_waiting` (gauge),
+/// `tokenledger_redis_inline_replies_total` (counter, `outcome`: `answered`, `handed_over`) and
+/// `tokenledger_redis_pipeline_batches_total` / `tokenledger_redis_pipeline_commands_total`
+/// (counters); pass the same factory to ``RedisClient/RedisConnectionPool`` to collect them in one
+/// place. These metrics are the library's one statistics surface: to read them in-process, pass an
+/// ``RedisClient/InProcessMetrics``.
 public struct LedgerMetrics: Sendable {
     let factory: any MetricsFactory
     private let records: [String: Counter]
     private let decisions: [String: Counter]
+    private let handlerCalls: [String: Counter]
+    private let handlerEstimated: Counter
+    private let handlerInFlight: Meter
 
     /// Metrics through `factory` (default: the process's bootstrapped `MetricsSystem`).
     public init(factory: any MetricsFactory = MetricsSystem.factory) {
@@ -34,13 +44,33 @@ public struct LedgerMetrics: Sendable {
             decisions[decision] = Counter(
                 label: "tokenledger_quota_decisions_total", dimensions: [("decision", decision)], factory: factory)
         }
+        var handlerCalls: [String: Counter] = [:]
+        for result in ["recorded", "duplicate", "spooled", "queued", "failed", "error"] {
+            handlerCalls[result] = Counter(
+                label: "tokenledger_handler_calls_total", dimensions: [("result", result)], factory: factory)
+        }
         self.records = records
         self.decisions = decisions
+        self.handlerCalls = handlerCalls
+        self.handlerEstimated = Counter(label: "tokenledger_handler_estimated_total", factory: factory)
+        self.handlerInFlight = Meter(label: "tokenledger_handler_calls_in_flight", factory: factory)
     }
 
     func record(_ result: String) {
         records[result]?.increment()
     }
+
+    /// Counts what a callback handler did with a call (`result`: see the table).
+    func handlerCall(_ result: String, estimated: Bool = false) {
+        handlerCalls[result]?.increment()
+        if estimated { handlerEstimated.increment() }
+    }
+
+    /// Counts a call a handler starts keeping state for.
+    func handlerCallStarted() { handlerInFlight.increment() }
+
+    /// Counts a call a handler stops keeping state for.
+    func handlerCallEnded() { handlerInFlight.decrement() }
 
     func historyAdjustment() {
         Counter(label: "tokenledger_history_adjustments_total", factory: factory).increment()

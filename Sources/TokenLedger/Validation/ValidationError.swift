@@ -1,3 +1,4 @@
+import ErrorCodes
 import Foundation
 import RedisClient
 
@@ -12,14 +13,12 @@ import RedisClient
 /// came from a command-line option and the command prefers a usage error.
 public struct ValidationError: Error, Sendable, Hashable, CustomStringConvertible, LocalizedError, CategorizedError {
     /// What kind of input was refused. Compare with the static lets, e.g. `error.code == .invalidUserID`.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
+    public struct Code: ClosedErrorCode {
         /// A stable snake_case name, suitable for JSON output and logs.
         public let rawValue: String
 
         /// Creates a code from its stable name; private, so the static lets are all the codes there are.
-        private init(rawValue: String) {
-            self.rawValue = rawValue
-        }
+        private init(_ rawValue: String) { self.rawValue = rawValue }
 
         /// Every code, for tables and tests.
         public static let allCases: [Code] = [
@@ -28,41 +27,38 @@ public struct ValidationError: Error, Sendable, Hashable, CustomStringConvertibl
             .invalidUTF8, .reservationConflict, .inputTooLarge, .invalidConfiguration,
         ]
 
-        /// The stable name (``rawValue``).
-        public var description: String { rawValue }
-
         /// A user id is empty, longer than 256 bytes of UTF-8, or contains a control character.
-        public static let invalidUserID = Code(rawValue: "invalid_user_id")
+        public static let invalidUserID = Code("invalid_user_id")
         /// A token count is negative, above 10^12, or not an integer.
-        public static let invalidTokenCount = Code(rawValue: "invalid_token_count")
+        public static let invalidTokenCount = Code("invalid_token_count")
         /// A model, provider or call id is too long or contains a control character.
-        public static let invalidIdentifier = Code(rawValue: "invalid_identifier")
+        public static let invalidIdentifier = Code("invalid_identifier")
         /// A key namespace is empty, longer than 64 bytes, or has a character outside `[A-Za-z0-9_.-]`.
-        public static let invalidNamespace = Code(rawValue: "invalid_namespace")
+        public static let invalidNamespace = Code("invalid_namespace")
         /// A calendar date is not `YYYY-MM-DD` or not a real date.
-        public static let invalidDate = Code(rawValue: "invalid_date")
+        public static let invalidDate = Code("invalid_date")
         /// A cycle name (its start date, `YYYY-MM-DD`) is malformed or not a real date.
-        public static let invalidCycle = Code(rawValue: "invalid_cycle")
+        public static let invalidCycle = Code("invalid_cycle")
         /// An instant is not ISO 8601 (e.g. `2026-03-08T07:30:00Z`) or not a real date and time.
-        public static let invalidInstant = Code(rawValue: "invalid_instant")
+        public static let invalidInstant = Code("invalid_instant")
         /// A time zone is not a known IANA identifier.
-        public static let invalidTimeZone = Code(rawValue: "invalid_time_zone")
+        public static let invalidTimeZone = Code("invalid_time_zone")
         /// A billing cycle policy has an unknown period or an anchor out of range.
-        public static let invalidPolicy = Code(rawValue: "invalid_policy")
+        public static let invalidPolicy = Code("invalid_policy")
         /// A token limit is negative or too large to compare exactly.
-        public static let invalidLimit = Code(rawValue: "invalid_limit")
+        public static let invalidLimit = Code("invalid_limit")
         /// A sum of counters would leave the range that Redis (Int64) and Lua (2^53) hold exactly.
-        public static let counterOverflow = Code(rawValue: "counter_overflow")
+        public static let counterOverflow = Code("counter_overflow")
         /// A duration (a TTL, a timeout, a back-off) is outside its documented range.
-        public static let invalidDuration = Code(rawValue: "invalid_duration")
+        public static let invalidDuration = Code("invalid_duration")
         /// Text that must be UTF-8 (an id given as bytes) holds invalid bytes.
-        public static let invalidUTF8 = Code(rawValue: "invalid_utf8")
+        public static let invalidUTF8 = Code("invalid_utf8")
         /// A call id is reused with a different reservation amount than the lease it already holds.
-        public static let reservationConflict = Code(rawValue: "reservation_conflict")
+        public static let reservationConflict = Code("reservation_conflict")
         /// Standard input or a file is larger than the cap on input size.
-        public static let inputTooLarge = Code(rawValue: "input_too_large")
+        public static let inputTooLarge = Code("input_too_large")
         /// A configuration file is missing, unreadable or not JSON.
-        public static let invalidConfiguration = Code(rawValue: "invalid_configuration")
+        public static let invalidConfiguration = Code("invalid_configuration")
     }
 
     /// What kind of input was refused.

@@ -47,7 +47,10 @@ struct DemoCommand: AsyncParsableCommand {
                 if let limit = user.limit { try await repository.setLimit(user: user.name, tokens: limit) }
             }
             let quiet = Logger(label: "tokenledger.demo", factory: { _ in SwiftLogNoOpLogHandler() })
-            let detailed = DetailedRedisTokenCallbackHandler(repository: repository, logger: quiet)
+            // The handler's figures are metrics; the demo reads its own in-process for its summary line.
+            let metrics = InProcessMetrics()
+            let detailed = DetailedRedisTokenCallbackHandler(
+                repository: repository, metrics: LedgerMetrics(factory: metrics), logger: quiet)
             let handlers = CompositeCallbackHandler([detailed], logger: quiet)
             let guardian = QuotaGuard(repository: repository, logger: quiet)
             say("demo: \(users.count) users × \(calls) calls through the quota guard and the detailed handler")
@@ -88,8 +91,10 @@ struct DemoCommand: AsyncParsableCommand {
                     say("  threshold event: \(event["threshold"] ?? "?") % of \(event["limit"] ?? "?") reached at \(event["used"] ?? "?") tokens")
                 }
             }
-            let statistics = detailed.statistics
-            say("handler: \(statistics.recorded) recorded (\(statistics.estimated) estimated), \(statistics.duplicates) duplicates, \(statistics.failed) failed")
+            let figures = metrics.snapshot
+            func handled(_ result: String) -> Int64 { figures.counter("tokenledger_handler_calls_total", [("result", result)]) }
+            let estimated = figures.counter("tokenledger_handler_estimated_total")
+            say("handler: \(handled("recorded")) recorded (\(estimated) estimated), \(handled("duplicate")) duplicates, \(handled("failed")) failed")
             say("")
             let report = try await repository.report()
             var rows = [["user", "input", "output", "total", "calls", "limit", "remaining"]]

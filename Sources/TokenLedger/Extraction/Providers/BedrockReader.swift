@@ -16,16 +16,10 @@ enum BedrockReader {
                 last = (usage, path.appending("usage"))
             }
         }
-        if last == nil, let single = events.single, isBareUsage(single) {
-            last = (.object(single), .root)
-        }
-        guard let (usage, path) = last else {
-            throw events.noUsage(events.isStream ? "no metadata event with usage" : "no usage object")
-        }
-        guard case .object(let members) = usage else {
-            throw ExtractionError(.invalidValue, at: path, "expected a usage object, found \(usage.kindDescription)")
-        }
-        return try parse(members, at: path)
+        let (usage, path) = try events.usageObject(
+            last, bare: isBareUsage,
+            missing: events.isStream ? "no metadata event with usage" : "no usage object")
+        return try parse(usage, at: path)
     }
 
     static func isBareUsage(_ object: [String: JSONValue]) -> Bool {

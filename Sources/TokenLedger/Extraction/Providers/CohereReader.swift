@@ -32,12 +32,9 @@ enum CohereReader {
                 last = (meta, path.appending("meta"))
             }
         }
-        if last == nil, let single = events.single, isBareUsage(single) {
-            last = (single, .root)
-        }
-        guard let (usage, path) = last else {
-            throw events.noUsage(events.isStream ? "no message-end event with delta.usage" : "no usage object")
-        }
+        let (usage, path) = try events.usageObject(
+            last, bare: isBareUsage,
+            missing: events.isStream ? "no message-end event with delta.usage" : "no usage object")
         return try parse(usage, at: path)
     }
 

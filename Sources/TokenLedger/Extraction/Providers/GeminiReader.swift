@@ -30,12 +30,9 @@ enum GeminiReader {
                 break
             }
         }
-        if last == nil, let single = events.single, isBareUsage(single) {
-            last = (single, .root)
-        }
-        guard let (usage, path) = last else {
-            throw events.noUsage(events.isStream ? "no chunk has usageMetadata" : "no usageMetadata object")
-        }
+        let (usage, path) = try events.usageObject(
+            last, bare: isBareUsage,
+            missing: events.isStream ? "no chunk has usageMetadata" : "no usageMetadata object")
         return try parse(usage, at: path)
     }
 

@@ -15,19 +15,12 @@ enum OpenAIChatReader {
         for (object, path) in events.items {
             if let usage = object["usage"], !usage.isNull { last = (usage, path.appending("usage")) }
         }
-        if last == nil, let single = events.single, isBareUsage(single) {
-            last = (.object(single), .root)
-        }
-        guard let (usage, path) = last else {
-            throw events.noUsage(
-                events.isStream
-                    ? "OpenAI streams report usage only with stream_options.include_usage=true, in a final chunk"
-                    : "no usage object")
-        }
-        guard case .object(let members) = usage else {
-            throw ExtractionError(.invalidValue, at: path, "expected a usage object, found \(usage.kindDescription)")
-        }
-        return try parse(members, at: path)
+        let (usage, path) = try events.usageObject(
+            last, bare: isBareUsage,
+            missing: events.isStream
+                ? "OpenAI streams report usage only with stream_options.include_usage=true, in a final chunk"
+                : "no usage object")
+        return try parse(usage, at: path)
     }
 
     /// A bare usage object handed in directly (`{"prompt_tokens":…, "completion_tokens":…}` plus details).
@@ -98,19 +91,12 @@ enum OpenAIResponsesReader {
                 last = (usage, path.appending("usage"))
             }
         }
-        if last == nil, let single = events.single, isBareUsage(single) {
-            last = (.object(single), .root)
-        }
-        guard let (usage, path) = last else {
-            throw events.noUsage(
-                events.isStream
-                    ? "no response.completed, response.incomplete or response.failed event with usage"
-                    : "no usage object")
-        }
-        guard case .object(let members) = usage else {
-            throw ExtractionError(.invalidValue, at: path, "expected a usage object, found \(usage.kindDescription)")
-        }
-        return try parse(members, at: path)
+        let (usage, path) = try events.usageObject(
+            last, bare: isBareUsage,
+            missing: events.isStream
+                ? "no response.completed, response.incomplete or response.failed event with usage"
+                : "no usage object")
+        return try parse(usage, at: path)
     }
 
     static func isBareUsage(_ object: [String: JSONValue]) -> Bool {
