@@ -78,4 +78,23 @@ struct PieceSplitterTests {
         #expect(PieceSplitter.CharacterClass.whitespace.rawValue == ScalarClass.space)
         #expect(PieceSplitter.CharacterClass.newline.rawValue == ScalarClass.newline)
     }
+
+    @Test("the ranges the class table fills without asking the standard library agree with it")
+    func knownRangesAgree() {
+        var differences: [String] = []
+        var known = 0
+        for (range, flags) in ScalarClassTable.knownRanges {
+            for value in range {
+                known += 1
+                let classified = ScalarClassTable.classify(value)
+                if flags != classified || ScalarClassTable.shared.flags(value) != flags {
+                    differences.append("U+\(String(value, radix: 16, uppercase: true)): \(flags), classify \(classified)")
+                }
+            }
+        }
+        #expect(known > 200_000)
+        if !differences.isEmpty {
+            Issue.record("\(differences.count) scalars differ: \(differences.prefix(20))")
+        }
+    }
 }
