@@ -173,22 +173,7 @@ public final class BytePairEncoder: Sendable {
 
     /// The pieces the pattern splits `text` into (special tokens are not recognised).
     func pieces(_ text: String) -> [String] {
-        Self.withPaddedUTF8(text) { base, length in
-            let reader = ScalarReader(base: base, classes: classes)
-            var result: [String] = []
-            var start = 0
-            while start < length {
-                let end: Int
-                switch encoding {
-                case .o200kBase: end = O200kPattern.pieceEnd(reader, start, length)
-                case .cl100kBase: end = Cl100kPattern.pieceEnd(reader, start, length)
-                }
-                result.append(
-                    String(decoding: UnsafeBufferPointer(start: base + start, count: end - start), as: UTF8.self))
-                start = end
-            }
-            return result
-        }
+        PieceSplitter(encoding: encoding).pieces(of: text).map(String.init)
     }
 
     /// Calls `body` with each stretch of ordinary text and the id of the allowed special token

@@ -1,9 +1,13 @@
-/// Reads scalars and their ``ScalarClass`` flags out of valid, padded UTF-8.
+/// Reads scalars and their ``ScalarClass`` flags out of valid UTF-8.
+///
+/// The scanners read only whole scalars before the end they are given; the rank lookups of the
+/// encoder need the text padded with at least 8 readable bytes.
+@usableFromInline
 struct ScalarReader {
-    /// The text; valid UTF-8 followed by at least 8 readable bytes.
-    let base: UnsafePointer<UInt8>
-    let stage1: UnsafePointer<UInt32>
-    let blocks: UnsafePointer<UInt8>
+    /// The text: valid UTF-8.
+    @usableFromInline let base: UnsafePointer<UInt8>
+    @usableFromInline let stage1: UnsafePointer<UInt32>
+    @usableFromInline let blocks: UnsafePointer<UInt8>
 
     init(base: UnsafePointer<UInt8>, classes: ScalarClassTable) {
         self.base = base
@@ -14,10 +18,17 @@ struct ScalarReader {
     /// The flags and UTF-8 length of the scalar starting at byte `index`.
     @inline(__always)
     func scalar(at index: Int) -> (flags: UInt8, length: Int) {
+        let (_, flags, length) = decode(at: index)
+        return (flags, length)
+    }
+
+    /// The value, flags and UTF-8 length of the scalar starting at byte `index`.
+    @inlinable @inline(__always)
+    func decode(at index: Int) -> (value: UInt32, flags: UInt8, length: Int) {
         let lead = UInt32(base[index])
         if lead < 0x80 {
             // Block 0 is stored first, so ASCII flags are at `blocks[lead]`.
-            return (blocks[Int(lead)], 1)
+            return (lead, blocks[Int(lead)], 1)
         }
         let value: UInt32
         let length: Int
@@ -35,7 +46,7 @@ struct ScalarReader {
                 | (UInt32(base[index &+ 2]) & 0x3F) &<< 6 | (UInt32(base[index &+ 3]) & 0x3F)
             length = 4
         }
-        return (blocks[Int(stage1[Int(value &>> 8)]) &+ Int(value & 0xFF)], length)
+        return (value, blocks[Int(stage1[Int(value &>> 8)]) &+ Int(value & 0xFF)], length)
     }
 
     /// The end of the run of scalars, from `index`, that have any of `flags`.

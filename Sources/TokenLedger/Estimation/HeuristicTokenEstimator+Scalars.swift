@@ -1,29 +1,6 @@
-// HeuristicTokenEstimator: how a Unicode scalar takes part in `o200k_base`'s pre-tokenizer (its class, script and punctuation group).
+// HeuristicTokenEstimator: the script of a letter and the group of a punctuation scalar, which price them.
 
 extension HeuristicTokenEstimator {
-    /// How a scalar takes part in `o200k_base`'s pre-tokenizer pattern.
-    enum ScalarClass: UInt8 {
-        /// `\p{Lu}` or `\p{Lt}`.
-        case upper
-        /// `\p{Ll}`.
-        case lower
-        /// `\p{Lm}` or `\p{Lo}`: matches both the upper and the lower side.
-        case letter
-        /// `\p{M}`: matches both sides and stays with its base letter's script.
-        case mark
-        /// `\p{N}`.
-        case digit
-        /// White space other than CR and LF.
-        case space
-        /// CR or LF.
-        case newline
-        /// Everything else: punctuation, symbols, emoji, controls.
-        case punct
-
-        /// Whether the scalar is a letter or mark.
-        @inline(__always) var isLetter: Bool { rawValue <= ScalarClass.mark.rawValue }
-    }
-
     /// The script groups that are priced differently.
     enum LetterScript: Int {
         /// Latin letters, ASCII or not.
@@ -48,44 +25,6 @@ extension HeuristicTokenEstimator {
         case wide
         /// Other symbols and emoji.
         case symbol
-    }
-
-    /// Whether the scalar is Unicode white space (`\s` of the pattern).
-    @inline(__always)
-    static func isWhiteSpace(_ value: UInt32) -> Bool {
-        switch value {
-        case 0x09, 0x0B, 0x0C, 0x20, 0x85, 0xA0, 0x1680, 0x2000...0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000:
-            return true
-        default:
-            return false
-        }
-    }
-
-    /// The scalar's class in the pattern; ASCII and common CJK and Hangul
-    /// take a fast path, other scalars their Unicode general category.
-    @inline(__always)
-    static func classify(_ scalar: Unicode.Scalar) -> ScalarClass {
-        let value = scalar.value
-        if value < 0x80 {
-            switch value {
-            case 0x61...0x7A: return .lower
-            case 0x41...0x5A: return .upper
-            case 0x30...0x39: return .digit
-            case 0x0A, 0x0D: return .newline
-            case 0x09, 0x0B, 0x0C, 0x20: return .space
-            default: return .punct
-            }
-        }
-        if (0x4E00...0x9FFF).contains(value) || (0xAC00...0xD7A3).contains(value) { return .letter }
-        if isWhiteSpace(value) { return .space }
-        switch scalar.properties.generalCategory {
-        case .uppercaseLetter, .titlecaseLetter: return .upper
-        case .lowercaseLetter: return .lower
-        case .modifierLetter, .otherLetter: return .letter
-        case .nonspacingMark, .spacingMark, .enclosingMark: return .mark
-        case .decimalNumber, .letterNumber, .otherNumber: return .digit
-        default: return .punct
-        }
     }
 
     /// The script group that prices a letter.

@@ -1,12 +1,13 @@
+import BytePairEncoding
+
 /// Estimates `o200k_base` token counts (GPT-4o, GPT-4.1, o-series) without a
 /// BPE vocabulary, for when an exact encoder is not available.
 ///
-/// The estimator makes a single pass over the text's Unicode scalars that
-/// mirrors `o200k_base`'s pre-tokenizer: it cuts the text into the same
-/// pieces the tokenizer's regular expression would (letter words with an
-/// optional leading space or punctuation, digit runs, punctuation clusters,
-/// whitespace and newline runs) and prices every piece with weights fitted
-/// against real `o200k_base` counts:
+/// The estimator cuts the text into exactly the pieces `o200k_base`'s
+/// pre-tokenizer makes (BytePairEncoding's ``BytePairEncoding/PieceSplitter``:
+/// letter words with an optional leading space or punctuation, digit groups,
+/// punctuation clusters, whitespace and newline runs) and prices every piece
+/// with weights fitted against real `o200k_base` counts:
 ///
 /// - ASCII words by prefix, letter case and length (long or unusual words
 ///   split into several tokens); Latin letters beyond ASCII cost extra;
@@ -22,11 +23,14 @@
 /// source code and JSON, where counting characters / 4 is off by 15-55 %.
 /// The figures are estimates: use an exact encoder where one exists.
 ///
-/// The estimator allocates two scalar buffers per call, uses no regular
-/// expressions and no Foundation, and is deterministic.
+/// The estimator reads the text's UTF-8 in place in one pass and allocates
+/// nothing for a native string; it uses no regular expressions and no
+/// Foundation, and is deterministic.
 public struct HeuristicTokenEstimator: TokenEstimator {
     /// The calibrated weights.
     let weights: Weights
+    /// The pre-tokenizer whose pieces are priced.
+    static let splitter = PieceSplitter(pattern: .o200k)
 
     /// Creates an estimator calibrated against `o200k_base`.
     public init() {
@@ -39,7 +43,8 @@ public struct HeuristicTokenEstimator: TokenEstimator {
     /// - Returns: `0` for empty text, otherwise an estimate of at least `1`.
     public func countTokens(in text: String) -> Int {
         if text.isEmpty { return 0 }
-        let cost = Pass(text: text, weights: weights).run()
+        var cost = 0.0
+        Self.splitter.forEachPiece(in: text) { piece in addCost(of: piece, to: &cost) }
         return max(1, Int(cost.rounded()))
     }
 }

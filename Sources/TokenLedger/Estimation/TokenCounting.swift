@@ -1,0 +1,58 @@
+import BytePairEncoding
+import Synchronization
+
+/// Chooses how to count tokens for a model: exactly, when a rank file for the model's encoding is
+/// configured, else with the heuristic.
+///
+/// The detailed handler and the quota guard ask it for each call's model. Configure it with a
+/// directory holding `o200k_base.tiktoken[.gz]` and/or `cl100k_base.tiktoken[.gz]` (the files the
+/// `bpe-openai` package ships), or with `TOKENLEDGER_BPE_DIR`. Rank files load on first use and are
+/// kept.
+public final class TokenCounting: Sendable {
+    /// Heuristic counting for every model.
+    public static let heuristic = TokenCounting(directory: nil)
+
+    /// Where rank files are looked up; `nil` means heuristic only.
+    public let directory: String?
+    /// Which encoding a model uses (overridable).
+    public let modelMap: ModelEncodingMap
+    /// The encoding for models the map does not know; `nil` means heuristic for them.
+    public let fallbackEncoding: EncodingName?
+    private let heuristicEstimator = HeuristicTokenEstimator()
+    private let loaded = Mutex<[EncodingName: Result<BPETokenEstimator, RankFileError>]>([:])
+
+    /// Creates a chooser.
+    ///
+    /// - Parameters:
+    ///   - directory: A directory with rank files; `nil` for heuristic counting only.
+    ///   - modelMap: Model → encoding (gpt-4o, gpt-4.1, gpt-5, o1/o3/o4 → o200k_base; gpt-4, gpt-3.5 → cl100k_base).
+    ///   - fallbackEncoding: The encoding for unknown models (default o200k_base, as recent models use).
+    public init(directory: String?, modelMap: ModelEncodingMap = ModelEncodingMap(), fallbackEncoding: EncodingName? = .o200kBase) {
+        self.directory = directory
+        self.modelMap = modelMap
+        self.fallbackEncoding = fallbackEncoding
+    }
+
+    /// The estimator for a model: exact if its encoding's rank file is available, else heuristic.
+    public func estimator(forModel model: String) -> any TokenEstimator {
+        guard directory != nil, let encoding = modelMap.encoding(forModel: model) ?? fallbackEncoding else {
+            return heuristicEstimator
+        }
+        return (try? exactEstimator(for: encoding)) ?? heuristicEstimator
+    }
+
+    /// The exact estimator for an encoding, loading its rank file on first use.
+    ///
+    /// - Throws: ``BytePairEncoding/RankFileError`` naming the file (and line) when it is missing or corrupt.
+    public func exactEstimator(for encoding: EncodingName) throws(RankFileError) -> BPETokenEstimator {
+        guard let directory else {
+            throw RankFileError(code: .fileNotFound, path: "", line: nil, message: "no rank file directory is configured (TOKENLEDGER_BPE_DIR)")
+        }
+        if let cached = loaded.withLock({ $0[encoding] }) { return try cached.get() }
+        let result = Result { () throws(RankFileError) -> BPETokenEstimator in
+            BPETokenEstimator(encoder: try BytePairEncoder(encoding: encoding, directory: directory))
+        }
+        loaded.withLock { $0[encoding] = result }
+        return try result.get()
+    }
+}
