@@ -10,7 +10,10 @@ struct PieceSplitterTests {
         let o200k = PieceSplitter(pattern: .o200k)
         let cl100k = PieceSplitter(encoding: .cl100kBase)
         #expect(Array(o200k.pieces(of: "")).isEmpty)
-        #expect(o200k.pieces(of: "I'M don'T you're 1234567").map(String.init) == ["I'M", " don'T", " you're", " ", "123", "456", "7"])
+        #expect(
+            o200k.pieces(of: "I'M don'T you're 1234567").map(String.init) == [
+                "I'M", " don'T", " you're", " ", "123", "456", "7",
+            ])
         #expect(o200k.pieces(of: "a/b//\n").map(String.init) == ["a", "/b", "//\n"])
         #expect(cl100k.pieces(of: "I'M don'T").map(String.init) == ["I", "'M", " don", "'T"])
         // A boundary inside a Character (a mark after a letter of another piece): compared by scalars.
@@ -18,7 +21,9 @@ struct PieceSplitterTests {
         #expect(pieces == [["e"], ["\u{301}", "t", "e"], ["\u{301}"]])
     }
 
-    @Test("pieces are the encoder's: they concatenate to the text and encode to the text's tokens", arguments: EncodingName.allCases)
+    @Test(
+        "pieces are the encoder's: they concatenate to the text and encode to the text's tokens",
+        arguments: EncodingName.allCases)
     func corpusPiecesAreTheEncoders(encoding: EncodingName) throws {
         let corpus = try Reference.sharedCorpus()
         let encoder = try Reference.encoder(encoding)
@@ -39,7 +44,9 @@ struct PieceSplitterTests {
         }
     }
 
-    @Test("forEachPiece gives the sequence's pieces and every scalar with the table's class", arguments: EncodingName.allCases)
+    @Test(
+        "forEachPiece gives the sequence's pieces and every scalar with the table's class",
+        arguments: EncodingName.allCases)
     func forEachPieceAgrees(encoding: EncodingName) throws {
         let splitter = PieceSplitter(encoding: encoding)
         let table = ScalarClassTable.shared
@@ -88,7 +95,8 @@ struct PieceSplitterTests {
                 known += 1
                 let classified = ScalarClassTable.classify(value)
                 if flags != classified || ScalarClassTable.shared.flags(value) != flags {
-                    differences.append("U+\(String(value, radix: 16, uppercase: true)): \(flags), classify \(classified)")
+                    differences.append(
+                        "U+\(String(value, radix: 16, uppercase: true)): \(flags), classify \(classified)")
                 }
             }
         }

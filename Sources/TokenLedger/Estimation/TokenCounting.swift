@@ -27,7 +27,10 @@ public final class TokenCounting: Sendable {
     ///   - directory: A directory with rank files; `nil` for heuristic counting only.
     ///   - modelMap: Model → encoding (gpt-4o, gpt-4.1, gpt-5, o1/o3/o4 → o200k_base; gpt-4, gpt-3.5 → cl100k_base).
     ///   - fallbackEncoding: The encoding for unknown models (default o200k_base, as recent models use).
-    public init(directory: String?, modelMap: ModelEncodingMap = ModelEncodingMap(), fallbackEncoding: EncodingName? = .o200kBase) {
+    public init(
+        directory: String?, modelMap: ModelEncodingMap = ModelEncodingMap(),
+        fallbackEncoding: EncodingName? = .o200kBase
+    ) {
         self.directory = directory
         self.modelMap = modelMap
         self.fallbackEncoding = fallbackEncoding
@@ -46,7 +49,9 @@ public final class TokenCounting: Sendable {
     /// - Throws: ``BytePairEncoding/RankFileError`` naming the file (and line) when it is missing or corrupt.
     public func exactEstimator(for encoding: EncodingName) throws(RankFileError) -> BPETokenEstimator {
         guard let directory else {
-            throw RankFileError(code: .fileNotFound, path: "", line: nil, message: "no rank file directory is configured (TOKENLEDGER_BPE_DIR)")
+            throw RankFileError(
+                code: .fileNotFound, path: "", line: nil,
+                message: "no rank file directory is configured (TOKENLEDGER_BPE_DIR)")
         }
         if let cached = loaded.withLock({ $0[encoding] }) { return try cached.get() }
         let result = Result { () throws(RankFileError) -> BPETokenEstimator in

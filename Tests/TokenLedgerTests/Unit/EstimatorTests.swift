@@ -1,6 +1,5 @@
 import Foundation
 import Testing
-
 import TokenLedger
 
 /// A stand-in estimator that counts Unicode scalars, so that the default
@@ -116,7 +115,10 @@ private let pinnedEstimates: [(text: String, estimate: Int)] = [
     ("x\u{A0}y\u{2009}z\u{200B}w", 4),
     ("\u{0}\u{7}\u{7F}", 1),
     ("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 11),
-    ("\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}", 22),
+    (
+        "\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}\u{4E00}",
+        22
+    ),
     ("99999999999999999999", 7),
     ("!!!!!!!!!!!!\n\n", 2),
     ("\r\n\r\n", 1),
@@ -137,7 +139,9 @@ struct EstimatorTests {
         #expect(estimator.countTokens(in: "") == 0)
     }
 
-    @Test("non-empty text costs at least one token", arguments: [" ", "a", ".", "\n", "\t\t", "😀", "é", "中", "\u{301}", "7"])
+    @Test(
+        "non-empty text costs at least one token",
+        arguments: [" ", "a", ".", "\n", "\t\t", "😀", "é", "中", "\u{301}", "7"])
     func atLeastOne(text: String) {
         #expect(estimator.countTokens(in: text) >= 1)
     }
@@ -210,7 +214,9 @@ struct EstimatorTests {
         #expect(concurrent == first)
     }
 
-    @Test("pricing the splitter's pieces keeps the estimates of the former scalar pass", arguments: pinnedEstimates.indices)
+    @Test(
+        "pricing the splitter's pieces keeps the estimates of the former scalar pass",
+        arguments: pinnedEstimates.indices)
     func pinnedEstimatesKept(index: Int) {
         let (text, estimate) = pinnedEstimates[index]
         #expect(estimator.countTokens(in: text) == estimate, "\(text.debugDescription)")
