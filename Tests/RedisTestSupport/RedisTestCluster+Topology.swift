@@ -124,7 +124,9 @@ extension RedisTestCluster {
 
     /// Waits until the cluster is whole: every running node reports `cluster_state:ok` with all
     /// 16,384 slots assigned and served, every running node's `CLUSTER SLOTS` names the same
-    /// running master for every slot, and every running replica's link to its master is up.
+    /// running master for every slot, every running node knows every other one, counts none as
+    /// failed and agrees on who replicates whom, and every running replica's link to its master
+    /// is up.
     ///
     /// - Parameter timeout: How long to wait at most; generous, as a loaded machine is slow.
     /// - Throws: ``RedisTestServerError`` naming what was still wrong at the deadline.
@@ -141,6 +143,7 @@ extension RedisTestCluster {
     private func stateProblem() async -> String? {
         let live = livePorts
         var owners: [Int]?
+        var agreedRoles: [String]?
         for port in live {
             do {
                 let info = try await send(RedisCommand("CLUSTER", "INFO"), to: port).string ?? ""
@@ -157,6 +160,19 @@ extension RedisTestCluster {
                     return "nodes disagree on slot \(slot): \(owners[slot]) or \(map[slot]) (as \(port) sees it)"
                 }
                 owners = map
+                let view = try await send(RedisCommand("CLUSTER", "NODES"), to: port).string ?? ""
+                let nodes = view.split(separator: "\n").compactMap { Node.parse(line: $0) }
+                    .filter { live.contains($0.port) }
+                if let node = nodes.first(where: \.failed) { return "node \(port) counts \(node) as failed" }
+                // Who replicates whom, as this node sees it (a node's role reaches the others by gossip).
+                let roles = nodes.map { "\($0.port) \($0.role) \($0.masterID ?? "-")" }.sorted()
+                if nodes.count != live.count {
+                    return "node \(port) knows \(nodes.count) of \(live.count) running nodes"
+                }
+                if let agreedRoles, agreedRoles != roles {
+                    return "nodes disagree on the roles: \(agreedRoles) or \(roles) (as \(port) sees it)"
+                }
+                agreedRoles = roles
                 let replication = try await send(RedisCommand("INFO", "replication"), to: port).string ?? ""
                 if replication.contains("role:slave"), !replication.contains("master_link_status:up") {
                     return "replica \(port) has no link to its master yet"

@@ -97,16 +97,8 @@ public final class RedisTestCluster: @unchecked Sendable {
             )
         }
         let cli = try RedisTestServer.findExecutable("redis-cli", package: "redis-tools")
-        let servers = try await startNodes(options)
+        let servers = try await createCluster(options, cli: cli)
         do {
-            var arguments = ["--cluster", "create"] + servers.map { "127.0.0.1:\($0.port)" }
-            arguments += ["--cluster-replicas", String(options.replicasPerMaster), "--cluster-yes"]
-            if let password = options.node.requirePassword { arguments += ["-a", password, "--no-auth-warning"] }
-            let output = try await runCLI(cli, arguments: arguments, in: servers[0].directory)
-            guard output.status == 0 else {
-                throw RedisTestServerError(
-                    message: "redis-cli --cluster create exited with status \(output.status): \(output.tail)")
-            }
             let probe = RedisTestCluster(options: options, servers: servers, nodes: [])
             try await probe.waitUntilStateOK()
             let nodes = try await probe.topology()
@@ -123,6 +115,30 @@ public final class RedisTestCluster: @unchecked Sendable {
         }
     }
 
+    /// Starts the nodes and joins them with `redis-cli --cluster create`; up to 3 times, each with
+    /// new nodes, as a free port can be taken by another process before a node binds it, and a
+    /// fresh node can meet a stranger on a port another cluster's node used to have (redis-cli
+    /// then refuses it as "not empty").
+    private static func createCluster(_ options: Options, cli: String) async throws -> [RedisTestServer] {
+        var lastError: (any Error)?
+        for _ in 0..<3 {
+            let servers = try await startNodes(options)
+            var arguments = ["--cluster", "create"] + servers.map { "127.0.0.1:\($0.port)" }
+            arguments += ["--cluster-replicas", String(options.replicasPerMaster), "--cluster-yes"]
+            if let password = options.node.requirePassword { arguments += ["-a", password, "--no-auth-warning"] }
+            let output: (status: Int32, text: String, tail: String)
+            do { output = try await runCLI(cli, arguments: arguments, in: servers[0].directory) } catch {
+                await stop(servers)
+                throw error
+            }
+            if output.status == 0 { return servers }
+            lastError = RedisTestServerError(
+                message: "redis-cli --cluster create exited with status \(output.status): \(output.tail)")
+            await stop(servers)
+        }
+        throw lastError ?? RedisTestServerError(message: "redis-cli --cluster create failed")
+    }
+
     /// Starts every node (concurrently), each a bare cluster node with its own port and directory.
     private static func startNodes(_ options: Options) async throws -> [RedisTestServer] {
         var node = options.node
@@ -133,6 +149,9 @@ public final class RedisTestCluster: @unchecked Sendable {
             // A replica may always take over, however long ago it last heard from its master: a
             // loaded test machine must not turn a failover test into a lost cluster.
             "--cluster-replica-validity-factor", "0",
+            // A replica's first full sync starts at once, not after the default 5 s wait for more
+            // replicas (one per master here): the cluster is whole seconds sooner.
+            "--repl-diskless-sync-delay", "0",
         ]
         if let password = node.requirePassword { node.extraArguments += ["--masterauth", password] }
         let count = options.masters * (1 + options.replicasPerMaster)
@@ -205,11 +224,25 @@ public final class RedisTestCluster: @unchecked Sendable {
     ///
     /// - Throws: ``RedisTestServerError`` when no node listens on `port` or it does not come up.
     public func restart(node port: Int) async throws {
+        let id = nodes.first { $0.port == port }?.id
         try await server(port: port).restart()
+        // While it was down another process may have taken its port: then whoever answers there is
+        // not this node.
+        let answering = try await send(RedisCommand("CLUSTER", "MYID"), to: port).string
+        guard answering == id else {
+            throw RedisTestServerError(
+                message: "port \(port) was taken by another process while its node was down; the node did not come back"
+            )
+        }
     }
 
     /// Sends one command to the node on `port` alone (no redirection is followed) and returns its
     /// reply; an error reply (such as `MOVED`) is thrown as a ``RedisError``.
+    ///
+    /// Each call is a connection of its own, so what holds per connection does not carry over to
+    /// the next call: `WAIT` (it counts the replicas that have *this* connection's writes),
+    /// `ASKING`, `MULTI`, `READONLY`. For those, pipeline on one ``RedisConnection`` to
+    /// ``configuration(port:)``.
     ///
     /// - Throws: ``RedisError`` from the node, ``RedisTestServerError`` when no node listens on `port`.
     public func send(_ command: RedisCommand, to port: Int) async throws -> RedisReply {
