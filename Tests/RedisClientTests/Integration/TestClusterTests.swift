@@ -24,6 +24,7 @@ struct TestClusterTests {
     @Test("the cluster comes up with 3 masters and 3 replicas, one per master, and every slot served once")
     func comesUpWhole() async throws {
         let cluster = try await RedisTestCluster.shared()
+        #expect(try await RedisTestCluster.shared() === cluster, "one shared cluster per test process")
         let nodes = try await cluster.topology()
         let masters = nodes.filter { $0.role == .master }
         let replicas = nodes.filter { $0.role == .replica }
