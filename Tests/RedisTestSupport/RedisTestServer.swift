@@ -28,6 +28,9 @@ public final class RedisTestServer: @unchecked Sendable {
         /// Run as a one-node Redis Cluster owning all 16,384 slots, so cross-slot commands and
         /// scripts fail with `CROSSSLOT` as they would on a real cluster.
         public var cluster = false
+        /// With ``cluster``: claim every slot as a one-node cluster (the default); `false` leaves a
+        /// bare node for ``RedisTestCluster`` to join with others.
+        public var clusterClaimsAllSlots = true
         /// More `--name value` arguments passed as they are.
         public var extraArguments: [String] = []
 
@@ -122,7 +125,7 @@ public final class RedisTestServer: @unchecked Sendable {
         let child = try ChildProcess(executable: executable, arguments: arguments())
         lock.withLock { self.process = child }
         try await waitUntilReady(child)
-        if options.cluster { try await claimAllSlots() }
+        if options.cluster && options.clusterClaimsAllSlots { try await claimAllSlots() }
     }
 
     private func claimAllSlots() async throws {
