@@ -25,10 +25,13 @@ struct ClusterTopologyIntegrationTests {
         let seed = try RedisConfiguration(url: "redis://127.0.0.1:\(cluster.ports[0])")
         let connection = try await RedisConnection.connect(configuration: seed)
         #expect(try await connection.send(INFO.CLUSTER()))
-        // Replicas attach asynchronously after `--cluster create`; wait until SHARDS shows them online.
+        // Replicas attach asynchronously after `--cluster create` (until gossip reaches this node, a
+        // replica-to-be shows as a master without slots); wait until SHARDS shows 3 masters with one
+        // online replica each.
         let attached = try await waitUntil {
             let topology = try await connection.send(CLUSTER.SHARDS())
-            return topology.nodes.count == 6 && topology.nodes.allSatisfy { $0.health == .online }
+            return topology.masters.count == 3 && topology.shards.allSatisfy { $0.replicas.count == 1 }
+                && topology.nodes.allSatisfy { $0.health == .online }
         }
         #expect(attached)
         let shards = try await connection.send(CLUSTER.SHARDS())
@@ -89,25 +92,37 @@ private final class InlineCluster {
         var processes: [Process] = []
         do {
             for _ in 0..<6 {
-                let port = try freeClusterPort(excluding: ports)
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-                process.currentDirectoryURL = directory
-                process.arguments = [
-                    "redis-server", "--port", "\(port)", "--bind", "127.0.0.1", "--cluster-enabled", "yes",
-                    "--cluster-config-file", "nodes-\(port).conf", "--cluster-node-timeout", "1000",
-                    "--save", "", "--appendonly", "no", "--dir", directory.path,
-                    "--logfile", directory.appendingPathComponent("\(port).log").path,
-                ]
-                try process.run()
-                ports.append(port)
-                processes.append(process)
+                // A port free a moment ago may be taken before the node binds it (a busy machine runs
+                // other tests' servers): a node that exits instead of answering gets another port.
+                var started = false
+                for _ in 0..<10 where !started {
+                    let port = try freeClusterPort(excluding: ports)
+                    let process = Process()
+                    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                    process.currentDirectoryURL = directory
+                    process.arguments = [
+                        "redis-server", "--port", "\(port)", "--bind", "127.0.0.1", "--cluster-enabled", "yes",
+                        "--cluster-config-file", "nodes-\(port).conf", "--cluster-node-timeout", "1000",
+                        "--save", "", "--appendonly", "no", "--dir", directory.path,
+                        "--logfile", directory.appendingPathComponent("\(port).log").path,
+                    ]
+                    try process.run()
+                    processes.append(process)
+                    let settled = await waitUntil {
+                        guard process.isRunning else { return true }
+                        return (try? await ping(port)) == true
+                    }
+                    guard settled else {
+                        throw ClusterStartError(message: "redis-server on port \(port) did not start")
+                    }
+                    if process.isRunning {
+                        ports.append(port)
+                        started = true
+                    }
+                }
+                guard started else { throw ClusterStartError(message: "no redis-server node started in 10 tries") }
             }
             let cluster = InlineCluster(ports: ports, directory: directory, processes: processes)
-            for port in ports {
-                let up = await waitUntil { (try? await ping(port)) == true }
-                guard up else { throw ClusterStartError(message: "redis-server on port \(port) did not start") }
-            }
             let create = Process()
             create.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             create.arguments =
@@ -116,7 +131,7 @@ private final class InlineCluster {
                 ]
             create.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
             try create.run()
-            create.waitUntilExit()
+            _ = await waitUntil { !create.isRunning }
             guard create.terminationStatus == 0 else {
                 throw ClusterStartError(message: "redis-cli --cluster create exited \(create.terminationStatus)")
             }
@@ -160,10 +175,11 @@ private final class InlineCluster {
         return nil
     }
 
-    /// A port ≤ 55535 whose cluster bus port (port + 10000) is free too, a moment ago.
+    /// A port whose cluster bus port (port + 10000) is free too, a moment ago; both below Linux's
+    /// ephemeral range (32768 and up), where other tests' servers and clients take ports.
     private static func freeClusterPort(excluding taken: [Int]) throws -> Int {
         for _ in 0..<500 {
-            let port = Int.random(in: 20_000...55_535)
+            let port = Int.random(in: 10_000...22_767)
             guard !taken.contains(port), canBind(port), canBind(port + 10_000) else { continue }
             return port
         }
