@@ -27,7 +27,8 @@ extension RedisConfiguration {
     }
 
     /// Builds a configuration from environment variables: `REDIS_URL` (default ``defaultURL``),
-    /// then `REDIS_PASSWORD`, which overrides the URL's password. It reads them through
+    /// then `REDIS_PASSWORD`, which overrides the URL's password, and `TOKENLEDGER_REDIS_MODE`.
+    /// It reads them through
     /// ``init(config:url:)``, as every other source does.
     ///
     /// - Parameters:
@@ -39,6 +40,9 @@ extension RedisConfiguration {
     ) throws(RedisError) -> RedisConfiguration {
         let provider = EnvironmentVariablesProvider(
             environmentVariables: environment, secretsSpecifier: .specific(secretEnvironmentVariables))
-        return try RedisConfiguration(config: ConfigReader(provider: provider).scoped(to: "redis"), url: url)
+        let reader = ConfigReader(provider: provider)
+        var configuration = try RedisConfiguration(config: reader.scoped(to: "redis"), url: url)
+        try configuration.setMode(reader.string(forKey: "tokenledger.redisMode"))  // TOKENLEDGER_REDIS_MODE
+        return configuration
     }
 }

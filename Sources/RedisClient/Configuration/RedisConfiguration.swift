@@ -2,7 +2,8 @@ import Foundation
 
 /// How to reach a Redis server and how long to wait for it.
 ///
-/// Build one from a URL (`redis://[user:password@]host:port/db` or `unix:///path/to/socket`),
+/// Build one from a URL (`redis://[user:password@]host:port/db`, `redis://h1:p1,h2:p2` for cluster
+/// seeds, or `unix:///path/to/socket`),
 /// from a swift-configuration reader or the environment (`REDIS_URL`, `REDIS_PASSWORD`; see
 /// `RedisConfiguration+SwiftConfiguration.swift`), or field by field.
 /// `rediss://` is refused: hiredis 0.14 has no TLS.
@@ -45,6 +46,10 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
     public var connectTimeout: Duration
     /// How long one command (or one pipeline's write and each reply's read) may take. Default 5 seconds.
     public var commandTimeout: Duration
+    /// Cluster seeds after ``endpoint`` (`redis://h1:p1,h2:p2`); see ``seeds``. Empty for one host.
+    public var additionalSeeds: [Endpoint] = []
+    /// Standalone, cluster, or detected from the first seed. Default ``Mode/auto``.
+    public var mode: Mode = .auto
 
     /// Creates a configuration.
     ///
@@ -149,10 +154,12 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         }
 
         let endpoint: Endpoint
+        var additionalSeeds: [Endpoint] = []
         if scheme == "unix" {
             guard rest.hasPrefix("/"), rest.count > 1 else {
                 throw invalid("a unix socket URL needs an absolute path, e.g. unix:///run/redis.sock")
             }
+            try Self.checkSingleSocket(rest, invalid: invalid)
             endpoint = .unix(path: String(rest))
         } else {
             var hostPort = rest
@@ -164,37 +171,12 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
                     database = db
                 }
             }
-            var host: Substring
-            var portText: Substring?
-            if hostPort.hasPrefix("[") {
-                guard let close = hostPort.firstIndex(of: "]") else { throw invalid("unclosed '[' in host") }
-                host = hostPort[hostPort.index(after: hostPort.startIndex)..<close]
-                let after = hostPort[hostPort.index(after: close)...]
-                if after.hasPrefix(":") {
-                    portText = after.dropFirst()
-                } else if !after.isEmpty {
-                    throw invalid("unexpected '\(after)' after host")
-                }
-            } else if let colon = hostPort.lastIndex(of: ":") {
-                host = hostPort[..<colon]
-                portText = hostPort[hostPort.index(after: colon)...]
-            } else {
-                host = hostPort
-            }
-            if host.isEmpty { host = "127.0.0.1" }
-            var port = 6379
-            if let portText {
-                guard let p = Int(portText), (1...65535).contains(p) else {
-                    throw invalid("port '\(portText)' is not a number from 1 to 65535")
-                }
-                port = p
-            }
-            if host.contains(where: { $0 == " " || $0 == "/" || $0 == "@" }) {
-                throw invalid("host '\(host)' is not a host name or address")
-            }
-            endpoint = .tcp(host: String(host), port: port)
+            let seeds = try Self.parseSeeds(hostPort, invalid: invalid)
+            endpoint = seeds[0]
+            additionalSeeds = Array(seeds.dropFirst())
         }
         self.endpoint = endpoint
+        self.additionalSeeds = additionalSeeds
         self.username = username
         self.password = password
         self.database = database
@@ -210,6 +192,7 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         guard connectTimeout > .zero, commandTimeout > .zero else {
             throw RedisError(code: .invalidConfiguration, message: "timeouts must be positive")
         }
+        try validateSeeds()
     }
 
     /// The URL with any password replaced by `***`, for messages.

@@ -15,6 +15,7 @@ import SystemPackage
 /// - `redis.url` (`REDIS_URL`, secret): the Redis URL, default `redis://127.0.0.1:6379`.
 /// - `redis.password` (`REDIS_PASSWORD`, secret): overrides the URL's password.
 /// - `tokenledger.namespace` (`TOKENLEDGER_NAMESPACE`): the key prefix, default `tl`.
+/// - `tokenledger.redisMode` (`TOKENLEDGER_REDIS_MODE`): `auto` (default), `cluster` or `standalone`.
 /// - `tokenledger.spoolDir` (`TOKENLEDGER_SPOOL_DIR`): the local spool; none by default.
 /// - `tokenledger.bpeDir` (`TOKENLEDGER_BPE_DIR`): rank files for exact token counts; heuristic without.
 /// - `tokenledger.maxInputBytes` (`TOKENLEDGER_MAX_INPUT_BYTES`): the CLI's input cap, checked by the
@@ -90,6 +91,7 @@ public struct TokenLedgerConfiguration: Sendable, CustomStringConvertible {
     public init(config: ConfigReader, redisURL: String? = nil, namespace: String? = nil) throws {
         let ledgerKeys = config.scoped(to: "tokenledger")
         self.redis = try RedisConfiguration(config: config.scoped(to: "redis"), url: redisURL)
+        try redis.setMode(ledgerKeys.string(forKey: "redisMode"))
         self.ledger = try LedgerConfiguration(config: ledgerKeys, namespace: namespace)
         self.local = LocalSettings(config: ledgerKeys)
     }
