@@ -38,7 +38,7 @@ public final class UsageRecorder: Service, Sendable {
         /// Default true; short-lived tools turn it off and call ``UsageRecorder/flush()`` themselves.
         public var replaysInBackground: Bool
         /// When set, records and settles from all callers are coalesced into pipelines over a few
-        /// connections with threads of their own (``RedisClient/RedisPipelineClient``): the fast path
+        /// connections with threads of their own (`RedisPipelineClient`): the fast path
         /// for many concurrent callers. `nil` (default): each record uses a pooled connection.
         public var pipeline: RedisPipelineClient.Options?
         /// With ``pipeline``: whether an awaited record with no other awaited record in flight uses

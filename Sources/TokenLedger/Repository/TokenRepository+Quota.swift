@@ -6,7 +6,7 @@ import Synchronization
 extension TokenRepository {
     /// Whether the user may spend `tokens` more in the current cycle. Read-only.
     ///
-    /// - Throws: ``ValidationError``; ``RedisClient/RedisError``.
+    /// - Throws: ``ValidationError``; `RedisError`.
     public func check(user: String, tokens: Int = 0, at instant: Date = Date()) async throws -> QuotaDecision {
         try Validation.validateUserID(user)
         try Validation.validateTokenCount(tokens, field: "tokens")
@@ -39,7 +39,7 @@ extension TokenRepository {
     ///   - instant: The time of the call (2000-01-01 to before 9999-01-01; see ``Validation/validateEventInstant(_:field:)``).
     /// - Throws: ``ValidationError`` (``ValidationError/Code/reservationConflict`` naming both amounts when
     ///   the call id holds a lease of another amount); ``LedgerError`` (``LedgerError/Code/newerSchema``);
-    ///   ``RedisClient/RedisError``.
+    ///   `RedisError`.
     public func reserve(
         user: String, callID: String, tokens: Int, ttl: Duration? = nil, at instant: Date = Date()
     ) async throws -> Reservation {

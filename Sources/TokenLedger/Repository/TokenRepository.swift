@@ -14,7 +14,7 @@ import Synchronization
 /// right cycle. So a policy change can never book usage into the wrong cycle.
 ///
 /// ### Threading
-/// `Sendable`; share one instance. All I/O goes through the ``RedisClient/RedisConnectionPool``.
+/// `Sendable`; share one instance. All I/O goes through the `RedisConnectionPool`.
 public final class TokenRepository: Sendable {
     /// The pool this repository uses.
     public let pool: RedisConnectionPool
