@@ -99,7 +99,15 @@ public final class UsageRecorder: Service, Sendable {
     /// Creates a recorder. Nothing runs in the background until ``run()``, whose flusher first
     /// replays any spool an earlier process left.
     ///
-    /// - Parameter logger: By default nothing is logged.
+    /// - Parameters:
+    ///   - repository: Where events go first.
+    ///   - spool: Where events go when Redis cannot take them in time; `nil` (default): nowhere, so a
+    ///     record waits for Redis and fails with it.
+    ///   - options: Bounds, backoff and the optional pipeline.
+    ///   - metrics: Where records, their latency, the spool's size and Redis errors are counted (see
+    ///     ``LedgerMetrics``), and what the pipeline's client, the callback handlers and the
+    ///     ``QuotaGuard`` that use this recorder count.
+    ///   - logger: By default nothing is logged.
     public init(
         repository: TokenRepository, spool: EventSpool? = nil, options: Options = Options(),
         metrics: LedgerMetrics = LedgerMetrics(),

@@ -34,6 +34,9 @@ extension TokenRepository {
     /// and is `held`; a retry with a different amount is a conflict (nothing changes).
     ///
     /// - Parameters:
+    ///   - user: The user id (1–256 bytes of UTF-8, no control characters).
+    ///   - callID: The call's id (1–128 bytes), which the later settle or release names.
+    ///   - tokens: The tokens to hold for the call (0…10^12).
     ///   - ttl: How long the lease lives if never settled or released (default from the configuration);
     ///     1 ms to ``Validation/maximumLeaseTTL`` (7 days).
     ///   - instant: The time of the call (2000-01-01 to before 9999-01-01; see ``Validation/validateEventInstant(_:field:)``).
