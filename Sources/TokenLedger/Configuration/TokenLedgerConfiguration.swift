@@ -86,7 +86,7 @@ public struct TokenLedgerConfiguration: Sendable, CustomStringConvertible {
     ///   - config: The reader, at the root (its keys are `redis.*` and `tokenledger.*`).
     ///   - redisURL: A URL that takes the place of `redis.url` (a `--redis` option).
     ///   - namespace: A namespace that takes the place of `tokenledger.namespace` (a `--namespace` option).
-    /// - Throws: ``RedisClient/RedisError`` for a bad Redis URL (its password masked);
+    /// - Throws: `RedisError` for a bad Redis URL (its password masked);
     ///   ``ValidationError`` for a bad namespace.
     public init(config: ConfigReader, redisURL: String? = nil, namespace: String? = nil) throws {
         let ledgerKeys = config.scoped(to: "tokenledger")

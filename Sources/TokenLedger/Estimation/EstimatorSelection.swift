@@ -7,7 +7,7 @@ import Foundation
 /// In order:
 /// 1. A rank file named by the caller (`--bpe-file`): exact counts with it, in the encoding the
 ///    caller names, else the one its file name starts with (`cl100k_base.tiktoken.gz` →
-///    ``BytePairEncoding/EncodingName/cl100kBase``), else `o200k_base`.
+///    `EncodingName.cl100kBase`), else `o200k_base`.
 /// 2. A rank directory in the configuration (`TOKENLEDGER_BPE_DIR`, ``TokenCounting/directory``):
 ///    exact counts with the named encoding's file there, else `o200k_base`'s.
 /// 3. Neither: the ``HeuristicTokenEstimator``.
@@ -33,7 +33,7 @@ public enum EstimatorSelection {
     ///   - counting: The configured counting; its ``TokenCounting/directory`` is used when no rank
     ///     file is named. Default heuristic only.
     /// - Returns: An exact ``BPETokenEstimator``, or the heuristic when no rank file is named or configured.
-    /// - Throws: ``BytePairEncoding/RankFileError`` naming the file (and line) when the rank file is
+    /// - Throws: `RankFileError` naming the file (and line) when the rank file is
     ///   missing, unreadable, corrupt or of another encoding.
     public static func estimator(
         rankFile: String? = nil, encoding: EncodingName? = nil, counting: TokenCounting = .heuristic

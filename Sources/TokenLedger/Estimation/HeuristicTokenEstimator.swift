@@ -4,7 +4,7 @@ import BytePairEncoding
 /// BPE vocabulary, for when an exact encoder is not available.
 ///
 /// The estimator cuts the text into exactly the pieces `o200k_base`'s
-/// pre-tokenizer makes (BytePairEncoding's ``BytePairEncoding/PieceSplitter``:
+/// pre-tokenizer makes (BytePairEncoding's `PieceSplitter`:
 /// letter words with an optional leading space or punctuation, digit groups,
 /// punctuation clusters, whitespace and newline runs) and prices every piece
 /// with weights fitted against real `o200k_base` counts:

@@ -46,7 +46,7 @@ public final class TokenCounting: Sendable {
 
     /// The exact estimator for an encoding, loading its rank file on first use.
     ///
-    /// - Throws: ``BytePairEncoding/RankFileError`` naming the file (and line) when it is missing or corrupt.
+    /// - Throws: `RankFileError` naming the file (and line) when it is missing or corrupt.
     public func exactEstimator(for encoding: EncodingName) throws(RankFileError) -> BPETokenEstimator {
         guard let directory else {
             throw RankFileError(

@@ -49,7 +49,7 @@ public struct ExtractedCall: Sendable, Hashable {
     ///   - response: A response JSON, a JSON array of stream events, SSE text or NDJSON.
     ///   - shape: The shape to read, or ``Provider/auto`` to recognise it.
     ///   - providerName: The provider name to record; `nil`, empty or `auto` records the shape that
-    ///     was read (``Provider/rawValue``).
+    ///     was read (the ``Provider``'s `rawValue`).
     ///   - model: The model name to record; `nil` or empty records the response's model, truncated.
     /// - Throws: ``ExtractionError`` naming the JSON path of what is wrong;
     ///   ``ExtractionError/Code/incompleteUsage`` (path `$`) when the response gives only a total or

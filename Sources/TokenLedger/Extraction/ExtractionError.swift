@@ -60,7 +60,7 @@ public struct ExtractionError: Error, Sendable, Hashable, CustomStringConvertibl
         self.message = message
     }
 
-    /// ``ErrorCategory/badInput``: the response given to extract from was refused.
+    /// `ErrorCategory.badInput`: the response given to extract from was refused.
     public var category: ErrorCategory { .badInput }
 
     /// The ``message``.

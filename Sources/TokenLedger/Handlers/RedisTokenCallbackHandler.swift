@@ -38,8 +38,13 @@ public struct RedisTokenCallbackHandler: LLMCallbackHandler {
     /// Creates a handler that records straight into Redis (no spool: if Redis fails, the event is
     /// logged as lost). Prefer ``init(recorder:counting:delivery:logger:)`` with a spool in production.
     ///
-    /// - Parameter metrics: Where the recorder and this handler count (`tokenledger_handler_…`,
-    ///   `tokenledger_records_total`; see ``LedgerMetrics``).
+    /// - Parameters:
+    ///   - repository: The repository the handler's own ``UsageRecorder`` writes to.
+    ///   - counting: Estimates output tokens when a response reports none (exact with a rank file).
+    ///   - metrics: Where the recorder and this handler count (`tokenledger_handler_…`,
+    ///     `tokenledger_records_total`; see ``LedgerMetrics``).
+    ///   - logger: Receives a warning for each call whose usage could not be recorded (and the
+    ///     recorder's messages).
     public init(
         repository: TokenRepository, counting: TokenCounting = .fromEnvironment(),
         metrics: LedgerMetrics = LedgerMetrics(),

@@ -131,7 +131,7 @@ public struct MigrationRunner: Sendable {
 
     /// The stored schema version and every migration's state. Read-only.
     ///
-    /// - Throws: ``LedgerError`` (corrupt records); ``RedisClient/RedisError``.
+    /// - Throws: ``LedgerError`` (corrupt records); `RedisError`.
     public func status() async throws -> Status {
         let keys = repository.keys
         let schemaRead = GET(keys.schema)
@@ -170,7 +170,7 @@ public struct MigrationRunner: Sendable {
     ///   - progress: Called with short lines while long scans run (for stderr).
     /// - Returns: What each migration did.
     /// - Throws: ``LedgerError`` with code ``LedgerError/Code/busy`` when another run holds the lock,
-    ///   ``LedgerError/Code/newerSchema`` when the data is newer than this build; ``RedisClient/RedisError``.
+    ///   ``LedgerError/Code/newerSchema`` when the data is newer than this build; `RedisError`.
     public func run(_ options: MigrationOptions, progress: (@Sendable (String) -> Void)? = nil) async throws -> Outcome
     {
         var lock: JobLock?

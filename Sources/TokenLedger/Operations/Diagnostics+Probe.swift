@@ -35,9 +35,9 @@ extension Diagnostics {
     ///   - configuration: The server to probe.
     ///   - timeout: The connect and command timeout. Default 2 seconds.
     /// - Returns: The server, its version and the round trip.
-    /// - Throws: ``RedisClient/RedisError``. When the server refuses the user (a wrong password, an
-    ///   ACL refusal: ``RedisClient/RedisError/isPermissionDenied``) or cannot be used
-    ///   (``RedisClient/RedisError/isUnavailable``, ``RedisClient/RedisError/isServerUnavailable``),
+    /// - Throws: `RedisError`. When the server refuses the user (a wrong password, an
+    ///   ACL refusal: `RedisError.isPermissionDenied`) or cannot be used
+    ///   (`RedisError.isUnavailable`, `RedisError.isServerUnavailable`),
     ///   the error keeps its code and its message names the server: `Redis at 127.0.0.1:6379 refused
     ///   this user: …`, `Redis at 127.0.0.1:6379 is unavailable: …`. A refused `INFO` is not an error
     ///   (``Connectivity/serverVersion`` is `nil`).

@@ -40,7 +40,7 @@ public enum Diagnostics {
     ///   - repository: The namespace and pool to check.
     ///   - now: The instant to judge the last rollover against. Default now.
     /// - Returns: The checks, in a stable order.
-    /// - Throws: ``RedisClient/RedisError`` when Redis cannot be reached at all.
+    /// - Throws: `RedisError` when Redis cannot be reached at all.
     public static func run(repository: TokenRepository, now: Date = Date()) async throws -> [Check] {
         var checks: [Check] = []
         checks += try await permitted("role") { [try await role(repository)] }
@@ -116,7 +116,7 @@ public enum Diagnostics {
     /// the server restarts or fails over (the script cache is not persisted).
     ///
     /// - Returns: The number of scripts loaded.
-    /// - Throws: ``RedisClient/RedisError`` (a permission error for a user without `SCRIPT LOAD`);
+    /// - Throws: `RedisError` (a permission error for a user without `SCRIPT LOAD`);
     ///   ``LedgerError`` when the server's digest of a script differs from ours.
     public static func loadScripts(repository: TokenRepository) async throws -> Int {
         let all = try allScripts(repository)

@@ -24,7 +24,7 @@ public struct JobLock: Sendable {
     ///   - job: The job's name, e.g. `"rollover"`.
     ///   - repository: The repository whose namespace and pool to use.
     ///   - ttl: How long the lock lives unless extended (at least 1 ms).
-    /// - Throws: ``LedgerError`` when the scripts are missing; ``RedisClient/RedisError``.
+    /// - Throws: ``LedgerError`` when the scripts are missing; `RedisError`.
     public static func acquire(_ job: String, repository: TokenRepository, ttl: Duration) async throws -> JobLock? {
         let lock = JobLock(
             key: repository.keys.lock(job), token: UUID().uuidString + "-" + String(getpid()), ttl: ttl,

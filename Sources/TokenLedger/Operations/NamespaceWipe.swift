@@ -53,7 +53,7 @@ public struct NamespaceWipe: Sendable {
     ///
     /// - Parameter batchSize: Keys per `SCAN` step (its `COUNT` hint) and at most per `UNLINK`. Default 1000.
     /// - Returns: How many keys were deleted.
-    /// - Throws: ``RedisClient/RedisError`` (unreachable, or the user may not scan or delete; a
+    /// - Throws: `RedisError` (unreachable, or the user may not scan or delete; a
     ///   `protocol_error` when `SCAN` answers with something that is not a cursor and a list of keys).
     @discardableResult
     public func run(batchSize: Int = 1000) async throws -> Int {

@@ -47,7 +47,7 @@ public struct Rollover: Sendable {
     ///   - progress: Called with a short line after each phase and long step (for stderr).
     /// - Returns: What was done.
     /// - Throws: ``LedgerError`` (corrupt data, lost lock, a schema newer than this build unless
-    ///   dry-running, ``LedgerError/Code/instantInFuture``); ``RedisClient/RedisError``.
+    ///   dry-running, ``LedgerError/Code/instantInFuture``); `RedisError`.
     public func run(
         _ options: RolloverOptions, progress: (@Sendable (String) -> Void)? = nil
     ) async throws -> RolloverResult {

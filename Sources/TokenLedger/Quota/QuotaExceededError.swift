@@ -8,7 +8,7 @@ public struct QuotaExceededError: Error, Sendable, Hashable, CustomStringConvert
     /// Creates the error.
     public init(decision: QuotaDecision) { self.decision = decision }
 
-    /// ``ErrorCategory/quotaDenied``.
+    /// `ErrorCategory.quotaDenied`.
     public var category: ErrorCategory { .quotaDenied }
 
     /// Names the user, the request and what was left.

@@ -146,7 +146,7 @@ public struct QuotaGuard: Sendable {
     }
 
     /// Whether the error means Redis could not decide: a transient failure
-    /// (``ErrorCategory/unavailable``: an outage, a server that cannot serve now, a policy that kept
+    /// (`ErrorCategory.unavailable`: an outage, a server that cannot serve now, a policy that kept
     /// changing), or a server that does not look like ours (a wrong password, a reply that is not
     /// RESP). Other refusals (`NOPERM`, bad input, corrupt data) reach the caller as they are.
     static func meansUnavailable(_ error: any Error) -> Bool {

@@ -14,7 +14,7 @@ public struct QuotaUnavailableError: Error, Sendable, CustomStringConvertible, C
         self.underlying = underlying
     }
 
-    /// ``ErrorCategory/unavailable``: a retry once Redis is back can succeed.
+    /// `ErrorCategory.unavailable`: a retry once Redis is back can succeed.
     public var category: ErrorCategory { .unavailable }
 
     /// Names the user and the cause.

@@ -38,7 +38,7 @@ public final class UsageRecorder: Service, Sendable {
         /// Default true; short-lived tools turn it off and call ``UsageRecorder/flush()`` themselves.
         public var replaysInBackground: Bool
         /// When set, records and settles from all callers are coalesced into pipelines over a few
-        /// connections with threads of their own (``RedisClient/RedisPipelineClient``): the fast path
+        /// connections with threads of their own (`RedisPipelineClient`): the fast path
         /// for many concurrent callers. `nil` (default): each record uses a pooled connection.
         public var pipeline: RedisPipelineClient.Options?
         /// With ``pipeline``: whether an awaited record with no other awaited record in flight uses
@@ -99,7 +99,15 @@ public final class UsageRecorder: Service, Sendable {
     /// Creates a recorder. Nothing runs in the background until ``run()``, whose flusher first
     /// replays any spool an earlier process left.
     ///
-    /// - Parameter logger: By default nothing is logged.
+    /// - Parameters:
+    ///   - repository: Where events go first.
+    ///   - spool: Where events go when Redis cannot take them in time; `nil` (default): nowhere, so a
+    ///     record waits for Redis and fails with it.
+    ///   - options: Bounds, backoff and the optional pipeline.
+    ///   - metrics: Where records, their latency, the spool's size and Redis errors are counted (see
+    ///     ``LedgerMetrics``), and what the pipeline's client, the callback handlers and the
+    ///     ``QuotaGuard`` that use this recorder count.
+    ///   - logger: By default nothing is logged.
     public init(
         repository: TokenRepository, spool: EventSpool? = nil, options: Options = Options(),
         metrics: LedgerMetrics = LedgerMetrics(),

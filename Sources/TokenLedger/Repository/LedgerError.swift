@@ -2,7 +2,7 @@ import ErrorCodes
 import RedisClient
 
 /// An error from the accounting layer that is neither bad input (``ValidationError``) nor a Redis
-/// transport failure (``RedisClient/RedisError``, passed through as it is).
+/// transport failure (`RedisError`, passed through as it is).
 public struct LedgerError: Error, Sendable, Hashable, CustomStringConvertible, CategorizedError {
     /// The kind of failure. Closed: only the static lets exist, each with one stable snake_case name.
     public struct Code: ClosedErrorCode {
@@ -58,13 +58,13 @@ public struct LedgerError: Error, Sendable, Hashable, CustomStringConvertible, C
         self.message = message
     }
 
-    /// What the failure means: overflow and a retired cycle are ``ErrorCategory/badInput`` (the
-    /// event cannot apply); corrupt data is ``ErrorCategory/corruptData``, a newer schema
-    /// ``ErrorCategory/incompatibleData``; a
-    /// policy that kept changing, a busy lock and a lost lock are ``ErrorCategory/unavailable``
+    /// What the failure means: overflow and a retired cycle are `ErrorCategory.badInput` (the
+    /// event cannot apply); corrupt data is `ErrorCategory.corruptData`, a newer schema
+    /// `ErrorCategory.incompatibleData`; a
+    /// policy that kept changing, a busy lock and a lost lock are `ErrorCategory.unavailable`
     /// (a retry can succeed); another namespace's event and an instant past the server's clock are
-    /// ``ErrorCategory/misuse``; the rest (a broken installation, an unexpected reply, a bug) are
-    /// ``ErrorCategory/internal``.
+    /// `ErrorCategory.misuse`; the rest (a broken installation, an unexpected reply, a bug) are
+    /// `ErrorCategory.internal`.
     public var category: ErrorCategory {
         switch code {
         case .overflow, .cycleRetired: .badInput

@@ -19,7 +19,7 @@ struct PreparedWrite: Sendable {
     /// Reads the replies of ``calls``: the result, or the stored policy to retry with.
     ///
     /// - Throws: ``LedgerError`` (``LedgerError/Code/cycleRetired``, overflow, corrupt data),
-    ///   ``ValidationError``, ``RedisClient/RedisError``.
+    ///   ``ValidationError``, `RedisError`.
     func decode(_ replies: [RedisReply]) throws -> TokenRepository.Attempt<RecordResult> {
         let user = write.user
         switch try write.decode(replies[0]) {

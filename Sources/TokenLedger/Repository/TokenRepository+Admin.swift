@@ -49,7 +49,10 @@ extension TokenRepository {
     /// (check and reserve) until it ends (a *carry*, stored with the policy; see
     /// `docs/operations.md`, changing a cycle policy). Usage is still booked to the new policy's cycles.
     ///
-    /// - Parameter instant: When the change happens (picks the running cycles). Default now.
+    /// - Parameters:
+    ///   - user: The user id (1–256 bytes of UTF-8, no control characters).
+    ///   - policy: The user's own policy; `nil` clears it, so the default policy applies.
+    ///   - instant: When the change happens (picks the running cycles). Default now.
     public func setCyclePolicy(user: String, policy: BillingCyclePolicy?, at instant: Date = Date()) async throws {
         try Validation.validateUserID(user)
         let userKeys = try keys.user(user)
@@ -92,7 +95,11 @@ extension TokenRepository {
     /// A cycle with nothing recorded (a user who never recorded in it) is left alone: no key and no
     /// audit event is written. A cycle rollover closed stays closed (a later call amends its history).
     ///
-    /// - Parameter actor: Who or what asked (kept in the audit event).
+    /// - Parameters:
+    ///   - user: The user id (1–256 bytes of UTF-8, no control characters).
+    ///   - cycle: The start date of the cycle to zero; `nil` (default): the user's cycle running at `instant`.
+    ///   - instant: The time that picks the cycle when `cycle` is `nil`. Default now.
+    ///   - actor: Who or what asked (kept in the audit event).
     /// - Returns: The usage as it was before the reset (no calls and no tokens: nothing was reset).
     public func reset(
         user: String, cycle: CalendarDate? = nil, at instant: Date = Date(), actor: String = "tokenledger"
@@ -108,7 +115,9 @@ extension TokenRepository {
 
     /// The user's event stream (threshold and reset events), oldest first, as field dictionaries.
     ///
-    /// - Parameter count: The most events to return: 1…100 000.
+    /// - Parameters:
+    ///   - user: The user id (1–256 bytes of UTF-8, no control characters).
+    ///   - count: The most events to return: 1…100 000.
     public func events(user: String, count: Int = 100) async throws -> [[String: String]] {
         try Validation.validateUserID(user)
         guard (1...100_000).contains(count) else {

@@ -6,7 +6,7 @@ import Synchronization
 extension TokenRepository {
     /// Whether the user may spend `tokens` more in the current cycle. Read-only.
     ///
-    /// - Throws: ``ValidationError``; ``RedisClient/RedisError``.
+    /// - Throws: ``ValidationError``; `RedisError`.
     public func check(user: String, tokens: Int = 0, at instant: Date = Date()) async throws -> QuotaDecision {
         try Validation.validateUserID(user)
         try Validation.validateTokenCount(tokens, field: "tokens")
@@ -34,12 +34,15 @@ extension TokenRepository {
     /// and is `held`; a retry with a different amount is a conflict (nothing changes).
     ///
     /// - Parameters:
+    ///   - user: The user id (1–256 bytes of UTF-8, no control characters).
+    ///   - callID: The call's id (1–128 bytes), which the later settle or release names.
+    ///   - tokens: The tokens to hold for the call (0…10^12).
     ///   - ttl: How long the lease lives if never settled or released (default from the configuration);
     ///     1 ms to ``Validation/maximumLeaseTTL`` (7 days).
     ///   - instant: The time of the call (2000-01-01 to before 9999-01-01; see ``Validation/validateEventInstant(_:field:)``).
     /// - Throws: ``ValidationError`` (``ValidationError/Code/reservationConflict`` naming both amounts when
     ///   the call id holds a lease of another amount); ``LedgerError`` (``LedgerError/Code/newerSchema``);
-    ///   ``RedisClient/RedisError``.
+    ///   `RedisError`.
     public func reserve(
         user: String, callID: String, tokens: Int, ttl: Duration? = nil, at instant: Date = Date()
     ) async throws -> Reservation {

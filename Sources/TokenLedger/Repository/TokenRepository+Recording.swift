@@ -15,7 +15,7 @@ extension TokenRepository {
     ///   - cycle: An explicit cycle start date, which wins over the user's policy.
     ///   - instant: The time of the call, which picks the cycle. Default now.
     /// - Returns: Whether it was applied (false: duplicate), with the cycle's new total.
-    /// - Throws: ``ValidationError`` before anything is written; ``LedgerError``; ``RedisClient/RedisError``.
+    /// - Throws: ``ValidationError`` before anything is written; ``LedgerError``; `RedisError`.
     public func record(
         user: String, callID: String, usage: UsageRecord, model: String = "", provider: String = "",
         cycle: CalendarDate? = nil, at instant: Date = Date()

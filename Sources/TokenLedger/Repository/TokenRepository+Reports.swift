@@ -42,8 +42,11 @@ extension TokenRepository {
     /// Every user with usage in a cycle (by default the default policy's current cycle).
     ///
     /// - Parameters:
+    ///   - cycle: The start date of the cycle to report; `nil` (default): the default policy's cycle
+    ///     running at `instant`.
     ///   - top: Keep only the first `top` users after sorting.
     ///   - sort: The order (largest first); ties by user id.
+    ///   - instant: The time that picks the cycle when `cycle` is `nil`. Default now.
     ///   - progress: Called after each batch with (users read, users in the index), for long reports.
     public func report(
         cycle: CalendarDate? = nil, top: Int? = nil, sort: ReportSort = .total, at instant: Date = Date(),

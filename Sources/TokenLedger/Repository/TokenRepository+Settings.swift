@@ -59,7 +59,7 @@ extension TokenRepository {
     /// repository; once it was found writable the answer is cached, so the hot path pays one lock read.
     ///
     /// - Throws: ``LedgerError`` with code ``LedgerError/Code/newerSchema`` (a sentence naming both
-    ///   versions) or ``LedgerError/Code/corruptData``; ``RedisClient/RedisError``.
+    ///   versions) or ``LedgerError/Code/corruptData``; `RedisError`.
     public func ensureWritableSchema() async throws {
         if schemaWritable.withLock({ $0 }) { return }
         if let text = try await pool.send(GET(keys.schema)) {

@@ -14,7 +14,7 @@ import Synchronization
 /// right cycle. So a policy change can never book usage into the wrong cycle.
 ///
 /// ### Threading
-/// `Sendable`; share one instance. All I/O goes through the ``RedisClient/RedisConnectionPool``.
+/// `Sendable`; share one instance. All I/O goes through the `RedisConnectionPool`.
 public final class TokenRepository: Sendable {
     /// The pool this repository uses.
     public let pool: RedisConnectionPool
@@ -43,8 +43,14 @@ public final class TokenRepository: Sendable {
 
     /// Creates a repository.
     ///
-    /// - Parameter metrics: Where `tokenledger_history_adjustments_total` is counted (default: the
-    ///   process's bootstrapped `MetricsSystem`).
+    /// - Parameters:
+    ///   - pool: The connections every command goes through; the caller closes it.
+    ///   - configuration: The namespace, thresholds, default lease TTL and settings cache TTL
+    ///     (default: ``LedgerConfiguration``'s defaults).
+    ///   - logger: Receives the amendments of closed cycles' histories by late calls; by default
+    ///     nothing is logged.
+    ///   - metrics: Where `tokenledger_history_adjustments_total` is counted (default: the
+    ///     process's bootstrapped `MetricsSystem`).
     /// - Throws: ``LedgerError`` when the Lua scripts are missing from the installation.
     public init(
         pool: RedisConnectionPool,

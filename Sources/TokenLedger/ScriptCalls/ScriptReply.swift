@@ -39,7 +39,7 @@ enum ScriptStatus: Sendable, Hashable {
 /// - `OVERFLOW <what>` (a counter would pass 2^53 − 1) → ``LedgerError/Code/overflow``;
 /// - `BADSTATE <key> [field] holds <value>` (a stored value another program wrote) →
 ///   ``LedgerError/Code/corruptData``;
-/// - any other error reply is thrown as the ``RedisClient/RedisError`` it is.
+/// - any other error reply is thrown as the `RedisError` it is.
 enum ScriptReply {
     /// How a script's `BADINPUT` is reported: the ``ValidationError`` code and field.
     struct BadInput: Sendable {

@@ -15,7 +15,7 @@ public struct SpoolError: Error, Sendable, Hashable, CustomStringConvertible, Ca
         public static let io = Code("io")
     }
 
-    /// ``ErrorCategory/internal``: the spool is the last resort when Redis is down, so a spool that
+    /// `ErrorCategory.internal`: the spool is the last resort when Redis is down, so a spool that
     /// cannot take an event is a failure of this host an operator must see, not a retry.
     public var category: ErrorCategory { .internal }
 

@@ -9,8 +9,8 @@ import BytePairEncoding
 // module that knows no categories, are classified here.
 
 extension RankFileError: CategorizedError {
-    /// A rank file that is missing or unreadable is ``ErrorCategory/misuse`` (the configured path
-    /// is wrong); one that is there but malformed is ``ErrorCategory/corruptData``.
+    /// A rank file that is missing or unreadable is `ErrorCategory.misuse` (the configured path
+    /// is wrong); one that is there but malformed is `ErrorCategory.corruptData`.
     public var category: ErrorCategory {
         code == .fileNotFound || code == .unreadable ? .misuse : .corruptData
     }

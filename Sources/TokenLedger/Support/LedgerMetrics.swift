@@ -21,9 +21,9 @@ import RedisClient
 /// `state`: `open`, `idle`), `tokenledger_redis_pool_waiting` (gauge),
 /// `tokenledger_redis_inline_replies_total` (counter, `outcome`: `answered`, `handed_over`) and
 /// `tokenledger_redis_pipeline_batches_total` / `tokenledger_redis_pipeline_commands_total`
-/// (counters); pass the same factory to ``RedisClient/RedisConnectionPool`` to collect them in one
+/// (counters); pass the same factory to `RedisConnectionPool` to collect them in one
 /// place. These metrics are the library's one statistics surface: to read them in-process, pass an
-/// ``RedisClient/InProcessMetrics``.
+/// `InProcessMetrics`.
 public struct LedgerMetrics: Sendable {
     let factory: any MetricsFactory
     private let records: [String: Counter]

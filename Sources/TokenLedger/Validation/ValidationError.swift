@@ -80,7 +80,7 @@ public struct ValidationError: Error, Sendable, Hashable, CustomStringConvertibl
         self.message = message
     }
 
-    /// ``ErrorCategory/badInput``: every code is input refused before anything was written.
+    /// `ErrorCategory.badInput`: every code is input refused before anything was written.
     public var category: ErrorCategory { .badInput }
 
     /// The ``message``.
