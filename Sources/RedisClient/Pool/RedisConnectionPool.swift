@@ -71,6 +71,9 @@ public final class RedisConnectionPool: Sendable {
         var open = 0
         var waiters: [UInt64: Waiter] = [:]
         var waitOrder: [UInt64] = []
+        /// Waiters whose timeout fired before they were queued (the timer races the queueing): they
+        /// fail with `poolTimeout` as they queue, instead of waiting without a timeout.
+        var expired: Set<UInt64> = []
         var nextWaiterID: UInt64 = 0
         var closed = false
 
@@ -264,6 +267,8 @@ public final class RedisConnectionPool: Sendable {
             return s.nextWaiterID
         }
         let timeout = options.waitTimeout
+        // After the group has awaited the timer: forget a mark it left after the wait had ended.
+        defer { update { s in _ = s.expired.remove(id) } }
         return try await withThrowingTaskGroup(of: Void.self, returning: Lease.self) { group in
             group.addTask {
                 do {
@@ -272,21 +277,22 @@ public final class RedisConnectionPool: Sendable {
                 } catch {
                     return  // the wait ended first
                 }
-                self.failWaiter(id, with: RedisError.poolTimeout(after: timeout))
+                self.expireWaiter(id, after: timeout)
             }
             defer { group.cancelAll() }
-            return try await waitInLine(id)
+            return try await waitInLine(id, timeout: timeout)
         }
     }
 
     /// Queues the caller as waiter `id` until a lease comes, ``failWaiter(_:with:)`` fails it or the
     /// task is cancelled.
-    private func waitInLine(_ id: UInt64) async throws -> Lease {
+    private func waitInLine(_ id: UInt64, timeout: Duration) async throws -> Lease {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Lease, any Error>) in
                 let outcome = update { s -> Result<Lease, any Error>? in
                     if s.closed { return .failure(RedisError.poolClosed) }
                     if Task.isCancelled { return .failure(CancellationError()) }
+                    if s.expired.remove(id) != nil { return .failure(RedisError.poolTimeout(after: timeout)) }
                     // A connection may have come back between the first look and now.
                     if let connection = s.idle.popLast() { return .success(.connection(connection)) }
                     if s.open < options.maximumConnections {
@@ -302,6 +308,17 @@ public final class RedisConnectionPool: Sendable {
         } onCancel: {
             failWaiter(id, with: CancellationError())
         }
+    }
+
+    /// The timer of waiter `id` fired: fail it with `poolTimeout`, or, when it is not queued yet,
+    /// mark it so that it fails as it queues.
+    private func expireWaiter(_ id: UInt64, after timeout: Duration) {
+        let waiter = update { s -> Waiter? in
+            if let waiter = s.waiters.removeValue(forKey: id) { return waiter }
+            s.expired.insert(id)
+            return nil
+        }
+        waiter?.resume(throwing: RedisError.poolTimeout(after: timeout))
     }
 
     private func failWaiter(_ id: UInt64, with error: any Error) {
