@@ -30,6 +30,7 @@ do {
         let context = LLMCallContext(
             runID: "run-\(UUID().uuidString)", user: "bob", provider: "openai", model: "gpt-4o")
         return try await guardian.run(context: context, messages: messages, maxOutputTokens: maxOutputTokens) {
+            @Sendable in
             ("Usage is metered per billing cycle.", UsageRecord(inputTokens: 40, outputTokens: 900))
         }
     }

@@ -65,9 +65,6 @@ public struct QuotaGuard: Sendable {
 
     /// Runs `call` if the user's quota admits `prompt estimate + maxOutputTokens`.
     ///
-    /// It runs on the caller's actor (`nonisolated(nonsending)`), so `call` need not be `@Sendable`:
-    /// main-actor code passes a closure that touches its own state.
-    ///
     /// - Parameters:
     ///   - context: Who is calling; its run id is the reservation's and the record's call id.
     ///   - messages: The prompt, whose tokens are counted.
@@ -77,7 +74,7 @@ public struct QuotaGuard: Sendable {
     /// - Throws: ``QuotaExceededError`` before calling when the quota does not admit it;
     ///   ``QuotaUnavailableError`` when Redis is unreachable and the policy is fail-closed; the
     ///   call's own error (after releasing the reservation); ``ValidationError`` for bad input.
-    nonisolated(nonsending) public func run<T: Sendable>(
+    public func run<T: Sendable>(
         context: LLMCallContext, messages: [ChatMessage], maxOutputTokens: Int,
         _ call: () async throws -> (result: T, usage: UsageRecord)
     ) async throws -> T {
