@@ -18,10 +18,7 @@ extension UsageRecorder {
             cycle: cycle,
             at: instant, namespace: repository.keys.namespace)
         do {
-            try TokenRepository.validateRecord(
-                user: event.user, callID: event.callID, usage: event.usage, model: event.model, provider: event.provider
-            )
-            try Validation.validateEventInstant(event.at)
+            try Self.validate(event)
         } catch {
             metrics.record("rejected")
             logger.warning(
@@ -53,12 +50,16 @@ extension UsageRecorder {
         }
     }
 
+    /// The checks a record gets before anything is sent: its fields and its instant.
+    static func validate(_ event: SpooledEvent) throws {
+        try TokenRepository.validateRecord(
+            user: event.user, callID: event.callID, usage: event.usage, model: event.model, provider: event.provider)
+        try Validation.validateEventInstant(event.at)
+    }
+
     func submit(_ event: SpooledEvent) async -> RecordOutcome {
         do {
-            try TokenRepository.validateRecord(
-                user: event.user, callID: event.callID, usage: event.usage, model: event.model, provider: event.provider
-            )
-            try Validation.validateEventInstant(event.at)
+            try Self.validate(event)
         } catch {
             metrics.record("rejected")
             return .rejected(error)
