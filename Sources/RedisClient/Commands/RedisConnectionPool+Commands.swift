@@ -141,3 +141,26 @@ extension AsyncSequence where Self: Sendable {
         if !batch.isEmpty { try await body(batch) }
     }
 }
+
+extension RedisScanSequence {
+    /// Collects the keys `size` at a time and calls `body` with each batch, as the generic
+    /// `forEachBatch(of:_:)` does, but never with the same key twice in one batch: a cursor scan may
+    /// return a key again in a later step (while the collection is rehashed), and a batch spans
+    /// steps. Callers that count or sum per key get each key once per batch.
+    public func forEachBatch(
+        of size: Int, _ body: ([[UInt8]]) async throws -> Void
+    ) async throws {
+        var batch: [[UInt8]] = []
+        var inBatch = Set<[UInt8]>()
+        batch.reserveCapacity(size)
+        for try await element in self where inBatch.insert(element).inserted {
+            batch.append(element)
+            if batch.count >= size {
+                try await body(batch)
+                batch.removeAll(keepingCapacity: true)
+                inBatch.removeAll(keepingCapacity: true)
+            }
+        }
+        if !batch.isEmpty { try await body(batch) }
+    }
+}

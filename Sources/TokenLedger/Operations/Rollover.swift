@@ -245,11 +245,9 @@ public struct Rollover: Sendable {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         try await pool.sscan(keys.index(cycle), count: options.batchSize).forEachBatch(of: options.batchSize) {
             members in
-            // SSCAN may return a member twice (while the set is rehashed), and a batch spans steps:
-            // close each user once per batch (a later batch skips users the history already has).
-            var seen = Set<String>()
+            // A batch holds each member once (a later batch skips users the history already has).
             let users = members.map { String(decoding: $0, as: UTF8.self) }.filter {
-                (try? Validation.validateUserID($0)) != nil && seen.insert($0).inserted
+                (try? Validation.validateUserID($0)) != nil
             }
             if users.isEmpty { return }
             // Who is not in the history yet, and what policy each of them has.
