@@ -25,7 +25,10 @@ extension UsageRecorder {
                 "usage rejected", metadata: [LoggingKeys.callID: "\(callID)", LoggingKeys.error: "\(error)"])
             return
         }
-        guard let pipeline, repository.cachedSettings() != nil, repository.schemaKnownWritable else {
+        // The pipeline has lanes to one endpoint: a cluster (or a mode not known yet) takes the routed pool.
+        guard let pipeline, repository.cachedSettings() != nil, repository.schemaKnownWritable,
+            repository.pool.resolvedMode == .standalone
+        else {
             // A follow-up of run(); a recorder nobody runs records it before returning instead.
             if isRunning {
                 later { _ = await self.submit(event) }
@@ -71,7 +74,8 @@ extension UsageRecorder {
         // it (recordTimeout): while Redis stalls, later records then use the pipeline, whose
         // deadlines are short, instead of pinning one pooled connection each.
         let alone = awaitedInFlight.add(1, ordering: .relaxed).newValue == 1
-        let pipeline = alone && options.loneCallerUsesPool ? nil : self.pipeline
+        let pipeline =
+            (alone && options.loneCallerUsesPool) || repository.pool.resolvedMode != .standalone ? nil : self.pipeline
         let operation: @Sendable () async throws -> RecordResult = {
             defer { self.awaitedInFlight.subtract(1, ordering: .relaxed) }
             if let pipeline {
