@@ -101,8 +101,12 @@ extension RedisClusterRouter {
         let pool = nodePool(for: endpoint)
         do {
             return try await pool.send(CLUSTER.SHARDS())
-        } catch let error as RedisError where error.code == .server && error.serverCode == "ERR" {
-            // An older server (before 7.0) answers "ERR unknown subcommand".
+        } catch let error as RedisError
+            where (error.code == .server && error.serverCode == "ERR") || error.code == .protocolError
+        {
+            // An older server (before 7.0) answers "ERR unknown subcommand"; a node that does not
+            // know its own address yet (a lone node never met by another) has no endpoint in SHARDS,
+            // and SLOTS reports it at the host it was asked at.
             var host: String?
             if case .tcp(let name, _) = endpoint { host = name }
             return try await pool.send(CLUSTER.SLOTS(queriedHost: host))

@@ -142,6 +142,13 @@ public final class RedisConnectionPool: Sendable {
         return try await router.resolveMode() ? .cluster : .standalone
     }
 
+    /// ``mode()``, or `nil` when the server cannot be asked now (the error is left to the next call).
+    /// One atomic load once the mode is known.
+    public func probedMode() async -> RedisConfiguration.Mode? {
+        if let known = resolvedMode { return known }
+        return try? await mode()
+    }
+
     /// The mode if it is known without asking: `nil` while ``RedisConfiguration/Mode/auto`` has not
     /// asked the server yet (nothing was sent). Never blocks.
     public var resolvedMode: RedisConfiguration.Mode? {

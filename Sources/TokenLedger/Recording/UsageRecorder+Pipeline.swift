@@ -74,11 +74,11 @@ extension UsageRecorder {
         // it (recordTimeout): while Redis stalls, later records then use the pipeline, whose
         // deadlines are short, instead of pinning one pooled connection each.
         let alone = awaitedInFlight.add(1, ordering: .relaxed).newValue == 1
-        let pipeline =
-            (alone && options.loneCallerUsesPool) || repository.pool.resolvedMode != .standalone ? nil : self.pipeline
+        let pipeline = alone && options.loneCallerUsesPool ? nil : self.pipeline
         let operation: @Sendable () async throws -> RecordResult = {
             defer { self.awaitedInFlight.subtract(1, ordering: .relaxed) }
-            if let pipeline {
+            // The pipeline's lanes reach one endpoint: never used against a cluster (asked once).
+            if let pipeline, await self.repository.pool.probedMode() != .cluster {
                 do {
                     return try await self.applyPipelined(event, pipeline: pipeline)
                 } catch let error as RedisError where error.code == .poolClosed {
