@@ -156,15 +156,11 @@ extension UsageRecorder {
     /// policy) go through the repository, which handles them.
     private func applyPipelined(_ event: SpooledEvent, pipeline: RedisPipelineClient) async throws -> RecordResult {
         let prepared = try await prepare(event)
-        var replies = try await pipeline.send(prepared.calls.map(\.command), deadline: queueDeadline())
+        let replies = try await pipeline.send(prepared.calls.map(\.command), deadline: queueDeadline())
         if Self.isNoScript(replies[0]) { return try await apply(event) }  // it never ran
-        if replies.dropFirst().contains(where: Self.isNoScript) {
-            replies = await rerunMissingScripts(prepared.calls, replies: replies)
-        }
         switch try prepared.decode(replies) {
-        case .done(let result):
-            if result.amendsHistory { await repository.amendHistoryNow(user: event.user, cycle: result.cycle) }
-            return result
+        case .done(let written):
+            return await repository.finishWrite(written)
         case .retry(let stored):
             repository.notePolicy(user: event.user, stored: stored)
             return try await apply(event)
@@ -186,17 +182,13 @@ extension UsageRecorder {
                 later { _ = await self.submit(event) }  // it never ran
                 return
             }
-            if replies.dropFirst().contains(where: Self.isNoScript) {
-                // The record ran; only the index call's script was missing (see rerunMissingScripts).
-                later { _ = await self.rerunMissingScripts(prepared.calls, replies: replies) }
-            }
             do {
                 switch try prepared.decode(replies) {
-                case .done(let outcome):
-                    metrics.record(outcome.applied ? "applied" : "duplicate")
-                    if outcome.amendsHistory {
-                        later { await self.repository.amendHistoryNow(user: event.user, cycle: outcome.cycle) }
+                case .done(let written):
+                    if written.indexDue || written.result.amendsHistory {
+                        later { _ = await self.repository.finishWrite(written) }
                     }
+                    metrics.record(written.result.applied ? "applied" : "duplicate")
                 case .retry(let stored):
                     repository.notePolicy(user: event.user, stored: stored)
                     later { _ = await self.submit(event) }
@@ -230,18 +222,6 @@ extension UsageRecorder {
         return false
     }
 
-    /// Runs again, through the pool (which loads missing scripts), the calls after the record whose
-    /// script the server did not have. The record itself ran, so it is not sent again (that would
-    /// report the caller's own record as a duplicate); those calls are the derived index write,
-    /// whose failure only means the next record of the user tries it again.
-    private func rerunMissingScripts(_ calls: [RedisScriptCall], replies: [RedisReply]) async -> [RedisReply] {
-        let missing = replies.indices.dropFirst().filter { $0 < calls.count && Self.isNoScript(replies[$0]) }
-        guard let rerun = try? await repository.pool.evaluateMany(missing.map { calls[$0] }) else { return replies }
-        var updated = replies
-        for (index, reply) in zip(missing, rerun) { updated[index] = reply }
-        return updated
-    }
-
     private func checkNamespace(_ event: SpooledEvent) throws {
         if let namespace = event.namespace, namespace != repository.keys.namespace {
             throw LedgerError(
@@ -252,17 +232,13 @@ extension UsageRecorder {
         }
     }
 
+    /// One event through the repository's pool path.
+    ///
+    /// - Throws: as ``TokenRepository/record(user:callID:usage:model:provider:cycle:at:)``.
     func apply(_ event: SpooledEvent) async throws -> RecordResult {
         try checkNamespace(event)
-        switch event.operation {
-        case .record:
-            return try await repository.record(
-                user: event.user, callID: event.callID, usage: event.usage, model: event.model,
-                provider: event.provider, cycle: event.cycle, at: event.at)
-        case .settle:
-            return try await repository.settle(
-                user: event.user, callID: event.callID, usage: event.usage, model: event.model,
-                provider: event.provider, at: event.at)
-        }
+        return try await repository.write(
+            event.operation.writeKind, user: event.user, callID: event.callID, usage: event.usage, model: event.model,
+            provider: event.provider, cycle: event.operation == .settle ? nil : event.cycle, at: event.at)
     }
 }

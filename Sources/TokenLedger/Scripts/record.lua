@@ -3,12 +3,16 @@
 -- ARGV: 1 assumed policy, 2 call id, 3-7 counts (see usage_counts), 8 model, 9 default limit,
 --       10 thresholds, 11 user id, 12 cycle name
 -- Returns {'policy', stored} | {'retired', last retired cycle} (retention deleted the cycle: nothing
--- written) | {status, cycle used tokens, cycle calls}, status 'applied', 'duplicate' or 'late'
--- (applied to a cycle rollover closed: the caller amends its history, see close.lua)
+-- written) | {status, cycle used tokens, cycle calls, 0, index due}, status 'applied', 'duplicate'
+-- or 'late' (applied to a cycle rollover closed: the caller amends its history, see close.lua);
+-- index due is 1 when this record claimed the index write (index_due in common.lua: no
+-- `index:done` mark and no fresh claim): the caller then runs index.lua (the {global} slot) and
+-- index_mark.lua, so the namespace-wide index is written once per user and cycle, decided here
+-- rather than by any process's memory.
 local mismatch, limit, retired = profile_check(KEYS[1], ARGV[1], ARGV[9])
 if mismatch then return {'policy', mismatch} end
 if retired and ARGV[12] <= retired then return {'retired', retired} end
 local input, output, cached, cache_write, reasoning = usage_counts(ARGV, 3)
-local applied, used, count, late = apply_usage(KEYS[2], KEYS[3], ARGV[2], ARGV[8], input, output, cached, cache_write,
+local applied, used, count, late, indexed = apply_usage(KEYS[2], KEYS[3], ARGV[2], ARGV[8], input, output, cached, cache_write,
   reasoning, limit, ARGV[10], KEYS[4], ARGV[11], ARGV[12], KEYS[5])
-return {late and 'late' or (applied and 'applied' or 'duplicate'), used, count}
+return {late and 'late' or (applied and 'applied' or 'duplicate'), used, count, 0, index_due(KEYS[2], indexed, count)}

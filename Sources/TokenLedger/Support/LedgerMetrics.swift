@@ -9,6 +9,7 @@ import RedisClient
 /// | `tokenledger_quota_decisions_total` | counter | `decision`: allowed, denied, fail_open, fail_closed |
 /// | `tokenledger_redis_errors_total` | counter | `code`: the `RedisError` code |
 /// | `tokenledger_history_adjustments_total` | counter | — (late calls added to a closed cycle's history; counted by ``TokenRepository``) |
+/// | `tokenledger_index_writes_total` | counter | — (users added to a cycle's derived index by a record: at most once per user and cycle; ``TokenRepository``) |
 /// | `tokenledger_spool_events` | gauge | — (events waiting: after a replay, and at most once a second while events spool) |
 /// | `tokenledger_spool_bytes` | gauge | — |
 /// | `tokenledger_record_seconds` | timer | — (an awaited record or settle, from the call to its outcome; ``UsageRecorder``) |
@@ -76,6 +77,11 @@ public struct LedgerMetrics: Sendable {
 
     func historyAdjustment() {
         Counter(label: "tokenledger_history_adjustments_total", factory: factory).increment()
+    }
+
+    /// Counts one write of a user into a cycle's derived index by the record path.
+    func indexWrite() {
+        Counter(label: "tokenledger_index_writes_total", factory: factory).increment()
     }
 
     func quota(_ decision: String) {
