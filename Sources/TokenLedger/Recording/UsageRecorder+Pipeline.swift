@@ -36,7 +36,7 @@ extension UsageRecorder {
         }
         // The commands are built on the pipeline's lane thread; the caller only queues the event.
         let built = PreparedRecord()
-        await pipeline.enqueue(deadline: queueDeadline()) {
+        await pipeline.enqueue(deadline: queueDeadline(), wait: repository.configuration.replicaWait) {
             do {
                 let prepared = try self.prepareNow(event)
                 built.write = prepared
@@ -101,6 +101,8 @@ extension UsageRecorder {
         case .value(let result):
             metrics.record(result.applied ? "applied" : "duplicate")
             return result.applied ? .applied(result) : .duplicate(result)
+        case .error(let unreplicated as UnreplicatedWrite):
+            return await spoolUnreplicated(event, unreplicated)
         case .error(let error) where Self.isRejection(error):
             metrics.record("rejected")
             return .rejected(error)
@@ -156,11 +158,20 @@ extension UsageRecorder {
     /// policy) go through the repository, which handles them.
     private func applyPipelined(_ event: SpooledEvent, pipeline: RedisPipelineClient) async throws -> RecordResult {
         let prepared = try await prepare(event)
-        let replies = try await pipeline.send(prepared.calls.map(\.command), deadline: queueDeadline())
+        let commands = prepared.calls.map(\.command)
+        let replies: [RedisReply]
+        var acknowledged = Int.max
+        if let wait = repository.configuration.replicaWait {
+            (replies, acknowledged) = try await pipeline.send(commands, deadline: queueDeadline(), wait: wait)
+        } else {
+            replies = try await pipeline.send(commands, deadline: queueDeadline())
+        }
         if Self.isNoScript(replies[0]) { return try await apply(event) }  // it never ran
         switch try prepared.decode(replies) {
         case .done(let written):
-            return await repository.finishWrite(written)
+            let result = await repository.finishWrite(written)
+            try repository.checkReplicated(result, acknowledged: acknowledged)
+            return result
         case .retry(let stored):
             repository.notePolicy(user: event.user, stored: stored)
             return try await apply(event)
@@ -172,7 +183,11 @@ extension UsageRecorder {
         _ event: SpooledEvent, prepared: PreparedWrite?, result: Result<[RedisReply], RedisError>
     ) {
         switch result {
-        case .success(let replies):
+        case .success(var replies):
+            var acknowledged = Int.max
+            if repository.configuration.replicaWait != nil {
+                (replies, acknowledged) = RedisPipelineClient.splitAcknowledgement(replies)
+            }
             // The builder returned commands, so it prepared the write; were it not so, the pool takes it.
             guard let prepared else {
                 later { _ = await self.submit(event) }
@@ -188,7 +203,12 @@ extension UsageRecorder {
                     if written.indexDue || written.result.amendsHistory {
                         later { _ = await self.repository.finishWrite(written) }
                     }
-                    metrics.record(written.result.applied ? "applied" : "duplicate")
+                    do {
+                        try repository.checkReplicated(written.result, acknowledged: acknowledged)
+                        metrics.record(written.result.applied ? "applied" : "duplicate")
+                    } catch let unreplicated as UnreplicatedWrite {
+                        spoolUnreplicatedInBackground(event, unreplicated)
+                    }
                 case .retry(let stored):
                     repository.notePolicy(user: event.user, stored: stored)
                     later { _ = await self.submit(event) }
@@ -234,7 +254,8 @@ extension UsageRecorder {
 
     /// One event through the repository's pool path.
     ///
-    /// - Throws: as ``TokenRepository/record(user:callID:usage:model:provider:cycle:at:)``.
+    /// - Throws: as ``TokenRepository/record(user:callID:usage:model:provider:cycle:at:)``, and
+    ///   ``UnreplicatedWrite`` when the write applied but too few replicas acknowledged it.
     func apply(_ event: SpooledEvent) async throws -> RecordResult {
         try checkNamespace(event)
         return try await repository.write(

@@ -19,9 +19,11 @@ extension TokenRepository {
         user: String, callID: String, usage: UsageRecord, model: String = "", provider: String = "",
         cycle: CalendarDate? = nil, at instant: Date = Date()
     ) async throws -> RecordResult {
-        try await write(
-            .record, user: user, callID: callID, usage: usage, model: model, provider: provider, cycle: cycle,
-            at: instant)
+        try await UnreplicatedWrite.rethrowingError {
+            try await write(
+                .record, user: user, callID: callID, usage: usage, model: model, provider: provider, cycle: cycle,
+                at: instant)
+        }
     }
 
     /// Replaces a call's reservation with its actual usage, exactly once. With no live lease the
@@ -32,14 +34,19 @@ extension TokenRepository {
         user: String, callID: String, usage: UsageRecord, model: String = "", provider: String = "",
         at instant: Date = Date()
     ) async throws -> RecordResult {
-        try await write(
-            .settle, user: user, callID: callID, usage: usage, model: model, provider: provider, cycle: nil,
-            at: instant)
+        try await UnreplicatedWrite.rethrowingError {
+            try await write(
+                .settle, user: user, callID: callID, usage: usage, model: model, provider: provider, cycle: nil,
+                at: instant)
+        }
     }
 
     /// Record or settle: validate, then run the script at the cycle the user's policy gives
     /// (retrying with the stored policy if the assumed one was stale), then the index write when
-    /// the script says it is due.
+    /// the script says it is due. With ``LedgerConfiguration/replicaWait``, the script is followed
+    /// by `WAIT` on the same connection.
+    ///
+    /// - Throws: ``UnreplicatedWrite`` when the write applied but too few replicas acknowledged it.
     func write(
         _ kind: WriteKind, user: String, callID: String, usage: UsageRecord, model: String,
         provider: String, cycle: CalendarDate?, at instant: Date
@@ -48,13 +55,28 @@ extension TokenRepository {
         try Validation.validateEventInstant(instant)
         let settings = try await settings()
         try await ensureWritableSchema()  // no round trip once settings() found it writable
+        var acknowledged = Int.max
         let written = try await retryingStalePolicy(user: user) {
             let prepared = try prepareWrite(
                 kind, user: user, callID: callID, usage: usage, model: model, cycle: cycle, at: instant,
                 settings: settings)
-            return try prepared.decode(try await pool.evaluateMany(prepared.calls))
+            guard let wait = configuration.replicaWait else {
+                return try prepared.decode(try await pool.evaluateMany(prepared.calls))
+            }
+            let (replies, replicas) = try await pool.evaluateMany(prepared.calls, wait: wait)
+            acknowledged = replicas
+            return try prepared.decode(replies)
         }
-        return await finishWrite(written)
+        let result = await finishWrite(written)
+        try checkReplicated(result, acknowledged: acknowledged)
+        return result
+    }
+
+    /// Throws ``UnreplicatedWrite`` when fewer replicas than ``LedgerConfiguration/replicaWait``
+    /// asks for acknowledged a write (`Int.max`: no wait was asked for).
+    func checkReplicated(_ result: RecordResult, acknowledged: Int) throws {
+        guard let wait = configuration.replicaWait, acknowledged < wait.replicas else { return }
+        throw UnreplicatedWrite(result: result, acknowledged: acknowledged, wait: wait)
     }
 
     /// What follows a decoded write: the index write when due, the history amendment of a late call.
@@ -77,7 +99,8 @@ extension TokenRepository {
             kind: kind, user: user,
             userKeys: try! keys.user(user),  // the user id was validated, so building its keys cannot fail
             cycleName: target.name, assumedPolicy: assumed, callID: callID, usage: usage, model: model,
-            defaultLimit: settings.defaultLimit, thresholds: thresholdsArgument)
+            defaultLimit: settings.defaultLimit, thresholds: thresholdsArgument,
+            replicaWait: configuration.replicaWait != nil)
         return PreparedWrite(write: write, cycle: target.start, calls: [write.call(scripts)])
     }
 

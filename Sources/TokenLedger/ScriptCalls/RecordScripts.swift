@@ -37,6 +37,9 @@ struct RecordScript: LedgerScriptCall {
     var defaultLimit: Int?
     /// The thresholds argument (`80,100`).
     var thresholds: String
+    /// Whether the caller sends `WAIT` after the call: a duplicate then makes a write (the same
+    /// value again), so the `WAIT` also covers the original write of the call, wherever it came from.
+    var replicaWait = false
 
     var script: ScriptName { kind == .settle ? .settle : .record }
 
@@ -57,7 +60,7 @@ struct RecordScript: LedgerScriptCall {
             assumedPolicy, callID, usage.inputTokens, usage.outputTokens, usage.cachedInputTokens ?? -1,
             usage.cacheWriteTokens ?? -1, usage.reasoningTokens ?? -1, model, defaultLimit ?? -1, thresholds, user,
             cycleName,
-        ]
+        ] + (replicaWait ? ["1"] : [])
     }
 
     var subject: String? { "user '\(user)' cycle \(cycleName)" }
