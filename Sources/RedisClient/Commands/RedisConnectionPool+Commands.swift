@@ -28,7 +28,32 @@ extension RedisConnectionPool {
     /// - Throws: ``RedisError``: pool and transport failures, the server's error reply (naming the
     ///   command), or ``RedisError/Code/protocolError`` when the reply has the wrong shape.
     public func send<Command: RedisCommandRepresentable>(_ command: Command) async throws -> Command.Reply {
-        try await withConnection { try await $0.send(command) }
+        if let pool = directPool { return try await pool.withConnection { try await $0.send(command) } }
+        return try command.decodeReply(try await route([RoutedCommand(typed: command)])[0])
+    }
+
+    /// Sends a typed command to one node, as it is (no redirection followed): for per-node work such
+    /// as a cluster's health report. Against a standalone server the node must be the configured one.
+    ///
+    /// - Parameters:
+    ///   - command: The command.
+    ///   - node: The node's endpoint, e.g. one of ``clusterTopology()``'s nodes.
+    /// - Throws: ``RedisError`` as ``send(_:)-(RedisCommandRepresentable)``, or
+    ///   ``RedisError/Code/invalidConfiguration`` for another node than the standalone server.
+    public func send<Command: RedisCommandRepresentable>(
+        _ command: Command, to node: RedisConfiguration.Endpoint
+    ) async throws -> Command.Reply {
+        guard let router, try await router.resolveMode() else {
+            guard node == configuration.endpoint else {
+                throw RedisError(
+                    code: .invalidConfiguration,
+                    message:
+                        "cannot send \(Command.name) to \(node): the server is standalone and the pool is for \(configuration.endpoint)",
+                    command: Command.name)
+            }
+            return try await seedPool.withConnection { try await $0.send(command) }
+        }
+        return try await router.nodePool(for: node).withConnection { try await $0.send(command) }
     }
 
     /// Sends typed commands of one kind in one pipeline on a pooled connection and returns their
@@ -48,7 +73,15 @@ extension RedisConnectionPool {
         _ commands: [Command]
     ) async throws -> [Result<Command.Reply, RedisError>] {
         if commands.isEmpty { return [] }
-        return try await withConnection { try await $0.pipelineResults(commands) }
+        if let pool = directPool { return try await pool.withConnection { try await $0.pipelineResults(commands) } }
+        let replies = try await route(commands.map { RoutedCommand(typed: $0) })
+        return zip(commands, replies).map { command, reply in command.decodeResult(reply) }
+    }
+
+    /// The masters a keyless scan walks: `nil` for a standalone server (the pool's own node).
+    func scanNodes() async throws -> [RedisConfiguration.Endpoint]? {
+        guard directPool == nil, let router, try await router.resolveMode() else { return nil }
+        return try await router.currentTopology().topology.masters.map(\.endpoint)
     }
 
     /// Every key matching `pattern` (every key with `nil`), walked with `SCAN`: the sequence owns the
@@ -57,6 +90,8 @@ extension RedisConnectionPool {
     /// SCAN's guarantees hold: a key present from start to end is returned at least once (exactly
     /// once unless the keyspace is rehashed during the scan); keys added or removed meanwhile may
     /// or may not be. Each step is one `SCAN` on a pooled connection (none is held between steps).
+    /// In a cluster the scan walks every master of the map read at its first step, one after the
+    /// other, each with its own cursor (a slot moved during the scan may be walked twice or missed).
     ///
     /// - Parameters:
     ///   - pattern: A glob pattern (`MATCH`).
@@ -96,15 +131,19 @@ public struct RedisScanSequence<Command: RedisCursorCommand>: AsyncSequence, Sen
     }
 
     /// An iterator that owns the cursor.
-    public func makeAsyncIterator() -> Iterator { Iterator(pool: pool, next: first) }
+    public func makeAsyncIterator() -> Iterator { Iterator(pool: pool, first: first, next: first) }
 
     /// Reads one step when the current one is used up.
     public struct Iterator: AsyncIteratorProtocol {
         let pool: RedisConnectionPool
-        /// The next step to send; `nil` after the step that returned cursor `0`.
+        let first: Command
+        /// The next step to send; `nil` after the step that returned cursor `0` on the last node.
         var next: Command?
         var buffer: [[UInt8]] = []
         var position = 0
+        /// A keyless scan in a cluster: the masters still to walk, the current one first; `nil`
+        /// until the first step, empty for a standalone server or a keyed scan (routed by its key).
+        var nodes: [RedisConfiguration.Endpoint]?
 
         /// The next element, or `nil` when the scan is complete.
         ///
@@ -112,8 +151,21 @@ public struct RedisScanSequence<Command: RedisCursorCommand>: AsyncSequence, Sen
         public mutating func next() async throws -> [UInt8]? {
             while position == buffer.count {
                 guard let step = next else { return nil }
-                let page = try await pool.send(step)
-                next = page.cursor == "0" ? nil : step.continuing(from: page.cursor)
+                if nodes == nil { nodes = first.keys.isEmpty ? try await pool.scanNodes() ?? [] : [] }
+                let page: RedisScanPage
+                if let node = nodes?.first {
+                    page = try await pool.send(step, to: node)
+                } else {
+                    page = try await pool.send(step)
+                }
+                if page.cursor != "0" {
+                    next = step.continuing(from: page.cursor)
+                } else if let remaining = nodes, remaining.count > 1 {
+                    nodes = Array(remaining.dropFirst())
+                    next = first
+                } else {
+                    next = nil
+                }
                 buffer = page.elements
                 position = 0
             }
@@ -162,5 +214,12 @@ extension RedisScanSequence {
             }
         }
         if !batch.isEmpty { try await body(batch) }
+    }
+}
+
+extension RedisNodePool {
+    /// Sends a typed command on one of this node's connections.
+    func send<Command: RedisCommandRepresentable>(_ command: Command) async throws -> Command.Reply {
+        try await withConnection { try await $0.send(command) }
     }
 }

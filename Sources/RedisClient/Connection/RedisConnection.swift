@@ -44,10 +44,12 @@ public final class RedisConnection: @unchecked Sendable {
         /// `tokenledger_redis_inline_replies_total{outcome=handed_over}`.
         let handedOver: CoreMetrics.Counter
 
-        init(metrics: any MetricsFactory) {
+        init(metrics: any MetricsFactory, dimensions: [(String, String)] = []) {
             let label = "tokenledger_redis_inline_replies_total"
-            answered = CoreMetrics.Counter(label: label, dimensions: [("outcome", "answered")], factory: metrics)
-            handedOver = CoreMetrics.Counter(label: label, dimensions: [("outcome", "handed_over")], factory: metrics)
+            answered = CoreMetrics.Counter(
+                label: label, dimensions: [("outcome", "answered")] + dimensions, factory: metrics)
+            handedOver = CoreMetrics.Counter(
+                label: label, dimensions: [("outcome", "handed_over")] + dimensions, factory: metrics)
         }
     }
 

@@ -17,7 +17,7 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible, Ca
         /// Every code, for tables and tests.
         public static let allCases: [Code] = [
             .connectionRefused, .timeout, .authenticationFailed, .server, .protocolError, .connectionClosed,
-            .invalidConfiguration, .poolTimeout, .poolClosed, .scriptNotLoaded,
+            .invalidConfiguration, .poolTimeout, .poolClosed, .scriptNotLoaded, .crossSlot,
         ]
 
         /// The server refused the connection or could not be reached (nothing listening, no route, bad socket path).
@@ -41,6 +41,9 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible, Ca
         /// The server does not have a script (`NOSCRIPT`) and this user may not load it (`SCRIPT LOAD`
         /// refused by the ACL): an administrator must load the scripts.
         public static let scriptNotLoaded = Code("script_not_loaded")
+        /// The keys of one command (or script call) hash to different Redis Cluster slots, so no
+        /// node can serve it; detected before sending. A programming error: give the keys one hash tag.
+        public static let crossSlot = Code("cross_slot")
     }
 
     /// What kind of failure this is.
@@ -127,9 +130,9 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible, Ca
         "CLUSTERDOWN": "redis is unavailable: the cluster is down",
         "TRYAGAIN": "redis is unavailable: the cluster is resharding these keys; try again",
         "MOVED":
-            "redis is unavailable: the server is a Redis Cluster node and the keys live on another node, which this client cannot route to yet; connect to a standalone server",
+            "redis is unavailable: the keys live on another Redis Cluster node and the redirection was not followed (the cluster's map kept changing, or the client runs in standalone mode against a cluster: set TOKENLEDGER_REDIS_MODE=cluster or auto)",
         "ASK":
-            "redis is unavailable: the server is a Redis Cluster node migrating these keys, which this client cannot route yet; connect to a standalone server",
+            "redis is unavailable: the Redis Cluster is migrating these keys and the redirection was not followed (the cluster's map kept changing, or the client runs in standalone mode against a cluster: set TOKENLEDGER_REDIS_MODE=cluster or auto)",
     ]
 
     /// Server error codes that mean the server cannot serve the request now (an outage, a replica,
@@ -174,7 +177,7 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible, Ca
     public var category: ErrorCategory {
         if isPermissionDenied { return .permissionDenied }
         if isUnavailable || isServerUnavailable || code == .poolClosed { return .unavailable }
-        if code == .invalidConfiguration { return .misuse }
+        if code == .invalidConfiguration || code == .crossSlot { return .misuse }
         return .internal
     }
 

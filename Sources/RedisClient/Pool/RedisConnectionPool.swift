@@ -1,12 +1,30 @@
 import CoreMetrics
 import Logging
-import Synchronization
 
-/// A bounded pool of Redis connections, safe to use from many concurrent tasks.
+/// A bounded pool of Redis connections, safe to use from many concurrent tasks; against a Redis
+/// Cluster, a router that sends each command to the node serving its keys.
 ///
-/// At most ``Options/maximumConnections`` connections are open at once. A task that finds none free
-/// waits in line for up to ``Options/waitTimeout``, then fails with ``RedisError/Code/poolTimeout``.
-/// Connections open lazily, reconnect by themselves after a server restart, and are reused.
+/// At most ``Options/maximumConnections`` connections are open at once (per node in a cluster). A
+/// task that finds none free waits in line for up to ``Options/waitTimeout``, then fails with
+/// ``RedisError/Code/poolTimeout``. Connections open lazily, reconnect by themselves after a server
+/// restart, and are reused.
+///
+/// ### Standalone or cluster
+/// ``RedisConfiguration/mode`` decides: ``RedisConfiguration/Mode/standalone`` uses the first seed
+/// and never asks; ``RedisConfiguration/Mode/cluster`` reads the slot map (`CLUSTER SHARDS`, or
+/// `CLUSTER SLOTS` on older servers) through any seed at first use; ``RedisConfiguration/Mode/auto``
+/// (the default) sends one `INFO cluster` to the first reachable seed at first use (concurrent first
+/// callers share it; a probe that fails is not remembered) and acts on `cluster_enabled`. A user
+/// the server refuses `INFO` is taken as standalone: set the mode to `cluster` for such a user.
+///
+/// In a cluster every typed command goes to the master of its keys' slot (the keys of one command
+/// must share a slot: ``RedisError/Code/crossSlot`` otherwise, before anything is sent), a keyless
+/// one to the first master; pipelines and ``evaluateMany(_:)`` are split by node, sent concurrently,
+/// and their replies returned in the caller's order. `MOVED` refreshes the map and resends just the
+/// moved commands; `ASK` resends one command to the target after `ASKING`; `TRYAGAIN`,
+/// `CLUSTERDOWN` and `LOADING` are retried with backoff within ``Options/clusterRetryBudget``. A
+/// command that got any other reply is never sent again. An untyped ``RedisCommand`` goes to the
+/// first master and follows `MOVED`.
 ///
 /// ### Threading
 /// `Sendable`: share one pool across the process. Blocking hiredis calls run on each connection's own
@@ -26,13 +44,18 @@ import Synchronization
 /// | `tokenledger_redis_pool_connections` | gauge | `state`: `open`, `idle` |
 /// | `tokenledger_redis_pool_waiting` | gauge | — (tasks waiting for a connection) |
 /// | `tokenledger_redis_inline_replies_total` | counter | `outcome`: `answered` (on the caller's thread), `handed_over` (see ``Options/inlineReplyWait``) |
+/// | `tokenledger_redis_cluster_redirections_total` | counter | `kind`: `moved`, `ask` |
+/// | `tokenledger_redis_cluster_retries_total` | counter | `code`: `TRYAGAIN`, `CLUSTERDOWN`, `LOADING` |
+/// | `tokenledger_redis_cluster_topology_refreshes_total` | counter | `outcome`: `ok`, `failed` |
+/// | `tokenledger_redis_cluster_nodes` | gauge | — (nodes in the current slot map) |
 ///
+/// In cluster mode the first five carry a `node` dimension (`host:port`), one pool per node.
 /// The gauges are recorded on every change of the pool's state. These metrics are the pool's only
 /// statistics: to read them in-process, pass an ``InProcessMetrics`` as `metrics`.
 public final class RedisConnectionPool: Sendable {
-    /// Pool sizing and waiting.
+    /// Pool sizing, waiting and cluster retries.
     public struct Options: Sendable, Hashable {
-        /// The most connections open at once. Default 8.
+        /// The most connections open at once (per node in a cluster). Default 8.
         public var maximumConnections: Int
         /// How long a task waits for a free connection before failing. Default 5 seconds.
         public var waitTimeout: Duration
@@ -47,42 +70,24 @@ public final class RedisConnectionPool: Sendable {
         /// where the cooperative pool runs other work (a server) or where a lone task makes many
         /// sequential calls (a rollover in-process). While callers overlap, calls always use the queues.
         public var inlineReplyWait: Duration
+        /// In a cluster, how long a command may keep being retried after `TRYAGAIN`, `CLUSTERDOWN` or
+        /// `LOADING` (backing off from 10 ms to 200 ms) before the last error is its reply. Default 2 seconds.
+        public var clusterRetryBudget: Duration
+        /// In a cluster, how many `MOVED`/`ASK` redirections one command may follow before its reply
+        /// is an error naming the command and the slot. Default 5.
+        public var maximumRedirections: Int
 
         /// Creates options; `maximumConnections` is clamped to at least 1, a negative
-        /// `inlineReplyWait` to zero.
+        /// `inlineReplyWait` or `clusterRetryBudget` to zero, `maximumRedirections` to at least 1.
         public init(
-            maximumConnections: Int = 8, waitTimeout: Duration = .seconds(5), inlineReplyWait: Duration = .zero
+            maximumConnections: Int = 8, waitTimeout: Duration = .seconds(5), inlineReplyWait: Duration = .zero,
+            clusterRetryBudget: Duration = .seconds(2), maximumRedirections: Int = 5
         ) {
             self.maximumConnections = max(1, maximumConnections)
             self.waitTimeout = waitTimeout
             self.inlineReplyWait = max(.zero, inlineReplyWait)
-        }
-    }
-
-    private enum Lease: Sendable {
-        case connection(RedisConnection)
-        case openSlot
-    }
-
-    private typealias Waiter = CheckedContinuation<Lease, any Error>
-
-    private struct State {
-        var idle: [RedisConnection] = []
-        var open = 0
-        var waiters: [UInt64: Waiter] = [:]
-        var waitOrder: [UInt64] = []
-        /// Waiters whose timeout fired before they were queued (the timer races the queueing): they
-        /// fail with `poolTimeout` as they queue, instead of waiting without a timeout.
-        var expired: Set<UInt64> = []
-        var nextWaiterID: UInt64 = 0
-        var closed = false
-
-        mutating func popFirstWaiter() -> Waiter? {
-            while !waitOrder.isEmpty {
-                let id = waitOrder.removeFirst()
-                if let waiter = waiters.removeValue(forKey: id) { return waiter }
-            }
-            return nil
+            self.clusterRetryBudget = max(.zero, clusterRetryBudget)
+            self.maximumRedirections = max(1, maximumRedirections)
         }
     }
 
@@ -90,19 +95,16 @@ public final class RedisConnectionPool: Sendable {
     public let configuration: RedisConfiguration
     /// Sizing and waiting.
     public let options: Options
-    private let logger: Logger
-    private let state = Mutex(State())
-    /// Calls answered inline and handed over (see ``Options/inlineReplyWait``).
-    private let inlineCounters: RedisConnection.InlineCounters
-    private let gauges: (open: Gauge, idle: Gauge, waiting: Gauge)
-    private let roundTrip: Timer
-    private let poolWait: Timer
+    /// The pool of the first seed: the whole pool of a standalone server.
+    let seedPool: RedisNodePool
+    /// `nil` in ``RedisConfiguration/Mode/standalone`` mode: then every call goes to ``seedPool``.
+    let router: RedisClusterRouter?
 
-    /// Creates a pool. No connection is opened until one is needed.
+    /// Creates a pool. No connection is opened, and nothing is asked, until one is needed.
     ///
     /// - Parameters:
-    ///   - configuration: Where and how to connect.
-    ///   - options: Sizing and waiting.
+    ///   - configuration: Where and how to connect, and the mode.
+    ///   - options: Sizing, waiting and cluster retries.
     ///   - logger: Receives debug-level pool events; by default nothing is logged.
     ///   - metrics: Where the pool's timers, gauges and counters go (default: the process's
     ///     bootstrapped `MetricsSystem`).
@@ -114,242 +116,122 @@ public final class RedisConnectionPool: Sendable {
     ) {
         self.configuration = configuration
         self.options = options
-        self.logger = logger
-        self.gauges = (
-            open: Gauge(label: "tokenledger_redis_pool_connections", dimensions: [("state", "open")], factory: metrics),
-            idle: Gauge(label: "tokenledger_redis_pool_connections", dimensions: [("state", "idle")], factory: metrics),
-            waiting: Gauge(label: "tokenledger_redis_pool_waiting", factory: metrics)
-        )
-        self.roundTrip = Timer(
-            label: "tokenledger_redis_round_trip_seconds", dimensions: [("path", "pool")], factory: metrics)
-        self.poolWait = Timer(label: "tokenledger_redis_pool_wait_seconds", factory: metrics)
-        self.inlineCounters = RedisConnection.InlineCounters(metrics: metrics)
+        self.seedPool = RedisNodePool(configuration: configuration, options: options, logger: logger, metrics: metrics)
+        self.router =
+            configuration.mode == .standalone
+            ? nil
+            : RedisClusterRouter(
+                configuration: configuration, options: options, logger: logger, metrics: metrics, seedPool: seedPool)
     }
 
-    /// Changes the pool's state and records its gauges from the new state, under the same lock,
-    /// so the gauges' last values are always the pool's state (two updates cannot record out of order).
-    private func update<R>(_ body: (inout State) -> R) -> R {
-        state.withLock { s in
-            let result = body(&s)
-            gauges.open.record(s.open)
-            gauges.idle.record(s.idle.count)
-            gauges.waiting.record(s.waiters.count)
-            return result
-        }
+    /// The pool to use directly: the seed's when the mode is (or was found to be) standalone; `nil`
+    /// when the call must be routed (a cluster, or a mode not known yet). One atomic load at most.
+    @inline(__always)
+    var directPool: RedisNodePool? {
+        guard let router else { return seedPool }
+        return router.isStandalone ? seedPool : nil
     }
 
-    /// Leases a connection for the duration of `body`, then returns it to the pool.
+    /// The mode the pool acts in: ``RedisConfiguration/Mode/standalone`` or
+    /// ``RedisConfiguration/Mode/cluster``, asking the server first when the configuration says
+    /// ``RedisConfiguration/Mode/auto`` and nobody has asked yet.
+    ///
+    /// - Throws: ``RedisError`` when no seed can be reached to ask.
+    public func mode() async throws -> RedisConfiguration.Mode {
+        guard let router else { return .standalone }
+        return try await router.resolveMode() ? .cluster : .standalone
+    }
+
+    /// ``mode()``, or `nil` when the server cannot be asked now (the error is left to the next call).
+    /// One atomic load once the mode is known.
+    public func probedMode() async -> RedisConfiguration.Mode? {
+        if let known = resolvedMode { return known }
+        return try? await mode()
+    }
+
+    /// The mode if it is known without asking: `nil` while ``RedisConfiguration/Mode/auto`` has not
+    /// asked the server yet (nothing was sent). Never blocks.
+    public var resolvedMode: RedisConfiguration.Mode? {
+        guard let router else { return .standalone }
+        return router.knownMode
+    }
+
+    /// The cluster's slot map as this pool last read it (reading it first when it has none or it is
+    /// stale), or `nil` against a standalone server.
+    ///
+    /// - Throws: ``RedisError`` when no node can be reached or the map does not cover every slot.
+    public func clusterTopology() async throws -> ClusterTopology? {
+        guard let router, try await router.resolveMode() else { return nil }
+        return try await router.currentTopology().topology
+    }
+
+    /// Leases a connection for the duration of `body`, then returns it to the pool. In a cluster the
+    /// connection is to the first master: use typed commands to reach a key's node.
     ///
     /// - Throws: ``RedisError`` (`poolTimeout`, `poolClosed`, connection errors) or whatever `body` throws.
     public func withConnection<T>(_ body: (RedisConnection) async throws -> T) async throws -> T {
-        let connection = try await acquire()
-        RedisConnection.holders.add(1, ordering: .relaxed)
-        let leased = ContinuousClock.now
-        defer {
-            roundTrip.recordInterval(since: leased)
-            RedisConnection.holders.subtract(1, ordering: .relaxed)
-        }
-        connection.lend(
-            inline: options.inlineReplyWait > .zero
-                ? RedisConnection.InlineLease(replyWait: options.inlineReplyWait, counters: inlineCounters) : nil)
-        do {
-            let result = try await body(connection)
-            await release(connection)
-            return result
-        } catch {
-            await release(connection)
-            throw error
-        }
+        if let pool = directPool { return try await pool.withConnection(body) }
+        return try await routedPool(slot: nil).withConnection(body)
     }
 
-    /// Sends one command on a pooled connection.
+    /// Sends one command on a pooled connection (in a cluster: on the first master, following `MOVED`).
     ///
     /// - Throws: ``RedisError``; error replies are thrown keeping Redis's code.
     public func send(_ command: RedisCommand) async throws -> RedisReply {
-        try await withConnection { try await $0.send(command) }
+        if let pool = directPool { return try await pool.send(command) }
+        return try await route([RoutedCommand(command)])[0].throwingError()
     }
 
     /// Sends a pipeline on one pooled connection; one reply (or error reply) per command, in order.
+    /// In a cluster the commands go to the first master and each follows `MOVED`.
     public func pipeline(_ commands: [RedisCommand]) async throws -> [RedisReply] {
-        try await withConnection { try await $0.pipeline(commands) }
+        if let pool = directPool { return try await pool.pipeline(commands) }
+        return try await route(commands.map { RoutedCommand($0) })
     }
 
     /// Runs a script with `EVALSHA` on a pooled connection, loading it on `NOSCRIPT`.
     public func evaluate(
         _ script: RedisScript, keys: [any RedisArgumentConvertible], arguments: [any RedisArgumentConvertible]
     ) async throws -> RedisReply {
-        try await withConnection { try await $0.evaluate(script, keys: keys, arguments: arguments) }
+        if let pool = directPool { return try await pool.evaluate(script, keys: keys, arguments: arguments) }
+        return try await route([RoutedCommand(RedisScriptCall(script, keys: keys, arguments: arguments))])[0]
+            .throwingError()
     }
 
     /// Runs calls of possibly different scripts in one pipeline on a pooled connection
-    /// (see ``RedisConnection/evaluateMany(_:)``).
+    /// (see ``RedisConnection/evaluateMany(_:)``); in a cluster, one pipeline per node, each call on
+    /// the master of its keys' slot, replies in the calls' order.
     public func evaluateMany(_ calls: [RedisScriptCall]) async throws -> [RedisReply] {
-        try await withConnection { try await $0.evaluateMany(calls) }
+        if let pool = directPool { return try await pool.evaluateMany(calls) }
+        return try await route(calls.map { RoutedCommand($0) })
     }
 
-    /// Closes the pool: waiting tasks fail with ``RedisError/Code/poolClosed``, idle connections close,
-    /// leased ones close when returned. Safe to call more than once.
+    /// Closes the pool (every node's in a cluster): waiting tasks fail with
+    /// ``RedisError/Code/poolClosed``, idle connections close, leased ones close when returned. Safe
+    /// to call more than once.
     public func close() async {
-        let (idle, waiters) = update { s -> ([RedisConnection], [Waiter]) in
-            s.closed = true
-            let idle = s.idle
-            s.open -= idle.count
-            s.idle = []
-            let waiters = Array(s.waiters.values)
-            s.waiters = [:]
-            s.waitOrder = []
-            return (idle, waiters)
-        }
-        for waiter in waiters { waiter.resume(throwing: RedisError.poolClosed) }
-        for connection in idle { await connection.close() }
+        await seedPool.close()
+        await router?.close()
     }
 
-    private enum Decision {
-        case use(RedisConnection)
-        case open
-        case wait
-        case closed
-    }
-
-    private func acquire() async throws -> RedisConnection {
-        let decision = update { s -> Decision in
-            if s.closed { return .closed }
-            if let connection = s.idle.popLast() { return .use(connection) }
-            if s.open < options.maximumConnections {
-                s.open += 1
-                return .open
-            }
-            return .wait
-        }
-        switch decision {
-        case .closed:
-            throw RedisError.poolClosed
-        case .use(let connection):
-            return connection
-        case .open:
-            return try await openConnection()
-        case .wait:
-            let waitStart = ContinuousClock.now
-            defer { poolWait.recordInterval(since: waitStart) }
-            switch try await waitForLease() {
-            case .connection(let connection): return connection
-            case .openSlot: return try await openConnection()
+    /// Routes prepared commands: to the seed's pool when the server turned out standalone (a pipeline,
+    /// scripts loaded on `NOSCRIPT`), else through the cluster router.
+    func route(_ commands: [RoutedCommand]) async throws -> [RedisReply] {
+        if commands.isEmpty { return [] }
+        guard let router, try await router.resolveMode() else {
+            return try await seedPool.withConnection { connection in
+                try await connection.pipelineLoadingScripts(
+                    commands.map(\.command), scripts: commands.map(\.script), asking: false)
             }
         }
+        return try await router.execute(commands, wait: nil).replies
     }
 
-    /// Opens a connection in a slot already counted in `open`; gives the slot back on failure.
-    private func openConnection() async throws -> RedisConnection {
-        do {
-            let connection = try await RedisConnection.connect(configuration: configuration)
-            logger.debug("redis connection opened", metadata: ["redis.endpoint": "\(configuration.endpoint)"])
-            return connection
-        } catch {
-            // The slot is free again: hand it to the next waiter, who will try to open in turn.
-            let waiter = update { s -> Waiter? in
-                if let waiter = s.popFirstWaiter() { return waiter }
-                s.open -= 1
-                return nil
-            }
-            waiter?.resume(returning: .openSlot)
-            throw error
-        }
-    }
-
-    /// Waits in line for a connection or an open slot, for at most ``Options/waitTimeout``.
-    ///
-    /// The timeout is a child task racing the wait: whichever way the wait ends (a lease, the
-    /// timeout, the caller's cancellation, ``close()``), the timer is cancelled and awaited before
-    /// this returns, so no task outlives the wait.
-    private func waitForLease() async throws -> Lease {
-        let id = state.withLock { s -> UInt64 in
-            s.nextWaiterID += 1
-            return s.nextWaiterID
-        }
-        let timeout = options.waitTimeout
-        // After the group has awaited the timer: forget a mark it left after the wait had ended.
-        defer { update { s in _ = s.expired.remove(id) } }
-        return try await withThrowingTaskGroup(of: Void.self, returning: Lease.self) { group in
-            group.addTask {
-                do {
-                    // At most a year: Task.sleep traps on a deadline past Int64.max seconds.
-                    try await Task.sleep(for: min(timeout, .seconds(31_536_000)))
-                } catch {
-                    return  // the wait ended first
-                }
-                self.expireWaiter(id, after: timeout)
-            }
-            defer { group.cancelAll() }
-            return try await waitInLine(id, timeout: timeout)
-        }
-    }
-
-    /// Queues the caller as waiter `id` until a lease comes, ``failWaiter(_:with:)`` fails it or the
-    /// task is cancelled.
-    private func waitInLine(_ id: UInt64, timeout: Duration) async throws -> Lease {
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Lease, any Error>) in
-                let outcome = update { s -> Result<Lease, any Error>? in
-                    if s.closed { return .failure(RedisError.poolClosed) }
-                    if Task.isCancelled { return .failure(CancellationError()) }
-                    if s.expired.remove(id) != nil { return .failure(RedisError.poolTimeout(after: timeout)) }
-                    // A connection may have come back between the first look and now.
-                    if let connection = s.idle.popLast() { return .success(.connection(connection)) }
-                    if s.open < options.maximumConnections {
-                        s.open += 1
-                        return .success(.openSlot)
-                    }
-                    s.waiters[id] = continuation
-                    s.waitOrder.append(id)
-                    return nil
-                }
-                if let outcome { continuation.resume(with: outcome) }
-            }
-        } onCancel: {
-            failWaiter(id, with: CancellationError())
-        }
-    }
-
-    /// The timer of waiter `id` fired: fail it with `poolTimeout`, or, when it is not queued yet,
-    /// mark it so that it fails as it queues.
-    private func expireWaiter(_ id: UInt64, after timeout: Duration) {
-        let waiter = update { s -> Waiter? in
-            if let waiter = s.waiters.removeValue(forKey: id) { return waiter }
-            s.expired.insert(id)
-            return nil
-        }
-        waiter?.resume(throwing: RedisError.poolTimeout(after: timeout))
-    }
-
-    private func failWaiter(_ id: UInt64, with error: any Error) {
-        let waiter = update { s in s.waiters.removeValue(forKey: id) }
-        waiter?.resume(throwing: error)
-    }
-
-    /// Hands the connection to the next waiter, or back to the idle list; after ``close()`` it
-    /// closes the connection before returning (awaited here, so nothing outlives the lease).
-    private func release(_ connection: RedisConnection) async {
-        let (waiter, closeIt) = update { s -> (Waiter?, Bool) in
-            if s.closed {
-                s.open -= 1
-                return (nil, true)
-            }
-            if let waiter = s.popFirstWaiter() { return (waiter, false) }
-            s.idle.append(connection)
-            return (nil, false)
-        }
-        if let waiter {
-            waiter.resume(returning: .connection(connection))
-        } else if closeIt {
-            await connection.close()
-        }
-    }
-}
-
-extension RedisError {
-    static let poolClosed = RedisError(code: .poolClosed, message: "the Redis connection pool is closed")
-
-    static func poolTimeout(after timeout: Duration) -> RedisError {
-        RedisError(code: .poolTimeout, message: "no Redis connection became free within \(timeout)")
+    /// The node pool for a slot (the first master for `nil`), after resolving the mode.
+    func routedPool(slot: Int?) async throws -> RedisNodePool {
+        guard let router, try await router.resolveMode() else { return seedPool }
+        let topology = try await router.currentTopology().topology
+        let node = slot.flatMap { topology.masterFor(slot: $0) } ?? topology.masters[0]
+        return router.nodePool(for: node.endpoint)
     }
 }

@@ -58,36 +58,29 @@ extension RedisConnection {
     ///
     /// - Returns: One reply per call, in order; a call that failed has an ``RedisReply/error(_:)``.
     public func evaluateMany(_ calls: [RedisScriptCall]) async throws -> [RedisReply] {
-        let commands = calls.map { $0.command }
-        var replies = try await pipeline(commands)
-        let missing = replies.indices.filter { index in
-            if case .error(let error) = replies[index], error.serverCode == "NOSCRIPT" { return true }
-            return false
+        try await pipelineLoadingScripts(calls.map(\.command), scripts: calls.map(\.script), asking: false)
+    }
+
+    /// Loads a script (`SCRIPT LOAD`) and checks the digest the server returns.
+    ///
+    /// - Throws: ``RedisError``; ``RedisError/Code/scriptNotLoaded`` when the user may not load it.
+    func load(_ script: RedisScript) async throws {
+        let load: RedisReply
+        do {
+            load = try await send(RedisCommand("SCRIPT", "LOAD", script.source))
+        } catch let error as RedisError where error.isPermissionDenied {
+            // A least-privilege user runs loaded scripts but may not load one: say who must.
+            throw RedisError(
+                code: .scriptNotLoaded,
+                message:
+                    "the server does not have the script \(script.sha1) loaded and this user may not load it (\(error.serverCode ?? "NOPERM")); an administrator must load the scripts",
+                serverCode: "NOSCRIPT", command: "SCRIPT LOAD", underlying: error)
         }
-        if missing.isEmpty { return replies }
-        var loaded = Set<String>()
-        for index in missing where loaded.insert(calls[index].script.sha1).inserted {
-            let script = calls[index].script
-            let load: RedisReply
-            do {
-                load = try await send(RedisCommand("SCRIPT", "LOAD", script.source))
-            } catch let error as RedisError where error.isPermissionDenied {
-                // A least-privilege user runs loaded scripts but may not load one: say who must.
-                throw RedisError(
-                    code: .scriptNotLoaded,
-                    message:
-                        "the server does not have the script \(script.sha1) loaded and this user may not load it (\(error.serverCode ?? "NOPERM")); an administrator must load the scripts",
-                    serverCode: "NOSCRIPT", command: "SCRIPT LOAD", underlying: error)
-            }
-            guard load.string == script.sha1 else {
-                throw RedisError(
-                    code: .protocolError,
-                    message: "SCRIPT LOAD returned \(load.string ?? "no digest"), expected \(script.sha1)")
-            }
+        guard load.string == script.sha1 else {
+            throw RedisError(
+                code: .protocolError,
+                message: "SCRIPT LOAD returned \(load.string ?? "no digest"), expected \(script.sha1)")
         }
-        let retried = try await pipeline(missing.map { commands[$0] })
-        for (index, reply) in zip(missing, retried) { replies[index] = reply }
-        return replies
     }
 }
 

@@ -25,7 +25,10 @@ extension UsageRecorder {
                 "usage rejected", metadata: [LoggingKeys.callID: "\(callID)", LoggingKeys.error: "\(error)"])
             return
         }
-        guard let pipeline, repository.cachedSettings() != nil, repository.schemaKnownWritable else {
+        // The pipeline has lanes to one endpoint: a cluster (or a mode not known yet) takes the routed pool.
+        guard let pipeline, repository.cachedSettings() != nil, repository.schemaKnownWritable,
+            repository.pool.resolvedMode == .standalone
+        else {
             // A follow-up of run(); a recorder nobody runs records it before returning instead.
             if isRunning {
                 later { _ = await self.submit(event) }
@@ -74,7 +77,8 @@ extension UsageRecorder {
         let pipeline = alone && options.loneCallerUsesPool ? nil : self.pipeline
         let operation: @Sendable () async throws -> RecordResult = {
             defer { self.awaitedInFlight.subtract(1, ordering: .relaxed) }
-            if let pipeline {
+            // The pipeline's lanes reach one endpoint: never used against a cluster (asked once).
+            if let pipeline, await self.repository.pool.probedMode() != .cluster {
                 do {
                     return try await self.applyPipelined(event, pipeline: pipeline)
                 } catch let error as RedisError where error.code == .poolClosed {

@@ -8,7 +8,7 @@ struct RedisErrorTests {
     @Test("every code has a snake_case name, and the names are distinct")
     func codeNames() {
         let names = RedisError.Code.allCases.map(\.rawValue)
-        #expect(names.count == 10 && Set(names).count == names.count)
+        #expect(names.count == 11 && Set(names).count == names.count)
         for name in names { #expect(name.allSatisfy { $0.isLowercase || $0 == "_" }, "\(name)") }
         #expect(RedisError.Code.connectionRefused.rawValue == "connection_refused")
         #expect("\(RedisError(code: .poolTimeout, message: "x"))" == "pool_timeout: x")
@@ -19,7 +19,7 @@ struct RedisErrorTests {
         let expected: [String: ErrorCategory] = [
             "connection_refused": .unavailable, "timeout": .unavailable, "connection_closed": .unavailable,
             "pool_timeout": .unavailable, "pool_closed": .unavailable, "script_not_loaded": .unavailable,
-            "authentication_failed": .permissionDenied, "invalid_configuration": .misuse,
+            "authentication_failed": .permissionDenied, "invalid_configuration": .misuse, "cross_slot": .misuse,
             "protocol_error": .internal, "server": .internal,
         ]
         #expect(Set(expected.keys) == Set(RedisError.Code.allCases.map(\.rawValue)))
