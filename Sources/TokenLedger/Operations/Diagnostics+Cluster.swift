@@ -95,8 +95,9 @@ extension Diagnostics {
     /// `RedisConfiguration.Mode.standalone` nothing is asked), then reads `CLUSTER INFO` and
     /// `CLUSTER SHARDS` (`CLUSTER SLOTS` on a server older than 7.0) on the first seed that
     /// answers, and checks every node concurrently on a pool of its own. A user that may not run
-    /// `INFO` (the application's least-privilege user) gets `nil`: the cluster report needs the
-    /// administrator's user.
+    /// `INFO` (the application's least-privilege user) gets `nil` unless the mode is
+    /// `RedisConfiguration.Mode.cluster`; one that may not run `CLUSTER INFO` or `CLUSTER SHARDS`
+    /// gets a report with a `cluster` warning saying what to grant, and no nodes.
     ///
     /// - Parameters:
     ///   - repository: The namespace, and the configuration (seeds, user, password) to reach the nodes with.
@@ -113,7 +114,7 @@ extension Diagnostics {
         for seed in configuration.seeds {
             let pool = nodePool(configuration, seed, timeout: timeout)
             do {
-                guard try await pool.send(INFO.CLUSTER()) else {
+                if try await !clusterEnabled(pool, configuration.mode) {
                     await pool.close()
                     return nil
                 }
@@ -159,6 +160,18 @@ extension Diagnostics {
         checks += await nodeCheck("schema", on: nil) { [try await schema(repository)] }
         checks += await nodeCheck("rollover", on: nil) { [try await rollover(repository, now: now)] }
         return ClusterReport(state: "unknown", slotsServed: 0, nodes: [], checks: checks)
+    }
+
+    /// `INFO cluster`'s `cluster_enabled`; a user refused `INFO` is in a cluster only when the mode
+    /// says so (as the routing client decides).
+    private static func clusterEnabled(_ pool: RedisConnectionPool, _ mode: RedisConfiguration.Mode) async throws
+        -> Bool
+    {
+        do {
+            return try await pool.send(INFO.CLUSTER())
+        } catch let error as RedisError where error.isPermissionDenied && mode == .cluster {
+            return true
+        }
     }
 
     /// `CLUSTER SHARDS`, or `CLUSTER SLOTS` when the server does not know it (Redis before 7.0).
