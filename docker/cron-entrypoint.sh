@@ -8,7 +8,8 @@ install -d -m 0700 /etc/tokenledger
 env_file=/etc/tokenledger/env
 : > "$env_file"
 chmod 0600 "$env_file"
-for name in REDIS_URL REDIS_PASSWORD TOKENLEDGER_NAMESPACE; do
+for name in REDIS_URL REDIS_PASSWORD TOKENLEDGER_NAMESPACE TOKENLEDGER_REDIS_MODE TOKENLEDGER_WAIT_REPLICAS \
+  TOKENLEDGER_WAIT_TIMEOUT_MS; do
   if [ -n "${!name:-}" ]; then
     declare -p "$name" >> "$env_file"
   fi

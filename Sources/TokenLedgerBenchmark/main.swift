@@ -31,6 +31,11 @@ struct TokenLedgerBenchmark {
             handler.logLevel = .error
             return handler
         }
+        // `--cluster`: REDIS_URL lists a Redis Cluster's seeds (scripts/bench --cluster starts one).
+        if CommandLine.arguments.contains("--cluster") {
+            try await ClusterBench.run()
+            return
+        }
         let events = option("--events", default: 200_000)
         let callers = option("--callers", default: 64)
         let users = option("--users", default: 1000)

@@ -1,4 +1,4 @@
-// Typed cluster commands (no keys): CLUSTER SHARDS, CLUSTER SLOTS, and INFO cluster's
+// Typed cluster commands (no keys): CLUSTER SHARDS, CLUSTER SLOTS, CLUSTER INFO, and INFO cluster's
 // cluster_enabled. Replies are RESP2 (hiredis 0.14): CLUSTER SHARDS's maps arrive as flat arrays of
 // field/value pairs.
 
@@ -178,6 +178,34 @@ public enum CLUSTER {
                     ?? CLUSTER.usableHost(queriedHost)
             else { throw unexpectedReply(reply, expected: "a node with a known endpoint") }
             return ClusterTopology.Node(id: id, host: host, port: Int(port), role: role)
+        }
+    }
+
+    /// `CLUSTER INFO`: the cluster's state as the node sees it, `field: value` pairs
+    /// (`cluster_state` `ok` or `fail`, `cluster_slots_assigned`, `cluster_slots_ok`,
+    /// `cluster_slots_pfail`, `cluster_slots_fail`, `cluster_known_nodes`, `cluster_size`, …).
+    public struct INFO: RedisCommandRepresentable {
+        /// `CLUSTER INFO`.
+        public static let name = "CLUSTER INFO"
+        /// Creates the command.
+        public init() {}
+        /// None.
+        public var keys: [RedisKey] { [] }
+        /// Read-only.
+        public var isReadOnly: Bool { true }
+        /// `CLUSTER INFO`.
+        public var command: RedisCommand { RedisCommand("CLUSTER", "INFO") }
+        /// Each `field:value` line by field.
+        ///
+        /// - Throws: ``RedisError`` with ``RedisError/Code/protocolError`` when the reply is not a
+        ///   bulk string or has no `cluster_state` field.
+        public func decode(_ reply: RedisReply) throws(RedisError) -> [String: String] {
+            guard case .bulk = reply, let fields = try? RedisClient.INFO("cluster").decode(reply),
+                fields["cluster_state"] != nil
+            else {
+                throw unexpectedReply(reply, expected: "CLUSTER INFO fields with cluster_state")
+            }
+            return fields
         }
     }
 

@@ -29,7 +29,8 @@ extension Diagnostics {
     ///
     /// The probe's connection uses `timeout` for connecting and for each command (instead of the
     /// configuration's), so an unreachable or stuck server is reported promptly; it is closed before
-    /// the probe returns or throws.
+    /// the probe returns or throws. It goes to the first seed, as to a single server (no routing), so
+    /// a Redis Cluster that is down is still reached.
     ///
     /// - Parameters:
     ///   - configuration: The server to probe.
@@ -47,6 +48,10 @@ extension Diagnostics {
         var configuration = configuration
         configuration.connectTimeout = timeout
         configuration.commandTimeout = timeout
+        // The first seed itself, never routed: a cluster that is down must still be reported (by
+        // ``cluster(repository:now:timeout:)``), not refused here because its slot map has holes.
+        configuration.seeds = [configuration.endpoint]
+        configuration.mode = .standalone
         let pool = RedisConnectionPool(configuration: configuration, options: .init(maximumConnections: 1))
         do {
             let result = try await probe(pool, configuration)

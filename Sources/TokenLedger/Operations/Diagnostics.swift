@@ -320,7 +320,7 @@ public enum Diagnostics {
     }
 
     /// Runs one check; a least-privilege user's refusal becomes a warning instead of an error.
-    private static func permitted(_ name: String, _ body: () async throws -> [Check]) async throws -> [Check] {
+    static func permitted(_ name: String, _ body: () async throws -> [Check]) async throws -> [Check] {
         do {
             return try await body()
         } catch let error as RedisError where isPermissionError(error) {

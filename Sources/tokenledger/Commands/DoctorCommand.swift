@@ -13,7 +13,10 @@ struct DoctorCommand: AsyncParsableCommand {
             Prints one line per check (ok, warn or fail). Exits 69 when Redis is unavailable, 77 when it \
             refuses the user (wrong password), 70 when a check fails (e.g. the Lua scripts are not \
             loaded, or the server is a read-only replica), else 0, warnings included. Run as the \
-            application's least-privilege user, checks that need the administrator say so (warn).
+            application's least-privilege user, checks that need the administrator say so (warn). On a \
+            Redis Cluster it also reports cluster_state, the slots, and each node (role, slots, master, \
+            ping, persistence, memory, and on masters scripts and permissions), and exits 70 when \
+            cluster_state is not ok, slots have no master or a master does not answer.
             """
     )
 
@@ -32,10 +35,23 @@ struct DoctorCommand: AsyncParsableCommand {
                 throw CLIFailure(exitCode: .permissionDenied, message: error.message)
             }
             var result = DoctorOutput(connectivity)
-            result.checks = try await global.withRepository { repository in
-                try await Diagnostics.run(repository: repository)
+            (result.checks, result.cluster) = try await global.withRepository { repository in
+                if let cluster = try await Diagnostics.cluster(repository: repository) {
+                    return (cluster.checks, cluster)
+                }
+                return (try await Diagnostics.run(repository: repository), nil)
             }
             try formatter.print(result)
+            if let cluster = result.cluster {
+                // Name the node or the slots: on a cluster, "masters failed" alone says too little.
+                let failed = cluster.failures
+                if !failed.isEmpty {
+                    throw CLIFailure(
+                        exitCode: .internalError,
+                        message: "doctor: " + failed.map { "\($0.name) failed: \($0.detail)" }.joined(separator: "; "))
+                }
+                return
+            }
             let failed = result.checks.filter { $0.status == .fail }
             if !failed.isEmpty {
                 throw CLIFailure(
@@ -47,12 +63,15 @@ struct DoctorCommand: AsyncParsableCommand {
 }
 
 /// What `doctor` found: `{"checks":[{"detail","name","status"}],"redis","round_trip_microseconds","server_version"}`
-/// (`server_version` null when INFO needs the administrator's user).
+/// (`server_version` null when INFO needs the administrator's user), and on a Redis Cluster
+/// `"cluster":{"nodes":[{"address","checks","health","id","master","reachable","role","slot_count","slots"}],"slots_served","state"}`
+/// (the cluster's and the namespace's checks are the top-level `checks`).
 struct DoctorOutput: CommandResult {
     var redis: String
     var serverVersion: String?
     var roundTripMicroseconds: Int
     var checks: [Diagnostics.Check] = []
+    var cluster: Diagnostics.ClusterReport?
 
     init(_ connectivity: Diagnostics.Connectivity) {
         redis = connectivity.redis
@@ -62,9 +81,14 @@ struct DoctorOutput: CommandResult {
     }
 
     enum CodingKeys: String, CodingKey {
-        case redis, checks
+        case redis, checks, cluster
         case serverVersion = "server_version"
         case roundTripMicroseconds = "round_trip_microseconds"
+    }
+
+    enum ClusterKeys: String, CodingKey {
+        case state, nodes
+        case slotsServed = "slots_served"
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -73,6 +97,12 @@ struct DoctorOutput: CommandResult {
         try c.encode(serverVersion, forKey: .serverVersion)
         try c.encode(roundTripMicroseconds, forKey: .roundTripMicroseconds)
         try c.encode(checks, forKey: .checks)
+        if let cluster {
+            var nested = c.nestedContainer(keyedBy: ClusterKeys.self, forKey: .cluster)
+            try nested.encode(cluster.state, forKey: .state)
+            try nested.encode(cluster.slotsServed, forKey: .slotsServed)
+            try nested.encode(cluster.nodes, forKey: .nodes)
+        }
     }
 
     /// The connection, the server version, the round trip, then one `STATUS  name: detail` line per check.
@@ -80,15 +110,37 @@ struct DoctorOutput: CommandResult {
         var text = "redis: \(redis) ok\n"
         text += "server version: \(serverVersion ?? "not shown (INFO needs the administrator's user)")\n"
         text += "round trip: \(String(format: "%.2f", Double(roundTripMicroseconds) / 1000)) ms (connect and PING)\n"
-        for check in checks {
-            text +=
-                "\(check.status.rawValue.padding(toLength: 4, withPad: " ", startingAt: 0))  \(check.name): \(check.detail)\n"
+        if let cluster { text += Self.renderCluster(cluster) }
+        for check in checks { text += Self.line(check) }
+        return text
+    }
+
+    private static func line(_ check: Diagnostics.Check, indent: String = "") -> String {
+        "\(indent)\(check.status.rawValue.padding(toLength: 4, withPad: " ", startingAt: 0))  \(check.name): \(check.detail)\n"
+    }
+
+    /// `cluster: state ok, …`, then per node `host:port  role  health  …` and its checks, indented.
+    private static func renderCluster(_ cluster: Diagnostics.ClusterReport) -> String {
+        let masters = cluster.nodes.filter { $0.role == "master" }.count
+        var text =
+            "cluster: state \(cluster.state), \(cluster.slotsServed) of 16384 slots served, \(cluster.nodes.count) nodes "
+            + "(\(masters) masters, \(cluster.nodes.count - masters) replicas)\n"
+        for node in cluster.nodes {
+            let serves =
+                node.master.map { "of \($0)" }
+                ?? "slots \(node.slots.isEmpty ? "none" : node.slots.joined(separator: ",")) (\(node.slotCount))"
+            text += "  \(node.address)  \(node.role)  \(node.health)  id \(node.id.prefix(8))  \(serves)\n"
+            for check in node.checks { text += line(check, indent: "    ") }
         }
         return text
     }
 
-    /// `name,status,detail`, a row per check.
+    /// `name,status,detail`, a row per check; on a cluster then a row per node's check, named
+    /// `host:port name`.
     func csvRows() throws -> [[String]] {
-        [["name", "status", "detail"]] + checks.map { [$0.name, $0.status.rawValue, $0.detail] }
+        let nodeChecks = (cluster?.nodes ?? []).flatMap { node in
+            node.checks.map { ["\(node.address) \($0.name)", $0.status.rawValue, $0.detail] }
+        }
+        return [["name", "status", "detail"]] + checks.map { [$0.name, $0.status.rawValue, $0.detail] } + nodeChecks
     }
 }
