@@ -53,7 +53,10 @@ struct ClusterRoutingTests {
         let cluster = try await RedisTestCluster.shared()
         let tags = try await Self.tagsOnEveryMaster(cluster)
         let metrics = TestMetrics()
-        let pool = RedisConnectionPool(configuration: try RedisConfiguration(url: cluster.seedURL), metrics: metrics)
+        // 40 callers, 8 connections per node: wait as long as a loaded machine needs for a free one.
+        let pool = RedisConnectionPool(
+            configuration: try RedisConfiguration(url: cluster.seedURL), options: .init(waitTimeout: .seconds(120)),
+            metrics: metrics)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<40 {
                 group.addTask {
