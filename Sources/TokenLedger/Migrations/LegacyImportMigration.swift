@@ -12,7 +12,8 @@ import RedisClient
 /// stays the seed's total. `usage_limit` becomes the user's limit (the latest legacy cycle's wins; a
 /// limit set in TokenLedger is kept). The cycle is added to the derived index.
 ///
-/// The `SCAN` cursor and the counts are checkpointed after every batch, so an interrupted run
+/// The `SCAN` position (on a cluster, the master being walked and its cursor: ``scanStep(_:pool:command:)``)
+/// and the counts are checkpointed after every batch, so an interrupted run
 /// resumes where it stopped; a batch redone after a crash finds its calls already recorded.
 /// Legacy keys are left in place unless ``MigrationOptions/deleteLegacy`` is set; then each is
 /// deleted only when the user's cycle holds exactly its total and the hash still holds what was read.
@@ -97,15 +98,15 @@ struct LegacyImportMigration: Migration {
 
     // MARK: - Steps
 
-    /// One `SCAN` step: the parsed legacy hashes, and how many keys were skipped.
+    /// One `SCAN` step over the whole keyspace: the parsed legacy hashes, and how many keys were skipped.
     private func scanPage(_ cursor: String, context: MigrationContext) async throws -> (String, [Entry], Int) {
         let pool = context.repository.pool
         // A page at a time, not pool.scan(match:): the cursor is checkpointed after every page.
-        let page = try await pool.send(SCAN(cursor: cursor, match: Self.pattern, count: context.options.batchSize))
-        let next = page.cursor
+        let (next, keys) = try await Self.scanStep(
+            cursor, pool: pool, command: { SCAN(cursor: $0, match: Self.pattern, count: context.options.batchSize) })
         var skipped = 0
         var candidates: [(key: [UInt8], user: String, cycle: CalendarDate)] = []
-        for key in page.elements {
+        for key in keys {
             switch Self.parseKey(key) {
             case .success(let parsed): candidates.append((key, parsed.user, parsed.cycle))
             case .failure(let reason):

@@ -113,15 +113,32 @@ public enum Diagnostics {
     /// Loads every TokenLedger script into the server's script cache (`SCRIPT LOAD`, which changes
     /// no data), so a least-privilege application user, which may run loaded scripts but not load
     /// them, finds them. `tokenledger migrate` runs this as the administrator; run it again after
-    /// the server restarts or fails over (the script cache is not persisted).
+    /// the server restarts or fails over (the script cache is not persisted). On a Redis Cluster
+    /// the scripts are loaded on every master of the slot map (each node has its own cache).
     ///
-    /// - Returns: The number of scripts loaded.
+    /// - Returns: The number of scripts loaded (on each master).
     /// - Throws: `RedisError` (a permission error for a user without `SCRIPT LOAD`);
     ///   ``LedgerError`` when the server's digest of a script differs from ours.
     public static func loadScripts(repository: TokenRepository) async throws -> Int {
         let all = try allScripts(repository)
         let names = all.keys.sorted()
-        let digests = try await repository.pool.pipeline(names.map { SCRIPT.LOAD(all[$0]!) })
+        let pool = repository.pool
+        var digests: [String] = []
+        if let topology = try await pool.clusterTopology() {
+            for master in topology.masters {
+                digests = []
+                for name in names { digests.append(try await pool.send(SCRIPT.LOAD(all[name]!), to: master.endpoint)) }
+                try checkDigests(names, digests, all)
+            }
+            return names.count
+        }
+        digests = try await pool.pipeline(names.map { SCRIPT.LOAD(all[$0]!) })
+        try checkDigests(names, digests, all)
+        return names.count
+    }
+
+    /// Throws when a digest the server returned for a script differs from ours.
+    private static func checkDigests(_ names: [String], _ digests: [String], _ all: [String: RedisScript]) throws {
         for (name, digest) in zip(names, digests) {
             guard digest == all[name]!.sha1 else {
                 throw LedgerError(
@@ -129,7 +146,6 @@ public enum Diagnostics {
                     message: "\(name).lua: the server's digest \(digest) differs from \(all[name]!.sha1)")
             }
         }
-        return names.count
     }
 
     /// Whether every Lua script is installed and loads on the server with the expected digest. A

@@ -64,6 +64,16 @@ enum ScriptReply {
             throw LedgerError(code: .overflow, message: subject.map { "\($0): \(error.message)" } ?? error.message)
         case "BADSTATE":
             throw corruptState(error)
+        case "WRONGTYPE":
+            // A key of ours holds another type: written by another program or a raw command.
+            // Retrying cannot fix it, so it is corrupt data (a spooled event is set aside, not
+            // retried forever ahead of the others).
+            throw LedgerError(
+                code: .corruptData,
+                message: (subject.map { "\($0): " } ?? "")
+                    + "a stored key holds a value of the wrong type (WRONGTYPE); the script stopped there. "
+                    + "Another program or a raw command wrote it: fix or delete the key as the administrator (docs/operations.md)"
+            )
         default:
             throw error
         }

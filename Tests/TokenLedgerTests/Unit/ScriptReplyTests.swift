@@ -105,15 +105,26 @@ struct ScriptReplyTests {
         }
     }
 
+    @Test("WRONGTYPE is corrupt data (retrying cannot fix it), naming whose data it is")
+    func wrongType() {
+        #expect {
+            try Self.record().decode(Self.error("WRONGTYPE Operation against a key holding the wrong kind of value"))
+        } throws: { error in
+            let error = error as? LedgerError
+            return error?.code == .corruptData && ErrorCategory.of(error!) == .corruptData
+                && error?.message.contains("wrong type") == true
+        }
+    }
+
     @Test("any other error reply is thrown as the RedisError it is")
     func otherErrors() {
         #expect {
             try UsageScript(
                 userKeys: Self.user, cycle: CalendarDate(daysSince1970: 0), assumedPolicy: "*", defaultLimit: nil
             )
-            .decode(Self.error("WRONGTYPE Operation against a key holding the wrong kind of value"))
+            .decode(Self.error("OOM command not allowed when used memory > 'maxmemory'."))
         } throws: { error in
-            (error as? RedisError)?.serverCode == "WRONGTYPE"
+            (error as? RedisError)?.serverCode == "OOM"
         }
     }
 

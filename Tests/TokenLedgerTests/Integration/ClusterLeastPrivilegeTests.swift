@@ -1,0 +1,59 @@
+import Foundation
+import RedisClient
+import RedisTestSupport
+import Testing
+import TokenLedger
+
+/// The documented ACL users of docs/operations.md on a Redis Cluster: the lines as written, created
+/// on every node, are enough for the application to find the cluster and record on every master,
+/// and for the administrator to load the scripts on every master and report every user.
+@Suite("Least privilege ACL users on a Redis Cluster")
+struct ClusterLeastPrivilegeTests {
+    @Test("the documented users work on a cluster: scripts loaded on every master, records routed to each, one report")
+    func documentedUsersOnACluster() async throws {
+        var options = RedisTestCluster.Options()
+        options.node.aclUsers = try documentedACLUsers()
+        try await withRedisCluster(options) { cluster async throws in
+            func repository(_ user: String, _ password: String) throws -> TokenRepository {
+                var configuration = try RedisConfiguration(url: cluster.seedURL)
+                configuration.username = user
+                configuration.password = password
+                return try TokenRepository(
+                    pool: RedisConnectionPool(configuration: configuration),
+                    configuration: try LedgerConfiguration(namespace: "tl", settingsCacheTTL: .zero))
+            }
+            let admin = try repository("tokenledger-admin", "admin-secret")
+            let app = try repository("tokenledger-app", "app-secret")
+            // The application user may ask INFO, so auto mode finds the cluster rather than a
+            // standalone server that would answer MOVED.
+            #expect(try await app.pool.mode() == .cluster)
+
+            // One user on each master (user keys are tl:{user}:…, so the user id is the hash tag).
+            let masters = try await cluster.topology().filter { $0.role == .master }
+            #expect(masters.count == 3)
+            let users = masters.enumerated().map { index, master in master.hashTag(prefix: "user\(index)-")! }
+            for user in users { try await admin.setLimit(user: user, tokens: 1000) }
+
+            // Loaded by the administrator on every master: the application's EVALSHA finds them
+            // wherever its user's slot is (it may not load a script itself).
+            #expect(try await Diagnostics.loadScripts(repository: admin) > 10)
+            for (index, user) in users.enumerated() {
+                let result = try await app.record(
+                    user: user, callID: "c\(index)", usage: UsageRecord(inputTokens: 10 * (index + 1), outputTokens: 1),
+                    at: testInstant)
+                #expect(result.applied)
+            }
+            for (index, user) in users.enumerated() {
+                #expect(try await app.usage(user: user, at: testInstant).totalTokens == 10 * (index + 1) + 1)
+                #expect(
+                    try await app.reserve(user: user, callID: "l\(index)", tokens: 5, at: testInstant).status
+                        == .admitted)
+            }
+
+            // The administrator's report reads the index and every user's counters across masters.
+            let report = try await admin.report(at: testInstant)
+            #expect(report.users.map(\.user).sorted() == users.sorted())
+            #expect(report.totals.counts.totalTokens == 10 + 20 + 30 + 3)
+        }
+    }
+}
