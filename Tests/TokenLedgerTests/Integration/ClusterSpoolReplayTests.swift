@@ -115,4 +115,62 @@ struct ClusterSpoolReplayTests {
             await pool.close()
         }
     }
+
+    @Test("an event whose user key has the wrong type is set aside; the events after it still apply")
+    func wrongTypeKeyDoesNotBlock() async throws {
+        let cluster = try await RedisTestCluster.shared()
+        let namespace = uniqueNamespace("spoolwrongtype")
+        let cycle = try CalendarDate(parsing: "2026-03-01")
+        let instant = try ISO8601Instant.parse("2026-03-16T12:00:00Z")
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("cluster-spool-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let users = (0..<9).map { "wt\($0)" }
+        let bad = users[4]
+        // The bad user's cycle counters are a string, not a hash: its record can never apply.
+        let badKey = "\(namespace):{\(bad)}:cycle:2026-03-01"
+        _ = try await cluster.send(
+            RedisCommand("SET", badKey, "oops"), to: try await cluster.masterOwning(key: badKey).port)
+
+        let downPool = RedisConnectionPool(
+            configuration: try RedisConfiguration(url: "redis://127.0.0.1:\(try closedPort())"))
+        let spooling = UsageRecorder(
+            repository: try TokenRepository(
+                pool: downPool, configuration: try LedgerConfiguration(namespace: namespace, settingsCacheTTL: .zero)),
+            spool: try EventSpool(directory: directory), options: .init(replaysInBackground: false))
+        for user in users {
+            let outcome = await spooling.record(
+                user: user, callID: "spooled", usage: UsageRecord(inputTokens: 3, outputTokens: 4), cycle: cycle,
+                at: instant)
+            guard case .spooled = outcome else {
+                Issue.record("\(user): expected spooled, got \(outcome)")
+                return
+            }
+        }
+        await spooling.shutdown()
+        await downPool.close()
+
+        let pool = RedisConnectionPool(configuration: try RedisConfiguration(url: cluster.seedURL))
+        let repository = try TokenRepository(
+            pool: pool, configuration: try LedgerConfiguration(namespace: namespace, settingsCacheTTL: .zero))
+        let replaying = UsageRecorder(
+            repository: repository, spool: try EventSpool(directory: directory),
+            options: .init(replaysInBackground: false))
+        var outcome = "not flushed"
+        do { outcome = "\(try await replaying.flush())" } catch { outcome = "flush threw \(error)" }
+        await replaying.shutdown()
+        // Known bug (not cluster-specific; the recorder's, not this suite's): record.lua's WRONGTYPE
+        // is a RedisError of category `internal`, which UsageRecorder.flush neither rejects (only
+        // bad_input and corrupt_data) nor survives: the replay stops at the bad event and keeps it
+        // and every event after it, at every flush. When fixed, this stops occurring: remove the wrapper.
+        await withKnownIssue("a WRONGTYPE event stops the spool replay") {
+            for user in users where user != bad {
+                let usage = try await repository.usage(user: user, cycle: cycle)
+                #expect(usage.calls == 1 && usage.totalTokens == 7, "\(user) after \(outcome): \(usage)")
+            }
+            let status = try EventSpool(directory: directory).status()
+            #expect(status.events == 0, "\(outcome); still spooled: \(status)")
+        }
+        await pool.close()
+    }
 }
