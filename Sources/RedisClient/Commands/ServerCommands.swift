@@ -1,6 +1,6 @@
 import Foundation
 
-// Typed server commands (no keys): PING, TIME, INFO, CONFIG GET, ACL WHOAMI, SCRIPT LOAD, SCRIPT EXISTS.
+// Typed server commands (no keys): PING, TIME, INFO, CONFIG GET, ACL WHOAMI, SCRIPT LOAD, SCRIPT EXISTS, WAIT.
 
 /// `PING`: whether the server answers.
 public struct PING: RedisCommandRepresentable {
@@ -173,5 +173,34 @@ public enum SCRIPT {
             }
             return result
         }
+    }
+}
+
+/// `WAIT numreplicas timeout`: blocks until the writes this connection sent before it are
+/// acknowledged by `replicas` replicas or `timeout` passes, and answers how many acknowledged them.
+public struct WAIT: RedisCommandRepresentable {
+    /// `WAIT`.
+    public static let name = "WAIT"
+    /// How many replicas to wait for.
+    public var replicas: Int
+    /// The longest wait, in milliseconds (0 would wait forever, so it is at least 1).
+    public var timeoutMilliseconds: Int
+    /// Creates the command from a ``RedisReplicaWait`` (a timeout below 1 ms waits 1 ms: `WAIT` takes
+    /// 0 as "forever").
+    public init(_ wait: RedisReplicaWait) {
+        replicas = max(0, wait.replicas)
+        let (seconds, attoseconds) = wait.timeout.components
+        timeoutMilliseconds = max(1, Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000))
+    }
+    /// None.
+    public var keys: [RedisKey] { [] }
+    /// Not a write, but it must go to the primary that took the writes.
+    public var isReadOnly: Bool { false }
+    /// `WAIT replicas timeout`.
+    public var command: RedisCommand { RedisCommand("WAIT", replicas, timeoutMilliseconds) }
+    /// The number of replicas that acknowledged the writes.
+    public func decode(_ reply: RedisReply) throws(RedisError) -> Int {
+        guard let count = reply.int else { throw unexpectedReply(reply, expected: "an integer") }
+        return Int(count)
     }
 }

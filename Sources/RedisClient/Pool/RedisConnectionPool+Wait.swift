@@ -26,24 +26,6 @@ public struct RedisReplicaWait: Sendable, Hashable {
     }
 }
 
-/// `WAIT numreplicas timeout`: how many replicas acknowledged the connection's writes so far.
-public struct WAIT: RedisCommandRepresentable {
-    /// `WAIT`.
-    public static let name = "WAIT"
-    /// The replicas and the timeout.
-    public var wait: RedisReplicaWait
-
-    /// Creates the command.
-    /// - Parameter wait: The replicas and the timeout.
-    public init(_ wait: RedisReplicaWait) { self.wait = wait }
-    /// None.
-    public var keys: [RedisKey] { [] }
-    /// `WAIT replicas milliseconds`.
-    public var command: RedisCommand { RedisCommand("WAIT", "\(wait.replicas)", "\(wait.milliseconds)") }
-    /// The number of replicas that acknowledged.
-    public func decode(_ reply: RedisReply) throws(RedisError) -> Int { try integer(reply) }
-}
-
 extension RedisConnectionPool {
     /// Runs the calls (as ``evaluateMany(_:)``) and then `WAIT replicas timeout` on the same
     /// connection as the writes; returns the replies and the number of replicas that acknowledged
