@@ -41,7 +41,8 @@ struct ClusterLoad: Sendable {
         var tokens: [String: Int] = [:]
         /// Records per user acknowledged as applied, duplicate or spooled.
         var calls: [String: Int] = [:]
-        /// How many records ended how (`applied`, `duplicate`, `spooled`, `rejected`, `failed`).
+        /// How many records ended how (`applied`, `applied_unreplicated`, `duplicate`, `spooled`,
+        /// `rejected`, `failed`).
         var outcomes: [String: Int] = [:]
 
         mutating func merge(_ other: Tally) {
@@ -75,7 +76,8 @@ struct ClusterLoad: Sendable {
                             user: user, callID: "c\(caller)-\(index)", usage: usage, cycle: cycle, at: instant)
                         let name: String
                         switch outcome {
-                        case .applied: name = "applied"
+                        // Applied but not acknowledged by enough replicas (WAIT): spooled too.
+                        case .applied(let result): name = result.unreplicated ? "applied_unreplicated" : "applied"
                         case .duplicate: name = "duplicate"
                         case .spooled: name = "spooled"
                         case .rejected: name = "rejected"
