@@ -34,7 +34,7 @@ extension RedisClusterRouter {
         var resentAfterLostNode = false
         var retryRound = 0
         let deadline = ContinuousClock.now + options.clusterRetryBudget
-        var (topology, generation) = try await currentTopology()
+        var (topology, generation) = try await map(after: nil, deadline: deadline, round: &retryRound)
         while !pending.isEmpty {
             var groups: [Destination: [Int]] = [:]
             var order: [Destination] = []
@@ -132,19 +132,29 @@ extension RedisClusterRouter {
                 retryRound += 1
             }
             if needsRefresh {
-                do {
-                    (topology, generation) = try await refresh(after: generation)
-                } catch let error as RedisError
-                    where (error.isUnavailable || error.isRetryableServerError)
-                    && ContinuousClock.now + Self.backoff(retryRound) < deadline
-                {
-                    // No node gave a whole map yet (a failover in progress): back off, route with the old one.
-                    try await Task.sleep(for: Self.backoff(retryRound))
-                    retryRound += 1
-                }
+                (topology, generation) = try await map(after: generation, deadline: deadline, round: &retryRound)
             }
         }
         return (replies.map { $0 ?? .null }, acknowledged)
+    }
+
+    /// The current map (`seen == nil`) or one newer than generation `seen`; while no node gives a
+    /// whole map (`CLUSTERDOWN`: a failover in progress), backs off and asks again until `deadline`.
+    private func map(
+        after seen: Int?, deadline: ContinuousClock.Instant, round: inout Int
+    ) async throws -> (topology: ClusterTopology, generation: Int) {
+        while true {
+            do {
+                guard let seen else { return try await currentTopology() }
+                return try await refresh(after: seen)
+            } catch let error as RedisError
+                where error.isRetryableServerError && ContinuousClock.now + Self.backoff(round) < deadline
+            {
+                meters.retries[error.serverCode ?? ""]?.increment()
+                try await Task.sleep(for: Self.backoff(round))
+                round += 1
+            }
+        }
     }
 
     /// Sends each group as one pipeline on one connection of its node, concurrently across nodes.

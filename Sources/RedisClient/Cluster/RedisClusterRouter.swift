@@ -121,6 +121,8 @@ final class RedisClusterRouter: Sendable {
                 s.probe = nil
             }
             resolved.store(isCluster ? 2 : 1, ordering: .releasing)
+            // The probe's connection to the first seed is not one of the cluster's node pools.
+            if isCluster { await seedPool.close() }
             return isCluster
         } catch {
             state.withLock { s in if s.probe == probe { s.probe = nil } }

@@ -37,9 +37,9 @@ extension RedisConfiguration {
     /// The nodes to start from: ``endpoint`` first, then any further hosts the URL lists
     /// (`redis://h1:p1,h2:p2`).
     ///
-    /// A cluster client may reach the cluster through any of them. A standalone client uses only the
-    /// first: until the cluster client lands, a URL with several seeds connects to the first one,
-    /// exactly as a URL with that one host does. Setting this to an empty list is ignored.
+    /// In cluster mode ``RedisConnectionPool`` reads the slot map through any of them (the first
+    /// that answers), and in `auto` mode asks the first reachable one whether it is a cluster. A
+    /// standalone client uses only the first. Setting this to an empty list is ignored.
     public var seeds: [Endpoint] {
         get { [endpoint] + additionalSeeds }
         set {

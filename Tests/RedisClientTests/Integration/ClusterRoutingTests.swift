@@ -48,6 +48,29 @@ struct ClusterRoutingTests {
         await pool.close()
     }
 
+    @Test("concurrent first callers share one mode probe and one map reading")
+    func singleFlight() async throws {
+        let cluster = try await RedisTestCluster.shared()
+        let tags = try await Self.tagsOnEveryMaster(cluster)
+        let metrics = TestMetrics()
+        let pool = RedisConnectionPool(configuration: try RedisConfiguration(url: cluster.seedURL), metrics: metrics)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<40 {
+                group.addTask {
+                    let key = "{\(tags[index % 3].tag)}:flight\(index)"
+                    try await pool.send(SET(key, value: "\(index)"))
+                    guard try await pool.send(GET(key)) == "\(index)" else {
+                        throw RedisTestServerError(message: "wrong value for \(key)")
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(metrics.counterValue("tokenledger_redis_cluster_topology_refreshes_total", [("outcome", "ok")]) == 1)
+        #expect(metrics.counterValue("tokenledger_redis_cluster_redirections_total", [("kind", "moved")]) == 0)
+        await pool.close()
+    }
+
     @Test("a pipeline mixing nodes returns its replies in the caller's order")
     func pipelineAcrossNodes() async throws {
         let cluster = try await RedisTestCluster.shared()
@@ -213,6 +236,23 @@ struct ClusterModeDetectionTests {
             for index in 0..<5 { try await direct.send(SET("\(uniqueNamespace()):\(index)", value: "1")) }
             #expect(try await Self.infoCalls(configuration) == 0)
             await direct.close()
+        }
+    }
+
+    @Test("concurrent first callers against a plain server share one INFO")
+    func oneProbe() async throws {
+        try await withRedis { configuration async throws in
+            let admin = try await RedisConnection.connect(configuration: configuration)
+            _ = try await admin.send(RedisCommand("CONFIG", "RESETSTAT"))
+            await admin.close()
+            let pool = RedisConnectionPool(configuration: configuration)
+            let namespace = uniqueNamespace()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<40 { group.addTask { try await pool.send(SET("\(namespace):\(index)", value: "1")) } }
+                try await group.waitForAll()
+            }
+            #expect(try await Self.infoCalls(configuration) == 1)
+            await pool.close()
         }
     }
 
