@@ -28,7 +28,8 @@ extension RedisRoutedPipeline {
                 if let known = s.generation, known > generation { return .newerMap }
                 if s.generation != generation {
                     s.generation = generation
-                    let masters = Set(topology.masters.map(\.endpoint))
+                    // A master that serves no slot (a dead one the map still lists) needs no lanes.
+                    let masters = Set(topology.shards.filter { !$0.slots.isEmpty }.map(\.master.endpoint))
                     for (endpoint, client) in s.clients where !masters.contains(endpoint) {
                         s.clients[endpoint] = nil
                         retired.append(client)
@@ -38,9 +39,13 @@ extension RedisRoutedPipeline {
                         retired.append(seedClient)
                     }
                 }
-                if let client = s.clients[endpoint] { return .use(client, retired: retired) }
+                if let client = s.clients[endpoint] {
+                    if !retired.isEmpty { nodes.record(s.clients.count) }
+                    return .use(client, retired: retired)
+                }
                 let client = makeClient(for: endpoint)
                 s.clients[endpoint] = client
+                nodes.record(s.clients.count)
                 s.every.append(client)
                 newClientsContinuation.yield(client)
                 return .use(client, retired: retired)

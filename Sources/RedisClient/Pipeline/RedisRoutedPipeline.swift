@@ -49,6 +49,7 @@ import Synchronization
 /// | metric | kind | dimensions |
 /// |---|---|---|
 /// | `tokenledger_redis_pipeline_rerouted_commands_total` | counter | — (commands of groups finished through the pool after a redirection or a retryable reply) |
+/// | `tokenledger_redis_pipeline_nodes` | gauge | — (masters with a client of their own, in cluster mode; recorded on every change) |
 public final class RedisRoutedPipeline: Service, Sendable {
     /// The pool whose mode and slot map decide where groups go, and that finishes redirected groups.
     public let pool: RedisConnectionPool
@@ -60,6 +61,7 @@ public final class RedisRoutedPipeline: Service, Sendable {
     /// The pool never routes (its configuration says standalone): every call takes ``seedClient``.
     let alwaysStandalone: Bool
     let rerouted: Counter
+    let nodes: Gauge
     let state = Mutex(State())
     let newClients: AsyncStream<RedisPipelineClient>
     let newClientsContinuation: AsyncStream<RedisPipelineClient>.Continuation
@@ -99,6 +101,7 @@ public final class RedisRoutedPipeline: Service, Sendable {
         self.metrics = metrics
         self.alwaysStandalone = pool.router == nil
         self.rerouted = Counter(label: "tokenledger_redis_pipeline_rerouted_commands_total", factory: metrics)
+        self.nodes = Gauge(label: "tokenledger_redis_pipeline_nodes", factory: metrics)
         (newClients, newClientsContinuation) = AsyncStream.makeStream()
         if pool.configuration.mode == .cluster {
             seedClient = nil
