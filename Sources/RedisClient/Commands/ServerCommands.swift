@@ -1,6 +1,6 @@
 import Foundation
 
-// Typed server commands (no keys): PING, TIME, INFO, CONFIG GET, ACL WHOAMI, SCRIPT LOAD, SCRIPT EXISTS.
+// Typed server commands (no keys): PING, TIME, INFO, CONFIG GET, ACL WHOAMI, SCRIPT LOAD, SCRIPT EXISTS (WAIT: Pool/RedisConnectionPool+Wait.swift).
 
 /// `PING`: whether the server answers.
 public struct PING: RedisCommandRepresentable {

@@ -67,6 +67,9 @@ public final class RedisPipelineClient: Service, Sendable {
         var commands: [RedisCommand]
         var builder: Builder?
         var deadline: ContinuousClock.Instant
+        /// Replica acknowledgement asked for: the batch ends with one `WAIT`, whose count is
+        /// appended to this group's replies (see `RedisPipelineClient+Wait.swift`).
+        var wait: RedisReplicaWait? = nil
         var completion: Completion
     }
 
@@ -175,7 +178,7 @@ public final class RedisPipelineClient: Service, Sendable {
     /// Groups queued without a wake-up after which a lane is woken anyway.
     public static let wakeBacklog = 256
 
-    private func tryEnqueue(_ group: Group, wake: Bool = true) -> Bool {
+    func tryEnqueue(_ group: Group, wake: Bool = true) -> Bool {
         let completion = group.completion
         enum Outcome { case queued, full, closed }
         let outcome: Outcome = queue.condition.withLock {
@@ -203,7 +206,7 @@ public final class RedisPipelineClient: Service, Sendable {
         while !tryEnqueue(commands, deadline: deadline, completion: completion) { await waitForRoom() }
     }
 
-    private func waitForRoom() async {
+    func waitForRoom() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let resumeNow: Bool = queue.condition.withLock {
                 if queue.count < options.maximumQueuedGroups || !queue.running { return true }
@@ -331,6 +334,7 @@ public final class RedisPipelineClient: Service, Sendable {
             }
             // Deferred groups build their commands here, on the lane, outside the lock.
             var index = 0
+            var wait: RedisReplicaWait?
             while index < batch.count {
                 if let builder = batch[index].builder {
                     guard let built = builder() else {
@@ -341,9 +345,12 @@ public final class RedisPipelineClient: Service, Sendable {
                     batch[index].builder = nil
                 }
                 commands.append(contentsOf: batch[index].commands)
+                if let asked = batch[index].wait { wait = Self.widest(wait, asked) }
                 index += 1
             }
             guard !batch.isEmpty else { continue }
+            // One WAIT for the whole batch (it blocks up to its timeout), after every write in it.
+            if let wait { commands.append(WAIT(wait).command) }
             meters.batches.increment()
             meters.commands.increment(by: commands.count)
             do {
@@ -353,8 +360,9 @@ public final class RedisPipelineClient: Service, Sendable {
                 meters.roundTrip.recordInterval(since: sent)
                 var offset = 0
                 for group in batch {
-                    let slice = Array(replies[offset..<(offset + group.commands.count)])
+                    var slice = Array(replies[offset..<(offset + group.commands.count)])
                     offset += group.commands.count
+                    if group.wait != nil { slice.append(Self.acknowledgement(of: slice, wait: replies.last)) }
                     group.completion(.success(slice))
                 }
             } catch {

@@ -20,6 +20,10 @@ import SystemPackage
 /// - `tokenledger.bpeDir` (`TOKENLEDGER_BPE_DIR`): rank files for exact token counts; heuristic without.
 /// - `tokenledger.maxInputBytes` (`TOKENLEDGER_MAX_INPUT_BYTES`): the CLI's input cap, checked by the
 ///   command that reads input.
+/// - `tokenledger.waitReplicas` (`TOKENLEDGER_WAIT_REPLICAS`): replicas that must acknowledge each
+///   record and settle (`WAIT`), 0 (default) = no wait; see ``LedgerConfiguration/replicaWait``.
+/// - `tokenledger.waitTimeoutMs` (`TOKENLEDGER_WAIT_TIMEOUT_MS`): how long to wait for them, in
+///   milliseconds, default 1000.
 /// - `tokenledger.configFile` (`TOKENLEDGER_CONFIG_FILE`, environment only): the JSON file.
 ///
 /// ``description`` never shows a password.
@@ -172,7 +176,8 @@ extension LedgerConfiguration {
     ///   - config: A reader scoped to the `tokenledger` keys.
     ///   - namespace: A namespace that takes the place of the `namespace` key.
     public init(config: ConfigReader, namespace: String? = nil) throws(ValidationError) {
-        try self.init(namespace: namespace ?? config.text(forKey: "namespace") ?? "tl")
+        try self.init(
+            namespace: namespace ?? config.text(forKey: "namespace") ?? "tl", replicaWait: try Self.replicaWait(config))
     }
 
     /// The defaults, with `TOKENLEDGER_NAMESPACE` (or `namespace` when given) as the namespace.

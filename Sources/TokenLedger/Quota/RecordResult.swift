@@ -19,6 +19,10 @@ public struct RecordResult: Sendable, Hashable, Codable {
     /// cycle's history is amended with it (an adjustment; see `docs/operations.md`, late events).
     /// JSON `history_amended`, present only when true.
     public var amendsHistory = false
+    /// True when the write was applied but fewer replicas than ``LedgerConfiguration/replicaWait``
+    /// asks for acknowledged it in time, so the ``UsageRecorder`` also spooled it: a failover loses
+    /// nothing, and its replay counts once (the call id). JSON `unreplicated`, present only when true.
+    public var unreplicated = false
 
     /// Creates a result.
     public init(applied: Bool, user: String, cycle: CalendarDate, totalTokens: Int, calls: Int, releasedTokens: Int = 0)
@@ -35,6 +39,7 @@ public struct RecordResult: Sendable, Hashable, Codable {
         case applied, user, cycle
         case totalTokens = "total_tokens"
         case amendsHistory = "history_amended"
+        case unreplicated
     }
 
     /// Decodes a result from its JSON form.
@@ -45,11 +50,13 @@ public struct RecordResult: Sendable, Hashable, Codable {
         cycle = try c.decode(CalendarDate.self, forKey: .cycle)
         totalTokens = try c.decode(Int.self, forKey: .totalTokens)
         amendsHistory = try c.decodeIfPresent(Bool.self, forKey: .amendsHistory) ?? false
+        unreplicated = try c.decodeIfPresent(Bool.self, forKey: .unreplicated) ?? false
         calls = 0
         releasedTokens = 0
     }
 
-    /// Encodes the SPEC's four fields, and `history_amended` when the call amended a closed cycle.
+    /// Encodes the SPEC's four fields, `history_amended` when the call amended a closed cycle and
+    /// `unreplicated` when too few replicas acknowledged it (it was spooled too).
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(applied, forKey: .applied)
@@ -57,5 +64,6 @@ public struct RecordResult: Sendable, Hashable, Codable {
         try c.encode(cycle, forKey: .cycle)
         try c.encode(totalTokens, forKey: .totalTokens)
         if amendsHistory { try c.encode(true, forKey: .amendsHistory) }
+        if unreplicated { try c.encode(true, forKey: .unreplicated) }
     }
 }

@@ -39,7 +39,7 @@ extension UsageRecorder {
         }
         // The commands are built on the pipeline's lane thread; the caller only queues the event.
         let built = PreparedRecord()
-        await pipeline.enqueue(deadline: queueDeadline()) {
+        await pipeline.enqueue(deadline: queueDeadline(), wait: repository.configuration.replicaWait) {
             do {
                 let prepared = try self.prepareNow(event)
                 built.write = prepared
@@ -105,6 +105,8 @@ extension UsageRecorder {
         case .value(let result):
             metrics.record(result.applied ? "applied" : "duplicate")
             return result.applied ? .applied(result) : .duplicate(result)
+        case .error(let unreplicated as UnreplicatedWrite):
+            return await spoolUnreplicated(event, unreplicated)
         case .error(let error) where Self.isRejection(error):
             metrics.record("rejected")
             return .rejected(error)
@@ -160,14 +162,19 @@ extension UsageRecorder {
     /// policy) go through the repository, which handles them.
     private func applyPipelined(_ event: SpooledEvent, pipeline: RedisPipelineClient) async throws -> RecordResult {
         let prepared = try await prepare(event)
-        var replies = try await pipeline.send(prepared.calls.map(\.command), deadline: queueDeadline())
-        if Self.isNoScript(replies[0]) { return try await apply(event) }  // it never ran
-        if replies.dropFirst().contains(where: Self.isNoScript) {
-            replies = await rerunMissingScripts(prepared.calls, replies: replies)
+        let commands = prepared.calls.map(\.command)
+        let replies: [RedisReply]
+        var acknowledged = Int.max
+        if let wait = repository.configuration.replicaWait {
+            (replies, acknowledged) = try await pipeline.send(commands, deadline: queueDeadline(), wait: wait)
+        } else {
+            replies = try await pipeline.send(commands, deadline: queueDeadline())
         }
+        if Self.isNoScript(replies[0]) { return try await apply(event) }  // it never ran
         switch try prepared.decode(replies) {
-        case .done(let result):
-            if result.amendsHistory { await repository.amendHistoryNow(user: event.user, cycle: result.cycle) }
+        case .done(let written):
+            let result = await repository.finishWrite(written)
+            try repository.checkReplicated(result, acknowledged: acknowledged)
             return result
         case .retry(let stored):
             repository.notePolicy(user: event.user, stored: stored)
@@ -180,7 +187,11 @@ extension UsageRecorder {
         _ event: SpooledEvent, prepared: PreparedWrite?, result: Result<[RedisReply], RedisError>
     ) {
         switch result {
-        case .success(let replies):
+        case .success(var replies):
+            var acknowledged = Int.max
+            if repository.configuration.replicaWait != nil {
+                (replies, acknowledged) = RedisPipelineClient.splitAcknowledgement(replies)
+            }
             // The builder returned commands, so it prepared the write; were it not so, the pool takes it.
             guard let prepared else {
                 later { _ = await self.submit(event) }
@@ -190,16 +201,17 @@ extension UsageRecorder {
                 later { _ = await self.submit(event) }  // it never ran
                 return
             }
-            if replies.dropFirst().contains(where: Self.isNoScript) {
-                // The record ran; only the index call's script was missing (see rerunMissingScripts).
-                later { _ = await self.rerunMissingScripts(prepared.calls, replies: replies) }
-            }
             do {
                 switch try prepared.decode(replies) {
-                case .done(let outcome):
-                    metrics.record(outcome.applied ? "applied" : "duplicate")
-                    if outcome.amendsHistory {
-                        later { await self.repository.amendHistoryNow(user: event.user, cycle: outcome.cycle) }
+                case .done(let written):
+                    if written.indexDue || written.result.amendsHistory {
+                        later { _ = await self.repository.finishWrite(written) }
+                    }
+                    do {
+                        try repository.checkReplicated(written.result, acknowledged: acknowledged)
+                        metrics.record(written.result.applied ? "applied" : "duplicate")
+                    } catch let unreplicated as UnreplicatedWrite {
+                        spoolUnreplicatedInBackground(event, unreplicated)
                     }
                 case .retry(let stored):
                     repository.notePolicy(user: event.user, stored: stored)
@@ -234,18 +246,6 @@ extension UsageRecorder {
         return false
     }
 
-    /// Runs again, through the pool (which loads missing scripts), the calls after the record whose
-    /// script the server did not have. The record itself ran, so it is not sent again (that would
-    /// report the caller's own record as a duplicate); those calls are the derived index write,
-    /// whose failure only means the next record of the user tries it again.
-    private func rerunMissingScripts(_ calls: [RedisScriptCall], replies: [RedisReply]) async -> [RedisReply] {
-        let missing = replies.indices.dropFirst().filter { $0 < calls.count && Self.isNoScript(replies[$0]) }
-        guard let rerun = try? await repository.pool.evaluateMany(missing.map { calls[$0] }) else { return replies }
-        var updated = replies
-        for (index, reply) in zip(missing, rerun) { updated[index] = reply }
-        return updated
-    }
-
     private func checkNamespace(_ event: SpooledEvent) throws {
         if let namespace = event.namespace, namespace != repository.keys.namespace {
             throw LedgerError(
@@ -256,17 +256,14 @@ extension UsageRecorder {
         }
     }
 
+    /// One event through the repository's pool path.
+    ///
+    /// - Throws: as ``TokenRepository/record(user:callID:usage:model:provider:cycle:at:)``, and
+    ///   ``UnreplicatedWrite`` when the write applied but too few replicas acknowledged it.
     func apply(_ event: SpooledEvent) async throws -> RecordResult {
         try checkNamespace(event)
-        switch event.operation {
-        case .record:
-            return try await repository.record(
-                user: event.user, callID: event.callID, usage: event.usage, model: event.model,
-                provider: event.provider, cycle: event.cycle, at: event.at)
-        case .settle:
-            return try await repository.settle(
-                user: event.user, callID: event.callID, usage: event.usage, model: event.model,
-                provider: event.provider, at: event.at)
-        }
+        return try await repository.write(
+            event.operation.writeKind, user: event.user, callID: event.callID, usage: event.usage, model: event.model,
+            provider: event.provider, cycle: event.operation == .settle ? nil : event.cycle, at: event.at)
     }
 }

@@ -27,6 +27,60 @@ extension UsageRecorder {
         spoolWriter.append(event, waitingForRoom: true) { result in _ = self.spooled(event, result) }
     }
 
+    /// An event Redis applied but too few replicas acknowledged: spooled too (its replay is a
+    /// duplicate, so it counts once), so a failover before the replicas catch up loses nothing. The
+    /// outcome is applied (or duplicate) with ``RecordResult/unreplicated`` set; without a spool,
+    /// or when the spool refuses it, `failed` with ``LedgerError/Code/notReplicated``.
+    func spoolUnreplicated(_ event: SpooledEvent, _ unreplicated: UnreplicatedWrite) async -> RecordOutcome {
+        metrics.unreplicated()
+        guard let spoolWriter else { return unreplicatedWithoutSpool(event, unreplicated) }
+        let written = await withCheckedContinuation { continuation in
+            spoolWriter.append(event) { result in continuation.resume(returning: result) }
+        }
+        return spooledUnreplicated(event, unreplicated, written)
+    }
+
+    /// As ``spoolUnreplicated(_:_:)`` for a fire-and-forget record, on a pipeline lane.
+    func spoolUnreplicatedInBackground(_ event: SpooledEvent, _ unreplicated: UnreplicatedWrite) {
+        metrics.unreplicated()
+        guard let spoolWriter else {
+            _ = unreplicatedWithoutSpool(event, unreplicated)
+            return
+        }
+        spoolWriter.append(event, waitingForRoom: true) { result in
+            _ = self.spooledUnreplicated(event, unreplicated, result)
+        }
+    }
+
+    private func unreplicatedWithoutSpool(_ event: SpooledEvent, _ unreplicated: UnreplicatedWrite) -> RecordOutcome {
+        metrics.record("failed")
+        logger.error(
+            "usage applied but not acknowledged by enough replicas, and no spool is configured: a failover could lose it",
+            metadata: [LoggingKeys.callID: "\(event.callID)", LoggingKeys.error: "\(unreplicated.error)"])
+        return .failed(unreplicated.error)
+    }
+
+    private func spooledUnreplicated(
+        _ event: SpooledEvent, _ unreplicated: UnreplicatedWrite, _ written: Result<Void, SpoolError>
+    ) -> RecordOutcome {
+        if case .failure(let error) = written {
+            metrics.record("failed")
+            logger.critical(
+                "usage not replicated and the spool refused it: a failover could lose it",
+                metadata: [LoggingKeys.callID: "\(event.callID)", LoggingKeys.error: "\(error)"])
+            return .failed(unreplicated.error)
+        }
+        var result = unreplicated.result
+        result.unreplicated = true
+        metrics.record(result.applied ? "applied" : "duplicate")
+        logger.warning(
+            "usage applied but not acknowledged by enough replicas; spooled too",
+            metadata: [LoggingKeys.callID: "\(event.callID)", LoggingKeys.error: "\(unreplicated.error)"])
+        reportSpool(atMostEvery: .seconds(1))
+        trigger.yield()
+        return result.applied ? .applied(result) : .duplicate(result)
+    }
+
     /// A wrong password or an ACL refusal is not an outage: spooling would hide it (and replay
     /// could never succeed until an operator acts), so the event fails loudly instead.
     func refused(_ event: SpooledEvent, because error: any Error) -> RecordOutcome {

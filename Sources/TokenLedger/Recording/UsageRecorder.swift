@@ -190,6 +190,10 @@ public final class UsageRecorder: Service, Sendable {
             } catch let error as LedgerError where error.code == .namespaceMismatch {
                 // Another namespace's event: leave it spooled and go on with the others.
                 return .otherNamespace(error.message)
+            } catch let unreplicated as UnreplicatedWrite {
+                // Applied but not acknowledged by enough replicas: it stays spooled for the next flush.
+                self.metrics.unreplicated()
+                throw unreplicated.error
             }
         }
         reportSpool()

@@ -1,4 +1,5 @@
 import Foundation
+import RedisClient
 
 /// Settings of a ``TokenRepository`` that live in the process, not in Redis.
 ///
@@ -14,16 +15,24 @@ public struct LedgerConfiguration: Sendable, Hashable {
     public var defaultLeaseTTL: Duration
     /// How long the default limit and policy read from Redis are reused. Default 1 second; zero reads every time.
     public var settingsCacheTTL: Duration
+    /// Replica acknowledgement of every record and settle (`WAIT`, SPEC "Recording guarantees"):
+    /// a write that fewer replicas acknowledge within the timeout is reported as not replicated
+    /// (``LedgerError/Code/notReplicated``; a ``UsageRecorder`` with a spool also spools it, so a
+    /// failover loses nothing). `nil` (default): no `WAIT`. `TOKENLEDGER_WAIT_REPLICAS`,
+    /// `TOKENLEDGER_WAIT_TIMEOUT_MS`.
+    public var replicaWait: RedisReplicaWait?
 
     /// Creates a configuration.
     ///
     /// - Throws: ``ValidationError`` for a bad namespace, a threshold outside 1…1000, a lease TTL outside
-    ///   1 ms…7 days, or a settings cache TTL outside 0…1 day.
+    ///   1 ms…7 days, a settings cache TTL outside 0…1 day, or a replica wait outside 1…100 replicas
+    ///   or 1 ms…1 day.
     public init(
         namespace: String = "tl",
         thresholds: [Int] = [80, 100],
         defaultLeaseTTL: Duration = .seconds(600),
-        settingsCacheTTL: Duration = .seconds(1)
+        settingsCacheTTL: Duration = .seconds(1),
+        replicaWait: RedisReplicaWait? = nil
     ) throws(ValidationError) {
         try Validation.validateNamespace(namespace)
         for threshold in thresholds where !(1...1000).contains(threshold) {
@@ -38,5 +47,7 @@ public struct LedgerConfiguration: Sendable, Hashable {
         self.thresholds = thresholds.sorted()
         self.defaultLeaseTTL = defaultLeaseTTL
         self.settingsCacheTTL = settingsCacheTTL
+        if let replicaWait { try Self.validate(replicaWait) }
+        self.replicaWait = replicaWait
     }
 }

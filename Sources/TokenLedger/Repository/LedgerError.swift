@@ -14,7 +14,7 @@ public struct LedgerError: Error, Sendable, Hashable, CustomStringConvertible, C
         /// Every code, for tables and tests.
         public static let allCases: [Code] = [
             .overflow, .corruptData, .policyChanged, .namespaceMismatch, .cycleRetired, .instantInFuture, .busy,
-            .newerSchema, .lockLost, .missingScript, .scriptMismatch, .unexpectedReply, .notReady,
+            .newerSchema, .lockLost, .missingScript, .scriptMismatch, .unexpectedReply, .notReady, .notReplicated,
         ]
 
         /// A counter would pass 2^53 − 1, the largest value the scripts keep exact.
@@ -45,6 +45,10 @@ public struct LedgerError: Error, Sendable, Hashable, CustomStringConvertible, C
         public static let unexpectedReply = Code("unexpected_reply")
         /// The recorder was used before its schema check or settings read finished (a bug).
         public static let notReady = Code("not_ready")
+        /// A record or settle was applied but fewer replicas than ``LedgerConfiguration/replicaWait``
+        /// asks for acknowledged it in time: a failover now could lose it. Retrying is safe (the
+        /// call id makes it idempotent); a ``UsageRecorder`` with a spool keeps it in the spool.
+        public static let notReplicated = Code("not_replicated")
     }
 
     /// What kind of failure.
@@ -61,7 +65,8 @@ public struct LedgerError: Error, Sendable, Hashable, CustomStringConvertible, C
     /// What the failure means: overflow and a retired cycle are `ErrorCategory.badInput` (the
     /// event cannot apply); corrupt data is `ErrorCategory.corruptData`, a newer schema
     /// `ErrorCategory.incompatibleData`; a
-    /// policy that kept changing, a busy lock and a lost lock are `ErrorCategory.unavailable`
+    /// policy that kept changing, a busy lock, a lost lock and a write not acknowledged by enough
+    /// replicas are `ErrorCategory.unavailable`
     /// (a retry can succeed); another namespace's event and an instant past the server's clock are
     /// `ErrorCategory.misuse`; the rest (a broken installation, an unexpected reply, a bug) are
     /// `ErrorCategory.internal`.
@@ -70,7 +75,7 @@ public struct LedgerError: Error, Sendable, Hashable, CustomStringConvertible, C
         case .overflow, .cycleRetired: .badInput
         case .corruptData: .corruptData
         case .newerSchema: .incompatibleData
-        case .policyChanged, .busy, .lockLost: .unavailable
+        case .policyChanged, .busy, .lockLost, .notReplicated: .unavailable
         case .namespaceMismatch, .instantInFuture: .misuse
         default: .internal
         }

@@ -1,26 +1,34 @@
 import RedisClient
 
-/// A record or settle ready to send: the script calls (the write and, unless the user was indexed
-/// for the cycle lately, the index write) and the reading of their replies. Built by
-/// ``TokenRepository/prepareWrite(_:user:callID:usage:model:cycle:at:settings:)``, so a caller that
-/// sends the calls itself (the recorder's shared pipeline) needs nothing else of the repository.
+/// A record or settle ready to send: its one script call (one user's slot) and the reading of its
+/// reply. Built by ``TokenRepository/prepareWrite(_:user:callID:usage:model:cycle:at:settings:)``,
+/// so a caller that sends the call itself (the recorder's shared pipeline) needs nothing else of
+/// the repository.
+///
+/// The derived index write is not part of it: the script's reply says when the user's cycle is not
+/// in the cycle's index yet (``Written/indexDue``), and the caller then runs
+/// ``TokenRepository/addToIndex(user:cycle:)``, its own round trips to the `{global}` slot and back.
 struct PreparedWrite: Sendable {
-    /// The repository that prepared it (which remembers what it indexed).
-    let repository: TokenRepository
     /// The write.
     let write: RecordScript
-    /// The index write, when one is due.
-    let index: IndexScript?
     /// The cycle the write goes to.
     let cycle: CalendarDate
-    /// The calls to send, in order: the write, then the index write.
+    /// The calls to send: the write alone.
     let calls: [RedisScriptCall]
 
-    /// Reads the replies of ``calls``: the result, or the stored policy to retry with.
+    /// A decoded write: its result, and whether the user's cycle still has to be indexed.
+    struct Written: Sendable {
+        /// What the write did.
+        var result: RecordResult
+        /// True while the cycle hash has no `index:done` mark (see `index_mark.lua`).
+        var indexDue: Bool
+    }
+
+    /// Reads the reply of ``calls``: the result, or the stored policy to retry with.
     ///
     /// - Throws: ``LedgerError`` (``LedgerError/Code/cycleRetired``, overflow, corrupt data),
     ///   ``ValidationError``, `RedisError`.
-    func decode(_ replies: [RedisReply]) throws -> TokenRepository.Attempt<RecordResult> {
+    func decode(_ replies: [RedisReply]) throws -> TokenRepository.Attempt<Written> {
         let user = write.user
         switch try write.decode(replies[0]) {
         case .policy(let stored):
@@ -30,15 +38,12 @@ struct PreparedWrite: Sendable {
                 code: .cycleRetired,
                 message: "user '\(user)' cycle \(cycle) is past retention (its counters and call ids were deleted); "
                     + "the event was not applied, so it cannot count twice: an administrator must book it by hand")
-        case .counted(let status, let total, let calls, let released):
-            if let index, replies.count > 1, (try? index.decode(replies[1])) != nil {
-                repository.noteIndexed(user: user, cycle: cycle)
-            }
+        case .counted(let status, let total, let calls, let released, let indexDue):
             var result = RecordResult(
                 applied: status != .duplicate, user: user, cycle: cycle, totalTokens: total, calls: calls,
                 releasedTokens: released)
             result.amendsHistory = status == .late
-            return .done(result)
+            return .done(Written(result: result, indexDue: indexDue))
         }
     }
 }

@@ -1,6 +1,5 @@
 import Foundation
 import RedisClient
-import Synchronization
 
 // TokenRepository: recording and settling usage (validation, the cycle, the prepared write and its retry).
 extension TokenRepository {
@@ -20,9 +19,11 @@ extension TokenRepository {
         user: String, callID: String, usage: UsageRecord, model: String = "", provider: String = "",
         cycle: CalendarDate? = nil, at instant: Date = Date()
     ) async throws -> RecordResult {
-        try await write(
-            .record, user: user, callID: callID, usage: usage, model: model, provider: provider, cycle: cycle,
-            at: instant)
+        try await UnreplicatedWrite.rethrowingError {
+            try await write(
+                .record, user: user, callID: callID, usage: usage, model: model, provider: provider, cycle: cycle,
+                at: instant)
+        }
     }
 
     /// Replaces a call's reservation with its actual usage, exactly once. With no live lease the
@@ -33,14 +34,20 @@ extension TokenRepository {
         user: String, callID: String, usage: UsageRecord, model: String = "", provider: String = "",
         at instant: Date = Date()
     ) async throws -> RecordResult {
-        try await write(
-            .settle, user: user, callID: callID, usage: usage, model: model, provider: provider, cycle: nil, at: instant
-        )
+        try await UnreplicatedWrite.rethrowingError {
+            try await write(
+                .settle, user: user, callID: callID, usage: usage, model: model, provider: provider, cycle: nil,
+                at: instant)
+        }
     }
 
     /// Record or settle: validate, then run the script at the cycle the user's policy gives
-    /// (retrying with the stored policy if the assumed one was stale).
-    private func write(
+    /// (retrying with the stored policy if the assumed one was stale), then the index write when
+    /// the script says it is due. With ``LedgerConfiguration/replicaWait``, the script is followed
+    /// by `WAIT` on the same connection.
+    ///
+    /// - Throws: ``UnreplicatedWrite`` when the write applied but too few replicas acknowledged it.
+    func write(
         _ kind: WriteKind, user: String, callID: String, usage: UsageRecord, model: String,
         provider: String, cycle: CalendarDate?, at instant: Date
     ) async throws -> RecordResult {
@@ -48,13 +55,35 @@ extension TokenRepository {
         try Validation.validateEventInstant(instant)
         let settings = try await settings()
         try await ensureWritableSchema()  // no round trip once settings() found it writable
-        let result = try await retryingStalePolicy(user: user) {
+        var acknowledged = Int.max
+        let written = try await retryingStalePolicy(user: user) {
             let prepared = try prepareWrite(
                 kind, user: user, callID: callID, usage: usage, model: model, cycle: cycle, at: instant,
                 settings: settings)
-            return try prepared.decode(try await pool.evaluateMany(prepared.calls))
+            guard let wait = configuration.replicaWait else {
+                return try prepared.decode(try await pool.evaluateMany(prepared.calls))
+            }
+            let (replies, replicas) = try await pool.evaluateMany(prepared.calls, wait: wait)
+            acknowledged = replicas
+            return try prepared.decode(replies)
         }
-        if result.amendsHistory { await amendHistoryNow(user: user, cycle: result.cycle) }
+        let result = await finishWrite(written)
+        try checkReplicated(result, acknowledged: acknowledged)
+        return result
+    }
+
+    /// Throws ``UnreplicatedWrite`` when fewer replicas than ``LedgerConfiguration/replicaWait``
+    /// asks for acknowledged a write (`Int.max`: no wait was asked for).
+    func checkReplicated(_ result: RecordResult, acknowledged: Int) throws {
+        guard let wait = configuration.replicaWait, acknowledged < wait.replicas else { return }
+        throw UnreplicatedWrite(result: result, acknowledged: acknowledged, wait: wait)
+    }
+
+    /// What follows a decoded write: the index write when due, the history amendment of a late call.
+    func finishWrite(_ written: PreparedWrite.Written) async -> RecordResult {
+        let result = written.result
+        if written.indexDue { await addToIndex(user: result.user, cycle: result.cycle) }
+        if result.amendsHistory { await amendHistoryNow(user: result.user, cycle: result.cycle) }
         return result
     }
 
@@ -70,38 +99,33 @@ extension TokenRepository {
             kind: kind, user: user,
             userKeys: try! keys.user(user),  // the user id was validated, so building its keys cannot fail
             cycleName: target.name, assumedPolicy: assumed, callID: callID, usage: usage, model: model,
-            defaultLimit: settings.defaultLimit, thresholds: thresholdsArgument)
-        let index =
-            recentlyIndexed(user: user, cycle: target.start)
-            ? nil : IndexScript(keySet: keys, cycle: target.start, users: [user])
-        var calls = [write.call(scripts)]
-        if let index { calls.append(index.call(scripts)) }
-        return PreparedWrite(repository: self, write: write, index: index, cycle: target.start, calls: calls)
+            defaultLimit: settings.defaultLimit, thresholds: thresholdsArgument,
+            replicaWait: configuration.replicaWait != nil)
+        return PreparedWrite(write: write, cycle: target.start, calls: [write.call(scripts)])
     }
 
-    private func recentlyIndexed(user: String, cycle: CalendarDate) -> Bool {
-        let now = ContinuousClock.now
-        return indexed.withLock {
-            $0[IndexedUser(cycle: cycle, user: user)].map { now - $0 < Self.indexMemory } ?? false
+    /// Adds a user to a cycle's derived index (`index.lua`, the `{global}` slot), then marks the
+    /// user's cycle hash (`index_mark.lua`, the user's slot) so their later records stop asking.
+    /// The mark is set only after the index write succeeded; when it failed the claim is dropped
+    /// and the user's next record asks again, and a crash in between leaves a claim that expires
+    /// (`SADD` makes a repeat harmless). A failure is logged and counted, never thrown: the record
+    /// itself is already counted.
+    func addToIndex(user: String, cycle: CalendarDate) async {
+        let userKeys = try! keys.user(user)  // the user id was validated before the write
+        var indexed = false
+        do {
+            _ = try await run(IndexScript(keySet: keys, cycle: cycle, users: [user]))
+            indexed = true
+            metrics.indexWrite()
+            _ = try await run(IndexMarkScript(userKeys: userKeys, cycle: cycle, done: true))
+        } catch {
+            metrics.redisError(error)
+            logger.warning(
+                "the cycle index write failed; the user's next record retries it",
+                metadata: [LoggingKeys.cycle: "\(cycle)", LoggingKeys.error: "\(error)"])
+            if !indexed { _ = try? await run(IndexMarkScript(userKeys: userKeys, cycle: cycle, done: false)) }
         }
     }
-
-    func noteIndexed(user: String, cycle: CalendarDate) {
-        let now = ContinuousClock.now
-        indexed.withLock { memory in
-            if memory.count > 200_000 { memory.removeAll(keepingCapacity: true) }
-            memory[IndexedUser(cycle: cycle, user: user)] = now
-        }
-    }
-
-    /// A (cycle, user) pair in the index memory.
-    struct IndexedUser: Hashable {
-        var cycle: CalendarDate
-        var user: String
-    }
-
-    /// How long this process trusts that a user it indexed for a cycle is still in the index.
-    static let indexMemory: Duration = .seconds(60)
 
     static func validateRecord(user: String, callID: String, usage: UsageRecord, model: String, provider: String)
         throws(ValidationError)

@@ -33,9 +33,6 @@ public final class TokenRepository: Sendable {
     let settingsRefresher = SettingsRefresher()
     /// The stored policy override per user (`""` = none), as last seen. Only a hint: scripts verify it.
     let policyHints = Mutex<[String: String]>([:])
-    /// When this process last added each (cycle, user) to the derived index; saves an index write
-    /// per record. The index is rebuildable, so a stale memory can only delay an entry, not lose data.
-    let indexed = Mutex<[IndexedUser: ContinuousClock.Instant]>([:])
     /// The cycle each policy's latest write fell in, to skip calendar arithmetic on the hot path.
     let currentCycles = Mutex<[BillingCyclePolicy: BillingCycle]>([:])
     /// Whether the stored schema version was found to be one this build may write (see ``ensureWritableSchema()``).

@@ -18,8 +18,10 @@ struct RecordScript: LedgerScriptCall {
         /// The cycle is past retention; nothing was written.
         case retired
         /// Applied (`.applied`, or `.late` into a closed cycle) or a duplicate (`.duplicate`), with
-        /// the cycle's total and calls after it, and (settle) the tokens of the lease dropped.
-        case counted(ScriptStatus, totalTokens: Int, calls: Int, releasedTokens: Int)
+        /// the cycle's total and calls after it, (settle) the tokens of the lease dropped, and
+        /// whether the user's cycle still has to be added to the cycle's derived index (no
+        /// `index:done` mark yet: ``IndexScript`` then ``IndexMarkScript``).
+        case counted(ScriptStatus, totalTokens: Int, calls: Int, releasedTokens: Int, indexDue: Bool)
     }
 
     var kind: WriteKind
@@ -35,6 +37,9 @@ struct RecordScript: LedgerScriptCall {
     var defaultLimit: Int?
     /// The thresholds argument (`80,100`).
     var thresholds: String
+    /// Whether the caller sends `WAIT` after the call: a duplicate then makes a write (the same
+    /// value again), so the `WAIT` also covers the original write of the call, wherever it came from.
+    var replicaWait = false
 
     var script: ScriptName { kind == .settle ? .settle : .record }
 
@@ -55,7 +60,7 @@ struct RecordScript: LedgerScriptCall {
             assumedPolicy, callID, usage.inputTokens, usage.outputTokens, usage.cachedInputTokens ?? -1,
             usage.cacheWriteTokens ?? -1, usage.reasoningTokens ?? -1, model, defaultLimit ?? -1, thresholds, user,
             cycleName,
-        ]
+        ] + (replicaWait ? ["1"] : [])
     }
 
     var subject: String? { "user '\(user)' cycle \(cycleName)" }
@@ -70,7 +75,8 @@ struct RecordScript: LedgerScriptCall {
         case .applied, .duplicate, .late:
             let numbers = try ScriptReply.integers(values, count: max(2, values.count), script: script)
             return .counted(
-                status, totalTokens: numbers[0], calls: numbers[1], releasedTokens: numbers.count > 2 ? numbers[2] : 0)
+                status, totalTokens: numbers[0], calls: numbers[1], releasedTokens: numbers.count > 2 ? numbers[2] : 0,
+                indexDue: numbers.count > 3 && numbers[3] != 0)
         case .ok, .other:
             throw ScriptReply.unexpected(reply, script: script)
         }
@@ -89,4 +95,21 @@ struct IndexScript: LedgerScriptCall {
 
     /// The number of users newly added.
     func read(_ reply: RedisReply) throws -> Int { try ScriptReply.integer(reply, script: script) ?? 0 }
+}
+
+/// `index_mark.lua`: ends the index write a record claimed. Done: marks the user's cycle hash as
+/// listed in the cycle's derived index (field `index:done`), so the record script stops asking;
+/// not done (``IndexScript`` failed): drops the claim, so the user's next record asks again.
+struct IndexMarkScript: LedgerScriptCall {
+    var userKeys: LedgerKeys.User
+    var cycle: CalendarDate
+    /// Whether ``IndexScript`` succeeded.
+    var done: Bool
+
+    var script: ScriptName { .indexMark }
+    var keys: [any RedisArgumentConvertible] { [userKeys.cycle(cycle)] }
+    var arguments: [any RedisArgumentConvertible] { [done ? "done" : "release"] }
+
+    /// Whether the cycle hash existed (false: nothing was written).
+    func read(_ reply: RedisReply) throws -> Bool { (try ScriptReply.integer(reply, script: script) ?? 0) == 1 }
 }

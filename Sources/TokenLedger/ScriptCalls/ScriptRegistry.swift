@@ -5,6 +5,7 @@ import RedisClient
 enum ScriptName: String, Sendable, CaseIterable {
     // Recording and quotas.
     case record, reserve, settle, release, check, usage, index
+    case indexMark = "index_mark"
     // Administration.
     case reset, profile, config
     // Rollover, retention, late calls and locks.

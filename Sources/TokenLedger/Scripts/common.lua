@@ -151,6 +151,22 @@ local function late_adjustment(late, events, user, cycle_name, call_id, model, i
     'call_id', call_id, 'delta_tokens', decimal(input_n + output_n), 'at', decimal(at))
 end
 
+-- The derived {global} index of a cycle is written by the client, not here (another slot). The
+-- cycle hash says whether this user's cycle is in it: `index:done` = 1 (set by index_mark.lua once
+-- index.lua succeeded), else `index:claim` = when (server ms) a record last asked a client to write
+-- it. A claim younger than INDEX_CLAIM_MS keeps concurrent records from asking again; one left by a
+-- client that crashed before index_mark.lua expires, and the next record asks again.
+local INDEX_CLAIM_MS = 10000
+
+-- Whether a record should ask its client for the index write, claiming it (an HSET of
+-- `index:claim`) when it does. `indexed` comes from apply_usage; a cycle hash with no calls (a
+-- duplicate of a reset cycle) is not asked for, so the claim never creates a hash of its own.
+local function index_due(cycle, indexed, calls)
+  if indexed or calls == 0 then return 0 end
+  redis.call('HSET', cycle, 'index:claim', decimal(now_ms()))
+  return 1
+end
+
 -- Adds one call's usage to the cycle unless its call id was already recorded there.
 --
 -- Redis runs this for every event, so it makes as few Redis calls as it can: one HMGET reads the
@@ -170,7 +186,9 @@ end
 -- happened), and the call also becomes a pending adjustment of the closed cycle's history (hash
 -- `late`, see late_adjustment), which the caller then applies to the {global} history.
 -- Returns whether it applied (false: a duplicate), the cycle's used tokens and its calls after
--- the call, and whether it amends a closed cycle. Raises OVERFLOW, before any write, when the
+-- the call, whether it amends a closed cycle, and whether the user's cycle is in the cycle's
+-- derived index or a record asked for it lately (`index:done`, `index:claim`, see index_due; read by
+-- the same HMGET, so the steady state costs nothing). Raises OVERFLOW, before any write, when the
 -- total would pass 2^53 - 1.
 local function apply_usage(cycle, calls, call_id, model, input_n, output_n, cached, cache_write, reasoning,
     limit, percents, events, user, cycle_name, late_key)
@@ -178,7 +196,10 @@ local function apply_usage(cycle, calls, call_id, model, input_n, output_n, cach
   -- The same one HMGET also reads the counters HINCRBY adds to, so every stored value is checked
   -- before the first write, and the closed mark (`history:state`).
   local current = redis.call('HMGET', cycle, 'input_tokens', 'output_tokens', 'calls', 'model:primary',
-    'cached_input_tokens', 'cache_write_tokens', 'reasoning_tokens', 'history:state')
+    'cached_input_tokens', 'cache_write_tokens', 'reasoning_tokens', 'history:state', 'index:done',
+    'index:claim')
+  local indexed = current[9] ~= false
+    or (current[10] ~= false and now_ms() - (tonumber(current[10]) or 0) < INDEX_CLAIM_MS)
   local input = stored(current[1], cycle, 'input_tokens') + input_n
   local output = stored(current[2], cycle, 'output_tokens') + output_n
   local count = stored(current[3], cycle, 'calls')
@@ -187,16 +208,18 @@ local function apply_usage(cycle, calls, call_id, model, input_n, output_n, cach
   if reasoning > 0 then stored(current[7], cycle, 'reasoning_tokens') end
   local used = input + output
   if used > MAX_COUNTER then
-    if redis.call('HEXISTS', calls, call_id) == 1 then return false, used - total, count end
+    if redis.call('HEXISTS', calls, call_id) == 1 then return false, used - total, count, false, indexed end
     error({err = 'OVERFLOW the cycle total would pass 2^53 - 1 tokens'})
   end
   local late = current[8] == 'closed'
   if late then
     -- Rare: the pending adjustment is the first write, so a refused one (ACL) leaves nothing behind.
-    if redis.call('HEXISTS', calls, call_id) == 1 then return false, used - total, count, false end
+    if redis.call('HEXISTS', calls, call_id) == 1 then return false, used - total, count, false, indexed end
     late_adjustment(late_key, events, user, cycle_name, call_id, model, input_n, output_n, cached, cache_write, reasoning)
   end
-  if redis.call('HSETNX', calls, call_id, decimal(total)) == 0 then return false, used - total, count, false end
+  if redis.call('HSETNX', calls, call_id, decimal(total)) == 0 then
+    return false, used - total, count, false, indexed
+  end
   count = count + 1
   local primary = current[4]
   if primary == model then
@@ -223,7 +246,7 @@ local function apply_usage(cycle, calls, call_id, model, input_n, output_n, cach
       end
     end
   end
-  return true, used, count, late
+  return true, used, count, late, indexed
 end
 
 -- Reads the profile's policy and limit in one call; checks the policy the caller assumed.

@@ -1,14 +1,25 @@
 -- record.lua: records one call's usage, once per (user, cycle, call id).
 -- KEYS: 1 profile, 2 cycle, 3 calls, 4 events, 5 late (pending adjustments of a closed cycle)
 -- ARGV: 1 assumed policy, 2 call id, 3-7 counts (see usage_counts), 8 model, 9 default limit,
---       10 thresholds, 11 user id, 12 cycle name
+--       10 thresholds, 11 user id, 12 cycle name, 13 '1' when the caller sends WAIT after it (optional)
 -- Returns {'policy', stored} | {'retired', last retired cycle} (retention deleted the cycle: nothing
--- written) | {status, cycle used tokens, cycle calls}, status 'applied', 'duplicate' or 'late'
--- (applied to a cycle rollover closed: the caller amends its history, see close.lua)
+-- written) | {status, cycle used tokens, cycle calls, 0, index due}, status 'applied', 'duplicate'
+-- or 'late' (applied to a cycle rollover closed: the caller amends its history, see close.lua);
+-- index due is 1 when this record claimed the index write (index_due in common.lua: no
+-- `index:done` mark and no fresh claim): the caller then runs index.lua (the {global} slot) and
+-- index_mark.lua, so the namespace-wide index is written once per user and cycle, decided here
+-- rather than by any process's memory.
 local mismatch, limit, retired = profile_check(KEYS[1], ARGV[1], ARGV[9])
 if mismatch then return {'policy', mismatch} end
 if retired and ARGV[12] <= retired then return {'retired', retired} end
 local input, output, cached, cache_write, reasoning = usage_counts(ARGV, 3)
-local applied, used, count, late = apply_usage(KEYS[2], KEYS[3], ARGV[2], ARGV[8], input, output, cached, cache_write,
+local applied, used, count, late, indexed = apply_usage(KEYS[2], KEYS[3], ARGV[2], ARGV[8], input, output, cached, cache_write,
   reasoning, limit, ARGV[10], KEYS[4], ARGV[11], ARGV[12], KEYS[5])
-return {late and 'late' or (applied and 'applied' or 'duplicate'), used, count}
+-- Under WAIT (ARGV[13] = '1'), a duplicate rewrites its call id's entry with the same value: a write,
+-- so the caller's WAIT covers everything the primary took before, the original of this call too
+-- (a script that writes nothing leaves WAIT nothing to wait for on a fresh connection).
+if not applied and ARGV[13] == '1' then
+  local recorded = redis.call('HGET', KEYS[3], ARGV[2])
+  if recorded then redis.call('HSET', KEYS[3], ARGV[2], recorded) end
+end
+return {late and 'late' or (applied and 'applied' or 'duplicate'), used, count, 0, index_due(KEYS[2], indexed, count)}

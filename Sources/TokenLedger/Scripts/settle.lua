@@ -1,16 +1,24 @@
 -- settle.lua: replaces a call's lease with its actual usage, exactly once. With no live lease
 -- the usage is still recorded (the call happened).
 -- KEYS: 1 profile, 2 cycle, 3 calls, 4 events, 5 leases, 6 lease-expiry, 7 reserved, 8 late
--- ARGV: as record.lua
+-- ARGV: as record.lua (13: '1' under WAIT, see there)
 -- Returns {'policy', stored} | {'retired', cycle} | {status, cycle used tokens, cycle calls,
--- released tokens} (statuses as record.lua)
+-- released tokens, index due} (statuses and index due as record.lua)
 local mismatch, limit, retired = profile_check(KEYS[1], ARGV[1], ARGV[9])
 if mismatch then return {'policy', mismatch} end
 if retired and ARGV[12] <= retired then return {'retired', retired} end
 local input, output, cached, cache_write, reasoning = usage_counts(ARGV, 3)
 local reserved = reclaim_expired(KEYS[7], KEYS[5], KEYS[6], now_ms())
 local lease = lease_tokens(KEYS[7], KEYS[5], ARGV[2], reserved)  -- checked before the usage is written
-local applied, used, count, late = apply_usage(KEYS[2], KEYS[3], ARGV[2], ARGV[8], input, output, cached, cache_write,
+local applied, used, count, late, indexed = apply_usage(KEYS[2], KEYS[3], ARGV[2], ARGV[8], input, output, cached, cache_write,
   reasoning, limit, ARGV[10], KEYS[4], ARGV[11], ARGV[12], KEYS[8])
+-- Under WAIT, a duplicate (see record.lua) rewrites its call id's entry with the same value: a write,
+-- so the caller's WAIT covers everything the primary took before, the original of this call too
+-- (a script that writes nothing leaves WAIT nothing to wait for on a fresh connection).
+if not applied and ARGV[13] == '1' then
+  local recorded = redis.call('HGET', KEYS[3], ARGV[2])
+  if recorded then redis.call('HSET', KEYS[3], ARGV[2], recorded) end
+end
 local released = drop_lease(KEYS[7], KEYS[5], KEYS[6], ARGV[2], lease, reserved)
-return {late and 'late' or (applied and 'applied' or 'duplicate'), used, count, released}
+return {late and 'late' or (applied and 'applied' or 'duplicate'), used, count, released,
+  index_due(KEYS[2], indexed, count)}

@@ -9,6 +9,8 @@ import RedisClient
 /// | `tokenledger_quota_decisions_total` | counter | `decision`: allowed, denied, fail_open, fail_closed |
 /// | `tokenledger_redis_errors_total` | counter | `code`: the `RedisError` code |
 /// | `tokenledger_history_adjustments_total` | counter | — (late calls added to a closed cycle's history; counted by ``TokenRepository``) |
+/// | `tokenledger_index_writes_total` | counter | — (users added to a cycle's derived index by a record: at most once per user and cycle; ``TokenRepository``) |
+/// | `tokenledger_records_unreplicated_total` | counter | — (records and settles applied but acknowledged by fewer replicas than `TOKENLEDGER_WAIT_REPLICAS` in time: spooled too, or failed without a spool; replays that stay spooled) |
 /// | `tokenledger_spool_events` | gauge | — (events waiting: after a replay, and at most once a second while events spool) |
 /// | `tokenledger_spool_bytes` | gauge | — |
 /// | `tokenledger_record_seconds` | timer | — (an awaited record or settle, from the call to its outcome; ``UsageRecorder``) |
@@ -76,6 +78,16 @@ public struct LedgerMetrics: Sendable {
 
     func historyAdjustment() {
         Counter(label: "tokenledger_history_adjustments_total", factory: factory).increment()
+    }
+
+    /// Counts one write of a user into a cycle's derived index by the record path.
+    func indexWrite() {
+        Counter(label: "tokenledger_index_writes_total", factory: factory).increment()
+    }
+
+    /// Counts a write applied but not acknowledged by enough replicas.
+    func unreplicated() {
+        Counter(label: "tokenledger_records_unreplicated_total", factory: factory).increment()
     }
 
     func quota(_ decision: String) {

@@ -16,7 +16,7 @@ struct ErrorModelTests {
             "newer_schema": .incompatibleData, "policy_changed": .unavailable, "busy": .unavailable,
             "lock_lost": .unavailable, "namespace_mismatch": .misuse, "instant_in_future": .misuse,
             "missing_script": .internal, "script_mismatch": .internal, "unexpected_reply": .internal,
-            "not_ready": .internal,
+            "not_ready": .internal, "not_replicated": .unavailable,
         ]
         #expect(Set(expected.keys) == Set(LedgerError.Code.allCases.map(\.rawValue)))
         #expect(LedgerError.Code.allCases.count == expected.count)

@@ -41,7 +41,7 @@ struct ScriptReplyTests {
         #expect(ScriptReply.storedPolicy(.array([.integer(1), .integer(2)])) == nil)
     }
 
-    @Test("a record's reply: retry with the stored policy, retired, applied, late, duplicate")
+    @Test("a record's reply: retry with the stored policy, retired, applied, late, duplicate, index due")
     func recordReplies() throws {
         let script = Self.record(.settle)
         #expect(
@@ -50,13 +50,17 @@ struct ScriptReplyTests {
         #expect(try script.decode(.array([.bulk(Array("retired".utf8)), .bulk(Array("2024-01-01".utf8))])) == .retired)
         #expect(
             try script.decode(.array([.bulk(Array("applied".utf8)), .integer(10), .integer(2), .integer(5)]))
-                == .counted(.applied, totalTokens: 10, calls: 2, releasedTokens: 5))
+                == .counted(.applied, totalTokens: 10, calls: 2, releasedTokens: 5, indexDue: false))
+        #expect(
+            try script.decode(
+                .array([.bulk(Array("applied".utf8)), .integer(10), .integer(2), .integer(5), .integer(1)]))
+                == .counted(.applied, totalTokens: 10, calls: 2, releasedTokens: 5, indexDue: true))
         #expect(
             try script.decode(.array([.bulk(Array("late".utf8)), .integer(10), .integer(2)]))
-                == .counted(.late, totalTokens: 10, calls: 2, releasedTokens: 0))
+                == .counted(.late, totalTokens: 10, calls: 2, releasedTokens: 0, indexDue: false))
         #expect(
             try script.decode(.array([.bulk(Array("duplicate".utf8)), .bulk(Array("10".utf8)), .integer(2)]))
-                == .counted(.duplicate, totalTokens: 10, calls: 2, releasedTokens: 0))
+                == .counted(.duplicate, totalTokens: 10, calls: 2, releasedTokens: 0, indexDue: false))
         #expect(script.script == .settle && Self.record().script == .record)
         #expect(script.keys.count == 8 && Self.record().keys.count == 5)
     }

@@ -158,3 +158,58 @@ struct TokenLedgerConfigurationTests {
         #expect(local.bpeDirectory == "/opt/ranks")
     }
 }
+
+/// `TOKENLEDGER_WAIT_REPLICAS` and `TOKENLEDGER_WAIT_TIMEOUT_MS` (no server).
+@Suite("The replica wait (WAIT) from the environment and the JSON file")
+struct ReplicaWaitConfigurationTests {
+    @Test("off by default and at 0; N replicas with the 1000 ms default or the given timeout")
+    func values() async throws {
+        #expect(try await TokenLedgerConfiguration.load(environment: [:]).ledger.replicaWait == nil)
+        #expect(
+            try await TokenLedgerConfiguration.load(environment: ["TOKENLEDGER_WAIT_REPLICAS": "0"]).ledger.replicaWait
+                == nil)
+        let two = try await TokenLedgerConfiguration.load(environment: ["TOKENLEDGER_WAIT_REPLICAS": "2"])
+        #expect(two.ledger.replicaWait == RedisReplicaWait(replicas: 2, timeout: .milliseconds(1000)))
+        let short = try await TokenLedgerConfiguration.load(environment: [
+            "TOKENLEDGER_WAIT_REPLICAS": "1", "TOKENLEDGER_WAIT_TIMEOUT_MS": "250",
+        ])
+        #expect(short.ledger.replicaWait == RedisReplicaWait(replicas: 1, timeout: .milliseconds(250)))
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("wait-\(UUID().uuidString).json")
+        try Data(#"{"tokenledger": {"waitReplicas": 3, "waitTimeoutMs": 40}}"#.utf8).write(to: url)
+        defer { try? FileManager.default.removeItem(at: url) }
+        let file = try await TokenLedgerConfiguration.load(environment: [:], configFile: url.path)
+        #expect(file.ledger.replicaWait == RedisReplicaWait(replicas: 3, timeout: .milliseconds(40)))
+    }
+
+    @Test(
+        "a bad value is an invalid_configuration error naming the key",
+        arguments: [
+            ("TOKENLEDGER_WAIT_REPLICAS", "two"), ("TOKENLEDGER_WAIT_REPLICAS", "-1"),
+            ("TOKENLEDGER_WAIT_REPLICAS", "101"), ("TOKENLEDGER_WAIT_TIMEOUT_MS", "0"),
+            ("TOKENLEDGER_WAIT_TIMEOUT_MS", "1.5"), ("TOKENLEDGER_WAIT_TIMEOUT_MS", "86400001"),
+        ])
+    func badValues(key: String, value: String) async throws {
+        var environment = ["TOKENLEDGER_WAIT_REPLICAS": "1"]
+        environment[key] = value
+        let error = await #expect(throws: ValidationError.self) {
+            try await TokenLedgerConfiguration.load(environment: environment)
+        }
+        #expect(error?.code == .invalidConfiguration)
+        #expect(error?.message.contains(key) == true && error?.message.contains("'\(value)'") == true)
+    }
+
+    @Test("a wait given in code is checked; WAIT sends whole milliseconds, at least 1")
+    func inCode() throws {
+        #expect(throws: ValidationError.self) {
+            try LedgerConfiguration(replicaWait: RedisReplicaWait(replicas: 0, timeout: .seconds(1)))
+        }
+        #expect(throws: ValidationError.self) {
+            try LedgerConfiguration(replicaWait: RedisReplicaWait(replicas: 1, timeout: .zero))
+        }
+        let wait = WAIT(RedisReplicaWait(replicas: 2, timeout: .milliseconds(1500)))
+        #expect(wait.command == RedisCommand("WAIT", 2, 1500) && wait.keys.isEmpty)
+        #expect(WAIT(RedisReplicaWait(replicas: 1, timeout: .microseconds(10))).timeoutMilliseconds == 1)
+        #expect(throws: RedisError.self) { try wait.decode(.status("OK")) }
+        #expect(try wait.decode(.integer(1)) == 1)
+    }
+}
