@@ -75,15 +75,20 @@ extension RedisRoutedPipeline {
     }
 
     /// ``send(_:slot:deadline:)`` once the mode is not known to be standalone.
-    func sendRouted(_ commands: [RedisCommand], slot: Int, deadline: ContinuousClock.Instant) async throws
-        -> [RedisReply]
-    {
+    func sendRouted(
+        _ commands: [RedisCommand], slot: Int, deadline: ContinuousClock.Instant, wait: RedisReplicaWait?
+    ) async throws -> (replies: [RedisReply], acknowledgedReplicas: Int) {
         var attempt = 0
         while true {
             let (client, routed) = try await client(forSlot: slot)
             let replies: [RedisReply]
+            var acknowledged = 0
             do {
-                replies = try await client.send(commands, deadline: deadline)
+                if let wait {
+                    (replies, acknowledged) = try await client.send(commands, deadline: deadline, wait: wait)
+                } else {
+                    replies = try await client.send(commands, deadline: deadline)
+                }
             } catch let error as RedisError where routed {
                 attempt += 1
                 // The client was retired (its node left the masters) before the group was queued.
@@ -91,8 +96,8 @@ extension RedisRoutedPipeline {
                 if error.isUnavailable { noteLaneFailure() }
                 throw error
             }
-            guard routed, replies.contains(where: Self.needsRouting) else { return replies }
-            return try await finishThroughPool(commands, replies: replies, slot: slot)
+            guard routed, replies.contains(where: Self.needsRouting) else { return (replies, acknowledged) }
+            return try await finishThroughPool(commands, replies: replies, slot: slot, wait: wait)
         }
     }
 
@@ -109,7 +114,8 @@ extension RedisRoutedPipeline {
 
     /// ``enqueue(slot:deadline:build:completion:)`` once the mode is not known to be standalone.
     func enqueueRouted(
-        slot: Int, deadline: ContinuousClock.Instant, build: @escaping RedisPipelineClient.Builder,
+        slot: Int, deadline: ContinuousClock.Instant, wait: RedisReplicaWait?,
+        build: @escaping RedisPipelineClient.Builder,
         completion: @escaping RedisPipelineClient.Completion
     ) async {
         for attempt in 1...Self.requeueAttempts {
@@ -120,10 +126,12 @@ extension RedisRoutedPipeline {
             } catch {
                 return completion(.failure(Self.redisError(error)))
             }
-            guard routed else { return await client.enqueue(deadline: deadline, build: build, completion: completion) }
+            guard routed else {
+                return await client.enqueue(deadline: deadline, wait: wait, build: build, completion: completion)
+            }
             let group = RoutedGroup()
             let lastAttempt = attempt == Self.requeueAttempts
-            await client.enqueue(deadline: deadline) {
+            await client.enqueue(deadline: deadline, wait: wait) {
                 let commands = build()
                 if let commands { group.box.withLock { $0.commands = commands } }
                 return commands
@@ -138,7 +146,8 @@ extension RedisRoutedPipeline {
                     return
                 }
                 self.finishRouted(
-                    result, commands: group.box.withLock { $0.commands }, slot: slot, completion: completion)
+                    result, commands: group.box.withLock { $0.commands }, slot: slot, wait: wait, completion: completion
+                )
             }
             let refused = group.box.withLock { box in
                 box.queued = true
@@ -150,14 +159,19 @@ extension RedisRoutedPipeline {
 
     /// Hands a routed group's outcome to its caller, finishing redirected commands through the pool first.
     private func finishRouted(
-        _ result: Result<[RedisReply], RedisError>, commands: [RedisCommand], slot: Int,
+        _ result: Result<[RedisReply], RedisError>, commands: [RedisCommand], slot: Int, wait: RedisReplicaWait?,
         completion: @escaping RedisPipelineClient.Completion
     ) {
         switch result {
-        case .success(let replies) where replies.contains(where: Self.needsRouting):
+        case .success(let all)
+        where (wait == nil ? all : RedisPipelineClient.splitAcknowledgement(all).replies).contains(
+            where: Self.needsRouting):
+            let replies = wait == nil ? all : RedisPipelineClient.splitAcknowledgement(all).replies
             followUp {
                 do {
-                    completion(.success(try await self.finishThroughPool(commands, replies: replies, slot: slot)))
+                    let (merged, acknowledged) = try await self.finishThroughPool(
+                        commands, replies: replies, slot: slot, wait: wait)
+                    completion(.success(wait == nil ? merged : merged + [.integer(Int64(acknowledged))]))
                 } catch {
                     completion(.failure(Self.redisError(error)))
                 }
@@ -179,20 +193,32 @@ extension RedisRoutedPipeline {
 
     /// Sends again, through the pool, the commands whose replies need routing, and merges their
     /// replies into the group's.
-    func finishThroughPool(_ commands: [RedisCommand], replies: [RedisReply], slot: Int) async throws
-        -> [RedisReply]
-    {
+    ///
+    /// With `wait`, the count is the pool's `WAIT` over the resent commands when every command of the
+    /// group was resent and none failed; else 0 (the lane's count does not cover a group with an
+    /// error reply, so the writes that did run there are not known to be acknowledged).
+    func finishThroughPool(
+        _ commands: [RedisCommand], replies: [RedisReply], slot: Int, wait: RedisReplicaWait?
+    ) async throws -> (replies: [RedisReply], acknowledgedReplicas: Int) {
         let indices = replies.indices.filter { Self.needsRouting(replies[$0]) }
         rerouted.increment(by: indices.count)
-        let again = try await pool.route(
-            indices.map { index in
-                var command = RoutedCommand(commands[index])
-                command.slot = slot
-                return command
-            })
+        let routed = indices.map { index in
+            var command = RoutedCommand(commands[index])
+            command.slot = slot
+            return command
+        }
+        let again: [RedisReply]
+        var acknowledged: Int?
+        if let router = pool.router {
+            (again, acknowledged) = try await router.execute(routed, wait: wait)
+        } else {
+            again = try await pool.route(routed)
+        }
         var merged = replies
         for (index, reply) in zip(indices, again) { merged[index] = reply }
-        return merged
+        let failed = merged.contains { if case .error = $0 { true } else { false } }
+        let covered = wait != nil && indices.count == commands.count && !failed
+        return (merged, covered ? acknowledged ?? 0 : 0)
     }
 
     /// A lane could not reach its node (perhaps a failover): the pool reads its map again before

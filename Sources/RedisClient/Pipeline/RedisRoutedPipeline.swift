@@ -134,7 +134,21 @@ public final class RedisRoutedPipeline: Service, Sendable {
     {
         guard Self.isSlot(slot) else { throw Self.badSlot(slot) }
         if let client = directClient { return try await client.send(commands, deadline: deadline) }
-        return try await sendRouted(commands, slot: slot, deadline: deadline)
+        return try await sendRouted(commands, slot: slot, deadline: deadline, wait: nil).replies
+    }
+
+    /// As ``send(_:slot:deadline:)``, and waits for replicas to acknowledge the group's writes (one
+    /// `WAIT` per batch on the node, see ``RedisPipelineClient/send(_:deadline:wait:)``).
+    ///
+    /// - Returns: The replies, and how many replicas acknowledged the writes: 0 when a reply is an
+    ///   error, or when only some of the group's commands had to be finished through the pool.
+    /// - Throws: As ``send(_:slot:deadline:)``.
+    public func send(
+        _ commands: [RedisCommand], slot: Int, deadline: ContinuousClock.Instant, wait: RedisReplicaWait
+    ) async throws -> (replies: [RedisReply], acknowledgedReplicas: Int) {
+        guard Self.isSlot(slot) else { throw Self.badSlot(slot) }
+        if let client = directClient { return try await client.send(commands, deadline: deadline, wait: wait) }
+        return try await sendRouted(commands, slot: slot, deadline: deadline, wait: wait)
     }
 
     /// Queues a group whose commands `build` makes on the lane thread of its slot's master, waiting
@@ -150,11 +164,23 @@ public final class RedisRoutedPipeline: Service, Sendable {
         slot: Int, deadline: ContinuousClock.Instant, build: @escaping RedisPipelineClient.Builder,
         completion: @escaping RedisPipelineClient.Completion
     ) async {
+        await enqueue(slot: slot, deadline: deadline, wait: nil, build: build, completion: completion)
+    }
+
+    /// As ``enqueue(slot:deadline:build:completion:)``, for a group whose writes must be
+    /// acknowledged by replicas (`wait`; `nil`: not waited for). With a wait, the completion's
+    /// replies end with one more, the acknowledged count as an integer (0 when a reply is an error,
+    /// or when only some of the group's commands had to be finished through the pool); split it
+    /// with ``RedisPipelineClient/splitAcknowledgement(_:)``.
+    public func enqueue(
+        slot: Int, deadline: ContinuousClock.Instant, wait: RedisReplicaWait?,
+        build: @escaping RedisPipelineClient.Builder, completion: @escaping RedisPipelineClient.Completion
+    ) async {
         guard Self.isSlot(slot) else { return completion(.failure(Self.badSlot(slot))) }
         if let client = directClient {
-            return await client.enqueue(deadline: deadline, build: build, completion: completion)
+            return await client.enqueue(deadline: deadline, wait: wait, build: build, completion: completion)
         }
-        await enqueueRouted(slot: slot, deadline: deadline, build: build, completion: completion)
+        await enqueueRouted(slot: slot, deadline: deadline, wait: wait, build: build, completion: completion)
     }
 
     /// Runs every node client's `run()` as a child task, also of clients made later, until a

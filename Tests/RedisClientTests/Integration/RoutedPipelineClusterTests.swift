@@ -182,6 +182,36 @@ struct RoutedPipelineClusterTests {
         await idlePool.close()
     }
 
+    @Test("groups that ask for replica acknowledgement get their node's WAIT count, by send and by enqueue")
+    func replicaWait() async throws {
+        let cluster = try await RedisTestCluster.shared()
+        let tags = try await Self.tagsOnEveryMaster(cluster)
+        let pool = RedisConnectionPool(configuration: try RedisConfiguration(url: cluster.seedURL))
+        let pipeline = RedisRoutedPipeline(pool: pool)
+        let wait = RedisReplicaWait(replicas: 1, timeout: .seconds(5))
+        for (tag, port) in tags {
+            let key = "{\(tag)}:waited"
+            let slot = HashSlot.slot(for: key)
+            // Each master has one replica: the count is 1 once it has the writes.
+            let sent = try await pipeline.send(
+                [RedisCommand("INCR", key)], slot: slot, deadline: .now + .seconds(30), wait: wait)
+            #expect(sent.replies == [.integer(1)] && sent.acknowledgedReplicas == 1, "master \(port): \(sent)")
+            let (results, delivery) = AsyncStream.makeStream(of: Result<[RedisReply], RedisError>.self)
+            await pipeline.enqueue(slot: slot, deadline: .now + .seconds(30), wait: wait) {
+                [RedisCommand("INCR", key)]
+            } completion: { result in
+                delivery.yield(result)
+                delivery.finish()
+            }
+            var received: [RedisReply] = []
+            for await result in results { received = try result.get() }
+            #expect(received == [.integer(2), .integer(1)], "master \(port): \(received)")
+        }
+        pipeline.shutdown()
+        await pipeline.waitUntilStopped()
+        await pool.close()
+    }
+
     @Test("a graceful stop of run() sends the groups queued on every node before it returns")
     func shutdownFinishesQueuedOnEveryNode() async throws {
         let cluster = try await RedisTestCluster.shared()
