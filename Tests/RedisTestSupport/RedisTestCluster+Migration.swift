@@ -62,7 +62,10 @@ extension RedisTestCluster {
         var arguments: [[UInt8]] = ["MIGRATE", "127.0.0.1", String(target), "", "0", "10000"].map { Array($0.utf8) }
         if let password = options.node.requirePassword { arguments += [Array("AUTH".utf8), Array(password.utf8)] }
         arguments += [Array("KEYS".utf8)] + keys
-        _ = try await send(RedisCommand(rawArguments: arguments), to: source)
+        // One MIGRATE at a time in the process: two in opposite directions block both nodes (each
+        // waits for the other's reply) until MIGRATE's timeout, and every client of them times out.
+        let migrate = RedisCommand(rawArguments: arguments)
+        try await Self.migrations.run { _ = try await self.send(migrate, to: source) }
         return keys.count
     }
 
@@ -93,5 +96,23 @@ extension RedisTestCluster {
             return node.id
         }
         return (try master(source), try master(target))
+    }
+
+    private static let migrations = MigrationLine()
+}
+
+/// Runs one body at a time, in the order callers arrive.
+private actor MigrationLine {
+    private var busy = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func run(_ body: @Sendable () async throws -> Void) async throws {
+        while busy { await withCheckedContinuation { waiters.append($0) } }
+        busy = true
+        defer {
+            busy = false
+            if !waiters.isEmpty { waiters.removeFirst().resume() }
+        }
+        try await body()
     }
 }

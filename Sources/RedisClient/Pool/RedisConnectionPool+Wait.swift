@@ -36,6 +36,8 @@ public struct WAIT: RedisCommandRepresentable {
     /// Creates the command.
     /// - Parameter wait: The replicas and the timeout.
     public init(_ wait: RedisReplicaWait) { self.wait = wait }
+    /// The timeout sent, in whole milliseconds (at least 1: `WAIT` takes 0 as "forever").
+    public var timeoutMilliseconds: Int { wait.milliseconds }
     /// None.
     public var keys: [RedisKey] { [] }
     /// `WAIT replicas milliseconds`.
