@@ -63,9 +63,9 @@ extension RedisRoutedPipeline {
         }
     }
 
-    /// A node's client: the pool's configuration with that endpoint, standalone, metered per node.
+    /// A node's client: the lane configuration with that endpoint, standalone, metered per node.
     private func makeClient(for endpoint: RedisConfiguration.Endpoint) -> RedisPipelineClient {
-        var configuration = pool.configuration
+        var configuration = laneConfiguration
         configuration.endpoint = endpoint
         configuration.additionalSeeds = []
         configuration.mode = .standalone

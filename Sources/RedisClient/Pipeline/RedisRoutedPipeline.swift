@@ -55,6 +55,9 @@ public final class RedisRoutedPipeline: Service, Sendable {
     public let pool: RedisConnectionPool
     /// The options of every node's client.
     public let options: RedisPipelineClient.Options
+    /// What the lanes connect with (credentials, timeouts): the pool's configuration unless given;
+    /// a node's client takes it with the node's endpoint.
+    public let laneConfiguration: RedisConfiguration
     let metrics: any MetricsFactory
     /// The client on the pool's configuration: `nil` when the pool is configured for a cluster.
     let seedClient: RedisPipelineClient?
@@ -90,14 +93,17 @@ public final class RedisRoutedPipeline: Service, Sendable {
     /// - Parameters:
     ///   - pool: Decides the mode and the slot map, and finishes redirected groups.
     ///   - options: Lanes, batch sizes and the queue bound of every node's client.
+    ///   - laneConfiguration: What the lanes connect with (e.g. shorter timeouts than the pool's);
+    ///     default the pool's configuration. The seeds and the mode are always the pool's.
     ///   - metrics: Where the clients' timers and counters go (default: the process's bootstrapped
     ///     `MetricsSystem`).
     public init(
         pool: RedisConnectionPool, options: RedisPipelineClient.Options = .init(),
-        metrics: any MetricsFactory = MetricsSystem.factory
+        laneConfiguration: RedisConfiguration? = nil, metrics: any MetricsFactory = MetricsSystem.factory
     ) {
         self.pool = pool
         self.options = options
+        self.laneConfiguration = laneConfiguration ?? pool.configuration
         self.metrics = metrics
         self.alwaysStandalone = pool.router == nil
         self.rerouted = Counter(label: "tokenledger_redis_pipeline_rerouted_commands_total", factory: metrics)
@@ -106,7 +112,7 @@ public final class RedisRoutedPipeline: Service, Sendable {
         if pool.configuration.mode == .cluster {
             seedClient = nil
         } else {
-            let client = RedisPipelineClient(configuration: pool.configuration, options: options, metrics: metrics)
+            let client = RedisPipelineClient(configuration: self.laneConfiguration, options: options, metrics: metrics)
             seedClient = client
             state.withLock { $0.every = [client] }
             newClientsContinuation.yield(client)

@@ -25,9 +25,8 @@ extension UsageRecorder {
                 "usage rejected", metadata: [LoggingKeys.callID: "\(callID)", LoggingKeys.error: "\(error)"])
             return
         }
-        // The pipeline has lanes to one endpoint: a cluster (or a mode not known yet) takes the routed pool.
         guard let pipeline, repository.cachedSettings() != nil, repository.schemaKnownWritable,
-            repository.pool.resolvedMode == .standalone
+            let slot = slot(of: event)
         else {
             // A follow-up of run(); a recorder nobody runs records it before returning instead.
             if isRunning {
@@ -39,7 +38,7 @@ extension UsageRecorder {
         }
         // The commands are built on the pipeline's lane thread; the caller only queues the event.
         let built = PreparedRecord()
-        await pipeline.enqueue(deadline: queueDeadline(), wait: repository.configuration.replicaWait) {
+        await pipeline.enqueue(slot: slot, deadline: queueDeadline(), wait: repository.configuration.replicaWait) {
             do {
                 let prepared = try self.prepareNow(event)
                 built.write = prepared
@@ -51,6 +50,13 @@ extension UsageRecorder {
         } completion: { result in
             self.finishInBackground(event, prepared: built.write, result: result)
         }
+    }
+
+    /// The hash slot of the event's user (every key of a record group is in it), for the pipeline's
+    /// lane of that slot's master on a Redis Cluster; `nil` for a user id that has no keys (it was
+    /// validated, so never in practice: the caller then takes the pool).
+    func slot(of event: SpooledEvent) -> Int? {
+        (try? repository.keys.user(event.user)).map { HashSlot.slot(for: $0.profile) }
     }
 
     /// The checks a record gets before anything is sent: its fields and its instant.
@@ -77,8 +83,7 @@ extension UsageRecorder {
         let pipeline = alone && options.loneCallerUsesPool ? nil : self.pipeline
         let operation: @Sendable () async throws -> RecordResult = {
             defer { self.awaitedInFlight.subtract(1, ordering: .relaxed) }
-            // The pipeline's lanes reach one endpoint: never used against a cluster (asked once).
-            if let pipeline, await self.repository.pool.probedMode() != .cluster {
+            if let pipeline {
                 do {
                     return try await self.applyPipelined(event, pipeline: pipeline)
                 } catch let error as RedisError where error.code == .poolClosed {
@@ -160,15 +165,17 @@ extension UsageRecorder {
 
     /// One record through the shared pipeline; the rare cases (a script not loaded yet, a changed
     /// policy) go through the repository, which handles them.
-    private func applyPipelined(_ event: SpooledEvent, pipeline: RedisPipelineClient) async throws -> RecordResult {
+    private func applyPipelined(_ event: SpooledEvent, pipeline: RedisRoutedPipeline) async throws -> RecordResult {
         let prepared = try await prepare(event)
+        guard let slot = slot(of: event) else { return try await apply(event) }
         let commands = prepared.calls.map(\.command)
         let replies: [RedisReply]
         var acknowledged = Int.max
         if let wait = repository.configuration.replicaWait {
-            (replies, acknowledged) = try await pipeline.send(commands, deadline: queueDeadline(), wait: wait)
+            (replies, acknowledged) = try await pipeline.send(
+                commands, slot: slot, deadline: queueDeadline(), wait: wait)
         } else {
-            replies = try await pipeline.send(commands, deadline: queueDeadline())
+            replies = try await pipeline.send(commands, slot: slot, deadline: queueDeadline())
         }
         if Self.isNoScript(replies[0]) { return try await apply(event) }  // it never ran
         switch try prepared.decode(replies) {

@@ -80,7 +80,7 @@ public final class UsageRecorder: Service, Sendable {
     private let lifecycle = Mutex(Lifecycle.idle)
     /// Record (and settle) latency, from the call to its outcome.
     private let recordLatency: CoreMetrics.Timer
-    let pipeline: RedisPipelineClient?
+    let pipeline: RedisRoutedPipeline?
     /// Awaited records and settles in flight now (see `submit`).
     let awaitedInFlight = Atomic<Int>(0)
     /// Writes spooled events off the cooperative pool, several per fsync; `nil` without a spool.
@@ -132,8 +132,10 @@ public final class UsageRecorder: Service, Sendable {
                 configuration.commandTimeout = max(options.recordTimeout / 2, .milliseconds(10))
                 configuration.connectTimeout = min(configuration.connectTimeout, configuration.commandTimeout)
             }
-            self.pipeline = RedisPipelineClient(
-                configuration: configuration, options: pipelineOptions, metrics: metrics.factory)
+            // Lanes per master on a Redis Cluster (each group is one user's slot), one set otherwise.
+            self.pipeline = RedisRoutedPipeline(
+                pool: repository.pool, options: pipelineOptions, laneConfiguration: configuration,
+                metrics: metrics.factory)
         } else {
             self.pipeline = nil
         }

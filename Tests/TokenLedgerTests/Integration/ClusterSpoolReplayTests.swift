@@ -159,18 +159,18 @@ struct ClusterSpoolReplayTests {
         var outcome = "not flushed"
         do { outcome = "\(try await replaying.flush())" } catch { outcome = "flush threw \(error)" }
         await replaying.shutdown()
-        // Known bug (not cluster-specific; the recorder's, not this suite's): record.lua's WRONGTYPE
-        // is a RedisError of category `internal`, which UsageRecorder.flush neither rejects (only
-        // bad_input and corrupt_data) nor survives: the replay stops at the bad event and keeps it
-        // and every event after it, at every flush. When fixed, this stops occurring: remove the wrapper.
-        await withKnownIssue("a WRONGTYPE event stops the spool replay") {
-            for user in users where user != bad {
-                let usage = try await repository.usage(user: user, cycle: cycle)
-                #expect(usage.calls == 1 && usage.totalTokens == 7, "\(user) after \(outcome): \(usage)")
-            }
-            let status = try EventSpool(directory: directory).status()
-            #expect(status.events == 0, "\(outcome); still spooled: \(status)")
+        // A script's WRONGTYPE is corrupt data: the bad event is set aside (rejected), not retried
+        // ahead of the others forever.
+        for user in users where user != bad {
+            let usage = try await repository.usage(user: user, cycle: cycle)
+            #expect(usage.calls == 1 && usage.totalTokens == 7, "\(user) after \(outcome): \(usage)")
         }
+        let status = try EventSpool(directory: directory).status()
+        #expect(status.events == 0, "\(outcome); still spooled: \(status)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory)
+        let rejected = try #require(files.first { $0.hasPrefix("rejected") && $0.hasSuffix(".jsonl") }, "\(files)")
+        let lines = try String(contentsOfFile: directory + "/" + rejected, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 1 && lines[0].contains("\"user\":\"\(bad)\""), "\(lines)")
         await pool.close()
     }
 }
