@@ -116,7 +116,7 @@ enum ClusterBench {
                 let topology = try await pool.send(CLUSTER.SHARDS())
                 await pool.close()
                 try topology.requireFullCoverage()
-                return topology.masters.map(\.endpoint)
+                return topology.servingMasters.map(\.endpoint)
             } catch {
                 await pool.close()
                 lastError = error

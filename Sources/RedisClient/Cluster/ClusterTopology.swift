@@ -136,6 +136,11 @@ public struct ClusterTopology: Sendable, Hashable {
     /// The masters, one per shard, in ``shards`` order.
     public var masters: [Node] { shards.map(\.master) }
 
+    /// The masters that serve at least one slot, in ``shards`` order: the ones that hold keys. A map
+    /// read after a failover can still list the dead master, with no slots (until it rejoins as a
+    /// replica or is forgotten): cross-node work (scans, script loading, a keyless command) skips it.
+    public var servingMasters: [Node] { shards.filter { !$0.slots.isEmpty }.map(\.master) }
+
     /// Every node: each shard's master followed by its replicas.
     public var nodes: [Node] { shards.flatMap { [$0.master] + $0.replicas } }
 

@@ -45,7 +45,8 @@ extension RedisClusterRouter {
                 } else if let target = movedTo[index] {
                     destination = Destination(endpoint: target, asking: false)
                 } else {
-                    let node = commands[index].slot.flatMap { topology.masterFor(slot: $0) } ?? topology.masters[0]
+                    let node =
+                        commands[index].slot.flatMap { topology.masterFor(slot: $0) } ?? topology.servingMasters[0]
                     destination = Destination(endpoint: node.endpoint, asking: false)
                 }
                 if groups[destination] == nil { order.append(destination) }

@@ -81,7 +81,7 @@ extension RedisConnectionPool {
     /// The masters a keyless scan walks: `nil` for a standalone server (the pool's own node).
     func scanNodes() async throws -> [RedisConfiguration.Endpoint]? {
         guard directPool == nil, let router, try await router.resolveMode() else { return nil }
-        return try await router.currentTopology().topology.masters.map(\.endpoint)
+        return try await router.currentTopology().topology.servingMasters.map(\.endpoint)
     }
 
     /// Every key matching `pattern` (every key with `nil`), walked with `SCAN`: the sequence owns the

@@ -16,7 +16,7 @@ extension RedisRoutedPipeline {
         }
         while true {
             let (topology, generation) = try await router.currentTopology()
-            let endpoint = (topology.masterFor(slot: slot) ?? topology.masters[0]).endpoint
+            let endpoint = (topology.masterFor(slot: slot) ?? topology.servingMasters[0]).endpoint
             enum Step {
                 case use(RedisPipelineClient, retired: [RedisPipelineClient])
                 case newerMap
@@ -29,7 +29,7 @@ extension RedisRoutedPipeline {
                 if s.generation != generation {
                     s.generation = generation
                     // A master that serves no slot (a dead one the map still lists) needs no lanes.
-                    let masters = Set(topology.shards.filter { !$0.slots.isEmpty }.map(\.master.endpoint))
+                    let masters = Set(topology.servingMasters.map(\.endpoint))
                     for (endpoint, client) in s.clients where !masters.contains(endpoint) {
                         s.clients[endpoint] = nil
                         retired.append(client)

@@ -231,7 +231,7 @@ public final class RedisConnectionPool: Sendable {
     func routedPool(slot: Int?) async throws -> RedisNodePool {
         guard let router, try await router.resolveMode() else { return seedPool }
         let topology = try await router.currentTopology().topology
-        let node = slot.flatMap { topology.masterFor(slot: $0) } ?? topology.masters[0]
+        let node = slot.flatMap { topology.masterFor(slot: $0) } ?? topology.servingMasters[0]
         return router.nodePool(for: node.endpoint)
     }
 }

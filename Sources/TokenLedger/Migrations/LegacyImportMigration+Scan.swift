@@ -20,7 +20,7 @@ extension LegacyImportMigration {
             let page = try await pool.send(command(position))
             return (page.cursor, page.elements)
         }
-        let masters = topology.masters.map(\.endpoint).sorted { $0.description < $1.description }
+        let masters = topology.servingMasters.map(\.endpoint).sorted { $0.description < $1.description }
         guard !masters.isEmpty else { return ("0", []) }
         var index = 0
         var cursor = "0"

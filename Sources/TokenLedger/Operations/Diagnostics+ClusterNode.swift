@@ -39,12 +39,17 @@ extension Diagnostics {
             return report
         } catch {
             let why = (error as? RedisError)?.message ?? "\(error)"
+            // A master without slots (dead, its replica took over, still listed) holds nothing: a warning.
+            let serves = isMaster && shard.slotCount > 0
             report.checks.append(
                 Check(
-                    name: "ping", status: isMaster ? .fail : .warn,
-                    detail: isMaster
+                    name: "ping", status: serves ? .fail : .warn,
+                    detail: serves
                         ? "the master does not answer: \(why)"
-                        : "the replica does not answer (its master still serves): \(why)"))
+                        : isMaster
+                            ? "a master without slots does not answer (a replica took over; forget it with "
+                                + "CLUSTER FORGET or restart it as a replica): \(why)"
+                            : "the replica does not answer (its master still serves): \(why)"))
             return report
         }
 

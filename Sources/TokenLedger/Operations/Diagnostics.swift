@@ -125,7 +125,7 @@ public enum Diagnostics {
         let pool = repository.pool
         var digests: [String] = []
         if let topology = try await pool.clusterTopology() {
-            for master in topology.masters {
+            for master in topology.servingMasters {
                 digests = []
                 for name in names { digests.append(try await pool.send(SCRIPT.LOAD(all[name]!), to: master.endpoint)) }
                 try checkDigests(names, digests, all)
