@@ -13,7 +13,10 @@ extension RedisClusterRouter {
 
     /// Marks the map as possibly wrong: the next caller refreshes it before routing.
     func markStale() {
-        state.withLock { $0.stale = true }
+        state.withLock { s in
+            s.stale = true
+            s.staleMarks += 1
+        }
     }
 
     /// A map newer than generation `seen`: the one installed since, if any and not stale, else the
@@ -40,13 +43,14 @@ extension RedisClusterRouter {
 
     /// Reads the map, installs it, closes the pools of nodes that left it.
     private func performRefresh() async throws -> (ClusterTopology, Int) {
+        let marks = state.withLock { $0.staleMarks }
         do {
             let topology = try await fetchTopology()
             let endpoints = Set(topology.nodes.map(\.endpoint))
             let (generation, retired) = state.withLock { s -> (Int, [RedisNodePool]) in
                 s.topology = topology
                 s.generation += 1
-                s.stale = false
+                s.stale = s.staleMarks != marks
                 s.refresh = nil
                 let leaving = s.pools.keys.filter { !endpoints.contains($0) }
                 let retired = leaving.compactMap { s.pools.removeValue(forKey: $0) }

@@ -22,6 +22,9 @@ final class RedisClusterRouter: Sendable {
         var generation = 0
         /// The map may be wrong (a `MOVED` to an unknown owner, a lost node): refresh before routing.
         var stale = true
+        /// How many times the map was marked stale: a refresh clears ``stale`` only when no mark
+        /// arrived while it was reading (a map read before a failover was noticed stays stale).
+        var staleMarks = 0
         /// The refresh in flight.
         var refresh: Task<(ClusterTopology, Int), any Error>?
         /// One pool per node endpoint, created on first use.
