@@ -126,6 +126,10 @@ public final class RedisRoutedPipeline: Service, Sendable {
         return pool.resolvedMode == .standalone ? seedClient : nil
     }
 
+    /// Whether groups are routed by their slot (a cluster, or a mode not known yet); `false` once
+    /// the pool is known to be standalone, where the slot is ignored and a caller need not compute it.
+    public var routesBySlot: Bool { directClient == nil }
+
     /// Sends a group through the pipeline of its slot's master and awaits its replies.
     ///
     /// - Parameters:

@@ -26,7 +26,7 @@ extension UsageRecorder {
             return
         }
         guard let pipeline, repository.cachedSettings() != nil, repository.schemaKnownWritable,
-            let slot = slot(of: event)
+            let slot = slot(of: event, for: pipeline)
         else {
             // A follow-up of run(); a recorder nobody runs records it before returning instead.
             if isRunning {
@@ -53,10 +53,12 @@ extension UsageRecorder {
     }
 
     /// The hash slot of the event's user (every key of a record group is in it), for the pipeline's
-    /// lane of that slot's master on a Redis Cluster; `nil` for a user id that has no keys (it was
-    /// validated, so never in practice: the caller then takes the pool).
-    func slot(of event: SpooledEvent) -> Int? {
-        (try? repository.keys.user(event.user)).map { HashSlot.slot(for: $0.profile) }
+    /// lane of that slot's master on a Redis Cluster (0 on a single server, where it is not used and
+    /// not computed); `nil` for a user id that has no keys (it was validated, so never in practice:
+    /// the caller then takes the pool).
+    func slot(of event: SpooledEvent, for pipeline: RedisRoutedPipeline) -> Int? {
+        guard pipeline.routesBySlot else { return 0 }
+        return (try? repository.keys.user(event.user)).map { HashSlot.slot(for: $0.profile) }
     }
 
     /// The checks a record gets before anything is sent: its fields and its instant.
@@ -167,7 +169,7 @@ extension UsageRecorder {
     /// policy) go through the repository, which handles them.
     private func applyPipelined(_ event: SpooledEvent, pipeline: RedisRoutedPipeline) async throws -> RecordResult {
         let prepared = try await prepare(event)
-        guard let slot = slot(of: event) else { return try await apply(event) }
+        guard let slot = slot(of: event, for: pipeline) else { return try await apply(event) }
         let commands = prepared.calls.map(\.command)
         let replies: [RedisReply]
         var acknowledged = Int.max

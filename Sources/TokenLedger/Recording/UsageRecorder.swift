@@ -132,6 +132,11 @@ public final class UsageRecorder: Service, Sendable {
                 configuration.commandTimeout = max(options.recordTimeout / 2, .milliseconds(10))
                 configuration.connectTimeout = min(configuration.connectTimeout, configuration.commandTimeout)
             }
+            if let wait = repository.configuration.replicaWait {
+                // A batch ends with one WAIT: the lane must read its reply before the read times
+                // out, or the connection drops and a batch that applied reads as failed.
+                configuration.commandTimeout = max(configuration.commandTimeout, wait.timeout + .milliseconds(500))
+            }
             // Lanes per master on a Redis Cluster (each group is one user's slot), one set otherwise.
             self.pipeline = RedisRoutedPipeline(
                 pool: repository.pool, options: pipelineOptions, laneConfiguration: configuration,

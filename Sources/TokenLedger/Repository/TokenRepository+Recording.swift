@@ -41,6 +41,16 @@ extension TokenRepository {
         }
     }
 
+    /// The wait as sent on the pool: its timeout kept below the pool's command timeout, so the
+    /// `WAIT` reply is read before the connection's read would time out (a write that applied would
+    /// otherwise read as failed). A shorter wait can only report fewer replicas, which spools the
+    /// write too.
+    static func bounded(_ wait: RedisReplicaWait, by pool: RedisConnectionPool) -> RedisReplicaWait {
+        let ceiling = pool.configuration.commandTimeout * 0.8
+        guard wait.timeout > ceiling, ceiling >= .milliseconds(1) else { return wait }
+        return RedisReplicaWait(replicas: wait.replicas, timeout: ceiling)
+    }
+
     /// Record or settle: validate, then run the script at the cycle the user's policy gives
     /// (retrying with the stored policy if the assumed one was stale), then the index write when
     /// the script says it is due. With ``LedgerConfiguration/replicaWait``, the script is followed
@@ -63,7 +73,7 @@ extension TokenRepository {
             guard let wait = configuration.replicaWait else {
                 return try prepared.decode(try await pool.evaluateMany(prepared.calls))
             }
-            let (replies, replicas) = try await pool.evaluateMany(prepared.calls, wait: wait)
+            let (replies, replicas) = try await pool.evaluateMany(prepared.calls, wait: Self.bounded(wait, by: pool))
             acknowledged = replicas
             return try prepared.decode(replies)
         }
