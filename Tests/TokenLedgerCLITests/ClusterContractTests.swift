@@ -99,7 +99,9 @@ struct ContractScript {
             steps.append(Step(step: step, status: result.status, output: normalize(result.stdout)))
         }
         let configuration = try RedisConfiguration(url: url)
-        let pool = RedisConnectionPool(configuration: configuration, options: .init(maximumConnections: 8))
+        // Many concurrent records share 8 connections: wait as long as a loaded machine needs.
+        let pool = RedisConnectionPool(
+            configuration: configuration, options: .init(maximumConnections: 8, waitTimeout: .seconds(120)))
 
         if legacy {
             steps += try await runLegacy(pool: pool, cli: cli)
