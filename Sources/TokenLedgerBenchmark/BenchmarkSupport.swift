@@ -60,6 +60,24 @@ func benchEvent(_ index: Int, users: Int, prefix: String) -> (user: String, call
     ("u\(index % users)", "\(prefix)-\(index)", UsageRecord(inputTokens: index % 997 + 1, outputTokens: index % 211))
 }
 
+/// Users whose reported total is not exactly what `benchEvent` sent them in `events` events
+/// (plus the warm-up's one token each), and users missing from the report: 0 when nothing was lost.
+func lostUsers(_ repository: TokenRepository, events: Int, users: Int, prefix: String) async throws -> Int {
+    var expected = [Int](repeating: 0, count: users)
+    for index in 0..<events {
+        expected[index % users] += benchEvent(index, users: users, prefix: prefix).usage.totalTokens
+    }
+    let report = try await repository.report(top: nil)
+    var lost = 0
+    var seen = Set<String>()
+    for row in report.users {
+        seen.insert(row.user)
+        guard let user = Int(row.user.dropFirst()), user < users else { continue }
+        if row.totalTokens != expected[user] + 1 { lost += 1 }
+    }
+    return lost + users - seen.count
+}
+
 /// The CPU time the Redis server has used so far (user + system seconds, from `INFO cpu`).
 func redisCPUSeconds(_ pool: RedisConnectionPool) async throws -> Double {
     let info = try await pool.send(INFO("cpu"))

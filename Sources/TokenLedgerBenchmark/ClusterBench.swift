@@ -28,7 +28,10 @@ enum ClusterBench {
         let recorder = UsageRecorder(
             repository: repository, options: .init(pipeline: .init(connections: option("--connections", default: 2))))
         let prefix = "r\(UInt32.random(in: 0...UInt32.max))"
-        let masters = try await clusterMasters(redis)
+        guard let topology = try await pool.clusterTopology() else {
+            throw BenchmarkFailure(description: "REDIS_URL is not a Redis Cluster (run without --cluster)")
+        }
+        let masters = topology.servingMasters.map(\.endpoint)
         log(
             "redis cluster \(redis); \(masters.count) masters; namespace \(namespace); \(events) events, \(callers) callers, \(users) users"
         )
@@ -39,7 +42,7 @@ enum ClusterBench {
                 user: "u\(user)", callID: "warm-\(user)", usage: UsageRecord(inputTokens: 1, outputTokens: 0))
         }
 
-        let before = try await commandsProcessed(masters, redis)
+        let before = try await commandsProcessed(masters, pool)
         let nextEvent = Locked(0)
         let notDurable = Locked(0)
         let clock = ContinuousClock()
@@ -57,7 +60,7 @@ enum ClusterBench {
             }
         }
         let elapsed = clock.now - started
-        let after = try await commandsProcessed(masters, redis)
+        let after = try await commandsProcessed(masters, pool)
         figure("record_throughput", Double(events) / seconds(elapsed), "events/s", decimals: 0)
 
         let deltas = zip(before, after).map { max(0, $1 - $0) }
@@ -77,19 +80,7 @@ enum ClusterBench {
         FileHandle.standardOutput.write(Data("redirects \(redirects)\n".utf8))
 
         // Totals: every user's counts must be exactly what was sent (plus the warm-up token).
-        var expected = [Int](repeating: 0, count: users)
-        for index in 0..<events {
-            expected[index % users] += benchEvent(index, users: users, prefix: prefix).usage.totalTokens
-        }
-        let report = try await repository.report(top: nil)
-        var lost = 0
-        var seen = Set<String>()
-        for row in report.users {
-            seen.insert(row.user)
-            guard let user = Int(row.user.dropFirst()), user < users else { continue }
-            if row.totalTokens != expected[user] + 1 { lost += 1 }
-        }
-        lost += users - seen.count
+        let lost = try await lostUsers(repository, events: events, users: users, prefix: prefix)
         let refused = notDurable.withLock { $0 }
         if refused > 0 { log("\(refused) records were not acknowledged as durable") }
 
@@ -107,52 +98,19 @@ enum ClusterBench {
         }
     }
 
-    /// The masters' endpoints, from `CLUSTER SHARDS` on the first seed that answers.
-    static func clusterMasters(_ redis: RedisConfiguration) async throws -> [RedisConfiguration.Endpoint] {
-        var lastError: (any Error)?
-        for seed in redis.seeds {
-            let pool = nodePool(redis, seed)
-            do {
-                let topology = try await pool.send(CLUSTER.SHARDS())
-                await pool.close()
-                try topology.requireFullCoverage()
-                return topology.servingMasters.map(\.endpoint)
-            } catch {
-                await pool.close()
-                lastError = error
-            }
-        }
-        throw lastError ?? BenchmarkFailure(description: "no seed in REDIS_URL")
-    }
-
-    /// Each master's `total_commands_processed`, in `masters` order.
-    static func commandsProcessed(_ masters: [RedisConfiguration.Endpoint], _ redis: RedisConfiguration)
+    /// Each master's `total_commands_processed`, in `masters` order (asked on each node through
+    /// the routing pool).
+    static func commandsProcessed(_ masters: [RedisConfiguration.Endpoint], _ pool: RedisConnectionPool)
         async throws -> [Int]
     {
         var counts: [Int] = []
         for master in masters {
-            let pool = nodePool(redis, master)
-            let stats: [String: String]
-            do {
-                stats = try await pool.send(INFO("stats"))
-                await pool.close()
-            } catch {
-                await pool.close()
-                throw error
-            }
+            let stats = try await pool.send(INFO("stats"), to: master)
             guard let count = stats["total_commands_processed"].flatMap(Int.init) else {
                 throw BenchmarkFailure(description: "INFO stats of \(master) has no total_commands_processed")
             }
             counts.append(count)
         }
         return counts
-    }
-
-    /// A one-connection pool on one node (no routing).
-    static func nodePool(_ redis: RedisConfiguration, _ endpoint: RedisConfiguration.Endpoint) -> RedisConnectionPool {
-        var configuration = redis
-        configuration.seeds = [endpoint]
-        configuration.mode = .standalone
-        return RedisConnectionPool(configuration: configuration, options: .init(maximumConnections: 1))
     }
 }

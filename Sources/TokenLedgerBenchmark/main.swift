@@ -97,20 +97,7 @@ struct TokenLedgerBenchmark {
             "client_cpu_per_event", (processCPUSeconds() - clientCPUBefore) / Double(events) * 1e6, "us", decimals: 2)
 
         // Totals: every user's counts must be exactly what was sent (plus the warm-up token).
-        var expected = [Int](repeating: 0, count: users)
-        for index in 0..<events {
-            let event = benchEvent(index, users: users, prefix: prefix)
-            expected[index % users] += event.usage.totalTokens
-        }
-        let report = try await repository.report(top: nil)
-        var lost = 0
-        var seen = Set<String>()
-        for row in report.users {
-            seen.insert(row.user)
-            guard let user = Int(row.user.dropFirst()), user < users else { continue }
-            if row.totalTokens != expected[user] + 1 { lost += 1 }
-        }
-        lost += users - seen.count
+        var lost = try await lostUsers(repository, events: events, users: users, prefix: prefix)
 
         // 2. One caller, awaited.
         var single: [Duration] = []
