@@ -288,6 +288,37 @@ struct LeastPrivilegeTests {
             #expect(try await appKeys.authenticate(secret: created.secret)?.role == .app)
             #expect(try await adminKeys.revoke(name: "svc"))
             #expect(try await appKeys.authenticate(secret: created.secret) == nil)
+
+            // doctor says whether the user may authenticate keys (what the service needs).
+            #expect(try await Diagnostics.run(repository: app).first { $0.name == "api keys" }?.status == .ok)
+            #expect(try await Diagnostics.run(repository: admin).first { $0.name == "api keys" }?.status == .ok)
+            await app.pool.close()
+            await admin.pool.close()
+        }
+    }
+
+    @Test(
+        "an application user with the ACL line of before API keys: authenticating is refused, and doctor warns naming the rule to add"
+    )
+    func applicationUserWithoutKeyAccess() async throws {
+        var options = RedisTestServer.Options()
+        options.aclUsers = try documentedACLUsers().map { user in
+            (
+                name: user.name, password: user.password,
+                rules: user.rules.replacingOccurrences(of: " (+hget %R~tl:{global}:apikeys)", with: "")
+            )
+        }
+        #expect(!options.aclUsers[0].rules.contains("apikeys"))
+        try await withRedisServer(options) { server async throws in
+            let admin = try aclRepository(server, "tokenledger-admin", "admin-secret")
+            let app = try aclRepository(server, "tokenledger-app", "app-secret")
+            _ = try await Diagnostics.loadScripts(repository: admin)
+            let created = try await APIKeyStore(pool: admin.pool, namespace: "tl").create(name: "svc", role: .app)
+            await #expect {
+                _ = try await APIKeyStore(pool: app.pool, namespace: "tl").authenticate(secret: created.secret)
+            } throws: { ($0 as? RedisError)?.isPermissionDenied == true }
+            let check = try #require(try await Diagnostics.run(repository: app).first { $0.name == "api keys" })
+            #expect(check.status == .warn && check.detail.contains("(+hget %R~tl:{global}:apikeys)"), "\(check)")
             await app.pool.close()
             await admin.pool.close()
         }
