@@ -49,6 +49,7 @@ public enum Diagnostics {
         checks += try await permitted("persistence") { try await server(repository) }
         checks += try await permitted("rollover") { [try await rollover(repository, now: now)] }
         checks += try await permitted("permissions") { try await permissions(repository) }
+        checks.append(try await apiKeys(repository))
         return checks
     }
 
