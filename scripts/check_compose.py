@@ -7,7 +7,9 @@ that exists and is enabled whenever the depending service is (same profile, or n
 volumes are declared; a single `$` in a command (compose would interpolate it; a shell's `$` is
 written `$$`). For the `cluster` profile: six nodes with --cluster-enabled yes, an init service that
 runs `redis-cli --cluster create` with --cluster-replicas 1 and --cluster-yes, and TokenLedger
-services whose REDIS_URL lists every node as a seed.
+services whose REDIS_URL lists every node as a seed. The HTTP service: one service running
+`tokenledger serve`, publishing a port, waiting for redis, with a healthcheck on GET /readyz, beside
+the rollover (cron) service.
 
     python3 scripts/check_compose.py [docker/compose.yaml]
 """
@@ -81,6 +83,26 @@ def main(path):
             seeds = url.removeprefix("redis://").split(",")
             if sorted(seed.split(":")[0] for seed in seeds) != nodes:
                 problems.append(f"{name}: REDIS_URL {url!r} does not list every node as a seed")
+
+    # The HTTP service: runs `tokenledger serve` beside Redis and the cron job, published on a
+    # port, healthy only once GET /readyz answers (Redis reachable, schema current).
+    servers = [
+        name for name, s in services.items()
+        if not s.get("profiles") and "serve" in [str(part) for part in (s.get("command") or [])]
+    ]
+    if len(servers) != 1:
+        problems.append(f"expected one service running tokenledger serve, found {servers}")
+    for name in servers:
+        service = services[name]
+        test = " ".join(str(part) for part in ((service.get("healthcheck") or {}).get("test") or []))
+        if "/readyz" not in test:
+            problems.append(f"{name}: its healthcheck does not ask GET /readyz")
+        if not service.get("ports"):
+            problems.append(f"{name}: publishes no port")
+        if "redis" not in (service.get("depends_on") or {}):
+            problems.append(f"{name}: does not wait for redis")
+    if not any("rollover" in name and not s.get("profiles") for name, s in services.items()):
+        problems.append("no rollover (cron) service beside the HTTP service")
 
     for problem in problems:
         print(f"check_compose: {path}: {problem}", file=sys.stderr)
