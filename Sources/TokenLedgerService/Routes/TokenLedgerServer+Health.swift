@@ -75,7 +75,8 @@ extension TokenLedgerServer {
 public enum OpenAPIDocument {
     /// The document's bytes.
     ///
-    /// - Throws: `CocoaError` when the resource is missing from the installation.
+    /// - Throws: ``ServiceError`` (`internal`) when the resource is missing from the installation, or
+    ///   the error reading it.
     public static func bytes() throws -> [UInt8] {
         guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml") else {
             throw ServiceError(.internalError, "the OpenAPI document is missing from the installation")
