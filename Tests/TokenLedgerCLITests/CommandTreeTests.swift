@@ -40,6 +40,9 @@ private let samples: [Sample] = [
     Sample(path: ["rollover"], arguments: []),
     Sample(path: ["history"], arguments: []),
     Sample(path: ["doctor"], arguments: []),
+    Sample(path: ["key", "create"], arguments: ["tree-key", "--role", "app"]),
+    Sample(path: ["key", "list"], arguments: []),
+    Sample(path: ["key", "revoke"], arguments: ["tree-key"]),
 ]
 
 /// The paths of every leaf command under `command` (a command with subcommands is not a leaf).

@@ -327,7 +327,7 @@ struct OperationsCommandTests {
             #expect(before.status == 0, "\(before.stderr)")
             for line in [
                 "warn  schema: schema version none (this build writes 1); pending migrations: 1 schema-version, 2 import-legacy",
-                "ok    scripts: 22 Lua scripts load", "ok    persistence: AOF on (appendfsync everysec)",
+                "ok    scripts: 24 Lua scripts load", "ok    persistence: AOF on (appendfsync everysec)",
                 "ok    memory: used", "warn  rollover: has never run",
             ] {
                 #expect(before.stdout.contains(line), "doctor lacks '\(line)':\n\(before.stdout)")

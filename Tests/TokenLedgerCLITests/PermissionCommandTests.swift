@@ -42,6 +42,20 @@ struct PermissionCommandTests {
                 #expect(!(refused.stdout + refused.stderr).contains("app-secret"))
             }
 
+            // API keys are the administrator's: the application may not create, list or revoke them.
+            let created = try await CLI.run(["key", "create", "svc", "--role", "app"], environment: admin)
+            #expect(created.status == 0, "\(created.stderr)")
+            for arguments in [
+                ["key", "create", "mine", "--role", "admin"], ["key", "revoke", "svc"], ["key", "list"],
+            ] {
+                let refused = try await CLI.run(arguments, environment: app)
+                #expect(refused.status == 77, "\(arguments): \(refused.stderr)")
+                #expect(refused.stderr.contains("permission denied"), "\(arguments): \(refused.stderr)")
+            }
+            let keys = try await CLI.run(["key", "list", "--format", "csv"], environment: admin)
+            #expect(
+                keys.stdout.split(separator: "\n").map { $0.prefix { $0 != "," } } == ["name", "svc"], "\(keys.stdout)")
+
             let doctor = try await CLI.run(["doctor"], environment: app)
             #expect(doctor.status == 0, "stdout: \(doctor.stdout) stderr: \(doctor.stderr)")
             #expect(doctor.stdout.contains("ok    scripts:"), "\(doctor.stdout)")

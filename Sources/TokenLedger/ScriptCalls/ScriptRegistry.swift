@@ -18,6 +18,9 @@ enum ScriptName: String, Sendable, CaseIterable {
     case migration
     case legacyImport = "legacy_import"
     case legacyDelete = "legacy_delete"
+    // API keys of the HTTP service.
+    case apikeyCreate = "apikey_create"
+    case apikeyRevoke = "apikey_revoke"
 }
 
 /// Every TokenLedger Lua script, each prefixed with `common.lua`, read once from the module's

@@ -24,7 +24,7 @@ public struct ValidationError: Error, Sendable, Hashable, CustomStringConvertibl
         public static let allCases: [Code] = [
             .invalidUserID, .invalidTokenCount, .invalidIdentifier, .invalidNamespace, .invalidDate, .invalidCycle,
             .invalidInstant, .invalidTimeZone, .invalidPolicy, .invalidLimit, .counterOverflow, .invalidDuration,
-            .invalidUTF8, .reservationConflict, .inputTooLarge, .invalidConfiguration,
+            .invalidUTF8, .reservationConflict, .inputTooLarge, .invalidConfiguration, .invalidKeyName, .keyExists,
         ]
 
         /// A user id is empty, longer than 256 bytes of UTF-8, or contains a control character.
@@ -59,6 +59,10 @@ public struct ValidationError: Error, Sendable, Hashable, CustomStringConvertibl
         public static let inputTooLarge = Code("input_too_large")
         /// A configuration file is missing, unreadable or not JSON.
         public static let invalidConfiguration = Code("invalid_configuration")
+        /// An API key name is empty, longer than 64 bytes, or has a character outside `[A-Za-z0-9_.-]`.
+        public static let invalidKeyName = Code("invalid_key_name")
+        /// An API key with this name already exists (``APIKeyStore/create(name:role:)``); nothing changed.
+        public static let keyExists = Code("key_exists")
     }
 
     /// What kind of input was refused.

@@ -54,6 +54,15 @@ struct ClusterLeastPrivilegeTests {
             let report = try await admin.report(at: testInstant)
             #expect(report.users.map(\.user).sorted() == users.sorted())
             #expect(report.totals.counts.totalTokens == 10 + 20 + 30 + 3)
+
+            // API keys: the administrator creates one on the {global} slot's master; the
+            // application authenticates with it there, and may not revoke it.
+            let created = try await APIKeyStore(pool: admin.pool, namespace: "tl").create(name: "svc", role: .read)
+            let appKeys = try APIKeyStore(pool: app.pool, namespace: "tl")
+            #expect(try await appKeys.authenticate(secret: created.secret)?.role == .read)
+            await #expect { _ = try await appKeys.revoke(name: "svc") } throws: {
+                ($0 as? RedisError)?.isPermissionDenied == true
+            }
         }
     }
 }

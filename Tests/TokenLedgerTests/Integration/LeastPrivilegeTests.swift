@@ -2,7 +2,8 @@ import Foundation
 import RedisClient
 import RedisTestSupport
 import Testing
-import TokenLedger
+
+@testable import TokenLedger
 
 /// A repository for the namespace `tl` as one of the server's ACL users.
 private func aclRepository(_ server: RedisTestServer, _ user: String, _ password: String) throws -> TokenRepository {
@@ -228,6 +229,65 @@ struct LeastPrivilegeTests {
             }
             #expect(try await admin.pool.send(RedisCommand("HLEN", keys.leases)).int == 0)
             #expect(try await admin.pool.send(RedisCommand("GET", keys.reserved)).string == "-1000000")
+            await app.pool.close()
+            await admin.pool.close()
+        }
+    }
+
+    @Test(
+        "API keys: the application user authenticates (HGET of one record) but cannot list, create, revoke or write either key hash"
+    )
+    func apiKeys() async throws {
+        var options = RedisTestServer.Options()
+        options.aclUsers = try documentedACLUsers()
+        try await withRedisServer(options) { server async throws in
+            let admin = try aclRepository(server, "tokenledger-admin", "admin-secret")
+            let app = try aclRepository(server, "tokenledger-app", "app-secret")
+            let adminKeys = try APIKeyStore(pool: admin.pool, namespace: "tl")
+            let appKeys = try APIKeyStore(pool: app.pool, namespace: "tl")
+            _ = try await Diagnostics.loadScripts(repository: admin)
+
+            // The administrator manages keys; the application (what the service runs as) authenticates.
+            let created = try await adminKeys.create(name: "svc", role: .app)
+            #expect(try await appKeys.authenticate(secret: created.secret)?.name == "svc")
+            #expect(try await appKeys.authenticate(secret: APIKeySecret.generate().text) == nil)
+
+            func isPermissionError(_ error: any Error) -> Bool { (error as? RedisError)?.isPermissionDenied == true }
+            await #expect { _ = try await appKeys.create(name: "mine", role: .admin) } throws: { isPermissionError($0) }
+            await #expect { _ = try await appKeys.revoke(name: "svc") } throws: { isPermissionError($0) }
+            await #expect { _ = try await appKeys.list() } throws: { isPermissionError($0) }
+            let keyID = try #require(APIKeySecret(parsing: created.secret)).keyID
+            let record = try #require(try await admin.pool.send(HGET(adminKeys.keys.apiKeys, field: keyID)))
+            for command in [
+                RedisCommand("HSET", adminKeys.keys.apiKeys, "0123456789abcdef", record),
+                RedisCommand("HSETNX", adminKeys.keys.apiKeys, "0123456789abcdef", record),
+                RedisCommand("HDEL", adminKeys.keys.apiKeys, keyID),
+                RedisCommand("DEL", adminKeys.keys.apiKeys),
+                RedisCommand("HGETALL", adminKeys.keys.apiKeys),
+                RedisCommand("HGET", adminKeys.keys.apiKeyNames, "svc"),
+                RedisCommand("HSET", adminKeys.keys.apiKeyNames, "mine", keyID),
+                RedisCommand("HDEL", adminKeys.keys.apiKeyNames, "svc"),
+            ] {
+                await #expect {
+                    _ = try await app.pool.send(command)
+                } throws: { isPermissionError($0) }
+            }
+            // The key scripts, loaded by the administrator and run by the application with the
+            // real keys, are refused inside the script before any write.
+            let scripts = try Diagnostics.allScripts(admin)
+            let keyHashes = [adminKeys.keys.apiKeys, adminKeys.keys.apiKeyNames]
+            await #expect {
+                _ = try await app.pool.evaluate(
+                    scripts["apikey_create"]!, keys: keyHashes, arguments: ["x", "00", "{}"])
+            } throws: { isPermissionError($0) }
+            await #expect {
+                _ = try await app.pool.evaluate(scripts["apikey_revoke"]!, keys: keyHashes, arguments: ["svc"])
+            } throws: { isPermissionError($0) }
+            // Nothing changed: one key, still working.
+            #expect(try await adminKeys.list().map(\.name) == ["svc"])
+            #expect(try await appKeys.authenticate(secret: created.secret)?.role == .app)
+            #expect(try await adminKeys.revoke(name: "svc"))
+            #expect(try await appKeys.authenticate(secret: created.secret) == nil)
             await app.pool.close()
             await admin.pool.close()
         }
