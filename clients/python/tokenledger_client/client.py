@@ -408,7 +408,12 @@ class TokenLedgerClient:
             connection = self._connection()
             reused = connection.sock is not None
             try:
-                connection.request(method, path, body=payload, headers=headers)
+                try:
+                    connection.request(method, path, body=payload, headers=headers)
+                except (BrokenPipeError, ConnectionResetError):
+                    # A service may answer before reading a whole body (413: over its limit) and
+                    # close; its answer can still be read. If there is none, this raises again.
+                    pass
                 response = connection.getresponse()
                 data = response.read()
                 response_headers = {name.lower(): value for name, value in response.getheaders()}
