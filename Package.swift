@@ -5,6 +5,7 @@ let package = Package(
     name: "TokenLedger",
     products: [
         .library(name: "TokenLedger", targets: ["TokenLedger"]),
+        .library(name: "TokenLedgerService", targets: ["TokenLedgerService"]),
         .executable(name: "tokenledger", targets: ["tokenledger"]),
     ],
     dependencies: [
@@ -14,6 +15,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-configuration", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
+        // `tokenledger serve`: the HTTP service and its Prometheus metrics.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         // `swift package generate-documentation` (./scripts/docs): the DocC catalog and Snippets/.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
@@ -65,14 +69,34 @@ let package = Package(
             ],
             resources: [.copy("Scripts")]
         ),
+        // The HTTP service (`tokenledger serve`): routes, auth, problems, metrics, the OpenAPI document.
+        .target(
+            name: "TokenLedgerService",
+            dependencies: [
+                "TokenLedger",
+                "RedisClient",
+                "ErrorCodes",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.copy("Resources/openapi.yaml")]
+        ),
         // The admin CLI; thin over the library.
         .executableTarget(
             name: "tokenledger",
             dependencies: [
                 "TokenLedger",
+                "TokenLedgerService",
                 "RedisClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         // Prints the heuristic estimator's error against tiktoken counts (scripts/estimator-accuracy).
@@ -120,6 +144,14 @@ let package = Package(
             ],
             // The provider-response fixtures the extraction tests read (a clone alone passes its tests).
             resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "TokenLedgerServiceTests",
+            dependencies: [
+                "TokenLedgerService", "TokenLedger", "RedisClient", "RedisTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
         ),
         .testTarget(
             name: "TokenLedgerCLITests",

@@ -25,6 +25,7 @@ struct TokenLedgerCommand: AsyncParsableCommand {
             DemoCommand.self,
             RolloverCommand.self, HistoryCommand.self, MigrateCommand.self, DoctorCommand.self,
             KeyCommand.self,
+            ServeCommand.self,
         ]
     )
 

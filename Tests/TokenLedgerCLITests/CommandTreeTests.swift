@@ -11,6 +11,8 @@ private struct Sample {
     var arguments: [String]
     var stdin: String? = nil
     var usesSpool = false
+    /// Whether it prints one result and exits (`serve` runs until stopped: ServeCommandTests).
+    var printsResult = true
 }
 
 /// Every leaf command, in an order that runs against one namespace (demo first: it empties it).
@@ -43,6 +45,7 @@ private let samples: [Sample] = [
     Sample(path: ["key", "create"], arguments: ["tree-key", "--role", "app"]),
     Sample(path: ["key", "list"], arguments: []),
     Sample(path: ["key", "revoke"], arguments: ["tree-key"]),
+    Sample(path: ["serve"], arguments: ["--port", "0"], printsResult: false),
 ]
 
 /// The paths of every leaf command under `command` (a command with subcommands is not a leaf).
@@ -99,7 +102,7 @@ struct CommandTreeTests {
         defer { try? FileManager.default.removeItem(atPath: spool) }
         try await withRedisServer { server async throws in
             let globals = ["--redis", "redis://127.0.0.1:\(server.port)", "--namespace", "demo-tree"]
-            for sample in samples {
+            for sample in samples where sample.printsResult {
                 let result = try await CLI.run(
                     globals + sample.path + sample.arguments + ["--format", "json"],
                     environment: sample.usesSpool ? ["TOKENLEDGER_SPOOL_DIR": spool] : [:], stdin: sample.stdin)

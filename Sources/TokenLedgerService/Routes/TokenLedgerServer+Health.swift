@@ -1,0 +1,85 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import RedisClient
+import TokenLedger
+
+extension TokenLedgerServer {
+    /// `GET /healthz`, `GET /readyz`, `GET /metrics`, `GET /openapi.yaml`: no key needed.
+    func healthRoutes() -> [(Route, Handler)] {
+        [
+            (
+                Route(method: .get, path: "/healthz", access: .open),
+                { _, _ in try JSONResponse.make(HealthOutput(status: "ok")) }
+            ),
+            (Route(method: .get, path: "/readyz", access: .open), { _, _ in try await self.readiness() }),
+            (
+                Route(method: .get, path: "/metrics", access: .open),
+                { _, _ in
+                    var bytes: [UInt8] = []
+                    self.registry.emit(into: &bytes)
+                    return Response(
+                        status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+                }
+            ),
+            (
+                Route(method: .get, path: "/openapi.yaml", access: .open),
+                { _, _ in
+                    Response(
+                        status: .ok, headers: [.contentType: "application/yaml"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: try OpenAPIDocument.bytes())))
+                }
+            ),
+        ]
+    }
+
+    /// 200 when Redis answers and the namespace's schema is one this build writes (absent: a new
+    /// namespace, or the current version); 503 with the reason otherwise.
+    func readiness() async throws -> Response {
+        let notReady = { (redis: String, schema: String?, reason: String) in
+            try JSONResponse.make(
+                HealthOutput(status: "unavailable", redis: redis, schema: schema, reason: reason),
+                status: .serviceUnavailable)
+        }
+        let stored: String?
+        do {
+            _ = try await pool.send(PING())
+            stored = try await pool.send(GET(repository.keys.schema))
+        } catch {
+            return try notReady("unavailable", nil, "redis does not answer: " + Problem.detail(of: error))
+        }
+        guard let stored else {
+            return try JSONResponse.make(HealthOutput(status: "ok", redis: "ok", schema: "new"))
+        }
+        guard let version = Int(stored) else {
+            return try notReady("ok", "unreadable", "the stored schema version is not a number")
+        }
+        if version < LedgerKeys.schemaVersion {
+            return try notReady(
+                "ok", "older",
+                "schema version \(version) is older than this build's \(LedgerKeys.schemaVersion): run tokenledger migrate"
+            )
+        }
+        if version > LedgerKeys.schemaVersion {
+            return try notReady(
+                "ok", "newer",
+                "schema version \(version) is newer than this build's \(LedgerKeys.schemaVersion): upgrade tokenledger")
+        }
+        return try JSONResponse.make(HealthOutput(status: "ok", redis: "ok", schema: "current"))
+    }
+}
+
+/// The OpenAPI 3.1 document (`Resources/openapi.yaml`), the service's contract.
+public enum OpenAPIDocument {
+    /// The document's bytes.
+    ///
+    /// - Throws: `CocoaError` when the resource is missing from the installation.
+    public static func bytes() throws -> [UInt8] {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml") else {
+            throw ServiceError(.internalError, "the OpenAPI document is missing from the installation")
+        }
+        return Array(try Data(contentsOf: url))
+    }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Metrics
+import Prometheus
+import TokenLedger
+import TokenLedgerService
+
+/// `tokenledger serve`: the HTTP service (docs/service.md).
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the HTTP service: record, quota, reports and limits over JSON, with API keys.",
+        discussion: """
+            Serves the endpoints of docs/service.md (the contract is GET /openapi.yaml) until SIGTERM or \
+            SIGINT, which finish the requests in flight, send queued records, replay the spool and exit 0. \
+            Redis and the namespace come from the usual configuration; TOKENLEDGER_SPOOL_DIR makes records \
+            spool (202) while Redis is down.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "The address to listen on (default 127.0.0.1).") var host: String = "127.0.0.1"
+    @Option(help: "The port to listen on (default 8080; 0 picks a free one).") var port: Int = 8080
+    @Option(
+        name: .customLong("max-body-bytes"),
+        help: "The largest request body in bytes (default 8388608 = 8 MiB); a larger one is answered 413.")
+    var maxBodyBytes: Int = ServerConfiguration.defaultBodyLimit
+
+    func validate() throws {
+        if !(0...65535).contains(port) { throw ArgumentParser.ValidationError("--port must be 0 to 65535") }
+        if maxBodyBytes < 1 || maxBodyBytes > 1 << 30 {
+            throw ArgumentParser.ValidationError("--max-body-bytes must be 1 to \(1 << 30)")
+        }
+    }
+
+    func run() async throws {
+        try await reportingFailures {
+            let ledger = try await global.configuration()
+            var local = ledger.local
+            local.spoolDirectory = try await global.localSettings().spoolDirectory
+            let configuration = try ServerConfiguration(
+                host: host, port: port, bodyLimit: maxBodyBytes,
+                ledger: TokenLedgerConfiguration(redis: ledger.redis, ledger: ledger.ledger, local: local))
+            var logger = Logger(label: "tokenledger.serve")
+            logger.logLevel =
+                ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
+            let registry = PrometheusCollectorRegistry()
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+            let server: TokenLedgerServer
+            do {
+                server = try TokenLedgerServer(configuration: configuration, registry: registry, logger: logger)
+            } catch {
+                throw CLIFailure(exitCode: .internalError, message: cliMessage(for: error))
+            }
+            let host = self.host
+            let application = server.application { port in
+                printError("listening on http://\(host):\(port)")
+            }
+            do {
+                try await application.runService()
+            } catch {
+                await server.close()
+                throw error
+            }
+            await server.close()
+            printError("stopped")
+        }
+    }
+}
+
+extension ServeCommand: GlobalOptionsCommand {}
