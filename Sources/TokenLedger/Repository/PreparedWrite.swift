@@ -43,6 +43,11 @@ struct PreparedWrite: Sendable {
                 applied: status != .duplicate, user: user, cycle: cycle, totalTokens: total, calls: calls,
                 releasedTokens: released)
             result.amendsHistory = status == .late
+            if write.kind == .record {
+                // record.lua's fourth value is, for a duplicate, the total its call id was recorded with.
+                result.releasedTokens = 0
+                if status == .duplicate { result.recordedTotalTokens = released }
+            }
             return .done(Written(result: result, indexDue: indexDue))
         }
     }

@@ -3,8 +3,10 @@
 -- ARGV: 1 assumed policy, 2 call id, 3-7 counts (see usage_counts), 8 model, 9 default limit,
 --       10 thresholds, 11 user id, 12 cycle name, 13 '1' when the caller sends WAIT after it (optional)
 -- Returns {'policy', stored} | {'retired', last retired cycle} (retention deleted the cycle: nothing
--- written) | {status, cycle used tokens, cycle calls, 0, index due}, status 'applied', 'duplicate'
+-- written) | {status, cycle used tokens, cycle calls, recorded, index due}, status 'applied', 'duplicate'
 -- or 'late' (applied to a cycle rollover closed: the caller amends its history, see close.lua);
+-- recorded is, for a duplicate, the total tokens its call id was first recorded with (0 otherwise),
+-- so a caller can tell a retry from a reused call id with another amount;
 -- index due is 1 when this record claimed the index write (index_due in common.lua: no
 -- `index:done` mark and no fresh claim): the caller then runs index.lua (the {global} slot) and
 -- index_mark.lua, so the namespace-wide index is written once per user and cycle, decided here
@@ -18,8 +20,11 @@ local applied, used, count, late, indexed = apply_usage(KEYS[2], KEYS[3], ARGV[2
 -- Under WAIT (ARGV[13] = '1'), a duplicate rewrites its call id's entry with the same value: a write,
 -- so the caller's WAIT covers everything the primary took before, the original of this call too
 -- (a script that writes nothing leaves WAIT nothing to wait for on a fresh connection).
-if not applied and ARGV[13] == '1' then
+local recorded_total = 0
+if not applied then
   local recorded = redis.call('HGET', KEYS[3], ARGV[2])
-  if recorded then redis.call('HSET', KEYS[3], ARGV[2], recorded) end
+  if recorded and ARGV[13] == '1' then redis.call('HSET', KEYS[3], ARGV[2], recorded) end
+  recorded_total = tonumber(recorded or '0') or 0
 end
-return {late and 'late' or (applied and 'applied' or 'duplicate'), used, count, 0, index_due(KEYS[2], indexed, count)}
+return {late and 'late' or (applied and 'applied' or 'duplicate'), used, count, recorded_total,
+  index_due(KEYS[2], indexed, count)}

@@ -14,7 +14,7 @@ public struct ServiceError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let allCases: [Code] = [
             .malformedJSON, .missingField, .wrongType, .unknownField, .conflictingFields, .invalidParameter,
             .unauthorized,
-            .forbidden, .notFound, .methodNotAllowed, .bodyTooLarge, .quotaDenied, .internalError,
+            .forbidden, .notFound, .methodNotAllowed, .callConflict, .bodyTooLarge, .quotaDenied, .internalError,
         ]
         /// The body is not JSON (or not a JSON object).
         public static let malformedJSON = Code("malformed_json")
@@ -36,6 +36,8 @@ public struct ServiceError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let notFound = Code("not_found")
         /// The route exists, not with this method.
         public static let methodNotAllowed = Code("method_not_allowed")
+        /// The call id was already recorded with another amount (a reused call id, not a retry).
+        public static let callConflict = Code("call_conflict")
         /// The body is larger than the service's limit; it was not read further.
         public static let bodyTooLarge = Code("body_too_large")
         /// The quota does not admit the call.
@@ -68,6 +70,7 @@ public struct ServiceError: Error, Sendable, Hashable, CustomStringConvertible {
         case .forbidden: .forbidden
         case .notFound: .notFound
         case .methodNotAllowed: .methodNotAllowed
+        case .callConflict: .conflict
         case .bodyTooLarge: .contentTooLarge
         case .quotaDenied: .tooManyRequests
         case .internalError: .internalServerError

@@ -19,7 +19,8 @@ extension TokenLedgerServer {
     ]
 
     /// Records one call: the counts, or a raw provider `response` read by the CLI's extractor.
-    /// 200 with the record result (`applied` false for a repeated call id); 202
+    /// 200 with the record result (`applied` false for a repeated call id with the same total);
+    /// 409 `call_conflict` for a repeated call id with another total (nothing changes); 202
     /// `{"call_id","spooled":true,"user"}` when Redis could not take it in time and a spool is
     /// configured; 503 when Redis is unavailable without a spool.
     func record(_ request: Request) async throws -> Response {
@@ -45,6 +46,15 @@ extension TokenLedgerServer {
         }
         let outcome = await recorder.record(
             user: user, callID: callID, usage: usage, model: model, provider: provider, cycle: cycle)
+        if case .duplicate(let result) = outcome, let recorded = result.recordedTotalTokens,
+            recorded != usage.totalTokens
+        {
+            throw ServiceError(
+                .callConflict, field: "call_id",
+                "call id \(String(reflecting: String(callID.prefix(64)))) of this user was already recorded with "
+                    + "\(recorded) tokens, not \(usage.totalTokens); nothing changed (a retry must send the same "
+                    + "usage; a new call needs a new call id)")
+        }
         return try recordResponse(outcome, user: user, callID: callID, settle: false)
     }
 

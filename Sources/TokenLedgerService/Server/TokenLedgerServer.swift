@@ -76,7 +76,7 @@ public final class TokenLedgerServer: Sendable {
         self.configuration = configuration
         self.registry = registry
         self.logger = logger
-        let factory = PrometheusMetricsFactory(registry: registry)
+        let factory = Self.metricsFactory(for: registry)
         self.metrics = ServiceMetrics(factory: factory)
         let ledgerMetrics = LedgerMetrics(factory: factory)
         self.pool = RedisConnectionPool(

@@ -47,7 +47,7 @@ struct ServeCommand: AsyncParsableCommand {
             logger.logLevel =
                 ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
             let registry = PrometheusCollectorRegistry()
-            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+            MetricsSystem.bootstrap(TokenLedgerServer.metricsFactory(for: registry))
             let server: TokenLedgerServer
             do {
                 server = try TokenLedgerServer(configuration: configuration, registry: registry, logger: logger)

@@ -142,6 +142,29 @@ struct BadInputTests {
         }
     }
 
+    @Test("a reused record call id with another total is a 409 problem and changes nothing; the same total is a retry")
+    func recordConflict() async throws {
+        try await withService { service in
+            let first = try await service.send(
+                .post, "/v1/usage", key: service.appKey,
+                body: json(["user": "w", "call_id": "c", "input_tokens": 10, "output_tokens": 5]))
+            #expect(first.status == 200)
+            let retry = try await service.send(
+                .post, "/v1/usage", key: service.appKey,
+                body: json(["user": "w", "call_id": "c", "input_tokens": 10, "output_tokens": 5]))
+            #expect(retry.status == 200)
+            #expect(retry.json["applied"] as? Bool == false)
+            let conflict = try await service.send(
+                .post, "/v1/usage", key: service.appKey,
+                body: json(["user": "w", "call_id": "c", "input_tokens": 10, "output_tokens": 6]))
+            #expect(conflict.status == 409)
+            #expect(conflict.json["code"] as? String == "call_conflict")
+            #expect(conflict.json["field"] as? String == "call_id")
+            let usage = try await service.repository.usage(user: "w")
+            #expect(usage.calls == 1 && usage.totalTokens == 15)
+        }
+    }
+
     @Test("a wrong method on a known path is 405 with Allow; an unknown path is 404")
     func methodNotAllowed() async throws {
         try await withService { service in
