@@ -93,6 +93,15 @@ def test_a_reused_call_id_with_another_amount_is_a_conflict(app: TokenLedgerClie
     assert reader.usage(user).reserved == 100
 
 
+def test_a_recorded_call_id_with_another_total_is_a_conflict(app: TokenLedgerClient, reader: TokenLedgerClient, user: str) -> None:
+    the_call = call_id()
+    app.record(user, the_call, 10, 5)
+    with pytest.raises(Conflict) as caught:
+        app.record(user, the_call, 10, 6)
+    assert_problem(caught.value, 409)
+    assert (reader.usage(user).total_tokens, reader.usage(user).calls) == (15, 1)
+
+
 def test_a_denied_reservation_is_quota_exceeded_with_the_decision(app: TokenLedgerClient, admin: TokenLedgerClient, user: str) -> None:
     admin.set_limit(user, 50)
     app.record(user, call_id(), 30, 10)

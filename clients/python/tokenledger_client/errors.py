@@ -80,7 +80,7 @@ class NotFound(TokenLedgerError):
 
 
 class Conflict(TokenLedgerError):
-    """The call id is already used with another amount (409); nothing was changed."""
+    """The call id is already reserved with another amount, or recorded with another total (409); nothing changed."""
 
 
 class QuotaExceeded(TokenLedgerError):
