@@ -113,6 +113,7 @@ class TokenLedgerClient:
 
         Raises:
             BadRequest: A field is invalid (``error.field`` names it).
+            Conflict: The call id was already recorded with another total (409).
             AuthenticationError, PermissionDenied, Unavailable, TokenLedgerError: see :mod:`.errors`.
         """
         body: Dict[str, Any] = {
