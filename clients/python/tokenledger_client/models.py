@@ -1,0 +1,358 @@
+"""Results of :class:`tokenledger_client.TokenLedgerClient`, as dataclasses mirroring the JSON.
+
+Field names are the service's snake_case JSON names. Every result also keeps the whole decoded
+JSON object in ``raw``, so a field the service adds later is readable before this package names
+it. Amounts are ``int`` (exact); a value the service sends as ``null`` is ``None`` (for example
+``limit`` of an unlimited user, or a token subset the provider did not report).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Type, TypeVar
+
+__all__ = [
+    "RecordResult",
+    "QuotaDecision",
+    "Reservation",
+    "Release",
+    "ModelUsage",
+    "UserUsage",
+    "ReportTotals",
+    "Report",
+    "Limit",
+    "CyclePolicy",
+    "UsageRecord",
+]
+
+T = TypeVar("T")
+
+
+def _build(cls: Type[T], data: Dict[str, Any], **overrides: Any) -> T:
+    """``cls`` from the JSON object ``data``: known fields only, missing ones at their defaults."""
+    if not isinstance(data, dict):
+        raise TypeError("expected a JSON object for %s, got %s" % (cls.__name__, type(data).__name__))
+    values: Dict[str, Any] = {}
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if f.name == "raw":
+            values["raw"] = dict(data)
+        elif f.name in overrides:
+            values[f.name] = overrides[f.name]
+        elif f.name in data:
+            values[f.name] = data[f.name]
+    return cls(**values)
+
+
+@dataclass
+class RecordResult:
+    """The result of recording usage (``record``, ``record_response``) or of ``settle``.
+
+    Attributes:
+        user: The user id.
+        applied: ``True`` when the call was counted now, ``False`` when its call id had already
+            been recorded (a retry: nothing counted twice); ``None`` when ``spooled``.
+        cycle: The billing cycle it was booked to (its start date, ``YYYY-MM-DD``); ``None`` when
+            ``spooled``.
+        total_tokens: The call's input + output tokens; ``None`` when ``spooled``.
+        spooled: ``True`` when the service could not reach Redis and kept the event in its spool
+            (HTTP 202): it is replayed when Redis returns, and is not an error.
+        call_id: The call id, when the service echoes it.
+        released_tokens: For ``settle``: the reserved tokens the settle released.
+        history_amended: ``True`` when the call landed in a cycle that had already been closed
+            (its history was amended).
+        raw: The whole JSON object.
+    """
+
+    user: str = ""
+    applied: Optional[bool] = None
+    cycle: Optional[str] = None
+    total_tokens: Optional[int] = None
+    spooled: bool = False
+    call_id: Optional[str] = None
+    released_tokens: Optional[int] = None
+    history_amended: bool = False
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_json(cls, data: Dict[str, Any]) -> "RecordResult":
+        """Decodes the service's JSON object."""
+        return _build(cls, data, spooled=bool(data.get("spooled", False)))
+
+
+@dataclass
+class QuotaDecision:
+    """A quota decision (``check``, and the decision inside a reservation or a denial).
+
+    Attributes:
+        allowed: Whether ``requested`` more tokens fit: used + reserved + requested ≤ limit.
+        user: The user id.
+        cycle: The cycle the decision is about (start date).
+        used: Tokens used in the cycle.
+        reserved: Tokens held by live reservations.
+        limit: The user's token limit per cycle, ``None`` when unlimited.
+        remaining: limit − used − reserved (never below 0), ``None`` when unlimited.
+        requested: The tokens asked for.
+        raw: The whole JSON object.
+    """
+
+    allowed: bool = False
+    user: str = ""
+    cycle: str = ""
+    used: int = 0
+    reserved: int = 0
+    limit: Optional[int] = None
+    remaining: Optional[int] = None
+    requested: int = 0
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_json(cls, data: Dict[str, Any]) -> "QuotaDecision":
+        """Decodes the service's JSON object."""
+        return _build(cls, data)
+
+
+@dataclass
+class Reservation:
+    """An admitted reservation (a lease on tokens until it is settled, released or expires).
+
+    Attributes:
+        call_id: The call id the lease is held under.
+        status: ``admitted`` (new), ``held`` (already held with the same amount: a retry) or
+            ``settled`` (the call was already recorded).
+        decision: The quota decision that admitted it.
+        raw: The whole JSON object.
+    """
+
+    call_id: str
+    status: str
+    decision: QuotaDecision
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_json(cls, data: Dict[str, Any]) -> "Reservation":
+        """Decodes the service's JSON object (the decision's fields beside ``call_id`` and ``status``)."""
+        inner = data.get("decision")
+        decision = QuotaDecision.from_json(inner if isinstance(inner, dict) else data)
+        return cls(
+            call_id=str(data.get("call_id", "")),
+            status=str(data.get("status", "")),
+            decision=decision,
+            raw=dict(data),
+        )
+
+
+@dataclass
+class Release:
+    """The result of releasing a reservation.
+
+    Attributes:
+        user: The user id.
+        call_id: The call id.
+        released_tokens: The tokens the lease held (0 when there was no live lease).
+        raw: The whole JSON object.
+    """
+
+    user: str = ""
+    call_id: str = ""
+    released_tokens: int = 0
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_json(cls, data: Dict[str, Any]) -> "Release":
+        """Decodes the service's JSON object."""
+        return _build(cls, data)
+
+
+@dataclass
+class ModelUsage:
+    """One model's share of a user's usage in a cycle."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+    calls: int = 0
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_json(cls, data: Dict[str, Any]) -> "ModelUsage":
+        """Decodes the service's JSON object."""
+        return _build(cls, data)
+
+
+@dataclass
+class UserUsage:
+    """A user's usage in one cycle (``usage``, and each row of a report).
+
+    Attributes:
+        user: The user id.
+        cycle: The cycle's start date.
+        cycle_end: The next cycle's start date (exclusive).
+        input_tokens: Input tokens, cache reads and writes included.
+        output_tokens: Output tokens, reasoning included.
+        cached_input_tokens: Cache reads (part of ``input_tokens``).
+        cache_write_tokens: Cache writes (part of ``input_tokens``).
+        reasoning_tokens: Reasoning tokens (part of ``output_tokens``).
+        total_tokens: ``input_tokens + output_tokens``.
+        calls: Calls recorded.
+        limit: The token limit, ``None`` when unlimited.
+        reserved: Tokens held by live reservations.
+        remaining: What is left of the limit, ``None`` when unlimited.
+        models: Usage per model name (``""`` for calls recorded without one).
+        raw: The whole JSON object.
+    """
+
+    user: str = ""
+    cycle: str = ""
+    cycle_end: str = ""
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_input_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    total_tokens: int = 0
+    calls: int = 0
+    limit: Optional[int] = None
+    reserved: int = 0
+    remaining: Optional[int] = None
+    models: Dict[str, ModelUsage] = field(default_factory=dict)
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_json(cls, data: Dict[str, Any]) -> "UserUsage":
+        """Decodes the service's JSON object."""
+        models = data.get("models") or {}
+        return _build(
+            cls, data, models={name: ModelUsage.from_json(value) for name, value in models.items()}
+        )
+
+
+@dataclass
+class ReportTotals:
+    """The sums over a report's users (``users`` is how many there are)."""
+
+    users: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_input_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    total_tokens: int = 0
+    calls: int = 0
+    reserved: int = 0
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_json(cls, data: Dict[str, Any]) -> "ReportTotals":
+        """Decodes the service's JSON object."""
+        return _build(cls, data)
+
+
+@dataclass
+class Report:
+    """Every user's usage in one cycle (``report``).
+
+    Attributes:
+        cycle: The cycle's start date.
+        users: One :class:`UserUsage` per user, in the requested order.
+        totals: The sums over the cycle's users (over all of them, not only the ``top``).
+        raw: The whole JSON object.
+    """
+
+    cycle: str = ""
+    users: List[UserUsage] = field(default_factory=list)
+    totals: ReportTotals = field(default_factory=ReportTotals)
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_json(cls, data: Dict[str, Any]) -> "Report":
+        """Decodes the service's JSON object."""
+        return _build(
+            cls,
+            data,
+            users=[UserUsage.from_json(row) for row in data.get("users") or []],
+            totals=ReportTotals.from_json(data.get("totals") or {}),
+        )
+
+
+@dataclass
+class Limit:
+    """A user's token limit and where it comes from.
+
+    Attributes:
+        user: The user id (``None`` for the default limit).
+        limit: Tokens per cycle, ``None`` when unlimited or cleared.
+        source: ``user`` (the user's own), ``default``, ``none`` or ``cleared``.
+        raw: The whole JSON object.
+    """
+
+    user: Optional[str] = None
+    limit: Optional[int] = None
+    source: str = ""
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_json(cls, data: Dict[str, Any]) -> "Limit":
+        """Decodes the service's JSON object."""
+        return _build(cls, data)
+
+
+@dataclass
+class CyclePolicy:
+    """A user's billing cycle policy and the cycle it puts now in.
+
+    Attributes:
+        user: The user id.
+        period: ``monthly``, ``weekly`` or ``daily``.
+        anchor: The anchor day (monthly: 1–31; weekly: 1–7, Monday = 1), ``None`` for daily.
+        timezone: The IANA time zone.
+        source: ``user`` or ``default``.
+        cycle: The current cycle's start date.
+        cycle_end: The next cycle's start date.
+        raw: The whole JSON object.
+    """
+
+    user: Optional[str] = None
+    period: str = ""
+    anchor: Optional[int] = None
+    timezone: str = ""
+    source: str = ""
+    cycle: str = ""
+    cycle_end: str = ""
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_json(cls, data: Dict[str, Any]) -> "CyclePolicy":
+        """Decodes the service's JSON object."""
+        return _build(cls, data)
+
+
+@dataclass
+class UsageRecord:
+    """A provider response normalized (``extract``); nothing is stored.
+
+    Attributes:
+        input_tokens: Every prompt-side token, cache reads and writes included.
+        output_tokens: Every completion-side token, reasoning included.
+        cached_input_tokens: Cache reads, ``None`` when the provider did not report them.
+        cache_write_tokens: Cache writes, ``None`` when not reported.
+        reasoning_tokens: Reasoning tokens, ``None`` when not reported.
+        total_tokens: ``input_tokens + output_tokens``.
+        source: ``reported`` (the provider's counts) or ``estimated``.
+        raw: The whole JSON object.
+    """
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_input_tokens: Optional[int] = None
+    cache_write_tokens: Optional[int] = None
+    reasoning_tokens: Optional[int] = None
+    total_tokens: int = 0
+    source: str = ""
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_json(cls, data: Dict[str, Any]) -> "UsageRecord":
+        """Decodes the service's JSON object (the record itself, or under ``record``/``usage``)."""
+        inner = data.get("record")
+        return _build(cls, inner if isinstance(inner, dict) else data)
