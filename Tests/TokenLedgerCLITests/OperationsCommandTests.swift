@@ -357,7 +357,8 @@ struct OperationsCommandTests {
         let compose = try jsonObject(parsed.stdout)
         let services = try #require(compose["services"] as? [String: [String: Any]])
         // Without a profile: exactly these; the `cluster` profile's are checked by scripts/check_compose.py.
-        #expect(Set(services.filter { $0.value["profiles"] == nil }.keys) == ["redis", "migrate", "rollover"])
+        #expect(
+            Set(services.filter { $0.value["profiles"] == nil }.keys) == ["redis", "migrate", "serve", "rollover"])
         let clusterProfile = try await Program.run(
             "python3",
             [
@@ -394,6 +395,9 @@ struct OperationsCommandTests {
             }
         }
         #expect(dockerText.contains("TokenLedger_TokenLedger.resources"))
+        // The service reads its OpenAPI document from its own bundle; its healthcheck uses curl.
+        #expect(dockerText.contains("TokenLedger_TokenLedgerService.resources"))
+        #expect(dockerText.contains(" curl"))
 
         // Every tokenledger command the services and the crontab run exists (its --help works).
         var commands: [[String]] = []
@@ -425,6 +429,7 @@ struct OperationsCommandTests {
         }
         #expect(scheduled == 1)
         #expect(commands.contains { $0.first == "migrate" } && commands.contains { $0.first == "rollover" })
+        #expect(commands.contains { $0.first == "serve" })
         for command in commands {
             let help = try await CLI.run(command + ["--help"])
             #expect(help.status == 0, "tokenledger \(command.joined(separator: " ")) --help: \(help.stderr)")

@@ -1,7 +1,7 @@
 import Synchronization
 
 /// How an operation run against a deadline ended.
-enum DeadlineOutcome<T: Sendable>: Sendable {
+package enum DeadlineOutcome<T: Sendable>: Sendable {
     case value(T)
     case error(any Error)
     case timedOut
@@ -18,8 +18,10 @@ enum DeadlineOutcome<T: Sendable>: Sendable {
 /// The caller's cancellation does not reach the operation (as before: it still returns within
 /// `timeout`).
 ///
+/// `package`: the service bounds its API key lookup with it (TokenLedgerService).
+///
 /// - Parameter executor: Where the operation runs (default: the global concurrent executor).
-func withDeadline<T: Sendable>(
+package func withDeadline<T: Sendable>(
     _ timeout: Duration, executor: (any TaskExecutor)? = nil, _ operation: @escaping @Sendable () async throws -> T
 ) async -> DeadlineOutcome<T> {
     let outcome = DeadlineResult<DeadlineOutcome<T>>()

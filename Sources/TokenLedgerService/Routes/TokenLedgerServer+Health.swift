@@ -48,7 +48,11 @@ extension TokenLedgerServer {
             _ = try await pool.send(PING())
             stored = try await pool.send(GET(repository.keys.schema))
         } catch {
-            return try notReady("unavailable", nil, "redis does not answer: " + Problem.detail(of: error))
+            // No key is needed here: the reason names the kind of failure, never Redis's address
+            // (the full message goes to the log).
+            logger.warning("not ready: redis does not answer", metadata: ["error": "\(Problem.detail(of: error))"])
+            let kind = (error as? RedisError)?.code.rawValue ?? "\(ErrorCategory.of(error))"
+            return try notReady("unavailable", nil, "redis does not answer (\(kind))")
         }
         guard let stored else {
             return try JSONResponse.make(HealthOutput(status: "ok", redis: "ok", schema: "new"))

@@ -15,7 +15,7 @@ extension TokenLedgerServer {
                 { request, _ in try await self.reserve(request) }
             ),
             (
-                Route(method: .post, path: "/v1/reservations/{call_id}/settle", access: .app),
+                Route(method: .post, path: "/v1/reservations/{call_id}/settle", access: .app, spoolable: true),
                 { request, context in try await self.settle(request, context) }
             ),
             (

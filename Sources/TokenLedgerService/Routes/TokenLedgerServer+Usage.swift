@@ -6,7 +6,10 @@ extension TokenLedgerServer {
     /// `POST /v1/usage` (record) and `POST /v1/extract` (nothing stored): role app.
     func usageRoutes() -> [(Route, Handler)] {
         [
-            (Route(method: .post, path: "/v1/usage", access: .app), { request, _ in try await self.record(request) }),
+            (
+                Route(method: .post, path: "/v1/usage", access: .app, spoolable: true),
+                { request, _ in try await self.record(request) }
+            ),
             (
                 Route(method: .post, path: "/v1/extract", access: .app),
                 { request, _ in try await self.extract(request) }

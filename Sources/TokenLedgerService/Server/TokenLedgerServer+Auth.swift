@@ -21,10 +21,13 @@ extension TokenLedgerServer {
     /// `WWW-Authenticate: Bearer`) for no key or an unknown or revoked one, 403 when the key's role
     /// does not permit the route. The secret is never logged nor put in a problem.
     ///
-    /// Every request asks Redis, so a revoked key stops working at once. Only while Redis cannot
-    /// be reached, a key that authenticated in this process before is still accepted (a revocation
-    /// needs Redis too), so records can be spooled (202) instead of refused.
-    func authorize(_ request: Request, access: Access) async throws {
+    /// Every request asks Redis, so a revoked key stops working at its next request. One exception
+    /// keeps the spool's promise (a record answered within `recordTimeout`, 202 when Redis cannot
+    /// take it): on a spoolable route (record, settle) with a spool configured, the lookup is bound
+    /// by `recordTimeout`, and when Redis cannot answer it in time, a key that Redis confirmed to
+    /// this process within the last ``rememberedKeyLifetime`` is accepted. Every other route, and
+    /// every route without a spool, answers 503 when Redis cannot confirm the key.
+    func authorize(_ request: Request, access: Access, spoolable: Bool = false) async throws {
         guard let required = Self.role(for: access) else { return }
         guard let header = request.headers[.authorization] else {
             throw ServiceError(.unauthorized, "no API key: send Authorization: Bearer <key>")
@@ -35,20 +38,26 @@ extension TokenLedgerServer {
         }
         let secret = parts[1].trimmingCharacters(in: .whitespaces)
         let digest = Self.digest(secret)
+        let mayRemember = spoolable && recorder.spool != nil
         let key: APIKey
         do {
-            guard let found = try await keyStore.authenticate(secret: secret) else {
+            guard let found = try await lookUp(secret, bounded: mayRemember) else {
                 authenticated.withLock { _ = $0.removeValue(forKey: digest) }
                 throw ServiceError(.unauthorized, "unknown or revoked API key")
             }
             key = found
-            authenticated.withLock { cache in
-                if cache.count >= Self.authenticatedCacheSize { cache.removeAll() }
-                cache[digest] = found
+            if mayRemember {
+                authenticated.withLock { cache in
+                    if cache.count >= Self.authenticatedCacheSize { cache.removeAll() }
+                    cache[digest] = RememberedKey(key: found, confirmedAt: .now)
+                }
             }
-        } catch let error where ErrorCategory.of(error) == .unavailable {
-            guard let known = authenticated.withLock({ $0[digest] }) else { throw error }
-            key = known
+        } catch let error where mayRemember && ErrorCategory.of(error) == .unavailable {
+            let remembered = authenticated.withLock { $0[digest] }
+            guard let remembered, ContinuousClock.now - remembered.confirmedAt < Self.rememberedKeyLifetime else {
+                throw error
+            }
+            key = remembered.key
         }
         guard key.role.permits(required) else {
             throw ServiceError(
@@ -58,8 +67,31 @@ extension TokenLedgerServer {
         }
     }
 
+    /// The key store's answer; with `bounded`, within `recordTimeout` (running out of time is a
+    /// `timeout`, unavailable, like Redis not answering).
+    private func lookUp(_ secret: String, bounded: Bool) async throws -> APIKey? {
+        guard bounded else { return try await keyStore.authenticate(secret: secret) }
+        let keyStore = self.keyStore
+        switch await withDeadline(configuration.recordTimeout, { try await keyStore.authenticate(secret: secret) }) {
+        case .value(let key): return key
+        case .error(let error): throw error
+        case .timedOut:
+            throw RedisError(code: .timeout, message: "redis did not confirm the API key within the record bound")
+        }
+    }
+
     /// The most keys remembered for authentication while Redis is down.
     static let authenticatedCacheSize = 1024
+
+    /// How long a key Redis confirmed is accepted by spoolable routes while Redis cannot answer:
+    /// a key revoked meanwhile may record (spooled) for at most this long in this process.
+    static let rememberedKeyLifetime: Duration = .seconds(60)
+
+    /// A key Redis confirmed, and when.
+    struct RememberedKey: Sendable {
+        var key: APIKey
+        var confirmedAt: ContinuousClock.Instant
+    }
 
     /// The SHA-256 of a secret: what the in-memory fallback is keyed by (never the secret).
     static func digest(_ secret: String) -> [UInt8] {

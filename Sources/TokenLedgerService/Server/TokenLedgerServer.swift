@@ -37,6 +37,9 @@ public final class TokenLedgerServer: Sendable {
         var method: HTTPRequest.Method
         var path: String
         var access: Access
+        /// Whether the route can answer 202 with a spool (record, settle): only these may accept a
+        /// key remembered in this process while Redis cannot confirm it (see `authorize`).
+        var spoolable = false
     }
 
     typealias Handler = @Sendable (Request, ServiceRequestContext) async throws -> Response
@@ -53,9 +56,10 @@ public final class TokenLedgerServer: Sendable {
     public let registry: PrometheusCollectorRegistry
     /// Checks the bearer secrets (`tokenledger key create`).
     public let keyStore: APIKeyStore
-    /// Keys that authenticated in this process, by the SHA-256 of their secret: used only while
-    /// Redis cannot be reached (see `authorize`).
-    let authenticated = Mutex<[[UInt8]: APIKey]>([:])
+    /// Keys that authenticated in this process, by the SHA-256 of their secret, with when Redis
+    /// last confirmed them: used only by spoolable routes while Redis cannot be reached, for a
+    /// bounded time (see `authorize`).
+    let authenticated = Mutex<[[UInt8]: RememberedKey]>([:])
     let metrics: ServiceMetrics
     let logger: Logger
 
@@ -104,7 +108,7 @@ public final class TokenLedgerServer: Sendable {
         router.add(middleware: ServiceMiddleware(server: self))
         for (route, handler) in routes() {
             router.on(RouterPath(route.path), method: route.method) { request, context in
-                try await self.authorize(request, access: route.access)
+                try await self.authorize(request, access: route.access, spoolable: route.spoolable)
                 return try await handler(request, context)
             }
         }

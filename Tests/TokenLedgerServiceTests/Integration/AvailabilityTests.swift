@@ -76,6 +76,41 @@ struct AvailabilityTests {
         }
     }
 
+    @Test(
+        "Redis paused: a record with a key Redis confirmed spools within its bound; a revoked key gets 503, never 202"
+    )
+    func pausedKeyLookup() async throws {
+        // Replies may take 10 minutes: without the lookup's own bound, a record would wait that long
+        // for the key before the spool's bound even started.
+        try await withService(spool: true, recordTimeout: .milliseconds(300), commandTimeout: .seconds(600)) {
+            service in
+            let revoked = try await service.server.keyStore.create(name: "revoked-soon", role: .app)
+            let record = { (callID: String) in
+                json(["user": "p", "call_id": callID, "input_tokens": 1, "output_tokens": 1])
+            }
+            for (index, secret) in [service.appKey, revoked.secret].enumerated() {
+                let answer = try await service.send(.post, "/v1/usage", key: secret, body: record("up\(index)"))
+                #expect(answer.status == 200 || answer.status == 202, "\(answer.text)")
+            }
+            #expect(try await service.server.keyStore.revoke(name: "revoked-soon"))
+            #expect(try await service.send(.post, "/v1/usage", key: revoked.secret, body: record("gone")).status == 401)
+            try await service.redis.pause()
+            let spooled = try await service.send(.post, "/v1/usage", key: service.appKey, body: record("paused"))
+            #expect(spooled.status == 202, "\(spooled.text)")
+            #expect(spooled.json["spooled"] as? Bool == true)
+            let refused = try await service.send(.post, "/v1/usage", key: revoked.secret, body: record("paused-2"))
+            #expect(refused.status == 503, "\(refused.text)")
+            service.redis.resume()
+            // Unauthenticated callers learn the kind of failure, never where Redis is.
+            await service.redis.stop()
+            let readiness = try await service.send(.get, "/readyz", key: .some(nil))
+            #expect(readiness.status == 503)
+            #expect(
+                !readiness.text.contains("127.0.0.1") && !readiness.text.contains(String(service.redis.port)),
+                "\(readiness.text)")
+        }
+    }
+
     @Test("/readyz is 503 for a schema newer than this build")
     func newerSchema() async throws {
         try await withService { service in

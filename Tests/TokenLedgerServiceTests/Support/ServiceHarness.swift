@@ -74,9 +74,11 @@ extension ServiceHarness {
 ///   - persistent: Whether Redis keeps its data across a stop and restart (append-only, fsync always).
 ///   - bodyLimit: The service's body limit.
 ///   - recordTimeout: With a spool, how long a record waits for Redis.
+///   - commandTimeout: How long the service's Redis connections wait for a reply (default the
+///     configuration's).
 func withService<T: Sendable>(
     spool: Bool = false, persistent: Bool = false, bodyLimit: Int = ServerConfiguration.defaultBodyLimit,
-    recordTimeout: Duration = .milliseconds(500),
+    recordTimeout: Duration = .milliseconds(500), commandTimeout: Duration? = nil,
     _ body: @Sendable @escaping (ServiceHarness) async throws -> T
 ) async throws -> T {
     var options = RedisTestServer.Options()
@@ -92,6 +94,7 @@ func withService<T: Sendable>(
         defer { if let spoolDirectory { try? FileManager.default.removeItem(atPath: spoolDirectory) } }
         var redisConfiguration = redis.configuration
         redisConfiguration.connectTimeout = .seconds(2)
+        if let commandTimeout { redisConfiguration.commandTimeout = commandTimeout }
         let configuration = try ServerConfiguration(
             port: 0, bodyLimit: bodyLimit,
             ledger: TokenLedgerConfiguration(
