@@ -71,6 +71,8 @@ public final class RedisPipelineClient: Service, Sendable {
         /// appended to this group's replies (see `RedisPipelineClient+Wait.swift`).
         var wait: RedisReplicaWait? = nil
         var completion: Completion
+        /// When it was queued: a group that expires in the queue says how long it waited.
+        var queuedAt = ContinuousClock.now
     }
 
     final class Queue: @unchecked Sendable {
@@ -87,6 +89,9 @@ public final class RedisPipelineClient: Service, Sendable {
         /// Set by a graceful stop: lanes send what is queued before they return.
         var finishQueued = false
         var stopWaiters: [CheckedContinuation<Void, Never>] = []
+        /// When a lane last took groups from the queue (`nil`: never): a group that expires in the
+        /// queue says whether the lanes were busy or not taking anything.
+        var lastTaken: ContinuousClock.Instant?
 
         var count: Int { groups.count }
     }
@@ -309,6 +314,8 @@ public final class RedisPipelineClient: Service, Sendable {
                 return
             }
             let now = ContinuousClock.now
+            let lastTaken = queue.lastTaken
+            queue.lastTaken = now
             var expired: [Group] = []
             var taken = 0
             while taken < options.maximumBatchCommands, let group = queue.groups.popFirst() {
@@ -327,10 +334,17 @@ public final class RedisPipelineClient: Service, Sendable {
             queue.condition.unlock()
             for waiter in waiters { waiter.resume() }
             for group in expired {
+                // How long it waited, and when a lane last took anything before now: a stuck or
+                // unscheduled lane shows as a long gap, a busy one as a recent take.
+                let taken =
+                    lastTaken.map { "a lane last took groups \(now - $0) before" } ?? "no lane had taken any yet"
                 group.completion(
                     .failure(
                         RedisError(
-                            code: .timeout, message: "the command waited past its deadline in the pipeline queue")))
+                            code: .timeout,
+                            message:
+                                "the command waited past its deadline in the pipeline queue (queued \(now - group.queuedAt) ago; \(taken))"
+                        )))
             }
             // Deferred groups build their commands here, on the lane, outside the lock.
             var index = 0

@@ -44,9 +44,13 @@ struct PipelineClientTests {
     func deadlinesAndShutdown() async throws {
         try await withRedisServer { server async throws in
             let client = RedisPipelineClient(configuration: server.configuration, options: .init(connections: 1))
-            await #expect {
+            let expired = await #expect(throws: RedisError.self) {
                 _ = try await client.send([RedisCommand("PING")], deadline: .now - .seconds(1))
-            } throws: { ($0 as? RedisError)?.code == .timeout }
+            }
+            #expect(expired?.code == .timeout)
+            // It says how long it waited and whether a lane was taking groups (none yet, here).
+            #expect(expired?.message.contains("queued ") == true, "\(expired?.message ?? "")")
+            #expect(expired?.message.contains("no lane had taken any yet") == true, "\(expired?.message ?? "")")
             #expect(try await client.send([RedisCommand("PING")], deadline: .now + .seconds(5)) == [.status("PONG")])
             // Pause the server so the lane blocks, then shut down with groups queued behind it.
             var paused = server.configuration
