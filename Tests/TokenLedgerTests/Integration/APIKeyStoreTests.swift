@@ -9,7 +9,10 @@ import Testing
 /// private server.
 private func withStore(_ body: (APIKeyStore, RedisConfiguration) async throws -> Void) async throws {
     try await withRedis { configuration async throws in
-        let pool = RedisConnectionPool(configuration: configuration)
+        // Some tests have more concurrent callers than the pool has connections: on a loaded
+        // machine the default 5 s wait for a free connection is not enough (a pool_timeout failed
+        // the concurrent-creates test once in the parallel pass). Waiting longer changes no result.
+        let pool = RedisConnectionPool(configuration: configuration, options: .init(waitTimeout: .seconds(120)))
         do {
             try await body(try APIKeyStore(pool: pool, namespace: uniqueNamespace("keys")), configuration)
             await pool.close()
