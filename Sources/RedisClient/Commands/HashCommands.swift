@@ -131,3 +131,27 @@ public struct HDEL: RedisCommandRepresentable {
     /// How many of the fields existed.
     public func decode(_ reply: RedisReply) throws(RedisError) -> Int { try integer(reply) }
 }
+
+/// `HSET key field value [field value …]`: sets fields (all in one command, so atomically); replies
+/// how many of them were new.
+public struct HSET: RedisCommandRepresentable {
+    /// `HSET`.
+    public static let name = "HSET"
+    /// The hash.
+    public var key: RedisKey
+    /// The fields and their values, in order (at least one pair).
+    public var fields: [(field: String, value: String)]
+
+    /// Sets `fields` of the hash at `key`.
+    public init(_ key: some RedisKeyConvertible, fields: [(field: String, value: String)]) {
+        self.key = key.redisKey
+        self.fields = fields
+    }
+
+    /// The hash.
+    public var keys: [RedisKey] { [key] }
+    /// `HSET key field value…`.
+    public var command: RedisCommand { RedisCommand("HSET", key: key, fields.flatMap { [$0.field, $0.value] }) }
+    /// How many of the fields were new.
+    public func decode(_ reply: RedisReply) throws(RedisError) -> Int { try integer(reply) }
+}
