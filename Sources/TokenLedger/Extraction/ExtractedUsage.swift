@@ -29,6 +29,9 @@ public struct ExtractedUsage: Sendable, Hashable {
     public var cachedInputTokens: Int?
     /// Cache writes (part of ``inputTokens``), or `nil` when not reported.
     public var cacheWriteTokens: Int?
+    /// 1-hour cache writes (part of ``cacheWriteTokens``), or `nil` when not reported (Anthropic's
+    /// `cache_creation.ephemeral_1h_input_tokens`, Bedrock's `cacheDetails` with `ttl: "1h"`).
+    public var cacheWrite1hTokens: Int?
     /// Reasoning/thinking tokens (part of ``outputTokens``), or `nil` when not reported.
     public var reasoningTokens: Int?
     /// The total when the response gives only a total without its split (aiecs `tokens_used`).
@@ -47,6 +50,7 @@ public struct ExtractedUsage: Sendable, Hashable {
     ///   - outputTokens: All output tokens, or `nil` when unknown.
     ///   - cachedInputTokens: Cache reads, or `nil` when not reported.
     ///   - cacheWriteTokens: Cache writes, or `nil` when not reported.
+    ///   - cacheWrite1hTokens: 1-hour cache writes (part of the cache writes), or `nil` when not reported.
     ///   - reasoningTokens: Reasoning tokens, or `nil` when not reported.
     ///   - onlyTotal: A total given without its split.
     ///   - billedInputTokens: Billed input units (Cohere).
@@ -58,6 +62,7 @@ public struct ExtractedUsage: Sendable, Hashable {
         outputTokens: Int?,
         cachedInputTokens: Int? = nil,
         cacheWriteTokens: Int? = nil,
+        cacheWrite1hTokens: Int? = nil,
         reasoningTokens: Int? = nil,
         onlyTotal: Int? = nil,
         billedInputTokens: Int? = nil,
@@ -69,6 +74,7 @@ public struct ExtractedUsage: Sendable, Hashable {
         self.outputTokens = outputTokens
         self.cachedInputTokens = cachedInputTokens
         self.cacheWriteTokens = cacheWriteTokens
+        self.cacheWrite1hTokens = cacheWrite1hTokens
         self.reasoningTokens = reasoningTokens
         self.onlyTotal = onlyTotal
         self.billedInputTokens = billedInputTokens
@@ -86,6 +92,7 @@ public struct ExtractedUsage: Sendable, Hashable {
             outputTokens: outputTokens,
             cachedInputTokens: cachedInputTokens,
             cacheWriteTokens: cacheWriteTokens,
+            cacheWrite1hTokens: cacheWrite1hTokens,
             reasoningTokens: reasoningTokens,
             source: .reported
         )
@@ -135,11 +142,13 @@ public struct ExtractedUsage: Sendable, Hashable {
             input = knownInput ?? estimate
             output = knownOutput ?? 0
         }
+        let cacheWrites = cacheWriteTokens.map { min(clamp($0), input) }
         return UsageRecord(
             inputTokens: input,
             outputTokens: output,
             cachedInputTokens: cachedInputTokens.map { min(clamp($0), input) },
-            cacheWriteTokens: cacheWriteTokens.map { min(clamp($0), input) },
+            cacheWriteTokens: cacheWrites,
+            cacheWrite1hTokens: cacheWrite1hTokens.map { min(clamp($0), cacheWrites ?? 0) },
             reasoningTokens: reasoningTokens.map { min(clamp($0), output) },
             source: .estimated
         )

@@ -138,6 +138,7 @@ public enum UsageExtractor: Sendable {
             outputTokens: checked.output,
             cachedInputTokens: checked.cached,
             cacheWriteTokens: checked.cacheWrite,
+            cacheWrite1hTokens: checked.cacheWrite1h,
             reasoningTokens: checked.reasoning,
             onlyTotal: checked.onlyTotal,
             billedInputTokens: checked.billedInput,

@@ -141,6 +141,8 @@ struct UsageParts: Sendable {
     var output: Int?
     var cached: Int?
     var cacheWrite: Int?
+    /// 1-hour cache writes (part of ``cacheWrite``), when the response splits writes by duration.
+    var cacheWrite1h: Int?
     var reasoning: Int?
     var onlyTotal: Int?
     var billedInput: Int?
@@ -165,6 +167,12 @@ struct UsageParts: Sendable {
                     .invalidValue, at: path,
                     "cache writes (\(cacheWrite)) exceed the input tokens (\(input)) they are part of")
             }
+        }
+        if let cacheWrite1h, cacheWrite1h > (cacheWrite ?? 0) {
+            throw ExtractionError(
+                .invalidValue, at: path,
+                "1-hour cache writes (\(cacheWrite1h)) exceed the cache writes (\(cacheWrite.map(String.init) ?? "none reported")) they are part of"
+            )
         }
         if let output, let reasoning, reasoning > output {
             throw ExtractionError(

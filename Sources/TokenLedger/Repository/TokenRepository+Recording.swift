@@ -144,29 +144,6 @@ extension TokenRepository {
         try Validation.validateCallID(callID)
         try Validation.validateModel(model)
         try Validation.validateProvider(provider)
-        try Validation.validateTokenCount(usage.inputTokens, field: "input_tokens")
-        try Validation.validateTokenCount(usage.outputTokens, field: "output_tokens")
-        if let cached = usage.cachedInputTokens {
-            try Validation.validateTokenCount(cached, field: "cached_input_tokens")
-        }
-        if let write = usage.cacheWriteTokens { try Validation.validateTokenCount(write, field: "cache_write_tokens") }
-        if let reasoning = usage.reasoningTokens {
-            try Validation.validateTokenCount(reasoning, field: "reasoning_tokens")
-        }
-        let inputSubsets = (usage.cachedInputTokens ?? 0) + (usage.cacheWriteTokens ?? 0)
-        if inputSubsets > usage.inputTokens {
-            throw ValidationError(
-                code: .invalidTokenCount, field: "cached_input_tokens",
-                message:
-                    "cached_input_tokens + cache_write_tokens (\(inputSubsets)) is more than input_tokens (\(usage.inputTokens)); they are part of it"
-            )
-        }
-        if let reasoning = usage.reasoningTokens, reasoning > usage.outputTokens {
-            throw ValidationError(
-                code: .invalidTokenCount, field: "reasoning_tokens",
-                message:
-                    "reasoning_tokens (\(reasoning)) is more than output_tokens (\(usage.outputTokens)); it is part of it"
-            )
-        }
+        try usage.validateCounts()
     }
 }

@@ -1,8 +1,13 @@
 /// One call's token usage, normalized across providers.
 ///
 /// Subsets are counted inside their parent: ``cachedInputTokens`` and ``cacheWriteTokens`` are part
-/// of ``inputTokens``; ``reasoningTokens`` is part of ``outputTokens``. A subset the provider did not
-/// report is `nil` (JSON `null`), which is different from a reported `0`.
+/// of ``inputTokens``; ``cacheWrite1hTokens`` is part of ``cacheWriteTokens``; ``reasoningTokens`` is
+/// part of ``outputTokens``. A subset the provider did not report is `nil` (JSON `null`), which is
+/// different from a reported `0`.
+///
+/// JSON: the counters of ``TokenCounts`` (without `calls`), `source`, and `cache_write_1h_tokens`
+/// only when it was reported (the one subset left out when unknown, so the records of the many
+/// providers that do not split cache writes by duration keep their shape).
 public struct UsageRecord: Sendable, Hashable, Codable {
     /// Whether the counts came from the provider or were estimated locally.
     public enum Source: String, Sendable, Hashable, Codable {
@@ -39,6 +44,12 @@ public struct UsageRecord: Sendable, Hashable, Codable {
         get { counts.reasoningTokens }
         set { counts.reasoningTokens = newValue }
     }
+    /// Cache writes that live one hour (part of ``cacheWriteTokens``; the rest are 5-minute writes),
+    /// or `nil` when not reported. Anthropic reports them as
+    /// `usage.cache_creation.ephemeral_1h_input_tokens`, Bedrock as `cacheDetails` entries with
+    /// `ttl: "1h"`; they are billed at their own rate (``ModelPrice/cacheWrite1h``). Not stored in
+    /// Redis: the cycle counters hold ``cacheWriteTokens`` only.
+    public var cacheWrite1hTokens: Int?
     /// Whether the counts were reported or estimated.
     public var source: Source
 
@@ -52,31 +63,39 @@ public struct UsageRecord: Sendable, Hashable, Codable {
         outputTokens: Int,
         cachedInputTokens: Int? = nil,
         cacheWriteTokens: Int? = nil,
+        cacheWrite1hTokens: Int? = nil,
         reasoningTokens: Int? = nil,
         source: Source = .reported
     ) {
         self.counts = TokenCounts(
             inputTokens: inputTokens, outputTokens: outputTokens, cachedInputTokens: cachedInputTokens,
             cacheWriteTokens: cacheWriteTokens, reasoningTokens: reasoningTokens, calls: 1)
+        self.cacheWrite1hTokens = cacheWrite1hTokens
         self.source = source
     }
 
     enum CodingKeys: String, CodingKey {
         case source
+        case cacheWrite1hTokens = "cache_write_1h_tokens"
     }
 
-    /// Decodes a record; `total_tokens` is ignored (it is always derived), `source` defaults to reported.
+    /// Decodes a record; `total_tokens` is ignored (it is always derived), `source` defaults to
+    /// reported, a missing `cache_write_1h_tokens` is not reported (records spooled before it existed
+    /// decode as they were written).
     public init(from decoder: any Decoder) throws {
         counts = try TokenCounts(from: decoder)
         counts.calls = 1
         let c = try decoder.container(keyedBy: CodingKeys.self)
         source = try c.decodeIfPresent(Source.self, forKey: .source) ?? .reported
+        cacheWrite1hTokens = try c.decodeIfPresent(Int.self, forKey: .cacheWrite1hTokens)
     }
 
-    /// Encodes every field; unreported subsets are written as `null`, never omitted.
+    /// Encodes every field; unreported subsets are written as `null`, except `cache_write_1h_tokens`,
+    /// which is written only when reported.
     public func encode(to encoder: any Encoder) throws {
         try counts.encode(to: encoder, calls: false)
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(source, forKey: .source)
+        try c.encodeIfPresent(cacheWrite1hTokens, forKey: .cacheWrite1hTokens)
     }
 }

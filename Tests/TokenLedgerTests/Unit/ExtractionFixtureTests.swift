@@ -25,8 +25,10 @@ struct ExtractionFixtureTests {
     /// The cases the tests must find: the shared folder's, and the ones this repository adds for
     /// responses that are billed and must never be refused.
     static let requiredFixtures = [
-        "aiecs_dict.json", "anthropic_messages.json", "anthropic_messages_iterations.json",
+        "aiecs_dict.json", "anthropic_messages.json", "anthropic_messages_cache_1h.json",
+        "anthropic_messages_cache_1h_stream.json", "anthropic_messages_iterations.json",
         "anthropic_messages_iterations_stream.json", "anthropic_messages_stream.json", "bedrock_converse.json",
+        "bedrock_converse_cache_1h.json",
         "cohere_chat_v2.json", "gemini_generate_content.json", "gemini_stream.json",
         "langchain_usage_metadata_anthropic.json", "langchain_usage_metadata_openai.json", "mistral_chat.json",
         "ollama_chat.json", "ollama_chat_no_prompt_eval_count.json", "openai_chat_completion.json",

@@ -12,12 +12,12 @@ private func usage(_ text: String, _ provider: Provider = .auto) throws(Extracti
 }
 
 private func record(
-    _ input: Int, _ output: Int, cached: Int? = nil, write: Int? = nil, reasoning: Int? = nil,
+    _ input: Int, _ output: Int, cached: Int? = nil, write: Int? = nil, write1h: Int? = nil, reasoning: Int? = nil,
     source: UsageRecord.Source = .reported
 ) -> UsageRecord {
     UsageRecord(
         inputTokens: input, outputTokens: output, cachedInputTokens: cached, cacheWriteTokens: write,
-        reasoningTokens: reasoning, source: source)
+        cacheWrite1hTokens: write1h, reasoningTokens: reasoning, source: source)
 }
 
 // MARK: - Streaming rules and traps no fixture covers
@@ -65,7 +65,7 @@ struct AnthropicExtractionTests {
                            {"type":"advisor_message","model":"claude-y","input_tokens":50,"output_tokens":9,
                             "cache_creation":{"ephemeral_5m_input_tokens":20,"ephemeral_1h_input_tokens":4}}]}}
             """
-        #expect(try extract(cached) == record(189, 16, cached: 100, write: 34, reasoning: 3))
+        #expect(try extract(cached) == record(189, 16, cached: 100, write: 34, write1h: 4, reasoning: 3))
         // An empty iterations array carries nothing: the top level is the record.
         #expect(
             try extract(#"{"type":"message","usage":{"input_tokens":4,"output_tokens":2,"iterations":[]}}"#)
@@ -110,7 +110,7 @@ struct AnthropicExtractionTests {
             {"type":"message","usage":{"input_tokens":5,"output_tokens":9,
              "cache_creation":{"ephemeral_5m_input_tokens":100,"ephemeral_1h_input_tokens":20}}}
             """
-        #expect(try extract(json) == record(125, 9, write: 120))
+        #expect(try extract(json) == record(125, 9, write: 120, write1h: 20))
     }
 
     @Test("thinking without output_tokens_details leaves reasoning null")
@@ -308,7 +308,7 @@ struct LangChainExtractionTests {
             {"type":"ai","usage_metadata":{"input_tokens":500,"output_tokens":10,"total_tokens":510,
              "input_token_details":{"cache_read":0,"cache_creation":450,"ephemeral_5m_input_tokens":400,"ephemeral_1h_input_tokens":50}}}
             """
-        #expect(try extract(both) == record(500, 10, cached: 0, write: 450))
+        #expect(try extract(both) == record(500, 10, cached: 0, write: 450, write1h: 50))
         let onlyCreation =
             #"{"type":"ai","usage_metadata":{"input_tokens":500,"output_tokens":10,"input_token_details":{"cache_creation":300}}}"#
         #expect(try extract(onlyCreation) == record(500, 10, write: 300))
@@ -381,7 +381,7 @@ struct OtherProvidersExtractionTests {
     func bedrockCacheDetails() throws {
         let json =
             #"{"output":{},"stopReason":"end_turn","usage":{"inputTokens":10,"outputTokens":5,"cacheDetails":[{"ttl":"5m","inputTokens":30},{"ttl":"1h","inputTokens":20}]}}"#
-        #expect(try extract(json) == record(60, 5, write: 50))
+        #expect(try extract(json) == record(60, 5, write: 50, write1h: 20))
     }
 
     @Test("Cohere: whole floats become ints; message-end delta.usage; billed units kept apart")

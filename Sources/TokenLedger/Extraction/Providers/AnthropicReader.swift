@@ -3,7 +3,9 @@
 /// `usage.input_tokens` is only the uncached remainder: input = `input_tokens` +
 /// `cache_read_input_tokens` + `cache_creation_input_tokens` (or, when that is absent, the sum of
 /// `cache_creation.ephemeral_*_input_tokens`). `output_tokens` already includes thinking;
-/// `output_tokens_details.thinking_tokens` is the reasoning subset.
+/// `output_tokens_details.thinking_tokens` is the reasoning subset. The 1-hour writes
+/// (``UsageRecord/cacheWrite1hTokens``) are `cache_creation.ephemeral_1h_input_tokens`, `nil` when the
+/// response has no `cache_creation` object with that field (the rest of the writes are 5-minute ones).
 ///
 /// `usage.iterations` (compaction, advisor and server-tool loops): the top-level counts hold only the
 /// `type: "message"` iterations; `compaction` and `advisor_message` iterations are billed on top. When
@@ -20,6 +22,7 @@ enum AnthropicReader {
         var cacheRead: Int?
         var cacheCreation: Int?
         var ephemeral: Int?
+        var ephemeral1h: Int?
         var output: Int?
         var thinking: Int?
         var path = JSONPath.root
@@ -33,6 +36,7 @@ enum AnthropicReader {
         var output = 0
         var cacheRead: Int?
         var cacheWrite: Int?
+        var cacheWrite1h: Int?
         var path: JSONPath
     }
 
@@ -70,6 +74,7 @@ enum AnthropicReader {
             parts.output = iterations.output
             parts.cached = iterations.cacheRead
             parts.cacheWrite = iterations.cacheWrite
+            parts.cacheWrite1h = iterations.cacheWrite1h
             parts.reasoning = state.thinking
             return parts
         }
@@ -89,6 +94,7 @@ enum AnthropicReader {
         parts.output = output
         parts.cached = state.cacheRead
         parts.cacheWrite = write
+        parts.cacheWrite1h = state.ephemeral1h
         parts.reasoning = state.thinking
         return parts
     }
@@ -115,6 +121,7 @@ enum AnthropicReader {
         }
         if let value = try UsageCount.optional(usage, "output_tokens", at: path) { state.output = value }
         if let sum = try ephemeralSum(usage, at: path) { state.ephemeral = sum }
+        if let oneHour = try ephemeral1h(usage, at: path) { state.ephemeral1h = oneHour }
         if let details = try JSONAccess.object(usage, "output_tokens_details", at: path),
             let thinking = try UsageCount.optional(
                 details, "thinking_tokens", at: path.appending("output_tokens_details"))
@@ -139,6 +146,12 @@ enum AnthropicReader {
         return sum
     }
 
+    /// `cache_creation.ephemeral_1h_input_tokens`, or `nil` when not reported.
+    private static func ephemeral1h(_ usage: [String: JSONValue], at path: JSONPath) throws(ExtractionError) -> Int? {
+        guard let creation = try JSONAccess.object(usage, "cache_creation", at: path) else { return nil }
+        return try UsageCount.optional(creation, "ephemeral_1h_input_tokens", at: path.appending("cache_creation"))
+    }
+
     /// Adds up every entry of `usage.iterations`, whatever its `type` (`message`, `compaction`,
     /// `advisor_message`, …): each one was billed.
     private static func sum(_ iterations: [JSONValue], at path: JSONPath) throws(ExtractionError) -> IterationTotals {
@@ -156,6 +169,7 @@ enum AnthropicReader {
             let cacheRead = try UsageCount.optional(entry, "cache_read_input_tokens", at: entryPath)
             var cacheWrite = try UsageCount.optional(entry, "cache_creation_input_tokens", at: entryPath)
             if cacheWrite == nil { cacheWrite = try ephemeralSum(entry, at: entryPath) }
+            let cacheWrite1h = try ephemeral1h(entry, at: entryPath)
             var input = try UsageCount.add(uncached, cacheRead ?? 0, at: entryPath, "input_tokens plus cache reads")
             input = try UsageCount.add(
                 input, cacheWrite ?? 0, at: entryPath, "input_tokens plus cache reads and writes")
@@ -163,6 +177,7 @@ enum AnthropicReader {
             totals.output = try UsageCount.add(totals.output, output, at: path, what)
             totals.cacheRead = try UsageCount.add(totals.cacheRead, cacheRead, at: path, what)
             totals.cacheWrite = try UsageCount.add(totals.cacheWrite, cacheWrite, at: path, what)
+            totals.cacheWrite1h = try UsageCount.add(totals.cacheWrite1h, cacheWrite1h, at: path, what)
         }
         return totals
     }

@@ -9,6 +9,7 @@
 /// - cached = `input_token_details.cache_read` plus any tier-prefixed `*_cache_read` (`flex_cache_read`);
 /// - cache write = max(`cache_creation` (+ `*_cache_creation`), sum of `ephemeral_*_input_tokens`),
 ///   because newer langchain-anthropic/-aws zero `cache_creation` and move writes to the ephemeral keys;
+/// - 1-hour cache writes = `input_token_details.ephemeral_1h_input_tokens` (`nil` when absent);
 /// - reasoning = `output_token_details.reasoning` plus any `*_reasoning` (`flex_reasoning`).
 /// Bare tier keys (`flex`, `priority`) hold the remainder and are never added.
 ///
@@ -21,6 +22,7 @@ enum LangChainReader {
         var cacheRead: Int?
         var cacheCreation: Int?
         var ephemeral: Int?
+        var ephemeral1h: Int?
         var reasoning: Int?
         var path = JSONPath.root
     }
@@ -75,6 +77,7 @@ enum LangChainReader {
         if totals.cacheCreation != nil || totals.ephemeral != nil {
             parts.cacheWrite = max(totals.cacheCreation ?? 0, totals.ephemeral ?? 0)
         }
+        parts.cacheWrite1h = totals.ephemeral1h
         parts.reasoning = totals.reasoning
         return parts
     }
@@ -113,6 +116,9 @@ enum LangChainReader {
                     totals.cacheCreation = try UsageCount.add(totals.cacheCreation, count, at: inputPath, what)
                 } else {
                     totals.ephemeral = try UsageCount.add(totals.ephemeral, count, at: inputPath, what)
+                    if key == "ephemeral_1h_input_tokens" {
+                        totals.ephemeral1h = try UsageCount.add(totals.ephemeral1h, count, at: inputPath, what)
+                    }
                 }
             }
         }
