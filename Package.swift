@@ -67,7 +67,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
-            resources: [.copy("Scripts")]
+            resources: [.copy("Scripts"), .copy("Pricing/default-prices.json")]
         ),
         // The HTTP service (`tokenledger serve`): routes, auth, problems, metrics, the OpenAPI document.
         .target(

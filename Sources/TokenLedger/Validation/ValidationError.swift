@@ -25,6 +25,7 @@ public struct ValidationError: Error, Sendable, Hashable, CustomStringConvertibl
             .invalidUserID, .invalidTokenCount, .invalidIdentifier, .invalidNamespace, .invalidDate, .invalidCycle,
             .invalidInstant, .invalidTimeZone, .invalidPolicy, .invalidLimit, .counterOverflow, .invalidDuration,
             .invalidUTF8, .reservationConflict, .inputTooLarge, .invalidConfiguration, .invalidKeyName, .keyExists,
+            .invalidPrice, .unknownModel, .invalidPriceFile,
         ]
 
         /// A user id is empty, longer than 256 bytes of UTF-8, or contains a control character.
@@ -63,6 +64,14 @@ public struct ValidationError: Error, Sendable, Hashable, CustomStringConvertibl
         public static let invalidKeyName = Code("invalid_key_name")
         /// An API key with this name already exists (``APIKeyStore/create(name:role:)``); nothing changed.
         public static let keyExists = Code("key_exists")
+        /// A price rate is not a decimal number, is negative, has more than nine decimals (USD per
+        /// million tokens) or is above ``PriceRate/maximum``; or a long-context tier is malformed.
+        public static let invalidPrice = Code("invalid_price")
+        /// A model has no price (no override and no entry of the default price file matches it), or no
+        /// override to delete.
+        public static let unknownModel = Code("unknown_model")
+        /// A price file (the default one, or LiteLLM's for `price import`) is not JSON of the expected shape.
+        public static let invalidPriceFile = Code("invalid_price_file")
     }
 
     /// What kind of input was refused.

@@ -30,7 +30,7 @@ struct ErrorModelTests {
     @Test("input errors are bad input, spool errors internal, quota errors denied or unavailable")
     func otherCategories() {
         let validation = ValidationError.Code.allCases
-        #expect(validation.count == 18 && Set(validation.map(\.rawValue)).count == 18)
+        #expect(validation.count == 21 && Set(validation.map(\.rawValue)).count == 21)
         for code in validation {
             #expect(code.rawValue.allSatisfy { $0.isLowercase || $0.isNumber || $0 == "_" }, "\(code)")
             #expect(ValidationError(code: code, field: "f", message: "m").category == .badInput)
