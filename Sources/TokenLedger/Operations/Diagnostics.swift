@@ -50,6 +50,7 @@ public enum Diagnostics {
         checks += try await permitted("rollover") { [try await rollover(repository, now: now)] }
         checks += try await permitted("permissions") { try await permissions(repository) }
         checks.append(try await apiKeys(repository))
+        checks.append(try await prices(repository))
         return checks
     }
 
