@@ -45,6 +45,13 @@ private let samples: [Sample] = [
     Sample(path: ["key", "create"], arguments: ["tree-key", "--role", "app"]),
     Sample(path: ["key", "list"], arguments: []),
     Sample(path: ["key", "revoke"], arguments: ["tree-key"]),
+    Sample(path: ["price", "set"], arguments: ["tree-model", "--input", "3", "--output", "15"]),
+    Sample(path: ["price", "get"], arguments: ["tree-model"]),
+    Sample(path: ["price", "list"], arguments: []),
+    Sample(path: ["price", "delete"], arguments: ["tree-model"]),
+    Sample(
+        path: ["price", "import"], arguments: ["-"],
+        stdin: #"{"tree-import": {"input_cost_per_token": 1e-06, "output_cost_per_token": 2e-06}}"#),
     Sample(path: ["serve"], arguments: ["--port", "0"], printsResult: false),
 ]
 
