@@ -32,7 +32,7 @@ public struct PriceRate: Sendable, Hashable, Comparable, CustomStringConvertible
     /// A rate from its count of nano-USD per million tokens.
     ///
     /// - Parameters:
-    ///   - nanoUSDPerMillionTokens: The count, 0…``maximum``.
+    ///   - value: The count of nano-USD per million tokens, 0…``maximum``.
     ///   - field: The field named in the error.
     /// - Throws: ``ValidationError`` (``ValidationError/Code/invalidPrice``) when out of range.
     public init(nanoUSDPerMillionTokens value: Int, field: String = "rate") throws(ValidationError) {
