@@ -38,7 +38,7 @@ struct ClosedErrorCodeTests {
         try Self.check(LedgerError.Code.self, count: 14)
         try Self.check(RankFileError.Code.self, count: 13)
         try Self.check(ExtractionError.Code.self, count: 6)
-        try Self.check(ValidationError.Code.self, count: 18)
+        try Self.check(ValidationError.Code.self, count: 21)
         try Self.check(SpoolError.Code.self, count: 2)
     }
 
