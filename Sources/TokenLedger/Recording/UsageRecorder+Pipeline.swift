@@ -114,6 +114,9 @@ extension UsageRecorder {
             return result.applied ? .applied(result) : .duplicate(result)
         case .error(let unreplicated as UnreplicatedWrite):
             return await spoolUnreplicated(event, unreplicated)
+        case .error(let conflict as CallConflict):
+            metrics.record("conflict")
+            return .conflict(conflict)
         case .error(let error) where Self.isRejection(error):
             metrics.record("rejected")
             return .rejected(error)
@@ -226,6 +229,11 @@ extension UsageRecorder {
                     repository.notePolicy(user: event.user, stored: stored)
                     later { _ = await self.submit(event) }
                 }
+            } catch let conflict as CallConflict {
+                metrics.record("conflict")
+                logger.warning(
+                    "usage refused: its call id was already recorded with another total",
+                    metadata: [LoggingKeys.callID: "\(event.callID)", LoggingKeys.error: "\(conflict)"])
             } catch  where Self.isRejection(error) {
                 metrics.record("rejected")
                 logger.warning(

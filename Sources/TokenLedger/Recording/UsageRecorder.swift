@@ -191,6 +191,11 @@ public final class UsageRecorder: Service, Sendable {
                 let outcome = try await self.apply(event)
                 self.metrics.record("replayed")
                 return outcome.applied ? .applied : .duplicate
+            } catch let conflict as CallConflict {
+                // It can never apply: out of the spool (into its rejected file, with the reason),
+                // so it neither retries forever nor holds back the events after it.
+                self.metrics.record("conflict")
+                return .rejected(conflict.message)
             } catch let error where Self.isRejection(error) {
                 self.metrics.record("rejected")
                 return .rejected((error as? ValidationError)?.message ?? "\(error)")

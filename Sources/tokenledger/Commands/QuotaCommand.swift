@@ -74,7 +74,11 @@ struct QuotaCommand: AsyncParsableCommand {
     struct Settle: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "settle",
-            abstract: "Replace a call's reservation with its actual usage, exactly once.")
+            abstract: "Replace a call's reservation with its actual usage, exactly once.",
+            discussion: """
+                A repeat with the same total prints applied false. A call id already recorded with another \
+                total exits 65 (a conflict): nothing changes and the lease stays.
+                """)
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var format: JSONFormatOptions
