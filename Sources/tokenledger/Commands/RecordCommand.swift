@@ -107,22 +107,7 @@ struct RecordCommand: AsyncParsableCommand {
     }
 }
 
-/// `{"call_id","spooled":true,"user"}`: the event is in the local spool, to be replayed.
-struct SpooledOutput: CommandResult {
-    var spooled = true
-    var user: String
-    var callID: String
-
-    init(user: String, callID: String) {
-        self.user = user
-        self.callID = callID
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case spooled, user
-        case callID = "call_id"
-    }
-}
+extension SpooledOutput: CommandResult {}
 
 /// The spool named by the configuration (`TOKENLEDGER_SPOOL_DIR`), or `nil` when it is not set.
 func openSpool(_ global: GlobalOptions) async throws -> EventSpool? {
