@@ -287,7 +287,7 @@ class TokenLedgerClient:
     # -- administration ----------------------------------------------------------------------
 
     def get_limit(self, user: str) -> Limit:
-        """The limit that applies to ``user`` and where it comes from (``GET /v1/users/{user}/limit``)."""
+        """The limit that applies to ``user`` and where it comes from (``GET /v1/users/{user}/limit``; admin)."""
         return Limit.from_json(self._request("GET", "/v1/users/%s/limit" % _segment(user)))
 
     def set_limit(self, user: str, tokens: int) -> Limit:
