@@ -88,6 +88,8 @@ public final class UsageRecorder: Service, Sendable {
     /// When the spool gauges were last recorded, and whether a trailing report is scheduled
     /// (see `reportSpool`).
     let spoolReports = Mutex<(last: ContinuousClock.Instant?, trailing: Bool)>((nil, false))
+    /// One reload of a script the server lost, for fire-and-forget records that met `NOSCRIPT`.
+    let scriptReload = ScriptReloadGate()
 
     /// Where ``run()`` is.
     private enum Lifecycle {
