@@ -62,6 +62,7 @@ struct ServeCommandTests {
             let globals = ["--redis", "redis://127.0.0.1:\(server.port)", "--namespace", "serve-spool"]
             let environment = ["TOKENLEDGER_SPOOL_DIR": spool.path]
             let created = try await CLI.run(["key", "create", "svc", "--role", "app", "--format", "json"] + globals)
+            try #require(created.status == 0, "\(created.stderr)")
             let secret = try #require(try jsonObject(created.stdout)["secret"] as? String)
             let running = try CLI.start(["serve", "--port", "0"] + globals, environment: environment)
             let port = try #require(await listeningPort(running), "serve did not start")
@@ -95,7 +96,9 @@ struct ServeCommandTests {
             server.signal(SIGCONT)
             let flushed = try await CLI.run(["spool", "flush"] + globals, environment: environment)
             #expect(flushed.status == 0, "\(flushed.stderr)")
-            let usage = try jsonObject(try await CLI.run(["usage", "bob", "--format", "json"] + globals).stdout)
+            let read = try await CLI.run(["usage", "bob", "--format", "json"] + globals)
+            try #require(read.status == 0, "\(read.stderr)")
+            let usage = try jsonObject(read.stdout)
             #expect(usage["total_tokens"] as? Int == 37, "\(usage)")
             #expect(usage["calls"] as? Int == 2)
         }

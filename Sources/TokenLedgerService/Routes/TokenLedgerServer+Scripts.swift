@@ -17,20 +17,35 @@ extension TokenLedgerServer {
         let all = try Diagnostics.allScripts(repository)
         let names = all.keys.sorted()
         let digests = names.map { all[$0]!.sha1 }
-        let nodes =
-            try await pool.clusterTopology()?.servingMasters.map(\.endpoint) ?? [pool.configuration.endpoint]
-        for node in nodes {
+        let masters = try await pool.clusterTopology()?.servingMasters.map(\.endpoint)
+        for node in masters ?? [pool.configuration.endpoint] {
             let loaded = try await pool.send(SCRIPT.EXISTS(digests), to: node)
             let missing = names.filter { loaded[all[$0]!.sha1] != true }
-            for name in missing {
+            let loads = missing.map { SCRIPT.LOAD(all[$0]!) }
+            var results: [Result<String, RedisError>] = []
+            if masters == nil {
+                results = try await pool.pipelineResults(loads)  // one round trip on a single server
+            } else {
+                for load in loads {
+                    do {
+                        results.append(.success(try await pool.send(load, to: node)))
+                    } catch let error as RedisError {
+                        results.append(.failure(error))
+                    }
+                }
+            }
+            for (name, result) in zip(missing, results) {
                 let digest: String
-                do {
-                    digest = try await pool.send(SCRIPT.LOAD(all[name]!), to: node)
-                } catch let error as RedisError where error.isPermissionDenied {
+                switch result {
+                case .success(let value):
+                    digest = value
+                case .failure(let error) where error.isPermissionDenied:
                     let listed = missing.prefix(5).map { "\($0).lua" }.joined(separator: ", ")
                     return "\(missing.count) of \(names.count) Lua scripts are not loaded (\(listed)"
                         + (missing.count > 5 ? ", …" : "")
                         + ") and this Redis user may not load them: run tokenledger migrate as the administrator"
+                case .failure(let error):
+                    throw error
                 }
                 guard digest == all[name]!.sha1 else {
                     throw LedgerError(
