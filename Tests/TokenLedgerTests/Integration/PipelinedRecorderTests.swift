@@ -138,11 +138,17 @@ struct PipelinedRecorderTests {
         }
     }
 
-    @Test("after SCRIPT FLUSH, 3,000 fire-and-forget records all apply with one script reload, not a pooled call each")
+    @Test(
+        "after SCRIPT FLUSH, 3,000 fire-and-forget records all apply with one script reload, not a pooled call each, also while the pool is busy"
+    )
     func scriptFlushReloadsOnce() async throws {
         try await withRedisServer { server async throws in
             let metrics = TestMetrics()
-            let pool = RedisConnectionPool(configuration: server.configuration, metrics: metrics)
+            // One pooled connection, which the test holds while the records meet NOSCRIPT: nothing
+            // can load the script through the pool until it is released.
+            let pool = RedisConnectionPool(
+                configuration: server.configuration, options: .init(maximumConnections: 1, waitTimeout: .seconds(300)),
+                metrics: metrics)
             let repository = try TokenRepository(
                 pool: pool, configuration: try LedgerConfiguration(namespace: uniqueNamespace("flush")))
             let recorder = UsageRecorder(
@@ -152,10 +158,22 @@ struct PipelinedRecorderTests {
             _ = await recorder.record(user: "warm", callID: "warm", usage: UsageRecord(inputTokens: 1, outputTokens: 0))
             let start = Date()
             _ = try await pool.send(RedisCommand("SCRIPT", "FLUSH"))
-            let pooledBefore =
-                metrics.timers(label: "tokenledger_redis_round_trip_seconds", dimensions: [("path", "pool")])
-                .first?.values.count ?? 0
+            func pooled() -> Int {
+                metrics.timers(label: "tokenledger_redis_round_trip_seconds", dimensions: [("path", "pool")]).first?
+                    .values.count ?? 0
+            }
+            let pooledBefore = pooled()
+            let commandsBefore = metrics.pipelineCommands
             let total = 3000
+            let (holding, held) = AsyncStream<Void>.makeStream()
+            async let holder: Bool = pool.withConnection { _ in
+                held.yield()
+                // Released once every record met NOSCRIPT and someone waits for the pool to load it.
+                return await waitUntil(timeout: .seconds(300)) {
+                    metrics.pipelineCommands >= commandsBefore + total && metrics.poolWaiting >= 1
+                }
+            }
+            for await _ in holding { break }
             await withTaskGroup(of: Void.self) { group in
                 for lane in 0..<32 {
                     group.addTask {
@@ -166,17 +184,16 @@ struct PipelinedRecorderTests {
                     }
                 }
             }
+            #expect(try await holder, "every record met NOSCRIPT while the pool was held")
             let applied = await waitUntil(timeout: .seconds(300)) {
                 metrics.counterValue("tokenledger_records_total", [("result", "applied")]) >= total + 1
             }
             #expect(applied, "applied \(metrics.counterValue("tokenledger_records_total", [("result", "applied")]))")
             #expect(metrics.counterValue("tokenledger_records_total", [("result", "failed")]) == 0)
-            let pooled =
-                (metrics.timers(label: "tokenledger_redis_round_trip_seconds", dimensions: [("path", "pool")]).first?
-                    .values.count ?? 0) - pooledBefore
             // The reload itself, the cycle index of 10 users and stragglers whose NOSCRIPT came after
             // the reload: far fewer than one pooled call per record.
-            #expect(pooled < total / 10, "\(pooled) pooled calls for \(total) records")
+            let calls = pooled() - pooledBefore
+            #expect(calls < total / 10, "\(calls) pooled calls for \(total) records")
             try await expectTotals(repository, events: total, users: 10, since: start)
             await recorder.shutdown()
             try await recorderRunning
