@@ -106,6 +106,7 @@ struct Loadgen: AsyncParsableCommand {
                         switch outcome {
                         case .applied: name = "applied"
                         case .duplicate: name = "duplicate"
+                        case .conflict: name = "conflict"
                         case .spooled: name = "spooled"
                         case .rejected: name = "rejected"
                         case .failed: name = "failed"

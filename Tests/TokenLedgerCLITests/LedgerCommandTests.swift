@@ -46,6 +46,36 @@ struct LedgerCommandTests {
     }
 
     @Test(
+        "record and quota settle (also with a spool) exit 65 naming the call id and both totals for a reused call id")
+    func callConflict() async throws {
+        let spool = FileManager.default.temporaryDirectory.appendingPathComponent("cli-conflict-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: spool) }
+        try await withCLIServer { env in
+            let first = try await CLI.run(
+                ["record", "carol", "--input", "10", "--output", "5", "--call-id", "k1"], environment: env)
+            #expect(first.status == 0, "\(first.stderr)")
+            let spooled = env.merging(["TOKENLEDGER_SPOOL_DIR": spool.path]) { $1 }
+            for environment in [env, spooled] {
+                let retry = try await CLI.run(
+                    ["record", "carol", "--input", "5", "--output", "10", "--call-id", "k1"], environment: environment)
+                #expect(retry.status == 0 && retry.stdout.contains(#""applied":false"#), "\(retry.stderr)")
+                for command in [["record", "carol"], ["quota", "settle", "carol"]] {
+                    let conflict = try await CLI.run(
+                        command + ["--input", "10", "--output", "6", "--call-id", "k1"], environment: environment)
+                    #expect(conflict.status == 65, "\(command): \(conflict.stdout) \(conflict.stderr)")
+                    #expect(conflict.stdout.isEmpty)
+                    #expect(
+                        conflict.stderr.contains(#""k1""#) && conflict.stderr.contains("15")
+                            && conflict.stderr.contains("16"), "\(conflict.stderr)")
+                }
+            }
+            let usage = try jsonObject(
+                try await CLI.run(["usage", "carol", "--format", "json"], environment: env).stdout)
+            #expect(usage["total_tokens"] as? Int == 15 && usage["calls"] as? Int == 1)
+        }
+    }
+
+    @Test(
         "bad input exits 65, names what was wrong, and writes nothing",
         arguments: [
             (["record", String(repeating: "u", count: 257), "--input", "1", "--output", "1"], "257 bytes"),

@@ -2,8 +2,15 @@ import Foundation
 import RedisTestSupport
 import Testing
 
-/// Reads a running `tokenledger serve`'s stderr until it says where it listens; `nil` if it exits first.
-private func listeningPort(_ running: RunningCLI) async -> Int? {
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Reads a running program's stderr until `found` finds what it looks for in the text read so far;
+/// `nil` if the program exits first.
+private func readStderr<T: Sendable>(
+    _ running: RunningCLI, until found: @escaping @Sendable (String) -> T?
+) async -> T? {
     let handle = running.err.fileHandleForReading
     return await withCheckedContinuation { continuation in
         DispatchQueue.global().async {
@@ -12,13 +19,19 @@ private func listeningPort(_ running: RunningCLI) async -> Int? {
                 let data = handle.availableData
                 if data.isEmpty { return continuation.resume(returning: nil) }
                 text += String(decoding: data, as: UTF8.self)
-                if let range = text.range(of: "listening on http://127.0.0.1:"),
-                    let end = text[range.upperBound...].firstIndex(of: "\n")
-                {
-                    return continuation.resume(returning: Int(text[range.upperBound..<end]))
-                }
+                if let value = found(text) { return continuation.resume(returning: value) }
             }
         }
+    }
+}
+
+/// Reads a running `tokenledger serve`'s stderr until it says where it listens; `nil` if it exits first.
+private func listeningPort(_ running: RunningCLI) async -> Int? {
+    await readStderr(running) { text in
+        guard let range = text.range(of: "listening on http://127.0.0.1:"),
+            let end = text[range.upperBound...].firstIndex(of: "\n")
+        else { return nil }
+        return Int(text[range.upperBound..<end])
     }
 }
 
@@ -36,6 +49,61 @@ private func curl(
 
 @Suite("serve command")
 struct ServeCommandTests {
+    @Test(
+        "SIGTERM while Redis is down: the in-flight record answers 202, serve exits 0, and spool flush replays it once Redis is back"
+    )
+    func sigtermWithSpoolWhileRedisIsDown() async throws {
+        let spool = FileManager.default.temporaryDirectory.appendingPathComponent("serve-spool-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: spool) }
+        var options = RedisTestServer.Options()
+        options.appendOnly = true
+        options.appendFsync = "always"
+        try await withRedisServer(options) { server async throws in
+            let globals = ["--redis", "redis://127.0.0.1:\(server.port)", "--namespace", "serve-spool"]
+            let environment = ["TOKENLEDGER_SPOOL_DIR": spool.path]
+            let created = try await CLI.run(["key", "create", "svc", "--role", "app", "--format", "json"] + globals)
+            try #require(created.status == 0, "\(created.stderr)")
+            let secret = try #require(try jsonObject(created.stdout)["secret"] as? String)
+            let running = try CLI.start(["serve", "--port", "0"] + globals, environment: environment)
+            let port = try #require(await listeningPort(running), "serve did not start")
+            let base = "http://127.0.0.1:\(port)"
+            let first = try await curl(
+                "POST", base + "/v1/usage", key: secret,
+                body: #"{"user":"bob","call_id":"up","input_tokens":10,"output_tokens":5}"#)
+            #expect(first.status == 200, "\(first.body)")
+
+            // Redis stops answering (a paused process: connections open, no replies), so the next
+            // record waits for the record timeout and is spooled; SIGTERM comes while it waits.
+            server.signal(SIGSTOP)
+            let inFlight = try CLI.launch(
+                URL(fileURLWithPath: "/usr/bin/curl"),
+                [
+                    "-sv", "-X", "POST", "-w", "\n%{http_code}", base + "/v1/usage", "-H",
+                    "Authorization: Bearer \(secret)",
+                    "-d", #"{"user":"bob","call_id":"down","input_tokens":20,"output_tokens":2}"#,
+                ], environment: ProcessInfo.processInfo.environment, stdin: nil)
+            let sent = await readStderr(inFlight) { $0.contains("bytes data]") ? true : nil }
+            #expect(sent == true, "curl sent the request")
+            running.process.terminate()  // SIGTERM
+            let answer = await inFlight.finish()
+            let lines = answer.stdout.split(separator: "\n")
+            #expect(lines.last == "202", "\(answer.stdout) \(answer.stderr)")
+            #expect(answer.stdout.contains(#""spooled":true"#))
+            let result = await running.finish()
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(!result.stderr.contains(secret))
+
+            server.signal(SIGCONT)
+            let flushed = try await CLI.run(["spool", "flush"] + globals, environment: environment)
+            #expect(flushed.status == 0, "\(flushed.stderr)")
+            let read = try await CLI.run(["usage", "bob", "--format", "json"] + globals)
+            try #require(read.status == 0, "\(read.stderr)")
+            let usage = try jsonObject(read.stdout)
+            #expect(usage["total_tokens"] as? Int == 37, "\(usage)")
+            #expect(usage["calls"] as? Int == 2)
+        }
+    }
+
     @Test("tokenledger serve answers on its port, records with an app key, and exits 0 on SIGTERM with the usage kept")
     func serveAndStop() async throws {
         try await withRedisServer { server async throws in

@@ -63,11 +63,12 @@ struct SpoolCommandTests {
             let usage = try jsonObject(
                 try await CLI.run(["usage", "s", "--format", "json", "--cycle", "2026-01-01"], environment: up).stdout)
             #expect(usage["total_tokens"] as? Int == 15)
-            // With Redis up, record answers from Redis as usual.
+            // With Redis up, record answers from Redis as usual: a retry of the replayed event is a
+            // duplicate (the same total; another total would be a conflict, exit 65).
             let live = try await CLI.run(
-                ["record", "s", "--input", "1", "--output", "1", "--call-id", "a", "--cycle", "2026-01-01"],
+                ["record", "s", "--input", "10", "--output", "5", "--call-id", "a", "--cycle", "2026-01-01"],
                 environment: up)
-            #expect(live.stdout.contains(#""applied":false"#))
+            #expect(live.stdout.contains(#""applied":false"#), "\(live.stderr)")
         }
         let wrongNamespace = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: wrongNamespace) }

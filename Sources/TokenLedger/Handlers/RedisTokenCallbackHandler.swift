@@ -99,7 +99,12 @@ enum HandlerRecording {
         case .applied: metrics.handlerCall("recorded", estimated: usage.source == .estimated)
         case .duplicate: metrics.handlerCall("duplicate")
         case .spooled: metrics.handlerCall("spooled")
-        case .rejected, .failed: metrics.handlerCall("failed")
+        case .conflict, .rejected, .failed: metrics.handlerCall("failed")
+        }
+        if case .conflict(let error) = result {
+            logger.warning(
+                "llm usage refused: the run id was already recorded with another total",
+                metadata: ["tokenledger.run_id": "\(context.runID)", "tokenledger.error": "\(error)"])
         }
         if case .rejected(let error) = result {
             logger.warning(

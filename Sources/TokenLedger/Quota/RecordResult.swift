@@ -23,9 +23,9 @@ public struct RecordResult: Sendable, Hashable, Codable {
     /// asks for acknowledged it in time, so the ``UsageRecorder`` also spooled it: a failover loses
     /// nothing, and its replay counts once (the call id). JSON `unreplicated`, present only when true.
     public var unreplicated = false
-    /// For a duplicate record (``applied`` false): the total tokens its call id was first recorded
-    /// with, so a caller can tell a retry (the same amount) from a reused call id with another amount.
-    /// `nil` for applied records and settles. Not part of the JSON.
+    /// For a duplicate record or settle (``applied`` false): the total tokens its call id was first
+    /// recorded with, always the total sent (another total is a ``CallConflict``). `nil` for applied
+    /// ones. Not part of the JSON.
     public var recordedTotalTokens: Int?
 
     /// Creates a result.

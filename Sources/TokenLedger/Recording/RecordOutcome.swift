@@ -2,8 +2,11 @@
 public enum RecordOutcome: Sendable {
     /// Recorded in Redis now.
     case applied(RecordResult)
-    /// Redis already had this call id; nothing changed.
+    /// Redis already had this call id with the same total (a retry); nothing changed.
     case duplicate(RecordResult)
+    /// Redis already had this call id with another total: a reused call id, not a retry. Nothing
+    /// was written or spooled (a settle keeps its lease); it can never apply.
+    case conflict(CallConflict)
     /// Redis could not take it in time; it is in the local spool (fsync'd) and will be replayed.
     case spooled
     /// The input is bad (``ValidationError``) or can never apply; nothing was written or spooled.
@@ -16,7 +19,7 @@ public enum RecordOutcome: Sendable {
     public var isDurable: Bool {
         switch self {
         case .applied, .duplicate, .spooled: return true
-        case .rejected, .failed: return false
+        case .conflict, .rejected, .failed: return false
         }
     }
 }

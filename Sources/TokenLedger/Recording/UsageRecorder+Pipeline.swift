@@ -25,6 +25,13 @@ extension UsageRecorder {
                 "usage rejected", metadata: [LoggingKeys.callID: "\(callID)", LoggingKeys.error: "\(error)"])
             return
         }
+        await enqueueInBackground(event, afterNoScript: false)
+    }
+
+    /// Queues a validated fire-and-forget record on the pipeline (or hands it to a follow-up).
+    /// `afterNoScript`: it was answered `NOSCRIPT` once and resent after a reload; a second
+    /// `NOSCRIPT` sends it through the pool, which loads the script itself.
+    func enqueueInBackground(_ event: SpooledEvent, afterNoScript: Bool) async {
         guard let pipeline, repository.cachedSettings() != nil, repository.schemaKnownWritable,
             let slot = slot(of: event, for: pipeline)
         else {
@@ -48,7 +55,7 @@ extension UsageRecorder {
                 return nil
             }
         } completion: { result in
-            self.finishInBackground(event, prepared: built.write, result: result)
+            self.finishInBackground(event, prepared: built.write, result: result, afterNoScript: afterNoScript)
         }
     }
 
@@ -114,6 +121,9 @@ extension UsageRecorder {
             return result.applied ? .applied(result) : .duplicate(result)
         case .error(let unreplicated as UnreplicatedWrite):
             return await spoolUnreplicated(event, unreplicated)
+        case .error(let conflict as CallConflict):
+            metrics.record("conflict")
+            return .conflict(conflict)
         case .error(let error) where Self.isRejection(error):
             metrics.record("rejected")
             return .rejected(error)
@@ -193,7 +203,7 @@ extension UsageRecorder {
 
     /// Handles a fire-and-forget record's replies, on a pipeline lane thread.
     private func finishInBackground(
-        _ event: SpooledEvent, prepared: PreparedWrite?, result: Result<[RedisReply], RedisError>
+        _ event: SpooledEvent, prepared: PreparedWrite?, result: Result<[RedisReply], RedisError>, afterNoScript: Bool
     ) {
         switch result {
         case .success(var replies):
@@ -207,7 +217,14 @@ extension UsageRecorder {
                 return
             }
             if Self.isNoScript(replies[0]) {
-                later { _ = await self.submit(event) }  // it never ran
+                // It never ran. The first NOSCRIPT after a flush reloads the script once (through
+                // the pool) while the others wait, then they go back to the pipeline.
+                if afterNoScript {
+                    later { _ = await self.submit(event) }
+                } else {
+                    let seen = ContinuousClock.now
+                    later { await self.resendAfterNoScript(event, seen: seen) }
+                }
                 return
             }
             do {
@@ -226,6 +243,11 @@ extension UsageRecorder {
                     repository.notePolicy(user: event.user, stored: stored)
                     later { _ = await self.submit(event) }
                 }
+            } catch let conflict as CallConflict {
+                metrics.record("conflict")
+                logger.warning(
+                    "usage refused: its call id was already recorded with another total",
+                    metadata: [LoggingKeys.callID: "\(event.callID)", LoggingKeys.error: "\(conflict)"])
             } catch  where Self.isRejection(error) {
                 metrics.record("rejected")
                 logger.warning(
@@ -248,6 +270,18 @@ extension UsageRecorder {
     /// spooled after that); without one, there is nowhere else for it to go, so it waits.
     private func queueDeadline() -> ContinuousClock.Instant {
         ContinuousClock.now + (spool != nil ? options.recordTimeout / 2 : .seconds(86_400))
+    }
+
+    /// A fire-and-forget record answered `NOSCRIPT` (seen at `seen`): the first one records through
+    /// the pool, which loads the script; the others wait for it and are queued on the pipeline again.
+    private func resendAfterNoScript(_ event: SpooledEvent, seen: ContinuousClock.Instant) async {
+        switch await scriptReload.enter(seen: seen) {
+        case .load:
+            _ = await submit(event)
+            scriptReload.finish()
+        case .loaded, .wait:
+            await enqueueInBackground(event, afterNoScript: true)
+        }
     }
 
     private static func isNoScript(_ reply: RedisReply) -> Bool {

@@ -88,6 +88,8 @@ public final class UsageRecorder: Service, Sendable {
     /// When the spool gauges were last recorded, and whether a trailing report is scheduled
     /// (see `reportSpool`).
     let spoolReports = Mutex<(last: ContinuousClock.Instant?, trailing: Bool)>((nil, false))
+    /// One reload of a script the server lost, for fire-and-forget records that met `NOSCRIPT`.
+    let scriptReload = ScriptReloadGate()
 
     /// Where ``run()`` is.
     private enum Lifecycle {
@@ -191,6 +193,11 @@ public final class UsageRecorder: Service, Sendable {
                 let outcome = try await self.apply(event)
                 self.metrics.record("replayed")
                 return outcome.applied ? .applied : .duplicate
+            } catch let conflict as CallConflict {
+                // It can never apply: out of the spool (into its rejected file, with the reason),
+                // so it neither retries forever nor holds back the events after it.
+                self.metrics.record("conflict")
+                return .rejected(conflict.message)
             } catch let error where Self.isRejection(error) {
                 self.metrics.record("rejected")
                 return .rejected((error as? ValidationError)?.message ?? "\(error)")

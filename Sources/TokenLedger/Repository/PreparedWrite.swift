@@ -26,7 +26,8 @@ struct PreparedWrite: Sendable {
 
     /// Reads the reply of ``calls``: the result, or the stored policy to retry with.
     ///
-    /// - Throws: ``LedgerError`` (``LedgerError/Code/cycleRetired``, overflow, corrupt data),
+    /// - Throws: ``CallConflict`` for a duplicate whose call id was recorded with another total;
+    ///   ``LedgerError`` (``LedgerError/Code/cycleRetired``, overflow, corrupt data),
     ///   ``ValidationError``, `RedisError`.
     func decode(_ replies: [RedisReply]) throws -> TokenRepository.Attempt<Written> {
         let user = write.user
@@ -38,16 +39,18 @@ struct PreparedWrite: Sendable {
                 code: .cycleRetired,
                 message: "user '\(user)' cycle \(cycle) is past retention (its counters and call ids were deleted); "
                     + "the event was not applied, so it cannot count twice: an administrator must book it by hand")
-        case .counted(let status, let total, let calls, let released, let indexDue):
+        case .counted(let status, let total, let calls, let released, let indexDue, let recorded):
+            if status == .duplicate, recorded != write.usage.totalTokens {
+                // A reused call id, not a retry: the script wrote nothing (settle kept the lease).
+                throw CallConflict(
+                    user: user, callID: write.callID, cycle: cycle, recordedTotalTokens: recorded,
+                    totalTokens: write.usage.totalTokens)
+            }
             var result = RecordResult(
                 applied: status != .duplicate, user: user, cycle: cycle, totalTokens: total, calls: calls,
                 releasedTokens: released)
             result.amendsHistory = status == .late
-            if write.kind == .record {
-                // record.lua's fourth value is, for a duplicate, the total its call id was recorded with.
-                result.releasedTokens = 0
-                if status == .duplicate { result.recordedTotalTokens = released }
-            }
+            if status == .duplicate { result.recordedTotalTokens = recorded }
             return .done(Written(result: result, indexDue: indexDue))
         }
     }

@@ -13,8 +13,9 @@ extension TokenRepository {
     ///   - provider: The provider name (≤ 128 bytes; `""` when unknown).
     ///   - cycle: An explicit cycle start date, which wins over the user's policy.
     ///   - instant: The time of the call, which picks the cycle. Default now.
-    /// - Returns: Whether it was applied (false: duplicate), with the cycle's new total.
-    /// - Throws: ``ValidationError`` before anything is written; ``LedgerError``; `RedisError`.
+    /// - Returns: Whether it was applied (false: a duplicate with the same total), with the cycle's new total.
+    /// - Throws: ``ValidationError`` before anything is written; ``CallConflict`` when the call id
+    ///   was already recorded with another total (nothing changes); ``LedgerError``; `RedisError`.
     public func record(
         user: String, callID: String, usage: UsageRecord, model: String = "", provider: String = "",
         cycle: CalendarDate? = nil, at instant: Date = Date()
@@ -27,7 +28,8 @@ extension TokenRepository {
     }
 
     /// Replaces a call's reservation with its actual usage, exactly once. With no live lease the
-    /// usage is still recorded: the call happened.
+    /// usage is still recorded: the call happened. A repeat with another total than the call id was
+    /// recorded with throws ``CallConflict`` and keeps the lease.
     ///
     /// - Throws: as ``record(user:callID:usage:model:provider:cycle:at:)``.
     public func settle(

@@ -18,10 +18,12 @@ struct RecordScript: LedgerScriptCall {
         /// The cycle is past retention; nothing was written.
         case retired
         /// Applied (`.applied`, or `.late` into a closed cycle) or a duplicate (`.duplicate`), with
-        /// the cycle's total and calls after it, (settle) the tokens of the lease dropped, and
-        /// whether the user's cycle still has to be added to the cycle's derived index (no
-        /// `index:done` mark yet: ``IndexScript`` then ``IndexMarkScript``).
-        case counted(ScriptStatus, totalTokens: Int, calls: Int, releasedTokens: Int, indexDue: Bool)
+        /// the cycle's total and calls after it, (settle) the tokens of the lease dropped, whether
+        /// the user's cycle still has to be added to the cycle's derived index (no `index:done`
+        /// mark yet: ``IndexScript`` then ``IndexMarkScript``) and, for a duplicate, the total
+        /// tokens its call id was first recorded with (0 otherwise).
+        case counted(
+            ScriptStatus, totalTokens: Int, calls: Int, releasedTokens: Int, indexDue: Bool, recordedTokens: Int)
     }
 
     var kind: WriteKind
@@ -74,9 +76,12 @@ struct RecordScript: LedgerScriptCall {
             return .retired
         case .applied, .duplicate, .late:
             let numbers = try ScriptReply.integers(values, count: max(2, values.count), script: script)
+            func number(_ index: Int) -> Int { numbers.count > index ? numbers[index] : 0 }
+            // record.lua: total, calls, recorded, index due; settle.lua: total, calls, released,
+            // index due, recorded.
             return .counted(
-                status, totalTokens: numbers[0], calls: numbers[1], releasedTokens: numbers.count > 2 ? numbers[2] : 0,
-                indexDue: numbers.count > 3 && numbers[3] != 0)
+                status, totalTokens: numbers[0], calls: numbers[1], releasedTokens: kind == .settle ? number(2) : 0,
+                indexDue: number(3) != 0, recordedTokens: kind == .settle ? number(4) : number(2))
         case .ok, .other:
             throw ScriptReply.unexpected(reply, script: script)
         }

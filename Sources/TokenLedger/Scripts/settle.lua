@@ -3,7 +3,10 @@
 -- KEYS: 1 profile, 2 cycle, 3 calls, 4 events, 5 leases, 6 lease-expiry, 7 reserved, 8 late
 -- ARGV: as record.lua (13: '1' under WAIT, see there)
 -- Returns {'policy', stored} | {'retired', cycle} | {status, cycle used tokens, cycle calls,
--- released tokens, index due} (statuses and index due as record.lua)
+-- released tokens, index due, recorded} (statuses, index due and recorded as record.lua: for a
+-- duplicate, the total tokens its call id was first recorded with, 0 otherwise). A duplicate with
+-- another total (a reused call id, not a retry) keeps the lease: nothing is written for it, and
+-- the caller refuses it as a conflict.
 local mismatch, limit, retired = profile_check(KEYS[1], ARGV[1], ARGV[9])
 if mismatch then return {'policy', mismatch} end
 if retired and ARGV[12] <= retired then return {'retired', retired} end
@@ -15,10 +18,15 @@ local applied, used, count, late, indexed = apply_usage(KEYS[2], KEYS[3], ARGV[2
 -- Under WAIT, a duplicate (see record.lua) rewrites its call id's entry with the same value: a write,
 -- so the caller's WAIT covers everything the primary took before, the original of this call too
 -- (a script that writes nothing leaves WAIT nothing to wait for on a fresh connection).
-if not applied and ARGV[13] == '1' then
+local recorded_total = 0
+if not applied then
   local recorded = redis.call('HGET', KEYS[3], ARGV[2])
-  if recorded then redis.call('HSET', KEYS[3], ARGV[2], recorded) end
+  if recorded and ARGV[13] == '1' then redis.call('HSET', KEYS[3], ARGV[2], recorded) end
+  recorded_total = tonumber(recorded or '0') or 0
 end
-local released = drop_lease(KEYS[7], KEYS[5], KEYS[6], ARGV[2], lease, reserved)
+local released = 0
+if applied or recorded_total == input + output then
+  released = drop_lease(KEYS[7], KEYS[5], KEYS[6], ARGV[2], lease, reserved)
+end
 return {late and 'late' or (applied and 'applied' or 'duplicate'), used, count, released,
-  index_due(KEYS[2], indexed, count)}
+  index_due(KEYS[2], indexed, count), recorded_total}

@@ -5,7 +5,7 @@ import RedisClient
 ///
 /// | metric | kind | dimensions |
 /// |---|---|---|
-/// | `tokenledger_records_total` | counter | `result`: applied, duplicate, spooled, replayed, rejected, failed |
+/// | `tokenledger_records_total` | counter | `result`: applied, duplicate, conflict, spooled, replayed, rejected, failed (conflict: a reused call id with another total, ``CallConflict``) |
 /// | `tokenledger_quota_decisions_total` | counter | `decision`: allowed, denied, fail_open, fail_closed |
 /// | `tokenledger_redis_errors_total` | counter | `code`: the `RedisError` code |
 /// | `tokenledger_history_adjustments_total` | counter | — (late calls added to a closed cycle's history; counted by ``TokenRepository``) |
@@ -39,7 +39,7 @@ public struct LedgerMetrics: Sendable {
         self.factory = factory
         // Created once: recording touches a counter on every event.
         var records: [String: Counter] = [:]
-        for result in ["applied", "duplicate", "spooled", "replayed", "rejected", "failed"] {
+        for result in ["applied", "duplicate", "conflict", "spooled", "replayed", "rejected", "failed"] {
             records[result] = Counter(
                 label: "tokenledger_records_total", dimensions: [("result", result)], factory: factory)
         }

@@ -3,9 +3,13 @@ import Hummingbird
 import TokenLedger
 
 extension TokenLedgerServer {
-    /// Limits and cycle policies: role admin.
+    /// Limits (reading one too, as SPEC's table says) and cycle policies: role admin.
     func adminRoutes() -> [(Route, Handler)] {
         [
+            (
+                Route(method: .get, path: "/v1/users/{user}/limit", access: .admin),
+                { request, context in try await self.limit(request, context) }
+            ),
             (
                 Route(method: .put, path: "/v1/users/{user}/limit", access: .admin),
                 { request, context in try await self.setLimit(request, context) }
@@ -19,6 +23,14 @@ extension TokenLedgerServer {
                 { request, context in try await self.setCyclePolicy(request, context) }
             ),
         ]
+    }
+
+    /// `GET /v1/users/{user}/limit` → `{"limit","source","user"}`: the user's own limit (`user`),
+    /// the default (`default`) or none (`none`, limit null).
+    func limit(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
+        let user = try PathInput.user(context)
+        try PathInput.refuseUnknown(try PathInput.query(request), allowed: [])
+        return try JSONResponse.make(LimitOutput(user: user, limits: try await repository.limit(user: user)))
     }
 
     /// `PUT /v1/users/{user}/limit` `{"tokens": N}` → `{"limit":N,"source":"user","user"}`.

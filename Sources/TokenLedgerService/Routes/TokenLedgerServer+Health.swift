@@ -35,8 +35,10 @@ extension TokenLedgerServer {
         ]
     }
 
-    /// 200 when Redis answers and the namespace's schema is one this build writes (absent: a new
-    /// namespace, or the current version); 503 with the reason otherwise.
+    /// 200 when Redis answers, the namespace's schema is one this build writes (absent: a new
+    /// namespace, or the current version) and TokenLedger's Lua scripts are in the server's script
+    /// cache (loaded here when missing, e.g. after `SCRIPT FLUSH` or a restart, if this Redis user
+    /// may load them; see ``scriptsProblem()``); 503 with the reason otherwise.
     func readiness() async throws -> Response {
         let notReady = { (redis: String, schema: String?, reason: String) in
             try JSONResponse.make(
@@ -54,9 +56,7 @@ extension TokenLedgerServer {
             let kind = (error as? RedisError)?.code.rawValue ?? "\(ErrorCategory.of(error))"
             return try notReady("unavailable", nil, "redis does not answer (\(kind))")
         }
-        guard let stored else {
-            return try JSONResponse.make(HealthOutput(status: "ok", redis: "ok", schema: "new"))
-        }
+        guard let stored else { return try await scriptsReady(schema: "new", notReady: notReady) }
         guard let version = Int(stored) else {
             return try notReady("ok", "unreadable", "the stored schema version is not a number")
         }
@@ -71,7 +71,27 @@ extension TokenLedgerServer {
                 "ok", "newer",
                 "schema version \(version) is newer than this build's \(LedgerKeys.schemaVersion): upgrade tokenledger")
         }
-        return try JSONResponse.make(HealthOutput(status: "ok", redis: "ok", schema: "current"))
+        return try await scriptsReady(schema: "current", notReady: notReady)
+    }
+
+    /// The answer once Redis and the schema are fine: 200 when the scripts are loaded (or were just
+    /// loaded), 503 naming the missing scripts otherwise.
+    private func scriptsReady(
+        schema: String, notReady: (String, String?, String) throws -> Response
+    ) async throws -> Response {
+        let problem: String?
+        do {
+            problem = try await scriptsProblem()
+        } catch {
+            logger.warning("not ready: the script check failed", metadata: ["error": "\(Problem.detail(of: error))"])
+            let kind = (error as? RedisError)?.code.rawValue ?? "\(ErrorCategory.of(error))"
+            return try notReady("ok", schema, "the Lua scripts could not be checked (\(kind))")
+        }
+        if let problem {
+            logger.warning("not ready: lua scripts are not loaded", metadata: ["reason": "\(problem)"])
+            return try notReady("ok", schema, problem)
+        }
+        return try JSONResponse.make(HealthOutput(status: "ok", redis: "ok", schema: schema))
     }
 }
 

@@ -72,7 +72,8 @@ extension TokenLedgerServer {
     }
 
     /// `{user, input_tokens, output_tokens, …}` → 200 the record result with `call_id` and
-    /// `released_tokens`; 202 `{"spooled":true}` when spooled.
+    /// `released_tokens`; 409 `call_conflict` when the call id was already recorded with another
+    /// total (nothing changes, the lease stays); 202 `{"spooled":true}` when spooled.
     func settle(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
         let callID = try PathInput.callID(context)
         let body = try await body(request, allowing: Self.countFields.union(["user", "model", "provider"]))

@@ -3,7 +3,7 @@ import Hummingbird
 import TokenLedger
 
 extension TokenLedgerServer {
-    /// Usage, reports and a user's limit: role read.
+    /// Usage and reports: role read.
     func readRoutes() -> [(Route, Handler)] {
         [
             (
@@ -11,10 +11,6 @@ extension TokenLedgerServer {
                 { request, context in try await self.usage(request, context) }
             ),
             (Route(method: .get, path: "/v1/report", access: .read), { request, _ in try await self.report(request) }),
-            (
-                Route(method: .get, path: "/v1/users/{user}/limit", access: .read),
-                { request, context in try await self.limit(request, context) }
-            ),
         ]
     }
 
@@ -54,22 +50,5 @@ extension TokenLedgerServer {
             sort = value
         }
         return try JSONResponse.make(try await repository.report(cycle: cycle, top: top, sort: sort))
-    }
-
-    /// `GET /v1/users/{user}/limit` → `{"limit","source","user"}`: the user's own limit (`user`),
-    /// the default (`default`) or none (`none`, limit null).
-    func limit(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
-        let user = try PathInput.user(context)
-        try PathInput.refuseUnknown(try PathInput.query(request), allowed: [])
-        let limits = try await repository.limit(user: user)
-        let output =
-            if let own = limits.own {
-                LimitOutput(user: user, limit: own, source: "user")
-            } else if let fallback = limits.default {
-                LimitOutput(user: user, limit: fallback, source: "default")
-            } else {
-                LimitOutput(user: user, limit: nil, source: "none")
-            }
-        return try JSONResponse.make(output)
     }
 }

@@ -49,24 +49,18 @@ extension TokenLedgerServer {
         }
         let outcome = await recorder.record(
             user: user, callID: callID, usage: usage, model: model, provider: provider, cycle: cycle)
-        if case .duplicate(let result) = outcome, let recorded = result.recordedTotalTokens,
-            recorded != usage.totalTokens
-        {
-            throw ServiceError(
-                .callConflict, field: "call_id",
-                "call id \(String(reflecting: String(callID.prefix(64)))) of this user was already recorded with "
-                    + "\(recorded) tokens, not \(usage.totalTokens); nothing changed (a retry must send the same "
-                    + "usage; a new call needs a new call id)")
-        }
         return try recordResponse(outcome, user: user, callID: callID, settle: false)
     }
 
-    /// The response of a record or settle outcome.
+    /// The response of a record or settle outcome: 409 `call_conflict` for a conflict (the library's
+    /// ``CallConflict``: the call id was recorded with another total).
     func recordResponse(_ outcome: RecordOutcome, user: String, callID: String, settle: Bool) throws -> Response {
         switch outcome {
         case .applied(let result), .duplicate(let result):
             return settle
                 ? try JSONResponse.make(SettleOutput(result: result, callID: callID)) : try JSONResponse.make(result)
+        case .conflict(let conflict):
+            throw ServiceError(.callConflict, field: "call_id", conflict.message)
         case .spooled:
             return try JSONResponse.make(SpooledOutput(user: user, callID: callID), status: .accepted)
         case .rejected(let error), .failed(let error):

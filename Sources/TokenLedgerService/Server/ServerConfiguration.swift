@@ -22,6 +22,12 @@ public struct ServerConfiguration: Sendable {
     public var recordTimeout: Duration
     /// The most pooled Redis connections. Default 16.
     public var maximumConnections: Int
+    /// How long a request waits for a free pooled Redis connection before it fails (503, or 202
+    /// when the spool takes it). Default ``defaultPoolWait`` (5 s, the pool's own default).
+    public var poolWait: Duration
+
+    /// The default ``poolWait``: 5 s.
+    public static let defaultPoolWait: Duration = .seconds(5)
 
     /// Creates a configuration.
     ///
@@ -32,11 +38,13 @@ public struct ServerConfiguration: Sendable {
     ///   - ledger: Redis, namespace and spool.
     ///   - recordTimeout: With a spool, how long a record waits for Redis before it is spooled.
     ///   - maximumConnections: The most pooled Redis connections.
-    /// - Throws: `ValidationError` (`invalid_configuration`) for a port outside 0…65535 or a body
-    ///   limit below 1.
+    ///   - poolWait: How long a request waits for a free pooled connection (default 5 s).
+    /// - Throws: `ValidationError` (`invalid_configuration`) for a port outside 0…65535, a body
+    ///   limit below 1 or a pool wait that is not positive.
     public init(
         host: String = "127.0.0.1", port: Int = 8080, bodyLimit: Int = ServerConfiguration.defaultBodyLimit,
-        ledger: TokenLedgerConfiguration, recordTimeout: Duration = .milliseconds(500), maximumConnections: Int = 16
+        ledger: TokenLedgerConfiguration, recordTimeout: Duration = .milliseconds(500), maximumConnections: Int = 16,
+        poolWait: Duration = ServerConfiguration.defaultPoolWait
     ) throws(ValidationError) {
         guard (0...65535).contains(port) else {
             throw ValidationError(
@@ -47,11 +55,17 @@ public struct ServerConfiguration: Sendable {
                 code: .invalidConfiguration, field: "body_limit",
                 message: "the body limit must be at least 1 byte, not \(bodyLimit)")
         }
+        guard poolWait > .zero else {
+            throw ValidationError(
+                code: .invalidConfiguration, field: "pool_wait",
+                message: "the pool wait must be positive, not \(poolWait)")
+        }
         self.host = host
         self.port = port
         self.bodyLimit = bodyLimit
         self.ledger = ledger
         self.recordTimeout = recordTimeout
         self.maximumConnections = max(1, maximumConnections)
+        self.poolWait = poolWait
     }
 }

@@ -85,7 +85,8 @@ public final class TokenLedgerServer: Sendable {
         let ledgerMetrics = LedgerMetrics(factory: factory)
         self.pool = RedisConnectionPool(
             configuration: configuration.ledger.redis,
-            options: .init(maximumConnections: configuration.maximumConnections), logger: logger, metrics: factory)
+            options: .init(maximumConnections: configuration.maximumConnections, waitTimeout: configuration.poolWait),
+            logger: logger, metrics: factory)
         self.repository = try TokenRepository(
             pool: pool, configuration: configuration.ledger.ledger, logger: logger, metrics: ledgerMetrics)
         self.keyStore = try APIKeyStore(pool: pool, namespace: configuration.ledger.ledger.namespace)

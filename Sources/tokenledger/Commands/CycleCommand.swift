@@ -88,47 +88,7 @@ struct CycleCommand: AsyncParsableCommand {
     }
 }
 
-/// `{"anchor","cycle","cycle_end","period","source","timezone","user"}`.
-struct PolicyOutput: CommandResult {
-    var user: String?
-    var period: String
-    var anchor: Int?
-    var timezone: String
-    var source: String
-    var cycle: String
-    var cycleEnd: String
-    /// The policy as a sentence, for the table (not in the JSON).
-    var summary: String
-
-    init(user: String?, policy: BillingCyclePolicy, source: String, cycle: BillingCycle) {
-        self.user = user
-        self.period = policy.period.name
-        self.anchor = policy.period.anchor
-        self.timezone = policy.timeZoneIdentifier
-        self.source = source
-        self.cycle = cycle.start.description
-        self.cycleEnd = cycle.end.description
-        self.summary = policy.description
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case user, period, anchor, timezone, source, cycle
-        case cycleEnd = "cycle_end"
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(user, forKey: .user)
-        try c.encode(period, forKey: .period)
-        try c.encode(anchor, forKey: .anchor)
-        try c.encode(timezone, forKey: .timezone)
-        try c.encode(source, forKey: .source)
-        try c.encode(cycle, forKey: .cycle)
-        try c.encode(cycleEnd, forKey: .cycleEnd)
-    }
-}
-
-extension PolicyOutput {
+extension PolicyOutput: CommandResult {
     /// `USER: POLICY (SOURCE); current cycle C until E` (`default` names the default policy).
     func renderTable() throws -> String {
         "\(user ?? "default"): \(summary) (\(source)); current cycle \(cycle) until \(cycleEnd)\n"

@@ -49,15 +49,7 @@ struct LimitCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let limits = try await global.withRepository { try await $0.limit(user: user) }
-                let result: LimitOutput
-                if let own = limits.own {
-                    result = LimitOutput(user: user, limit: own, source: "user")
-                } else if let fallback = limits.default {
-                    result = LimitOutput(user: user, limit: fallback, source: "default")
-                } else {
-                    result = LimitOutput(user: user, limit: nil, source: "none")
-                }
-                try output.formatter().print(result)
+                try output.formatter().print(LimitOutput(user: user, limits: limits))
             }
         }
     }
@@ -94,23 +86,7 @@ struct LimitCommand: AsyncParsableCommand {
     }
 }
 
-/// `{"limit","source","user"}`; `limit` is null when unlimited or cleared.
-struct LimitOutput: CommandResult {
-    var user: String?
-    var limit: Int?
-    var source: String
-
-    enum CodingKeys: String, CodingKey { case user, limit, source }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(user, forKey: .user)
-        try c.encode(limit, forKey: .limit)
-        try c.encode(source, forKey: .source)
-    }
-}
-
-extension LimitOutput {
+extension LimitOutput: CommandResult {
     /// `USER: N tokens per cycle (SOURCE)`, or `unlimited`.
     func renderTable() throws -> String {
         "\(user ?? "default"): \(limit.map { "\($0) tokens per cycle" } ?? "unlimited") (\(source))\n"

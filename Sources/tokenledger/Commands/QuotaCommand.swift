@@ -65,7 +65,8 @@ struct QuotaCommand: AsyncParsableCommand {
                         user: user, callID: callID, tokens: tokens, ttl: ttl.map { .seconds($0) })
                 }
                 try formatter.print(
-                    DecisionWithCall(reservation.decision, status: reservation.status.rawValue, callID: callID))
+                    DecisionWithCall(
+                        decision: reservation.decision, status: reservation.status.rawValue, callID: callID))
                 if reservation.status == .denied { throw ExitCode(ExitStatus.quotaDenied.rawValue) }
             }
         }
@@ -74,7 +75,11 @@ struct QuotaCommand: AsyncParsableCommand {
     struct Settle: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "settle",
-            abstract: "Replace a call's reservation with its actual usage, exactly once.")
+            abstract: "Replace a call's reservation with its actual usage, exactly once.",
+            discussion: """
+                A repeat with the same total prints applied false. A call id already recorded with another \
+                total exits 65 (a conflict): nothing changes and the lease stays.
+                """)
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var format: JSONFormatOptions
@@ -101,7 +106,7 @@ struct QuotaCommand: AsyncParsableCommand {
                     try await repository.settle(
                         user: user, callID: callID, usage: usage, model: model, provider: provider)
                 }
-                try formatter.print(SettleOutput(result, callID: callID))
+                try formatter.print(SettleOutput(result: result, callID: callID))
                 noteAmendment(result)
             }
         }
@@ -126,64 +131,8 @@ struct QuotaCommand: AsyncParsableCommand {
     }
 }
 
-/// `{"call_id","released_tokens","user"}`.
-struct ReleaseOutput: CommandResult {
-    var user: String
-    var callID: String
-    var releasedTokens: Int
-    enum CodingKeys: String, CodingKey {
-        case user
-        case callID = "call_id"
-        case releasedTokens = "released_tokens"
-    }
-}
-
 extension QuotaDecision: CommandResult {}
 
-/// `quota reserve`'s result: the decision's fields plus `"call_id"` and `"status"`.
-struct DecisionWithCall: CommandResult {
-    var decision: QuotaDecision
-    var status: String
-    var callID: String
-
-    init(_ decision: QuotaDecision, status: String, callID: String) {
-        self.decision = decision
-        self.status = status
-        self.callID = callID
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case status
-        case callID = "call_id"
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        try decision.encode(to: encoder)
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(status, forKey: .status)
-        try c.encode(callID, forKey: .callID)
-    }
-}
-
-/// `quota settle`'s result: the record result's fields plus `"call_id"` and `"released_tokens"`.
-struct SettleOutput: CommandResult {
-    var result: RecordResult
-    var callID: String
-
-    init(_ result: RecordResult, callID: String) {
-        self.result = result
-        self.callID = callID
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case callID = "call_id"
-        case releasedTokens = "released_tokens"
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        try result.encode(to: encoder)
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(callID, forKey: .callID)
-        try c.encode(result.releasedTokens, forKey: .releasedTokens)
-    }
-}
+extension DecisionWithCall: CommandResult {}
+extension SettleOutput: CommandResult {}
+extension ReleaseOutput: CommandResult {}

@@ -9,7 +9,8 @@ struct RecordCommand: AsyncParsableCommand {
         abstract: "Record one call's token usage for a user (idempotent per call id).",
         discussion: """
             Prints {"applied","cycle","total_tokens","user"}; applied is false when the call id was already \
-            recorded. Give the counts with --input/--output (and the optional subsets), or a raw provider \
+            recorded with the same total. The same call id with another total exits 65 (a conflict; nothing \
+            changes). Give the counts with --input/--output (and the optional subsets), or a raw provider \
             response with --response FILE (or - for stdin).
             """
     )
@@ -97,6 +98,8 @@ struct RecordCommand: AsyncParsableCommand {
                 noteAmendment(result)
             case .spooled:
                 try formatter.print(SpooledOutput(user: user, callID: callID))
+            case .conflict(let conflict):
+                throw conflict
             case .rejected(let error), .failed(let error):
                 throw error
             }
@@ -104,22 +107,7 @@ struct RecordCommand: AsyncParsableCommand {
     }
 }
 
-/// `{"call_id","spooled":true,"user"}`: the event is in the local spool, to be replayed.
-struct SpooledOutput: CommandResult {
-    var spooled = true
-    var user: String
-    var callID: String
-
-    init(user: String, callID: String) {
-        self.user = user
-        self.callID = callID
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case spooled, user
-        case callID = "call_id"
-    }
-}
+extension SpooledOutput: CommandResult {}
 
 /// The spool named by the configuration (`TOKENLEDGER_SPOOL_DIR`), or `nil` when it is not set.
 func openSpool(_ global: GlobalOptions) async throws -> EventSpool? {

@@ -27,11 +27,18 @@ struct ServeCommand: AsyncParsableCommand {
         name: .customLong("max-body-bytes"),
         help: "The largest request body in bytes (default 8388608 = 8 MiB); a larger one is answered 413.")
     var maxBodyBytes: Int = ServerConfiguration.defaultBodyLimit
+    @Option(
+        name: .customLong("pool-wait"),
+        help: "Seconds a request waits for a free Redis connection before it fails (default 5).")
+    var poolWait: Double = 5
 
     func validate() throws {
         if !(0...65535).contains(port) { throw ArgumentParser.ValidationError("--port must be 0 to 65535") }
         if maxBodyBytes < 1 || maxBodyBytes > 1 << 30 {
             throw ArgumentParser.ValidationError("--max-body-bytes must be 1 to \(1 << 30)")
+        }
+        if !(poolWait > 0 && poolWait <= 3600) {
+            throw ArgumentParser.ValidationError("--pool-wait must be more than 0 and at most 3600 seconds")
         }
     }
 
@@ -42,7 +49,8 @@ struct ServeCommand: AsyncParsableCommand {
             local.spoolDirectory = try await global.localSettings().spoolDirectory
             let configuration = try ServerConfiguration(
                 host: host, port: port, bodyLimit: maxBodyBytes,
-                ledger: TokenLedgerConfiguration(redis: ledger.redis, ledger: ledger.ledger, local: local))
+                ledger: TokenLedgerConfiguration(redis: ledger.redis, ledger: ledger.ledger, local: local),
+                poolWait: .milliseconds(Int64((poolWait * 1000).rounded())))
             var logger = Logger(label: "tokenledger.serve")
             logger.logLevel =
                 ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info

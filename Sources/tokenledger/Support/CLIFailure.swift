@@ -78,6 +78,7 @@ func cliMessage(for error: any Error) -> String {
         error.message + "; give the counts with record --input N --output N"
     case let error as ExtractionError: error.message
     case let error as LedgerError: error.message
+    case let error as CallConflict: error.message
     case is QuotaExceededError, is QuotaUnavailableError: "\(error)"
     case is RankFileError: sentence(for: error)
     // Never a Swift type or case name, nor a Foundation domain (ErrorSentence.swift).

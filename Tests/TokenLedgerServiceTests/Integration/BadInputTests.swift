@@ -165,6 +165,35 @@ struct BadInputTests {
         }
     }
 
+    @Test("a settle repeating a call id with another total is a 409 problem and keeps the lease; the same total is 200")
+    func settleConflict() async throws {
+        try await withService { service in
+            let reserved = try await service.send(
+                .post, "/v1/reservations", key: service.appKey, body: json(["user": "s", "call_id": "c", "tokens": 50]))
+            #expect(reserved.status == 201)
+            let recorded = try await service.send(
+                .post, "/v1/usage", key: service.appKey,
+                body: json(["user": "s", "call_id": "c", "input_tokens": 10, "output_tokens": 5]))
+            #expect(recorded.status == 200)
+            let conflict = try await service.send(
+                .post, "/v1/reservations/c/settle", key: service.appKey,
+                body: json(["user": "s", "input_tokens": 10, "output_tokens": 7]))
+            #expect(conflict.status == 409)
+            #expect(conflict.json["code"] as? String == "call_conflict")
+            #expect(conflict.json["field"] as? String == "call_id")
+            let detail = conflict.json["detail"] as? String ?? ""
+            #expect(detail.contains("15") && detail.contains("17"), "\(detail)")
+            #expect((try await service.repository.check(user: "s")).reserved == 50, "the lease stays")
+            let retry = try await service.send(
+                .post, "/v1/reservations/c/settle", key: service.appKey,
+                body: json(["user": "s", "input_tokens": 10, "output_tokens": 5]))
+            #expect(retry.status == 200 && retry.json["applied"] as? Bool == false)
+            #expect(retry.json["released_tokens"] as? Int == 50)
+            let usage = try await service.repository.usage(user: "s")
+            #expect(usage.calls == 1 && usage.totalTokens == 15)
+        }
+    }
+
     @Test("a wrong method on a known path is 405 with Allow; an unknown path is 404")
     func methodNotAllowed() async throws {
         try await withService { service in

@@ -140,7 +140,7 @@ struct EndpointTests {
                 .post, "/v1/usage", key: service.appKey,
                 body: json(["user": "erin", "call_id": "a", "input_tokens": 30, "output_tokens": 40]))
             _ = try await service.send(.put, "/v1/users/dave/limit", body: json(["tokens": 500]))
-            let got = try await service.send(.get, "/v1/users/dave/limit", key: service.readKey)
+            let got = try await service.send(.get, "/v1/users/dave/limit")
             #expect(got.text == #"{"limit":500,"source":"user","user":"dave"}"# + "\n")
             let cleared = try await service.send(.delete, "/v1/users/dave/limit")
             #expect(cleared.text == #"{"limit":null,"source":"cleared","user":"dave"}"# + "\n")

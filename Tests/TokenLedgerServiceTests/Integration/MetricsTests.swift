@@ -44,4 +44,27 @@ struct MetricsTests {
             #expect(!answer.text.contains("secret-user"))
         }
     }
+
+    @Test("an unknown path is counted under route=\"unmatched\", never under its raw path")
+    func unmatchedRoute() async throws {
+        try await withService { service in
+            let raw = "/v1/no-such-route/secret-user-7"
+            #expect(try await service.send(.get, raw, key: .some(nil)).status == 404)
+            #expect(try await service.send(.get, raw).status == 404)
+            #expect(try await service.send(.delete, "/v2/secret-user-8").status == 404)
+            let answer = try await service.send(.get, "/metrics", key: .some(nil))
+            let samples = try PrometheusText.parse(answer.text).get()
+            let unmatched = samples.filter {
+                $0.name == "tokenledger_http_requests_total" && $0.labels["route"] == "unmatched"
+            }
+            let gets = unmatched.first { $0.labels["method"] == "GET" && $0.labels["status"] == "404" }
+            #expect(gets?.value == 2, "\(unmatched)")
+            #expect(unmatched.contains { $0.labels["method"] == "DELETE" && $0.labels["status"] == "404" })
+            #expect(!answer.text.contains("secret-user") && !answer.text.contains("no-such-route"))
+            #expect(
+                !samples.contains {
+                    $0.name == "tokenledger_http_requests_total" && $0.labels["route"]?.contains("v2") == true
+                })
+        }
+    }
 }

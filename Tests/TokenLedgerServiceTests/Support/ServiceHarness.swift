@@ -100,7 +100,10 @@ func withService<T: Sendable>(
             ledger: TokenLedgerConfiguration(
                 redis: redisConfiguration, ledger: try LedgerConfiguration(namespace: namespace),
                 local: .init(spoolDirectory: spoolDirectory)),
-            recordTimeout: recordTimeout)
+            recordTimeout: recordTimeout,
+            // A long wait for a free pooled connection: 20 concurrent requests on a loaded 2-core
+            // machine can hold all 16 connections for long; waiting changes no result.
+            poolWait: .seconds(120))
         let server = try TokenLedgerServer(configuration: configuration)
         let keys = try await testKeys(server: server, namespace: namespace)
         do {

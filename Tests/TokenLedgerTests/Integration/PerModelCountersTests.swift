@@ -50,9 +50,12 @@ struct PerModelCountersTests {
                 #expect(result.applied)
                 events.append(event)
                 if index % 7 == 0 {
-                    // A replay of an earlier call, under another model name: still a duplicate.
+                    // A replay of an earlier call (its usage), under another model name: still a duplicate.
+                    let earlier = events[index / 2]
                     let replay = try await repository.record(
-                        user: "m", callID: "c\(index / 2)", usage: usage, model: "gpt-4o-mini", at: instant)
+                        user: "m", callID: "c\(index / 2)",
+                        usage: UsageRecord(inputTokens: earlier.input, outputTokens: earlier.output),
+                        model: "gpt-4o-mini", at: instant)
                     #expect(!replay.applied)
                 }
             }

@@ -138,6 +138,69 @@ struct PipelinedRecorderTests {
         }
     }
 
+    @Test(
+        "after SCRIPT FLUSH, 3,000 fire-and-forget records all apply with one script reload, not a pooled call each, also while the pool is busy"
+    )
+    func scriptFlushReloadsOnce() async throws {
+        try await withRedisServer { server async throws in
+            let metrics = TestMetrics()
+            // One pooled connection, which the test holds while the records meet NOSCRIPT: nothing
+            // can load the script through the pool until it is released.
+            let pool = RedisConnectionPool(
+                configuration: server.configuration, options: .init(maximumConnections: 1, waitTimeout: .seconds(300)),
+                metrics: metrics)
+            let repository = try TokenRepository(
+                pool: pool, configuration: try LedgerConfiguration(namespace: uniqueNamespace("flush")))
+            let recorder = UsageRecorder(
+                repository: repository, options: .init(pipeline: .init()), metrics: LedgerMetrics(factory: metrics))
+            async let recorderRunning: Void = recorder.run()
+            // The settings and schema check are cached, so every record below takes the pipeline.
+            _ = await recorder.record(user: "warm", callID: "warm", usage: UsageRecord(inputTokens: 1, outputTokens: 0))
+            let start = Date()
+            _ = try await pool.send(RedisCommand("SCRIPT", "FLUSH"))
+            func pooled() -> Int {
+                metrics.timers(label: "tokenledger_redis_round_trip_seconds", dimensions: [("path", "pool")]).first?
+                    .values.count ?? 0
+            }
+            let pooledBefore = pooled()
+            let commandsBefore = metrics.pipelineCommands
+            let total = 3000
+            let (holding, held) = AsyncStream<Void>.makeStream()
+            async let holder: Bool = pool.withConnection { _ in
+                held.yield()
+                // Released once every record met NOSCRIPT and someone waits for the pool to load it.
+                return await waitUntil(timeout: .seconds(300)) {
+                    metrics.pipelineCommands >= commandsBefore + total && metrics.poolWaiting >= 1
+                }
+            }
+            for await _ in holding { break }
+            await withTaskGroup(of: Void.self) { group in
+                for lane in 0..<32 {
+                    group.addTask {
+                        for index in stride(from: lane, to: total, by: 32) {
+                            let e = event(index, users: 10)
+                            await recorder.recordInBackground(user: e.user, callID: e.callID, usage: e.usage)
+                        }
+                    }
+                }
+            }
+            #expect(try await holder, "every record met NOSCRIPT while the pool was held")
+            let applied = await waitUntil(timeout: .seconds(300)) {
+                metrics.counterValue("tokenledger_records_total", [("result", "applied")]) >= total + 1
+            }
+            #expect(applied, "applied \(metrics.counterValue("tokenledger_records_total", [("result", "applied")]))")
+            #expect(metrics.counterValue("tokenledger_records_total", [("result", "failed")]) == 0)
+            // The reload itself, the cycle index of 10 users and stragglers whose NOSCRIPT came after
+            // the reload: far fewer than one pooled call per record.
+            let calls = pooled() - pooledBefore
+            #expect(calls < total / 10, "\(calls) pooled calls for \(total) records")
+            try await expectTotals(repository, events: total, users: 10, since: start)
+            await recorder.shutdown()
+            try await recorderRunning
+            await pool.close()
+        }
+    }
+
     @Test("a paused Redis: pipelined records are spooled within their bound and replayed, none lost")
     func pausedWithSpool() async throws {
         try await withRedisServer { server async throws in

@@ -50,17 +50,31 @@ struct ScriptReplyTests {
         #expect(try script.decode(.array([.bulk(Array("retired".utf8)), .bulk(Array("2024-01-01".utf8))])) == .retired)
         #expect(
             try script.decode(.array([.bulk(Array("applied".utf8)), .integer(10), .integer(2), .integer(5)]))
-                == .counted(.applied, totalTokens: 10, calls: 2, releasedTokens: 5, indexDue: false))
+                == .counted(.applied, totalTokens: 10, calls: 2, releasedTokens: 5, indexDue: false, recordedTokens: 0))
         #expect(
             try script.decode(
                 .array([.bulk(Array("applied".utf8)), .integer(10), .integer(2), .integer(5), .integer(1)]))
-                == .counted(.applied, totalTokens: 10, calls: 2, releasedTokens: 5, indexDue: true))
+                == .counted(.applied, totalTokens: 10, calls: 2, releasedTokens: 5, indexDue: true, recordedTokens: 0))
         #expect(
             try script.decode(.array([.bulk(Array("late".utf8)), .integer(10), .integer(2)]))
-                == .counted(.late, totalTokens: 10, calls: 2, releasedTokens: 0, indexDue: false))
+                == .counted(.late, totalTokens: 10, calls: 2, releasedTokens: 0, indexDue: false, recordedTokens: 0))
         #expect(
             try script.decode(.array([.bulk(Array("duplicate".utf8)), .bulk(Array("10".utf8)), .integer(2)]))
-                == .counted(.duplicate, totalTokens: 10, calls: 2, releasedTokens: 0, indexDue: false))
+                == .counted(
+                    .duplicate, totalTokens: 10, calls: 2, releasedTokens: 0, indexDue: false, recordedTokens: 0))
+        // The recorded total of a duplicate: settle.lua's sixth value, record.lua's fourth.
+        #expect(
+            try script.decode(
+                .array([
+                    .bulk(Array("duplicate".utf8)), .integer(10), .integer(2), .integer(0), .integer(0), .integer(7),
+                ]))
+                == .counted(
+                    .duplicate, totalTokens: 10, calls: 2, releasedTokens: 0, indexDue: false, recordedTokens: 7))
+        #expect(
+            try Self.record().decode(
+                .array([.bulk(Array("duplicate".utf8)), .integer(10), .integer(2), .integer(7), .integer(1)]))
+                == .counted(.duplicate, totalTokens: 10, calls: 2, releasedTokens: 0, indexDue: true, recordedTokens: 7)
+        )
         #expect(script.script == .settle && Self.record().script == .record)
         #expect(script.keys.count == 8 && Self.record().keys.count == 5)
     }

@@ -162,15 +162,15 @@ def test_report_sorts_and_cuts_to_top(app: TokenLedgerClient, reader: TokenLedge
 
 
 def test_limits_set_get_clear(admin: TokenLedgerClient, reader: TokenLedgerClient, user: str) -> None:
-    assert reader.get_limit(user).source in ("none", "default")
+    assert admin.get_limit(user).source in ("none", "default")
     set_result = admin.set_limit(user, 5000)
     assert isinstance(set_result, Limit)
     assert (set_result.user, set_result.limit, set_result.source) == (user, 5000, "user")
-    assert (reader.get_limit(user).limit, reader.get_limit(user).source) == (5000, "user")
+    assert (admin.get_limit(user).limit, admin.get_limit(user).source) == (5000, "user")
     assert reader.usage(user).limit == 5000
     cleared = admin.clear_limit(user)
     assert (cleared.limit, cleared.source) == (None, "cleared")
-    assert reader.get_limit(user).source in ("none", "default")
+    assert admin.get_limit(user).source in ("none", "default")
 
 
 def test_cycle_policy_moves_the_users_cycle(admin: TokenLedgerClient, app: TokenLedgerClient, reader: TokenLedgerClient, user: str) -> None:
@@ -192,7 +192,7 @@ def test_user_ids_with_reserved_url_characters_round_trip(app: TokenLedgerClient
     assert reader.usage(odd).reserved == 9
     assert app.release(odd, odd_call).released_tokens == 9
     admin.set_limit(odd, 77)
-    assert reader.get_limit(odd).limit == 77
+    assert admin.get_limit(odd).limit == 77
     usage = reader.usage(odd)
     assert (usage.user, usage.total_tokens, usage.limit) == (odd, 5, 77)
     assert reader.usage(user).total_tokens == 0

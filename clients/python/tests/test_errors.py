@@ -99,7 +99,29 @@ def test_a_recorded_call_id_with_another_total_is_a_conflict(app: TokenLedgerCli
     with pytest.raises(Conflict) as caught:
         app.record(user, the_call, 10, 6)
     assert_problem(caught.value, 409)
+    assert caught.value.code == "call_conflict" and caught.value.field == "call_id"
     assert (reader.usage(user).total_tokens, reader.usage(user).calls) == (15, 1)
+
+
+def test_a_settle_with_another_total_is_a_conflict_and_keeps_the_lease(app: TokenLedgerClient, reader: TokenLedgerClient, user: str) -> None:
+    the_call = call_id()
+    app.reserve(user, the_call, 40)
+    app.record(user, the_call, 10, 5)
+    with pytest.raises(Conflict) as caught:
+        app.settle(user, the_call, 10, 7)
+    assert_problem(caught.value, 409)
+    assert caught.value.code == "call_conflict"
+    assert "15" in caught.value.detail and "17" in caught.value.detail
+    assert (reader.usage(user).reserved, reader.usage(user).total_tokens) == (40, 15)
+    retry = app.settle(user, the_call, 10, 5)
+    assert retry.applied is False
+    assert reader.usage(user).reserved == 0
+
+
+def test_a_read_key_may_not_read_a_limit(reader: TokenLedgerClient, user: str) -> None:
+    with pytest.raises(PermissionDenied) as caught:
+        reader.get_limit(user)
+    assert_problem(caught.value, 403)
 
 
 def test_a_denied_reservation_is_quota_exceeded_with_the_decision(app: TokenLedgerClient, admin: TokenLedgerClient, user: str) -> None:

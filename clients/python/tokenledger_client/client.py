@@ -116,14 +116,11 @@ class TokenLedgerClient:
             Conflict: The call id was already recorded with another total (409).
             AuthenticationError, PermissionDenied, Unavailable, TokenLedgerError: see :mod:`.errors`.
         """
-        body: Dict[str, Any] = {
-            "user": user,
-            "call_id": call_id,
-            "input_tokens": input_tokens,
-            "output_tokens": output_tokens,
-        }
-        _put_optional(
-            body,
+        body = _usage_body(
+            user,
+            input_tokens,
+            output_tokens,
+            call_id=call_id,
             cached_input_tokens=cached_input_tokens,
             cache_write_tokens=cache_write_tokens,
             reasoning_tokens=reasoning_tokens,
@@ -237,10 +234,15 @@ class TokenLedgerClient:
 
         Returns:
             The record result (``released_tokens``: what the lease held).
+
+        Raises:
+            Conflict: The call id was already recorded with another total (409, code
+                ``call_conflict``); nothing changed and the lease stays.
         """
-        body: Dict[str, Any] = {"user": user, "input_tokens": input_tokens, "output_tokens": output_tokens}
-        _put_optional(
-            body,
+        body = _usage_body(
+            user,
+            input_tokens,
+            output_tokens,
             cached_input_tokens=cached_input_tokens,
             cache_write_tokens=cache_write_tokens,
             reasoning_tokens=reasoning_tokens,
@@ -285,7 +287,7 @@ class TokenLedgerClient:
     # -- administration ----------------------------------------------------------------------
 
     def get_limit(self, user: str) -> Limit:
-        """The limit that applies to ``user`` and where it comes from (``GET /v1/users/{user}/limit``)."""
+        """The limit that applies to ``user`` and where it comes from (``GET /v1/users/{user}/limit``; admin)."""
         return Limit.from_json(self._request("GET", "/v1/users/%s/limit" % _segment(user)))
 
     def set_limit(self, user: str, tokens: int) -> Limit:
@@ -436,6 +438,13 @@ class TokenLedgerClient:
                     "%s %s: cannot reach %s (%s)" % (method, path.split("?", 1)[0], self.base_url, reason)
                 ) from error
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _usage_body(user: str, input_tokens: int, output_tokens: int, **optional: Any) -> Dict[str, Any]:
+    """The JSON body of a record or settle: the user, the two counts and each optional field given."""
+    body: Dict[str, Any] = {"user": user, "input_tokens": input_tokens, "output_tokens": output_tokens}
+    _put_optional(body, **optional)
+    return body
 
 
 def _put_optional(body: Dict[str, Any], **values: Any) -> None:

@@ -44,8 +44,27 @@ def _build(cls: Type[T], data: Dict[str, Any], **overrides: Any) -> T:
     return cls(**values)
 
 
+M = TypeVar("M", bound="_Model")
+
+
+class _Model:
+    """The decoding every result shares: ``from_json`` builds the dataclass from the JSON object,
+    each field from the member of its name; a result whose fields nest other results names them in
+    ``_nested``."""
+
+    @classmethod
+    def _nested(cls, data: Dict[str, Any]) -> Dict[str, Any]:
+        """The fields decoded otherwise than as they are in ``data`` (none by default)."""
+        return {}
+
+    @classmethod
+    def from_json(cls: Type[M], data: Dict[str, Any]) -> M:
+        """Decodes the service's JSON object."""
+        return _build(cls, data, **cls._nested(data))
+
+
 @dataclass
-class RecordResult:
+class RecordResult(_Model):
     """The result of recording usage (``record``, ``record_response``) or of ``settle``.
 
     Attributes:
@@ -75,13 +94,12 @@ class RecordResult:
     raw: Dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_json(cls, data: Dict[str, Any]) -> "RecordResult":
-        """Decodes the service's JSON object."""
-        return _build(cls, data, spooled=bool(data.get("spooled", False)))
+    def _nested(cls, data: Dict[str, Any]) -> Dict[str, Any]:
+        return {"spooled": bool(data.get("spooled", False))}
 
 
 @dataclass
-class QuotaDecision:
+class QuotaDecision(_Model):
     """A quota decision (``check``, and the decision inside a reservation or a denial).
 
     Attributes:
@@ -105,11 +123,6 @@ class QuotaDecision:
     remaining: Optional[int] = None
     requested: int = 0
     raw: Dict[str, Any] = field(default_factory=dict, repr=False)
-
-    @classmethod
-    def from_json(cls, data: Dict[str, Any]) -> "QuotaDecision":
-        """Decodes the service's JSON object."""
-        return _build(cls, data)
 
 
 @dataclass
@@ -143,7 +156,7 @@ class Reservation:
 
 
 @dataclass
-class Release:
+class Release(_Model):
     """The result of releasing a reservation.
 
     Attributes:
@@ -158,14 +171,9 @@ class Release:
     released_tokens: int = 0
     raw: Dict[str, Any] = field(default_factory=dict, repr=False)
 
-    @classmethod
-    def from_json(cls, data: Dict[str, Any]) -> "Release":
-        """Decodes the service's JSON object."""
-        return _build(cls, data)
-
 
 @dataclass
-class ModelUsage:
+class ModelUsage(_Model):
     """One model's share of a user's usage in a cycle."""
 
     input_tokens: int = 0
@@ -174,14 +182,9 @@ class ModelUsage:
     calls: int = 0
     raw: Dict[str, Any] = field(default_factory=dict, repr=False)
 
-    @classmethod
-    def from_json(cls, data: Dict[str, Any]) -> "ModelUsage":
-        """Decodes the service's JSON object."""
-        return _build(cls, data)
-
 
 @dataclass
-class UserUsage:
+class UserUsage(_Model):
     """A user's usage in one cycle (``usage``, and each row of a report).
 
     Attributes:
@@ -219,16 +222,13 @@ class UserUsage:
     raw: Dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_json(cls, data: Dict[str, Any]) -> "UserUsage":
-        """Decodes the service's JSON object."""
+    def _nested(cls, data: Dict[str, Any]) -> Dict[str, Any]:
         models = data.get("models") or {}
-        return _build(
-            cls, data, models={name: ModelUsage.from_json(value) for name, value in models.items()}
-        )
+        return {"models": {name: ModelUsage.from_json(value) for name, value in models.items()}}
 
 
 @dataclass
-class ReportTotals:
+class ReportTotals(_Model):
     """The sums over a report's users (``users`` is how many there are)."""
 
     users: int = 0
@@ -242,14 +242,9 @@ class ReportTotals:
     reserved: int = 0
     raw: Dict[str, Any] = field(default_factory=dict, repr=False)
 
-    @classmethod
-    def from_json(cls, data: Dict[str, Any]) -> "ReportTotals":
-        """Decodes the service's JSON object."""
-        return _build(cls, data)
-
 
 @dataclass
-class Report:
+class Report(_Model):
     """Every user's usage in one cycle (``report``).
 
     Attributes:
@@ -265,18 +260,15 @@ class Report:
     raw: Dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_json(cls, data: Dict[str, Any]) -> "Report":
-        """Decodes the service's JSON object."""
-        return _build(
-            cls,
-            data,
-            users=[UserUsage.from_json(row) for row in data.get("users") or []],
-            totals=ReportTotals.from_json(data.get("totals") or {}),
-        )
+    def _nested(cls, data: Dict[str, Any]) -> Dict[str, Any]:
+        return {
+            "users": [UserUsage.from_json(row) for row in data.get("users") or []],
+            "totals": ReportTotals.from_json(data.get("totals") or {}),
+        }
 
 
 @dataclass
-class Limit:
+class Limit(_Model):
     """A user's token limit and where it comes from.
 
     Attributes:
@@ -291,14 +283,9 @@ class Limit:
     source: str = ""
     raw: Dict[str, Any] = field(default_factory=dict, repr=False)
 
-    @classmethod
-    def from_json(cls, data: Dict[str, Any]) -> "Limit":
-        """Decodes the service's JSON object."""
-        return _build(cls, data)
-
 
 @dataclass
-class CyclePolicy:
+class CyclePolicy(_Model):
     """A user's billing cycle policy and the cycle it puts now in.
 
     Attributes:
@@ -320,11 +307,6 @@ class CyclePolicy:
     cycle: str = ""
     cycle_end: str = ""
     raw: Dict[str, Any] = field(default_factory=dict, repr=False)
-
-    @classmethod
-    def from_json(cls, data: Dict[str, Any]) -> "CyclePolicy":
-        """Decodes the service's JSON object."""
-        return _build(cls, data)
 
 
 @dataclass
