@@ -85,7 +85,9 @@ extension TokenLedgerServer {
         } catch {
             logger.warning("not ready: the script check failed", metadata: ["error": "\(Problem.detail(of: error))"])
             let kind = (error as? RedisError)?.code.rawValue ?? "\(ErrorCategory.of(error))"
-            return try notReady("ok", schema, "the Lua scripts could not be checked (\(kind))")
+            // Redis may have gone away between the schema read and the script check.
+            let redis = ErrorCategory.of(error) == .unavailable ? "unavailable" : "ok"
+            return try notReady(redis, schema, "the Lua scripts could not be checked (\(kind))")
         }
         if let problem {
             logger.warning("not ready: lua scripts are not loaded", metadata: ["reason": "\(problem)"])
