@@ -25,13 +25,11 @@ extension UsageRecorder {
                 "usage rejected", metadata: [LoggingKeys.callID: "\(callID)", LoggingKeys.error: "\(error)"])
             return
         }
-        await enqueueInBackground(event, afterNoScript: false)
+        await enqueueInBackground(event)
     }
 
     /// Queues a validated fire-and-forget record on the pipeline (or hands it to a follow-up).
-    /// `afterNoScript`: it was answered `NOSCRIPT` once and resent after a reload; a second
-    /// `NOSCRIPT` sends it through the pool, which loads the script itself.
-    func enqueueInBackground(_ event: SpooledEvent, afterNoScript: Bool) async {
+    func enqueueInBackground(_ event: SpooledEvent) async {
         guard let pipeline, repository.cachedSettings() != nil, repository.schemaKnownWritable,
             let slot = slot(of: event, for: pipeline)
         else {
@@ -55,7 +53,7 @@ extension UsageRecorder {
                 return nil
             }
         } completion: { result in
-            self.finishInBackground(event, prepared: built.write, result: result, afterNoScript: afterNoScript)
+            self.finishInBackground(event, prepared: built.write, result: result)
         }
     }
 
@@ -75,7 +73,12 @@ extension UsageRecorder {
         try Validation.validateEventInstant(event.at)
     }
 
-    func submit(_ event: SpooledEvent) async -> RecordOutcome {
+    /// Records one event and waits for the outcome (counted in metrics): the pool or the shared
+    /// pipeline, within the record bound when a spool is configured.
+    ///
+    /// - Parameter preferPipeline: Use the pipeline even for a lone caller (follow-ups resent after a
+    ///   script reload, which arrive one by one but are many).
+    func submit(_ event: SpooledEvent, preferPipeline: Bool = false) async -> RecordOutcome {
         do {
             try Self.validate(event)
         } catch {
@@ -89,7 +92,7 @@ extension UsageRecorder {
         // it (recordTimeout): while Redis stalls, later records then use the pipeline, whose
         // deadlines are short, instead of pinning one pooled connection each.
         let alone = awaitedInFlight.add(1, ordering: .relaxed).newValue == 1
-        let pipeline = alone && options.loneCallerUsesPool ? nil : self.pipeline
+        let pipeline = alone && options.loneCallerUsesPool && !preferPipeline ? nil : self.pipeline
         let operation: @Sendable () async throws -> RecordResult = {
             defer { self.awaitedInFlight.subtract(1, ordering: .relaxed) }
             if let pipeline {
@@ -203,7 +206,7 @@ extension UsageRecorder {
 
     /// Handles a fire-and-forget record's replies, on a pipeline lane thread.
     private func finishInBackground(
-        _ event: SpooledEvent, prepared: PreparedWrite?, result: Result<[RedisReply], RedisError>, afterNoScript: Bool
+        _ event: SpooledEvent, prepared: PreparedWrite?, result: Result<[RedisReply], RedisError>
     ) {
         switch result {
         case .success(var replies):
@@ -219,12 +222,8 @@ extension UsageRecorder {
             if Self.isNoScript(replies[0]) {
                 // It never ran. The first NOSCRIPT after a flush reloads the script once (through
                 // the pool) while the others wait, then they go back to the pipeline.
-                if afterNoScript {
-                    later { _ = await self.submit(event) }
-                } else {
-                    let seen = ContinuousClock.now
-                    later { await self.resendAfterNoScript(event, seen: seen) }
-                }
+                let seen = ContinuousClock.now
+                later { await self.resendAfterNoScript(event, seen: seen) }
                 return
             }
             do {
@@ -273,14 +272,20 @@ extension UsageRecorder {
     }
 
     /// A fire-and-forget record answered `NOSCRIPT` (seen at `seen`): the first one records through
-    /// the pool, which loads the script; the others wait for it and are queued on the pipeline again.
+    /// the pool, which loads the script; the others wait for it and are sent on the pipeline again.
+    ///
+    /// They are resent through ``submit(_:preferPipeline:)``, awaited in this follow-up, not queued
+    /// as fire-and-forget groups again: the follow-up may run while the recorder shuts down, after
+    /// the pipeline stopped taking groups, and `submit` then takes the pool (a group queued on a
+    /// stopped pipeline would fail, and without a spool the record would be lost). A second
+    /// `NOSCRIPT` on the awaited path goes to the pool too, which loads the script itself.
     private func resendAfterNoScript(_ event: SpooledEvent, seen: ContinuousClock.Instant) async {
         switch await scriptReload.enter(seen: seen) {
         case .load:
             _ = await submit(event)
             scriptReload.finish()
         case .loaded, .wait:
-            await enqueueInBackground(event, afterNoScript: true)
+            _ = await submit(event, preferPipeline: true)
         }
     }
 

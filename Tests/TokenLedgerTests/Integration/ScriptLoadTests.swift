@@ -79,4 +79,44 @@ struct ScriptLoadTests {
             try await recorderRunning
         }
     }
+
+    @Test("a script flush met during shutdown: every fire-and-forget record still applies, none lost (no spool)")
+    func flushDuringShutdown() async throws {
+        try await withRedisServer { server async throws in
+            let metrics = TestMetrics()
+            let pool = RedisConnectionPool(configuration: server.configuration)
+            // The default settings cache (no zero TTL), so fire-and-forget records take the pipeline.
+            let repository = try TokenRepository(
+                pool: pool, configuration: try LedgerConfiguration(namespace: "flush-stop"))
+            // Never run: its follow-ups (the NOSCRIPT resends) wait until shutdown() runs them, after
+            // it has stopped the pipeline, the order of a graceful stop that meets a flush.
+            let recorder = UsageRecorder(
+                repository: repository, options: .init(pipeline: .init(connections: 1)),
+                metrics: LedgerMetrics(factory: metrics))
+            _ = await recorder.record(
+                user: "warm", callID: "warm", usage: UsageRecord(inputTokens: 1, outputTokens: 0), at: testInstant)
+            _ = try await repository.settings()
+            #expect(repository.schemaKnownWritable && repository.cachedSettings() != nil)
+            _ = try await pool.send(RedisCommand("SCRIPT", "FLUSH"))
+            let commandsBefore = metrics.pipelineCommands
+            let total = 200
+            for index in 0..<total {
+                await recorder.recordInBackground(
+                    user: "f\(index % 7)", callID: "f\(index)", usage: UsageRecord(inputTokens: 3, outputTokens: 2),
+                    at: testInstant)
+            }
+            // Every record was sent and met NOSCRIPT before the shutdown: none applied yet.
+            #expect(await waitUntil(timeout: .seconds(120)) { metrics.pipelineCommands >= commandsBefore + total })
+            #expect(
+                metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "applied")]) == 1)
+            await recorder.shutdown()
+            #expect(
+                metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "applied")])
+                    == total + 1)
+            #expect(metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "failed")]) == 0)
+            let report = try await repository.report(at: testInstant)
+            #expect(report.totals.calls == total + 1 && report.totals.totalTokens == total * 5 + 1)
+            await pool.close()
+        }
+    }
 }
