@@ -12,8 +12,17 @@ import RedisClient
 ///
 /// Creating and revoking change both hashes in one Lua script (one slot, atomic), so no crash or
 /// race leaves a name without its record or a record without its name; revoking deletes the record,
-/// so the next ``authenticate(secret:)`` of that secret, in any process, returns `nil` (nothing is
-/// cached). Works against a standalone server and a Redis Cluster alike.
+/// so the next ``authenticate(secret:)`` of that secret, in any process, returns `nil`: every call
+/// asks Redis, and no answer is cached. What is remembered is only the parsing of a stored record:
+/// a record text read again unchanged is not decoded again (a changed or missing text is decoded
+/// or refused as the first time). Works against a standalone server and a Redis Cluster alike.
+///
+/// ### Pipelined lookups
+/// A store made with a ``RedisRoutedPipeline`` (``init(pool:namespace:pipeline:)``, or
+/// ``pipelined(by:)`` to share a ``UsageRecorder``'s) sends the `HGET` of ``authenticate(secret:)``
+/// through it: concurrent lookups (and the recorder's records) share one write and one read instead
+/// of taking a pooled connection for a round trip each. Once that pipeline is shut down, lookups
+/// take the pool again.
 ///
 /// ### Permissions
 /// ``authenticate(secret:)`` needs only `HGET` on `NS:{global}:apikeys`, which the documented
@@ -33,16 +42,39 @@ public struct APIKeyStore: Sendable {
     public let pool: RedisConnectionPool
     /// The keys of the namespace.
     public let keys: LedgerKeys
+    /// The pipeline ``authenticate(secret:)`` sends its lookup through; `nil`: the pool.
+    public private(set) var pipeline: RedisRoutedPipeline?
+    /// Stored records already parsed, by key id with their exact text.
+    let records: APIKeyRecordCache
 
     /// Creates a store for a namespace. Nothing is sent until a method is called.
     ///
     /// - Parameters:
     ///   - pool: The Redis pool (standalone or cluster).
     ///   - namespace: The key namespace, e.g. `"tl"`.
+    ///   - pipeline: Where ``authenticate(secret:)`` sends its lookup (shared with other callers);
+    ///     default `nil`: the pool. Made over the same pool (its mode and slot map).
     /// - Throws: ``ValidationError`` when the namespace is not valid.
-    public init(pool: RedisConnectionPool, namespace: String) throws(ValidationError) {
+    public init(
+        pool: RedisConnectionPool, namespace: String, pipeline: RedisRoutedPipeline? = nil
+    ) throws(ValidationError) {
         self.pool = pool
         self.keys = try LedgerKeys(namespace: namespace)
+        self.pipeline = pipeline
+        self.records = APIKeyRecordCache()
+    }
+
+    /// This store, sending the lookups of ``authenticate(secret:)`` through `recorder`'s shared
+    /// pipeline (``UsageRecorder/Options-swift.struct/pipeline``), coalesced with its records; the
+    /// same store when the recorder has no pipeline. The recorder's ``UsageRecorder/run()`` runs
+    /// the pipeline; after it stops, lookups take the pool.
+    ///
+    /// - Parameter recorder: A recorder over the same pool.
+    public func pipelined(by recorder: UsageRecorder) -> APIKeyStore {
+        guard let pipeline = recorder.pipeline else { return self }
+        var store = self
+        store.pipeline = pipeline
+        return store
     }
 
     /// Creates a key and returns it with its secret, which is not stored and cannot be shown again.
@@ -115,9 +147,10 @@ public struct APIKeyStore: Sendable {
     /// The key a bearer secret belongs to, or `nil` when the secret is malformed, unknown or
     /// revoked.
     ///
-    /// A malformed secret is refused without asking Redis; any other costs one round trip (`HGET` of
-    /// the key id's record). The secret's SHA-256 is compared with the stored one in constant time.
-    /// The secret is never logged nor put in an error.
+    /// A malformed secret is refused without asking Redis; any other costs one `HGET` of the key
+    /// id's record, through the ``pipeline`` when the store has one, else the pool. The secret's
+    /// SHA-256 is compared with the stored one in constant time. The secret is never logged nor put
+    /// in an error.
     ///
     /// - Parameter secret: The presented secret (the `Authorization: Bearer` value).
     /// - Returns: The key's name, role and creation time, or `nil`.
@@ -125,9 +158,22 @@ public struct APIKeyStore: Sendable {
     ///   ``LedgerError/Code/corruptData`` when the stored record is not one this store wrote.
     public func authenticate(secret: String) async throws -> APIKey? {
         guard let parsed = APIKeySecret(parsing: secret) else { return nil }
-        guard let text = try await pool.send(HGET(keys.apiKeys, field: parsed.keyID)) else { return nil }
-        let record = try APIKeyRecord(decoding: text, keyID: parsed.keyID, in: keys.apiKeys)
+        guard let text = try await storedRecord(HGET(keys.apiKeys, field: parsed.keyID)) else { return nil }
+        let record = try records.record(decoding: text, keyID: parsed.keyID, in: keys.apiKeys)
         return parsed.matches(sha256: record.sha256) ? record.key : nil
+    }
+
+    /// The stored record text: through the pipeline while it runs (a command still queued after
+    /// the pool's command timeout fails with `timeout`), else the pool.
+    private func storedRecord(_ command: HGET) async throws -> String? {
+        if let pipeline {
+            do {
+                return try await pipeline.send(command, deadline: .now + pool.configuration.commandTimeout)
+            } catch let error as RedisError where error.code == .poolClosed {
+                // The pipeline stopped (a shutdown): the pool still answers.
+            }
+        }
+        return try await pool.send(command)
     }
 
     /// Checks a key name: 1–64 bytes, each one of `A-Z a-z 0-9 _ . -`.

@@ -7,38 +7,76 @@ import TokenLedger
 /// unknown field is refused (not ignored), a wrong type or bad value names the field.
 struct JSONBody: Sendable {
     let fields: [String: BodyValue]
+    /// The `response` member's text as sent, when it is not a string (handed to the extractor as
+    /// the CLI hands it a file: no re-encoding).
+    let responseText: Data?
 
     /// Reads at most `limit` bytes of `request`'s body (413 past it, never read further), refuses
     /// invalid UTF-8 (naming the field it is in), malformed JSON, a non-object, and fields other
     /// than `allowed`.
     init(_ request: Request, limit: Int, allowed: Set<String>) async throws {
         let buffer = try await request.body.collect(upTo: limit)
-        let bytes = Array(buffer.readableBytesView)
-        if String(validating: bytes, as: UTF8.self) == nil {
+        try self.init(bytes: Array(buffer.readableBytesView), allowed: allowed)
+    }
+
+    /// Checks and parses a body's bytes (see ``BodyJSONParser``): invalid UTF-8 is refused naming
+    /// the field it is in, malformed JSON (a member given twice included), a non-object, and fields
+    /// other than `allowed`.
+    init(bytes: [UInt8], allowed: Set<String>) throws {
+        if !Self.isASCII(bytes), String(validating: bytes, as: UTF8.self) == nil {
             let field = Self.field(atFirstInvalidByteOf: bytes)
             throw ValidationError(
                 code: .invalidUTF8, field: field ?? "body",
                 message: field.map { "\($0) is not valid UTF-8 (invalid bytes are refused, never replaced)" }
                     ?? "the body is not valid UTF-8 (invalid bytes are refused, never replaced)")
         }
-        let value: BodyValue
+        let parsed: BodyJSONParser.Parsed
         do {
-            value = try JSONDecoder().decode(BodyValue.self, from: Data(bytes))
+            parsed = try BodyJSONParser.parse(bytes, keepingRawTextOf: "response")
         } catch {
+            if bytes.isEmpty {
+                throw ServiceError(.malformedJSON, field: "body", "the body is empty; send a JSON object")
+            }
+            let place = error.member.map { " in \(BodyJSONParser.quoted($0))" } ?? ""
             throw ServiceError(
-                .malformedJSON, field: "body",
-                bytes.isEmpty ? "the body is empty; send a JSON object" : "the body is not valid JSON")
+                .malformedJSON, field: error.isDuplicate ? error.member ?? "body" : "body",
+                "the body is not valid JSON: \(error.reason) (byte \(error.offset)\(place))")
         }
-        guard case .object(let fields) = value else {
-            throw ServiceError(.malformedJSON, field: "body", "the body must be a JSON object, not \(value.typeName)")
-        }
-        for name in fields.keys.sorted() where !allowed.contains(name) {
+        guard case .object(let fields) = parsed.value else {
             throw ServiceError(
-                .unknownField, field: name,
-                "unknown field \(String(reflecting: String(name.prefix(64)))); this endpoint takes: "
-                    + allowed.sorted().joined(separator: ", "))
+                .malformedJSON, field: "body", "the body must be a JSON object, not \(parsed.value.typeName)")
+        }
+        if !fields.keys.allSatisfy(allowed.contains) {
+            for name in fields.keys.sorted() where !allowed.contains(name) {
+                throw ServiceError(
+                    .unknownField, field: name,
+                    "unknown field \(String(reflecting: String(name.prefix(64)))); this endpoint takes: "
+                        + allowed.sorted().joined(separator: ", "))
+            }
         }
         self.fields = fields
+        if case .string? = fields["response"] {
+            self.responseText = nil
+        } else {
+            self.responseText = parsed.rawRange.map { Data(bytes[$0]) }
+        }
+    }
+
+    /// Whether every byte is ASCII (then the bytes are valid UTF-8 without a closer look).
+    static func isASCII(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { raw in
+            var index = 0
+            var high: UInt64 = 0
+            while index + 8 <= raw.count {
+                high |= raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                index += 8
+            }
+            while index < raw.count {
+                high |= UInt64(raw[index])
+                index += 1
+            }
+            return high & 0x8080_8080_8080_8080 == 0
+        }
     }
 
     /// The field a UTF-8 error is in: the last object key before the first invalid byte.
@@ -177,7 +215,7 @@ struct JSONBody: Sendable {
         switch fields["response"] {
         case nil, .null?: throw ServiceError(.missingField, field: "response", "response is required")
         case .string(let text)?: return Data(text.utf8)
-        case let value?: return try JSONEncoder().encode(value)
+        case let value?: return try responseText ?? JSONEncoder().encode(value)
         }
     }
 }

@@ -1,5 +1,6 @@
 import CoreMetrics
 import Foundation
+import Synchronization
 
 /// The service's own metrics, next to the library's (`tokenledger_records_total`, the spool
 /// gauges, the Redis pool's timers): never a user id or a raw path as a label.
@@ -11,13 +12,20 @@ import Foundation
 /// | `tokenledger_quota_decisions_total` | counter | `decision`: `allowed`, `denied` (checks and reservations) |
 struct ServiceMetrics: Sendable {
     let factory: any MetricsFactory
+    /// The request counter and timer of each route, method and status seen, made once: making
+    /// them per request asked the registry for each by its labels every time.
+    let requestMeters: RequestMeters
+
+    init(factory: any MetricsFactory) {
+        self.factory = factory
+        self.requestMeters = RequestMeters(factory: factory)
+    }
 
     /// Counts one answered request and its latency.
     func request(route: String, method: String, status: Int, duration: Duration) {
-        let dimensions = [("route", route), ("method", method), ("status", String(status))]
-        Counter(label: "tokenledger_http_requests_total", dimensions: dimensions, factory: factory).increment()
-        Timer(label: "tokenledger_http_request_seconds", dimensions: dimensions, factory: factory)
-            .recordNanoseconds(Self.nanoseconds(duration))
+        let meters = requestMeters.meters(route: route, method: method, status: status)
+        meters.counter.increment()
+        meters.timer.recordNanoseconds(Self.nanoseconds(duration))
     }
 
     /// Counts one quota decision.
@@ -32,4 +40,50 @@ struct ServiceMetrics: Sendable {
         let (seconds, attoseconds) = duration.components
         return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
+}
+
+/// The request counter and timer per route, method and status, each made on first use.
+///
+/// Bounded: past ``capacity`` combinations (routes and statuses are few; only a client sending
+/// unusual methods makes more), a combination not seen yet gets fresh handles each time, as before
+/// this cache: the same series, counted the same way.
+final class RequestMeters: Sendable {
+    /// The most combinations kept.
+    static let capacity = 1024
+
+    struct Key: Hashable, Sendable {
+        var route: String
+        var method: String
+        var status: Int
+    }
+
+    struct Meters: Sendable {
+        let counter: Counter
+        let timer: CoreMetrics.Timer
+    }
+
+    let factory: any MetricsFactory
+    private let cache = Mutex<[Key: Meters]>([:])
+
+    init(factory: any MetricsFactory) {
+        self.factory = factory
+    }
+
+    /// The counter and timer of a route, method and status.
+    func meters(route: String, method: String, status: Int) -> Meters {
+        let key = Key(route: route, method: method, status: status)
+        if let meters = cache.withLock({ $0[key] }) { return meters }
+        let dimensions = [("route", route), ("method", method), ("status", String(status))]
+        let meters = Meters(
+            counter: Counter(label: "tokenledger_http_requests_total", dimensions: dimensions, factory: factory),
+            timer: CoreMetrics.Timer(
+                label: "tokenledger_http_request_seconds", dimensions: dimensions, factory: factory))
+        cache.withLock { cache in
+            if cache.count < Self.capacity { cache[key] = meters }
+        }
+        return meters
+    }
+
+    /// How many combinations are kept (for tests).
+    var count: Int { cache.withLock { $0.count } }
 }

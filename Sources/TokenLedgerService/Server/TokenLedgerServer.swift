@@ -54,7 +54,7 @@ public final class TokenLedgerServer: Sendable {
     public let recorder: UsageRecorder
     /// Where `/metrics` reads from.
     public let registry: PrometheusCollectorRegistry
-    /// Checks the bearer secrets (`tokenledger key create`).
+    /// Checks the bearer secrets (`tokenledger key create`), through the recorder's pipeline.
     public let keyStore: APIKeyStore
     /// Keys that authenticated in this process, by the SHA-256 of their secret, with when Redis
     /// last confirmed them: used only by spoolable routes while Redis cannot be reached, for a
@@ -89,12 +89,15 @@ public final class TokenLedgerServer: Sendable {
             logger: logger, metrics: factory)
         self.repository = try TokenRepository(
             pool: pool, configuration: configuration.ledger.ledger, logger: logger, metrics: ledgerMetrics)
-        self.keyStore = try APIKeyStore(pool: pool, namespace: configuration.ledger.ledger.namespace)
         let spool = try configuration.ledger.local.spoolDirectory.map { try EventSpool(directory: $0, logger: logger) }
         self.recorder = UsageRecorder(
             repository: repository, spool: spool,
             options: .init(recordTimeout: configuration.recordTimeout, pipeline: .init()),
             metrics: ledgerMetrics, logger: logger)
+        // Each request's key lookup shares the recorder's pipeline: concurrent requests' HGETs (and
+        // records) go out in one write instead of a pooled round trip each.
+        self.keyStore = try APIKeyStore(pool: pool, namespace: configuration.ledger.ledger.namespace)
+            .pipelined(by: recorder)
     }
 
     /// The Hummingbird application: every route, the problem and metrics middleware, and the

@@ -27,6 +27,27 @@ struct AuthTests {
         }
     }
 
+    @Test("the Bearer scheme is case-insensitive and spaces or tabs around the key are ignored")
+    func headerForms() async throws {
+        try await withService { service in
+            let key = service.appKey
+            for (index, header) in ["bearer \(key)", "BEARER    \(key)", "Bearer \t\(key)\t", "Bearer  \(key) "]
+                .enumerated()
+            {
+                let answer = try await service.send(
+                    .post, "/v1/usage", key: .some(nil),
+                    body: json(["user": "h", "call_id": "c\(index)", "input_tokens": 1, "output_tokens": 1]),
+                    headers: [.authorization: header])
+                #expect(answer.status == 200, "\(header.debugDescription): \(answer.text)")
+            }
+            let glued = try await service.send(
+                .post, "/v1/usage", key: .some(nil), body: json(["user": "h", "call_id": "x"]),
+                headers: [.authorization: "Bearer\(key)"])
+            #expect(glued.status == 401)
+            #expect((try await service.repository.usage(user: "h")).calls == 4)
+        }
+    }
+
     @Test(
         "roles: app records but may not read; read reads usage but may not record or read or set limits; admin does everything"
     )
