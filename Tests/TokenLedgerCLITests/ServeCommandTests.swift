@@ -137,4 +137,13 @@ struct ServeCommandTests {
             #expect(usage["calls"] as? Int == 3)
         }
     }
+
+    @Test("serve refuses a pool wait that rounds to no wait, or is not a number, as a usage error (exit 64)")
+    func poolWaitBounds() async throws {
+        for value in ["0.0004", "0", "-1", "3601", "soon"] {
+            let result = try await CLI.run(["serve", "--port", "0", "--pool-wait", value])
+            #expect(result.status == 64, "--pool-wait \(value): \(result.status) \(result.stderr)")
+            #expect(result.stderr.contains("pool-wait"), "\(result.stderr)")
+        }
+    }
 }

@@ -103,15 +103,17 @@ public struct LiteLLMPriceImport: Sendable, Hashable {
             let suffix = "_above_\(thousands)k_tokens"
             guard let tierInput = try rate(baseFields["input"]! + suffix) else { continue }
             let tierCacheWrite = try rate(baseFields["cache_write"]! + suffix)
-            // LiteLLM has no 1-hour write price per tier: with a tier write price, the tier's 1-hour
-            // writes default to it (the closer figure); without one, the tier keeps the base prices.
+            // The tier's 1-hour write price (`cache_creation_input_token_cost_above_1hr_above_<N>k_tokens`);
+            // without one: with a tier write price, the tier's 1-hour writes default to it (the closer
+            // figure); without that either, the tier keeps the base prices.
+            let tierCacheWrite1h = try rate("cache_creation_input_token_cost_above_1hr" + suffix)
             tiers.append(
                 try ModelPrice.Tier(
                     above: thousands * 1000, input: tierInput,
                     output: try rate(baseFields["output"]! + suffix) ?? output,
                     cachedInput: try rate(baseFields["cached_input"]! + suffix) ?? cachedInput,
                     cacheWrite: tierCacheWrite ?? cacheWrite,
-                    cacheWrite1h: tierCacheWrite == nil ? cacheWrite1h : nil))
+                    cacheWrite1h: tierCacheWrite1h ?? (tierCacheWrite == nil ? cacheWrite1h : nil)))
         }
         let provider: String? = if case .string(let text)? = entry["litellm_provider"] { text } else { nil }
         return try ModelPrice(

@@ -37,8 +37,9 @@ struct ServeCommand: AsyncParsableCommand {
         if maxBodyBytes < 1 || maxBodyBytes > 1 << 30 {
             throw ArgumentParser.ValidationError("--max-body-bytes must be 1 to \(1 << 30)")
         }
-        if !(poolWait > 0 && poolWait <= 3600) {
-            throw ArgumentParser.ValidationError("--pool-wait must be more than 0 and at most 3600 seconds")
+        // Whole milliseconds reach the pool: less than one would round to no wait at all.
+        if !(poolWait >= 0.001 && poolWait <= 3600) {
+            throw ArgumentParser.ValidationError("--pool-wait must be 0.001 to 3600 seconds")
         }
     }
 

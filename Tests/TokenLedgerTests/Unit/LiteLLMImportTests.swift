@@ -31,11 +31,12 @@ struct LiteLLMImportTests {
         #expect(try sonnet.cachedInput == usd("0.3") && sonnet.cacheWrite == usd("3.75"))
         #expect(sonnet.cacheWrite1h == (try usd("6")))
         #expect(sonnet.provider == "anthropic" && sonnet.source == "litellm")
-        // The tier: its own input, output, cache read and write prices; LiteLLM has no 1-hour price per
-        // tier, so the tier's 1-hour writes take its write price.
-        #expect(sonnet.tiers.map(\.text) == ["200000:6:22.5:0.6:7.5:7.5"])
+        // The tier: its own input, output, cache read, write and 1-hour write prices
+        // (cache_creation_input_token_cost_above_1hr_above_200k_tokens).
+        #expect(sonnet.tiers.map(\.text) == ["200000:6:22.5:0.6:7.5:12"])
 
         let gemini = try #require(parsed.pricesByModel["gemini/gemini-2.5-pro"])
+        // No tier 1-hour price in the file: the tier's 1-hour writes take its write price.
         #expect(gemini.tiers.map(\.text) == ["200000:2.5:15:0.25:2.5:2.5"])
         #expect(gemini.baseRates.cachedInput == (try usd("0.125")))
         let grok = try #require(parsed.pricesByModel["xai/grok-4"])

@@ -58,6 +58,18 @@ struct PriceLookupTests {
         let match = try #require(try defaultTable().lookup("gpt-4o-2024-05-13"))
         #expect(try match.isExact && match.entry.price.input == PriceRate(usdPerMillionTokens: "5", field: "r"))
         #expect(try defaultTable().lookup("gpt-4o")?.entry.price.input.description == "2.5")
+        // Older snapshots billed above their base name's current price have entries of their own, so
+        // the snapshot-suffix rule never prices them at the base's (lower) rates.
+        for (model, input, output) in [
+            ("gpt-3.5-turbo-0301", "1.5", "2"), ("gpt-3.5-turbo-0613", "1.5", "2"), ("gpt-3.5-turbo-1106", "1", "2"),
+            ("mistral-medium-2312", "2.7", "8.1"), ("mistral-large-2402", "4", "12"),
+        ] {
+            let match = try #require(try defaultTable().lookup(model), "\(model)")
+            #expect(match.isExact, "\(model)")
+            #expect(match.entry.price.input.description == input && match.entry.price.output.description == output)
+        }
+        // A snapshot billed like its base still reaches it through the rule.
+        #expect(try defaultTable().lookup("gpt-3.5-turbo-0125")?.entry.model == "gpt-3.5-turbo")
     }
 
     @Test("an override wins at each name, and the alias rules reach overrides too")
