@@ -18,7 +18,7 @@ import RedisClient
 /// or refused as the first time). Works against a standalone server and a Redis Cluster alike.
 ///
 /// ### Pipelined lookups
-/// A store made with a ``RedisRoutedPipeline`` (``init(pool:namespace:pipeline:)``, or
+/// A store made with a `RedisRoutedPipeline` (``init(pool:namespace:pipeline:)``, or
 /// ``pipelined(by:)`` to share a ``UsageRecorder``'s) sends the `HGET` of ``authenticate(secret:)``
 /// through it: concurrent lookups (and the recorder's records) share one write and one read instead
 /// of taking a pooled connection for a round trip each. Once that pipeline is shut down, lookups

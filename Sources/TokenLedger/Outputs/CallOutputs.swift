@@ -53,7 +53,7 @@ public struct ReleaseOutput: Encodable, Sendable, Hashable {
 public struct DecisionWithCall: Encodable, Sendable {
     /// The quota decision.
     public var decision: QuotaDecision
-    /// The reservation's status (``Reservation/Status``'s raw value: admitted, held, settled, denied).
+    /// The reservation's status (``ReservationStatus``'s raw value: admitted, held, settled, denied).
     public var status: String
     /// The call id.
     public var callID: String

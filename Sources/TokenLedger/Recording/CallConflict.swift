@@ -10,7 +10,7 @@ import RedisClient
 /// ``TokenRepository/record(user:callID:usage:model:provider:cycle:at:)`` and
 /// ``TokenRepository/settle(user:callID:usage:model:provider:at:)`` throw it; a ``UsageRecorder``
 /// answers ``RecordOutcome/conflict(_:)`` (and a spool replay drops the event, counted as the
-/// `conflict` outcome). Category ``ErrorCategory/badInput``: the CLI exits 65, the service answers
+/// `conflict` outcome). Category `ErrorCategory.badInput`: the CLI exits 65, the service answers
 /// 409 `call_conflict`.
 public struct CallConflict: Error, Sendable, Hashable, CustomStringConvertible, CategorizedError {
     /// The user id.
