@@ -7,7 +7,7 @@ import Synchronization
 ///
 /// | metric | kind | labels |
 /// |---|---|---|
-/// | `tokenledger_http_requests_total` | counter | `route` (the template, e.g. `/v1/users/{user}/usage`; `unmatched` for unknown paths), `method`, `status` |
+/// | `tokenledger_http_requests_total` | counter | `route` (the template, e.g. `/v1/users/{user}/usage`; `unmatched` for unknown paths), `method` (one of RFC 9110's methods, or `other`), `status` |
 /// | `tokenledger_http_request_seconds` | timer (histogram) | `route`, `method`, `status` |
 /// | `tokenledger_quota_decisions_total` | counter | `decision`: `allowed`, `denied` (checks and reservations) |
 struct ServiceMetrics: Sendable {
@@ -23,7 +23,7 @@ struct ServiceMetrics: Sendable {
 
     /// Counts one answered request and its latency.
     func request(route: String, method: String, status: Int, duration: Duration) {
-        let meters = requestMeters.meters(route: route, method: method, status: status)
+        let meters = requestMeters.meters(route: route, method: Self.methodLabel(method), status: status)
         meters.counter.increment()
         meters.timer.recordNanoseconds(Self.nanoseconds(duration))
     }
@@ -36,6 +36,17 @@ struct ServiceMetrics: Sendable {
         ).increment()
     }
 
+    /// The standard methods (RFC 9110, and PATCH) are labels of their own.
+    static let labeledMethods: Set<String> = [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+    ]
+
+    /// A request's method as a label: a client may send any token as a method, and each would
+    /// otherwise be a new Prometheus series, so every other method is `other`.
+    static func methodLabel(_ method: String) -> String {
+        labeledMethods.contains(method) ? method : "other"
+    }
+
     static func nanoseconds(_ duration: Duration) -> Int64 {
         let (seconds, attoseconds) = duration.components
         return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
@@ -44,9 +55,9 @@ struct ServiceMetrics: Sendable {
 
 /// The request counter and timer per route, method and status, each made on first use.
 ///
-/// Bounded: past ``capacity`` combinations (routes and statuses are few; only a client sending
-/// unusual methods makes more), a combination not seen yet gets fresh handles each time, as before
-/// this cache: the same series, counted the same way.
+/// Bounded: past ``capacity`` combinations (routes, methods and statuses are few, so in practice
+/// never), a combination not seen yet gets fresh handles each time, as before this cache: the same
+/// series, counted the same way.
 final class RequestMeters: Sendable {
     /// The most combinations kept.
     static let capacity = 1024

@@ -37,11 +37,31 @@ struct ServiceMetricsTests {
         let metrics = ServiceMetrics(factory: factory)
         let extra = 5
         for index in 0..<(RequestMeters.capacity + extra) {
-            metrics.request(route: "unmatched", method: "M\(index)", status: 404, duration: .zero)
+            metrics.request(route: "/r\(index)", method: "GET", status: 404, duration: .zero)
         }
-        metrics.request(route: "unmatched", method: "M\(RequestMeters.capacity + 1)", status: 404, duration: .zero)
+        metrics.request(route: "/r\(RequestMeters.capacity + 1)", method: "GET", status: 404, duration: .zero)
         #expect(metrics.requestMeters.count == RequestMeters.capacity)
-        let last = [("route", "unmatched"), ("method", "M\(RequestMeters.capacity + 1)"), ("status", "404")]
+        let last = [("route", "/r\(RequestMeters.capacity + 1)"), ("method", "GET"), ("status", "404")]
         #expect(factory.snapshot.counter("tokenledger_http_requests_total", last) == 2)
+    }
+
+    @Test("a method outside RFC 9110's set is counted as other: a client cannot make new series with made-up methods")
+    func unusualMethods() {
+        let factory = InProcessMetrics()
+        let metrics = ServiceMetrics(factory: factory)
+        for index in 0..<50 {
+            metrics.request(route: "unmatched", method: "MADEUP\(index)", status: 404, duration: .zero)
+        }
+        metrics.request(route: "unmatched", method: "PATCH", status: 404, duration: .zero)
+        let snapshot = factory.snapshot
+        #expect(
+            snapshot.counter(
+                "tokenledger_http_requests_total", [("route", "unmatched"), ("method", "other"), ("status", "404")])
+                == 50)
+        #expect(
+            snapshot.counter(
+                "tokenledger_http_requests_total", [("route", "unmatched"), ("method", "PATCH"), ("status", "404")])
+                == 1)
+        #expect(metrics.requestMeters.count == 2)
     }
 }
