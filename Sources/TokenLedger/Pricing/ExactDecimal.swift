@@ -19,8 +19,8 @@ enum ExactDecimal {
     /// `text` × 10^`scale` as an integer, when that is exact and at most `maximum`.
     ///
     /// Accepts `3`, `0.3`, `1.25`, `.5`, `3e-06`, `1.5E-7`, `2.50e+1` (JSON's number syntax plus a
-    /// missing leading zero); refuses a sign other than a leading `-` (reported as ``Failure/negative``),
-    /// spaces, `nan`, `inf`, hexadecimal and anything else.
+    /// missing leading zero) and `-0` (zero); refuses a sign other than a leading `-` (a negative
+    /// amount is reported as ``Failure/negative``), spaces, `nan`, `inf`, hexadecimal and anything else.
     ///
     /// - Parameters:
     ///   - text: The decimal text.
@@ -30,8 +30,9 @@ enum ExactDecimal {
         var bytes = Array(text.utf8)[...]
         if bytes.first == UInt8(ascii: "-") {
             bytes = bytes.dropFirst()
-            guard case .success = digitsAndExponent(bytes) else { return .failure(.notANumber) }
-            return .failure(.negative)
+            guard case .success(let (digits, _)) = digitsAndExponent(bytes) else { return .failure(.notANumber) }
+            // `-0` and `-0.0` are zero (a hand-edited price file may write them); any other is negative.
+            return digits.allSatisfy { $0 == 0 } ? .success(0) : .failure(.negative)
         }
         guard case .success(let (significant, exponent)) = digitsAndExponent(bytes) else {
             return .failure(.notANumber)
@@ -91,10 +92,16 @@ enum ExactDecimal {
                 index += 1
             }
             var exponentDigits = 0
+            var significantExponentDigits = 0
             while index < bytes.endIndex, isDigit(bytes[index]) {
-                // Four digits are plenty: an exponent beyond ±9999 is refused, not wrapped.
-                guard exponentDigits < 4 else { return .failure(.notANumber) }
-                exponent = exponent * 10 + Int(bytes[index] - UInt8(ascii: "0"))
+                let digit = Int(bytes[index] - UInt8(ascii: "0"))
+                // Four digits are plenty: an exponent beyond ±9999 is refused, not wrapped. Leading
+                // zeros (`1e-0007`) do not count.
+                if significantExponentDigits > 0 || digit != 0 {
+                    guard significantExponentDigits < 4 else { return .failure(.notANumber) }
+                    significantExponentDigits += 1
+                }
+                exponent = exponent * 10 + digit
                 exponentDigits += 1
                 index += 1
             }

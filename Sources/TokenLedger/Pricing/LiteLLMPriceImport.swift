@@ -67,9 +67,20 @@ public struct LiteLLMPriceImport: Sendable, Hashable {
         withoutTokenPrices = []
         invalid = []
         for model in entries.keys.sorted() {
-            guard model != "sample_spec", case .object(let entry) = entries[model]!,
-                case .number? = entry[Self.baseFields["input"]!], case .number? = entry[Self.baseFields["output"]!]
-            else {
+            guard model != "sample_spec", case .object(let entry) = entries[model]! else {
+                withoutTokenPrices.append(model)
+                continue
+            }
+            let tokenFields = [Self.baseFields["input"]!, Self.baseFields["output"]!]
+            // A token price written as something other than a number (a string, an object) is a
+            // mistake to name, not an entry without token prices.
+            if let field = tokenFields.first(where: {
+                entry[$0] != nil && entry[$0] != .null && !Self.isNumber(entry[$0])
+            }) {
+                invalid.append(Refusal(model: ValidationError.quoted(model), reason: "\(field) is not a number"))
+                continue
+            }
+            guard tokenFields.allSatisfy({ Self.isNumber(entry[$0]) }) else {
                 withoutTokenPrices.append(model)
                 continue
             }
@@ -80,6 +91,12 @@ public struct LiteLLMPriceImport: Sendable, Hashable {
                 invalid.append(Refusal(model: ValidationError.quoted(model), reason: error.message))
             }
         }
+    }
+
+    /// Whether a value is a JSON number.
+    static func isNumber(_ value: NumberTextJSON?) -> Bool {
+        if case .number? = value { return true }
+        return false
     }
 
     /// The price of one entry that has per-token input and output prices.

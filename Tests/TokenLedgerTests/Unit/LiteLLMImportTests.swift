@@ -73,13 +73,17 @@ struct LiteLLMImportTests {
              "string cache": {"input_cost_per_token": 1e-06, "output_cost_per_token": 2e-06, "cache_read_input_token_cost": "0.1"},
              "\(String(repeating: "m", count: 129))": {"input_cost_per_token": 1e-06, "output_cost_per_token": 2e-06},
              "input only": {"input_cost_per_token": 1e-06},
+             "string input": {"input_cost_per_token": "3e-06", "output_cost_per_token": 2e-06},
+             "null output": {"input_cost_per_token": 1e-06, "output_cost_per_token": null},
              "not an object": 3}
             """
         let parsed = try LiteLLMPriceImport(parsing: Array(text.utf8), name: "f.json")
         #expect(parsed.prices.map(\.model) == ["good"])
-        #expect(parsed.withoutTokenPrices == ["input only", "not an object"])
+        #expect(parsed.withoutTokenPrices == ["input only", "not an object", "null output"])
         let reasons = Dictionary(uniqueKeysWithValues: parsed.invalid.map { ($0.model, $0.reason) })
-        #expect(reasons.count == 5)
+        #expect(reasons.count == 6)
+        // A token price written as a string is named as refused, not counted as "no token prices".
+        #expect(reasons[#""string input""#] == "input_cost_per_token is not a number")
         #expect(reasons[#""negative""#]?.contains("input_cost_per_token") == true)
         #expect(reasons[#""negative""#]?.contains("cannot be negative") == true)
         #expect(reasons[#""noisy""#]?.contains("at most 15 decimals") == true)

@@ -11,6 +11,9 @@ struct PriceRateTests {
             ("0.00875", 8_750_000), ("0.0375", 37_500_000), ("22.5", 22_500_000_000), ("600", 600_000_000_000),
             ("0", 0), ("0.000000001", 1), (".5", 500_000_000), ("2.5e1", 25_000_000_000), ("1E-3", 1_000_000),
             ("4000", 4_000_000_000_000), ("0.300000000000", 300_000_000), ("007.5", 7_500_000_000),
+            // The same value written in other ways; a negative zero is zero; exponent leading zeros.
+            ("1e-7", 100), ("0.0000001", 100), ("-0", 0), ("-0.0", 0), ("1e00001", 10_000_000_000),
+            ("3E+0000", 3_000_000_000), ("1e-0009", 1),
         ])
     func parsesPerMillion(text: String, nano: Int) throws {
         let rate = try PriceRate(usdPerMillionTokens: text, field: "--input")
@@ -39,7 +42,8 @@ struct PriceRateTests {
             ("0x10", "decimal number"), ("1e", "decimal number"), ("1,5", "decimal number"),
             ("0.0000000001", "at most 9 decimals"), ("4000.0000000001", "at most 9 decimals"),
             ("4000.000000001", "largest rate is 4000"), ("1e400", "largest rate"), ("99999999999999999999", "largest"),
-            ("-0.5", "cannot be negative"),
+            ("-0.5", "cannot be negative"), ("-1e-9", "cannot be negative"), ("1e-9999", "at most 9 decimals"),
+            ("1e10000", "decimal number"), ("1e-10000", "decimal number"),
         ])
     func refusesBadRates(text: String, reason: String) {
         #expect {
