@@ -1,8 +1,8 @@
 import Foundation
 
-/// Any JSON value of a request body, kept as read: integers exactly (`Int`), other numbers as
-/// `Double`. Re-encodes to JSON (a provider response handed to the extractor).
-indirect enum BodyValue: Codable, Sendable, Hashable {
+/// Any JSON value of a request body, kept as read by `BodyJSONParser`: integers exactly (`Int`),
+/// other numbers as `Double`. Re-encodes to JSON.
+indirect enum BodyValue: Encodable, Sendable, Hashable {
     case null
     case bool(Bool)
     case integer(Int)
@@ -10,33 +10,6 @@ indirect enum BodyValue: Codable, Sendable, Hashable {
     case string(String)
     case array([BodyValue])
     case object([String: BodyValue])
-
-    init(from decoder: any Decoder) throws {
-        if var array = try? decoder.unkeyedContainer() {
-            var values: [BodyValue] = []
-            while !array.isAtEnd { values.append(try array.decode(BodyValue.self)) }
-            self = .array(values)
-            return
-        }
-        if let object = try? decoder.container(keyedBy: AnyKey.self) {
-            var values: [String: BodyValue] = [:]
-            for key in object.allKeys { values[key.stringValue] = try object.decode(BodyValue.self, forKey: key) }
-            self = .object(values)
-            return
-        }
-        let value = try decoder.singleValueContainer()
-        if value.decodeNil() {
-            self = .null
-        } else if let bool = try? value.decode(Bool.self) {
-            self = .bool(bool)
-        } else if let integer = try? value.decode(Int.self) {
-            self = .integer(integer)
-        } else if let number = try? value.decode(Double.self) {
-            self = .number(number)
-        } else {
-            self = .string(try value.decode(String.self))
-        }
-    }
 
     func encode(to encoder: any Encoder) throws {
         switch self {

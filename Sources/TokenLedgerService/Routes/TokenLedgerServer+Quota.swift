@@ -3,6 +3,9 @@ import Hummingbird
 import TokenLedger
 
 extension TokenLedgerServer {
+    /// The fields a settle takes (made once, not per request).
+    static let settleFields = countFields.union(["user", "model", "provider"])
+
     /// Quota check, reserve, settle and release: role app.
     func quotaRoutes() -> [(Route, Handler)] {
         [
@@ -76,7 +79,7 @@ extension TokenLedgerServer {
     /// total (nothing changes, the lease stays); 202 `{"spooled":true}` when spooled.
     func settle(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
         let callID = try PathInput.callID(context)
-        let body = try await body(request, allowing: Self.countFields.union(["user", "model", "provider"]))
+        let body = try await body(request, allowing: Self.settleFields)
         let user = try body.user()
         let usage = try body.usage()
         let outcome = await recorder.settle(
