@@ -85,9 +85,12 @@ struct ScriptLoadTests {
         try await withRedisServer { server async throws in
             let metrics = TestMetrics()
             let pool = RedisConnectionPool(configuration: server.configuration)
-            // The default settings cache (no zero TTL), so fire-and-forget records take the pipeline.
+            // Settings cached for an hour: fire-and-forget records take the pipeline only while the
+            // cache is fresh, and a recorder that never runs has no refresher (with the default
+            // second, a loaded machine sent them all through the pool and the test proved nothing).
             let repository = try TokenRepository(
-                pool: pool, configuration: try LedgerConfiguration(namespace: "flush-stop"))
+                pool: pool,
+                configuration: try LedgerConfiguration(namespace: "flush-stop", settingsCacheTTL: .seconds(3600)))
             // Never run: its follow-ups (the NOSCRIPT resends) wait until shutdown() runs them, after
             // it has stopped the pipeline, the order of a graceful stop that meets a flush.
             let recorder = UsageRecorder(
