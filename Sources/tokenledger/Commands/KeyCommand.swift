@@ -91,15 +91,8 @@ extension KeyCommand.Revoke: GlobalOptionsCommand {}
 extension GlobalOptions {
     /// Opens an API key store for the configured Redis and namespace, runs `body`, and closes the pool.
     func withKeyStore<T>(_ body: (APIKeyStore) async throws -> T) async throws -> T {
-        let configuration = try await self.configuration()
-        let pool = RedisConnectionPool(configuration: configuration.redis, options: .init(maximumConnections: 2))
-        do {
-            let result = try await body(try APIKeyStore(pool: pool, namespace: configuration.ledger.namespace))
-            await pool.close()
-            return result
-        } catch {
-            await pool.close()
-            throw error
+        try await withPool(maximumConnections: 2) { pool, configuration in
+            try await body(try APIKeyStore(pool: pool, namespace: configuration.ledger.namespace))
         }
     }
 }

@@ -200,15 +200,8 @@ extension PriceCommand.Import: GlobalOptionsCommand {}
 extension GlobalOptions {
     /// Opens a price store for the configured Redis and namespace, runs `body`, and closes the pool.
     func withPriceStore<T>(_ body: (PriceStore) async throws -> T) async throws -> T {
-        let configuration = try await self.configuration()
-        let pool = RedisConnectionPool(configuration: configuration.redis, options: .init(maximumConnections: 2))
-        do {
-            let result = try await body(try PriceStore(pool: pool, namespace: configuration.ledger.namespace))
-            await pool.close()
-            return result
-        } catch {
-            await pool.close()
-            throw error
+        try await withPool(maximumConnections: 2) { pool, configuration in
+            try await body(try PriceStore(pool: pool, namespace: configuration.ledger.namespace))
         }
     }
 }

@@ -4,18 +4,28 @@ import RedisClient
 import TokenLedger
 
 extension GlobalOptions {
-    /// Opens a repository for the configured Redis and namespace, runs `body`, and closes the pool.
-    func withRepository<T>(_ body: (TokenRepository) async throws -> T) async throws -> T {
+    /// Opens a pool of at most `maximumConnections` to the configured Redis, runs `body` with it and
+    /// the configuration, and closes the pool, also when `body` throws.
+    func withPool<T>(
+        maximumConnections: Int, _ body: (RedisConnectionPool, TokenLedgerConfiguration) async throws -> T
+    ) async throws -> T {
         let configuration = try await self.configuration()
-        let pool = RedisConnectionPool(configuration: configuration.redis, options: .init(maximumConnections: 4))
+        let pool = RedisConnectionPool(
+            configuration: configuration.redis, options: .init(maximumConnections: maximumConnections))
         do {
-            let repository = try TokenRepository(pool: pool, configuration: configuration.ledger)
-            let result = try await body(repository)
+            let result = try await body(pool, configuration)
             await pool.close()
             return result
         } catch {
             await pool.close()
             throw error
+        }
+    }
+
+    /// Opens a repository for the configured Redis and namespace, runs `body`, and closes the pool.
+    func withRepository<T>(_ body: (TokenRepository) async throws -> T) async throws -> T {
+        try await withPool(maximumConnections: 4) { pool, configuration in
+            try await body(try TokenRepository(pool: pool, configuration: configuration.ledger))
         }
     }
 }
