@@ -258,7 +258,8 @@ struct OperationsCommandTests {
             let env = ["REDIS_URL": "redis://127.0.0.1:\(server.port)", "TOKENLEDGER_NAMESPACE": "html"]
             let calls: [[String]] = [
                 ["dave", "40000", "12000", "gpt-4o"], ["erin <b>&", "9000", "1000", "claude-3-5"],
-                ["frank", "1200", "34", "gpt-4o"],
+                ["frank", "1200", "34", "gpt-4o"], ["gina", "9000", "1000", "gpt-4o"],
+                ["a-user-with-a-rather-long-name-of-40-chars", "500", "500", "gpt-4o"],
             ]
             for call in calls {
                 let result = try await CLI.run(
@@ -271,6 +272,10 @@ struct OperationsCommandTests {
             }
             _ = try await CLI.run(["limit", "set", "dave", "45000"], environment: env)
             _ = try await CLI.run(["limit", "set", "frank", "100000"], environment: env)
+            // 333 % over: its bar is scaled to its own limit, so it fills its row in red.
+            _ = try await CLI.run(["limit", "set", "gina", "3000"], environment: env)
+            _ = try await CLI.run(
+                ["limit", "set", "a-user-with-a-rather-long-name-of-40-chars", "2000"], environment: env)
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
                 "html-report-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -290,11 +295,24 @@ struct OperationsCommandTests {
                 "chromium", chromium + ["--dump-dom", page.absoluteString], timeout: .seconds(90))
             #expect(dom.status == 0, "chromium --dump-dom: \(dom.stderr.suffix(500))")
             for text in [
-                "63,234", "50,200", "13,034", "52,000 / 45,000 (115.6 %)", "1,234 / 100,000 (1.2 %)",
-                "10,000 (unlimited)", "gpt-4o", "claude-3-5", "53,234",
+                "74,234", "59,700", "14,534", "52,000 / 45,000 (115.6 %)", "1,234 / 100,000 (1.2 %)",
+                "10,000 / 3,000 (333.3 %)", "1,000 / 2,000 (50.0 %)", "10,000 (unlimited)", "gpt-4o", "claude-3-5",
+                "64,234", "All 5 users against their limits", "0 (over by 7,000)", "98,766",
+                ">a-user-with-a-rather-long-name-of-40-chars<",
             ] {
                 #expect(dom.stdout.contains(text), "the rendered page lacks \(text)")
             }
+            // Sorted by share of limit: gina 333 %, dave 116 %, the long name 50 %, frank 1 %, then
+            // the unlimited erin.
+            let order = ["gina", "dave", "a-user-with-a-rather-long-name-of-40-chars", "frank", "erin &lt;b&gt;&amp;"]
+            let positions = order.map { dom.stdout.range(of: "data-user=\"\($0)\"")?.lowerBound }
+            #expect(positions.allSatisfy { $0 != nil }, "\(positions)")
+            #expect(positions.compactMap { $0 } == positions.compactMap { $0 }.sorted(), "chart order \(order)")
+            let top = try await CLI.run(
+                ["report", "--cycle", "2026-01-01", "--format", "html", "--top", "2"], environment: env)
+            #expect(top.stdout.contains("Top 2 of 5 users against their limits"), "\(top.stdout.prefix(300))")
+            #expect(top.stdout.components(separatedBy: "<g class=\"bar\"").count - 1 == 2)
+            #expect(top.stdout.components(separatedBy: "<tr><td>").count - 1 == 2 + 2, "2 users and 2 models")
             let shot = directory.appendingPathComponent("report.png")
             let screenshot = try await Program.run(
                 "chromium",
