@@ -253,4 +253,45 @@ struct CurrencyQuotaTests {
             #expect(try await repository.estimateCost(model: "no-such-model-xyz", inputTokens: 1000) == nil)
         }
     }
+
+    @Test(
+        "QuotaGuard prices its estimate (prompt as input, maxOutputTokens as output): a dollar limit refuses before the call"
+    )
+    func guardPricesItsEstimate() async throws {
+        try await withRepository { repository async throws in
+            let store = try PriceStore(pool: repository.pool, namespace: repository.keys.namespace)
+            try await store.set(
+                model: "guarded-model",
+                price: try ModelPrice(
+                    input: try PriceRate(usdPerMillionTokens: "1", field: "input"),
+                    output: try PriceRate(usdPerMillionTokens: "1000", field: "output")))
+            // 100,000 output tokens at $1,000 per million = $100 (plus the prompt's few input tokens).
+            try await repository.setCurrencyLimit(user: "g", usd: try Cost(parsing: "50"))
+            let guardian = QuotaGuard(repository: repository, counting: .heuristic)
+            let expected = try await guardian.estimateCost(
+                model: "guarded-model", inputTokens: 10, maxOutputTokens: 100_000)
+            #expect(expected.description == "100.000010000")
+            let called = Flag()
+            await #expect {
+                _ = try await guardian.run(
+                    context: LLMCallContext(runID: "dear", user: "g", model: "guarded-model"),
+                    messages: [ChatMessage(role: "user", content: "hi")], maxOutputTokens: 100_000
+                ) {
+                    called.set()
+                    return ("never", UsageRecord(inputTokens: 1, outputTokens: 1))
+                }
+            } throws: { error in
+                let error = try #require(error as? QuotaExceededError)
+                return error.decision.deniedBy == .usd && error.description.contains("currency limit")
+            }
+            #expect(!called.isSet)
+            // A smaller maximum output fits: the lease holds its priced cost while the call runs.
+            let held = try await guardian.run(
+                context: LLMCallContext(runID: "cheap", user: "g", model: "guarded-model"),
+                messages: [ChatMessage(role: "user", content: "hi")], maxOutputTokens: 1000
+            ) { (try await repository.check(user: "g").reservedCost, UsageRecord(inputTokens: 3, outputTokens: 7)) }
+            #expect(held.nanoUSD > 1_000_000_000 && held.nanoUSD < 1_010_000_000)
+            #expect(try await repository.check(user: "g").reservedCost == .zero)
+        }
+    }
 }
