@@ -34,6 +34,8 @@ struct LedgerCommandTests {
                     "user", "cycle", "cycle_end", "input_tokens", "output_tokens", "cached_input_tokens",
                     "cache_write_tokens",
                     "reasoning_tokens", "total_tokens", "calls", "limit", "reserved", "remaining", "models",
+                    "limit_usd",
+                    "remaining_usd", "reserved_usd",
                 ])
             #expect(usage["cycle_end"] as? String == "2026-02-01")
             #expect(
@@ -157,11 +159,16 @@ struct LedgerCommandTests {
                 try await CLI.run(["quota", "check", "q", "--tokens", "30"], environment: env).stdout)
             #expect(check["used"] as? Int == 70 && check["reserved"] as? Int == 0 && check["allowed"] as? Bool == true)
             #expect(
-                Set(check.keys) == ["allowed", "user", "cycle", "used", "reserved", "limit", "remaining", "requested"])
+                Set(check.keys) == [
+                    "allowed", "user", "cycle", "used", "reserved", "limit", "remaining", "requested", "used_usd",
+                    "reserved_usd", "limit_usd", "remaining_usd", "requested_usd", "denied_by",
+                ])
             let denied31 = try await CLI.run(["quota", "check", "q", "--tokens", "31"], environment: env)
             #expect(denied31.status == 1)
             let release = try await CLI.run(["quota", "release", "q", "--call-id", "nothing"], environment: env)
-            #expect(release.stdout == #"{"call_id":"nothing","released_tokens":0,"user":"q"}"# + "\n")
+            #expect(
+                release.stdout == #"{"call_id":"nothing","released_tokens":0,"released_usd":"0.000000000","user":"q"}"#
+                    + "\n")
         }
     }
 
@@ -171,11 +178,11 @@ struct LedgerCommandTests {
             #expect(try await CLI.run(["limit", "set", "--default", "500"], environment: env).status == 0)
             #expect(
                 try await CLI.run(["limit", "get", "u", "--format", "json"], environment: env).stdout
-                    == #"{"limit":500,"source":"default","user":"u"}"# + "\n")
+                    == #"{"limit":500,"limit_usd":null,"source":"default","usd_source":"none","user":"u"}"# + "\n")
             #expect(try await CLI.run(["limit", "set", "u", "900"], environment: env).status == 0)
             #expect(
                 try await CLI.run(["limit", "get", "u", "--format", "json"], environment: env).stdout
-                    == #"{"limit":900,"source":"user","user":"u"}"# + "\n")
+                    == #"{"limit":900,"limit_usd":null,"source":"user","usd_source":"none","user":"u"}"# + "\n")
             #expect(try await CLI.run(["limit", "clear", "u"], environment: env).status == 0)
             #expect(
                 try await CLI.run(["limit", "get", "u", "--format", "json"], environment: env).stdout.contains(

@@ -24,8 +24,8 @@ public struct SpooledOutput: Encodable, Sendable, Hashable {
     }
 }
 
-/// `{"call_id","released_tokens","user"}`: a released reservation (`quota release`,
-/// `DELETE /v1/reservations/{call_id}`).
+/// `{"call_id","released_tokens","released_usd","user"}`: a released reservation (`quota release`,
+/// `DELETE /v1/reservations/{call_id}`); `released_usd` is the lease's cost, a nine-decimal string.
 public struct ReleaseOutput: Encodable, Sendable, Hashable {
     /// The user id.
     public var user: String
@@ -33,18 +33,22 @@ public struct ReleaseOutput: Encodable, Sendable, Hashable {
     public var callID: String
     /// The tokens of the lease that was dropped (0 when none was live).
     public var releasedTokens: Int
+    /// The cost the lease held (zero when none was live or it held none).
+    public var releasedUSD: Cost
 
     /// The output of a release.
-    public init(user: String, callID: String, releasedTokens: Int) {
+    public init(user: String, callID: String, releasedTokens: Int, releasedUSD: Cost = .zero) {
         self.user = user
         self.callID = callID
         self.releasedTokens = releasedTokens
+        self.releasedUSD = releasedUSD
     }
 
     enum CodingKeys: String, CodingKey {
         case user
         case callID = "call_id"
         case releasedTokens = "released_tokens"
+        case releasedUSD = "released_usd"
     }
 }
 

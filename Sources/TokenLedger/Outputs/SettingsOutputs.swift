@@ -2,7 +2,9 @@
 // `cycle …`) and the HTTP service, so both print the same bytes (sorted keys, snake_case).
 
 /// `{"limit","source","user"}`: a limit and where it comes from (`limit set|get|clear`,
-/// `/v1/users/{user}/limit`); `limit` null is unlimited, `user` null names the default.
+/// `/v1/users/{user}/limit`); `limit` null is unlimited, `user` null names the default. With the
+/// currency limit (``currency``: always for `limit get`, and when a command set or cleared it) also
+/// `limit_usd` (a nine-decimal string of USD, null: none) and `usd_source` (as `source`).
 public struct LimitOutput: Encodable, Sendable, Hashable {
     /// The user id; `nil` for the namespace's default limit.
     public var user: String?
@@ -10,6 +12,9 @@ public struct LimitOutput: Encodable, Sendable, Hashable {
     public var limit: Int?
     /// `user` (the user's own), `default`, `none` or `cleared`.
     public var source: String
+    /// The currency limit per cycle and where it comes from (`user`, `default`, `none`, `cleared`);
+    /// `nil` leaves `limit_usd` and `usd_source` out (a command about the token limit only).
+    public var currency: (limit: Cost?, source: String)?
 
     /// The output of a limit from `source`.
     public init(user: String?, limit: Int?, source: String) {
@@ -30,14 +35,49 @@ public struct LimitOutput: Encodable, Sendable, Hashable {
         }
     }
 
-    enum CodingKeys: String, CodingKey { case user, limit, source }
+    /// The limits that apply to `user`, from ``TokenRepository/limit(user:)`` and
+    /// ``TokenRepository/currencyLimit(user:)``: each the user's own, else the default, else none.
+    public init(user: String, limits: (own: Int?, default: Int?), currencyLimits: (own: Cost?, default: Cost?)) {
+        self.init(user: user, limits: limits)
+        if let own = currencyLimits.own {
+            currency = (limit: Optional(own), source: "user")
+        } else if let fallback = currencyLimits.default {
+            currency = (limit: Optional(fallback), source: "default")
+        } else {
+            currency = (limit: nil, source: "none")
+        }
+    }
 
-    /// Every field, nulls included.
+    enum CodingKeys: String, CodingKey {
+        case user, limit, source
+        case limitUSD = "limit_usd", usdSource = "usd_source"
+    }
+
+    /// Every field, nulls included (the currency pair only with ``currency``).
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(user, forKey: .user)
         try c.encode(limit, forKey: .limit)
         try c.encode(source, forKey: .source)
+        if let currency {
+            try c.encode(currency.limit, forKey: .limitUSD)
+            try c.encode(currency.source, forKey: .usdSource)
+        }
+    }
+
+    /// Compares every field.
+    public static func == (lhs: LimitOutput, rhs: LimitOutput) -> Bool {
+        lhs.user == rhs.user && lhs.limit == rhs.limit && lhs.source == rhs.source
+            && lhs.currency?.limit == rhs.currency?.limit && lhs.currency?.source == rhs.currency?.source
+    }
+
+    /// Hashes every field.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(user)
+        hasher.combine(limit)
+        hasher.combine(source)
+        hasher.combine(currency?.limit)
+        hasher.combine(currency?.source)
     }
 }
 

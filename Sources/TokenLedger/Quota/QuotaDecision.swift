@@ -1,9 +1,13 @@
 /// The answer to "may this user spend N more tokens?", from `check` or `reserve`.
 ///
 /// JSON: `{"allowed","user","cycle","used","reserved","limit","remaining","requested"}`;
-/// `limit` and `remaining` are `null` when the user is unlimited.
+/// `limit` and `remaining` are `null` when the user is unlimited. The currency side beside it:
+/// `used_usd` (the cycle's recorded spend), `reserved_usd`, `requested_usd`, `limit_usd` and
+/// `remaining_usd` (nine-decimal strings of USD; the last two `null` without a currency limit), and
+/// `denied_by` (`"tokens"`, `"usd"`, or `null` when allowed).
 public struct QuotaDecision: Sendable, Hashable, Codable {
-    /// Whether `used + reserved + requested ≤ limit` (always true when unlimited).
+    /// Whether `used + reserved + requested ≤ limit` and `usedCost + reservedCost + requestedCost ≤
+    /// limitUSD` (each always true without that limit).
     public var allowed: Bool
     /// The user id.
     public var user: String
@@ -17,6 +21,26 @@ public struct QuotaDecision: Sendable, Hashable, Codable {
     public var limit: Int?
     /// Tokens asked for.
     public var requested: Int
+    /// The cycle's recorded spend (the sum of its priced events).
+    public var usedCost: Cost = .zero
+    /// Nano-USD held by live leases (after this reservation, when it was admitted).
+    public var reservedCost: Cost = .zero
+    /// The currency limit that applies, or `nil` when there is none.
+    public var limitUSD: Cost?
+    /// The cost asked for (the priced estimate, or the amount given).
+    public var requestedCost: Cost = .zero
+    /// The limit that refused the request (`nil` when allowed). The token limit is checked first.
+    public var deniedBy: QuotaLimitKind?
+
+    /// What is left under the currency limit: `limitUSD − usedCost − reservedCost`, never negative;
+    /// `nil` without a currency limit.
+    public var remainingUSD: Cost? {
+        limitUSD.map {
+            Cost(
+                nanoUSD: Validation.remaining(limit: $0.nanoUSD, used: usedCost.nanoUSD, reserved: reservedCost.nanoUSD)
+            )
+        }
+    }
 
     /// What is left under the limit: `limit − used − reserved`, never negative; `nil` when unlimited.
     public var remaining: Int? { limit.map { Validation.remaining(limit: $0, used: used, reserved: reserved) } }
@@ -35,9 +59,12 @@ public struct QuotaDecision: Sendable, Hashable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case allowed, user, cycle, used, reserved, limit, remaining, requested
+        case usedCost = "used_usd", reservedCost = "reserved_usd", limitUSD = "limit_usd"
+        case remainingUSD = "remaining_usd", requestedCost = "requested_usd", deniedBy = "denied_by"
     }
 
-    /// Decodes a decision (`remaining` is derived and ignored).
+    /// Decodes a decision (`remaining` and `remaining_usd` are derived and ignored; absent currency
+    /// fields are zero or `null`).
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         allowed = try c.decode(Bool.self, forKey: .allowed)
@@ -47,9 +74,15 @@ public struct QuotaDecision: Sendable, Hashable, Codable {
         reserved = try c.decode(Int.self, forKey: .reserved)
         limit = try c.decodeIfPresent(Int.self, forKey: .limit)
         requested = try c.decode(Int.self, forKey: .requested)
+        usedCost = try c.decodeIfPresent(Cost.self, forKey: .usedCost) ?? .zero
+        reservedCost = try c.decodeIfPresent(Cost.self, forKey: .reservedCost) ?? .zero
+        limitUSD = try c.decodeIfPresent(Cost.self, forKey: .limitUSD)
+        requestedCost = try c.decodeIfPresent(Cost.self, forKey: .requestedCost) ?? .zero
+        deniedBy = try c.decodeIfPresent(QuotaLimitKind.self, forKey: .deniedBy)
     }
 
-    /// Encodes every field; `limit` and `remaining` are `null` when unlimited.
+    /// Encodes every field; `limit` and `remaining` are `null` when unlimited, `limit_usd` and
+    /// `remaining_usd` without a currency limit.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(allowed, forKey: .allowed)
@@ -60,5 +93,11 @@ public struct QuotaDecision: Sendable, Hashable, Codable {
         try c.encode(limit, forKey: .limit)
         try c.encode(remaining, forKey: .remaining)
         try c.encode(requested, forKey: .requested)
+        try c.encode(usedCost, forKey: .usedCost)
+        try c.encode(reservedCost, forKey: .reservedCost)
+        try c.encode(limitUSD, forKey: .limitUSD)
+        try c.encode(remainingUSD, forKey: .remainingUSD)
+        try c.encode(requestedCost, forKey: .requestedCost)
+        try c.encode(deniedBy, forKey: .deniedBy)
     }
 }

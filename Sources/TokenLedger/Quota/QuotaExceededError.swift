@@ -11,9 +11,14 @@ public struct QuotaExceededError: Error, Sendable, Hashable, CustomStringConvert
     /// `ErrorCategory.quotaDenied`.
     public var category: ErrorCategory { .quotaDenied }
 
-    /// Names the user, the request and what was left.
+    /// Names the user, the limit that refused, the request and what was left.
     public var description: String {
-        "quota exceeded for user '\(decision.user)' in cycle \(decision.cycle): asked \(decision.requested) tokens, "
+        if decision.deniedBy == .usd {
+            return "quota exceeded for user '\(decision.user)' in cycle \(decision.cycle): "
+                + (decision.denialReason ?? "the currency limit does not admit the call")
+        }
+        return
+            "quota exceeded for user '\(decision.user)' in cycle \(decision.cycle): asked \(decision.requested) tokens, "
             + "\(decision.remaining.map(String.init) ?? "unlimited") remaining (used \(decision.used), reserved \(decision.reserved))"
     }
 }

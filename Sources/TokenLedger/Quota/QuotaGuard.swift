@@ -5,7 +5,10 @@ import RedisClient
 /// Guards an LLM call with the user's quota: reserves an estimate before the call, settles the
 /// actual usage after it, and releases the reservation if the call fails or is cancelled.
 ///
-/// A user over quota gets ``QuotaExceededError`` (carrying the decision) and the model is never
+/// The estimate is priced at the model's rates (the prompt as input, `maxOutputTokens` as output,
+/// prices re-read from Redis at most every 30 seconds), so a currency limit is enforced before the
+/// call too; a model without a price is reserved by tokens only. A user over either limit gets
+/// ``QuotaExceededError`` (carrying the decision, which names the limit) and the model is never
 /// called. Concurrent calls of one user cannot together overspend the limit, because each holds a
 /// lease for its estimate until it settles. When Redis cannot be reached for the reservation, the
 /// ``UnavailablePolicy`` decides, and the decision is logged and counted either way.
@@ -27,6 +30,7 @@ public struct QuotaGuard: Sendable {
     /// What to do when Redis cannot be reached to reserve.
     public let whenUnavailable: UnavailablePolicy
     private let logger: Logger
+    private let prices = PriceTableCache(ttl: .seconds(30))
 
     /// The repository behind the recorder.
     public var repository: TokenRepository { recorder.repository }
@@ -79,12 +83,14 @@ public struct QuotaGuard: Sendable {
         _ call: () async throws -> (result: T, usage: UsageRecord)
     ) async throws -> T {
         // Saturating: an absurd maxOutputTokens is refused by reserve's count check, never a trap.
-        let estimate = Validation.saturatingSum(
-            counting.estimator(forModel: context.model).countTokens(in: messages), max(0, maxOutputTokens))
+        let promptTokens = counting.estimator(forModel: context.model).countTokens(in: messages)
+        let estimate = Validation.saturatingSum(promptTokens, max(0, maxOutputTokens))
         var reserved = false
         do {
+            let cost = try await estimateCost(
+                model: context.model, inputTokens: promptTokens, maxOutputTokens: max(0, maxOutputTokens))
             let reservation = try await repository.reserve(
-                user: context.user, callID: context.runID, tokens: estimate, ttl: leaseTTL)
+                user: context.user, callID: context.runID, tokens: estimate, cost: cost, ttl: leaseTTL)
             if reservation.status == .denied {
                 recorder.metrics.quota("denied")
                 throw QuotaExceededError(decision: reservation.decision)
@@ -113,11 +119,24 @@ public struct QuotaGuard: Sendable {
         return outcome.result
     }
 
-    /// Whether the user may spend `tokens` more now, applying ``whenUnavailable`` when Redis cannot
-    /// be reached (fail-open answers yes, fail-closed throws ``QuotaUnavailableError``).
-    public func isAllowed(user: String, tokens: Int) async throws -> Bool {
+    /// The cost of an estimate at the model's price: `inputTokens` as input, `maxOutputTokens` as
+    /// output; zero for a model without a price (or no model), which is then reserved by tokens only.
+    ///
+    /// - Throws: ``ValidationError`` for counts out of range; `RedisError` reading the prices.
+    public func estimateCost(model: String, inputTokens: Int, maxOutputTokens: Int) async throws -> Cost {
+        guard !model.isEmpty,
+            inputTokens >= 0, inputTokens <= Validation.maximumTokenCount,
+            maxOutputTokens >= 0, maxOutputTokens <= Validation.maximumTokenCount
+        else { return .zero }  // out-of-range counts are refused by reserve, with the field named
+        let record = UsageRecord(inputTokens: inputTokens, outputTokens: maxOutputTokens)
+        return try await prices.table(repository).cost(of: record, model: model)?.cost ?? .zero
+    }
+
+    /// Whether the user may spend `tokens` (costing `cost`) more now, applying ``whenUnavailable``
+    /// when Redis cannot be reached (fail-open answers yes, fail-closed throws ``QuotaUnavailableError``).
+    public func isAllowed(user: String, tokens: Int, cost: Cost = .zero) async throws -> Bool {
         do {
-            let decision = try await repository.check(user: user, tokens: tokens)
+            let decision = try await repository.check(user: user, tokens: tokens, cost: cost)
             recorder.metrics.quota(decision.allowed ? "allowed" : "denied")
             return decision.allowed
         } catch let error where Self.meansUnavailable(error) {

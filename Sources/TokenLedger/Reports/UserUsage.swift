@@ -4,7 +4,8 @@ import RedisClient
 ///
 /// JSON (sorted keys): `user`, `cycle`, `cycle_end` (the next cycle's start, exclusive), the token
 /// counters, `calls`, `limit`, `reserved`, `remaining` (`limit`/`remaining` are `null` when
-/// unlimited), and `models` (per model: input, output, total tokens and calls).
+/// unlimited), and `models` (per model: input, output, total tokens and calls). The currency limit:
+/// `limit_usd`, `remaining_usd` (nine-decimal strings of USD, `null` without one) and `reserved_usd`.
 public struct UserUsage: Sendable, Hashable, Codable, TokenCountsCarrying {
     /// One model's share of the cycle.
     public struct ModelUsage: Sendable, Hashable, Codable {
@@ -47,6 +48,21 @@ public struct UserUsage: Sendable, Hashable, Codable, TokenCountsCarrying {
     public var reserved: Int
     /// Per-model breakdown, keyed by model name (`""` for calls without a model).
     public var models: [String: ModelUsage]
+    /// The currency limit that applies (the user's own, else the default), or `nil` when there is none.
+    public var limitUSD: Cost?
+    /// Nano-USD held by live leases.
+    public var reservedUSD: Cost = .zero
+    /// The cycle's recorded spend as the currency limit counts it (`cost_nano`).
+    var spentForLimit: Cost = .zero
+
+    /// `limitUSD − spent − reservedUSD`, never negative; `nil` without a currency limit.
+    public var remainingUSD: Cost? {
+        limitUSD.map {
+            Cost(
+                nanoUSD: Validation.remaining(
+                    limit: $0.nanoUSD, used: spentForLimit.nanoUSD, reserved: reservedUSD.nanoUSD))
+        }
+    }
 
     /// `limit − used − reserved`, never negative; `nil` when unlimited.
     public var remaining: Int? { limit.map { Validation.remaining(limit: $0, used: totalTokens, reserved: reserved) } }
@@ -68,6 +84,7 @@ public struct UserUsage: Sendable, Hashable, Codable, TokenCountsCarrying {
     enum CodingKeys: String, CodingKey {
         case user, cycle, limit, reserved, remaining, models
         case cycleEnd = "cycle_end"
+        case limitUSD = "limit_usd", remainingUSD = "remaining_usd", reservedUSD = "reserved_usd"
     }
 
     /// Decodes a usage value (`remaining` and `total_tokens` are derived and ignored).
@@ -80,6 +97,8 @@ public struct UserUsage: Sendable, Hashable, Codable, TokenCountsCarrying {
         limit = try c.decodeIfPresent(Int.self, forKey: .limit)
         reserved = try c.decode(Int.self, forKey: .reserved)
         models = try c.decode([String: ModelUsage].self, forKey: .models)
+        limitUSD = try c.decodeIfPresent(Cost.self, forKey: .limitUSD)
+        reservedUSD = try c.decodeIfPresent(Cost.self, forKey: .reservedUSD) ?? .zero
     }
 
     /// Encodes every field; `limit` and `remaining` are `null` when unlimited.
@@ -93,6 +112,9 @@ public struct UserUsage: Sendable, Hashable, Codable, TokenCountsCarrying {
         try c.encode(reserved, forKey: .reserved)
         try c.encode(remaining, forKey: .remaining)
         try c.encode(models, forKey: .models)
+        try c.encode(limitUSD, forKey: .limitUSD)
+        try c.encode(remainingUSD, forKey: .remainingUSD)
+        try c.encode(reservedUSD, forKey: .reservedUSD)
     }
 
     /// The cycle hash field naming the cycle's primary model: the first model recorded in the cycle,

@@ -22,12 +22,16 @@ public struct LedgerKeys: Sendable, Hashable {
     public struct User: Sendable, Hashable {
         /// `<ns>:{<user>}:` — the common prefix.
         public let prefix: String
-        /// Hash: `limit`, `policy` (what an administrator sets).
+        /// Hash: `limit`, `limit_usd_nano`, `policy` (what an administrator sets).
         public var profile: String { prefix + "profile" }
         /// Integer: tokens held by live leases.
         public var reserved: String { prefix + "reserved" }
         /// Hash of lease tokens by call id.
         public var leases: String { prefix + "leases" }
+        /// Hash of lease costs by call id (nano-USD; a lease without one costs 0).
+        public var leaseCosts: String { prefix + "lease-usd" }
+        /// Integer: nano-USD held by live leases.
+        public var reservedCost: String { prefix + "reserved-usd" }
         /// Sorted set of lease expiry (ms since 1970, server clock) by call id.
         public var leaseExpiry: String { prefix + "lease-expiry" }
         /// Stream of threshold and audit events.
@@ -54,7 +58,7 @@ public struct LedgerKeys: Sendable, Hashable {
         User(prefix: namespace + ":" + (try RedisKeyEscaping.userKeyTag(userID)) + ":")
     }
 
-    /// Hash of namespace-wide settings: `default_limit`, `default_policy`.
+    /// Hash of namespace-wide settings: `default_limit`, `default_limit_usd_nano`, `default_policy`.
     public var config: String { namespace + ":{global}:config" }
     /// String holding the schema version of the data in this namespace.
     public var schema: String { namespace + ":{global}:schema" }

@@ -18,7 +18,8 @@ extension TokenRepository {
         let settings = try await settings()
         return try await withCycle(user: user, explicit: cycle, at: instant, settings: settings) { target, assumed in
             let call = UsageScript(
-                userKeys: userKeys, cycle: target.start, assumedPolicy: assumed, defaultLimit: settings.defaultLimit)
+                userKeys: userKeys, cycle: target.start, assumedPolicy: assumed, defaultLimit: settings.defaultLimit,
+                defaultLimitUSD: settings.defaultLimitUSD?.nanoUSD)
             let reply: UsageScript.Reply
             do {
                 reply = try await run(call)
@@ -159,7 +160,7 @@ extension TokenRepository {
             let calls = try batch.map { user in
                 UsageScript(
                     userKeys: try keys.user(user), cycle: cycleStart, assumedPolicy: "*",
-                    defaultLimit: settings.defaultLimit)
+                    defaultLimit: settings.defaultLimit, defaultLimitUSD: settings.defaultLimitUSD?.nanoUSD)
             }
             for (user, reply) in zip(batch, try await runEach(calls)) {
                 do {
@@ -276,6 +277,7 @@ extension TokenRepository {
                 message: "\(try keys.user(user).reserved) is \(snapshot.reserved), not a non-negative integer")
         }
         try usage.apply(cycleHash: snapshot.cycleHash, key: key, lenient: lenient)
+        try usage.applyCurrency(snapshot, key: key)
         return usage
     }
 }

@@ -10,6 +10,8 @@ extension TokenRepository {
         public var defaultLimit: Int?
         /// The cycle policy for users without one of their own.
         public var defaultPolicy: BillingCyclePolicy
+        /// The currency limit per cycle for users without one of their own; `nil` means none.
+        public var defaultLimitUSD: Cost? = nil
     }
 
     /// The namespace-wide settings, re-read from Redis when the cache is older than
@@ -17,7 +19,7 @@ extension TokenRepository {
     public func settings(fresh: Bool = false) async throws -> Settings {
         let now = ContinuousClock.now
         if !fresh, let cached = settingsCache.withLock({ $0 }), cached.expires > now { return cached.settings }
-        let configRead = HMGET(keys.config, fields: ["default_limit", "default_policy"])
+        let configRead = HMGET(keys.config, fields: ["default_limit", "default_policy", "default_limit_usd_nano"])
         let fields: [String: String]
         if schemaKnownWritable {
             fields = try await pool.send(configRead)
@@ -46,6 +48,15 @@ extension TokenRepository {
                     code: .corruptData, message: "\(keys.config) default_limit is '\(text)', not a number")
             }
             settings.defaultLimit = limit
+        }
+        if let text = fields["default_limit_usd_nano"] {
+            guard let nano = Int(text), nano >= 0, nano <= Validation.maximumLimit else {
+                throw LedgerError(
+                    code: .corruptData,
+                    message: "\(keys.config) default_limit_usd_nano is '\(text.prefix(40))', not a non-negative integer"
+                )
+            }
+            settings.defaultLimitUSD = Cost(nanoUSD: nano)
         }
         if let text = fields["default_policy"], !text.isEmpty {
             settings.defaultPolicy = try Self.decodePolicy(text, user: nil)

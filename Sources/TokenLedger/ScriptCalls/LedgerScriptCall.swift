@@ -45,6 +45,10 @@ extension LedgerKeys.User {
     /// `leases`, `lease-expiry`, `reserved`.
     var leaseKeys: [any RedisArgumentConvertible] { [leases, leaseExpiry, reserved] }
 
+    /// The keys of the leases' cost, in this order: `lease-usd`, `reserved-usd` (after the other keys
+    /// of the scripts that reserve, release, settle or read reservations).
+    var costKeys: [any RedisArgumentConvertible] { [leaseCosts, reservedCost] }
+
     /// The keys of a snapshot of a cycle (check, usage, close): the profile, the cycle's counters
     /// and the lease keys.
     func snapshotKeys(_ cycle: CalendarDate) -> [any RedisArgumentConvertible] {

@@ -1,13 +1,59 @@
 import RedisClient
 
-/// `check.lua`: the read-only quota decision for `tokens` more in a user's cycle.
+/// What `check.lua` and `reserve.lua` answer beside their status: the cycle's usage and spend, the
+/// live reservations of both kinds, both limits, and which limit denied.
+struct QuotaCounts: Sendable, Hashable {
+    var used: Int
+    var reserved: Int
+    /// `nil`: unlimited.
+    var limit: Int?
+    /// The cycle's recorded spend, nano-USD.
+    var spent: Int
+    /// Nano-USD held by live leases.
+    var reservedCost: Int
+    /// `nil`: no currency limit.
+    var limitUSD: Int?
+    /// The limit that denied (`nil`: none did).
+    var deniedBy: QuotaLimitKind?
+
+    /// Reads `used, reserved, limit, spent, reserved cost, currency limit, denied by` (the last four
+    /// absent from a script older than currency limits: zero and none).
+    init(_ values: [RedisReply], reply: RedisReply, script: ScriptName) throws {
+        let numbers = try ScriptReply.integers(values, count: min(max(values.count, 3), 6), script: script)
+        func number(_ index: Int) -> Int { numbers.count > index ? numbers[index] : 0 }
+        used = numbers[0]
+        reserved = numbers[1]
+        limit = numbers[2] < 0 ? nil : numbers[2]
+        spent = number(3)
+        reservedCost = number(4)
+        limitUSD = numbers.count > 5 && numbers[5] >= 0 ? numbers[5] : nil
+        deniedBy = values.count > 6 ? values[6].string.flatMap(QuotaLimitKind.init(rawValue:)) : nil
+    }
+
+    /// The decision these counts describe.
+    func decision(
+        allowed: Bool, user: String, cycle: CalendarDate, requested: Int, requestedCost: Cost
+    ) -> QuotaDecision {
+        var decision = QuotaDecision(
+            allowed: allowed, user: user, cycle: cycle, used: used, reserved: reserved, limit: limit,
+            requested: requested)
+        decision.usedCost = Cost(nanoUSD: spent)
+        decision.reservedCost = Cost(nanoUSD: reservedCost)
+        decision.limitUSD = limitUSD.map { Cost(nanoUSD: $0) }
+        decision.requestedCost = requestedCost
+        decision.deniedBy = allowed ? nil : deniedBy
+        return decision
+    }
+}
+
+/// `check.lua`: the read-only quota decision for `tokens` (costing `cost`) more in a user's cycle.
 struct CheckScript: LedgerScriptCall {
     /// What the script answered.
     enum Reply: Sendable, Hashable {
         /// The assumed policy was stale.
         case policy(stored: String)
-        /// The decision; `limit` `nil` = unlimited.
-        case decided(allowed: Bool, used: Int, reserved: Int, limit: Int?)
+        /// The decision and the counts it was made from.
+        case decided(allowed: Bool, QuotaCounts)
     }
 
     var userKeys: LedgerKeys.User
@@ -17,30 +63,37 @@ struct CheckScript: LedgerScriptCall {
     var assumedPolicy: String
     var tokens: Int
     var defaultLimit: Int?
+    /// The nano-USD asked for.
+    var cost = 0
+    /// The default currency limit, nano-USD (`nil`: none).
+    var defaultLimitUSD: Int? = nil
 
     var script: ScriptName { .check }
-    var keys: [any RedisArgumentConvertible] { userKeys.snapshotKeys(cycle) + carried }
-    var arguments: [any RedisArgumentConvertible] { [assumedPolicy, tokens, defaultLimit ?? -1] }
+    var keys: [any RedisArgumentConvertible] { userKeys.snapshotKeys(cycle) + userKeys.costKeys + carried }
+    var arguments: [any RedisArgumentConvertible] {
+        [assumedPolicy, tokens, defaultLimit ?? -1, cost, defaultLimitUSD ?? -1]
+    }
 
     func read(_ reply: RedisReply) throws -> Reply {
         if let stored = ScriptReply.storedPolicy(reply) { return .policy(stored: stored) }
-        guard let fields = reply.array else { throw ScriptReply.unexpected(reply, script: script) }
-        let numbers = try ScriptReply.integers(fields, count: 4, script: script)
-        return .decided(
-            allowed: numbers[0] == 1, used: numbers[1], reserved: numbers[2], limit: numbers[3] < 0 ? nil : numbers[3])
+        guard let fields = reply.array, let allowed = fields.first?.int else {
+            throw ScriptReply.unexpected(reply, script: script)
+        }
+        return .decided(allowed: allowed == 1, try QuotaCounts(Array(fields.dropFirst()), reply: reply, script: script))
     }
 }
 
-/// `reserve.lua`: takes a lease of `tokens` for a call if the user's limit allows it.
+/// `reserve.lua`: takes a lease of `tokens` and `cost` nano-USD for a call if the user's limits allow it.
 struct ReserveScript: LedgerScriptCall {
     /// What the script answered.
     enum Reply: Sendable, Hashable {
         /// The assumed policy was stale; nothing changed.
         case policy(stored: String)
-        /// The call id holds a lease of another amount (`held`, as stored); nothing changed.
-        case conflict(held: String?)
-        /// The decision, with the cycle's usage, the live reservations and the limit (`nil` = unlimited).
-        case decided(ReservationStatus, used: Int, reserved: Int, limit: Int?)
+        /// The call id holds a lease of other amounts (`held` tokens and `heldCost` nano-USD, as
+        /// stored); nothing changed.
+        case conflict(held: String?, heldCost: String?)
+        /// The decision, with the cycle's usage, the live reservations and the limits.
+        case decided(ReservationStatus, QuotaCounts)
     }
 
     var userKeys: LedgerKeys.User
@@ -51,13 +104,25 @@ struct ReserveScript: LedgerScriptCall {
     var tokens: Int
     var ttlMilliseconds: Int
     var defaultLimit: Int?
+    /// The nano-USD to hold.
+    var cost = 0
+    /// The default currency limit, nano-USD (`nil`: none).
+    var defaultLimitUSD: Int? = nil
+    /// The soft thresholds (`80,100`), for the currency ones reserve fires.
+    var thresholds = ""
+    /// The user id, named in threshold events.
+    var user = ""
 
     var script: ScriptName { .reserve }
     var keys: [any RedisArgumentConvertible] {
-        [userKeys.profile, userKeys.cycle(cycle), userKeys.calls(cycle)] + userKeys.leaseKeys + carried
+        [userKeys.profile, userKeys.cycle(cycle), userKeys.calls(cycle)] + userKeys.leaseKeys + userKeys.costKeys
+            + [userKeys.events] + carried
     }
     var arguments: [any RedisArgumentConvertible] {
-        [assumedPolicy, callID, tokens, ttlMilliseconds, defaultLimit ?? -1]
+        [
+            assumedPolicy, callID, tokens, ttlMilliseconds, defaultLimit ?? -1, cost, defaultLimitUSD ?? -1,
+            thresholds, user, cycle.description,
+        ]
     }
     static var badInput: ScriptReply.BadInput { ScriptReply.BadInput(code: .invalidTokenCount, field: "tokens") }
 
@@ -67,32 +132,35 @@ struct ReserveScript: LedgerScriptCall {
         case .policy(let stored):
             return .policy(stored: stored)
         case .other("conflict"):
-            return .conflict(held: values.count > 3 ? values[3].string : nil)
+            return .conflict(
+                held: values.count > 3 ? values[3].string : nil, heldCost: values.count > 4 ? values[4].string : nil)
         case .other(let name):
             guard let decision = ReservationStatus(rawValue: name) else {
                 throw ScriptReply.unexpected(reply, script: script)
             }
-            let numbers = try ScriptReply.integers(values, count: 3, script: script)
-            return .decided(decision, used: numbers[0], reserved: numbers[1], limit: numbers[2] < 0 ? nil : numbers[2])
+            return .decided(decision, try QuotaCounts(values, reply: reply, script: script))
         default:
             throw ScriptReply.unexpected(reply, script: script)
         }
     }
 }
 
-/// `release.lua`: drops a call's lease without recording usage.
+/// `release.lua`: drops a call's lease (tokens and cost) without recording usage.
 struct ReleaseScript: LedgerScriptCall {
     var userKeys: LedgerKeys.User
     var callID: String
 
     var script: ScriptName { .release }
     /// `reserved` first: the order release.lua reads them in.
-    var keys: [any RedisArgumentConvertible] { [userKeys.reserved, userKeys.leases, userKeys.leaseExpiry] }
+    var keys: [any RedisArgumentConvertible] {
+        [userKeys.reserved, userKeys.leases, userKeys.leaseExpiry] + userKeys.costKeys
+    }
     var arguments: [any RedisArgumentConvertible] { [callID] }
 
-    /// The tokens released (0 when the call held no live lease).
-    func read(_ reply: RedisReply) throws -> Int {
+    /// The tokens and the nano-USD released (0 when the call held no live lease).
+    func read(_ reply: RedisReply) throws -> ReleasedLease {
         guard let fields = reply.array else { throw ScriptReply.unexpected(reply, script: script) }
-        return try ScriptReply.integers(fields, count: 2, script: script)[0]
+        let numbers = try ScriptReply.integers(fields, count: min(max(fields.count, 2), 3), script: script)
+        return ReleasedLease(tokens: numbers[0], cost: Cost(nanoUSD: numbers.count > 2 ? numbers[2] : 0))
     }
 }

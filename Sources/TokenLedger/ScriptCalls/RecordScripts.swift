@@ -51,6 +51,7 @@ struct RecordScript: LedgerScriptCall {
         ]
         if kind == .settle { keys += userKeys.leaseKeys }
         keys.append(userKeys.late(named: cycleName))
+        if kind == .settle { keys += userKeys.costKeys }
         return keys
     }
 

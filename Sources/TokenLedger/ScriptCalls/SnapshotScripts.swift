@@ -12,6 +12,10 @@ struct CycleSnapshot: Sendable, Hashable {
     var storedPolicy: String
     /// The pending late calls (`close.lua` only) as `HGETALL` of the `late:<cycle>` hash returns them.
     var pendingLate: [RedisReply]
+    /// The currency limit in nano-USD (`usage.lua` only); `nil`: none.
+    var limitUSD: Int? = nil
+    /// The nano-USD held by live leases (`usage.lua` only).
+    var reservedCost = 0
 
     /// Reads `limit, reserved, {hash}, policy[, {late}]` (the values after `'ok'`).
     init(_ values: [RedisReply], reply: RedisReply, script: ScriptName, withLate: Bool) throws {
@@ -27,6 +31,10 @@ struct CycleSnapshot: Sendable, Hashable {
             self.pendingLate = late
         } else {
             self.pendingLate = []
+            if values.count >= 6, let limitUSD = values[4].int, let reservedCost = values[5].int {
+                self.limitUSD = limitUSD < 0 ? nil : Int(limitUSD)
+                self.reservedCost = Int(reservedCost)
+            }
         }
     }
 }
@@ -46,10 +54,12 @@ struct UsageScript: LedgerScriptCall {
     /// The policy the cycle was computed from (`*`: an explicit cycle).
     var assumedPolicy: String
     var defaultLimit: Int?
+    /// The default currency limit in nano-USD (`nil`: none).
+    var defaultLimitUSD: Int? = nil
 
     var script: ScriptName { .usage }
-    var keys: [any RedisArgumentConvertible] { userKeys.snapshotKeys(cycle) }
-    var arguments: [any RedisArgumentConvertible] { [assumedPolicy, defaultLimit ?? -1] }
+    var keys: [any RedisArgumentConvertible] { userKeys.snapshotKeys(cycle) + userKeys.costKeys }
+    var arguments: [any RedisArgumentConvertible] { [assumedPolicy, defaultLimit ?? -1, defaultLimitUSD ?? -1] }
 
     func read(_ reply: RedisReply) throws -> Reply {
         let (status, values) = try ScriptReply.status(reply, script: script)

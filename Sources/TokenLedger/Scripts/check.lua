@@ -1,14 +1,26 @@
--- check.lua: read-only quota decision for N more tokens (expired leases are not counted).
--- KEYS: 1 profile, 2 cycle, 3 leases, 4 lease-expiry, 5 reserved, 6… cycles of previous policies that
---       still count against the limit (a policy change's carry; the caller reads them from the policy)
--- ARGV: 1 assumed policy, 2 tokens, 3 default limit
--- Returns {'policy', stored} | {allowed 0/1, used, reserved, limit (-1 = unlimited)}
-local mismatch, limit = profile_check(KEYS[1], ARGV[1], ARGV[3])
+-- check.lua: read-only quota decision for N more tokens costing C more nano-USD (expired leases are not
+-- counted): allowed only when used + reserved + N <= limit and spent + reserved cost + C <= currency limit.
+-- KEYS: 1 profile, 2 cycle, 3 leases, 4 lease-expiry, 5 reserved, 6 lease-usd, 7 reserved-usd, 8… cycles of
+--       previous policies that still count against the limits (a policy change's carry; the caller reads
+--       them from the policy)
+-- ARGV: 1 assumed policy, 2 tokens, 3 default limit, 4 cost (nano-USD; absent = 0), 5 default currency
+--       limit (nano-USD; absent or -1 = none)
+-- Returns {'policy', stored} | {allowed 0/1, used, reserved, limit (-1 = unlimited), spent (nano-USD),
+-- reserved cost (nano-USD), currency limit (-1 = none), the limit that denied ('tokens', 'usd' or '')}
+local mismatch, limit, _, limit_usd = profile_check(KEYS[1], ARGV[1], ARGV[3], ARGV[5])
 if mismatch then return {'policy', mismatch} end
 local tokens = tonumber(ARGV[2]) or 0
-local reserved = live_reserved(KEYS[5], KEYS[3], KEYS[4], now_ms())
-local used = cycle_used(KEYS[2])
-for i = 6, #KEYS do used = used + cycle_used(KEYS[i]) end
-local allowed = 1
-if limit ~= nil and used + reserved + tokens > limit then allowed = 0 end
-return {allowed, used, reserved, limit or -1}
+local cost = nano_argument(ARGV[4] or '0', 'cost')
+local reserved, reserved_cost = live_reserved(KEYS[5], KEYS[3], KEYS[4], now_ms(), KEYS[6], KEYS[7])
+local used, spent = cycle_spend(KEYS[2])
+for i = 8, #KEYS do
+  local u, s = cycle_spend(KEYS[i])
+  used, spent = used + u, spent + s
+end
+local allowed, denied_by = 1, ''
+if limit ~= nil and used + reserved + tokens > limit then
+  allowed, denied_by = 0, 'tokens'
+elseif limit_usd ~= nil and spent + reserved_cost + cost > limit_usd then
+  allowed, denied_by = 0, 'usd'
+end
+return {allowed, used, reserved, limit or -1, spent, reserved_cost, limit_usd or -1, denied_by}

@@ -40,60 +40,129 @@ end
 -- '*' = an explicit cycle, which wins) and refuse to write when the stored one differs (see
 -- profile_check below): the caller then recomputes the cycle and retries.
 
--- Drops leases whose expiry has passed and returns the tokens still reserved. Every value read
--- (reserved, each expired lease) is checked before the first write; leases that would free more
--- than is reserved mean the keys disagree: BADSTATE.
-local function reclaim_expired(reserved_key, leases, expiry, now)
+-- Drops leases whose expiry has passed and returns the tokens still reserved and the nano-USD still
+-- reserved. A lease's cost lives apart from its tokens: `lease_costs` (hash: call id -> nano-USD, absent
+-- = 0, so leases taken before currency reservations existed keep working) and `cost_key` (the total);
+-- without them (nil) the cost is not touched and 0 is returned for it. Every value read (reserved, each
+-- expired lease) is checked before the first write; leases that would free more than is reserved mean
+-- the keys disagree: BADSTATE.
+local function reclaim_expired(reserved_key, leases, expiry, now, lease_costs, cost_key)
   local reserved = stored(redis.call('GET', reserved_key), reserved_key)
+  local reserved_cost = 0
+  if cost_key then reserved_cost = stored(redis.call('GET', cost_key), cost_key) end
   local expired = redis.call('ZRANGEBYSCORE', expiry, '-inf', now, 'LIMIT', 0, 500)
   if #expired > 0 then
-    local freed = 0
+    local freed, freed_cost = 0, 0
     for _, id in ipairs(expired) do
       freed = freed + stored(redis.call('HGET', leases, id), leases, id)
+      if lease_costs then freed_cost = freed_cost + stored(redis.call('HGET', lease_costs, id), lease_costs, id) end
     end
     if freed > reserved then bad_state(reserved_key, nil, reserved, ', less than its expired leases (' .. freed .. ')') end
+    if freed_cost > reserved_cost then
+      bad_state(cost_key, nil, reserved_cost, ', less than its expired leases (' .. freed_cost .. ')')
+    end
     redis.call('HDEL', leases, unpack(expired))
     redis.call('ZREM', expiry, unpack(expired))
+    if lease_costs then redis.call('HDEL', lease_costs, unpack(expired)) end
     if freed > 0 then
       reserved = reserved - freed
       redis.call('DECRBY', reserved_key, freed)
     end
+    if freed_cost > 0 then
+      reserved_cost = reserved_cost - freed_cost
+      redis.call('DECRBY', cost_key, freed_cost)
+    end
   end
-  return reserved
+  return reserved, reserved_cost
 end
 
--- Reserved tokens as they would be after reclaiming, without writing (for read-only scripts).
-local function live_reserved(reserved_key, leases, expiry, now)
+-- Reserved tokens and nano-USD as they would be after reclaiming, without writing (for read-only
+-- scripts); the cost is 0 without its keys (see reclaim_expired).
+local function live_reserved(reserved_key, leases, expiry, now, lease_costs, cost_key)
   local reserved = stored(redis.call('GET', reserved_key), reserved_key)
+  local reserved_cost = 0
+  if cost_key then reserved_cost = stored(redis.call('GET', cost_key), cost_key) end
   local expired = redis.call('ZRANGEBYSCORE', expiry, '-inf', now, 'LIMIT', 0, 500)
-  local freed = 0
+  local freed, freed_cost = 0, 0
   for _, id in ipairs(expired) do
     freed = freed + stored(redis.call('HGET', leases, id), leases, id)
+    if lease_costs then freed_cost = freed_cost + stored(redis.call('HGET', lease_costs, id), lease_costs, id) end
   end
   if freed > reserved then bad_state(reserved_key, nil, reserved, ', less than its expired leases (' .. freed .. ')') end
-  return reserved - freed
+  if freed_cost > reserved_cost then
+    bad_state(cost_key, nil, reserved_cost, ', less than its expired leases (' .. freed_cost .. ')')
+  end
+  return reserved - freed, reserved_cost - freed_cost
 end
 
--- The tokens of one call's lease (0 when there is none), checked: a lease larger than `reserved`
--- (the key's value now, from reclaim_expired) means the keys disagree: BADSTATE. Reads only, so a
--- script can check before its first write.
-local function lease_tokens(reserved_key, leases, call_id, reserved)
+-- The tokens and nano-USD of one call's lease (0 when there is none), checked: a lease larger than
+-- `reserved` (the key's value now, from reclaim_expired), or a cost larger than `reserved_cost`, means
+-- the keys disagree: BADSTATE. Reads only, so a script can check before its first write.
+local function lease_tokens(reserved_key, leases, call_id, reserved, lease_costs, cost_key, reserved_cost)
   local tokens = stored(redis.call('HGET', leases, call_id), leases, call_id)
   if tokens > reserved then bad_state(reserved_key, nil, reserved, ', less than the lease of ' .. call_id .. ' (' .. tokens .. ')') end
-  return tokens
+  local cost = 0
+  if lease_costs then
+    cost = stored(redis.call('HGET', lease_costs, call_id), lease_costs, call_id)
+    if cost > reserved_cost then
+      bad_state(cost_key, nil, reserved_cost, ', less than the lease of ' .. call_id .. ' (' .. cost .. ')')
+    end
+  end
+  return tokens, cost
 end
 
--- Removes one lease of `tokens` (from lease_tokens). Returns the tokens released and the reserved
--- tokens after.
-local function drop_lease(reserved_key, leases, expiry, call_id, tokens, reserved)
+-- Removes one lease of `tokens` and `cost` nano-USD (from lease_tokens). Returns the tokens released,
+-- the reserved tokens after, the nano-USD released and the reserved nano-USD after.
+local function drop_lease(reserved_key, leases, expiry, call_id, tokens, reserved, lease_costs, cost_key, cost,
+    reserved_cost)
+  local released_cost = 0
   if redis.call('HDEL', leases, call_id) == 1 then
     redis.call('ZREM', expiry, call_id)
     if tokens > 0 then
       reserved = reserved - tokens
       redis.call('DECRBY', reserved_key, tokens)
     end
+    if lease_costs then
+      redis.call('HDEL', lease_costs, call_id)
+      if cost > 0 then
+        released_cost = cost
+        reserved_cost = reserved_cost - cost
+        redis.call('DECRBY', cost_key, cost)
+      end
+    end
   end
-  return tokens, reserved
+  return tokens, reserved, released_cost, reserved_cost
+end
+
+-- The cycle's tokens (input + output) and its spend (`cost_nano`, nano-USD; absent = 0) in one HMGET.
+local function cycle_spend(cycle)
+  local v = redis.call('HMGET', cycle, 'input_tokens', 'output_tokens', 'cost_nano')
+  return stored(v[1], cycle, 'input_tokens') + stored(v[2], cycle, 'output_tokens'), stored(v[3], cycle, 'cost_nano')
+end
+
+-- An amount of nano-USD given as an argument: an integer from 0 to 2^53 - 1, else BADINPUT naming it.
+local function nano_argument(value, name)
+  local n = tonumber(value)
+  if n == nil or n < 0 or n > MAX_COUNTER or n % 1 ~= 0 then
+    error({err = 'BADINPUT ' .. name .. ' must be an integer number of nano-USD from 0 to 2^53 - 1'})
+  end
+  return n
+end
+
+-- Currency soft thresholds: each percent (comma-separated) of the currency limit that the cycle's
+-- recorded spend has reached is marked once per cycle (`threshold:usd:P` = the spend then) and
+-- appends one event (`limit_kind` usd; `used` and `limit` in nano-USD). Fired by reserve.lua (see
+-- docs/cost.md: records and settles do not evaluate them).
+local function usd_thresholds(cycle, events, user, cycle_name, percents, spent, limit_usd)
+  if limit_usd == nil or spent <= 0 or percents == nil then return end
+  for percent in string.gmatch(percents, '%d+') do
+    if spent * 100 >= tonumber(percent) * limit_usd
+      and redis.call('HSETNX', cycle, 'threshold:usd:' .. percent, decimal(spent)) == 1 then
+      redis.call('XADD', events, 'MAXLEN', '~', 10000, '*',
+        'type', 'threshold', 'user', user, 'cycle', cycle_name, 'threshold', percent, 'limit_kind', 'usd',
+        'used', decimal(spent), 'limit', decimal(limit_usd))
+    end
+  end
 end
 
 -- The usage counts at args[first .. first + 4]: input, output, cached, cache_write, reasoning,
@@ -249,11 +318,13 @@ local function apply_usage(cycle, calls, call_id, model, input_n, output_n, cach
   return true, used, count, late, indexed
 end
 
--- Reads the profile's policy and limit in one call; checks the policy the caller assumed.
--- Returns the stored policy when it differs (nil when it matches), the effective limit, and the
--- last cycle retention deleted (`retired`, a cycle name; nil when none).
-local function profile_check(profile, assumed, default_limit)
-  local v = redis.call('HMGET', profile, 'policy', 'limit', 'retired')
+-- Reads the profile's policy and limits in one call; checks the policy the caller assumed.
+-- Returns the stored policy when it differs (nil when it matches), the effective token limit, the
+-- last cycle retention deleted (`retired`, a cycle name; nil when none) and the effective currency
+-- limit in nano-USD (the profile's `limit_usd_nano`, else `default_limit_usd` when given and >= 0;
+-- nil = none).
+local function profile_check(profile, assumed, default_limit, default_limit_usd)
+  local v = redis.call('HMGET', profile, 'policy', 'limit', 'retired', 'limit_usd_nano')
   local policy = v[1] or ''
   local limit
   if v[2] then
@@ -262,6 +333,13 @@ local function profile_check(profile, assumed, default_limit)
     local fallback = tonumber(default_limit)
     if fallback and fallback >= 0 then limit = fallback end
   end
-  if assumed ~= '*' and policy ~= assumed then return policy, limit, v[3] or nil end
-  return nil, limit, v[3] or nil
+  local limit_usd
+  if v[4] then
+    limit_usd = stored(v[4], profile, 'limit_usd_nano')
+  else
+    local fallback = tonumber(default_limit_usd)
+    if fallback and fallback >= 0 then limit_usd = fallback end
+  end
+  if assumed ~= '*' and policy ~= assumed then return policy, limit, v[3] or nil, limit_usd end
+  return nil, limit, v[3] or nil, limit_usd
 end

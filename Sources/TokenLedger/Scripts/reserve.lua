@@ -1,30 +1,51 @@
--- reserve.lua: admits a lease of N tokens only if used + reserved + N <= limit. Idempotent per call id.
--- KEYS: 1 profile, 2 cycle, 3 calls, 4 leases, 5 lease-expiry, 6 reserved, 7… carried cycles (as check.lua)
--- ARGV: 1 assumed policy, 2 call id, 3 tokens, 4 ttl ms, 5 default limit
--- Returns {'policy', stored} | {status, used, reserved, limit (-1 = unlimited)} where status is
--- 'admitted', 'held' (this call id already holds a live lease of the same amount), 'settled' (already
--- recorded) or 'denied' | {'conflict', used, reserved, limit, held amount} (the call id holds a live
--- lease of another amount: a retry must ask for the same amount; nothing changed).
-local mismatch, limit = profile_check(KEYS[1], ARGV[1], ARGV[5])
+-- reserve.lua: admits a lease of N tokens costing C nano-USD only if used + reserved + N <= limit and
+-- spent + reserved cost + C <= currency limit (the cycle's `cost_nano` is what was spent). Idempotent per
+-- call id. Fires the currency soft thresholds on the recorded spend (usd_thresholds) when it decides.
+-- KEYS: 1 profile, 2 cycle, 3 calls, 4 leases, 5 lease-expiry, 6 reserved, 7 lease-usd, 8 reserved-usd,
+--       9 events, 10… carried cycles (as check.lua)
+-- ARGV: 1 assumed policy, 2 call id, 3 tokens, 4 ttl ms, 5 default limit, 6 cost (nano-USD),
+--       7 default currency limit (nano-USD; -1 = none), 8 thresholds, 9 user id, 10 cycle name
+-- Returns {'policy', stored} | {status, used, reserved, limit (-1 = unlimited), spent, reserved cost,
+-- currency limit (-1 = none), the limit that denied ('tokens', 'usd' or '')} where status is
+-- 'admitted', 'held' (this call id already holds a live lease of the same amounts), 'settled' (already
+-- recorded) or 'denied' | {'conflict', used, reserved, limit, held tokens, held nano-USD} (the call id
+-- holds a live lease of other amounts: a retry must ask for the same; nothing changed).
+local mismatch, limit, _, limit_usd = profile_check(KEYS[1], ARGV[1], ARGV[5], ARGV[7])
 if mismatch then return {'policy', mismatch} end
 local call_id, tokens, ttl = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 if tokens == nil or tokens < 0 or tokens > 1000000000000 or tokens ~= math.floor(tokens) then
   return redis.error_reply('BADINPUT tokens must be an integer from 0 to 10^12')
 end
 if ttl == nil or ttl <= 0 then return redis.error_reply('BADINPUT ttl must be positive') end
+local cost = nano_argument(ARGV[6] or '0', 'cost')
 local now = now_ms()
-local reserved = reclaim_expired(KEYS[6], KEYS[4], KEYS[5], now)
-local used = cycle_used(KEYS[2])
-for i = 7, #KEYS do used = used + cycle_used(KEYS[i]) end
-local shown_limit = limit or -1
-if redis.call('HEXISTS', KEYS[3], call_id) == 1 then return {'settled', used, reserved, shown_limit} end
+local reserved, reserved_cost = reclaim_expired(KEYS[6], KEYS[4], KEYS[5], now, KEYS[7], KEYS[8])
+local used, spent = cycle_spend(KEYS[2])
+for i = 10, #KEYS do
+  local u, s = cycle_spend(KEYS[i])
+  used, spent = used + u, spent + s
+end
+local function reply(status, denied_by)
+  return {status, used, reserved, limit or -1, spent, reserved_cost, limit_usd or -1, denied_by or ''}
+end
+if redis.call('HEXISTS', KEYS[3], call_id) == 1 then return reply('settled') end
 local held = redis.call('HGET', KEYS[4], call_id)
 if held then
-  if tonumber(held) ~= tokens then return {'conflict', used, reserved, shown_limit, held} end
-  return {'held', used, reserved, shown_limit}
+  local held_cost = redis.call('HGET', KEYS[7], call_id) or '0'
+  if tonumber(held) ~= tokens or tonumber(held_cost) ~= cost then
+    return {'conflict', used, reserved, limit or -1, held, held_cost}
+  end
+  return reply('held')
 end
-if limit ~= nil and used + reserved + tokens > limit then return {'denied', used, reserved, shown_limit} end
+usd_thresholds(KEYS[2], KEYS[9], ARGV[9], ARGV[10], ARGV[8], spent, limit_usd)
+if limit ~= nil and used + reserved + tokens > limit then return reply('denied', 'tokens') end
+if limit_usd ~= nil and spent + reserved_cost + cost > limit_usd then return reply('denied', 'usd') end
+if reserved_cost + cost > MAX_COUNTER then return redis.error_reply('OVERFLOW the reserved cost would pass 2^53 - 1 nano-USD') end
 redis.call('HSET', KEYS[4], call_id, tokens)
 redis.call('ZADD', KEYS[5], now + ttl, call_id)
 reserved = tonumber(redis.call('INCRBY', KEYS[6], tokens))
-return {'admitted', used, reserved, shown_limit}
+if cost > 0 then
+  redis.call('HSET', KEYS[7], call_id, decimal(cost))
+  reserved_cost = tonumber(redis.call('INCRBY', KEYS[8], cost))
+end
+return reply('admitted')

@@ -59,8 +59,10 @@ struct Problem: Encodable, Sendable {
             let decision = denial.decision
             var problem = Problem(
                 status: .tooManyRequests, code: ServiceError.Code.quotaDenied.rawValue,
-                detail: "the limit does not admit \(decision.requested) more tokens for this user: "
-                    + "\(decision.used) used and \(decision.reserved) reserved of \(decision.limit.map(String.init) ?? "no limit")"
+                detail: decision.deniedBy == .usd
+                    ? (decision.denialReason ?? "the currency limit does not admit this call")
+                    : "the limit does not admit \(decision.requested) more tokens for this user: "
+                        + "\(decision.used) used and \(decision.reserved) reserved of \(decision.limit.map(String.init) ?? "no limit")"
             )
             problem.decision = decision
             return problem

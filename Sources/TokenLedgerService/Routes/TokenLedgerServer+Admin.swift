@@ -25,30 +25,54 @@ extension TokenLedgerServer {
         ]
     }
 
-    /// `GET /v1/users/{user}/limit` → `{"limit","source","user"}`: the user's own limit (`user`),
-    /// the default (`default`) or none (`none`, limit null).
+    /// `GET /v1/users/{user}/limit` → `{"limit","limit_usd","source","usd_source","user"}`: each
+    /// limit the user's own (`user`), the default (`default`) or none (`none`, null).
     func limit(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
         let user = try PathInput.user(context)
         try PathInput.refuseUnknown(try PathInput.query(request), allowed: [])
-        return try JSONResponse.make(LimitOutput(user: user, limits: try await repository.limit(user: user)))
+        return try JSONResponse.make(
+            LimitOutput(
+                user: user, limits: try await repository.limit(user: user),
+                currencyLimits: try await repository.currencyLimit(user: user)))
     }
 
-    /// `PUT /v1/users/{user}/limit` `{"tokens": N}` → `{"limit":N,"source":"user","user"}`.
+    /// `PUT /v1/users/{user}/limit` `{"tokens": N, "usd": "25"}` (either or both; `usd` a decimal
+    /// string of USD with at most nine decimals, or a whole number) → `{"limit":N,"source":"user",
+    /// "user"}`, with `limit_usd` and `usd_source` when `usd` was given. Both are checked before
+    /// either is stored.
     func setLimit(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
         let user = try PathInput.user(context)
-        let body = try await body(request, allowing: ["tokens"])
-        let tokens = try body.integer("tokens", in: 0...Validation.maximumLimit, code: .invalidLimit)
-        try await repository.setLimit(user: user, tokens: tokens)
-        return try JSONResponse.make(LimitOutput(user: user, limit: tokens, source: "user"))
+        let body = try await body(request, allowing: ["tokens", "usd"])
+        let tokens = try body.optionalInteger("tokens", in: 0...Validation.maximumLimit, code: .invalidLimit)
+        let usd = try body.optionalUSD("usd")
+        guard tokens != nil || usd != nil else {
+            throw ServiceError(.missingField, field: "tokens", "tokens or usd is required")
+        }
+        if let tokens { try await repository.setLimit(user: user, tokens: tokens) }
+        if let usd { try await repository.setCurrencyLimit(user: user, usd: usd) }
+        var shown = LimitOutput(user: user, limit: tokens, source: tokens == nil ? "unchanged" : "user")
+        if let usd { shown.currency = (limit: Optional(usd), source: "user") }
+        return try JSONResponse.make(shown)
     }
 
-    /// `DELETE /v1/users/{user}/limit` → `{"limit":null,"source":"cleared","user"}` (the default
-    /// applies again).
+    /// `DELETE /v1/users/{user}/limit[?only=tokens|usd]` → `{"limit":null,"limit_usd":null,
+    /// "source":"cleared","usd_source":"cleared","user"}`: both of the user's own limits are cleared
+    /// (the defaults apply again), or only the one `only` names.
     func clearLimit(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
         let user = try PathInput.user(context)
-        try PathInput.refuseUnknown(try PathInput.query(request), allowed: [])
-        try await repository.clearLimit(user: user)
-        return try JSONResponse.make(LimitOutput(user: user, limit: nil, source: "cleared"))
+        let query = try PathInput.query(request)
+        try PathInput.refuseUnknown(query, allowed: ["only"])
+        let only = query["only"].map { String(decoding: $0, as: UTF8.self) }
+        guard only == nil || only == "tokens" || only == "usd" else {
+            throw ValidationError(
+                code: .invalidLimit, field: "only", message: "only must be tokens or usd (without it, both are cleared)"
+            )
+        }
+        if only != "usd" { try await repository.clearLimit(user: user) }
+        if only != "tokens" { try await repository.clearCurrencyLimit(user: user) }
+        var shown = LimitOutput(user: user, limit: nil, source: only == "usd" ? "unchanged" : "cleared")
+        if only != "tokens" { shown.currency = (limit: nil, source: "cleared") }
+        return try JSONResponse.make(shown)
     }
 
     /// `PUT /v1/users/{user}/cycle-policy` `{"period", "anchor_day"?, "timezone"?}` → the CLI's

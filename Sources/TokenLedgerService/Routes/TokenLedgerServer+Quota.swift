@@ -28,12 +28,13 @@ extension TokenLedgerServer {
         ]
     }
 
-    /// `{user, tokens?}` → 200 with the decision (`allowed` true or false). Read-only.
+    /// `{user, tokens?, model?, max_output_tokens?, usd?}` → 200 with the decision (`allowed` true or
+    /// false, `denied_by` naming the limit). Read-only. `model` prices the estimate as reserve does.
     func check(_ request: Request) async throws -> Response {
-        let body = try await body(request, allowing: ["user", "tokens"])
+        let body = try await body(request, allowing: ["user", "tokens", "model", "max_output_tokens", "usd"])
         let user = try body.user()
-        let tokens = try body.optionalCount("tokens") ?? 0
-        let decision = try await repository.check(user: user, tokens: tokens)
+        let (tokens, cost) = try await estimate(body, tokens: try body.optionalCount("tokens") ?? 0)
+        let decision = try await repository.check(user: user, tokens: tokens, cost: cost)
         metrics.decision(allowed: decision.allowed)
         return try JSONResponse.make(decision)
     }
@@ -41,17 +42,20 @@ extension TokenLedgerServer {
     /// The longest lease a reservation may ask for, in seconds (7 days).
     static let maximumTTLSeconds = 7 * 86_400
 
-    /// `{user, call_id, tokens, ttl_seconds?}` → 201 the lease (`status` admitted), 200 when the
-    /// call id already holds it (`held`) or was settled (`settled`); 429 with the decision when
-    /// denied; 409 when the call id holds a lease of another amount.
+    /// `{user, call_id, tokens, ttl_seconds?, model?, max_output_tokens?, usd?}` → 201 the lease
+    /// (`status` admitted), 200 when the call id already holds it (`held`) or was settled
+    /// (`settled`); 429 with the decision when denied (`denied_by` names the limit); 409 when the
+    /// call id holds a lease of other amounts. `model` prices the estimate (`tokens` as input,
+    /// `max_output_tokens` as output, and `tokens + max_output_tokens` reserved); `usd` gives the cost.
     func reserve(_ request: Request) async throws -> Response {
-        let body = try await body(request, allowing: ["user", "call_id", "tokens", "ttl_seconds"])
+        let body = try await body(
+            request, allowing: ["user", "call_id", "tokens", "ttl_seconds", "model", "max_output_tokens", "usd"])
         let user = try body.user()
         let callID = try body.callID()
-        let tokens = try body.count("tokens")
         let ttl = try body.optionalInteger("ttl_seconds", in: 1...Self.maximumTTLSeconds, code: .invalidDuration)
+        let (tokens, cost) = try await estimate(body, tokens: try body.count("tokens"))
         let reservation = try await repository.reserve(
-            user: user, callID: callID, tokens: tokens, ttl: ttl.map { .seconds($0) })
+            user: user, callID: callID, tokens: tokens, cost: cost, ttl: ttl.map { .seconds($0) })
         metrics.decision(allowed: reservation.status != .denied)
         switch reservation.status {
         case .denied:
@@ -96,7 +100,32 @@ extension TokenLedgerServer {
             throw ServiceError(.missingField, field: "user", "the query parameter user is required")
         }
         let user = try PathInput.userID(bytes: bytes, field: "user")
-        let released = try await repository.release(user: user, callID: callID)
-        return try JSONResponse.make(ReleaseOutput(user: user, callID: callID, releasedTokens: released))
+        let released = try await repository.releaseLease(user: user, callID: callID)
+        return try JSONResponse.make(
+            ReleaseOutput(user: user, callID: callID, releasedTokens: released.tokens, releasedUSD: released.cost))
+    }
+
+    /// The tokens and cost a check or reservation asks for: `usd` as given, or `model`'s price of
+    /// `tokens` input and `max_output_tokens` output tokens (a model without a price: zero, by tokens
+    /// only), or zero.
+    func estimate(_ body: JSONBody, tokens: Int) async throws -> (tokens: Int, cost: Cost) {
+        let usd = try body.optionalUSD("usd")
+        let model = try body.optionalString("model")
+        let output = try body.optionalCount("max_output_tokens")
+        if usd != nil && model != nil {
+            throw ValidationError(
+                code: .invalidLimit, field: "usd",
+                message: "usd and model exclude each other: give the amount or the model")
+        }
+        if output != nil && model == nil {
+            throw ServiceError(.missingField, field: "model", "max_output_tokens needs model (it prices the output)")
+        }
+        if let usd { return (tokens, usd) }
+        guard let model else { return (tokens, .zero) }
+        try Validation.validateModel(model)
+        let total = tokens + (output ?? 0)
+        try Validation.validateTokenCount(total, field: "tokens")
+        let cost = try await repository.estimateCost(model: model, inputTokens: tokens, maxOutputTokens: output ?? 0)
+        return (total, cost ?? .zero)
     }
 }

@@ -1,46 +1,72 @@
 import ArgumentParser
 import TokenLedger
 
-/// `tokenledger limit`: token limits, which persist across cycles.
+/// `tokenledger limit`: token and currency limits, which persist across cycles.
 struct LimitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "limit",
-        abstract: "Set, show or clear token limits per cycle (a user's own, or the default).",
+        abstract: "Set, show or clear token and currency limits per cycle (a user's own, or the default).",
         subcommands: [Set.self, Get.self, Clear.self]
     )
 
     struct Set: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "set", abstract: "Set a user's limit, or with --default the limit for users without one.")
+            commandName: "set",
+            abstract: "Set a user's limit, or with --default the limit for users without one.",
+            discussion: """
+                limit set USER N sets the token limit; limit set USER --usd X the currency limit (USD, at most \
+                nine decimals); both may be given at once.
+                """)
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var output: JSONFormatOptions
         @Flag(name: .customLong("default"), help: "Set the default limit instead of a user's.") var isDefault = false
-        @Argument(parsing: .allUnrecognized, help: "USER N, or with --default just N.") var values: [String] = []
+        @Option(
+            name: .customLong("usd"), parsing: .unconditional,
+            help: "The currency limit per cycle in USD (e.g. 25 or 0.5; at most nine decimals).")
+        var usd: String?
+        @Argument(parsing: .allUnrecognized, help: "USER N, or with --default just N (N optional with --usd).")
+        var values: [String] = []
 
         func validate() throws {
-            if isDefault && values.count != 1 { throw ArgumentParser.ValidationError("usage: limit set --default N") }
-            if !isDefault && values.count != 2 { throw ArgumentParser.ValidationError("usage: limit set USER N") }
+            let expected = (isDefault ? 0 : 1) + (usd == nil ? 1 : 0)
+            let allowed = usd == nil ? [expected] : [expected, expected + 1]
+            if !allowed.contains(values.count) {
+                throw ArgumentParser.ValidationError(
+                    isDefault
+                        ? "usage: limit set --default N, or limit set --default --usd X [N]"
+                        : "usage: limit set USER N, or limit set USER --usd X [N]")
+            }
         }
 
         func run() async throws {
             try await reportingFailures {
                 let formatter = try output.formatter()
-                let tokens = try Validation.parseLimit(values[values.count - 1], field: "limit")
-                if isDefault {
-                    try await global.withRepository { try await $0.setDefaultLimit(tokens) }
-                    try formatter.print(LimitOutput(user: nil, limit: tokens, source: "default"))
-                } else {
-                    try await global.withRepository { try await $0.setLimit(user: values[0], tokens: tokens) }
-                    try formatter.print(LimitOutput(user: values[0], limit: tokens, source: "user"))
+                let user = isDefault ? nil : values[0]
+                let tokenText = values.count > (isDefault ? 0 : 1) ? values[values.count - 1] : nil
+                // Everything is parsed before anything is stored: a bad --usd leaves the token limit alone too.
+                let tokens = try tokenText.map { try Validation.parseLimit($0, field: "limit") }
+                let amount = try usd.map { try Validation.parseCurrencyAmount($0, field: "--usd") }
+                try await global.withRepository { repository in
+                    if let user {
+                        if let tokens { try await repository.setLimit(user: user, tokens: tokens) }
+                        if let amount { try await repository.setCurrencyLimit(user: user, usd: amount) }
+                    } else {
+                        if let tokens { try await repository.setDefaultLimit(tokens) }
+                        if let amount { try await repository.setDefaultCurrencyLimit(amount) }
+                    }
                 }
+                let source = isDefault ? "default" : "user"
+                var shown = LimitOutput(user: user, limit: tokens, source: tokens == nil ? "unchanged" : source)
+                if let amount { shown.currency = (limit: Optional(amount), source: source) }
+                try formatter.print(shown)
             }
         }
     }
 
     struct Get: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "get", abstract: "Show the limit that applies to a user, and where it comes from.")
+            commandName: "get", abstract: "Show the limits that apply to a user, and where they come from.")
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var output: FormatOptions
@@ -48,52 +74,86 @@ struct LimitCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let limits = try await global.withRepository { try await $0.limit(user: user) }
-                try output.formatter().print(LimitOutput(user: user, limits: limits))
+                let shown = try await global.withRepository { repository in
+                    LimitOutput(
+                        user: user, limits: try await repository.limit(user: user),
+                        currencyLimits: try await repository.currencyLimit(user: user))
+                }
+                try output.formatter().print(shown)
             }
         }
     }
 
     struct Clear: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "clear", abstract: "Remove a user's own limit (the default applies again).")
+            commandName: "clear",
+            abstract: "Remove a user's own limits (the defaults apply again).",
+            discussion: """
+                Without --usd or --tokens both the token and the currency limit are cleared; --usd clears only \
+                the currency limit, --tokens only the token limit.
+                """)
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var output: JSONFormatOptions
         @Flag(
-            name: .customLong("default"), help: "Clear the default limit instead (users without one become unlimited).")
+            name: .customLong("default"), help: "Clear the default limits instead (users without one become unlimited)."
+        )
         var isDefault = false
+        @Flag(name: .customLong("usd"), help: "Clear only the currency limit.") var onlyUSD = false
+        @Flag(name: .customLong("tokens"), help: "Clear only the token limit.") var onlyTokens = false
         @Argument(help: "The user id (not with --default).") var user: String?
 
         func validate() throws {
             if isDefault == (user != nil) {
                 throw ArgumentParser.ValidationError("usage: limit clear USER, or limit clear --default")
             }
+            if onlyUSD && onlyTokens {
+                throw ArgumentParser.ValidationError(
+                    "--usd and --tokens exclude each other (without either, both are cleared)")
+            }
         }
 
         func run() async throws {
             try await reportingFailures {
                 let formatter = try output.formatter()
-                if let user {
-                    try await global.withRepository { try await $0.clearLimit(user: user) }
-                    try formatter.print(LimitOutput(user: user, limit: nil, source: "cleared"))
-                } else {
-                    try await global.withRepository { try await $0.setDefaultLimit(nil) }
-                    try formatter.print(LimitOutput(user: nil, limit: nil, source: "cleared"))
+                let clearsTokens = !onlyUSD
+                let clearsUSD = !onlyTokens
+                try await global.withRepository { repository in
+                    if let user {
+                        if clearsTokens { try await repository.clearLimit(user: user) }
+                        if clearsUSD { try await repository.clearCurrencyLimit(user: user) }
+                    } else {
+                        if clearsTokens { try await repository.setDefaultLimit(nil) }
+                        if clearsUSD { try await repository.setDefaultCurrencyLimit(nil) }
+                    }
                 }
+                var shown = LimitOutput(user: user, limit: nil, source: clearsTokens ? "cleared" : "unchanged")
+                if clearsUSD { shown.currency = (limit: nil, source: "cleared") }
+                try formatter.print(shown)
             }
         }
     }
 }
 
 extension LimitOutput: CommandResult {
-    /// `USER: N tokens per cycle (SOURCE)`, or `unlimited`.
+    /// `USER: N tokens per cycle (SOURCE)`, or `unlimited`; then the currency limit when shown.
     func renderTable() throws -> String {
-        "\(user ?? "default"): \(limit.map { "\($0) tokens per cycle" } ?? "unlimited") (\(source))\n"
+        var text = "\(user ?? "default"): \(limit.map { "\($0) tokens per cycle" } ?? "unlimited") (\(source))\n"
+        if let currency {
+            text += "\(user ?? "default"): \(currency.limit.map { "\($0) USD per cycle" } ?? "no currency limit") "
+            text += "(\(currency.source))\n"
+        }
+        return text
     }
 
-    /// `user,limit,source` and the row.
+    /// `user,limit,source[,limit_usd,usd_source]` and the row.
     func csvRows() throws -> [[String]] {
-        [["user", "limit", "source"], [user ?? "", limit.map(String.init) ?? "", source]]
+        guard let currency else {
+            return [["user", "limit", "source"], [user ?? "", limit.map(String.init) ?? "", source]]
+        }
+        return [
+            ["user", "limit", "source", "limit_usd", "usd_source"],
+            [user ?? "", limit.map(String.init) ?? "", source, currency.limit?.description ?? "", currency.source],
+        ]
     }
 }

@@ -12,24 +12,33 @@ struct QuotaCommand: AsyncParsableCommand {
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "check",
-            abstract: "May the user spend N more tokens now? Read-only. Exit 0 allowed, 1 denied.",
-            discussion: #"Prints {"allowed","cycle","limit","remaining","requested","reserved","used","user"}."#)
+            abstract: "May the user spend N more tokens (and their cost) now? Read-only. Exit 0 allowed, 1 denied.",
+            discussion: """
+                Prints {"allowed","cycle","denied_by","limit","limit_usd","remaining","remaining_usd","requested",\
+                "requested_usd","reserved","reserved_usd","used","used_usd","user"}. --model prices the tokens \
+                (and --max-output-tokens) as reserve does; --usd gives the cost directly.
+                """)
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var format: JSONFormatOptions
         @OptionGroup var time: AtOption
+        @OptionGroup var cost: CostEstimateOptions
         @Argument(help: "The user id.") var user: String
         @Option(parsing: .unconditional, help: "Tokens the next call needs (default 0).") var tokens: String = "0"
+
+        func validate() throws { try cost.validate() }
 
         func run() async throws {
             try await reportingFailures {
                 let formatter = try format.formatter()
                 let tokens = try tokenCount(tokens, "--tokens")
                 let instant = try time.instant()
-                let decision = try await global.withRepository {
-                    try await $0.check(user: user, tokens: tokens, at: instant)
+                let decision = try await global.withRepository { repository in
+                    let (total, amount) = try await cost.estimate(tokens: tokens, repository: repository)
+                    return try await repository.check(user: user, tokens: total, cost: amount, at: instant)
                 }
                 try formatter.print(decision)
+                if let reason = decision.denialReason { printError("denied: " + reason) }
                 if !decision.allowed { throw ExitCode(ExitStatus.quotaDenied.rawValue) }
             }
         }
@@ -38,14 +47,19 @@ struct QuotaCommand: AsyncParsableCommand {
     struct Reserve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "reserve",
-            abstract: "Reserve N tokens for a call if the limit allows it (atomic, idempotent). Exit 1 when denied.",
+            abstract:
+                "Reserve N tokens (and their cost) for a call if the limits allow it (atomic, idempotent). Exit 1 when denied.",
             discussion: """
-                status is admitted, held (already reserved with the same amount), settled (already recorded) or \
-                denied. The same call id with another amount than its live lease exits 65 (a conflict).
+                status is admitted, held (already reserved with the same amounts), settled (already recorded) or \
+                denied (denied_by names the limit: tokens or usd). The same call id with other amounts than its \
+                live lease exits 65 (a conflict). --model M prices the estimate: --tokens N input-priced tokens \
+                plus --max-output-tokens K output-priced ones (N + K tokens are reserved); a model without a \
+                price is reserved by tokens only. --usd X reserves an amount of USD directly.
                 """)
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var format: JSONFormatOptions
+        @OptionGroup var cost: CostEstimateOptions
         @Argument(help: "The user id.") var user: String
         @Option(parsing: .unconditional, help: "Tokens to reserve.") var tokens: String
         @Option(name: .customLong("call-id"), help: "The call's id.") var callID: String
@@ -54,6 +68,7 @@ struct QuotaCommand: AsyncParsableCommand {
 
         func validate() throws {
             if let ttl, ttl <= 0 { throw ArgumentParser.ValidationError("--ttl must be a positive number of seconds") }
+            try cost.validate()
         }
 
         func run() async throws {
@@ -61,12 +76,14 @@ struct QuotaCommand: AsyncParsableCommand {
                 let formatter = try format.formatter()
                 let tokens = try tokenCount(tokens, "--tokens")
                 let reservation = try await global.withRepository { repository in
-                    try await repository.reserve(
-                        user: user, callID: callID, tokens: tokens, ttl: ttl.map { .seconds($0) })
+                    let (total, amount) = try await cost.estimate(tokens: tokens, repository: repository)
+                    return try await repository.reserve(
+                        user: user, callID: callID, tokens: total, cost: amount, ttl: ttl.map { .seconds($0) })
                 }
                 try formatter.print(
                     DecisionWithCall(
                         decision: reservation.decision, status: reservation.status.rawValue, callID: callID))
+                if let reason = reservation.decision.denialReason { printError("denied: " + reason) }
                 if reservation.status == .denied { throw ExitCode(ExitStatus.quotaDenied.rawValue) }
             }
         }
@@ -124,8 +141,12 @@ struct QuotaCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let formatter = try format.formatter()
-                let released = try await global.withRepository { try await $0.release(user: user, callID: callID) }
-                try formatter.print(ReleaseOutput(user: user, callID: callID, releasedTokens: released))
+                let released = try await global.withRepository {
+                    try await $0.releaseLease(user: user, callID: callID)
+                }
+                try formatter.print(
+                    ReleaseOutput(
+                        user: user, callID: callID, releasedTokens: released.tokens, releasedUSD: released.cost))
             }
         }
     }

@@ -30,7 +30,9 @@ struct EndpointTests {
             #expect(
                 keys(usage.json) == [
                     "cache_write_tokens", "cached_input_tokens", "calls", "cycle", "cycle_end", "input_tokens", "limit",
-                    "models", "output_tokens", "reasoning_tokens", "remaining", "reserved", "total_tokens", "user",
+                    "limit_usd", "models", "output_tokens", "reasoning_tokens", "remaining", "remaining_usd",
+                    "reserved",
+                    "reserved_usd", "total_tokens", "user",
                 ])
             #expect(usage.json["total_tokens"] as? Int == 15)
             #expect(usage.json["calls"] as? Int == 1)
@@ -88,7 +90,10 @@ struct EndpointTests {
                 .post, "/v1/quota/check", key: service.appKey, body: json(["user": "carol", "tokens": 60]))
             #expect(check.status == 200)
             #expect(
-                keys(check.json) == ["allowed", "cycle", "limit", "remaining", "requested", "reserved", "used", "user"])
+                keys(check.json) == [
+                    "allowed", "cycle", "denied_by", "limit", "limit_usd", "remaining", "remaining_usd", "requested",
+                    "requested_usd", "reserved", "reserved_usd", "used", "used_usd", "user",
+                ])
             #expect(check.json["allowed"] as? Bool == true)
 
             let reserve = json(["user": "carol", "call_id": "k1", "tokens": 60, "ttl_seconds": 60])
@@ -123,7 +128,9 @@ struct EndpointTests {
                 body: json(["user": "carol", "call_id": "k3", "tokens": 40]))
             let released = try await service.send(.delete, "/v1/reservations/k3?user=carol", key: service.appKey)
             #expect(released.status == 200)
-            #expect(released.text == #"{"call_id":"k3","released_tokens":40,"user":"carol"}"# + "\n")
+            #expect(
+                released.text == #"{"call_id":"k3","released_tokens":40,"released_usd":"0.000000000","user":"carol"}"#
+                    + "\n")
 
             let usage = try await service.repository.usage(user: "carol")
             #expect(usage.totalTokens == 30 && usage.reserved == 0)
@@ -141,9 +148,13 @@ struct EndpointTests {
                 body: json(["user": "erin", "call_id": "a", "input_tokens": 30, "output_tokens": 40]))
             _ = try await service.send(.put, "/v1/users/dave/limit", body: json(["tokens": 500]))
             let got = try await service.send(.get, "/v1/users/dave/limit")
-            #expect(got.text == #"{"limit":500,"source":"user","user":"dave"}"# + "\n")
+            #expect(
+                got.text == #"{"limit":500,"limit_usd":null,"source":"user","usd_source":"none","user":"dave"}"# + "\n")
             let cleared = try await service.send(.delete, "/v1/users/dave/limit")
-            #expect(cleared.text == #"{"limit":null,"source":"cleared","user":"dave"}"# + "\n")
+            #expect(
+                cleared.text
+                    == #"{"limit":null,"limit_usd":null,"source":"cleared","usd_source":"cleared","user":"dave"}"#
+                    + "\n")
             #expect((try await service.repository.limit(user: "dave")).own == nil)
 
             let policy = try await service.send(

@@ -76,7 +76,7 @@ struct ScriptReplyTests {
                 == .counted(.duplicate, totalTokens: 10, calls: 2, releasedTokens: 0, indexDue: true, recordedTokens: 7)
         )
         #expect(script.script == .settle && Self.record().script == .record)
-        #expect(script.keys.count == 8 && Self.record().keys.count == 5)
+        #expect(script.keys.count == 10 && Self.record().keys.count == 5)
     }
 
     @Test("BADINPUT is a ValidationError naming the script type's field")
@@ -162,25 +162,53 @@ struct ScriptReplyTests {
         let day = CalendarDate(daysSince1970: 0)
         let check = CheckScript(
             userKeys: Self.user, cycle: day, carried: [], assumedPolicy: "", tokens: 5, defaultLimit: 100)
-        #expect(
-            try check.decode(.array([.integer(1), .integer(10), .integer(3), .integer(-1)]))
-                == .decided(allowed: true, used: 10, reserved: 3, limit: nil))
+        let decided = try check.decode(
+            .array([
+                .integer(0), .integer(10), .integer(3), .integer(-1), .integer(900), .integer(50), .integer(1000),
+                .bulk(Array("usd".utf8)),
+            ]))
+        guard case .decided(let allowed, let counts) = decided else {
+            Issue.record("not a decision: \(decided)")
+            return
+        }
+        #expect(!allowed && counts.used == 10 && counts.reserved == 3 && counts.limit == nil)
+        #expect(counts.spent == 900 && counts.reservedCost == 50 && counts.limitUSD == 1000 && counts.deniedBy == .usd)
+        // A reply without the currency side (a script older than currency limits): zero and none.
+        guard
+            case .decided(true, let old) = try check.decode(
+                .array([.integer(1), .integer(10), .integer(3), .integer(7)]))
+        else {
+            Issue.record("an old-shaped reply was not decoded")
+            return
+        }
+        #expect(old.limit == 7 && old.spent == 0 && old.limitUSD == nil && old.deniedBy == nil)
         #expect(
             try check.decode(.array([.bulk(Array("policy".utf8)), .bulk(Array("p".utf8))])) == .policy(stored: "p"))
-        #expect(check.keys.count == 5 && check.arguments.count == 3)
+        #expect(check.keys.count == 7 && check.arguments.count == 5)
 
         let reserve = ReserveScript(
             userKeys: Self.user, cycle: day, carried: ["c"], assumedPolicy: "", callID: "x", tokens: 5,
             ttlMilliseconds: 1000, defaultLimit: nil)
-        #expect(reserve.keys.count == 7)
-        #expect(
-            try reserve.decode(.array([.bulk(Array("denied".utf8)), .integer(90), .integer(5), .integer(100)]))
-                == .decided(.denied, used: 90, reserved: 5, limit: 100))
+        #expect(reserve.keys.count == 10 && reserve.arguments.count == 10)
+        guard
+            case .decided(.denied, let denied) = try reserve.decode(
+                .array([
+                    .bulk(Array("denied".utf8)), .integer(90), .integer(5), .integer(100), .integer(0), .integer(0),
+                    .integer(-1), .bulk(Array("tokens".utf8)),
+                ]))
+        else {
+            Issue.record("not a denial")
+            return
+        }
+        #expect(denied.used == 90 && denied.reserved == 5 && denied.limit == 100 && denied.deniedBy == .tokens)
         #expect(
             try reserve.decode(
-                .array([.bulk(Array("conflict".utf8)), .integer(0), .integer(5), .integer(100), .bulk(Array("7".utf8))])
+                .array([
+                    .bulk(Array("conflict".utf8)), .integer(0), .integer(5), .integer(100), .bulk(Array("7".utf8)),
+                    .bulk(Array("30".utf8)),
+                ])
             )
-                == .conflict(held: "7"))
+                == .conflict(held: "7", heldCost: "30"))
 
         let usage = UsageScript(userKeys: Self.user, cycle: day, assumedPolicy: "*", defaultLimit: nil)
         let snapshot = try usage.decode(

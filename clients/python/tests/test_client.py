@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from decimal import Decimal
+
+import pytest
 
 from tokenledger_client import (
     Limit,
     QuotaDecision,
+    QuotaExceeded,
     RecordResult,
     Reservation,
     TokenLedgerClient,
@@ -144,6 +148,30 @@ def test_release_drops_the_lease_and_records_nothing(app: TokenLedgerClient, rea
     usage = reader.usage(user)
     assert (usage.reserved, usage.total_tokens, usage.calls) == (0, 0, 0)
     assert app.release(user, the_call).released_tokens == 0
+
+
+def test_currency_limit_and_reservations_in_usd(app: TokenLedgerClient, admin: TokenLedgerClient, reader: TokenLedgerClient, user: str) -> None:
+    shown = admin.set_limit(user, usd="1")
+    assert (shown.limit_usd, shown.usd_source, shown.source) == ("1.000000000", "user", "unchanged")
+    got = admin.get_limit(user)
+    assert (got.limit_usd, got.usd_source) == ("1.000000000", "user")
+    calls = [call_id() for _ in range(4)]
+    for the_call in calls[:3]:
+        assert app.reserve(user, the_call, 10, usd=Decimal("0.3")).status == "admitted"
+    denied_check = app.check(user, 10, usd="0.2")
+    assert (denied_check.allowed, denied_check.denied_by, denied_check.remaining_usd) == (False, "usd", "0.100000000")
+    with pytest.raises(QuotaExceeded) as denied:
+        app.reserve(user, calls[3], 10, usd="0.2")
+    assert denied.value.decision is not None and denied.value.decision.denied_by == "usd"
+    assert reader.usage(user).reserved_usd == "0.900000000"
+    released = app.release(user, calls[0])
+    assert released.released_usd == "0.300000000"
+    assert app.reserve(user, calls[3], 10, usd="0.2").status == "admitted"
+    with pytest.raises(TypeError):
+        app.reserve(user, call_id(), 10, usd=0.1)  # type: ignore[arg-type]
+    cleared = admin.clear_limit(user, only="usd")
+    assert (cleared.limit_usd, cleared.usd_source, cleared.source) == (None, "cleared", "unchanged")
+    assert reader.usage(user).limit_usd is None
 
 
 def test_report_sorts_and_cuts_to_top(app: TokenLedgerClient, reader: TokenLedgerClient, user: str) -> None:

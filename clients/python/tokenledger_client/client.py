@@ -6,6 +6,7 @@ import http.client
 import json
 import socket
 import threading
+from decimal import Decimal
 from typing import Any, Dict, List, Optional, Tuple, Union
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -177,35 +178,67 @@ class TokenLedgerClient:
 
     # -- quota -------------------------------------------------------------------------------
 
-    def check(self, user: str, tokens: int) -> QuotaDecision:
-        """Asks whether ``user`` may spend ``tokens`` more now (``POST /v1/quota/check``); read-only.
+    def check(
+        self,
+        user: str,
+        tokens: int,
+        *,
+        model: Optional[str] = None,
+        max_output_tokens: Optional[int] = None,
+        usd: Optional[Union[str, Decimal]] = None,
+    ) -> QuotaDecision:
+        """Asks whether ``user`` may spend ``tokens`` (and their cost) more now
+        (``POST /v1/quota/check``); read-only. ``model``, ``max_output_tokens`` and ``usd`` price
+        the request as :meth:`reserve` does.
 
         Returns:
-            The decision; a denial is ``allowed == False``, not an exception.
+            The decision; a denial is ``allowed == False`` (``denied_by`` names the limit), not an exception.
         """
-        return QuotaDecision.from_json(self._request("POST", "/v1/quota/check", {"user": user, "tokens": tokens}))
+        body: Dict[str, Any] = {"user": user, "tokens": tokens}
+        _put_optional(body, model=model, max_output_tokens=max_output_tokens, usd=_usd(usd))
+        return QuotaDecision.from_json(self._request("POST", "/v1/quota/check", body))
 
-    def reserve(self, user: str, call_id: str, tokens: int, ttl_seconds: Optional[int] = None) -> Reservation:
-        """Reserves ``tokens`` for a call if the limit allows it (``POST /v1/reservations``); atomic.
+    def reserve(
+        self,
+        user: str,
+        call_id: str,
+        tokens: int,
+        ttl_seconds: Optional[int] = None,
+        *,
+        model: Optional[str] = None,
+        max_output_tokens: Optional[int] = None,
+        usd: Optional[Union[str, Decimal]] = None,
+    ) -> Reservation:
+        """Reserves ``tokens`` (and their cost) for a call if the limits allow it
+        (``POST /v1/reservations``); atomic.
 
-        Admitted only if used + reserved + tokens ≤ limit. Reserving the same call id with the
-        same amount again is a no-op (status ``held``).
+        Admitted only if used + reserved + tokens ≤ limit and spend + reserved cost + cost ≤ the
+        currency limit. Reserving the same call id with the same amounts again is a no-op (status
+        ``held``).
 
         Args:
             user: The user id.
             call_id: The call's id; settle or release it with the same id.
-            tokens: Tokens to hold.
+            tokens: Tokens to hold (priced as input tokens with ``model``).
             ttl_seconds: Seconds before an unsettled lease expires by itself (service default when ``None``).
+            model: Price the estimate at this model's rates; ``tokens + max_output_tokens`` are
+                reserved. A model without a price is reserved by tokens only.
+            max_output_tokens: Output tokens priced at the model's output rate (needs ``model``).
+            usd: The cost to reserve, in USD (a decimal string such as ``"0.03"`` or a
+                :class:`decimal.Decimal`; at most nine decimals), instead of ``model``.
 
         Returns:
             The admitted reservation.
 
         Raises:
-            QuotaExceeded: Denied (429); ``error.decision`` says why, ``error.retry_after`` when to retry.
-            Conflict: The call id is already held with another amount (409).
+            QuotaExceeded: Denied (429); ``error.decision`` says why (``denied_by``: ``tokens`` or
+                ``usd``), ``error.retry_after`` when to retry.
+            Conflict: The call id is already held with other amounts (409).
         """
         body: Dict[str, Any] = {"user": user, "call_id": call_id, "tokens": tokens}
-        _put_optional(body, ttl_seconds=ttl_seconds)
+        _put_optional(
+            body, ttl_seconds=ttl_seconds, model=model, max_output_tokens=max_output_tokens, usd=_usd(usd)
+        )
         return Reservation.from_json(self._request("POST", "/v1/reservations", body))
 
     def settle(
@@ -287,16 +320,27 @@ class TokenLedgerClient:
     # -- administration ----------------------------------------------------------------------
 
     def get_limit(self, user: str) -> Limit:
-        """The limit that applies to ``user`` and where it comes from (``GET /v1/users/{user}/limit``; admin)."""
+        """The limits (tokens and USD) that apply to ``user`` and where they come from
+        (``GET /v1/users/{user}/limit``; admin)."""
         return Limit.from_json(self._request("GET", "/v1/users/%s/limit" % _segment(user)))
 
-    def set_limit(self, user: str, tokens: int) -> Limit:
-        """Sets ``user``'s own token limit per cycle (``PUT /v1/users/{user}/limit``; admin)."""
-        return Limit.from_json(self._request("PUT", "/v1/users/%s/limit" % _segment(user), {"tokens": tokens}))
+    def set_limit(
+        self, user: str, tokens: Optional[int] = None, *, usd: Optional[Union[str, Decimal]] = None
+    ) -> Limit:
+        """Sets ``user``'s own token limit and/or currency limit per cycle
+        (``PUT /v1/users/{user}/limit``; admin). ``usd`` is a decimal string (``"25"``, ``"0.5"``)
+        or a :class:`decimal.Decimal` with at most nine decimals; both are checked before either is stored.
+        """
+        if tokens is None and usd is None:
+            raise ValueError("set_limit needs tokens or usd")
+        body: Dict[str, Any] = {}
+        _put_optional(body, tokens=tokens, usd=_usd(usd))
+        return Limit.from_json(self._request("PUT", "/v1/users/%s/limit" % _segment(user), body))
 
-    def clear_limit(self, user: str) -> Limit:
-        """Removes ``user``'s own limit; the default applies again (``DELETE /v1/users/{user}/limit``; admin)."""
-        return Limit.from_json(self._request("DELETE", "/v1/users/%s/limit" % _segment(user)))
+    def clear_limit(self, user: str, only: Optional[str] = None) -> Limit:
+        """Removes ``user``'s own limits, both by default or only ``"tokens"`` or ``"usd"``; the
+        defaults apply again (``DELETE /v1/users/{user}/limit``; admin)."""
+        return Limit.from_json(self._request("DELETE", "/v1/users/%s/limit" % _segment(user) + _query(only=only)))
 
     def set_cycle_policy(
         self,
@@ -451,6 +495,17 @@ def _put_optional(body: Dict[str, Any], **values: Any) -> None:
     for name, value in values.items():
         if value is not None:
             body[name] = value
+
+
+def _usd(value: Optional[Union[str, Decimal]]) -> Optional[str]:
+    """An amount of USD as the service takes it: a decimal string (never a float, which is inexact)."""
+    if value is None:
+        return None
+    if isinstance(value, float):
+        raise TypeError("usd must be a decimal string or a decimal.Decimal, not a float (floats are not exact)")
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
 
 
 def _segment(value: str) -> str:

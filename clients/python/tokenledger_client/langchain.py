@@ -71,7 +71,13 @@ class QuotaDenied(QuotaExceeded):
 
     def __init__(self, user: str, requested: int, cause: QuotaExceeded) -> None:
         decision = cause.decision
-        if decision is not None and decision.limit is not None:
+        if decision is not None and decision.denied_by == "usd":
+            why = "spent %s + reserved %s of a currency limit of %s USD" % (
+                decision.used_usd,
+                decision.reserved_usd,
+                decision.limit_usd,
+            )
+        elif decision is not None and decision.limit is not None:
             why = "used %d + reserved %d of a limit of %d" % (decision.used, decision.reserved, decision.limit)
         else:
             why = cause.detail or "the limit does not allow it"
@@ -287,14 +293,30 @@ class TokenLedgerCallbackHandler(BaseCallbackHandler):
             )
         params = invocation_params or {}
         prompt_estimate = math.ceil(characters / CHARS_PER_TOKEN)
-        tokens = self.reserve_tokens
-        if tokens is None:
-            tokens = self.estimate(characters, _max_output_tokens(params))
         model = _first_text(params.get("model"), params.get("model_name"), metadata.get("ls_model_name"))
         provider = _first_text(metadata.get("ls_provider"))
+        tokens = self.reserve_tokens
         reserved = True
         try:
-            self.client.reserve(user, str(run_id), tokens, ttl_seconds=self.ttl_seconds)
+            if tokens is None:
+                max_output = _max_output_tokens(params)
+                tokens = self.estimate(characters, max_output)
+                if model is not None:
+                    # Priced at the model's rates by the service (the prompt as input, the maximum
+                    # output as output), so a currency limit is enforced before the call too.
+                    output = max_output if max_output is not None else DEFAULT_OUTPUT_MARGIN
+                    self.client.reserve(
+                        user,
+                        str(run_id),
+                        prompt_estimate,
+                        ttl_seconds=self.ttl_seconds,
+                        model=model,
+                        max_output_tokens=output,
+                    )
+                else:
+                    self.client.reserve(user, str(run_id), tokens, ttl_seconds=self.ttl_seconds)
+            else:
+                self.client.reserve(user, str(run_id), tokens, ttl_seconds=self.ttl_seconds)
         except QuotaExceeded as denial:
             raise QuotaDenied(user, tokens, denial) from None
         except Unavailable as error:

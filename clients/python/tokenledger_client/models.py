@@ -103,7 +103,8 @@ class QuotaDecision(_Model):
     """A quota decision (``check``, and the decision inside a reservation or a denial).
 
     Attributes:
-        allowed: Whether ``requested`` more tokens fit: used + reserved + requested ≤ limit.
+        allowed: Whether ``requested`` more tokens fit (used + reserved + requested ≤ limit) and
+            their cost too (used_usd + reserved_usd + requested_usd ≤ limit_usd).
         user: The user id.
         cycle: The cycle the decision is about (start date).
         used: Tokens used in the cycle.
@@ -111,6 +112,12 @@ class QuotaDecision(_Model):
         limit: The user's token limit per cycle, ``None`` when unlimited.
         remaining: limit − used − reserved (never below 0), ``None`` when unlimited.
         requested: The tokens asked for.
+        used_usd: The cycle's recorded spend, USD as a nine-decimal string (``decimal.Decimal(x)`` is exact).
+        reserved_usd: USD held by live reservations.
+        limit_usd: The currency limit per cycle, ``None`` without one.
+        remaining_usd: limit_usd − used_usd − reserved_usd (never below 0), ``None`` without one.
+        requested_usd: The cost asked for.
+        denied_by: ``"tokens"`` or ``"usd"``: the limit that refused; ``None`` when allowed.
         raw: The whole JSON object.
     """
 
@@ -122,6 +129,12 @@ class QuotaDecision(_Model):
     limit: Optional[int] = None
     remaining: Optional[int] = None
     requested: int = 0
+    used_usd: str = "0.000000000"
+    reserved_usd: str = "0.000000000"
+    limit_usd: Optional[str] = None
+    remaining_usd: Optional[str] = None
+    requested_usd: str = "0.000000000"
+    denied_by: Optional[str] = None
     raw: Dict[str, Any] = field(default_factory=dict, repr=False)
 
 
@@ -163,12 +176,14 @@ class Release(_Model):
         user: The user id.
         call_id: The call id.
         released_tokens: The tokens the lease held (0 when there was no live lease).
+        released_usd: The USD the lease held, a nine-decimal string.
         raw: The whole JSON object.
     """
 
     user: str = ""
     call_id: str = ""
     released_tokens: int = 0
+    released_usd: str = "0.000000000"
     raw: Dict[str, Any] = field(default_factory=dict, repr=False)
 
 
@@ -202,6 +217,9 @@ class UserUsage(_Model):
         reserved: Tokens held by live reservations.
         remaining: What is left of the limit, ``None`` when unlimited.
         models: Usage per model name (``""`` for calls recorded without one).
+        limit_usd: The currency limit per cycle (a nine-decimal string of USD), ``None`` without one.
+        remaining_usd: What is left of it after spend and reservations, ``None`` without one.
+        reserved_usd: USD held by live reservations.
         raw: The whole JSON object.
     """
 
@@ -219,6 +237,9 @@ class UserUsage(_Model):
     reserved: int = 0
     remaining: Optional[int] = None
     models: Dict[str, ModelUsage] = field(default_factory=dict)
+    limit_usd: Optional[str] = None
+    remaining_usd: Optional[str] = None
+    reserved_usd: str = "0.000000000"
     raw: Dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -269,18 +290,22 @@ class Report(_Model):
 
 @dataclass
 class Limit(_Model):
-    """A user's token limit and where it comes from.
+    """A user's token and currency limits and where they come from.
 
     Attributes:
         user: The user id (``None`` for the default limit).
         limit: Tokens per cycle, ``None`` when unlimited or cleared.
-        source: ``user`` (the user's own), ``default``, ``none`` or ``cleared``.
+        source: ``user`` (the user's own), ``default``, ``none``, ``cleared`` or ``unchanged``.
+        limit_usd: USD per cycle (a nine-decimal string), ``None`` when none, cleared or not part of the answer.
+        usd_source: As ``source`` for the currency limit; ``None`` when the answer is about tokens only.
         raw: The whole JSON object.
     """
 
     user: Optional[str] = None
     limit: Optional[int] = None
     source: str = ""
+    limit_usd: Optional[str] = None
+    usd_source: Optional[str] = None
     raw: Dict[str, Any] = field(default_factory=dict, repr=False)
 
 
