@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from decimal import Decimal
 
 from tokenledger_client import (
     Limit,
@@ -52,6 +53,24 @@ def test_record_counts_every_field_and_usage_reads_them_back(app: TokenLedgerCli
     assert usage.models["gpt-4o"].total_tokens == 140
     assert usage.models["gpt-4o"].calls == 1
     assert usage.cycle_end > usage.cycle
+
+
+def test_record_answers_the_cost_and_usage_sums_it(app: TokenLedgerClient, reader: TokenLedgerClient, user: str) -> None:
+    # claude-sonnet-4-5 (3 / cache reads 0.3 / 5-minute writes 3.75 / 1-hour writes 6 / output 15 per
+    # million): 512 x 3 + 15,000 x 0.3 + 1,200 x 3.75 + 2,800 x 6 + 900 x 15 = 40,836 per million.
+    priced = app.record(
+        user, call_id(), 19512, 900, cached_input_tokens=15000, cache_write_tokens=4000, cache_write_1h_tokens=2800,
+        model="claude-sonnet-4-5",
+    )
+    assert priced.cost_usd == Decimal("0.040836000")
+    unpriced = app.record(user, call_id(), 10, 5, model="a-model-without-a-price")
+    assert unpriced.applied is True and unpriced.cost_usd is None
+
+    usage = reader.usage(user)
+    assert usage.cost_usd == Decimal("0.040836")
+    assert (usage.unpriced_calls, usage.reported_cost_usd) == (1, None)
+    assert usage.models["claude-sonnet-4-5"].cost_usd == Decimal("0.040836")
+    assert usage.models["a-model-without-a-price"].unpriced_calls == 1
 
 
 def test_a_repeated_call_id_is_not_counted_twice(app: TokenLedgerClient, reader: TokenLedgerClient, user: str) -> None:
