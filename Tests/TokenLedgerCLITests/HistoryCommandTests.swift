@@ -66,10 +66,12 @@ struct HistoryCommandTests {
 
             let csv = try await CLI.run(["history", "--user", "lu", "--format", "csv"], environment: up)
             #expect(csv.stdout.hasPrefix("cycle,user,cycle_end,input_tokens,output_tokens,"), "\(csv.stdout)")
-            #expect(csv.stdout.contains("2026-09-01,lu,2026-10-01,1099,0,0,0,0,1099,2,,1\n"), "\(csv.stdout)")
+            // Both calls are unpriced (no model): cost 0, two unpriced calls.
+            #expect(
+                csv.stdout.contains("2026-09-01,lu,2026-10-01,1099,0,0,0,0,1099,2,,1,0.000000000,2\n"), "\(csv.stdout)")
             let table = try await CLI.run(["history"], environment: up)
             #expect(
-                table.stdout.contains("cycle 2026-09-01: 1 users, 1099 tokens, 2 calls, 1 late calls")
+                table.stdout.contains("cycle 2026-09-01: 1 users, 1099 tokens, 2 calls, 0.000000000 USD, 1 late calls")
                     && table.stdout.contains("c2"))
             let nobody = try await CLI.run(["history", "--user", "nobody", "--format", "json"], environment: up)
             #expect(nobody.stdout == #"{"cycles":[]}"# + "\n")

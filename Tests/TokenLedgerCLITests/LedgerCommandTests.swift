@@ -21,11 +21,18 @@ struct LedgerCommandTests {
                     "--cycle", "2026-01-01",
                 ], environment: env)
             #expect(first.status == 0, "\(first.stderr)")
-            #expect(first.stdout == #"{"applied":true,"cycle":"2026-01-01","total_tokens":120,"user":"alice"}"# + "\n")
+            // gpt-4o (2.5 / cached 1.25 / 10): 60 × 2.5 + 40 × 1.25 + 20 × 10 = 400 USD per million tokens.
+            #expect(
+                first.stdout
+                    == #"{"applied":true,"cost_usd":"0.000400000","cycle":"2026-01-01","total_tokens":120,"user":"alice"}"#
+                    + "\n")
             let again = try await CLI.run(
                 ["record", "alice", "--input", "100", "--output", "20", "--call-id", "c1", "--cycle", "2026-01-01"],
                 environment: env)
-            #expect(again.stdout == #"{"applied":false,"cycle":"2026-01-01","total_tokens":120,"user":"alice"}"# + "\n")
+            #expect(
+                again.stdout
+                    == #"{"applied":false,"cost_usd":null,"cycle":"2026-01-01","total_tokens":120,"user":"alice"}"#
+                    + "\n")
             let usage = try jsonObject(
                 try await CLI.run(["usage", "alice", "--cycle", "2026-01-01", "--format", "json"], environment: env)
                     .stdout)
@@ -36,14 +43,25 @@ struct LedgerCommandTests {
                     "reasoning_tokens", "total_tokens", "calls", "limit", "reserved", "remaining", "models",
                     "limit_usd",
                     "remaining_usd", "reserved_usd",
+                    "cost_usd", "unpriced_calls", "reported_cost_usd",
                 ])
+            // The first record priced gpt-4o (400 USD per million tokens); the repeat added nothing.
+            #expect(usage["cost_usd"] as? String == "0.000400000" && usage["unpriced_calls"] as? Int == 0)
             #expect(usage["cycle_end"] as? String == "2026-02-01")
             #expect(
                 usage["total_tokens"] as? Int == 120 && usage["calls"] as? Int == 1
                     && usage["cached_input_tokens"] as? Int == 40)
             #expect(usage["limit"] is NSNull && usage["remaining"] is NSNull)
-            let models = try #require(usage["models"] as? [String: [String: Int]])
-            #expect(models == ["gpt-4o": ["input_tokens": 100, "output_tokens": 20, "total_tokens": 120, "calls": 1]])
+            let models = try #require(usage["models"] as? [String: [String: Any]])
+            let gpt = try #require(models["gpt-4o"])
+            #expect(
+                gpt.keys.sorted() == [
+                    "calls", "cost_usd", "input_tokens", "output_tokens", "total_tokens", "unpriced_calls",
+                ])
+            #expect(
+                gpt["input_tokens"] as? Int == 100 && gpt["output_tokens"] as? Int == 20
+                    && gpt["total_tokens"] as? Int == 120 && gpt["calls"] as? Int == 1)
+            #expect(gpt["cost_usd"] as? String == "0.000400000" && gpt["unpriced_calls"] as? Int == 0)
         }
     }
 
@@ -112,7 +130,7 @@ struct LedgerCommandTests {
             let lines = csv.stdout.split(separator: "\n").map(String.init)
             #expect(
                 lines.first
-                    == "user,cycle,cycle_end,input_tokens,output_tokens,cached_input_tokens,cache_write_tokens,reasoning_tokens,total_tokens,calls,limit,reserved,remaining"
+                    == "user,cycle,cycle_end,input_tokens,output_tokens,cached_input_tokens,cache_write_tokens,reasoning_tokens,total_tokens,calls,limit,reserved,remaining,cost_usd,unpriced_calls,reported_cost_usd"
             )
             #expect(lines.count == 4)
             #expect(lines[1].hasPrefix("ann,2026-03-01,2026-04-01,10,90,"))

@@ -53,7 +53,12 @@ struct PromisedCommandTests {
                 ["record", "eve", "--response", file.path, "--call-id", "r1", "--cycle", "2026-01-01"], environment: env
             )
             #expect(result.status == 0, "\(result.stderr)")
-            #expect(result.stdout == #"{"applied":true,"cycle":"2026-01-01","total_tokens":3210,"user":"eve"}"# + "\n")
+            // gpt-4o-2024-08-06 → gpt-4o (2.5 / cached 1.25 / 10): 430 × 2.5 + 1,920 × 1.25 + 860 × 10 =
+            // 12,075 USD per million tokens.
+            #expect(
+                result.stdout
+                    == #"{"applied":true,"cost_usd":"0.012075000","cycle":"2026-01-01","total_tokens":3210,"user":"eve"}"#
+                    + "\n")
             let usage = try jsonObject(
                 try await CLI.run(["usage", "eve", "--cycle", "2026-01-01", "--format", "json"], environment: env)
                     .stdout)

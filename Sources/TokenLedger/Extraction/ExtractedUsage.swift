@@ -40,6 +40,9 @@ public struct ExtractedUsage: Sendable, Hashable {
     public var billedInputTokens: Int?
     /// Cohere's `billed_units.output_tokens`, when present.
     public var billedOutputTokens: Int?
+    /// The cost the provider reported (OpenRouter `usage.cost`, xAI `usage.cost_in_usd_ticks`),
+    /// rounded to a nano-USD; `nil` when it reported none. Carried into the record.
+    public var reportedCost: Cost?
 
     /// Creates a value; normally made by ``UsageExtractor``.
     ///
@@ -55,6 +58,7 @@ public struct ExtractedUsage: Sendable, Hashable {
     ///   - onlyTotal: A total given without its split.
     ///   - billedInputTokens: Billed input units (Cohere).
     ///   - billedOutputTokens: Billed output units (Cohere).
+    ///   - reportedCost: The cost the provider reported.
     public init(
         provider: Provider,
         model: String? = nil,
@@ -66,7 +70,8 @@ public struct ExtractedUsage: Sendable, Hashable {
         reasoningTokens: Int? = nil,
         onlyTotal: Int? = nil,
         billedInputTokens: Int? = nil,
-        billedOutputTokens: Int? = nil
+        billedOutputTokens: Int? = nil,
+        reportedCost: Cost? = nil
     ) {
         self.provider = provider
         self.model = model
@@ -79,6 +84,7 @@ public struct ExtractedUsage: Sendable, Hashable {
         self.onlyTotal = onlyTotal
         self.billedInputTokens = billedInputTokens
         self.billedOutputTokens = billedOutputTokens
+        self.reportedCost = reportedCost
     }
 
     /// Whether both ``inputTokens`` and ``outputTokens`` are known.
@@ -94,7 +100,8 @@ public struct ExtractedUsage: Sendable, Hashable {
             cacheWriteTokens: cacheWriteTokens,
             cacheWrite1hTokens: cacheWrite1hTokens,
             reasoningTokens: reasoningTokens,
-            source: .reported
+            source: .reported,
+            reportedCost: reportedCost
         )
     }
 
@@ -150,7 +157,8 @@ public struct ExtractedUsage: Sendable, Hashable {
             cacheWriteTokens: cacheWrites,
             cacheWrite1hTokens: cacheWrite1hTokens.map { min(clamp($0), cacheWrites ?? 0) },
             reasoningTokens: reasoningTokens.map { min(clamp($0), output) },
-            source: .estimated
+            source: .estimated,
+            reportedCost: reportedCost
         )
     }
 }

@@ -142,7 +142,8 @@ public enum UsageExtractor: Sendable {
             reasoningTokens: checked.reasoning,
             onlyTotal: checked.onlyTotal,
             billedInputTokens: checked.billedInput,
-            billedOutputTokens: checked.billedOutput
+            billedOutputTokens: checked.billedOutput,
+            reportedCost: checked.reportedCost
         )
         return (usage, checked)
     }

@@ -147,6 +147,8 @@ struct UsageParts: Sendable {
     var onlyTotal: Int?
     var billedInput: Int?
     var billedOutput: Int?
+    /// The cost the provider reported (OpenRouter `usage.cost`, xAI `usage.cost_in_usd_ticks`).
+    var reportedCost: Cost?
     /// Where the usage was read; subset/total errors name it.
     var path: JSONPath
     /// When input or output is unknown: the path of the missing field and why.

@@ -12,6 +12,8 @@ public struct CycleHistory: Sendable, Hashable, Codable {
         public var adjustments = 0
         /// Per-model sums.
         public var models: [String: UserUsage.ModelUsage] = [:]
+        /// The sums of the summaries' money (`cost_usd` `null` when no summary holds a cost).
+        public var money = CycleCost()
 
         /// Empty totals.
         public init() {}
@@ -27,15 +29,17 @@ public struct CycleHistory: Sendable, Hashable, Codable {
             counts = try TokenCounts(from: decoder).reportingEverySubset
             adjustments = try c.decode(Int.self, forKey: .adjustments)
             models = try c.decode([String: UserUsage.ModelUsage].self, forKey: .models)
+            money = try CycleCost(from: decoder)
         }
 
-        /// Encodes `users`, the counters, `adjustments` and `models`.
+        /// Encodes `users`, the counters, `adjustments`, `models` and the money.
         public func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(users, forKey: .users)
             try counts.reportingEverySubset.encode(to: encoder)
             try c.encode(adjustments, forKey: .adjustments)
             try c.encode(models, forKey: .models)
+            try money.encode(to: encoder)
         }
     }
 
@@ -52,10 +56,15 @@ public struct CycleHistory: Sendable, Hashable, Codable {
         public var at: String
         /// The counts added (`calls` is 1).
         public var counts: TokenCounts
+        /// The call's cost as it was recorded; `nil` for an entry written before events were priced.
+        /// JSON `cost_usd` (`null` when unpriced or unknown).
+        public var cost: EventCost?
 
         enum CodingKeys: String, CodingKey {
             case user, model, at
             case callID = "call_id"
+            case costNano = "cost_nano"
+            case cost = "cost_usd"
         }
 
         /// Decodes an entry; `at` is stored as milliseconds since 1970 and shown as ISO 8601.
@@ -71,6 +80,11 @@ public struct CycleHistory: Sendable, Hashable, Codable {
             }
             counts = try TokenCounts(from: decoder).reportingEverySubset
             counts.calls = 1
+            if let nano = try c.decodeIfPresent(Int.self, forKey: .costNano) {
+                cost = nano >= 0 ? .priced(Cost(nanoUSD: nano)) : .unpriced
+            } else if c.contains(.cost) {
+                cost = try c.decodeIfPresent(Cost.self, forKey: .cost).map { .priced($0) } ?? .unpriced
+            }
         }
 
         /// Encodes the entry with its counters (`calls` left out: an entry is one call).
@@ -81,6 +95,7 @@ public struct CycleHistory: Sendable, Hashable, Codable {
             try c.encode(model, forKey: .model)
             try c.encode(at, forKey: .at)
             try counts.reportingEverySubset.encode(to: encoder, calls: false)
+            try c.encode(cost?.cost, forKey: .cost)
         }
     }
 

@@ -3,7 +3,9 @@
 /// JSON (sorted keys, one object per user in `<ns>:{global}:history:<cycle>`): `user`, `cycle`,
 /// `cycle_end`, the token counters, `calls`, `limit` (the limit that applied when the cycle was
 /// closed; `null` when unlimited), `models` (per model: input, output, total tokens and calls) and
-/// `adjustments` (late calls added since; see ``CycleHistory/Adjustment``). The counters include
+/// `adjustments` (late calls added since; see ``CycleHistory/Adjustment``), and the cycle's money
+/// (``CycleCost``: `cost_usd`, `null` for a cycle without cost such as a legacy import,
+/// `unpriced_calls`, `reported_cost_usd`). The counters include
 /// those late calls: `history_adjust.lua` rewrites the summary with each, once.
 public struct CycleSummary: Sendable, Hashable, Codable, TokenCountsCarrying {
     /// The user id.
@@ -21,6 +23,8 @@ public struct CycleSummary: Sendable, Hashable, Codable, TokenCountsCarrying {
     /// Late calls added after the close (each also in ``CycleHistory/adjustments`` and counted in the
     /// totals above). 0 for a summary as rollover wrote it.
     public var adjustments = 0
+    /// The cycle's money, late calls included.
+    public var money = CycleCost()
 
     /// The summary of a user's usage of a cycle.
     ///
@@ -33,6 +37,7 @@ public struct CycleSummary: Sendable, Hashable, Codable, TokenCountsCarrying {
         counts = usage.counts.reportingEverySubset
         limit = usage.limit
         models = usage.models
+        money = usage.money
     }
 
     enum CodingKeys: String, CodingKey {
@@ -50,6 +55,7 @@ public struct CycleSummary: Sendable, Hashable, Codable, TokenCountsCarrying {
         limit = try c.decodeIfPresent(Int.self, forKey: .limit)
         models = try c.decode([String: UserUsage.ModelUsage].self, forKey: .models)
         adjustments = try c.decodeIfPresent(Int.self, forKey: .adjustments) ?? 0
+        money = try CycleCost(from: decoder)
     }
 
     /// Encodes every field; `limit` is `null` when unlimited.
@@ -62,5 +68,6 @@ public struct CycleSummary: Sendable, Hashable, Codable, TokenCountsCarrying {
         try c.encode(limit, forKey: .limit)
         try c.encode(models, forKey: .models)
         try c.encode(adjustments, forKey: .adjustments)
+        try money.encode(to: encoder)
     }
 }

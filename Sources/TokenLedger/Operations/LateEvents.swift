@@ -13,6 +13,10 @@ struct LateAdjustment: Sendable, Hashable, Codable {
     var reasoningTokens: Int
     /// When it was applied (ms since 1970, Redis server clock).
     var at: Int
+    /// The call's cost in nano-USD (-1: unpriced); `nil` in adjustments written before cost.
+    var costNano: Int?
+    /// The provider-reported cost in nano-USD (-1: not reported); `nil` as ``costNano``.
+    var reportedCostNano: Int?
 
     /// The call's counts (`calls` is 1).
     var counts: TokenCounts {
@@ -29,6 +33,8 @@ struct LateAdjustment: Sendable, Hashable, Codable {
         case cachedInputTokens = "cached_input_tokens"
         case cacheWriteTokens = "cache_write_tokens"
         case reasoningTokens = "reasoning_tokens"
+        case costNano = "cost_nano"
+        case reportedCostNano = "reported_cost_nano"
     }
 
     /// The adjustments in a `late:<cycle>` hash as a script returns it (field, value, field, value, …).
@@ -78,7 +84,20 @@ extension UserUsage {
             entry.outputTokens -= late.outputTokens
             entry.totalTokens = entry.inputTokens + entry.outputTokens
             entry.calls -= 1
+            if let cost = late.costNano, cost >= 0 {
+                entry.cost = entry.cost.map { Cost(nanoUSD: $0.nanoUSD - cost) }
+            } else if late.costNano != nil {
+                entry.unpricedCalls -= 1
+            }
             models[late.model] = entry.calls == 0 && entry.totalTokens == 0 ? nil : entry
+        }
+        if let cost = late.costNano, cost >= 0 {
+            money.cost = money.cost.map { Cost(nanoUSD: $0.nanoUSD - cost) }
+        } else if late.costNano != nil {
+            money.unpricedCalls -= 1
+        }
+        if let reported = late.reportedCostNano, reported >= 0 {
+            money.reportedCost = money.reportedCost.map { Cost(nanoUSD: $0.nanoUSD - reported) }
         }
     }
 }

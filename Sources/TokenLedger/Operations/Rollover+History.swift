@@ -39,6 +39,7 @@ extension Rollover {
             case "total_tokens": continue  // derived from input and output
             default:
                 if totals.counts.set(storedField: field, to: value) { continue }
+                if totals.money.set(storedField: field, to: value) { continue }
                 totals.models.apply(modelField: field, value: value)
             }
         }

@@ -61,6 +61,44 @@ enum ExactDecimal {
         return value <= maximum ? .success(value) : .failure(.tooLarge)
     }
 
+    /// `text` × 10^`scale` rounded once, half away from zero, to an integer at most `maximum`: what a
+    /// provider-reported cost with more decimals than a nano-USD becomes (`0.0000000015` → 2 at
+    /// scale 9). Negative text is refused (``Failure/negative``), as by ``scaled(_:by:maximum:)``.
+    static func rounded(_ text: some StringProtocol, by scale: Int, maximum: Int) -> Result<Int, Failure> {
+        let bytes = Array(text.utf8)[...]
+        if bytes.first == UInt8(ascii: "-") { return scaled(text, by: scale, maximum: maximum) }
+        guard case .success(let (significant, exponent)) = digitsAndExponent(bytes) else {
+            return .failure(.notANumber)
+        }
+        var digits = Array(significant.drop { $0 == 0 })
+        if digits.isEmpty { return .success(0) }
+        let power = exponent + scale
+        var roundUp = false
+        if power < 0 {
+            // Drop the digits below the unit; the first dropped one decides (half away from zero).
+            let dropped = -power
+            if dropped > digits.count {
+                return .success(0)
+            }
+            roundUp = digits[digits.count - dropped] >= 5
+            digits.removeLast(dropped)
+        }
+        guard digits.count + max(power, 0) <= 19 else { return .failure(.tooLarge) }
+        var value = 0
+        for digit in digits + Array(repeating: 0, count: max(power, 0)) {
+            let (times, overflow) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times.addingReportingOverflow(Int(digit))
+            guard !overflow, !overflow2 else { return .failure(.tooLarge) }
+            value = sum
+        }
+        if roundUp {
+            let (sum, overflow) = value.addingReportingOverflow(1)
+            guard !overflow else { return .failure(.tooLarge) }
+            value = sum
+        }
+        return value <= maximum ? .success(value) : .failure(.tooLarge)
+    }
+
     /// The digits (integer part then fraction) and the power of ten of the last one.
     private static func digitsAndExponent(_ bytes: ArraySlice<UInt8>) -> Result<([UInt8], Int), Failure> {
         var digits: [UInt8] = []

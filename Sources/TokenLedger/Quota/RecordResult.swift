@@ -27,6 +27,9 @@ public struct RecordResult: Sendable, Hashable, Codable {
     /// recorded with, always the total sent (another total is a ``CallConflict``). `nil` for applied
     /// ones. Not part of the JSON.
     public var recordedTotalTokens: Int?
+    /// The event's cost as it was priced (``EventCost``); `nil` when the result did not come from a
+    /// write (decoded JSON). JSON `cost_usd`: the nine-decimal string, `null` when unpriced; absent when `nil`.
+    public var cost: EventCost?
 
     /// Creates a result.
     public init(applied: Bool, user: String, cycle: CalendarDate, totalTokens: Int, calls: Int, releasedTokens: Int = 0)
@@ -44,6 +47,7 @@ public struct RecordResult: Sendable, Hashable, Codable {
         case totalTokens = "total_tokens"
         case amendsHistory = "history_amended"
         case unreplicated
+        case cost = "cost_usd"
     }
 
     /// Decodes a result from its JSON form.
@@ -55,6 +59,7 @@ public struct RecordResult: Sendable, Hashable, Codable {
         totalTokens = try c.decode(Int.self, forKey: .totalTokens)
         amendsHistory = try c.decodeIfPresent(Bool.self, forKey: .amendsHistory) ?? false
         unreplicated = try c.decodeIfPresent(Bool.self, forKey: .unreplicated) ?? false
+        if c.contains(.cost) { cost = try c.decodeIfPresent(Cost.self, forKey: .cost).map { .priced($0) } ?? .unpriced }
         calls = 0
         releasedTokens = 0
     }
@@ -69,5 +74,6 @@ public struct RecordResult: Sendable, Hashable, Codable {
         try c.encode(totalTokens, forKey: .totalTokens)
         if amendsHistory { try c.encode(true, forKey: .amendsHistory) }
         if unreplicated { try c.encode(true, forKey: .unreplicated) }
+        if let cost { try c.encode(cost.cost, forKey: .cost) }
     }
 }

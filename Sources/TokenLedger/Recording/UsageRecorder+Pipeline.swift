@@ -13,12 +13,14 @@ extension UsageRecorder {
         user: String, callID: String, usage: UsageRecord, model: String = "", provider: String = "",
         cycle: CalendarDate? = nil, at instant: Date = Date()
     ) async {
-        let event = SpooledEvent(
+        var event = SpooledEvent(
             operation: .record, user: user, callID: callID, usage: usage, model: model, provider: provider,
             cycle: cycle,
             at: instant, namespace: repository.keys.namespace)
         do {
             try Self.validate(event)
+            // Priced from the cached table when there is one; else the follow-up that records it prices it.
+            event.cost = try repository.eventCostNow(of: usage, model: model)
         } catch {
             metrics.record("rejected")
             logger.warning(
@@ -30,14 +32,14 @@ extension UsageRecorder {
 
     /// Queues a validated fire-and-forget record on the pipeline (or hands it to a follow-up).
     func enqueueInBackground(_ event: SpooledEvent) async {
-        guard let pipeline, repository.cachedSettings() != nil, repository.schemaKnownWritable,
+        guard let pipeline, event.cost != nil, repository.cachedSettings() != nil, repository.schemaKnownWritable,
             let slot = slot(of: event, for: pipeline)
         else {
             // A follow-up of run(); a recorder nobody runs records it before returning instead.
             if isRunning {
-                later { _ = await self.submit(event) }
+                later { _ = await self.submit(await self.priced(event)) }
             } else {
-                _ = await submit(event)
+                _ = await submit(await priced(event))
             }
             return
         }
@@ -78,7 +80,9 @@ extension UsageRecorder {
     ///
     /// - Parameter preferPipeline: Use the pipeline even for a lone caller (follow-ups resent after a
     ///   script reload, which arrive one by one but are many).
-    func submit(_ event: SpooledEvent, preferPipeline: Bool = false) async -> RecordOutcome {
+    /// - Parameter spent: Time the caller already spent on the event (pricing it), taken from the
+    ///   record bound, so the caller never waits longer than ``Options-swift.struct/recordTimeout``.
+    func submit(_ event: SpooledEvent, preferPipeline: Bool = false, spent: Duration = .zero) async -> RecordOutcome {
         do {
             try Self.validate(event)
         } catch {
@@ -109,7 +113,7 @@ extension UsageRecorder {
         if spool != nil {
             // The queue deadline and socket timeouts usually end it sooner; the deadline here is the
             // promise: the caller never waits longer than recordTimeout before the event is spooled.
-            attempt = await withDeadline(options.recordTimeout, operation)
+            attempt = await withDeadline(max(options.recordTimeout - spent, .zero), operation)
         } else {
             // No spool: there is nowhere else for the event, so wait for Redis.
             do {
@@ -156,7 +160,8 @@ extension UsageRecorder {
         try Validation.validateEventInstant(event.at)
         let settings = try await repository.settingsWithoutWaiting()
         try await repository.ensureWritableSchema()  // no round trip once the settings read found it writable
-        return try prepare(event, settings: settings)
+        let cost = try await repository.resolvedCost(event.cost, of: event.usage, model: event.model)
+        return try prepare(event, settings: settings, cost: cost)
     }
 
     /// As ``prepare(_:)``, with the cached settings and without suspending (for a lane thread).
@@ -169,13 +174,39 @@ extension UsageRecorder {
         guard let settings = repository.cachedSettings() else {
             throw LedgerError(code: .notReady, message: "settings are not loaded yet")
         }
-        return try prepare(event, settings: settings)
+        guard let cost = try event.cost ?? repository.eventCostNow(of: event.usage, model: event.model) else {
+            throw LedgerError(code: .notReady, message: "prices are not loaded yet")
+        }
+        return try prepare(event, settings: settings, cost: cost)
     }
 
-    private func prepare(_ event: SpooledEvent, settings: TokenRepository.Settings) throws -> PreparedWrite {
+    private func prepare(_ event: SpooledEvent, settings: TokenRepository.Settings, cost: EventCost) throws
+        -> PreparedWrite
+    {
         try repository.prepareWrite(
             event.operation.writeKind, user: event.user, callID: event.callID, usage: event.usage, model: event.model,
-            cycle: event.cycle, at: event.at, settings: settings)
+            cycle: event.cycle, at: event.at, settings: settings, cost: cost)
+    }
+
+    /// The event with its cost, priced now when it has none (``TokenRepository/eventCost(of:model:)``):
+    /// from the cached price table, else read within the record bound (with a spool); an event
+    /// whose prices cannot be read in time keeps no cost and is priced when it is replayed.
+    func priced(_ event: SpooledEvent) async -> SpooledEvent {
+        guard event.cost == nil else { return event }
+        var event = event
+        if let cost = try? repository.eventCostNow(of: event.usage, model: event.model) {
+            event.cost = cost
+            return event
+        }
+        let (usage, model, repository) = (event.usage, event.model, repository)
+        if spool == nil {
+            event.cost = try? await repository.eventCost(of: usage, model: model)
+        } else if case .value(let cost) = await withDeadline(
+            options.recordTimeout / 2, { try await repository.eventCost(of: usage, model: model) })
+        {
+            event.cost = cost
+        }
+        return event
     }
 
     /// One record through the shared pipeline; the rare cases (a script not loaded yet, a changed
@@ -312,6 +343,7 @@ extension UsageRecorder {
         try checkNamespace(event)
         return try await repository.write(
             event.operation.writeKind, user: event.user, callID: event.callID, usage: event.usage, model: event.model,
-            provider: event.provider, cycle: event.operation == .settle ? nil : event.cycle, at: event.at)
+            provider: event.provider, cycle: event.operation == .settle ? nil : event.cycle, at: event.at,
+            cost: event.cost)
     }
 }

@@ -161,10 +161,11 @@ public final class UsageRecorder: Service, Sendable {
     ) async -> RecordOutcome {
         let start = ContinuousClock.now
         defer { recordLatency.recordInterval(since: start) }
-        return await submit(
+        let event = await priced(
             SpooledEvent(
                 operation: .record, user: user, callID: callID, usage: usage, model: model, provider: provider,
                 cycle: cycle, at: instant, namespace: repository.keys.namespace))
+        return await submit(event, spent: ContinuousClock.now - start)
     }
 
     /// Settles a call's reservation with its actual usage (see
@@ -175,11 +176,11 @@ public final class UsageRecorder: Service, Sendable {
     ) async -> RecordOutcome {
         let start = ContinuousClock.now
         defer { recordLatency.recordInterval(since: start) }
-        return await submit(
+        let event = await priced(
             SpooledEvent(
                 operation: .settle, user: user, callID: callID, usage: usage, model: model, provider: provider,
-                at: instant,
-                namespace: repository.keys.namespace))
+                at: instant, namespace: repository.keys.namespace))
+        return await submit(event, spent: ContinuousClock.now - start)
     }
 
     /// Replays the spool now (also what the background flusher does).

@@ -4,8 +4,12 @@ import RedisClient
 ///
 /// JSON (sorted keys): `user`, `cycle`, `cycle_end` (the next cycle's start, exclusive), the token
 /// counters, `calls`, `limit`, `reserved`, `remaining` (`limit`/`remaining` are `null` when
-/// unlimited), and `models` (per model: input, output, total tokens and calls). The currency limit:
-/// `limit_usd`, `remaining_usd` (nine-decimal strings of USD, `null` without one) and `reserved_usd`.
+/// unlimited), `models` (per model: input, output, total tokens, calls, `cost_usd` and
+/// `unpriced_calls`), and the cycle's money: `cost_usd` (nine-decimal string; `null` when the cycle
+/// holds no cost at all, e.g. legacy-imported or recorded before events were priced),
+/// `unpriced_calls` and `reported_cost_usd` (`null` when no provider reported a cost). The currency
+/// limit: `limit_usd`, `remaining_usd` (nine-decimal strings of USD, `null` without one) and
+/// `reserved_usd`.
 public struct UserUsage: Sendable, Hashable, Codable, TokenCountsCarrying {
     /// One model's share of the cycle.
     public struct ModelUsage: Sendable, Hashable, Codable {
@@ -17,13 +21,23 @@ public struct UserUsage: Sendable, Hashable, Codable, TokenCountsCarrying {
         public var totalTokens: Int
         /// Recorded calls.
         public var calls: Int
+        /// The model's cost (sum of its priced events), or `nil` when the cycle holds no cost. JSON
+        /// `cost_usd`, `null` then.
+        public var cost: Cost?
+        /// The model's events recorded without a cost (no price). JSON `unpriced_calls`.
+        public var unpricedCalls = 0
 
         /// Creates a model's usage.
-        public init(inputTokens: Int = 0, outputTokens: Int = 0, totalTokens: Int = 0, calls: Int = 0) {
+        public init(
+            inputTokens: Int = 0, outputTokens: Int = 0, totalTokens: Int = 0, calls: Int = 0, cost: Cost? = nil,
+            unpricedCalls: Int = 0
+        ) {
             self.inputTokens = inputTokens
             self.outputTokens = outputTokens
             self.totalTokens = totalTokens
             self.calls = calls
+            self.cost = cost
+            self.unpricedCalls = unpricedCalls
         }
 
         enum CodingKeys: String, CodingKey {
@@ -31,6 +45,30 @@ public struct UserUsage: Sendable, Hashable, Codable, TokenCountsCarrying {
             case outputTokens = "output_tokens"
             case totalTokens = "total_tokens"
             case calls
+            case cost = "cost_usd"
+            case unpricedCalls = "unpriced_calls"
+        }
+
+        /// Decodes a model's usage; `cost_usd` and `unpriced_calls` may be absent (older JSON).
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            inputTokens = try c.decode(Int.self, forKey: .inputTokens)
+            outputTokens = try c.decode(Int.self, forKey: .outputTokens)
+            totalTokens = try c.decode(Int.self, forKey: .totalTokens)
+            calls = try c.decode(Int.self, forKey: .calls)
+            cost = try c.decodeIfPresent(Cost.self, forKey: .cost)
+            unpricedCalls = try c.decodeIfPresent(Int.self, forKey: .unpricedCalls) ?? 0
+        }
+
+        /// Encodes every field; `cost_usd` is `null` when unknown.
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(inputTokens, forKey: .inputTokens)
+            try c.encode(outputTokens, forKey: .outputTokens)
+            try c.encode(totalTokens, forKey: .totalTokens)
+            try c.encode(calls, forKey: .calls)
+            try c.encode(cost, forKey: .cost)
+            try c.encode(unpricedCalls, forKey: .unpricedCalls)
         }
     }
 
@@ -52,8 +90,8 @@ public struct UserUsage: Sendable, Hashable, Codable, TokenCountsCarrying {
     public var limitUSD: Cost?
     /// Nano-USD held by live leases.
     public var reservedUSD: Cost = .zero
-    /// The cycle's recorded spend as the currency limit counts it (`cost_nano`).
-    var spentForLimit: Cost = .zero
+    /// The cycle's recorded spend as the currency limit counts it (`cost_nano`, absent = 0).
+    var spentForLimit: Cost { money.cost ?? .zero }
 
     /// `limitUSD − spent − reservedUSD`, never negative; `nil` without a currency limit.
     public var remainingUSD: Cost? {
@@ -63,6 +101,8 @@ public struct UserUsage: Sendable, Hashable, Codable, TokenCountsCarrying {
                     limit: $0.nanoUSD, used: spentForLimit.nanoUSD, reserved: reservedUSD.nanoUSD))
         }
     }
+    /// The cycle's money (``CycleCost``): its cost, unpriced calls and reported cost.
+    public var money = CycleCost()
 
     /// `limit − used − reserved`, never negative; `nil` when unlimited.
     public var remaining: Int? { limit.map { Validation.remaining(limit: $0, used: totalTokens, reserved: reserved) } }
@@ -99,6 +139,7 @@ public struct UserUsage: Sendable, Hashable, Codable, TokenCountsCarrying {
         models = try c.decode([String: ModelUsage].self, forKey: .models)
         limitUSD = try c.decodeIfPresent(Cost.self, forKey: .limitUSD)
         reservedUSD = try c.decodeIfPresent(Cost.self, forKey: .reservedUSD) ?? .zero
+        money = try CycleCost(from: decoder)
     }
 
     /// Encodes every field; `limit` and `remaining` are `null` when unlimited.
@@ -115,6 +156,7 @@ public struct UserUsage: Sendable, Hashable, Codable, TokenCountsCarrying {
         try c.encode(limitUSD, forKey: .limitUSD)
         try c.encode(remainingUSD, forKey: .remainingUSD)
         try c.encode(reservedUSD, forKey: .reservedUSD)
+        try money.encode(to: encoder)
     }
 
     /// The cycle hash field naming the cycle's primary model: the first model recorded in the cycle,
@@ -138,6 +180,7 @@ public struct UserUsage: Sendable, Hashable, Codable, TokenCountsCarrying {
     /// - Throws: ``LedgerError`` with code ``LedgerError/Code/corruptData`` naming the key and field.
     mutating func apply(cycleHash: [RedisReply], key: String, lenient: Bool = false) throws(LedgerError) {
         counts = try TokenCounts(cycleHash: cycleHash, key: key, lenient: lenient)
+        money = try CycleCost(cycleHash: cycleHash, key: key, lenient: lenient)
         var primary: String?
         for index in stride(from: 0, to: cycleHash.count - 1, by: 2) {
             guard let field = cycleHash[index].string else { continue }
@@ -169,11 +212,22 @@ public struct UserUsage: Sendable, Hashable, Codable, TokenCountsCarrying {
                 others.inputTokens = try add(others.inputTokens, entry.inputTokens, "the models' input tokens")
                 others.outputTokens = try add(others.outputTokens, entry.outputTokens, "the models' output tokens")
                 others.calls = try add(others.calls, entry.calls, "the models' calls")
+                others.unpricedCalls = try add(others.unpricedCalls, entry.unpricedCalls, "the models' unpriced calls")
+                others.cost = Cost(
+                    nanoUSD: try add(others.cost?.nanoUSD ?? 0, entry.cost?.nanoUSD ?? 0, "the models' cost"))
             }
             // Both sides are non-negative, so these differences cannot overflow.
             models[primary] = ModelUsage(
                 inputTokens: inputTokens - others.inputTokens, outputTokens: outputTokens - others.outputTokens,
-                calls: calls - others.calls)
+                calls: calls - others.calls,
+                cost: money.cost.map { Cost(nanoUSD: $0.nanoUSD - (others.cost?.nanoUSD ?? 0)) },
+                unpricedCalls: money.unpricedCalls - others.unpricedCalls)
+        }
+        // A cycle that holds a cost gives every model one (0 when it has no priced event); one that
+        // holds none (legacy, before pricing) gives none.
+        let costKnown = money.cost != nil
+        for (model, entry) in models {
+            models[model]?.cost = costKnown ? (entry.cost ?? .zero) : nil
         }
         // Totals are derived: the scripts store input and output only.
         for (model, entry) in models {
@@ -183,7 +237,9 @@ public struct UserUsage: Sendable, Hashable, Codable, TokenCountsCarrying {
     }
 
     /// The per-model counter fields' prefixes (`m:<counter>:<model>`).
-    static let modelCounterPrefixes = ["m:input_tokens:", "m:output_tokens:", "m:total_tokens:", "m:calls:"]
+    static let modelCounterPrefixes = [
+        "m:input_tokens:", "m:output_tokens:", "m:total_tokens:", "m:calls:", "m:cost_nano:", "m:unpriced_calls:",
+    ]
 }
 extension [String: UserUsage.ModelUsage] {
     /// Stores a per-model counter from its hash field `m:<counter>:<model>` (as the record script
@@ -199,6 +255,8 @@ extension [String: UserUsage.ModelUsage] {
         case "output_tokens": entry.outputTokens = value
         case "total_tokens": entry.totalTokens = value
         case "calls": entry.calls = value
+        case "cost_nano": entry.cost = Cost(nanoUSD: value)
+        case "unpriced_calls": entry.unpricedCalls = value
         default: return
         }
         self[model] = entry

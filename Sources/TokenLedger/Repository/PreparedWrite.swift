@@ -1,7 +1,7 @@
 import RedisClient
 
 /// A record or settle ready to send: its one script call (one user's slot) and the reading of its
-/// reply. Built by ``TokenRepository/prepareWrite(_:user:callID:usage:model:cycle:at:settings:)``,
+/// reply. Built by ``TokenRepository/prepareWrite(_:user:callID:usage:model:cycle:at:settings:cost:)``,
 /// so a caller that sends the call itself (the recorder's shared pipeline) needs nothing else of
 /// the repository.
 ///
@@ -49,6 +49,7 @@ struct PreparedWrite: Sendable {
             var result = RecordResult(
                 applied: status != .duplicate, user: user, cycle: cycle, totalTokens: total, calls: calls,
                 releasedTokens: released)
+            result.cost = write.cost
             result.amendsHistory = status == .late
             if status == .duplicate { result.recordedTotalTokens = recorded }
             return .done(Written(result: result, indexDue: indexDue))

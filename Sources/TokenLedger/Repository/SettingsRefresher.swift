@@ -37,6 +37,7 @@ final class SettingsRefresher: Sendable {
         // The iterator ends when the task is cancelled (an AsyncStream's iteration ends then).
         for await _ in stream {
             _ = try? await repository.settings(fresh: true)
+            _ = try? await repository.priceTable(fresh: true)
         }
     }
 }

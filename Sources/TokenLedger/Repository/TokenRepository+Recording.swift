@@ -13,6 +13,9 @@ extension TokenRepository {
     ///   - provider: The provider name (≤ 128 bytes; `""` when unknown).
     ///   - cycle: An explicit cycle start date, which wins over the user's policy.
     ///   - instant: The time of the call, which picks the cycle. Default now.
+    /// The event is priced once, here, at the prices in effect (``eventCost(of:model:)``); its cost is
+    /// stored with its tokens in the same script and returned in ``RecordResult/cost``.
+    ///
     /// - Returns: Whether it was applied (false: a duplicate with the same total), with the cycle's new total.
     /// - Throws: ``ValidationError`` before anything is written; ``CallConflict`` when the call id
     ///   was already recorded with another total (nothing changes); ``LedgerError``; `RedisError`.
@@ -59,19 +62,23 @@ extension TokenRepository {
     /// by `WAIT` on the same connection.
     ///
     /// - Throws: ``UnreplicatedWrite`` when the write applied but too few replicas acknowledged it.
+    ///
+    /// - Parameter cost: The event's cost as it was priced when first built (a spooled event's);
+    ///   `nil`: priced now (``eventCost(of:model:)``).
     func write(
         _ kind: WriteKind, user: String, callID: String, usage: UsageRecord, model: String,
-        provider: String, cycle: CalendarDate?, at instant: Date
+        provider: String, cycle: CalendarDate?, at instant: Date, cost: EventCost? = nil
     ) async throws -> RecordResult {
         try Self.validateRecord(user: user, callID: callID, usage: usage, model: model, provider: provider)
         try Validation.validateEventInstant(instant)
         let settings = try await settings()
+        let cost = try await resolvedCost(cost, of: usage, model: model)
         try await ensureWritableSchema()  // no round trip once settings() found it writable
         var acknowledged = Int.max
         let written = try await retryingStalePolicy(user: user) {
             let prepared = try prepareWrite(
                 kind, user: user, callID: callID, usage: usage, model: model, cycle: cycle, at: instant,
-                settings: settings)
+                settings: settings, cost: cost)
             guard let wait = configuration.replicaWait else {
                 return try prepared.decode(try await pool.evaluateMany(prepared.calls))
             }
@@ -82,6 +89,12 @@ extension TokenRepository {
         let result = await finishWrite(written)
         try checkReplicated(result, acknowledged: acknowledged)
         return result
+    }
+
+    /// The event's cost: `cost` as given, else priced now (``eventCost(of:model:)``).
+    func resolvedCost(_ cost: EventCost?, of usage: UsageRecord, model: String) async throws -> EventCost {
+        if let cost { return cost }
+        return try await eventCost(of: usage, model: model)
     }
 
     /// Throws ``UnreplicatedWrite`` when fewer replicas than ``LedgerConfiguration/replicaWait``
@@ -100,11 +113,11 @@ extension TokenRepository {
     }
 
     /// A record (or settle) of one call's usage at the cycle the user's policy gives now (or the
-    /// explicit `cycle`), ready to send. Usage is assumed valid
+    /// explicit `cycle`), ready to send, with the event's `cost`. Usage is assumed valid
     /// (``validateRecord(user:callID:usage:model:provider:)``).
     func prepareWrite(
         _ kind: WriteKind, user: String, callID: String, usage: UsageRecord, model: String, cycle: CalendarDate?,
-        at instant: Date, settings: Settings
+        at instant: Date, settings: Settings, cost: EventCost
     ) throws -> PreparedWrite {
         let (target, assumed) = try resolveCycle(user: user, explicit: cycle, at: instant, settings: settings)
         let write = RecordScript(
@@ -112,7 +125,7 @@ extension TokenRepository {
             userKeys: try! keys.user(user),  // the user id was validated, so building its keys cannot fail
             cycleName: target.name, assumedPolicy: assumed, callID: callID, usage: usage, model: model,
             defaultLimit: settings.defaultLimit, thresholds: thresholdsArgument,
-            replicaWait: configuration.replicaWait != nil)
+            replicaWait: configuration.replicaWait != nil, cost: cost)
         return PreparedWrite(write: write, cycle: target.start, calls: [write.call(scripts)])
     }
 
@@ -147,5 +160,6 @@ extension TokenRepository {
         try Validation.validateModel(model)
         try Validation.validateProvider(provider)
         try usage.validateCounts()
+        if let reported = usage.reportedCost { try EventCost.check(reported, field: "reported_cost_usd") }
     }
 }

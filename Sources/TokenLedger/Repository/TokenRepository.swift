@@ -31,6 +31,8 @@ public final class TokenRepository: Sendable {
     let settingsCache = Mutex<(settings: Settings, expires: ContinuousClock.Instant)?>(nil)
     /// Refreshes stale settings in the background while a ``UsageRecorder`` runs.
     let settingsRefresher = SettingsRefresher()
+    /// The prices in effect (defaults and Redis overrides), cached like the settings (see ``priceTable(fresh:)``).
+    let priceCache = Mutex<(table: PriceTable, expires: ContinuousClock.Instant)?>(nil)
     /// The stored policy override per user (`""` = none), as last seen. Only a hint: scripts verify it.
     let policyHints = Mutex<[String: String]>([:])
     /// The cycle each policy's latest write fell in, to skip calendar arithmetic on the hot path.

@@ -42,6 +42,8 @@ struct RecordScript: LedgerScriptCall {
     /// Whether the caller sends `WAIT` after the call: a duplicate then makes a write (the same
     /// value again), so the `WAIT` also covers the original write of the call, wherever it came from.
     var replicaWait = false
+    /// The event's cost, priced once when the event was first built (``EventCost``).
+    var cost: EventCost = .unpriced
 
     var script: ScriptName { kind == .settle ? .settle : .record }
 
@@ -56,14 +58,15 @@ struct RecordScript: LedgerScriptCall {
     }
 
     /// The policy, the usage (call id, the five counts with -1 = not reported, the model), the
-    /// default limit, thresholds, user and cycle. The provider is validated and kept in spooled
+    /// default limit, thresholds, user and cycle, the WAIT flag, and the event's cost and reported
+    /// cost in nano-USD (-1 = unpriced / not reported). The provider is validated and kept in spooled
     /// events but not aggregated, so it is not sent (each argument costs Redis time on every record).
     var arguments: [any RedisArgumentConvertible] {
         [
             assumedPolicy, callID, usage.inputTokens, usage.outputTokens, usage.cachedInputTokens ?? -1,
             usage.cacheWriteTokens ?? -1, usage.reasoningTokens ?? -1, model, defaultLimit ?? -1, thresholds, user,
-            cycleName,
-        ] + (replicaWait ? ["1"] : [])
+            cycleName, replicaWait ? "1" : "0", cost.scriptArgument, usage.reportedCost?.nanoUSD ?? -1,
+        ]
     }
 
     var subject: String? { "user '\(user)' cycle \(cycleName)" }

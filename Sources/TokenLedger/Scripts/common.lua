@@ -197,6 +197,38 @@ local function usage_counts(args, first)
   return input, output, cached, cache_write, reasoning
 end
 
+-- The event's money at args[first], args[first + 1]: its cost in nano-USD as the caller priced it
+-- when the event was first built (-1 = unpriced: the model has no price) and the provider-reported
+-- cost in nano-USD (-1 = not reported), each an integer from -1 to 2^53 - 1. Raises BADINPUT naming
+-- the bad one, before any write.
+local function cost_args(args, first)
+  local cost, reported = tonumber(args[first]), tonumber(args[first + 1])
+  if not cost or cost % 1 ~= 0 or cost < -1 or cost > MAX_COUNTER then
+    error({err = 'BADINPUT cost_nano must be an integer from -1 (unpriced) to 2^53 - 1'})
+  end
+  if not reported or reported % 1 ~= 0 or reported < -1 or reported > MAX_COUNTER then
+    error({err = 'BADINPUT reported_cost_nano must be an integer from -1 (not reported) to 2^53 - 1'})
+  end
+  return cost, reported
+end
+
+-- A cost as the history's JSON writes it (USD with nine decimals, "3.960000000") <-> nano-USD.
+-- usd_nano returns nil for anything else (JSON null included); both exact below 2^53.
+local function usd_nano(text)
+  if type(text) ~= 'string' or not string.match(text, '^%d+%.%d%d%d%d%d%d%d%d%d$') then return nil end
+  local n = tonumber((string.gsub(text, '%.', '')))
+  if n == nil or n > MAX_COUNTER then return nil end
+  return n
+end
+
+local function nano_usd(n)
+  local whole = math.floor(n / 1000000000)
+  local fraction = n - whole * 1000000000
+  if fraction < 0 then whole, fraction = whole - 1, fraction + 1000000000 end
+  if fraction >= 1000000000 then whole, fraction = whole + 1, fraction - 1000000000 end
+  return format('%d.%09d', whole, fraction)
+end
+
 -- The cycle's tokens so far: input + output (the total is derived, not stored).
 local function cycle_used(cycle)
   local v = redis.call('HMGET', cycle, 'input_tokens', 'output_tokens')
@@ -206,16 +238,20 @@ end
 -- A call applied to a cycle that rollover already closed: kept in the user's `late:<cycle>` hash
 -- (call id -> the adjustment as JSON, integers only) until the caller (or the next rollover) has
 -- amended the {global} history with it, and announced on the user's event stream.
+-- The event's cost rides along (`cost_nano`: nano-USD, -1 unpriced; `reported_cost_nano`: -1 not
+-- reported); both are left out when the caller sent none (the legacy import).
 local function late_adjustment(late, events, user, cycle_name, call_id, model, input_n, output_n, cached, cache_write,
-    reasoning)
+    reasoning, cost, reported)
   local at = now_ms()
   if cached < 0 then cached = 0 end
   if cache_write < 0 then cache_write = 0 end
   if reasoning < 0 then reasoning = 0 end
+  local money = ''
+  if cost then money = format(',"cost_nano":%d,"reported_cost_nano":%d', cost, reported) end
   redis.call('HSET', late, call_id, format(
     '{"at":%d,"cache_write_tokens":%d,"cached_input_tokens":%d,"call_id":%s,"input_tokens":%d,"model":%s,'
-      .. '"output_tokens":%d,"reasoning_tokens":%d}',
-    at, cache_write, cached, cjson.encode(call_id), input_n, cjson.encode(model), output_n, reasoning))
+      .. '"output_tokens":%d,"reasoning_tokens":%d%s}',
+    at, cache_write, cached, cjson.encode(call_id), input_n, cjson.encode(model), output_n, reasoning, money))
   redis.call('XADD', events, 'MAXLEN', '~', 10000, '*', 'type', 'adjustment', 'user', user, 'cycle', cycle_name,
     'call_id', call_id, 'delta_tokens', decimal(input_n + output_n), 'at', decimal(at))
 end
@@ -249,7 +285,13 @@ end
 -- The usage is the call id, the model and the counts from usage_counts (-1 = not reported).
 -- With a limit, each soft threshold (comma-separated percents) the call newly reaches is marked
 -- once (`threshold:P` = the total then) and appends one event to `events` naming the user and the
--- cycle; without one (limit nil) the last five arguments may be nil.
+-- cycle; without one (limit nil) the last seven arguments may be nil.
+-- The money is the event's cost and reported cost from cost_args (nano-USD, -1 = unpriced / not
+-- reported): the same HMGET reads, and the same HSET writes, the cycle's `cost_nano` (sum of
+-- priced events), `unpriced_calls` and, for other models than the primary, `m:cost_nano:MODEL` and
+-- `m:unpriced_calls:MODEL` (the primary's are derived as for tokens); a reported cost adds to
+-- `reported_cost_nano` (one more HSET, only then). cost nil (the legacy import) writes no cost field,
+-- so such a cycle's cost reads as unknown (null).
 -- The arguments are positional, not a table: building a table per event cost Redis ~4 %.
 -- A cycle that rollover closed (field `history:state` = 'closed') is still counted (the call
 -- happened), and the call also becomes a pending adjustment of the closed cycle's history (hash
@@ -258,15 +300,16 @@ end
 -- the call, whether it amends a closed cycle, and whether the user's cycle is in the cycle's
 -- derived index or a record asked for it lately (`index:done`, `index:claim`, see index_due; read by
 -- the same HMGET, so the steady state costs nothing). Raises OVERFLOW, before any write, when the
--- total would pass 2^53 - 1.
+-- total tokens, the cost or the reported cost would pass 2^53 - 1 (nano-USD: about $9.0M per user
+-- and cycle).
 local function apply_usage(cycle, calls, call_id, model, input_n, output_n, cached, cache_write, reasoning,
-    limit, percents, events, user, cycle_name, late_key)
+    limit, percents, events, user, cycle_name, late_key, cost, reported)
   local total = input_n + output_n
   -- The same one HMGET also reads the counters HINCRBY adds to, so every stored value is checked
   -- before the first write, and the closed mark (`history:state`).
   local current = redis.call('HMGET', cycle, 'input_tokens', 'output_tokens', 'calls', 'model:primary',
     'cached_input_tokens', 'cache_write_tokens', 'reasoning_tokens', 'history:state', 'index:done',
-    'index:claim')
+    'index:claim', 'cost_nano', 'unpriced_calls', 'reported_cost_nano')
   local indexed = current[9] ~= false
     or (current[10] ~= false and now_ms() - (tonumber(current[10]) or 0) < INDEX_CLAIM_MS)
   local input = stored(current[1], cycle, 'input_tokens') + input_n
@@ -276,36 +319,59 @@ local function apply_usage(cycle, calls, call_id, model, input_n, output_n, cach
   if cache_write > 0 then stored(current[6], cycle, 'cache_write_tokens') end
   if reasoning > 0 then stored(current[7], cycle, 'reasoning_tokens') end
   local used = input + output
-  if used > MAX_COUNTER then
+  local cost_total, unpriced, reported_total = 0, 0, 0
+  if cost then
+    cost_total = stored(current[11], cycle, 'cost_nano')
+    unpriced = stored(current[12], cycle, 'unpriced_calls')
+    if cost >= 0 then cost_total = cost_total + cost else unpriced = unpriced + 1 end
+    if reported >= 0 then reported_total = stored(current[13], cycle, 'reported_cost_nano') + reported end
+  end
+  if used > MAX_COUNTER or cost_total > MAX_COUNTER or reported_total > MAX_COUNTER then
     if redis.call('HEXISTS', calls, call_id) == 1 then return false, used - total, count, false, indexed end
-    error({err = 'OVERFLOW the cycle total would pass 2^53 - 1 tokens'})
+    if used > MAX_COUNTER then error({err = 'OVERFLOW the cycle total would pass 2^53 - 1 tokens'}) end
+    error({err = 'OVERFLOW the cycle cost would pass 2^53 - 1 nano-USD'})
   end
   local late = current[8] == 'closed'
   if late then
     -- Rare: the pending adjustment is the first write, so a refused one (ACL) leaves nothing behind.
     if redis.call('HEXISTS', calls, call_id) == 1 then return false, used - total, count, false, indexed end
-    late_adjustment(late_key, events, user, cycle_name, call_id, model, input_n, output_n, cached, cache_write, reasoning)
+    late_adjustment(late_key, events, user, cycle_name, call_id, model, input_n, output_n, cached, cache_write, reasoning,
+      cost, reported)
   end
   if redis.call('HSETNX', calls, call_id, decimal(total)) == 0 then
     return false, used - total, count, false, indexed
   end
   count = count + 1
+  local counted = decimal(count)
+  -- Without cost (the legacy import) the cost pairs repeat the calls pair: the same HSET, no cost field.
+  local cf, cv, uf, uv = 'calls', counted, 'calls', counted
+  if cost then cf, cv, uf, uv = 'cost_nano', decimal(cost_total), 'unpriced_calls', decimal(unpriced) end
   local primary = current[4]
   if primary == model then
-    redis.call('HSET', cycle, 'input_tokens', decimal(input), 'output_tokens', decimal(output), 'calls', decimal(count))
+    redis.call('HSET', cycle, 'input_tokens', decimal(input), 'output_tokens', decimal(output), 'calls', counted,
+      cf, cv, uf, uv)
   elseif primary == false and count == 1 then
-    redis.call('HSET', cycle, 'input_tokens', decimal(input), 'output_tokens', decimal(output), 'calls', decimal(count),
-      'model:primary', model)
+    redis.call('HSET', cycle, 'input_tokens', decimal(input), 'output_tokens', decimal(output), 'calls', counted,
+      'model:primary', model, cf, cv, uf, uv)
   else
     local mi, mo, mc = 'm:input_tokens:' .. model, 'm:output_tokens:' .. model, 'm:calls:' .. model
-    local m = redis.call('HMGET', cycle, mi, mo, mc)
+    local mk, mu = 'm:cost_nano:' .. model, 'm:unpriced_calls:' .. model
+    local m = redis.call('HMGET', cycle, mi, mo, mc, mk, mu)
     local m_input, m_output, m_calls = stored(m[1], cycle, mi), stored(m[2], cycle, mo), stored(m[3], cycle, mc)
-    redis.call('HSET', cycle, 'input_tokens', decimal(input), 'output_tokens', decimal(output), 'calls', decimal(count),
-      mi, decimal(m_input + input_n), mo, decimal(m_output + output_n), mc, decimal(m_calls + 1))
+    local mcf, mcv, muf, muv = mc, decimal(m_calls + 1), mc, decimal(m_calls + 1)
+    if cost then
+      local m_cost, m_unpriced = stored(m[4], cycle, mk), stored(m[5], cycle, mu)
+      if cost >= 0 then m_cost = m_cost + cost else m_unpriced = m_unpriced + 1 end
+      mcf, mcv, muf, muv = mk, decimal(m_cost), mu, decimal(m_unpriced)
+    end
+    redis.call('HSET', cycle, 'input_tokens', decimal(input), 'output_tokens', decimal(output), 'calls', counted,
+      mi, decimal(m_input + input_n), mo, decimal(m_output + output_n), mc, decimal(m_calls + 1), cf, cv, uf, uv,
+      mcf, mcv, muf, muv)
   end
   if cached > 0 then redis.call('HINCRBY', cycle, 'cached_input_tokens', cached) end
   if cache_write > 0 then redis.call('HINCRBY', cycle, 'cache_write_tokens', cache_write) end
   if reasoning > 0 then redis.call('HINCRBY', cycle, 'reasoning_tokens', reasoning) end
+  if cost and reported >= 0 then redis.call('HSET', cycle, 'reported_cost_nano', decimal(reported_total)) end
   if limit ~= nil and used > 0 then
     for percent in string.gmatch(percents, '%d+') do
       if used * 100 >= tonumber(percent) * limit and redis.call('HSETNX', cycle, 'threshold:' .. percent, used) == 1 then

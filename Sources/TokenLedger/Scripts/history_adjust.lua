@@ -3,6 +3,10 @@
 -- and the cycle's totals follow.
 -- KEYS: 1 history:D, 2 history-totals:D, 3 history-adjustments:D ("<len>:<user><call id>" -> entry JSON)
 -- ARGV: 1 user id, 2 call id, 3 the pending adjustment as close.lua/late_adjustment wrote it
+-- Its money (`cost_nano`: -1 unpriced; `reported_cost_nano`: -1 not reported; both absent in
+-- adjustments written before cost) adds to the summary's `cost_usd`/`unpriced_calls`/`reported_cost_usd`
+-- (and its model's), the totals' `cost_nano`/`unpriced_calls`/`reported_cost_nano`/`m:…` fields and
+-- the audit entry.
 -- Returns 'applied', 'duplicate', or 'unclosed' (no summary for the user yet: nothing written).
 local user, call_id = ARGV[1], ARGV[2]
 local text = redis.call('HGET', KEYS[1], user)
@@ -23,6 +27,15 @@ if not ok or type(delta) ~= 'table' or type(delta.model) ~= 'string' then
 end
 local names = {'input_tokens', 'output_tokens', 'cached_input_tokens', 'cache_write_tokens', 'reasoning_tokens', 'at'}
 for _, name in ipairs(names) do whole(delta[name], name) end
+local function signed(value, what)
+  if value == nil then return nil end
+  if type(value) ~= 'number' or value < -1 or value > MAX_COUNTER or value ~= math.floor(value) then
+    error({err = 'BADINPUT ' .. what .. ' must be a whole number from -1 to 2^53 - 1'})
+  end
+  return value
+end
+local cost = signed(delta.cost_nano, 'cost_nano')
+local reported = signed(delta.reported_cost_nano, 'reported_cost_nano') or -1
 local ok2, summary = pcall(cjson.decode, text)
 if not ok2 or type(summary) ~= 'table' then
   error({err = 'CORRUPT the history summary of ' .. user .. ' in ' .. KEYS[1] .. ' is not a JSON object'})
@@ -66,10 +79,29 @@ model.total_tokens = (tonumber(model.total_tokens) or 0) + total
 model.calls = (tonumber(model.calls) or 0) + 1
 summary.models[delta.model] = model
 
+-- The money: a summary's cost may be null (closed without cost); a priced late call then starts it.
+local function add_usd(text, n, what)
+  local sum = (usd_nano(text) or 0) + n
+  if sum > MAX_COUNTER then error({err = 'OVERFLOW the history of ' .. user .. ' would pass 2^53 - 1 nano-USD ' .. what}) end
+  return nano_usd(sum)
+end
+-- As apply_usage does for the cycle hash, any cost (an unpriced call adds 0) makes the cost known.
+local priced = cost and math.max(cost, 0)
+if cost then
+  summary.cost_usd = add_usd(summary.cost_usd, priced, 'cost')
+  model.cost_usd = add_usd(model.cost_usd, priced, 'cost')
+  if cost < 0 then
+    summary.unpriced_calls = (tonumber(summary.unpriced_calls) or 0) + 1
+    model.unpriced_calls = (tonumber(model.unpriced_calls) or 0) + 1
+  end
+  if reported >= 0 then summary.reported_cost_usd = add_usd(summary.reported_cost_usd, reported, 'reported cost') end
+end
+
 redis.call('HSET', KEYS[3], field, encode({
   user = user, call_id = call_id, model = delta.model, at = delta.at, input_tokens = delta.input_tokens,
   output_tokens = delta.output_tokens, total_tokens = total, cached_input_tokens = delta.cached_input_tokens,
   cache_write_tokens = delta.cache_write_tokens, reasoning_tokens = delta.reasoning_tokens,
+  cost_nano = cost, reported_cost_nano = cost and reported or nil,
 }))
 redis.call('HSET', KEYS[1], user, encode(summary))
 for name, value in pairs(changes) do
@@ -80,4 +112,13 @@ redis.call('HINCRBY', KEYS[2], 'm:input_tokens:' .. delta.model, format('%d', de
 redis.call('HINCRBY', KEYS[2], 'm:output_tokens:' .. delta.model, format('%d', delta.output_tokens))
 redis.call('HINCRBY', KEYS[2], 'm:total_tokens:' .. delta.model, format('%d', total))
 redis.call('HINCRBY', KEYS[2], 'm:calls:' .. delta.model, 1)
+if cost then
+  redis.call('HINCRBY', KEYS[2], 'cost_nano', format('%d', priced))
+  redis.call('HINCRBY', KEYS[2], 'm:cost_nano:' .. delta.model, format('%d', priced))
+  if cost < 0 then
+    redis.call('HINCRBY', KEYS[2], 'unpriced_calls', 1)
+    redis.call('HINCRBY', KEYS[2], 'm:unpriced_calls:' .. delta.model, 1)
+  end
+end
+if cost and reported >= 0 then redis.call('HINCRBY', KEYS[2], 'reported_cost_nano', format('%d', reported)) end
 return 'applied'

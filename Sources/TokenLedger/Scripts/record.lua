@@ -1,7 +1,9 @@
 -- record.lua: records one call's usage, once per (user, cycle, call id).
 -- KEYS: 1 profile, 2 cycle, 3 calls, 4 events, 5 late (pending adjustments of a closed cycle)
 -- ARGV: 1 assumed policy, 2 call id, 3-7 counts (see usage_counts), 8 model, 9 default limit,
---       10 thresholds, 11 user id, 12 cycle name, 13 '1' when the caller sends WAIT after it (optional)
+--       10 thresholds, 11 user id, 12 cycle name, 13 '1' when the caller sends WAIT after it ('0' otherwise),
+--       14 the event's cost in nano-USD (-1 = unpriced), 15 the provider-reported cost in nano-USD
+--       (-1 = not reported) (see cost_args: the caller prices the event once, when it is first built)
 -- Returns {'policy', stored} | {'retired', last retired cycle} (retention deleted the cycle: nothing
 -- written) | {status, cycle used tokens, cycle calls, recorded, index due}, status 'applied', 'duplicate'
 -- or 'late' (applied to a cycle rollover closed: the caller amends its history, see close.lua);
@@ -15,8 +17,9 @@ local mismatch, limit, retired = profile_check(KEYS[1], ARGV[1], ARGV[9])
 if mismatch then return {'policy', mismatch} end
 if retired and ARGV[12] <= retired then return {'retired', retired} end
 local input, output, cached, cache_write, reasoning = usage_counts(ARGV, 3)
+local cost, reported = cost_args(ARGV, 14)
 local applied, used, count, late, indexed = apply_usage(KEYS[2], KEYS[3], ARGV[2], ARGV[8], input, output, cached, cache_write,
-  reasoning, limit, ARGV[10], KEYS[4], ARGV[11], ARGV[12], KEYS[5])
+  reasoning, limit, ARGV[10], KEYS[4], ARGV[11], ARGV[12], KEYS[5], cost, reported)
 -- Under WAIT (ARGV[13] = '1'), a duplicate rewrites its call id's entry with the same value: a write,
 -- so the caller's WAIT covers everything the primary took before, the original of this call too
 -- (a script that writes nothing leaves WAIT nothing to wait for on a fresh connection).

@@ -31,11 +31,16 @@ public struct SpooledEvent: Sendable, Hashable, Codable {
     public var at: Date
     /// The key namespace the event belongs to; a replay into another namespace refuses it.
     public var namespace: String?
+    /// The event's cost as it was priced when the event was first built, so a replay costs what it
+    /// cost then, even after a `price set`. `nil`: not priced yet (a line spooled before events
+    /// carried their cost), priced at replay. JSON `cost_usd`: the nine-decimal string, `null` when
+    /// unpriced, absent when not priced yet.
+    public var cost: EventCost?
 
     /// Creates an event.
     public init(
         operation: Operation, user: String, callID: String, usage: UsageRecord, model: String = "",
-        provider: String = "", cycle: CalendarDate? = nil, at: Date, namespace: String? = nil
+        provider: String = "", cycle: CalendarDate? = nil, at: Date, namespace: String? = nil, cost: EventCost? = nil
     ) {
         self.operation = operation
         self.user = user
@@ -46,6 +51,7 @@ public struct SpooledEvent: Sendable, Hashable, Codable {
         self.cycle = cycle
         self.at = at
         self.namespace = namespace
+        self.cost = cost
     }
 
     enum CodingKeys: String, CodingKey {
@@ -53,6 +59,40 @@ public struct SpooledEvent: Sendable, Hashable, Codable {
         case user
         case callID = "call_id"
         case usage, model, provider, cycle, at, namespace
+        case cost = "cost_usd"
+    }
+
+    /// Decodes an event; a line without `cost_usd` (spooled before events carried their cost) is
+    /// not priced yet (``cost`` `nil`).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        operation = try c.decode(Operation.self, forKey: .operation)
+        user = try c.decode(String.self, forKey: .user)
+        callID = try c.decode(String.self, forKey: .callID)
+        usage = try c.decode(UsageRecord.self, forKey: .usage)
+        model = try c.decode(String.self, forKey: .model)
+        provider = try c.decode(String.self, forKey: .provider)
+        cycle = try c.decodeIfPresent(CalendarDate.self, forKey: .cycle)
+        at = try c.decode(Date.self, forKey: .at)
+        namespace = try c.decodeIfPresent(String.self, forKey: .namespace)
+        if c.contains(.cost) {
+            cost = try c.decodeIfPresent(Cost.self, forKey: .cost).map { .priced($0) } ?? .unpriced
+        }
+    }
+
+    /// Encodes every field (`cycle` and `namespace` only when set, `cost_usd` only when priced or unpriced).
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(operation, forKey: .operation)
+        try c.encode(user, forKey: .user)
+        try c.encode(callID, forKey: .callID)
+        try c.encode(usage, forKey: .usage)
+        try c.encode(model, forKey: .model)
+        try c.encode(provider, forKey: .provider)
+        try c.encodeIfPresent(cycle, forKey: .cycle)
+        try c.encode(at, forKey: .at)
+        try c.encodeIfPresent(namespace, forKey: .namespace)
+        if let cost { try c.encode(cost.cost, forKey: .cost) }
     }
 
     /// The event as one JSON line (sorted keys, instant in milliseconds), newline included.

@@ -80,6 +80,11 @@ public struct LedgerMetrics: Sendable {
         Counter(label: "tokenledger_history_adjustments_total", factory: factory).increment()
     }
 
+    /// An event priced as unpriced: its model has no price (`tokenledger_unpriced_calls_total`).
+    func unpricedCall() {
+        Counter(label: "tokenledger_unpriced_calls_total", factory: factory).increment()
+    }
+
     /// Counts one write of a user into a cycle's derived index by the record path.
     func indexWrite() {
         Counter(label: "tokenledger_index_writes_total", factory: factory).increment()

@@ -17,6 +17,8 @@ public enum LoggingKeys {
     public static let handler = "tokenledger.handler"
     /// `tokenledger.outcome`: What happened to a record.
     public static let outcome = "tokenledger.outcome"
+    /// `tokenledger.model`: The model name of the event logged (an unpriced model).
+    public static let model = "tokenledger.model"
     /// `tokenledger.reason`: Why something was refused or skipped.
     public static let reason = "tokenledger.reason"
     /// `tokenledger.redis.code`: The Redis server error code (`NOPERM`, …).

@@ -7,7 +7,8 @@
 ///
 /// JSON: the counters of ``TokenCounts`` (without `calls`), `source`, and `cache_write_1h_tokens`
 /// only when it was reported (the one subset left out when unknown, so the records of the many
-/// providers that do not split cache writes by duration keep their shape).
+/// providers that do not split cache writes by duration keep their shape), and `reported_cost_usd`
+/// only when the provider reported a cost.
 public struct UsageRecord: Sendable, Hashable, Codable {
     /// Whether the counts came from the provider or were estimated locally.
     public enum Source: String, Sendable, Hashable, Codable {
@@ -52,6 +53,11 @@ public struct UsageRecord: Sendable, Hashable, Codable {
     public var cacheWrite1hTokens: Int?
     /// Whether the counts were reported or estimated.
     public var source: Source
+    /// The cost the provider reported for the call (OpenRouter `usage.cost`, xAI
+    /// `cost_in_usd_ticks`), or `nil` when it reported none. Kept beside the computed cost, summed
+    /// per cycle as `reported_cost_usd`; never used to price the event. JSON `reported_cost_usd`
+    /// (a nine-decimal string), present only when reported.
+    public var reportedCost: Cost?
 
     /// `inputTokens + outputTokens` (saturating at the bounds of `Int`, so an unvalidated record
     /// built with extreme values cannot trap; validation refuses such a record anyway).
@@ -65,18 +71,21 @@ public struct UsageRecord: Sendable, Hashable, Codable {
         cacheWriteTokens: Int? = nil,
         cacheWrite1hTokens: Int? = nil,
         reasoningTokens: Int? = nil,
-        source: Source = .reported
+        source: Source = .reported,
+        reportedCost: Cost? = nil
     ) {
         self.counts = TokenCounts(
             inputTokens: inputTokens, outputTokens: outputTokens, cachedInputTokens: cachedInputTokens,
             cacheWriteTokens: cacheWriteTokens, reasoningTokens: reasoningTokens, calls: 1)
         self.cacheWrite1hTokens = cacheWrite1hTokens
         self.source = source
+        self.reportedCost = reportedCost
     }
 
     enum CodingKeys: String, CodingKey {
         case source
         case cacheWrite1hTokens = "cache_write_1h_tokens"
+        case reportedCost = "reported_cost_usd"
     }
 
     /// Decodes a record; `total_tokens` is ignored (it is always derived), `source` defaults to
@@ -88,6 +97,7 @@ public struct UsageRecord: Sendable, Hashable, Codable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         source = try c.decodeIfPresent(Source.self, forKey: .source) ?? .reported
         cacheWrite1hTokens = try c.decodeIfPresent(Int.self, forKey: .cacheWrite1hTokens)
+        reportedCost = try c.decodeIfPresent(Cost.self, forKey: .reportedCost)
     }
 
     /// Encodes every field; unreported subsets are written as `null`, except `cache_write_1h_tokens`,
@@ -97,5 +107,6 @@ public struct UsageRecord: Sendable, Hashable, Codable {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(source, forKey: .source)
         try c.encodeIfPresent(cacheWrite1hTokens, forKey: .cacheWrite1hTokens)
+        try c.encodeIfPresent(reportedCost, forKey: .reportedCost)
     }
 }

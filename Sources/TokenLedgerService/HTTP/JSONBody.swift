@@ -192,6 +192,7 @@ struct JSONBody: Sendable {
             inputTokens: try count("input_tokens"), outputTokens: try count("output_tokens"),
             cachedInputTokens: try optionalCount("cached_input_tokens"),
             cacheWriteTokens: try optionalCount("cache_write_tokens"),
+            cacheWrite1hTokens: try optionalCount("cache_write_1h_tokens"),
             reasoningTokens: try optionalCount("reasoning_tokens"))
     }
 

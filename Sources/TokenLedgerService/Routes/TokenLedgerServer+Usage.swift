@@ -18,14 +18,16 @@ extension TokenLedgerServer {
     }
 
     static let countFields: Set<String> = [
-        "input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens", "reasoning_tokens",
+        "input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens", "cache_write_1h_tokens",
+        "reasoning_tokens",
     ]
 
     /// The fields `POST /v1/usage` takes (made once, not per request).
     static let recordFields = countFields.union(["user", "call_id", "model", "provider", "cycle", "response"])
 
     /// Records one call: the counts, or a raw provider `response` read by the CLI's extractor.
-    /// 200 with the record result (`applied` false for a repeated call id with the same total);
+    /// 200 with the record result (`applied` false for a repeated call id with the same total;
+    /// `cost_usd` the event's cost as priced when it was built, `null` when its model has no price);
     /// 409 `call_conflict` for a repeated call id with another total (nothing changes); 202
     /// `{"call_id","spooled":true,"user"}` when Redis could not take it in time and a spool is
     /// configured; 503 when Redis is unavailable without a spool.

@@ -35,7 +35,7 @@ struct HistoryCommand: AsyncParsableCommand {
 
     static let columns = [
         "cycle", "user", "cycle_end", "input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens",
-        "reasoning_tokens", "total_tokens", "calls", "limit", "adjustments",
+        "reasoning_tokens", "total_tokens", "calls", "limit", "adjustments", "cost_usd", "unpriced_calls",
     ]
 
     static func cells(_ summary: CycleSummary) -> [String] {
@@ -44,6 +44,7 @@ struct HistoryCommand: AsyncParsableCommand {
             String(summary.outputTokens), String(summary.cachedInputTokens), String(summary.cacheWriteTokens),
             String(summary.reasoningTokens), String(summary.totalTokens), String(summary.calls),
             summary.limit.map(String.init) ?? "", String(summary.adjustments),
+            summary.money.cost?.description ?? "", String(summary.money.unpricedCalls),
         ]
     }
 
@@ -51,16 +52,20 @@ struct HistoryCommand: AsyncParsableCommand {
         if histories.isEmpty { return "no closed cycle in the history\n" }
         var text = ""
         for history in histories {
-            var rows = [["user", "input_tokens", "output_tokens", "total_tokens", "calls", "limit", "adjustments"]]
+            var rows = [
+                ["user", "input_tokens", "output_tokens", "total_tokens", "calls", "limit", "adjustments", "cost_usd"]
+            ]
             for summary in history.users {
                 rows.append([
                     summary.user, String(summary.inputTokens), String(summary.outputTokens),
                     String(summary.totalTokens),
                     String(summary.calls), summary.limit.map(String.init) ?? "unlimited", String(summary.adjustments),
+                    summary.money.cost?.description ?? "-",
                 ])
             }
             let totals = history.totals
             text += "cycle \(history.cycle): \(totals.users) users, \(totals.totalTokens) tokens, \(totals.calls) calls"
+            text += totals.money.cost.map { ", \($0) USD" } ?? ""
             text += totals.adjustments > 0 ? ", \(totals.adjustments) late calls\n" : "\n"
             text += alignedColumns(rows)
             if !history.adjustments.isEmpty {

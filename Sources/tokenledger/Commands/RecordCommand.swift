@@ -8,7 +8,8 @@ struct RecordCommand: AsyncParsableCommand {
         commandName: "record",
         abstract: "Record one call's token usage for a user (idempotent per call id).",
         discussion: """
-            Prints {"applied","cycle","total_tokens","user"}; applied is false when the call id was already \
+            Prints {"applied","cost_usd","cycle","total_tokens","user"}: cost_usd is the event's cost as priced \
+            now (nine decimals; null when its model has no price). applied is false when the call id was already \
             recorded with the same total. The same call id with another total exits 65 (a conflict; nothing \
             changes). Give the counts with --input/--output (and the optional subsets), or a raw provider \
             response with --response FILE (or - for stdin).
@@ -26,6 +27,10 @@ struct RecordCommand: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "Cache reads (part of --input).") var cached: String?
     @Option(name: .customLong("cache-write"), parsing: .unconditional, help: "Cache writes (part of --input).")
     var cacheWrite: String?
+    @Option(
+        name: .customLong("cache-write-1h"), parsing: .unconditional,
+        help: "1-hour cache writes (part of --cache-write), priced at the model's 1-hour write rate.")
+    var cacheWrite1h: String?
     @Option(parsing: .unconditional, help: "Reasoning tokens (part of --output).") var reasoning: String?
     @Option(help: "The model name.") var model: String?
     @Option(help: "The provider name (with --response: how to read it; default auto).") var provider: String?
@@ -39,7 +44,9 @@ struct RecordCommand: AsyncParsableCommand {
 
     func validate() throws {
         if response != nil {
-            if input != nil || output != nil || cached != nil || cacheWrite != nil || reasoning != nil {
+            if input != nil || output != nil || cached != nil || cacheWrite != nil || cacheWrite1h != nil
+                || reasoning != nil
+            {
                 throw ArgumentParser.ValidationError("give either --response or the counts, not both")
             }
         } else if input == nil || output == nil {
@@ -69,6 +76,7 @@ struct RecordCommand: AsyncParsableCommand {
                     outputTokens: try tokenCount(output ?? "", "--output"),
                     cachedInputTokens: try tokenCount(cached, "--cached"),
                     cacheWriteTokens: try tokenCount(cacheWrite, "--cache-write"),
+                    cacheWrite1hTokens: try tokenCount(cacheWrite1h, "--cache-write-1h"),
                     reasoningTokens: try tokenCount(reasoning, "--reasoning"))
             }
             let cycle = try cycleDate(self.cycle)

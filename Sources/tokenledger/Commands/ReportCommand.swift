@@ -87,17 +87,17 @@ struct ReportCommand: AsyncParsableCommand {
 extension UsageReport: CommandResult {
     /// `cycle C`, then a row per user and a TOTAL row.
     func renderTable() throws -> String {
-        var rows = [["user", "input", "output", "total", "calls", "limit", "remaining"]]
+        var rows = [["user", "input", "output", "total", "calls", "limit", "remaining", "cost_usd"]]
         for usage in users {
             rows.append([
                 usage.user, String(usage.inputTokens), String(usage.outputTokens), String(usage.totalTokens),
                 String(usage.calls), usage.limit.map(String.init) ?? "unlimited",
-                usage.remaining.map(String.init) ?? "-",
+                usage.remaining.map(String.init) ?? "-", usage.money.cost?.description ?? "-",
             ])
         }
         rows.append([
             "TOTAL (\(totals.users) users)", String(totals.inputTokens), String(totals.outputTokens),
-            String(totals.totalTokens), String(totals.calls), "", "",
+            String(totals.totalTokens), String(totals.calls), "", "", "",
         ])
         return "cycle \(cycle)\n" + alignedColumns(rows)
     }

@@ -29,16 +29,20 @@ struct UsageCommand: AsyncParsableCommand {
 }
 
 extension UserUsage: CommandResult {
-    /// One row per column (`unlimited` for an empty limit), then the per-model split.
+    /// One row per column (`unlimited` for an empty limit, `-` for a cost the cycle does not hold),
+    /// then the per-model split with its cost.
     func renderTable() throws -> String {
+        let unlimited: Set<String> = ["limit", "remaining"]
         var text = alignedColumns(
-            zip(usageColumns, usageCells(self)).map { [$0.0, $0.1.isEmpty ? "unlimited" : $0.1] })
+            zip(usageColumns, usageCells(self)).map { column, cell in
+                [column, cell.isEmpty ? (unlimited.contains(column) ? "unlimited" : "-") : cell]
+            })
         if !models.isEmpty {
-            var rows = [["model", "input_tokens", "output_tokens", "total_tokens", "calls"]]
+            var rows = [["model", "input_tokens", "output_tokens", "total_tokens", "calls", "cost_usd"]]
             for (model, entry) in models.sorted(by: { $0.key < $1.key }) {
                 rows.append([
                     model.isEmpty ? "(none)" : model, String(entry.inputTokens), String(entry.outputTokens),
-                    String(entry.totalTokens), String(entry.calls),
+                    String(entry.totalTokens), String(entry.calls), entry.cost?.description ?? "-",
                 ])
             }
             text += "\n" + alignedColumns(rows)

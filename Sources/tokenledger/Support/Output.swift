@@ -235,9 +235,11 @@ struct AtOption: ParsableArguments {
 let usageColumns = [
     "user", "cycle", "cycle_end", "input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens",
     "reasoning_tokens", "total_tokens", "calls", "limit", "reserved", "remaining",
+    "cost_usd", "unpriced_calls", "reported_cost_usd",
 ]
 
-/// One usage as cells in ``usageColumns`` order (empty cells for unlimited).
+/// One usage as cells in ``usageColumns`` order (empty cells for unlimited, and for a cost the
+/// cycle does not hold).
 func usageCells(_ usage: UserUsage) -> [String] {
     [
         usage.user, usage.cycle.description, usage.cycleEnd.description, String(usage.inputTokens),
@@ -245,6 +247,8 @@ func usageCells(_ usage: UserUsage) -> [String] {
         String(usage.reasoningTokens), String(usage.totalTokens), String(usage.calls),
         usage.limit.map(String.init) ?? "",
         String(usage.reserved), usage.remaining.map(String.init) ?? "",
+        usage.money.cost?.description ?? "", String(usage.money.unpricedCalls),
+        usage.money.reportedCost?.description ?? "",
     ]
 }
 

@@ -47,8 +47,17 @@ struct LateEventTests {
             let lu = try #require(history.users.first { $0.user == "lu" })
             #expect(lu.totalTokens == 1100 && lu.inputTokens == 961 && lu.outputTokens == 139 && lu.calls == 3)
             #expect(lu.cachedInputTokens == 100 && lu.reasoningTokens == 9 && lu.adjustments == 2)
-            #expect(lu.models["m2"] == UserUsage.ModelUsage(inputTokens: 900, outputTokens: 99, calls: 1).withTotal())
-            #expect(lu.models["m1"] == UserUsage.ModelUsage(inputTokens: 61, outputTokens: 40, calls: 2).withTotal())
+            // m1 and m2 have no price: each call is an unpriced one, in the summary and its models.
+            #expect(
+                lu.models["m2"]
+                    == UserUsage.ModelUsage(inputTokens: 900, outputTokens: 99, calls: 1, cost: .zero, unpricedCalls: 1)
+                    .withTotal())
+            #expect(
+                lu.models["m1"]
+                    == UserUsage.ModelUsage(inputTokens: 61, outputTokens: 40, calls: 2, cost: .zero, unpricedCalls: 2)
+                    .withTotal())
+            #expect(lu.money == CycleCost(cost: .zero, unpricedCalls: 3))
+            #expect(history.totals.money.unpricedCalls == 4 && history.totals.money.cost == .zero)
             #expect(history.totals.totalTokens == 1110 && history.totals.calls == 4 && history.totals.adjustments == 2)
             #expect(history.totals.users == 2 && history.totals.models["m2"]?.totalTokens == 999)
             #expect(history.adjustments.map(\.callID) == ["late-1", "late-2"])
@@ -94,7 +103,7 @@ struct LateEventTests {
             let settings = try await repo.settings()
             let prepared = try repo.prepareWrite(
                 .record, user: "lu", callID: "late", usage: UsageRecord(inputTokens: 999, outputTokens: 0), model: "",
-                cycle: nil, at: at("2026-09-20T12:00:00Z"), settings: settings)
+                cycle: nil, at: at("2026-09-20T12:00:00Z"), settings: settings, cost: .priced(Cost(nanoUSD: 1_234)))
             let replies = try await repo.pool.evaluateMany(prepared.calls)
             #expect(replies[0].array?.first?.string == "late")
             #expect(try await Self.history(repo).totals.totalTokens == 100)
@@ -107,6 +116,10 @@ struct LateEventTests {
             let history = try await Self.history(repo)
             #expect(history.totals.totalTokens == 1099 && history.users.map(\.totalTokens) == [1099])
             #expect(history.adjustments.map(\.callID) == ["late"])
+            // The pending adjustment carried the event's cost into the summary, the totals and the audit.
+            #expect(history.adjustments.first?.cost == .priced(Cost(nanoUSD: 1_234)))
+            #expect(history.users.first?.money == CycleCost(cost: Cost(nanoUSD: 1_234), unpricedCalls: 1))
+            #expect(history.totals.money == CycleCost(cost: Cost(nanoUSD: 1_234), unpricedCalls: 1))
             let rerun = try await rollover.run(try RolloverOptions(now: Self.closeRun))
             #expect(rerun.amendedCalls == 0)
             #expect(try await Self.history(repo) == history)

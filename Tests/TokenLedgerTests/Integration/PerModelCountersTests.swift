@@ -20,15 +20,27 @@ struct PerModelCountersTests {
         return hash
     }
 
-    /// Sums events per model, independently of the repository.
+    /// The default price file's list prices as nano-USD per token (input, output): gpt-4o 2.5 / 10,
+    /// gpt-4o-mini 0.15 / 0.6 USD per million tokens, whole nano-USD per token, so no event rounds.
+    /// Other models of these tests have no price.
+    static let nanoPerToken: [String: (input: Int, output: Int)] = [
+        "gpt-4o": (2_500, 10_000), "gpt-4o-mini": (150, 600),
+    ]
+
+    /// Sums events per model, independently of the repository (cost from ``nanoPerToken``).
     static func expectedModels(_ events: [(model: String, input: Int, output: Int)]) -> [String: UserUsage.ModelUsage] {
         var models: [String: UserUsage.ModelUsage] = [:]
         for event in events {
-            var entry = models[event.model] ?? UserUsage.ModelUsage()
+            var entry = models[event.model] ?? UserUsage.ModelUsage(cost: .zero)
             entry.inputTokens += event.input
             entry.outputTokens += event.output
             entry.totalTokens += event.input + event.output
             entry.calls += 1
+            if let rates = nanoPerToken[event.model] {
+                entry.cost?.nanoUSD += event.input * rates.input + event.output * rates.output
+            } else {
+                entry.unpricedCalls += 1
+            }
             models[event.model] = entry
         }
         return models
@@ -95,9 +107,14 @@ struct PerModelCountersTests {
             let usage = try await repository.usage(user: "old", cycle: cycle)
             #expect(
                 usage.models == [
-                    "a": UserUsage.ModelUsage(inputTokens: 1100, outputTokens: 11, totalTokens: 1111, calls: 2),
-                    "b": UserUsage.ModelUsage(inputTokens: 1200, outputTokens: 21, totalTokens: 1221, calls: 3),
-                    "c": UserUsage.ModelUsage(inputTokens: 2000, outputTokens: 2, totalTokens: 2002, calls: 2),
+                    // The cost fields start with the first priced-era record: each of the four new
+                    // calls is unpriced (models a, b, c have no price).
+                    "a": UserUsage.ModelUsage(
+                        inputTokens: 1100, outputTokens: 11, totalTokens: 1111, calls: 2, cost: .zero, unpricedCalls: 1),
+                    "b": UserUsage.ModelUsage(
+                        inputTokens: 1200, outputTokens: 21, totalTokens: 1221, calls: 3, cost: .zero, unpricedCalls: 1),
+                    "c": UserUsage.ModelUsage(
+                        inputTokens: 2000, outputTokens: 2, totalTokens: 2002, calls: 2, cost: .zero, unpricedCalls: 2),
                 ])
             #expect(usage.totalTokens == 330 + 4 * 1001 && usage.calls == 7)
             #expect(try await Self.cycleHash(repository, user: "old", cycle: cycle)["model:primary"] == nil)
@@ -122,7 +139,10 @@ struct PerModelCountersTests {
                 user: "r", callID: "3", usage: UsageRecord(inputTokens: 5, outputTokens: 5), model: "b", cycle: cycle)
             let usage = try await repository.usage(user: "r", cycle: cycle)
             #expect(
-                usage.models == ["b": UserUsage.ModelUsage(inputTokens: 5, outputTokens: 5, totalTokens: 10, calls: 1)])
+                usage.models == [
+                    "b": UserUsage.ModelUsage(
+                        inputTokens: 5, outputTokens: 5, totalTokens: 10, calls: 1, cost: .zero, unpricedCalls: 1)
+                ])
             #expect(try await Self.cycleHash(repository, user: "r", cycle: cycle)["model:primary"] == "b")
         }
     }
@@ -141,8 +161,10 @@ struct PerModelCountersTests {
             let usage = try await repository.usage(user: "s", at: instant)
             #expect(
                 usage.models == [
-                    "x": UserUsage.ModelUsage(inputTokens: 80, outputTokens: 6, totalTokens: 86, calls: 2),
-                    "y": UserUsage.ModelUsage(inputTokens: 40, outputTokens: 3, totalTokens: 43, calls: 1),
+                    "x": UserUsage.ModelUsage(
+                        inputTokens: 80, outputTokens: 6, totalTokens: 86, calls: 2, cost: .zero, unpricedCalls: 2),
+                    "y": UserUsage.ModelUsage(
+                        inputTokens: 40, outputTokens: 3, totalTokens: 43, calls: 1, cost: .zero, unpricedCalls: 1),
                 ])
             #expect(usage.reserved == 0)
         }

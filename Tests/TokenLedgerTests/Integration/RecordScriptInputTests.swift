@@ -14,7 +14,10 @@ struct RecordScriptInputTests {
     static let names = ["input", "output", "cached", "cache_write", "reasoning"]
 
     /// Runs `script` for user `u` with the given counts; ARGV as documented in record.lua.
-    static func run(_ repository: TokenRepository, _ script: RedisScript, counts: [String], settle: Bool = false)
+    static func run(
+        _ repository: TokenRepository, _ script: RedisScript, counts: [String], settle: Bool = false,
+        money: [String] = ["-1", "-1"]
+    )
         async throws -> RedisReply
     {
         let user = try repository.keys.user("u")
@@ -22,7 +25,7 @@ struct RecordScriptInputTests {
         var keys: [any RedisArgumentConvertible] = [user.profile, user.cycle(cycle), user.calls(cycle), user.events]
         if settle { keys += [user.leases, user.leaseExpiry, user.reserved] }
         let arguments: [any RedisArgumentConvertible] =
-            ["*", "call-1"] + counts + ["model", "-1", "80,100", "u", cycle.description]
+            ["*", "call-1"] + counts + ["model", "-1", "80,100", "u", cycle.description, "0"] + money
         return try await repository.pool.evaluateMany([RedisScriptCall(script, keys: keys, arguments: arguments)])[0]
     }
 
@@ -73,6 +76,40 @@ struct RecordScriptInputTests {
             #expect(reply.array?[1].int == 1_000_000_000_000)
             let again = try await Self.run(repository, script, counts: ["1", "1", "-1", "-1", "-1"], settle: settle)
             #expect(again.array?.first?.string == "duplicate", "\(again)")
+        }
+    }
+
+    @Test(
+        "a bad cost or reported cost is refused with BADINPUT naming it, and nothing is written",
+        arguments: [false, true])
+    func badMoney(settle: Bool) async throws {
+        try await withRepository { repository async throws in
+            let script = repository.scripts[settle ? .settle : .record]
+            let counts = ["10", "5", "-1", "-1", "-1"]
+            let badValues = ["1.5", "nan", "inf", "-2", "9007199254740992", "x", ""]
+            for (position, name) in ["cost_nano", "reported_cost_nano"].enumerated() {
+                for bad in badValues {
+                    var money = ["-1", "-1"]
+                    money[position] = bad
+                    let reply = try await Self.run(repository, script, counts: counts, settle: settle, money: money)
+                    guard case .error(let error) = reply else {
+                        Issue.record("\(name) = '\(bad)' was accepted: \(reply)")
+                        continue
+                    }
+                    #expect(error.serverCode == "BADINPUT")
+                    #expect(error.message.contains("\(name) must be"), "\(name) = '\(bad)': \(error.message)")
+                }
+            }
+            #expect(try await Self.keys(repository) == [])
+
+            // The bounds are accepted: 2^53 - 1 nano-USD, and -1 (unpriced, not reported).
+            let reply = try await Self.run(
+                repository, script, counts: counts, settle: settle, money: ["9007199254740991", "0"])
+            #expect(reply.array?.first?.string == "applied", "\(reply)")
+            let cycle = try repository.keys.user("u").cycle(try CalendarDate(year: 2026, month: 11, day: 1))
+            let stored = try await repository.pool.send(
+                HMGET(cycle, fields: ["cost_nano", "unpriced_calls", "reported_cost_nano"]))
+            #expect(stored == ["cost_nano": "9007199254740991", "unpriced_calls": "0", "reported_cost_nano": "0"])
         }
     }
 }

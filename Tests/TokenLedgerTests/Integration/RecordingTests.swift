@@ -23,7 +23,9 @@ struct RecordingTests {
             #expect(seen.calls == 1)
             #expect(
                 seen.models["gpt-4o"]
-                    == UserUsage.ModelUsage(inputTokens: 100, outputTokens: 20, totalTokens: 120, calls: 1))
+                    // gpt-4o (2.5 / cached 1.25 / 10): 60 × 2.5 + 40 × 1.25 + 20 × 10 = 400 per million.
+                    == UserUsage.ModelUsage(
+                        inputTokens: 100, outputTokens: 20, totalTokens: 120, calls: 1, cost: Cost(nanoUSD: 400_000)))
         }
     }
 

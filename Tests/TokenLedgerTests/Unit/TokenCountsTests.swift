@@ -112,10 +112,10 @@ import Testing
         // Sums report every subset: 0, never null.
         #expect(
             try json(usage)
-                == #"{"cache_write_tokens":0,"cached_input_tokens":0,"calls":2,"cycle":"2025-01-01","#
+                == #"{"cache_write_tokens":0,"cached_input_tokens":0,"calls":2,"cost_usd":null,"cycle":"2025-01-01","#
                 + #""cycle_end":"2025-02-01","input_tokens":10,"limit":null,"limit_usd":null,"models":{},"output_tokens":5,"#
-                + #""reasoning_tokens":0,"remaining":null,"remaining_usd":null,"reserved":0,"reserved_usd":"0.000000000","#
-                + #""total_tokens":15,"user":"u"}"#)
+                + #""reasoning_tokens":0,"remaining":null,"remaining_usd":null,"reported_cost_usd":null,"reserved":0,"#
+                + #""reserved_usd":"0.000000000","total_tokens":15,"unpriced_calls":0,"user":"u"}"#)
         #expect(try JSONDecoder().decode(UserUsage.self, from: Data(try json(usage).utf8)) == usage)
         #expect(
             try JSONDecoder().decode(CycleSummary.self, from: Data(try json(CycleSummary(usage)).utf8)).counts

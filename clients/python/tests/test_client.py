@@ -58,6 +58,24 @@ def test_record_counts_every_field_and_usage_reads_them_back(app: TokenLedgerCli
     assert usage.cycle_end > usage.cycle
 
 
+def test_record_answers_the_cost_and_usage_sums_it(app: TokenLedgerClient, reader: TokenLedgerClient, user: str) -> None:
+    # claude-sonnet-4-5 (3 / cache reads 0.3 / 5-minute writes 3.75 / 1-hour writes 6 / output 15 per
+    # million): 512 x 3 + 15,000 x 0.3 + 1,200 x 3.75 + 2,800 x 6 + 900 x 15 = 40,836 per million.
+    priced = app.record(
+        user, call_id(), 19512, 900, cached_input_tokens=15000, cache_write_tokens=4000, cache_write_1h_tokens=2800,
+        model="claude-sonnet-4-5",
+    )
+    assert priced.cost_usd == Decimal("0.040836000")
+    unpriced = app.record(user, call_id(), 10, 5, model="a-model-without-a-price")
+    assert unpriced.applied is True and unpriced.cost_usd is None
+
+    usage = reader.usage(user)
+    assert usage.cost_usd == Decimal("0.040836")
+    assert (usage.unpriced_calls, usage.reported_cost_usd) == (1, None)
+    assert usage.models["claude-sonnet-4-5"].cost_usd == Decimal("0.040836")
+    assert usage.models["a-model-without-a-price"].unpriced_calls == 1
+
+
 def test_a_repeated_call_id_is_not_counted_twice(app: TokenLedgerClient, reader: TokenLedgerClient, user: str) -> None:
     the_call = call_id()
     assert app.record(user, the_call, 10, 5).applied is True
@@ -152,20 +170,20 @@ def test_release_drops_the_lease_and_records_nothing(app: TokenLedgerClient, rea
 
 def test_currency_limit_and_reservations_in_usd(app: TokenLedgerClient, admin: TokenLedgerClient, reader: TokenLedgerClient, user: str) -> None:
     shown = admin.set_limit(user, usd="1")
-    assert (shown.limit_usd, shown.usd_source, shown.source) == ("1.000000000", "user", "unchanged")
+    assert (shown.limit_usd, shown.usd_source, shown.source) == (Decimal("1.000000000"), "user", "unchanged")
     got = admin.get_limit(user)
-    assert (got.limit_usd, got.usd_source) == ("1.000000000", "user")
+    assert (got.limit_usd, got.usd_source) == (Decimal("1.000000000"), "user")
     calls = [call_id() for _ in range(4)]
     for the_call in calls[:3]:
         assert app.reserve(user, the_call, 10, usd=Decimal("0.3")).status == "admitted"
     denied_check = app.check(user, 10, usd="0.2")
-    assert (denied_check.allowed, denied_check.denied_by, denied_check.remaining_usd) == (False, "usd", "0.100000000")
+    assert (denied_check.allowed, denied_check.denied_by, denied_check.remaining_usd) == (False, "usd", Decimal("0.100000000"))
     with pytest.raises(QuotaExceeded) as denied:
         app.reserve(user, calls[3], 10, usd="0.2")
     assert denied.value.decision is not None and denied.value.decision.denied_by == "usd"
-    assert reader.usage(user).reserved_usd == "0.900000000"
+    assert reader.usage(user).reserved_usd == Decimal("0.900000000")
     released = app.release(user, calls[0])
-    assert released.released_usd == "0.300000000"
+    assert released.released_usd == Decimal("0.300000000")
     assert app.reserve(user, calls[3], 10, usd="0.2").status == "admitted"
     with pytest.raises(TypeError):
         app.reserve(user, call_id(), 10, usd=0.1)  # type: ignore[arg-type]

@@ -93,6 +93,7 @@ class TokenLedgerClient:
         model: Optional[str] = None,
         provider: Optional[str] = None,
         cycle: Optional[str] = None,
+        cache_write_1h_tokens: Optional[int] = None,
     ) -> RecordResult:
         """Records one call's usage (``POST /v1/usage``), idempotently per ``(user, call_id)``.
 
@@ -107,10 +108,13 @@ class TokenLedgerClient:
             model: The model name.
             provider: The provider name.
             cycle: Book into the cycle starting on this date (``YYYY-MM-DD``) instead of the current one.
+            cache_write_1h_tokens: 1-hour cache writes (part of ``cache_write_tokens``), priced at
+                the model's 1-hour write rate, if reported.
 
         Returns:
-            The result; ``spooled`` is true (HTTP 202) when the service kept the event in its spool
-            because Redis was unavailable.
+            The result (``cost_usd``: the call's cost, ``None`` when its model has no price);
+            ``spooled`` is true (HTTP 202) when the service kept the event in its spool because
+            Redis was unavailable.
 
         Raises:
             BadRequest: A field is invalid (``error.field`` names it).
@@ -124,6 +128,7 @@ class TokenLedgerClient:
             call_id=call_id,
             cached_input_tokens=cached_input_tokens,
             cache_write_tokens=cache_write_tokens,
+            cache_write_1h_tokens=cache_write_1h_tokens,
             reasoning_tokens=reasoning_tokens,
             model=model,
             provider=provider,
@@ -253,6 +258,7 @@ class TokenLedgerClient:
         reasoning_tokens: Optional[int] = None,
         model: Optional[str] = None,
         provider: Optional[str] = None,
+        cache_write_1h_tokens: Optional[int] = None,
     ) -> RecordResult:
         """Replaces a call's reservation with its actual usage, exactly once
         (``POST /v1/reservations/{call_id}/settle``).
@@ -263,7 +269,7 @@ class TokenLedgerClient:
             user: The user id.
             call_id: The call id the reservation was made with.
             input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens,
-                model, provider: As :meth:`record` takes them.
+                model, provider, cache_write_1h_tokens: As :meth:`record` takes them.
 
         Returns:
             The record result (``released_tokens``: what the lease held).
@@ -278,6 +284,7 @@ class TokenLedgerClient:
             output_tokens,
             cached_input_tokens=cached_input_tokens,
             cache_write_tokens=cache_write_tokens,
+            cache_write_1h_tokens=cache_write_1h_tokens,
             reasoning_tokens=reasoning_tokens,
             model=model,
             provider=provider,

@@ -2,14 +2,16 @@
 
 Field names are the service's snake_case JSON names. Every result also keeps the whole decoded
 JSON object in ``raw``, so a field the service adds later is readable before this package names
-it. Amounts are ``int`` (exact); a value the service sends as ``null`` is ``None`` (for example
-``limit`` of an unlimited user, or a token subset the provider did not report).
+it. Amounts are ``int`` (exact), costs :class:`decimal.Decimal` (exact: the service sends USD as a
+nine-decimal string); a value the service sends as ``null`` is ``None`` (for example ``limit`` of an
+unlimited user, a token subset the provider did not report, or the cost of an unpriced call).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Dict, List, Optional, Type, TypeVar
 
 __all__ = [
@@ -47,6 +49,16 @@ def _build(cls: Type[T], data: Dict[str, Any], **overrides: Any) -> T:
 M = TypeVar("M", bound="_Model")
 
 
+def _cost(value: Any) -> Optional[Decimal]:
+    """A cost as the service sends it (USD, a nine-decimal string, or ``null``) as a ``Decimal``."""
+    return None if value is None else Decimal(str(value))
+
+
+def _costs(data: Dict[str, Any], *names: str) -> Dict[str, Any]:
+    """The cost fields among ``names`` that ``data`` holds, decoded with :func:`_cost`."""
+    return {name: _cost(data[name]) for name in names if name in data}
+
+
 class _Model:
     """The decoding every result shares: ``from_json`` builds the dataclass from the JSON object,
     each field from the member of its name; a result whose fields nest other results names them in
@@ -80,6 +92,8 @@ class RecordResult(_Model):
         released_tokens: For ``settle``: the reserved tokens the settle released.
         history_amended: ``True`` when the call landed in a cycle that had already been closed
             (its history was amended).
+        cost_usd: The call's cost in USD as priced when it was recorded; ``None`` when its model
+            has no price (or when ``spooled``).
         raw: The whole JSON object.
     """
 
@@ -91,11 +105,12 @@ class RecordResult(_Model):
     call_id: Optional[str] = None
     released_tokens: Optional[int] = None
     history_amended: bool = False
+    cost_usd: Optional[Decimal] = None
     raw: Dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def _nested(cls, data: Dict[str, Any]) -> Dict[str, Any]:
-        return {"spooled": bool(data.get("spooled", False))}
+        return {"spooled": bool(data.get("spooled", False)), **_costs(data, "cost_usd")}
 
 
 @dataclass
@@ -112,7 +127,7 @@ class QuotaDecision(_Model):
         limit: The user's token limit per cycle, ``None`` when unlimited.
         remaining: limit − used − reserved (never below 0), ``None`` when unlimited.
         requested: The tokens asked for.
-        used_usd: The cycle's recorded spend, USD as a nine-decimal string (``decimal.Decimal(x)`` is exact).
+        used_usd: The cycle's recorded spend in USD (``Decimal``, exact: the service sends nine-decimal strings).
         reserved_usd: USD held by live reservations.
         limit_usd: The currency limit per cycle, ``None`` without one.
         remaining_usd: limit_usd − used_usd − reserved_usd (never below 0), ``None`` without one.
@@ -129,13 +144,17 @@ class QuotaDecision(_Model):
     limit: Optional[int] = None
     remaining: Optional[int] = None
     requested: int = 0
-    used_usd: str = "0.000000000"
-    reserved_usd: str = "0.000000000"
-    limit_usd: Optional[str] = None
-    remaining_usd: Optional[str] = None
-    requested_usd: str = "0.000000000"
+    used_usd: Decimal = Decimal("0")
+    reserved_usd: Decimal = Decimal("0")
+    limit_usd: Optional[Decimal] = None
+    remaining_usd: Optional[Decimal] = None
+    requested_usd: Decimal = Decimal("0")
     denied_by: Optional[str] = None
     raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def _nested(cls, data: Dict[str, Any]) -> Dict[str, Any]:
+        return _costs(data, "used_usd", "reserved_usd", "limit_usd", "remaining_usd", "requested_usd")
 
 
 @dataclass
@@ -176,26 +195,37 @@ class Release(_Model):
         user: The user id.
         call_id: The call id.
         released_tokens: The tokens the lease held (0 when there was no live lease).
-        released_usd: The USD the lease held, a nine-decimal string.
+        released_usd: The USD the lease held.
         raw: The whole JSON object.
     """
 
     user: str = ""
     call_id: str = ""
     released_tokens: int = 0
-    released_usd: str = "0.000000000"
+    released_usd: Decimal = Decimal("0")
     raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def _nested(cls, data: Dict[str, Any]) -> Dict[str, Any]:
+        return _costs(data, "released_usd")
 
 
 @dataclass
 class ModelUsage(_Model):
-    """One model's share of a user's usage in a cycle."""
+    """One model's share of a user's usage in a cycle (``cost_usd``: ``None`` when the cycle holds
+    no cost; ``unpriced_calls``: calls without a price)."""
 
     input_tokens: int = 0
     output_tokens: int = 0
     total_tokens: int = 0
     calls: int = 0
+    cost_usd: Optional[Decimal] = None
+    unpriced_calls: int = 0
     raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def _nested(cls, data: Dict[str, Any]) -> Dict[str, Any]:
+        return _costs(data, "cost_usd")
 
 
 @dataclass
@@ -217,9 +247,13 @@ class UserUsage(_Model):
         reserved: Tokens held by live reservations.
         remaining: What is left of the limit, ``None`` when unlimited.
         models: Usage per model name (``""`` for calls recorded without one).
-        limit_usd: The currency limit per cycle (a nine-decimal string of USD), ``None`` without one.
+        limit_usd: The currency limit per cycle in USD, ``None`` without one.
         remaining_usd: What is left of it after spend and reservations, ``None`` without one.
         reserved_usd: USD held by live reservations.
+        cost_usd: The cycle's cost in USD (its priced calls); ``None`` when the cycle holds no cost
+            (legacy-imported, or recorded before calls were priced).
+        unpriced_calls: Calls whose model had no price.
+        reported_cost_usd: The sum of the costs providers reported; ``None`` when none did.
         raw: The whole JSON object.
     """
 
@@ -237,15 +271,21 @@ class UserUsage(_Model):
     reserved: int = 0
     remaining: Optional[int] = None
     models: Dict[str, ModelUsage] = field(default_factory=dict)
-    limit_usd: Optional[str] = None
-    remaining_usd: Optional[str] = None
-    reserved_usd: str = "0.000000000"
+    limit_usd: Optional[Decimal] = None
+    remaining_usd: Optional[Decimal] = None
+    reserved_usd: Decimal = Decimal("0")
+    cost_usd: Optional[Decimal] = None
+    unpriced_calls: int = 0
+    reported_cost_usd: Optional[Decimal] = None
     raw: Dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def _nested(cls, data: Dict[str, Any]) -> Dict[str, Any]:
         models = data.get("models") or {}
-        return {"models": {name: ModelUsage.from_json(value) for name, value in models.items()}}
+        return {
+            "models": {name: ModelUsage.from_json(value) for name, value in models.items()},
+            **_costs(data, "cost_usd", "reported_cost_usd", "limit_usd", "remaining_usd", "reserved_usd"),
+        }
 
 
 @dataclass
@@ -296,7 +336,7 @@ class Limit(_Model):
         user: The user id (``None`` for the default limit).
         limit: Tokens per cycle, ``None`` when unlimited or cleared.
         source: ``user`` (the user's own), ``default``, ``none``, ``cleared`` or ``unchanged``.
-        limit_usd: USD per cycle (a nine-decimal string), ``None`` when none, cleared or not part of the answer.
+        limit_usd: USD per cycle, ``None`` when none, cleared or not part of the answer.
         usd_source: As ``source`` for the currency limit; ``None`` when the answer is about tokens only.
         raw: The whole JSON object.
     """
@@ -304,9 +344,13 @@ class Limit(_Model):
     user: Optional[str] = None
     limit: Optional[int] = None
     source: str = ""
-    limit_usd: Optional[str] = None
+    limit_usd: Optional[Decimal] = None
     usd_source: Optional[str] = None
     raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def _nested(cls, data: Dict[str, Any]) -> Dict[str, Any]:
+        return _costs(data, "limit_usd")
 
 
 @dataclass
@@ -346,6 +390,9 @@ class UsageRecord:
         reasoning_tokens: Reasoning tokens, ``None`` when not reported.
         total_tokens: ``input_tokens + output_tokens``.
         source: ``reported`` (the provider's counts) or ``estimated``.
+        cache_write_1h_tokens: 1-hour cache writes (part of ``cache_write_tokens``), ``None`` when
+            the response does not split writes by duration.
+        reported_cost_usd: The cost the provider reported (OpenRouter, xAI), ``None`` when none.
         raw: The whole JSON object.
     """
 
@@ -356,10 +403,13 @@ class UsageRecord:
     reasoning_tokens: Optional[int] = None
     total_tokens: int = 0
     source: str = ""
+    cache_write_1h_tokens: Optional[int] = None
+    reported_cost_usd: Optional[Decimal] = None
     raw: Dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_json(cls, data: Dict[str, Any]) -> "UsageRecord":
         """Decodes the service's JSON object (the record itself, or under ``record``/``usage``)."""
         inner = data.get("record")
-        return _build(cls, inner if isinstance(inner, dict) else data)
+        record = inner if isinstance(inner, dict) else data
+        return _build(cls, record, **_costs(record, "reported_cost_usd"))
