@@ -18,6 +18,9 @@ let package = Package(
         // `tokenledger serve`: the HTTP service and its Prometheus metrics.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        // The proxy routes of `tokenledger serve` forward to the providers with it (HummingbirdTesting
+        // builds it for the tests already).
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.30.0"),
         // `swift package generate-documentation` (./scripts/docs): the DocC catalog and Snippets/.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
@@ -82,6 +85,8 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Configuration", package: "swift-configuration"),
             ],
             resources: [.copy("Resources/openapi.yaml")]
         ),
@@ -151,6 +156,7 @@ let package = Package(
                 "TokenLedgerService", "TokenLedger", "RedisClient", "RedisTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .testTarget(

@@ -28,6 +28,9 @@ public struct ServerConfiguration: Sendable {
 
     /// The default ``poolWait``: 5 s.
     public static let defaultPoolWait: Duration = .seconds(5)
+    /// The proxy routes' upstreams, provider keys and reservation defaults (docs/proxy.md).
+    /// Default: the providers' public URLs, no keys, no default user.
+    public var proxy: ProxyConfiguration = .standard
 
     /// Creates a configuration.
     ///

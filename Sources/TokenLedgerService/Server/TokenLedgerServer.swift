@@ -62,6 +62,8 @@ public final class TokenLedgerServer: Sendable {
     let authenticated = Mutex<[[UInt8]: RememberedKey]>([:])
     let metrics: ServiceMetrics
     let logger: Logger
+    /// The proxy routes' providers, counter and HTTP client (docs/proxy.md).
+    let proxyForwarder: ProxyForwarder
 
     /// Creates the service: opens the spool (when configured), the pool (lazily connected) and the
     /// recorder; nothing listens until the application runs.
@@ -98,6 +100,9 @@ public final class TokenLedgerServer: Sendable {
         // records) go out in one write instead of a pooled round trip each.
         self.keyStore = try APIKeyStore(pool: pool, namespace: configuration.ledger.ledger.namespace)
             .pipelined(by: recorder)
+        self.proxyForwarder = ProxyForwarder(
+            configuration: configuration.proxy, counting: configuration.ledger.local.tokenCounting(),
+            metrics: ProxyMetrics(factory: factory), logger: logger)
     }
 
     /// The Hummingbird application: every route, the problem and metrics middleware, and the
@@ -111,8 +116,12 @@ public final class TokenLedgerServer: Sendable {
         let router = Router(context: ServiceRequestContext.self)
         router.add(middleware: ServiceMiddleware(server: self))
         for (route, handler) in routes() {
+            let isProxy = Self.isProxyPath(route.path)
             router.on(RouterPath(route.path), method: route.method) { request, context in
-                try await self.authorize(request, access: route.access, spoolable: route.spoolable)
+                // The Anthropic SDK sends its key as x-api-key (proxy routes only).
+                try await self.authorize(
+                    isProxy ? Self.bearerFromAPIKeyHeader(request) : request, access: route.access,
+                    spoolable: route.spoolable)
                 return try await handler(request, context)
             }
         }
@@ -124,14 +133,19 @@ public final class TokenLedgerServer: Sendable {
             logger: logger)
     }
 
-    /// Closes the Redis pool; call it once the application has returned.
+    /// Closes the proxy's HTTP client and the Redis pool; call it once the application has returned.
     public func close() async {
+        await proxyForwarder.shutdown()
         await pool.close()
     }
 
     /// Every route with its handler (the OpenAPI document lists the same ones).
     func routes() -> [(Route, Handler)] {
-        healthRoutes() + usageRoutes() + quotaRoutes() + readRoutes() + adminRoutes()
+        // Added in steps: one expression of six sums is too much for the type checker.
+        var all = healthRoutes() + usageRoutes() + quotaRoutes()
+        all += readRoutes() + adminRoutes()
+        all += proxyRoutes()
+        return all
     }
 
     /// The routes whose template matches `path` (any method), for 405 and its `Allow` header.

@@ -31,6 +31,12 @@ struct ServeCommand: AsyncParsableCommand {
         name: .customLong("pool-wait"),
         help: "Seconds a request waits for a free Redis connection before it fails (default 5).")
     var poolWait: Double = 5
+    @Option(help: "The OpenAI base URL the proxy forwards to (default: $TOKENLEDGER_UPSTREAM_OPENAI, else OpenAI's).")
+    var upstreamOpenai: String?
+    @Option(help: "The Anthropic base URL (default: $TOKENLEDGER_UPSTREAM_ANTHROPIC, else Anthropic's).")
+    var upstreamAnthropic: String?
+    @Option(help: "Seconds a provider may stay silent before the proxy gives up on it (default 600).")
+    var upstreamTimeout: Double = 600
 
     func validate() throws {
         if !(0...65535).contains(port) { throw ArgumentParser.ValidationError("--port must be 0 to 65535") }
@@ -41,6 +47,9 @@ struct ServeCommand: AsyncParsableCommand {
         if !(poolWait >= 0.001 && poolWait <= 3600) {
             throw ArgumentParser.ValidationError("--pool-wait must be 0.001 to 3600 seconds")
         }
+        if !(upstreamTimeout >= 0.001 && upstreamTimeout <= 86_400) {
+            throw ArgumentParser.ValidationError("--upstream-timeout must be 0.001 to 86400 seconds")
+        }
     }
 
     func run() async throws {
@@ -48,10 +57,14 @@ struct ServeCommand: AsyncParsableCommand {
             let ledger = try await global.configuration()
             var local = ledger.local
             local.spoolDirectory = try await global.localSettings().spoolDirectory
-            let configuration = try ServerConfiguration(
+            var configuration = try ServerConfiguration(
                 host: host, port: port, bodyLimit: maxBodyBytes,
                 ledger: TokenLedgerConfiguration(redis: ledger.redis, ledger: ledger.ledger, local: local),
                 poolWait: .milliseconds(Int64((poolWait * 1000).rounded())))
+            configuration.proxy = try ProxyConfiguration(
+                config: try await TokenLedgerConfiguration.reader(configFile: global.config),
+                openAIUpstream: upstreamOpenai, anthropicUpstream: upstreamAnthropic)
+            configuration.proxy.readTimeout = .milliseconds(Int64((upstreamTimeout * 1000).rounded()))
             var logger = Logger(label: "tokenledger.serve")
             logger.logLevel =
                 ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
