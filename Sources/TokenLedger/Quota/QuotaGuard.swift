@@ -63,7 +63,8 @@ public struct QuotaGuard: Sendable {
             whenUnavailable: whenUnavailable, logger: logger)
     }
 
-    /// Runs `call` if the user's quota admits `prompt estimate + maxOutputTokens`.
+    /// Runs `call` if the user's quota admits `prompt estimate + maxOutputTokens` (a heuristic prompt
+    /// estimate with ``TokenCounting/reservationMargin`` added).
     ///
     /// - Parameters:
     ///   - context: Who is calling; its run id is the reservation's and the record's call id.
@@ -78,9 +79,10 @@ public struct QuotaGuard: Sendable {
         context: LLMCallContext, messages: [ChatMessage], maxOutputTokens: Int,
         _ call: () async throws -> (result: T, usage: UsageRecord)
     ) async throws -> T {
-        // Saturating: an absurd maxOutputTokens is refused by reserve's count check, never a trap.
+        // Saturating: an absurd maxOutputTokens is refused by reserve's count check, never a trap. A
+        // heuristic prompt count carries the counting's reservation margin (docs/estimation.md).
         let estimate = Validation.saturatingSum(
-            counting.estimator(forModel: context.model).countTokens(in: messages), max(0, maxOutputTokens))
+            counting.estimator(forModel: context.model).reservationCount(in: messages), max(0, maxOutputTokens))
         var reserved = false
         do {
             let reservation = try await repository.reserve(
