@@ -20,7 +20,7 @@ def packed(items, indent=12, width=118):
             candidate = item
         line = candidate
     lines.append(line)
-    return ",\n".join(" " * indent + line for line in lines)
+    return ",\n".join(" " * indent + line for line in lines) + ","  # swift-format's trailing comma
 
 
 def numbers(values, per_line=None, indent=12, fmt="{:.4f}"):
