@@ -107,7 +107,7 @@ let package = Package(
         // Prints the heuristic estimator's error against tiktoken counts (scripts/estimator-accuracy).
         .executableTarget(
             name: "EstimatorAccuracy",
-            dependencies: ["TokenLedger"]
+            dependencies: ["TokenLedger", "BytePairEncoding"]
         ),
         // Prints BPE throughput (MB/s) next to tiktoken's on the same text (scripts/bench-bpe).
         .executableTarget(

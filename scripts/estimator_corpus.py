@@ -1,43 +1,46 @@
 #!/usr/bin/env python3
-"""Build the token-estimator accuracy corpus (deterministic).
+"""Build the token-estimator accuracy corpus (deterministic for a given set of installed packages).
 
-Cuts message-sized pieces (200-4,000 characters) of four categories out of
-text that a fresh machine can reproduce with ordinary package installs, and
-labels each piece with its exact ``o200k_base`` token count from tiktoken:
+Cuts message-sized pieces (200-4,000 characters) out of many *sources* per category, each source a
+Debian or PyPI package's text (named by package and path) or a seeded generator, and labels every
+piece with its exact token count in tiktoken's ``o200k_base`` and ``cl100k_base``. A source is kept
+whole: the leave-one-source-out evaluation of estimator_calibrate.py fits on every other source and
+measures on it, so the figures say how the estimator does on text it was not fitted to.
 
-  category   sources
-  ---------  ---------------------------------------------------------------
-  zh_prose   Debian Reference, Simplified Chinese (apt: debian-reference-zh-cn)
-             Chinese manual pages (apt: manpages-zh)
-  en_prose   Debian Reference, English (apt: debian-reference-en)
-             Linux man-pages sections 5 and 7 (apt: manpages)
-  code       Python standard library (*.py of the running interpreter),
-             Swift toolchain module interfaces (*.swiftinterface),
-             C headers (/usr/include/*.h, apt: libc6-dev)
-  json       ISO code tables (apt: iso-codes) re-serialised pretty, compact
-             and minified; synthetic API-style records from a seeded RNG
+  category  sources (one line each in the output's "source")
+  --------  ---------------------------------------------------------------------------------------
+  english   Debian Reference (debian-reference-en), man pages by section (manpages, manpages-dev,
+            man-db and the packages' own), licences (/usr/share/common-licenses, base-files),
+            Debian changelogs (short, chat-like notes), PyPI packages' README markdown (METADATA),
+            UI messages (the untranslated msgids of the gettext catalogs)
+  json      ISO tables (iso-codes, each table a source, pretty/compact/minified), ISO names with
+            their translations (non-ASCII strings), Python ASTs of stdlib modules (deeply nested),
+            dpkg's package records (configs), seeded API responses and numeric series
+  code      Python (stdlib, and each PyPI package), Swift (toolchain .swiftinterface), C headers
+            (libc6-dev), Perl (perl-base, debconf, dpkg), shell (bash-completion), Lua and Swift of
+            this repository
+  chinese   Debian Reference zh-cn (prose, and whole with its command lines: mixed with code),
+            manpages-zh (zh_CN, zh_TW), gettext catalogs zh_CN and zh_TW (one source per package)
+  german, french, spanish, russian, japanese, korean, arabic
+            gettext catalogs of the language (one source per package), translated man pages
+  machine   seeded base64 (plain and MIME-wrapped), hex dumps, UUIDs, long numbers, and dpkg's
+            md5sums lists
 
-Reference counts need pip packages ``tiktoken`` and ``bpe-openai``: tiktoken
-cannot download ``o200k_base`` here, so the encoding is assembled from the
-``o200k_base.tiktoken.gz`` that bpe-openai ships (hash-checked against
-tiktoken's expected hash) plus tiktoken's own pattern and special tokens.
+Reference counts need pip packages ``tiktoken`` and ``bpe-openai`` (tiktoken cannot download its
+rank files here, so scripts/bpe_reference.py builds each encoding from bpe-openai's rank file).
 
-Every piece carries ``split``: pieces alternate between "calibration" and
-"holdout" (per category, in corpus order, so halves never share text).
-Constants in the estimator are fitted on the calibration half only; the
-accuracy figures are reported on the holdout half.
+Output: a JSON array of {"category", "source", "text", "reference": {"o200k_base", "cl100k_base"}}.
 
-Output: a JSON array of {"category", "split", "source", "text", "reference"}.
-
-Usage: estimator_corpus.py --out corpus.json [--per-category 300] [--seed 7]
+Usage: estimator_corpus.py --out corpus.json [--per-source 10] [--seed 7]
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
+import base64
+import gettext
 import glob
-import gzip
-import hashlib
 import json
 import os
 import random
@@ -47,204 +50,43 @@ import subprocess
 import sys
 import sysconfig
 
-MIN_CHARS = 200
-MAX_CHARS = 4000
-CATEGORIES = ("zh_prose", "en_prose", "code", "json")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bpe_reference  # noqa: E402
+from estimator_text import (  # noqa: E402
+    MAX_CHARS, MIN_CHARS, code_pieces, man_paragraphs, prose_pieces, read_gz_or_plain, reference_paragraphs,
+    target_length)
 
-APT_PACKAGES = ["debian-reference-zh-cn", "debian-reference-en", "manpages-zh", "manpages", "iso-codes", "libc6-dev"]
+CATEGORIES = ("english", "json", "code", "chinese", "german", "french", "spanish", "russian", "japanese",
+              "korean", "arabic", "machine")
+ENCODINGS = ("o200k_base", "cl100k_base")
+LOCALES = {"chinese": ["zh_CN", "zh_TW"], "german": ["de"], "french": ["fr"], "spanish": ["es"], "russian": ["ru"],
+           "japanese": ["ja"], "korean": ["ko"], "arabic": ["ar"]}
+# gettext domain -> the Debian package that ships its catalogs (scripts/estimator-accuracy installs them).
+CATALOGS = {
+    "apt": "apt", "dpkg": "dpkg", "coreutils": "coreutils", "glib20": "libglib2.0-data", "gtk30": "libgtk-3-common",
+    "gtk30-properties": "libgtk-3-common", "libc": "libc-l10n", "bash": "bash", "tar": "tar", "wget": "wget",
+    "gettext-tools": "gettext", "git": "git", "gnupg2": "gnupg-l10n", "grep": "grep", "sed": "sed",
+    "findutils": "findutils", "make": "make", "xkeyboard-config": "xkb-data", "shared-mime-info": "shared-mime-info",
+    "shadow": "login", "procps-ng": "procps", "diffutils": "diffutils", "man-db": "man-db",
+    "gdk-pixbuf": "libgdk-pixbuf2.0-common",
+}
+APT_PACKAGES = sorted({"debian-reference-zh-cn", "debian-reference-en", "manpages-zh", "manpages", "manpages-dev",
+                       "iso-codes", "libc6-dev", "bash-completion", "debconf", "base-files"} | set(CATALOGS.values()))
 PIP_PACKAGES = ["tiktoken", "bpe-openai"]
+# PyPI packages whose code and README are sources (all installed by scripts/bootstrap).
+PYPI_CODE = ["redis", "yaml", "langchain_core", "hypothesis", "pytest", "_pytest", "tiktoken", "httpx"]
+PYPI_README = ["redis", "langchain-core", "hypothesis", "pytest", "httpx", "schemathesis", "tiktoken", "PyYAML",
+               "pydantic", "requests", "urllib3", "jsonschema"]
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-O200K_SHA256 = "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"
 
-
-# --------------------------------------------------------------------------
-# Reference tokenizer
-# --------------------------------------------------------------------------
-
-def o200k_encoding():
-    """Build tiktoken's o200k_base without network access."""
-    import base64
-    import importlib.util
-
-    import tiktoken
-    from tiktoken_ext import openai_public
-
-    spec = importlib.util.find_spec("bpe_openai")
-    if spec is None or not spec.submodule_search_locations:
-        sys.exit("estimator_corpus: pip package bpe-openai is missing")
-    gz_path = None
-    for root in spec.submodule_search_locations:
-        candidates = glob.glob(os.path.join(root, "**", "o200k_base.tiktoken.gz"), recursive=True)
-        if candidates:
-            gz_path = candidates[0]
-            break
-    if gz_path is None:
-        sys.exit("estimator_corpus: o200k_base.tiktoken.gz not found in bpe-openai")
-    with gzip.open(gz_path, "rb") as handle:
-        data = handle.read()
-    if hashlib.sha256(data).hexdigest() != O200K_SHA256:
-        sys.exit("estimator_corpus: o200k_base.tiktoken hash mismatch")
-    ranks = {}
-    for line in data.splitlines():
-        if line:
-            token, rank = line.split()
-            ranks[base64.b64decode(token)] = int(rank)
-
-    # Pattern and special tokens come from tiktoken itself; only the
-    # download inside openai_public.o200k_base() is replaced.
-    original = openai_public.load_tiktoken_bpe
-    openai_public.load_tiktoken_bpe = lambda *args, **kwargs: ranks
-    try:
-        params = openai_public.o200k_base()
-    finally:
-        openai_public.load_tiktoken_bpe = original
-    return tiktoken.Encoding(
-        name=params["name"],
-        pat_str=params["pat_str"],
-        mergeable_ranks=params["mergeable_ranks"],
-        special_tokens=params["special_tokens"],
-    )
+def fail(message: str):
+    sys.exit(f"estimator_corpus: {message}")
 
 
 # --------------------------------------------------------------------------
 # Source text
 # --------------------------------------------------------------------------
-
-def read_gz_or_plain(path: str) -> str:
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
-        return handle.read()
-
-
-def is_han(ch: str) -> bool:
-    code = ord(ch)
-    return 0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or 0xF900 <= code <= 0xFAFF
-
-
-def han_ratio(text: str) -> float:
-    visible = [c for c in text if not c.isspace()]
-    return sum(1 for c in visible if is_han(c)) / max(1, len(visible))
-
-
-def letter_ratio(text: str) -> float:
-    visible = [c for c in text if not c.isspace()]
-    return sum(1 for c in visible if c.isalpha()) / max(1, len(visible))
-
-
-def join_wrapped(lines: list[str]) -> str:
-    """Join hard-wrapped lines: no separator between CJK neighbours."""
-    out = ""
-    for line in lines:
-        line = line.strip()
-        if not line:
-            continue
-        if out and not (is_han(out[-1]) or is_han(line[0]) or ord(out[-1]) >= 0x3000 or ord(line[0]) >= 0x3000):
-            out += " "
-        out += line
-    return out
-
-
-def reference_paragraphs(path: str, chinese: bool) -> list[str]:
-    """Prose paragraphs of the plain-text Debian Reference (tables, shell
-    sessions and headings dropped)."""
-    text = read_gz_or_plain(path).replace("\u00a0", " ")
-    paragraphs = []
-    for block in re.split(r"\n\s*\n", text):
-        lines = block.split("\n")
-        if not lines or any(not l.startswith("    ") for l in lines if l.strip()):
-            continue
-        stripped = [l.strip() for l in lines if l.strip()]
-        if any(l[0] in "|+$#" or l.startswith("-") for l in stripped):
-            continue
-        para = join_wrapped(stripped)
-        if chinese:
-            if han_ratio(para) < 0.35 or len(para) < 20:
-                continue
-        else:
-            if letter_ratio(para) < 0.75 or len(para) < 60 or para[-1] not in ".:;?!)\"":
-                continue
-        paragraphs.append(para)
-    return paragraphs
-
-
-ROFF_ESCAPES = [
-    (re.compile(r"\\f(\[[^\]]*\]|\(..|.)"), ""),
-    (re.compile(r"\\s[+-]?\d"), ""),
-    (re.compile(r"\\\*(\(..|\[[^\]]*\]|.)"), ""),
-    (re.compile(r"\\\((em|\[em\])"), "\u2014"),
-    (re.compile(r"\\\(en"), "\u2013"),
-    (re.compile(r"\\\(aq"), "'"),
-    (re.compile(r"\\\(dq"), '"'),
-    (re.compile(r"\\\(lq"), "\u201c"),
-    (re.compile(r"\\\(rq"), "\u201d"),
-    (re.compile(r"\\\(bu"), "\u2022"),
-    (re.compile(r"\\\(co"), "\u00a9"),
-    (re.compile(r"\\\(..|\\\[[^\]]*\]"), ""),
-    (re.compile(r"\\[,/&:|^%)]"), ""),
-    (re.compile(r"\\-"), "-"),
-    (re.compile(r"\\e"), "\\\\"),
-    (re.compile(r"\\ "), " "),
-    (re.compile(r"\\~"), " "),
-]
-
-
-def roff_inline(text: str) -> str:
-    for pattern, replacement in ROFF_ESCAPES:
-        text = pattern.sub(replacement, text)
-    return text
-
-
-def roff_args(rest: str) -> list[str]:
-    return [a[1:-1] if len(a) >= 2 and a[0] == '"' and a[-1] == '"' else a
-            for a in re.findall(r'"[^"]*"|\S+', rest)]
-
-
-def man_paragraphs(path: str, chinese: bool) -> list[str]:
-    """Prose paragraphs of a roff manual page (only text paragraphs)."""
-    try:
-        source = read_gz_or_plain(path)
-    except OSError:
-        return []
-    paragraphs: list[str] = []
-    current: list[str] = []
-    no_fill = False
-
-    def flush():
-        nonlocal current
-        if current:
-            para = join_wrapped(current)
-            para = re.sub(r"[ \t]+", " ", para).strip()
-            keep = (han_ratio(para) >= 0.35 and len(para) >= 20) if chinese else \
-                (letter_ratio(para) >= 0.75 and len(para) >= 60 and para[-1] in ".:;?!)\"")
-            if keep:
-                paragraphs.append(para)
-        current = []
-
-    for raw in source.split("\n"):
-        if raw.startswith(('.\\"', "'\\\"", '.\\\\"')) or raw.strip() in (".", "'"):
-            continue
-        if raw.startswith((".", "'")):
-            macro, _, rest = raw[1:].partition(" ")
-            macro = macro.strip()
-            if macro in ("B", "I", "SM", "SB"):
-                current.append(roff_inline(" ".join(roff_args(rest))))
-            elif macro in ("BR", "BI", "IR", "IB", "RB", "RI"):
-                current.append(roff_inline("".join(roff_args(rest))))
-            elif macro == "nf" or macro == "EX":
-                flush()
-                no_fill = True
-            elif macro == "fi" or macro == "EE":
-                flush()
-                no_fill = False
-            else:
-                flush()  # .PP .TP .IP .SH .SS .RS .RE .br .sp ... break paragraphs
-            continue
-        if no_fill:
-            continue
-        current.append(roff_inline(raw))
-    flush()
-    return paragraphs
-
 
 def package_files(package: str, pattern: str) -> list[str]:
     try:
@@ -255,103 +97,42 @@ def package_files(package: str, pattern: str) -> list[str]:
     return sorted(p for p in listing.split("\n") if rx.search(p) and os.path.isfile(p))
 
 
-def require(paths: list[str], what: str) -> list[str]:
-    if not paths:
-        sys.exit(f"estimator_corpus: no source files for {what}; install: apt-get install {' '.join(APT_PACKAGES)}")
-    return paths
+def catalog(path: str) -> list[tuple[str, str]]:
+    """(msgid, translation) pairs of a gettext catalog, plural forms as separate strings."""
+    try:
+        with open(path, "rb") as handle:
+            entries = gettext.GNUTranslations(handle)._catalog
+    except Exception:  # noqa: BLE001 - a catalog that does not parse is no source
+        return []
+    pairs = []
+    for key, value in sorted(entries.items(), key=lambda item: str(item[0])):
+        msgid = key[0] if isinstance(key, tuple) else key
+        if isinstance(value, str) and msgid and value and value != msgid:
+            pairs.append((msgid, value.strip()))
+    return pairs
 
 
-def prose_pools(chinese: bool) -> list[tuple[str, list[str]]]:
-    if chinese:
-        ref = require(glob.glob("/usr/share/debian-reference/debian-reference.zh-cn.txt.gz"), "debian-reference-zh-cn")
-        mans = require(package_files("manpages-zh", r"/usr/share/man/zh_CN/man\d/.*\.gz$"), "manpages-zh")
-        man_para = [p for m in mans for p in man_paragraphs(m, True)]
-        return [("debian-reference-zh-cn", reference_paragraphs(ref[0], True)), ("manpages-zh", man_para)]
-    ref = require(glob.glob("/usr/share/debian-reference/debian-reference.en.txt.gz"), "debian-reference-en")
-    mans = require(package_files("manpages", r"/usr/share/man/man[57]/.*\.gz$"), "manpages")
-    man_para = [p for m in mans for p in man_paragraphs(m, False)]
-    return [("debian-reference-en", reference_paragraphs(ref[0], False)), ("manpages", man_para)]
-
-
-def code_files() -> list[tuple[str, list[str]]]:
-    stdlib = sysconfig.get_paths()["stdlib"]
-    python = sorted(glob.glob(os.path.join(stdlib, "*.py")) + glob.glob(os.path.join(stdlib, "*", "*.py")))
-    python = [p for p in python if "/test" not in p and "site-packages" not in p and "idlelib" not in p]
-    swift_bin = shutil.which("swift")
-    swift = []
-    if swift_bin:
-        toolchain = os.path.dirname(os.path.dirname(os.path.realpath(swift_bin)))
-        swift = sorted(p for p in glob.glob(os.path.join(toolchain, "lib", "swift", "linux", "*.swiftmodule", "*.swiftinterface"))
-                       if not p.endswith(".private.swiftinterface"))
-    c_headers = sorted(glob.glob("/usr/include/*.h"))
-    return [("python-stdlib", require(python, "python stdlib")),
-            ("swiftinterface", require(swift, "swift toolchain")),
-            ("c-headers", require(c_headers, "libc6-dev"))]
-
-
-# --------------------------------------------------------------------------
-# Cutting pieces
-# --------------------------------------------------------------------------
-
-def target_length(rng: random.Random) -> int:
-    """Log-uniform between MIN_CHARS and MAX_CHARS (median ~900)."""
-    import math
-    return int(math.exp(rng.uniform(math.log(MIN_CHARS + 20), math.log(MAX_CHARS - 100))))
-
-
-def cut_long(text: str, limit: int, chinese: bool) -> str:
-    """Cut text to at most limit characters at a sentence end if possible."""
-    if len(text) <= limit:
-        return text
-    head = text[:limit]
-    ends = "。！？；\n" if chinese else ".!?\n"
-    best = max(head.rfind(e) for e in ends)
-    return head[: best + 1] if best >= MIN_CHARS else head
-
-
-def prose_pieces(pool: list[str], rng: random.Random, chinese: bool) -> list[str]:
-    pieces = []
-    i = 0
-    while i < len(pool):
-        target = target_length(rng)
-        parts = []
-        size = 0
-        while i < len(pool) and size < target:
-            parts.append(pool[i])
-            size += len(pool[i]) + 2
+def message_pieces(messages: list[str], rng: random.Random) -> list[str]:
+    """Messages joined by blank lines into pieces of a target length."""
+    pieces, i = [], 0
+    messages = [m for m in messages if len(m) >= 8]
+    while i < len(messages):
+        target, parts, size = target_length(rng), [], 0
+        while i < len(messages) and size < target:
+            if size + len(messages[i]) + 2 > MAX_CHARS:
+                i += 1 if not parts else 0
+                break
+            parts.append(messages[i])
+            size += len(messages[i]) + 2
             i += 1
-        piece = cut_long("\n\n".join(parts), MAX_CHARS, chinese)
+        piece = "\n\n".join(parts)
         if len(piece) >= MIN_CHARS:
             pieces.append(piece)
     return pieces
 
 
-def code_pieces(path: str, rng: random.Random) -> list[str]:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            lines = handle.read().split("\n")
-    except (OSError, UnicodeDecodeError):
-        return []
-    pieces = []
-    i = 0
-    while i < len(lines):
-        target = target_length(rng)
-        chunk = []
-        size = 0
-        while i < len(lines) and size < target:
-            line = lines[i]
-            if size + len(line) + 1 > MAX_CHARS:
-                break
-            chunk.append(line)
-            size += len(line) + 1
-            i += 1
-        if not chunk:  # a single line longer than the maximum
-            i += 1
-            continue
-        piece = "\n".join(chunk).strip("\n")
-        if MIN_CHARS <= len(piece) <= MAX_CHARS and sum(1 for c in piece if not c.isspace()) > len(piece) * 0.4:
-            pieces.append(piece)
-    return pieces
+def file_pieces(paths: list[str], rng: random.Random) -> list[str]:
+    return [p for path in paths for p in code_pieces(path, rng)]
 
 
 def evenly(items: list, count: int) -> list:
@@ -362,44 +143,104 @@ def evenly(items: list, count: int) -> list:
     return [items[int(k * step)] for k in range(count)]
 
 
-def allocate(groups: list[tuple[str, list[str]]], total: int) -> list[tuple[str, str]]:
-    """Take about total/len(groups) pieces from each source, spreading any
-    shortfall of a small source over the others; pieces spread evenly."""
+def english_sources(rng_for) -> list[tuple[str, list[str]]]:
     out = []
-    remaining = total
-    ordered = sorted(groups, key=lambda g: len(g[1]))
-    for index, (source, pieces) in enumerate(ordered):
-        want = remaining // (len(ordered) - index)
-        chosen = evenly(pieces, want)
-        remaining -= len(chosen)
-        out.append((source, chosen))
-    order = {source: n for n, (source, _) in enumerate(groups)}
-    return [(source, p) for source, chosen in sorted(out, key=lambda g: order[g[0]]) for p in chosen]
+    reference = "/usr/share/debian-reference/debian-reference.en.txt.gz"
+    if os.path.isfile(reference):
+        out.append(("debian-reference-en: " + reference,
+                    prose_pieces(reference_paragraphs(reference, False), rng_for("ref-en"), False)))
+    for package, section in (("manpages", "5"), ("manpages", "7"), ("manpages-dev", "2"), ("manpages-dev", "3")):
+        paths = package_files(package, rf"/usr/share/man/man{section}/.*\.gz$")
+        paragraphs = [p for path in paths for p in man_paragraphs(path, False)]
+        out.append((f"{package}: /usr/share/man/man{section}", prose_pieces(paragraphs, rng_for(package + section), False)))
+    for package in ("coreutils", "dpkg", "apt", "git"):
+        paths = package_files(package, r"/usr/share/man/man[1-8]/.*\.gz$")
+        paragraphs = [p for path in paths for p in man_paragraphs(path, False)]
+        out.append((f"{package}: /usr/share/man/man[1-8]", prose_pieces(paragraphs, rng_for("man-" + package), False)))
+    licences = [p for p in sorted(glob.glob("/usr/share/common-licenses/*")) if os.path.isfile(p)]
+    out.append(("base-files: /usr/share/common-licenses", file_pieces(licences, rng_for("licences"))))
+    changelogs = [f"/usr/share/doc/{p}/changelog.Debian.gz" for p in ("dpkg", "apt", "bash", "coreutils", "git", "tar")]
+    notes = []
+    for path in changelogs:
+        if os.path.isfile(path):
+            notes += [m.strip() for m in re.split(r"\n(?=\S)", read_gz_or_plain(path)) if m.strip()][:400]
+    out.append(("debian changelogs: /usr/share/doc/{dpkg,apt,bash,coreutils,git,tar}/changelog.Debian.gz",
+                message_pieces(notes, rng_for("changelogs"))))
+    from importlib import metadata
+    for name in PYPI_README:
+        try:
+            description = metadata.metadata(name).get_payload() or ""
+        except metadata.PackageNotFoundError:
+            continue
+        if len(description) > 1500:
+            out.append((f"pypi {name}: METADATA description (markdown/rst)",
+                        message_pieces(description.split("\n\n"), rng_for("readme-" + name))))
+    msgids = []
+    for domain in sorted(CATALOGS):
+        path = f"/usr/share/locale/de/LC_MESSAGES/{domain}.mo"
+        msgids += [m for m, _ in catalog(path)]
+    half = len(msgids) // 2
+    out.append(("gettext msgids (English UI messages) of " + ", ".join(sorted(CATALOGS)[:12]),
+                message_pieces(msgids[:half], rng_for("msgid-a"))))
+    out.append(("gettext msgids (English UI messages) of " + ", ".join(sorted(CATALOGS)[12:]),
+                message_pieces(msgids[half:], rng_for("msgid-b"))))
+    return out
 
 
-def synthetic_records(rng: random.Random, words: list[str], count: int) -> list[dict]:
-    statuses = ["active", "pending", "failed", "archived", "queued"]
-    records = []
-    for n in range(count):
-        record = {
-            "id": "%08x-%04x-%04x-%04x-%012x" % tuple(rng.getrandbits(b) for b in (32, 16, 16, 16, 48)),
-            "index": n,
-            "created_at": "2024-%02d-%02dT%02d:%02d:%02dZ" % (rng.randint(1, 12), rng.randint(1, 28), rng.randint(0, 23), rng.randint(0, 59), rng.randint(0, 59)),
-            "status": rng.choice(statuses),
-            "title": " ".join(rng.choice(words) for _ in range(rng.randint(2, 7))),
-            "score": round(rng.uniform(0, 100), rng.randint(1, 4)),
-            "count": rng.randint(0, 100000),
-            "enabled": rng.random() < 0.5,
-            "tags": [rng.choice(words).lower() for _ in range(rng.randint(0, 4))],
-        }
-        if rng.random() < 0.4:
-            record["owner"] = {"name": rng.choice(words).capitalize(), "email": f"{rng.choice(words).lower()}@example.com", "quota_bytes": rng.randint(10**6, 10**10)}
-        if rng.random() < 0.3:
-            record["parent_id"] = None
-        if rng.random() < 0.3:
-            record["usage"] = {"prompt_tokens": rng.randint(1, 5000), "completion_tokens": rng.randint(1, 2000), "cost_usd": round(rng.uniform(0, 3), 6)}
-        records.append(record)
-    return records
+def locale_sources(category: str, rng_for) -> list[tuple[str, list[str]]]:
+    out = []
+    chinese = category == "chinese"
+    for locale in LOCALES[category]:
+        for domain, package in sorted(CATALOGS.items()):
+            path = f"/usr/share/locale/{locale}/LC_MESSAGES/{domain}.mo"
+            if os.path.isfile(path):
+                out.append((f"{package}: {path}", message_pieces([t for _, t in catalog(path)], rng_for(path))))
+        mans = sorted(glob.glob(f"/usr/share/man/{locale}/man*/*"))
+        paragraphs = [p for path in mans for p in man_paragraphs(path, chinese)]
+        out.append((f"translated man pages: /usr/share/man/{locale} (manpages-zh, dpkg, apt, man-db, ...)",
+                    prose_pieces(paragraphs, rng_for("man-" + locale), chinese)))
+    if chinese:
+        reference = "/usr/share/debian-reference/debian-reference.zh-cn.txt.gz"
+        if os.path.isfile(reference):
+            out.append(("debian-reference-zh-cn: prose of " + reference,
+                        prose_pieces(reference_paragraphs(reference, True), rng_for("ref-zh"), True)))
+            whole = [b.strip("\n") for b in re.split(r"\n\s*\n", read_gz_or_plain(reference)) if b.strip()]
+            out.append(("debian-reference-zh-cn: whole text with command lines (mixed with code) of " + reference,
+                        message_pieces(whole[len(whole) // 3:], rng_for("ref-zh-mixed"))))
+    return out
+
+
+def code_sources(rng_for) -> list[tuple[str, list[str]]]:
+    out = []
+    stdlib = sysconfig.get_paths()["stdlib"]
+    top = sorted(glob.glob(os.path.join(stdlib, "*.py")))
+    packages = sorted(p for p in glob.glob(os.path.join(stdlib, "*", "*.py"))
+                      if "/test" not in p and "site-packages" not in p and "idlelib" not in p)
+    out.append((f"python stdlib: {stdlib}/*.py", file_pieces(top, rng_for("py-top"))))
+    out.append((f"python stdlib: {stdlib}/*/*.py", file_pieces(packages, rng_for("py-packages"))))
+    site = sysconfig.get_paths()["purelib"]
+    for name in PYPI_CODE:
+        paths = sorted(glob.glob(os.path.join(site, name, "**", "*.py"), recursive=True))
+        if paths:
+            out.append((f"pypi {name}: {site}/{name}/**/*.py", file_pieces(paths, rng_for("pypi-" + name))))
+    swift_bin = shutil.which("swift")
+    if swift_bin:
+        toolchain = os.path.dirname(os.path.dirname(os.path.realpath(swift_bin)))
+        paths = sorted(p for p in glob.glob(os.path.join(toolchain, "lib", "swift", "linux", "*.swiftmodule", "*.swiftinterface"))
+                       if not p.endswith(".private.swiftinterface"))
+        out.append(("swift toolchain: lib/swift/linux/*.swiftinterface", file_pieces(paths, rng_for("swift"))))
+    out.append(("libc6-dev: /usr/include/*.h", file_pieces(sorted(glob.glob("/usr/include/*.h")), rng_for("c"))))
+    out.append(("libc6-dev: /usr/include/*/*.h", file_pieces(sorted(glob.glob("/usr/include/*/*.h")), rng_for("c2"))))
+    for package in ("perl-base", "debconf", "libdpkg-perl"):
+        paths = package_files(package, r"\.pm$")
+        out.append((f"{package}: *.pm (Perl)", file_pieces(paths, rng_for(package))))
+    paths = sorted(glob.glob("/usr/share/bash-completion/completions/*"))
+    out.append(("bash-completion: /usr/share/bash-completion/completions (shell)", file_pieces(paths, rng_for("sh"))))
+    lua = sorted(glob.glob(os.path.join(REPO, "Sources", "TokenLedger", "Scripts", "*.lua")))
+    out.append(("this repository: Sources/TokenLedger/Scripts/*.lua", file_pieces(lua, rng_for("lua"))))
+    swift = sorted(glob.glob(os.path.join(REPO, "Sources", "RedisClient", "**", "*.swift"), recursive=True))
+    out.append(("this repository: Sources/RedisClient/**/*.swift", file_pieces(swift, rng_for("repo-swift"))))
+    return out
 
 
 def serialize(value, style: int) -> str:
@@ -412,15 +253,11 @@ def serialize(value, style: int) -> str:
     return json.dumps(value, ensure_ascii=False, indent=4)
 
 
-def json_pieces(name: str, key: str, entries: list, rng: random.Random) -> list[str]:
-    pieces = []
-    i = 0
+def json_pieces(key: str, entries: list, rng: random.Random) -> list[str]:
+    pieces, i = [], 0
     while i < len(entries):
-        target = target_length(rng)
-        style = rng.randrange(4)
-        wrap = rng.random() < 0.5
-        chunk = []
-        text = ""
+        target, style, wrap = target_length(rng), rng.randrange(4), rng.random() < 0.5
+        chunk, text = [], ""
         while i < len(entries):
             candidate = serialize({key: chunk + [entries[i]]} if wrap else chunk + [entries[i]], style)
             if len(candidate) > MAX_CHARS:
@@ -437,69 +274,204 @@ def json_pieces(name: str, key: str, entries: list, rng: random.Random) -> list[
     return pieces
 
 
-def build(per_category: int, seed: int) -> list[dict]:
-    rng_for = lambda name: random.Random(f"{seed}:{name}")
-    corpus: dict[str, list[tuple[str, str]]] = {c: [] for c in CATEGORIES}
+def ast_json(node, depth=0):
+    if isinstance(node, ast.AST):
+        out = {"_type": type(node).__name__}
+        for field, value in ast.iter_fields(node):
+            if value is None or value == []:
+                continue
+            out[field] = ast_json(value, depth + 1)
+        return out
+    if isinstance(node, list):
+        return [ast_json(item, depth + 1) for item in node]
+    if isinstance(node, (str, int, float, bool)):
+        return node
+    return repr(node)
 
-    for category, chinese in (("zh_prose", True), ("en_prose", False)):
-        groups = [(source, prose_pieces(pool, rng_for(source), chinese)) for source, pool in prose_pools(chinese)]
-        corpus[category] += allocate(groups, per_category)
 
-    groups = code_files()
-    code_groups = []
-    for source, files in groups:
-        rng = rng_for(source)
-        code_groups.append((source, [p for path in files for p in code_pieces(path, rng)]))
-    corpus["code"] += allocate(code_groups, per_category)
+def api_responses(rng: random.Random, words: list[str], count: int) -> list[dict]:
+    statuses = ["active", "pending", "failed", "archived", "queued"]
+    records = []
+    for n in range(count):
+        if n % 2:
+            records.append({
+                "id": "chatcmpl-" + "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") for _ in range(24)),
+                "object": "chat.completion", "created": 1700000000 + rng.randrange(10**7),
+                "model": rng.choice(["gpt-4o-2024-08-06", "gpt-4.1-mini", "gpt-3.5-turbo-0125"]),
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": " ".join(rng.choice(words) for _ in range(rng.randint(5, 40)))},
+                             "finish_reason": rng.choice(["stop", "length"])}],
+                "usage": {"prompt_tokens": rng.randint(1, 5000), "completion_tokens": rng.randint(1, 2000), "total_tokens": rng.randint(1, 7000)},
+            })
+            continue
+        records.append({
+            "id": "%08x-%04x-%04x-%04x-%012x" % tuple(rng.getrandbits(b) for b in (32, 16, 16, 16, 48)),
+            "index": n,
+            "created_at": "2024-%02d-%02dT%02d:%02d:%02dZ" % (rng.randint(1, 12), rng.randint(1, 28), rng.randint(0, 23), rng.randint(0, 59), rng.randint(0, 59)),
+            "status": rng.choice(statuses),
+            "title": " ".join(rng.choice(words) for _ in range(rng.randint(2, 7))),
+            "score": round(rng.uniform(0, 100), rng.randint(1, 4)),
+            "enabled": rng.random() < 0.5,
+            "tags": [rng.choice(words).lower() for _ in range(rng.randint(0, 4))],
+            "owner": {"name": rng.choice(words).capitalize(), "email": f"{rng.choice(words).lower()}@example.com"},
+        })
+    return records
 
+
+def numeric_series(rng: random.Random, count: int) -> list[dict]:
+    out = []
+    for n in range(count):
+        base = rng.uniform(-1000, 100000)
+        out.append({"t": 1700000000 + 60 * n, "value": round(base, rng.randint(0, 6)),
+                    "min": round(base - rng.uniform(0, 50), 3), "max": round(base + rng.uniform(0, 50), 3),
+                    "samples": [rng.randint(0, 10**rng.randint(1, 9)) for _ in range(rng.randint(1, 8))],
+                    "ratio": rng.random()})
+    return out
+
+
+def dpkg_records() -> list[dict]:
+    records, current = [], {}
+    try:
+        text = open("/var/lib/dpkg/status", encoding="utf-8", errors="replace").read()
+    except OSError:
+        return []
+    for block in text.split("\n\n"):
+        current = {}
+        for line in block.split("\n"):
+            if ":" in line and not line.startswith(" "):
+                field, _, value = line.partition(":")
+                current[field.strip().lower().replace("-", "_")] = value.strip()
+        if current.get("package"):
+            current.pop("description", None)
+            records.append(current)
+    return sorted(records, key=lambda r: r["package"])
+
+
+def json_sources(rng_for) -> list[tuple[str, list[str]]]:
+    out = []
     iso_dir = "/usr/share/iso-codes/json"
-    tables = []
     for name in ("iso_3166-1", "iso_3166-2", "iso_639-3", "iso_4217", "iso_15924", "iso_639-5"):
         path = os.path.join(iso_dir, name + ".json")
         if not os.path.isfile(path):
-            sys.exit(f"estimator_corpus: {path} missing; install: apt-get install iso-codes")
+            fail(f"{path} missing; install: apt-get install iso-codes")
         with open(path, encoding="utf-8") as handle:
             data = json.load(handle)
         key = next(iter(data))
-        tables.append((name, key, data[key]))
-    english_words = sorted({w for _, p in corpus["en_prose"] for w in re.findall(r"[A-Za-z]{3,12}", p)})
-    synthetic = synthetic_records(rng_for("synthetic"), english_words, 3000)
-    json_all = []
-    for name, key, entries in tables:
-        json_all.append((name, json_pieces(name, key, entries, rng_for(name))))
-    json_all.append(("synthetic", json_pieces("synthetic", "data", synthetic, rng_for("synthetic-cut"))))
-    iso_pieces = [p for _, pieces in json_all[:-1] for p in pieces]
-    corpus["json"] += allocate([("iso-codes", iso_pieces), ("synthetic", json_all[-1][1])], per_category)
+        out.append((f"iso-codes: {path}", json_pieces(key, data[key], rng_for(name))))
+    countries = json.load(open(os.path.join(iso_dir, "iso_3166-1.json"), encoding="utf-8"))["3166-1"]
+    translations = {}
+    for locale in ("de", "fr", "ru", "ja", "zh_CN", "ar", "ko", "es"):
+        path = f"/usr/share/locale/{locale}/LC_MESSAGES/iso_3166-1.mo"
+        translations[locale] = dict(catalog(path)) if os.path.isfile(path) else {}
+    named = [dict(entry, names={loc: t.get(entry["name"], "") for loc, t in translations.items()}) for entry in countries]
+    out.append(("iso-codes: iso_3166-1.json with its iso_3166-1.mo translations (non-ASCII strings)",
+                json_pieces("countries", named, rng_for("iso-names"))))
+    stdlib = sysconfig.get_paths()["stdlib"]
+    trees = []
+    for module in ("json/decoder.py", "textwrap.py", "shlex.py", "bisect.py", "colorsys.py", "fnmatch.py"):
+        with open(os.path.join(stdlib, module), encoding="utf-8") as handle:
+            trees += ast_json(ast.parse(handle.read()))["body"]
+    out.append(("python stdlib ASTs as JSON (deeply nested): json/decoder, textwrap, shlex, bisect, colorsys, fnmatch",
+                json_pieces("body", trees, rng_for("ast"))))
+    out.append(("dpkg: /var/lib/dpkg/status as records (configs)", json_pieces("packages", dpkg_records(), rng_for("dpkg"))))
+    words = sorted({w for w in re.findall(r"[A-Za-z]{3,12}", open(os.path.join(stdlib, "this.py")).read() + " ".join(CATALOGS))})
+    words = sorted(set(words) | {w for w in re.findall(r"[A-Za-z]{3,12}", read_gz_or_plain("/usr/share/common-licenses/GPL-3"))})
+    out.append(("seeded API responses (chat completions, records)", json_pieces("data", api_responses(rng_for("api"), words, 1500), rng_for("api-cut"))))
+    out.append(("seeded numeric series", json_pieces("series", numeric_series(rng_for("num"), 1500), rng_for("num-cut"))))
+    return out
 
-    encoding = o200k_encoding()
+
+def machine_sources(rng_for) -> list[tuple[str, list[str]]]:
+    def pieces(make, seed):
+        rng = rng_for(seed)
+        return [make(rng, target_length(rng)) for _ in range(30)]
+
+    def b64(rng, n):
+        return base64.b64encode(rng.randbytes(n * 3 // 4)).decode()[:n]
+
+    def mime(rng, n):
+        text = base64.b64encode(rng.randbytes(n * 3 // 4)).decode()[:n]
+        return "\n".join(text[i:i + 76] for i in range(0, len(text), 76))
+
+    def hexdump(rng, n):
+        lines, offset = [], 0
+        while sum(len(l) + 1 for l in lines) < n:
+            row = rng.randbytes(16)
+            lines.append(f"{offset:08x}  " + " ".join(f"{b:02x}" for b in row))
+            offset += 16
+        return "\n".join(lines)
+
+    def hexstrings(rng, n):
+        return " ".join(rng.randbytes(rng.choice((16, 20, 32))).hex() for _ in range(max(1, n // 50)))
+
+    def uuids(rng, n):
+        return "\n".join("%08x-%04x-4%03x-%04x-%012x" % (rng.getrandbits(32), rng.getrandbits(16), rng.getrandbits(12),
+                                                         0x8000 | rng.getrandbits(14), rng.getrandbits(48))
+                         for _ in range(max(1, n // 37)))
+
+    def numbers(rng, n):
+        return ", ".join(str(rng.randrange(10 ** rng.randint(6, 30))) for _ in range(max(1, n // 16)))
+
+    out = [("seeded base64 (one line)", pieces(b64, "b64")), ("seeded base64 (MIME, 76 a line)", pieces(mime, "mime")),
+           ("seeded hex dumps", pieces(hexdump, "hexdump")), ("seeded hex digests", pieces(hexstrings, "hex")),
+           ("seeded UUIDs", pieces(uuids, "uuid")), ("seeded long numbers", pieces(numbers, "numbers"))]
+    sums = sorted(glob.glob("/var/lib/dpkg/info/*.md5sums"))
+    lines = [l for path in sums for l in open(path, encoding="utf-8", errors="replace").read().split("\n") if l]
+    out.append(("dpkg: /var/lib/dpkg/info/*.md5sums", message_pieces(["\n".join(lines[i:i + 6]) for i in range(0, len(lines), 6)],
+                                                                    rng_for("md5"))))
+    return out
+
+
+# --------------------------------------------------------------------------
+# The corpus
+# --------------------------------------------------------------------------
+
+def build(per_source: int, seed: int) -> list[dict]:
+    rng_for = lambda name: random.Random(f"{seed}:{name}")
+    by_category = {
+        "english": english_sources(rng_for), "json": json_sources(rng_for), "code": code_sources(rng_for),
+        "machine": machine_sources(rng_for),
+    }
+    for category in LOCALES:
+        by_category[category] = locale_sources(category, rng_for)
+    encodings = {name: bpe_reference.load_encoding(ranks_directory(), name) for name in ENCODINGS}
     out = []
     for category in CATEGORIES:
-        for n, (source, text) in enumerate(corpus[category]):
-            out.append({
-                "category": category,
-                "split": "calibration" if n % 2 == 0 else "holdout",
-                "source": source,
-                "text": text,
-                "reference": len(encoding.encode_ordinary(text)),
-            })
+        sources = [(name, evenly(pieces, per_source)) for name, pieces in by_category[category] if len(pieces) >= 3]
+        if len(sources) < 3:
+            fail(f"{category} has {len(sources)} sources of 3 pieces or more; install: apt-get install {' '.join(APT_PACKAGES)}")
+        for name, pieces in sources:
+            for text in pieces:
+                out.append({"category": category, "source": name, "text": text,
+                            "reference": {enc: len(encodings[enc].encode_ordinary(text)) for enc in ENCODINGS}})
     return out
+
+
+def ranks_directory() -> str:
+    import bpe_openai
+    root = os.path.dirname(bpe_openai.__file__)
+    for directory, _dirs, files in os.walk(root):
+        if "o200k_base.tiktoken.gz" in files and "cl100k_base.tiktoken.gz" in files:
+            return directory
+    fail(f"no o200k_base.tiktoken.gz and cl100k_base.tiktoken.gz under {root}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", required=True, help="where to write the corpus JSON")
-    parser.add_argument("--per-category", type=int, default=300)
+    parser.add_argument("--per-source", type=int, default=10)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    pieces = build(args.per_category, args.seed)
+    pieces = build(args.per_source, args.seed)
     with open(args.out, "w", encoding="utf-8") as handle:
         json.dump(pieces, handle, ensure_ascii=False, indent=0)
         handle.write("\n")
     for category in CATEGORIES:
         rows = [p for p in pieces if p["category"] == category]
         chars = sum(len(p["text"]) for p in rows)
-        tokens = sum(p["reference"] for p in rows)
-        print(f"estimator_corpus: {category:9s} {len(rows):4d} pieces, {chars:8d} chars, {tokens:7d} o200k tokens, {chars / max(1, tokens):.2f} chars/token")
+        tokens = sum(p["reference"]["o200k_base"] for p in rows)
+        sources = len({p["source"] for p in rows})
+        print(f"estimator_corpus: {category:8s} {sources:3d} sources {len(rows):4d} pieces {chars:8d} chars "
+              f"{chars / max(1, tokens):.2f} chars/o200k token", file=sys.stderr)
 
 
 if __name__ == "__main__":

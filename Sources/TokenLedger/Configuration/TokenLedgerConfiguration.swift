@@ -18,6 +18,8 @@ import SystemPackage
 /// - `tokenledger.redisMode` (`TOKENLEDGER_REDIS_MODE`): `auto` (default), `cluster` or `standalone`.
 /// - `tokenledger.spoolDir` (`TOKENLEDGER_SPOOL_DIR`): the local spool; none by default.
 /// - `tokenledger.bpeDir` (`TOKENLEDGER_BPE_DIR`): rank files for exact token counts; heuristic without.
+/// - `tokenledger.reservationMargin` (`TOKENLEDGER_RESERVATION_MARGIN`): the margin of heuristic
+///   reservation estimates, `measured` (default), `none` or a percentage (``ReservationMargin``).
 /// - `tokenledger.maxInputBytes` (`TOKENLEDGER_MAX_INPUT_BYTES`): the CLI's input cap, checked by the
 ///   command that reads input.
 /// - `tokenledger.waitReplicas` (`TOKENLEDGER_WAIT_REPLICAS`): replicas that must acknowledge each
@@ -47,19 +49,36 @@ public struct TokenLedgerConfiguration: Sendable, CustomStringConvertible {
         public var bpeDirectory: String?
         /// The input cap as given (text, so the command that reads input names a bad value); `nil` when unset.
         public var maxInputBytes: String?
+        /// The reservation margin as given (`measured`, `none` or a percentage); `nil` when unset (measured).
+        public var reservationMargin: String?
 
         /// Creates the settings field by field.
-        public init(spoolDirectory: String? = nil, bpeDirectory: String? = nil, maxInputBytes: String? = nil) {
+        public init(
+            spoolDirectory: String? = nil, bpeDirectory: String? = nil, maxInputBytes: String? = nil,
+            reservationMargin: String? = nil
+        ) {
             self.spoolDirectory = spoolDirectory
             self.bpeDirectory = bpeDirectory
             self.maxInputBytes = maxInputBytes
+            self.reservationMargin = reservationMargin
         }
 
-        /// Reads `spoolDir`, `bpeDir` and `maxInputBytes` from a reader scoped to the `tokenledger` keys.
+        /// Reads `spoolDir`, `bpeDir`, `maxInputBytes` and `reservationMargin` from a reader scoped to
+        /// the `tokenledger` keys.
         public init(config: ConfigReader) {
             self.spoolDirectory = config.text(forKey: "spoolDir")
             self.bpeDirectory = config.text(forKey: "bpeDir")
             self.maxInputBytes = config.text(forKey: "maxInputBytes")
+            self.reservationMargin = config.text(forKey: "reservationMargin")
+        }
+
+        /// The reservation margin: ``ReservationMargin/measured`` when unset.
+        ///
+        /// - Throws: ``ValidationError`` naming `TOKENLEDGER_RESERVATION_MARGIN` when the value is not
+        ///   `measured`, `none` or a whole percentage 0…100.
+        public func parsedReservationMargin() throws(ValidationError) -> ReservationMargin {
+            guard let reservationMargin else { return .measured }
+            return try ReservationMargin(parsing: reservationMargin)
         }
 
         /// Reads the settings from the environment, then the JSON file when one is named (see
@@ -71,9 +90,13 @@ public struct TokenLedgerConfiguration: Sendable, CustomStringConvertible {
                 config: try await reader(environment: environment, configFile: configFile).scoped(to: "tokenledger"))
         }
 
-        /// The token counter: exact from ``bpeDirectory`` when it is set, else heuristic.
+        /// The token counter: exact from ``bpeDirectory`` when it is set, else heuristic; with the
+        /// reservation margin (a value that does not parse counts as `measured`, and `doctor` fails
+        /// naming it).
         public func tokenCounting() -> TokenCounting {
-            bpeDirectory.map { TokenCounting(directory: $0) } ?? .heuristic
+            let margin = (try? parsedReservationMargin()) ?? .measured
+            if bpeDirectory == nil && margin == .measured { return .heuristic }
+            return TokenCounting(directory: bpeDirectory, reservationMargin: margin)
         }
     }
 

@@ -8,7 +8,7 @@ extension HeuristicTokenEstimator {
     /// A scalar of a piece with its class.
     typealias Scalar = PieceSplitter.ClassifiedScalar
 
-    /// Adds the cost of one `o200k_base` piece to `total`.
+    /// Adds the cost of one `o200k_base` piece to the pass.
     ///
     /// The piece is one match of the pattern
     /// `[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?`
@@ -16,32 +16,41 @@ extension HeuristicTokenEstimator {
     /// `| \p{N}{1,3} |  ?[^\s\p{L}\p{N}]+[\r\n/]* | \s*[\r\n]+ | \s+(?!\S) | \s+`;
     /// its first one or two scalars say which alternative matched it.
     @inline(__always)
-    func addCost(of piece: PieceSplitter.Piece, to total: inout Double) {
+    func addCost(of piece: PieceSplitter.Piece, to pass: inout Pass) {
         var scalars = piece.scalars
         guard let first = scalars.next() else { return }
         // Alternatives 1 and 2 without the prefix: a letter or mark starts the word.
         if first.isWordScalar {
-            addWordCost(first: first, rest: &scalars, prefix: 0, to: &total)
+            addWordCost(first: first, rest: &scalars, prefix: pass.glued ? 3 : 0, to: &pass)
+            pass.glued = true
             return
         }
         // Alternative 3: a group of one to three digits.
         if first.characterClass.contains(.number) {
-            total += weights.digitGroup
+            pass.total += weights.digitGroup
+            pass.shares[MarginClass.symbols] += weights.digitGroup
+            pass.glued = true
             return
         }
+        pass.glued = false
         let second = scalars.next()
         // Alternatives 1 and 2 with the prefix: a space or punctuation scalar, then the word.
         if let second, second.isWordScalar, !first.characterClass.contains(.newline) {
-            addWordCost(first: second, rest: &scalars, prefix: first.value == 0x20 ? 1 : 2, to: &total)
+            addWordCost(first: second, rest: &scalars, prefix: first.value == 0x20 ? 1 : 2, to: &pass)
+            pass.glued = true
             return
         }
         // Alternative 4: an optional space, punctuation, trailing CR/LF/slash.
         if first.characterClass.isEmpty {
-            total += punctCost(first: first, second: second, rest: &scalars, lead: false)
+            let cost = punctCost(first: first, second: second, rest: &scalars, lead: false)
+            pass.total += cost
+            pass.shares[MarginClass.symbols] += cost
             return
         }
         if first.value == 0x20, let second, second.isPunctuation {
-            total += punctCost(first: second, second: scalars.next(), rest: &scalars, lead: true)
+            let cost = punctCost(first: second, second: scalars.next(), rest: &scalars, lead: true)
+            pass.total += cost
+            pass.shares[MarginClass.symbols] += cost
             return
         }
         // Alternatives 5 to 7: white space, up to its last newline if it has one.
@@ -55,22 +64,26 @@ extension HeuristicTokenEstimator {
         }
         if newlines > 0 {
             let extra = max(0, newlines - Weights.maxNewlines)
-            total += weights.newline[min(newlines, Weights.maxNewlines)] + Double(extra) * weights.newlineSlope
+            pass.total += weights.newline[min(newlines, Weights.maxNewlines)] + Double(extra) * weights.newlineSlope
+            pass.newlineRuns += 1
         } else {
-            total += Double((length + weights.spaceRun - 1) / weights.spaceRun)
+            pass.total += Double((length + weights.spaceRun - 1) / weights.spaceRun)
+            pass.spaceRuns += 1
         }
     }
 
     /// Prices a word (letters and marks, and a contraction such as `'ll`), split into runs of one
-    /// script (only the first run carries the prefix), adding run by run to `total`.
+    /// script (only the first run carries the prefix: 0 none, 1 a space, 2 another scalar, 3 glued),
+    /// adding run by run to the pass.
     @inline(__always)
-    private func addWordCost(first: Scalar, rest: inout Scalars, prefix prefixKind: Int, to total: inout Double) {
+    private func addWordCost(first: Scalar, rest: inout Scalars, prefix prefixKind: Int, to pass: inout Pass) {
         var prefix = prefixKind
         var current: LetterScript?
         var length = 0
         var upper = 0
         var letters = 0
         var nonASCII = 0
+        var rare = 0
         var firstIsUpper = first.isUpperOnly
         var next: Scalar? = first
         while true {
@@ -86,15 +99,17 @@ extension HeuristicTokenEstimator {
             }
             if next == nil || (current != nil && script != current) {
                 if let current {
-                    total += runCost(
-                        script: current, prefix: prefix, length: length,
-                        upper: upper, letters: letters, firstIsUpper: firstIsUpper, nonASCII: nonASCII)
+                    let run = Run(
+                        script: current, prefix: prefix, length: length, upper: upper, letters: letters,
+                        firstIsUpper: firstIsUpper, nonASCII: nonASCII, rare: rare)
+                    addRunCost(run, to: &pass)
                     prefix = 0
                 }
                 length = 0
                 upper = 0
                 letters = 0
                 nonASCII = 0
+                rare = 0
                 firstIsUpper = next?.isUpperOnly ?? false
             }
             guard let scalar = next else { return }
@@ -102,36 +117,73 @@ extension HeuristicTokenEstimator {
             length += 1
             if scalar.isUpperOnly { upper += 1 }
             if scalar.characterClass.contains(.letter) { letters += 1 }
-            if scalar.value >= 0x80 { nonASCII += 1 }
+            if scalar.value >= 0x80 {
+                nonASCII += 1
+                if script == .han && !scalar.isMark && !weights.isCommonHan(scalar.value) { rare += 1 }
+            }
             next = rest.next()
         }
     }
 
+    /// One single-script run of a word, as priced.
+    struct Run {
+        var script: LetterScript
+        var prefix: Int
+        var length: Int
+        var upper: Int
+        var letters: Int
+        var firstIsUpper: Bool
+        var nonASCII: Int
+        var rare: Int
+    }
+
     /// Prices one single-script run of a word.
-    private func runCost(
-        script: LetterScript, prefix: Int, length: Int, upper: Int, letters: Int, firstIsUpper: Bool, nonASCII: Int
-    ) -> Double {
+    @inline(__always)
+    private func addRunCost(_ run: Run, to pass: inout Pass) {
         let maxWord = Weights.maxWord
-        switch script {
-        case .alpha:
-            let shape: Int
-            if upper == 0 {
-                shape = 0  // lower
-            } else if upper == letters {
-                shape = 2  // UPPER
-            } else if upper == 1 && firstIsUpper {
-                shape = 1  // Capitalized
-            } else {
-                shape = 3  // mixed
-            }
-            let base = weights.alphaWord[(prefix * 4 + shape) * (maxWord + 1) + min(length, maxWord)]
-            return base + Double(max(0, length - maxWord)) * weights.alphaSlope + Double(nonASCII) * weights.latinExtra
-        case .han:
-            return weights.han[prefix * (maxWord + 1) + min(length, maxWord)]
-                + Double(max(0, length - maxWord)) * weights.hanSlope
-        case .cased, .kana, .hangul, .other:
-            let row = script.rawValue - LetterScript.cased.rawValue  // rows: cased, kana, hangul, other
-            return weights.scriptBase[row * 3 + prefix] + weights.scriptPerScalar[row] * Double(length)
+        let over = Double(max(0, run.length - maxWord))
+        let column = min(run.length, maxWord)
+        guard run.script == .alpha else {
+            pass.otherLetters += run.length
+            let row = run.script.rawValue - 1  // rows: han, cased, kana, hangul, other
+            var cost =
+                weights.scriptWord[(row * 3 + (run.prefix < 3 ? run.prefix : 0)) * (maxWord + 1) + column]
+                + over * weights.scriptSlope[row]
+            if run.rare > 0 { cost += Double(run.rare) * weights.rareHan }
+            pass.total += cost
+            pass.shares[run.prefix == 3 ? MarginClass.symbols : MarginClass.of(run.script)] += cost
+            return
+        }
+        let shape: Int
+        if run.upper == 0 {
+            shape = 0  // lower
+        } else if run.upper == run.letters {
+            shape = 2  // UPPER
+        } else if run.upper == 1 && run.firstIsUpper {
+            shape = 1  // Capitalized
+        } else {
+            shape = 3  // mixed
+        }
+        pass.latinWords += 1
+        pass.latinLetters += run.length
+        pass.accentedLetters += run.nonASCII
+        if run.prefix == 3 {
+            pass.gluedLatinWords += 1
+            if shape == 1 && run.length >= 3 { pass.camelWords += 1 }
+        }
+        if run.nonASCII > 0 {
+            let cost =
+                weights.accented[run.prefix * (maxWord + 1) + column] + over * weights.alphaSlope
+                + Double(run.nonASCII - 1) * weights.latinExtra
+            pass.total += cost
+            pass.shares[run.prefix == 3 ? MarginClass.symbols : MarginClass.latin] += cost
+            return
+        }
+        let cost = weights.alphaWord[(run.prefix * 4 + shape) * (maxWord + 1) + column] + over * weights.alphaSlope
+        if run.prefix == 3 {
+            pass.gluedWords += cost
+        } else {
+            pass.plainWords += cost
         }
     }
 

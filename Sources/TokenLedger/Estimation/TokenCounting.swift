@@ -2,12 +2,12 @@ import BytePairEncoding
 import Synchronization
 
 /// Chooses how to count tokens for a model: exactly, when a rank file for the model's encoding is
-/// configured, else with the heuristic.
+/// configured, else with the heuristic estimator of that encoding (the fallback).
 ///
 /// The detailed handler and the quota guard ask it for each call's model. Configure it with a
 /// directory holding `o200k_base.tiktoken[.gz]` and/or `cl100k_base.tiktoken[.gz]` (the files the
-/// `bpe-openai` package ships), or with `TOKENLEDGER_BPE_DIR`. Rank files load on first use and are
-/// kept.
+/// `bpe-openai` package ships), or with `TOKENLEDGER_BPE_DIR` (`scripts/bootstrap`, `scripts/run`
+/// and the Docker image set it). Rank files load on first use and are kept.
 public final class TokenCounting: Sendable {
     /// Heuristic counting for every model.
     public static let heuristic = TokenCounting(directory: nil)
@@ -16,9 +16,11 @@ public final class TokenCounting: Sendable {
     public let directory: String?
     /// Which encoding a model uses (overridable).
     public let modelMap: ModelEncodingMap
-    /// The encoding for models the map does not know; `nil` means heuristic for them.
+    /// The encoding for models the map does not know; `nil` means the `o200k_base` heuristic for them.
     public let fallbackEncoding: EncodingName?
-    private let heuristicEstimator = HeuristicTokenEstimator()
+    /// The safety margin of reservation estimates (``reservationEstimator(forModel:)``).
+    public let reservationMargin: ReservationMargin
+    private let heuristics: [EncodingName: HeuristicTokenEstimator]
     private let loaded = Mutex<[EncodingName: Result<BPETokenEstimator, RankFileError>]>([:])
 
     /// Creates a chooser.
@@ -27,21 +29,42 @@ public final class TokenCounting: Sendable {
     ///   - directory: A directory with rank files; `nil` for heuristic counting only.
     ///   - modelMap: Model → encoding (gpt-4o, gpt-4.1, gpt-5, o1/o3/o4 → o200k_base; gpt-4, gpt-3.5 → cl100k_base).
     ///   - fallbackEncoding: The encoding for unknown models (default o200k_base, as recent models use).
+    ///   - reservationMargin: The margin of reservation estimates (default the measured one).
     public init(
         directory: String?, modelMap: ModelEncodingMap = ModelEncodingMap(),
-        fallbackEncoding: EncodingName? = .o200kBase
+        fallbackEncoding: EncodingName? = .o200kBase, reservationMargin: ReservationMargin = .measured
     ) {
         self.directory = directory
         self.modelMap = modelMap
         self.fallbackEncoding = fallbackEncoding
+        self.reservationMargin = reservationMargin
+        var heuristics: [EncodingName: HeuristicTokenEstimator] = [:]
+        for encoding in EncodingName.allCases {
+            heuristics[encoding] = HeuristicTokenEstimator(encoding: encoding, margin: reservationMargin)
+        }
+        self.heuristics = heuristics
     }
 
-    /// The estimator for a model: exact if its encoding's rank file is available, else heuristic.
+    /// The encoding a model's tokens are counted in: the map's, else ``fallbackEncoding``, else `o200k_base`.
+    public func encoding(forModel model: String) -> EncodingName {
+        modelMap.encoding(forModel: model) ?? fallbackEncoding ?? .o200kBase
+    }
+
+    /// The estimator for a model: exact if its encoding's rank file is available, else the heuristic
+    /// of its encoding. Its `countTokens(in:)` is unbiased (what an estimated record bills); its
+    /// `reservationCount(in:)` adds ``reservationMargin`` to a heuristic estimate (what ``QuotaGuard``
+    /// reserves).
     public func estimator(forModel model: String) -> any TokenEstimator {
-        guard directory != nil, let encoding = modelMap.encoding(forModel: model) ?? fallbackEncoding else {
-            return heuristicEstimator
+        let encoding = encoding(forModel: model)
+        guard directory != nil, modelMap.encoding(forModel: model) ?? fallbackEncoding != nil else {
+            return heuristicEstimator(for: encoding)
         }
-        return (try? exactEstimator(for: encoding)) ?? heuristicEstimator
+        return (try? exactEstimator(for: encoding)) ?? heuristicEstimator(for: encoding)
+    }
+
+    /// The heuristic estimator of an encoding, with this chooser's reservation margin.
+    public func heuristicEstimator(for encoding: EncodingName) -> HeuristicTokenEstimator {
+        heuristics[encoding] ?? HeuristicTokenEstimator(encoding: encoding, margin: reservationMargin)
     }
 
     /// The exact estimator for an encoding, loading its rank file on first use.

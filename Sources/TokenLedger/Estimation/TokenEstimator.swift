@@ -22,6 +22,14 @@ public protocol TokenEstimator: Sendable {
     /// - Parameter messages: The conversation, in order.
     /// - Returns: The token count of the prompt, reply priming included.
     func countTokens(in messages: [ChatMessage]) -> Int
+
+    /// The count to *reserve* quota with before a call: the count with a safety margin when it is an
+    /// estimate, so a reservation is rarely short (see ``ReservationMargin``). Never below
+    /// `countTokens(in:)` of the text; exact counters return that count.
+    ///
+    /// - Parameter text: Any text.
+    /// - Returns: `0` for empty text, otherwise at least `countTokens(in:)` of the text.
+    func reservationCount(in text: String) -> Int
 }
 
 extension TokenEstimator {
@@ -41,6 +49,27 @@ extension TokenEstimator {
             total += countTokens(in: message.content)
             if let name = message.name {
                 total += ChatMessageOverhead.tokensPerName + countTokens(in: name)
+            }
+        }
+        return total
+    }
+
+    /// The count itself: exact counters need no margin.
+    public func reservationCount(in text: String) -> Int { countTokens(in: text) }
+
+    /// Counts a conversation as `countTokens(in:)` of the messages does, each role, content and name with
+    /// `reservationCount(in:)`: what ``QuotaGuard`` reserves for the prompt.
+    ///
+    /// - Parameter messages: The conversation, in order.
+    /// - Returns: At least `countTokens(in:)` of the messages.
+    public func reservationCount(in messages: [ChatMessage]) -> Int {
+        var total = ChatMessageOverhead.replyPriming
+        for message in messages {
+            total += ChatMessageOverhead.tokensPerMessage
+            total += reservationCount(in: message.role)
+            total += reservationCount(in: message.content)
+            if let name = message.name {
+                total += ChatMessageOverhead.tokensPerName + reservationCount(in: name)
             }
         }
         return total

@@ -67,7 +67,8 @@ public struct QuotaGuard: Sendable {
             whenUnavailable: whenUnavailable, logger: logger)
     }
 
-    /// Runs `call` if the user's quota admits `prompt estimate + maxOutputTokens`.
+    /// Runs `call` if the user's quota admits `prompt estimate + maxOutputTokens` (a heuristic prompt
+    /// estimate with ``TokenCounting/reservationMargin`` added).
     ///
     /// - Parameters:
     ///   - context: Who is calling; its run id is the reservation's and the record's call id.
@@ -82,8 +83,10 @@ public struct QuotaGuard: Sendable {
         context: LLMCallContext, messages: [ChatMessage], maxOutputTokens: Int,
         _ call: () async throws -> (result: T, usage: UsageRecord)
     ) async throws -> T {
-        // Saturating: an absurd maxOutputTokens is refused by reserve's count check, never a trap.
-        let promptTokens = counting.estimator(forModel: context.model).countTokens(in: messages)
+        // Saturating: an absurd maxOutputTokens is refused by reserve's count check, never a trap. A
+        // heuristic prompt count carries the counting's reservation margin (docs/estimation.md), in
+        // tokens and in the priced estimate alike.
+        let promptTokens = counting.estimator(forModel: context.model).reservationCount(in: messages)
         let estimate = Validation.saturatingSum(promptTokens, max(0, maxOutputTokens))
         var reserved = false
         do {

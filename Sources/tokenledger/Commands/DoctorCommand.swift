@@ -16,7 +16,9 @@ struct DoctorCommand: AsyncParsableCommand {
             application's least-privilege user, checks that need the administrator say so (warn). On a \
             Redis Cluster it also reports cluster_state, the slots, and each node (role, slots, master, \
             ping, persistence, memory, and on masters scripts and permissions), and exits 70 when \
-            cluster_state is not ok, slots have no master or a master does not answer.
+            cluster_state is not ok, slots have no master or a master does not answer. The counting check \
+            says whether token estimates are exact (TOKENLEDGER_BPE_DIR's rank files) or the heuristic \
+            fallback, and why.
             """
     )
 
@@ -41,6 +43,7 @@ struct DoctorCommand: AsyncParsableCommand {
                 }
                 return (try await Diagnostics.run(repository: repository), nil)
             }
+            result.checks.append(Diagnostics.counting(try await global.localSettings()))
             try formatter.print(result)
             if let cluster = result.cluster {
                 // Name the node or the slots: on a cluster, "masters failed" alone says too little.
