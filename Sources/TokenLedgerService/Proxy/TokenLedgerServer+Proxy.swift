@@ -106,16 +106,23 @@ extension TokenLedgerServer {
         return await relay(upstream, call: call)
     }
 
-    /// Reserves a call's prompt and maximum output, in tokens.
-    ///
-    /// The seam for currency budgets (issue 17): once the library reserves in currency too, this is
-    /// the one function to change: price `request.promptTokens` at the model's input rate and
-    /// `request.maximumOutputTokens` at its output rate, reserve both in the same step, and let the
-    /// caller add `X-TokenLedger-Remaining-Usd` beside `X-TokenLedger-Remaining-Tokens`.
+    /// Reserves a call's prompt and maximum output, in tokens and in currency: the prompt priced at
+    /// the model's input rate and the maximum output at its output rate (as ``QuotaGuard`` prices
+    /// its estimate), in the same step, so a user's dollar limit holds before the provider is
+    /// called. A model without a price reserves tokens only (its usage is unpriced too).
     func proxyReserve(_ request: ProxyRequest, callID: String) async throws -> Reservation {
         try await repository.reserve(
             user: request.user, callID: callID, tokens: request.reservedTokens,
-            ttl: proxyForwarder.configuration.leaseTTL)
+            cost: try await proxyEstimateCost(request), ttl: proxyForwarder.configuration.leaseTTL)
+    }
+
+    /// The priced estimate of a proxied call (zero when its model has no price).
+    func proxyEstimateCost(_ request: ProxyRequest) async throws -> Cost {
+        guard request.promptTokens <= Validation.maximumTokenCount,
+            request.maximumOutputTokens <= Validation.maximumTokenCount
+        else { return .zero }  // out-of-range counts are refused by reserve, with the field named
+        let estimate = UsageRecord(inputTokens: request.promptTokens, outputTokens: request.maximumOutputTokens)
+        return try await repository.priceTable().cost(of: estimate, model: request.model)?.cost ?? .zero
     }
 
     /// Whether a reservation failed because Redis could not decide (the quota guard's rule: a

@@ -113,6 +113,30 @@ struct ProxyTests {
         }
     }
 
+    @Test(
+        "a user's dollar limit holds before the provider is called: the maximum output is priced, a call past it is 429"
+    )
+    func currencyLimit() async throws {
+        try await withProxy { harness in
+            try await harness.service.repository.setCurrencyLimit(user: "usd-user", usd: Cost(nanoUSD: 50_000_000))
+            // gpt-4o-mini's default output rate is 0.60 USD per million: 100,000 output tokens are
+            // $0.06 before the prompt, past the $0.05 limit.
+            var body: [String: Any] = [
+                "model": "gpt-4o-mini", "messages": Self.messages, "max_tokens": 100_000, "user": "usd-user",
+            ]
+            let before = harness.fake.received.count
+            let denied = try await Self.post(harness, body: json(body))
+            #expect(denied.status == 429, "\(denied.text)")
+            #expect(harness.fake.received.count == before, "a call past the dollar limit reached the provider")
+            body["max_tokens"] = 50
+            let admitted = try await Self.post(harness, body: json(body))
+            #expect(admitted.status == 200, "\(admitted.text)")
+            let usage = try await harness.usage("usd-user")
+            #expect(usage.counts.calls == 1 && usage.reservedUSD == .zero, "settled, its cost dropped from the lease")
+            #expect((usage.money.cost?.nanoUSD ?? 0) > 0, "the call was billed in dollars")
+        }
+    }
+
     @Test("a provider error is passed on and the reservation released; nothing is billed")
     func upstreamError() async throws {
         try await withProxy { harness in
