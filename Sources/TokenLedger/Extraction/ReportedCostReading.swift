@@ -11,16 +11,16 @@
 /// digits, and for every number JavaScript or Python serialized (they write that same shortest
 /// text); that text is then scaled exactly (`ExactDecimal.rounded`).
 enum ReportedCostReading {
-    /// The reported cost in a usage object, or `nil` when it has none (absent or `null`).
-    ///
-    /// - Throws: ``ExtractionError`` (``ExtractionError/Code/invalidValue``) naming the path of a
-    ///   cost that is not a non-negative number (ticks: a whole one), or above 2^53 − 1 nano-USD.
-    static func read(_ usage: [String: JSONValue], at path: JSONPath) throws(ExtractionError) -> Cost? {
+    /// The reported cost in a usage object, or `nil` when it has none (absent or `null`) or none this
+    /// reader understands: a reported cost is kept beside the computed one, never needed, so a
+    /// provider whose `cost` is another shape (Perplexity's is an object) or out of range loses only
+    /// the reported cost, never the call's token usage.
+    static func read(_ usage: [String: JSONValue], at path: JSONPath) -> Cost? {
         if let value = usage["cost"], !value.isNull {
-            return try usd(value, at: path.appending("cost"))
+            return try? usd(value, at: path.appending("cost"))
         }
         if let value = usage["cost_in_usd_ticks"], !value.isNull {
-            return try ticks(value, at: path.appending("cost_in_usd_ticks"))
+            return try? ticks(value, at: path.appending("cost_in_usd_ticks"))
         }
         return nil
     }

@@ -26,11 +26,21 @@ struct CostRecordValuesTests {
         #expect(ExactDecimal.rounded("10", by: 9, maximum: 9) == .failure(.tooLarge))
     }
 
-    @Test("OpenRouter's usage.cost and xAI's cost_in_usd_ticks become nano-USD; bad ones name their path")
+    @Test(
+        "OpenRouter's usage.cost and xAI's cost_in_usd_ticks become nano-USD; bad ones name their path and are dropped, never the usage"
+    )
     func reportedCost() throws {
         func read(_ json: String) throws -> Cost? {
             let value = try JSONValue(parsing: Data(json.utf8))
-            return try ReportedCostReading.read(value.objectValue ?? [:], at: .root.appending("usage"))
+            let usage = value.objectValue ?? [:]
+            let path = JSONPath.root.appending("usage")
+            if let cost = usage["cost"], !cost.isNull {
+                return try ReportedCostReading.usd(cost, at: path.appending("cost"))
+            }
+            if let ticks = usage["cost_in_usd_ticks"], !ticks.isNull {
+                return try ReportedCostReading.ticks(ticks, at: path.appending("cost_in_usd_ticks"))
+            }
+            return ReportedCostReading.read(usage, at: path)
         }
         #expect(try read(#"{"cost":0.0000137825}"#) == Cost(nanoUSD: 13_783))
         #expect(try read(#"{"cost":0.95}"#) == Cost(nanoUSD: 950_000_000))
@@ -48,7 +58,15 @@ struct CostRecordValuesTests {
                 #expect(error.code == .invalidValue)
                 #expect("\(error)".contains("usage.cost"), "\(error)")
             }
+            let value = try JSONValue(parsing: Data(bad.utf8))
+            #expect(ReportedCostReading.read(value.objectValue ?? [:], at: .root) == nil)
         }
+        // Perplexity's usage.cost is an object: the call's tokens are still read.
+        let perplexity =
+            #"{"model":"sonar","usage":{"prompt_tokens":10,"completion_tokens":2,"total_tokens":12,"#
+            + #""cost":{"input_tokens_cost":0.00001,"total_cost":0.005}}}"#
+        let record = try UsageExtractor.extract(from: Data(perplexity.utf8))
+        #expect(record.inputTokens == 10 && record.outputTokens == 2 && record.reportedCost == nil)
     }
 
     @Test("extracted records carry the reported cost into their JSON, and leave it out when none is reported")

@@ -63,7 +63,7 @@ enum OpenAIChatReader {
         if let details = try JSONAccess.object(usage, "completion_tokens_details", at: path) {
             parts.reasoning = try UsageCount.optional(details, "reasoning_tokens", at: completionPath)
         }
-        parts.reportedCost = try ReportedCostReading.read(usage, at: path)
+        parts.reportedCost = ReportedCostReading.read(usage, at: path)
         if let completion, let reasoning = parts.reasoning,
             UsageCount.reasoningIsOutside(prompt: input, completion: completion, reasoning: reasoning, total: total)
         {
@@ -119,7 +119,7 @@ enum OpenAIResponsesReader {
         if let details = try JSONAccess.object(usage, "output_tokens_details", at: path) {
             parts.reasoning = try UsageCount.optional(details, "reasoning_tokens", at: outputPath)
         }
-        parts.reportedCost = try ReportedCostReading.read(usage, at: path)
+        parts.reportedCost = ReportedCostReading.read(usage, at: path)
         return parts
     }
 }
