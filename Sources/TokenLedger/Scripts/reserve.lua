@@ -40,6 +40,7 @@ end
 usd_thresholds(KEYS[2], KEYS[9], ARGV[9], ARGV[10], ARGV[8], spent, limit_usd)
 if limit ~= nil and used + reserved + tokens > limit then return reply('denied', 'tokens') end
 if limit_usd ~= nil and spent + reserved_cost + cost > limit_usd then return reply('denied', 'usd') end
+if reserved + tokens > MAX_COUNTER then return redis.error_reply('OVERFLOW the reserved tokens would pass 2^53 - 1') end
 if reserved_cost + cost > MAX_COUNTER then return redis.error_reply('OVERFLOW the reserved cost would pass 2^53 - 1 nano-USD') end
 redis.call('HSET', KEYS[4], call_id, tokens)
 redis.call('ZADD', KEYS[5], now + ttl, call_id)

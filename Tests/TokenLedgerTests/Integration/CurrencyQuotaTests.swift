@@ -85,6 +85,27 @@ struct CurrencyQuotaTests {
         }
     }
 
+    @Test("a reservation that would carry the reserved tokens past 2^53 - 1 is OVERFLOW and writes nothing")
+    func reservedTokensOverflow() async throws {
+        try await withRepository { repository async throws in
+            let keys = try repository.keys.user("huge")
+            // What 9,008 reservations of 10^12 tokens by a user without a token limit would leave.
+            _ = try await repository.pool.send(SET(keys.reserved, value: "9007199254740990"))
+            await #expect(throws: LedgerError.self) {
+                _ = try await repository.reserve(user: "huge", callID: "one-more", tokens: 10, at: testInstant)
+            }
+            do {
+                _ = try await repository.reserve(user: "huge", callID: "one-more", tokens: 10, at: testInstant)
+            } catch let error as LedgerError {
+                #expect(error.code == .overflow, "\(error)")
+            }
+            #expect(try await repository.pool.send(GET(keys.reserved)) == "9007199254740990")
+            #expect(try await repository.pool.send(HGET(keys.leases, field: "one-more")) == nil)
+            // Releases of the user keep working (the counter never passed 2^53 - 1): no lease to drop.
+            #expect(try await repository.release(user: "huge", callID: "one-more") == 0)
+        }
+    }
+
     @Test(
         "the cycle's recorded spend (cost_nano) counts against the currency limit, and a default currency limit applies"
     )
