@@ -41,7 +41,9 @@ struct ConventionsCommandTests {
                     "--format", "csv",
                 ],
                 environment: env)
-            #expect(record.stdout == "applied,cycle,total_tokens,user\ntrue,2026-01-01,5,bob\n", "\(record.stderr)")
+            #expect(
+                record.stdout == "applied,cost_usd,cycle,total_tokens,user\ntrue,,2026-01-01,5,bob\n",
+                "\(record.stderr)")
         }
     }
 

@@ -80,6 +80,10 @@ struct ServeCommand: AsyncParsableCommand {
             let application = server.application { port in
                 printError("listening on http://\(host):\(port)")
             }
+            // Settings and prices cached before the first request arrives, so it does not spend its
+            // record bound reading them (with Redis down, each gives up after the connect timeout).
+            _ = try? await server.repository.settings()
+            _ = try? await server.repository.priceTable()
             do {
                 try await application.runService()
             } catch {

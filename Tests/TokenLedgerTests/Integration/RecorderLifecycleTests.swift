@@ -121,7 +121,9 @@ struct RecorderLifecycleTests {
             let recorder = UsageRecorder(
                 repository: repository, options: .init(pipeline: .init(connections: 1)),
                 metrics: LedgerMetrics(factory: metrics), logger: quiet)
-            _ = try await repository.settings()  // the pipeline's path needs the settings cached
+            // The pipeline's path needs the settings and the prices cached.
+            _ = try await repository.settings()
+            _ = try await repository.priceTable()
             let total = 500
             try await withServiceGroup(running: recorder) {
                 for index in 0..<total {
