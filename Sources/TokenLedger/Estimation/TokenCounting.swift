@@ -18,7 +18,7 @@ public final class TokenCounting: Sendable {
     public let modelMap: ModelEncodingMap
     /// The encoding for models the map does not know; `nil` means the `o200k_base` heuristic for them.
     public let fallbackEncoding: EncodingName?
-    /// The safety margin of reservation estimates (``reservationEstimator(forModel:)``).
+    /// The safety margin of reservation estimates (what a heuristic estimator's `reservationCount(in:)` adds).
     public let reservationMargin: ReservationMargin
     private let heuristics: [EncodingName: HeuristicTokenEstimator]
     private let loaded = Mutex<[EncodingName: Result<BPETokenEstimator, RankFileError>]>([:])

@@ -1,4 +1,4 @@
-/// The result of ``TokenRepository/reserve(user:callID:tokens:ttl:at:)``.
+/// The result of ``TokenRepository/reserve(user:callID:tokens:cost:ttl:at:)``.
 public struct Reservation: Sendable, Hashable {
     /// What happened.
     public var status: ReservationStatus

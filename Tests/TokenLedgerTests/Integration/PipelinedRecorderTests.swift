@@ -218,6 +218,7 @@ struct PipelinedRecorderTests {
             // Its background work (flusher, pipeline follow-ups) runs in run(); shutdown() ends it.
             async let recorderRunning: Void = recorder.run()
             _ = try await repository.settings()
+            _ = try await repository.priceTable()  // events are priced from the cache, never waiting
             try await server.pause()
             // Without the bound each record would wait for Redis; the backstop resumes it after
             // two minutes, and the records would then be applied instead of spooled.
