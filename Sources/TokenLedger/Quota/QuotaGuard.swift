@@ -6,7 +6,7 @@ import RedisClient
 /// actual usage after it, and releases the reservation if the call fails or is cancelled.
 ///
 /// The estimate is priced at the model's rates (the prompt as input, `maxOutputTokens` as output,
-/// prices re-read from Redis at most every 30 seconds), so a currency limit is enforced before the
+/// from the repository's cached price table, the one records are priced with), so a currency limit is enforced before the
 /// call too; a model without a price is reserved by tokens only. A user over either limit gets
 /// ``QuotaExceededError`` (carrying the decision, which names the limit) and the model is never
 /// called. Concurrent calls of one user cannot together overspend the limit, because each holds a
@@ -30,7 +30,6 @@ public struct QuotaGuard: Sendable {
     /// What to do when Redis cannot be reached to reserve.
     public let whenUnavailable: UnavailablePolicy
     private let logger: Logger
-    private let prices = PriceTableCache(ttl: .seconds(30))
 
     /// The repository behind the recorder.
     public var repository: TokenRepository { recorder.repository }
@@ -132,7 +131,7 @@ public struct QuotaGuard: Sendable {
             maxOutputTokens >= 0, maxOutputTokens <= Validation.maximumTokenCount
         else { return .zero }  // out-of-range counts are refused by reserve, with the field named
         let record = UsageRecord(inputTokens: inputTokens, outputTokens: maxOutputTokens)
-        return try await prices.table(repository).cost(of: record, model: model)?.cost ?? .zero
+        return try await repository.priceTable().cost(of: record, model: model)?.cost ?? .zero
     }
 
     /// Whether the user may spend `tokens` (costing `cost`) more now, applying ``whenUnavailable``
