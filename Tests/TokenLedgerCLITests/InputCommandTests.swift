@@ -108,7 +108,7 @@ struct InputCommandTests {
             let json = try jsonObject(report.stdout)
             let unreadable = try #require(json["unreadable"] as? [[String: String]])
             #expect(unreadable.map { $0["user"] } == ["bob"])
-            #expect((json["totals"] as? [String: Int])?["total_tokens"] == 10)
+            #expect((json["totals"] as? [String: Any])?["total_tokens"] as? Int == 10)
             let usage = try await CLI.run(["usage", "bob", "--cycle", "2026-11-01"], environment: env)
             #expect(usage.status == 65 && usage.stderr.contains("output_tokens is 'abc'"), "\(usage.stderr)")
         }

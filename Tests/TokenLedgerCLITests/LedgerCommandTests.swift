@@ -144,11 +144,13 @@ struct LedgerCommandTests {
                 try await CLI.run(["report", "--cycle", "2026-03-01", "--format", "json"], environment: env).stdout)
             #expect(Set(json.keys) == ["cycle", "users", "totals"])
             #expect(json["cycle"] as? String == "2026-03-01")
-            let totals = try #require(json["totals"] as? [String: Int])
-            #expect(totals["total_tokens"] == 215 && totals["users"] == 3 && totals["calls"] == 3)
+            let totals = try #require(json["totals"] as? [String: Any])
+            #expect(
+                totals["total_tokens"] as? Int == 215 && totals["users"] as? Int == 3 && totals["calls"] as? Int == 3
+                    && totals["unpriced_calls"] as? Int == 3)
             let users = try #require(json["users"] as? [[String: Any]])
             #expect(users.map { $0["user"] as? String } == ["ann", "cat", "bob,jr"])
-            let bad = try await CLI.run(["report", "--sort", "cost"], environment: env)
+            let bad = try await CLI.run(["report", "--sort", "price"], environment: env)
             #expect(bad.status == 64)
         }
     }

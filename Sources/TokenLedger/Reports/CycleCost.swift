@@ -60,6 +60,25 @@ public struct CycleCost: Sendable, Hashable, Codable {
         return true
     }
 
+    /// This value plus another, all or nothing: `nil` when a sum would pass 2^63 − 1.
+    ///
+    /// A known cost plus an unknown one is the known cost (the unknown part is a cycle recorded
+    /// before events were priced, which holds no cost); two unknown costs stay unknown. The same
+    /// holds for the reported cost.
+    func adding(_ other: CycleCost) -> CycleCost? {
+        func sum(_ a: Cost?, _ b: Cost?) -> (Cost?, Bool) {
+            guard let a else { return (b, false) }
+            guard let b else { return (a, false) }
+            let (value, overflow) = a.addingReportingOverflow(b)
+            return (value, overflow)
+        }
+        let (cost, costOverflow) = sum(self.cost, other.cost)
+        let (reported, reportedOverflow) = sum(reportedCost, other.reportedCost)
+        let (unpriced, unpricedOverflow) = unpricedCalls.addingReportingOverflow(other.unpricedCalls)
+        if costOverflow || reportedOverflow || unpricedOverflow { return nil }
+        return CycleCost(cost: cost, unpricedCalls: unpriced, reportedCost: reported)
+    }
+
     enum CodingKeys: String, CodingKey {
         case cost = "cost_usd"
         case unpricedCalls = "unpriced_calls"

@@ -6,4 +6,6 @@ public enum ReportSort: String, Sendable, CaseIterable, Codable {
     case input
     /// By output tokens, largest first.
     case output
+    /// By recorded cost (`cost_usd`), largest first; a cycle without cost sorts as zero.
+    case cost
 }

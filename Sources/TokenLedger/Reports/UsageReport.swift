@@ -8,6 +8,10 @@ public struct UsageReport: Sendable, Hashable, Codable {
         public var counts: TokenCounts = .zero
         /// Tokens held by live leases.
         public var reserved: Int = 0
+        /// The sums of the users' money: `cost_usd` sums every user whose cycle holds a cost (`null`
+        /// only when none does), `unpriced_calls`, and `reported_cost_usd` (`null` when no provider
+        /// reported a cost).
+        public var money = CycleCost()
 
         /// Empty totals.
         public init() {}
@@ -22,33 +26,50 @@ public struct UsageReport: Sendable, Hashable, Codable {
             users = try c.decode(Int.self, forKey: .users)
             counts = try TokenCounts(from: decoder).reportingEverySubset
             reserved = try c.decode(Int.self, forKey: .reserved)
+            money = try CycleCost(from: decoder)
         }
 
-        /// Encodes `users`, the counters and `reserved`.
+        /// Encodes `users`, the counters, `reserved` and the money.
         public func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(users, forKey: .users)
             try counts.reportingEverySubset.encode(to: encoder)
             try c.encode(reserved, forKey: .reserved)
+            try money.encode(to: encoder)
         }
 
-        /// Adds one user's phase-1 report counters and reservation (as `TokenRepository.report`
+        /// Adds one user's phase-1 report counters, money and reservation (as `TokenRepository.report`
         /// reads them), all or nothing: returns why not when a sum would leave 64 bits.
-        mutating func adding(_ userCounts: TokenCounts, reserved userReserved: Int) -> String? {
+        mutating func adding(_ userCounts: TokenCounts, money userMoney: CycleCost, reserved userReserved: Int)
+            -> String?
+        {
             let (sum, overflow) = counts.addingReportingOverflow(userCounts)
             let (reservedSum, reservedOverflow) = reserved.addingReportingOverflow(userReserved)
-            if overflow || reservedOverflow { return "its counters would make the cycle's totals pass 64 bits" }
+            guard !overflow, !reservedOverflow, let moneySum = money.adding(userMoney) else {
+                return "its counters would make the cycle's totals pass 64 bits"
+            }
             users += 1
             counts = sum
             reserved = reservedSum
+            money = moneySum
             return nil
         }
 
-        /// Takes back what ``adding(_:reserved:)`` added for one user.
-        mutating func subtract(_ userCounts: TokenCounts, reserved userReserved: Int) {
+        /// Takes back what ``adding(_:money:reserved:)`` added for one user (whose phase-2 read failed).
+        ///
+        /// A subtracted cost leaves the total cost known (0 when it was the only one): the users
+        /// that remain are not re-read to tell whether any of them held a cost.
+        mutating func subtract(_ userCounts: TokenCounts, money userMoney: CycleCost, reserved userReserved: Int) {
             users -= 1
             counts = counts - userCounts
             reserved -= userReserved
+            if let cost = money.cost, let userCost = userMoney.cost {
+                money.cost = Cost(nanoUSD: cost.nanoUSD - userCost.nanoUSD)
+            }
+            if let reported = money.reportedCost, let userReported = userMoney.reportedCost {
+                money.reportedCost = Cost(nanoUSD: reported.nanoUSD - userReported.nanoUSD)
+            }
+            money.unpricedCalls -= userMoney.unpricedCalls
         }
     }
 

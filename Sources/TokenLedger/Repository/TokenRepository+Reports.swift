@@ -65,6 +65,7 @@ extension TokenRepository {
         struct Counters: Sendable {
             var user: String
             var counts = TokenCounts.zero
+            var money = CycleCost()
             var reserved = 0
             /// Why the user's stored values cannot be read (a wrong type, a non-numeric or negative counter).
             var unreadable: String?
@@ -99,11 +100,11 @@ extension TokenRepository {
                     result.reserveCapacity(batch.count)
                     for (offset, user) in batch.enumerated() {
                         do {
-                            let (counts, reserved) = try self.reportCounters(
+                            let (counts, money, reserved) = try self.reportCounters(
                                 user: user, cycle: cycleStart,
                                 hash: reads[offset].hash.decodeResult(replies[offset * 2]),
                                 reserved: reads[offset].reserved.decodeResult(replies[offset * 2 + 1]))
-                            result.append(Counters(user: user, counts: counts, reserved: reserved))
+                            result.append(Counters(user: user, counts: counts, money: money, reserved: reserved))
                         } catch {
                             result.append(
                                 Counters(user: user, unreadable: (error as? LedgerError)?.message ?? "\(error)"))
@@ -136,7 +137,7 @@ extension TokenRepository {
             // A user indexed for a cycle with no counters (a reset, a write that failed) is not shown.
             if counts.inputTokens == 0 && counts.outputTokens == 0 && counts.calls == 0 { continue }
             // Each value is at most 2^53 - 1 (checked in reportCounters), so sums over 1000 users are exact.
-            if let reason = totals.adding(counts, reserved: entry.reserved) {
+            if let reason = totals.adding(counts, money: entry.money, reserved: entry.reserved) {
                 unreadable.append(UsageReport.UnreadableUser(user: entry.user, reason: reason))
                 continue
             }
@@ -145,6 +146,7 @@ extension TokenRepository {
             case .total: key = counts.inputTokens + counts.outputTokens
             case .input: key = counts.inputTokens
             case .output: key = counts.outputTokens
+            case .cost: key = entry.money.cost?.nanoUSD ?? 0
             }
             ranked.append((entry.user, key))
             shown[entry.user] = entry
@@ -173,10 +175,14 @@ extension TokenRepository {
                 } catch let error as LedgerError where error.code == .corruptData {
                     // Its counters were readable, the rest (per-model counters, limit, leases) is not:
                     // take it out of the totals and list it.
-                    if let entry = shown[user] { totals.subtract(entry.counts, reserved: entry.reserved) }
+                    if let entry = shown[user] {
+                        totals.subtract(entry.counts, money: entry.money, reserved: entry.reserved)
+                    }
                     unreadable.append(UsageReport.UnreadableUser(user: user, reason: error.message))
                 } catch let error as RedisError where error.code == .server {
-                    if let entry = shown[user] { totals.subtract(entry.counts, reserved: entry.reserved) }
+                    if let entry = shown[user] {
+                        totals.subtract(entry.counts, money: entry.money, reserved: entry.reserved)
+                    }
                     unreadable.append(
                         UsageReport.UnreadableUser(
                             user: user, reason: "its stored data cannot be read: \(error.message)"))
@@ -187,18 +193,20 @@ extension TokenRepository {
         return UsageReport(cycle: cycleStart, users: rows, totals: totals, unreadable: unreadable)
     }
 
-    /// The cycle hash fields phase 1 of a report reads (every counter but the derived total).
-    static let reportFields = [
-        "input_tokens", "output_tokens", "calls", "cached_input_tokens", "cache_write_tokens", "reasoning_tokens",
-    ]
+    /// The cycle hash fields phase 1 of a report reads (every counter but the derived total, and the
+    /// money).
+    static let reportFields =
+        [
+            "input_tokens", "output_tokens", "calls", "cached_input_tokens", "cache_write_tokens", "reasoning_tokens",
+        ] + CycleCost.storedFields
 
-    /// One user's phase-1 report counters and reservation from its `HMGET` and `GET` replies: each
+    /// One user's phase-1 report counters, money and reservation from its `HMGET` and `GET` replies: each
     /// absent (0) or a non-negative integer up to 2^53 − 1, else a ``LedgerError``
     /// (``LedgerError/Code/corruptData``) naming the key and field.
     private func reportCounters(
         user: String, cycle: CalendarDate, hash: Result<[String: String], RedisError>,
         reserved: Result<String?, RedisError>
-    ) throws(LedgerError) -> (TokenCounts, Int) {
+    ) throws(LedgerError) -> (TokenCounts, CycleCost, Int) {
         // The user came from the index, which only holds valid user ids.
         let userKeys = try? keys.user(user)
         let cycleKey = userKeys?.cycle(cycle) ?? "user '\(user)' cycle \(cycle)"
@@ -212,6 +220,7 @@ extension TokenRepository {
             throw LedgerError(code: .corruptData, message: "\(cycleKey) cannot be read as a hash")
         }
         var counts = TokenCounts.zero
+        var money = CycleCost()
         for field in Self.reportFields {
             guard let text = fields[field] else { continue }
             let value = try TokenCounts.storedCounter(.bulk(Array(text.utf8)), key: cycleKey, field: field)
@@ -219,18 +228,18 @@ extension TokenRepository {
                 throw LedgerError(
                     code: .corruptData, message: "\(cycleKey) field \(field) is \(value), beyond 2^53 - 1")
             }
-            counts.set(storedField: field, to: value)
+            if !money.set(storedField: field, to: value) { counts.set(storedField: field, to: value) }
         }
         let reservedKey = userKeys?.reserved ?? "user '\(user)' reserved"
         switch reserved {
         case .success(nil):
-            return (counts, 0)
+            return (counts, money, 0)
         case .success(let text?):
             let value = try TokenCounts.storedCounter(.bulk(Array(text.utf8)), key: reservedKey, field: "value")
             guard value <= Validation.maximumLimit else {
                 throw LedgerError(code: .corruptData, message: "\(reservedKey) is \(value), beyond 2^53 - 1")
             }
-            return (counts, value)
+            return (counts, money, value)
         case .failure(let error):
             throw LedgerError(
                 code: .corruptData,

@@ -45,7 +45,7 @@ extension TokenLedgerServer {
         var sort = ReportSort.total
         if let text = try PathInput.text(query, "sort") {
             guard let value = ReportSort(rawValue: text) else {
-                throw ServiceError(.invalidParameter, field: "sort", "sort must be total, input or output")
+                throw ServiceError(.invalidParameter, field: "sort", "sort must be total, input, output or cost")
             }
             sort = value
         }

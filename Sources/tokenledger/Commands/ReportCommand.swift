@@ -29,7 +29,7 @@ struct ReportCommand: AsyncParsableCommand {
     @Option(help: "Show only the first N users after sorting.")
     var top: Int?
 
-    @Option(help: "Sort by total, input or output tokens (largest first).")
+    @Option(help: "Sort by total, input or output tokens, or by cost (largest first).")
     var sort: ReportSort = .total
 
     func validate() throws {
@@ -97,7 +97,7 @@ extension UsageReport: CommandResult {
         }
         rows.append([
             "TOTAL (\(totals.users) users)", String(totals.inputTokens), String(totals.outputTokens),
-            String(totals.totalTokens), String(totals.calls), "", "", "",
+            String(totals.totalTokens), String(totals.calls), "", "", totals.money.cost?.description ?? "-",
         ])
         return "cycle \(cycle)\n" + alignedColumns(rows)
     }

@@ -205,6 +205,10 @@ def test_report_sorts_and_cuts_to_top(app: TokenLedgerClient, reader: TokenLedge
     assert [row.user for row in top.users] == [names[0]]
     assert top.totals.users == report.totals.users >= 2
     assert top.totals.total_tokens == sum(row.total_tokens for row in report.users)
+    assert report.totals.cost_usd == sum(row.cost_usd for row in report.users if row.cost_usd is not None)
+    assert report.totals.unpriced_calls == sum(row.unpriced_calls for row in report.users)
+    by_cost = reader.report(cycle=cycle, sort="cost")
+    assert sorted(row.user for row in by_cost.users) == sorted(names)
 
 
 def test_limits_set_get_clear(admin: TokenLedgerClient, reader: TokenLedgerClient, user: str) -> None:

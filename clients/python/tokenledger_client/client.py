@@ -320,7 +320,7 @@ class TokenLedgerClient:
         Args:
             cycle: A cycle's start date; default: the default policy's current cycle.
             top: Only the first ``top`` users (totals still cover all).
-            sort: ``total``, ``input`` or ``output`` (descending).
+            sort: ``total``, ``input``, ``output`` or ``cost`` (descending).
         """
         return Report.from_json(self._request("GET", "/v1/report" + _query(cycle=cycle, top=top, sort=sort)))
 

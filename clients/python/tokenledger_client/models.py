@@ -290,7 +290,11 @@ class UserUsage(_Model):
 
 @dataclass
 class ReportTotals(_Model):
-    """The sums over a report's users (``users`` is how many there are)."""
+    """The sums over a report's users (``users`` is how many there are).
+
+    ``cost_usd`` sums every user whose cycle holds a cost (``None`` only when none does);
+    ``reported_cost_usd`` is ``None`` when no provider reported a cost.
+    """
 
     users: int = 0
     input_tokens: int = 0
@@ -301,7 +305,14 @@ class ReportTotals(_Model):
     total_tokens: int = 0
     calls: int = 0
     reserved: int = 0
+    cost_usd: Optional[Decimal] = None
+    unpriced_calls: int = 0
+    reported_cost_usd: Optional[Decimal] = None
     raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def _nested(cls, data: Dict[str, Any]) -> Dict[str, Any]:
+        return _costs(data, "cost_usd", "reported_cost_usd")
 
 
 @dataclass
