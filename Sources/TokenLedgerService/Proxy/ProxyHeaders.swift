@@ -8,13 +8,16 @@ import NIOHTTP1
 ///   usage, so it asks for an uncompressed body) and the proxy's own `X-TokenLedger-*`; then the
 ///   provider key from the configuration, and `anthropic-version` when the client sent none.
 /// - Provider → client: only `Content-Type`, the request id, the rate-limit headers and the retry
-///   hints (`retry-after`, `retry-after-ms`, `x-should-retry`); then `X-TokenLedger-Call-Id` and
-///   `X-TokenLedger-Remaining-Tokens`.
+///   hints (`retry-after`, `retry-after-ms`, `x-should-retry`); then `X-TokenLedger-Call-Id`,
+///   `X-TokenLedger-Remaining-Tokens` and `X-TokenLedger-Remaining-Usd`.
 enum ProxyHeaders {
     /// The header with the call id the proxy reserved and settled under.
     static let callID = HTTPField.Name("X-TokenLedger-Call-Id")!
     /// The tokens the user may still spend after this call's reservation (absent when unlimited).
     static let remainingTokens = HTTPField.Name("X-TokenLedger-Remaining-Tokens")!
+    /// The dollars the user may still spend after this call's reservation, nine decimals (absent
+    /// without a currency limit).
+    static let remainingUSD = HTTPField.Name("X-TokenLedger-Remaining-Usd")!
     /// The user header, `X-TokenLedger-User`.
     static let user = HTTPField.Name(ProxyRequest.userHeader)!
     /// The Anthropic API version sent when the client sent none.

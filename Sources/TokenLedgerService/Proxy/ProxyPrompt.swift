@@ -14,10 +14,17 @@ enum ProxyPrompt {
     ///   - endpoint: Which request shape it is.
     ///   - counting: Chooses the counter for the model.
     ///   - model: The requested model.
+    ///   - forReservation: Count as a reservation does (``TokenEstimator/reservationCount(in:)``:
+    ///     a heuristic estimate plus the configured safety margin, so a reservation is not low);
+    ///     `false` (default) counts without it, as a billing estimate should.
     static func tokens(
-        in fields: [String: BodyValue], endpoint: ProxyEndpoint, counting: TokenCounting, model: String
+        in fields: [String: BodyValue], endpoint: ProxyEndpoint, counting: TokenCounting, model: String,
+        forReservation: Bool = false
     ) -> Int {
-        let estimator = counting.estimator(forModel: model)
+        let estimator: any TokenEstimator =
+            forReservation
+            ? ReservingEstimator(base: counting.estimator(forModel: model))
+            : counting.estimator(forModel: model)
         switch endpoint {
         case .embeddings:
             return embeddingTokens(fields["input"], estimator: estimator)
@@ -131,4 +138,19 @@ enum ProxyPrompt {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? ""
     }
+}
+
+/// An estimator that counts as reservations do: every count is the base estimator's
+/// ``TokenEstimator/reservationCount(in:)`` (the count itself for an exact counter, the estimate
+/// plus the safety margin for the heuristic), so the proxy's prompt counting code serves both
+/// reservations and billing estimates.
+struct ReservingEstimator: TokenEstimator {
+    /// The estimator whose reservation counts this one gives.
+    let base: any TokenEstimator
+
+    /// The base estimator's reservation count of `text`.
+    func countTokens(in text: String) -> Int { base.reservationCount(in: text) }
+
+    /// The same count: it already holds the margin.
+    func reservationCount(in text: String) -> Int { base.reservationCount(in: text) }
 }

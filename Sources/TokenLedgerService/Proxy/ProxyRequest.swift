@@ -15,8 +15,13 @@ struct ProxyRequest: Sendable {
     let user: String
     /// Whether the client asked for a stream (`"stream": true`).
     let stream: Bool
-    /// The prompt's tokens as counted here (exact BPE for OpenAI models with rank files).
+    /// The prompt's tokens as counted here (exact BPE for OpenAI models with rank files): the
+    /// unbiased count a settle without the provider's usage bills.
     let promptTokens: Int
+    /// The prompt's tokens as a reservation counts them: ``promptTokens`` when exact, else the
+    /// estimate plus the configured safety margin (`TOKENLEDGER_RESERVATION_MARGIN`), so a
+    /// reservation is rarely short.
+    let reservationPromptTokens: Int
     /// The most output the call may produce, as reserved (the request's maximum times its `n`, or
     /// the configured default).
     let maximumOutputTokens: Int
@@ -25,8 +30,8 @@ struct ProxyRequest: Sendable {
     /// The body sent upstream.
     let upstreamBody: [UInt8]
 
-    /// Prompt plus maximum output: what the reservation holds.
-    var reservedTokens: Int { Validation.saturatingSum(promptTokens, maximumOutputTokens) }
+    /// Prompt (with the reservation margin) plus maximum output: what the reservation holds.
+    var reservedTokens: Int { Validation.saturatingSum(reservationPromptTokens, maximumOutputTokens) }
 
     /// Whether the stream's usage chunk was asked for by the proxy, not the client, and is hidden
     /// from it.
@@ -64,6 +69,8 @@ struct ProxyRequest: Sendable {
         self.maximumOutputTokens = try Self.maximumOutput(
             fields, endpoint: endpoint, default: configuration.defaultMaximumOutputTokens)
         self.promptTokens = ProxyPrompt.tokens(in: fields, endpoint: endpoint, counting: counting, model: model)
+        self.reservationPromptTokens = ProxyPrompt.tokens(
+            in: fields, endpoint: endpoint, counting: counting, model: model, forReservation: true)
         var askedForUsage = false
         if endpoint == .chatCompletions, case .object(let options)? = fields["stream_options"] {
             askedForUsage = (try? Self.flag(options["include_usage"], field: "stream_options.include_usage")) ?? false

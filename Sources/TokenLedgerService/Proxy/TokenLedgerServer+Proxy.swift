@@ -16,6 +16,8 @@ struct ProxyCall: Sendable {
     let reserved: Bool
     /// The user's tokens left after this call's reservation; `nil` when unlimited or unknown.
     let remaining: Int?
+    /// The user's dollars left after this call's reservation; `nil` without a currency limit, or unknown.
+    let remainingUSD: Cost?
 }
 
 extension TokenLedgerServer {
@@ -90,7 +92,7 @@ extension TokenLedgerServer {
         }
         let call = ProxyCall(
             request: parsed, callID: callID, reserved: reservation != nil,
-            remaining: reservation?.decision.remaining)
+            remaining: reservation?.decision.remaining, remainingUSD: reservation?.decision.remainingUSD)
         let upstream: HTTPClientResponse
         do {
             upstream = try await forwarder.send(parsed, headers: request.headers, query: request.uri.query)
@@ -118,10 +120,11 @@ extension TokenLedgerServer {
 
     /// The priced estimate of a proxied call (zero when its model has no price).
     func proxyEstimateCost(_ request: ProxyRequest) async throws -> Cost {
-        guard request.promptTokens <= Validation.maximumTokenCount,
+        guard request.reservationPromptTokens <= Validation.maximumTokenCount,
             request.maximumOutputTokens <= Validation.maximumTokenCount
         else { return .zero }  // out-of-range counts are refused by reserve, with the field named
-        let estimate = UsageRecord(inputTokens: request.promptTokens, outputTokens: request.maximumOutputTokens)
+        let estimate = UsageRecord(
+            inputTokens: request.reservationPromptTokens, outputTokens: request.maximumOutputTokens)
         return try await repository.priceTable().cost(of: estimate, model: request.model)?.cost ?? .zero
     }
 

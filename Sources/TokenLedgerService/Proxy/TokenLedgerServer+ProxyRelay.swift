@@ -19,6 +19,7 @@ extension TokenLedgerServer {
         var headers = ProxyHeaders.downstream(from: upstream.headers)
         headers[ProxyHeaders.callID] = call.callID
         if let remaining = call.remaining { headers[ProxyHeaders.remainingTokens] = String(remaining) }
+        if let remaining = call.remainingUSD { headers[ProxyHeaders.remainingUSD] = remaining.description }
         let status = HTTPResponse.Status(code: Int(upstream.status.code))
         guard (200..<300).contains(status.code) else {
             return await relayError(upstream, status: status, headers: headers, call: call)

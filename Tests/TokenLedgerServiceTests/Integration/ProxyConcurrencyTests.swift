@@ -19,8 +19,9 @@ struct ProxyConcurrencyTests {
             let calls = 200
             let maximumOutput = 1500
             let messages: [[String: Any]] = [["role": "user", "content": "What is the capital of France?"]]
+            // What each call reserves: the prompt with the reservation margin, plus the maximum output.
             let reservation =
-                TokenCounting.heuristic.estimator(forModel: "fake-gate").countTokens(in: [
+                TokenCounting.heuristic.estimator(forModel: "fake-gate").reservationCount(in: [
                     ChatMessage(role: "user", content: "What is the capital of France?")
                 ]) + maximumOutput
             let admittable = 30
