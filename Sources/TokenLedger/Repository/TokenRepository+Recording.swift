@@ -124,7 +124,8 @@ extension TokenRepository {
             kind: kind, user: user,
             userKeys: try! keys.user(user),  // the user id was validated, so building its keys cannot fail
             cycleName: target.name, assumedPolicy: assumed, callID: callID, usage: usage, model: model,
-            defaultLimit: settings.defaultLimit, thresholds: thresholdsArgument,
+            defaultLimit: settings.defaultLimit, defaultLimitUSD: settings.defaultLimitUSD?.nanoUSD,
+            thresholds: thresholdsArgument,
             replicaWait: configuration.replicaWait != nil, cost: cost)
         return PreparedWrite(write: write, cycle: target.start, calls: [write.call(scripts)])
     }

@@ -37,6 +37,9 @@ struct RecordScript: LedgerScriptCall {
     var usage: UsageRecord
     var model: String
     var defaultLimit: Int?
+    /// The namespace's default currency limit in nano-USD (`nil`: none), for the currency soft
+    /// thresholds of users without a currency limit of their own.
+    var defaultLimitUSD: Int?
     /// The thresholds argument (`80,100`).
     var thresholds: String
     /// Whether the caller sends `WAIT` after the call: a duplicate then makes a write (the same
@@ -59,13 +62,15 @@ struct RecordScript: LedgerScriptCall {
 
     /// The policy, the usage (call id, the five counts with -1 = not reported, the model), the
     /// default limit, thresholds, user and cycle, the WAIT flag, and the event's cost and reported
-    /// cost in nano-USD (-1 = unpriced / not reported). The provider is validated and kept in spooled
+    /// cost in nano-USD (-1 = unpriced / not reported), and the default currency limit (-1 = none) for
+    /// the currency soft thresholds. The provider is validated and kept in spooled
     /// events but not aggregated, so it is not sent (each argument costs Redis time on every record).
     var arguments: [any RedisArgumentConvertible] {
         [
             assumedPolicy, callID, usage.inputTokens, usage.outputTokens, usage.cachedInputTokens ?? -1,
             usage.cacheWriteTokens ?? -1, usage.reasoningTokens ?? -1, model, defaultLimit ?? -1, thresholds, user,
             cycleName, replicaWait ? "1" : "0", cost.scriptArgument, usage.reportedCost?.nanoUSD ?? -1,
+            defaultLimitUSD ?? -1,
         ]
     }
 

@@ -151,8 +151,8 @@ end
 
 -- Currency soft thresholds: each percent (comma-separated) of the currency limit that the cycle's
 -- recorded spend has reached is marked once per cycle (`threshold:usd:P` = the spend then) and
--- appends one event (`limit_kind` usd; `used` and `limit` in nano-USD). Fired by reserve.lua (see
--- docs/cost.md: records and settles do not evaluate them).
+-- appends one event (`limit_kind` usd; `used` and `limit` in nano-USD). Fired by reserve.lua on the
+-- recorded spend, and by record.lua and settle.lua on the spend after the event they applied.
 local function usd_thresholds(cycle, events, user, cycle_name, percents, spent, limit_usd)
   if limit_usd == nil or spent <= 0 or percents == nil then return end
   for percent in string.gmatch(percents, '%d+') do
@@ -297,9 +297,10 @@ end
 -- happened), and the call also becomes a pending adjustment of the closed cycle's history (hash
 -- `late`, see late_adjustment), which the caller then applies to the {global} history.
 -- Returns whether it applied (false: a duplicate), the cycle's used tokens and its calls after
--- the call, whether it amends a closed cycle, and whether the user's cycle is in the cycle's
+-- the call, whether it amends a closed cycle, whether the user's cycle is in the cycle's
 -- derived index or a record asked for it lately (`index:done`, `index:claim`, see index_due; read by
--- the same HMGET, so the steady state costs nothing). Raises OVERFLOW, before any write, when the
+-- the same HMGET, so the steady state costs nothing), and (applied, priced or not, cost given) the
+-- cycle's recorded spend in nano-USD after the call (nil otherwise). Raises OVERFLOW, before any write, when the
 -- total tokens, the cost or the reported cost would pass 2^53 - 1 (nano-USD: about $9.0M per user
 -- and cycle).
 local function apply_usage(cycle, calls, call_id, model, input_n, output_n, cached, cache_write, reasoning,
@@ -381,7 +382,7 @@ local function apply_usage(cycle, calls, call_id, model, input_n, output_n, cach
       end
     end
   end
-  return true, used, count, late, indexed
+  return true, used, count, late, indexed, cost and cost_total or nil
 end
 
 -- Reads the profile's policy and limits in one call; checks the policy the caller assumed.

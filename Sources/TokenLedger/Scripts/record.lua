@@ -3,7 +3,9 @@
 -- ARGV: 1 assumed policy, 2 call id, 3-7 counts (see usage_counts), 8 model, 9 default limit,
 --       10 thresholds, 11 user id, 12 cycle name, 13 '1' when the caller sends WAIT after it ('0' otherwise),
 --       14 the event's cost in nano-USD (-1 = unpriced), 15 the provider-reported cost in nano-USD
---       (-1 = not reported) (see cost_args: the caller prices the event once, when it is first built)
+--       (-1 = not reported) (see cost_args: the caller prices the event once, when it is first built),
+--       16 the default currency limit in nano-USD (-1 = none; absent from callers that predate it: none),
+--       for the currency soft thresholds the event may reach
 -- Returns {'policy', stored} | {'retired', last retired cycle} (retention deleted the cycle: nothing
 -- written) | {status, cycle used tokens, cycle calls, recorded, index due}, status 'applied', 'duplicate'
 -- or 'late' (applied to a cycle rollover closed: the caller amends its history, see close.lua);
@@ -13,13 +15,15 @@
 -- `index:done` mark and no fresh claim): the caller then runs index.lua (the {global} slot) and
 -- index_mark.lua, so the namespace-wide index is written once per user and cycle, decided here
 -- rather than by any process's memory.
-local mismatch, limit, retired = profile_check(KEYS[1], ARGV[1], ARGV[9])
+local mismatch, limit, retired, limit_usd = profile_check(KEYS[1], ARGV[1], ARGV[9], ARGV[16])
 if mismatch then return {'policy', mismatch} end
 if retired and ARGV[12] <= retired then return {'retired', retired} end
 local input, output, cached, cache_write, reasoning = usage_counts(ARGV, 3)
 local cost, reported = cost_args(ARGV, 14)
-local applied, used, count, late, indexed = apply_usage(KEYS[2], KEYS[3], ARGV[2], ARGV[8], input, output, cached, cache_write,
+local applied, used, count, late, indexed, spent = apply_usage(KEYS[2], KEYS[3], ARGV[2], ARGV[8], input, output, cached, cache_write,
   reasoning, limit, ARGV[10], KEYS[4], ARGV[11], ARGV[12], KEYS[5], cost, reported)
+-- The currency soft thresholds on the spend this event brought the cycle to (usd_thresholds).
+if applied and spent then usd_thresholds(KEYS[2], KEYS[4], ARGV[11], ARGV[12], ARGV[10], spent, limit_usd) end
 -- Under WAIT (ARGV[13] = '1'), a duplicate rewrites its call id's entry with the same value: a write,
 -- so the caller's WAIT covers everything the primary took before, the original of this call too
 -- (a script that writes nothing leaves WAIT nothing to wait for on a fresh connection).

@@ -242,6 +242,45 @@ struct CurrencyQuotaTests {
         }
     }
 
+    @Test("currency soft thresholds fire from records and settles too, on the spend each event brought, once each")
+    func currencyThresholdsFromRecords() async throws {
+        try await withRepository(thresholds: [50, 80]) { repository async throws in
+            // 1,000 USD per million tokens: a token costs 1,000,000 nano-USD, so tokens read as spend.
+            let store = try PriceStore(pool: repository.pool, namespace: repository.keys.namespace)
+            let rate = try PriceRate(usdPerMillionTokens: "1000", field: "rate")
+            try await store.set(model: "house", price: ModelPrice(input: rate, output: rate))
+            try await repository.setCurrencyLimit(user: "r", usd: try Cost(parsing: "1"))
+            func usdEvents(_ user: String) async throws -> [[String: String]] {
+                try await repository.events(user: user).filter { $0["limit_kind"] == "usd" }
+            }
+            func record(_ user: String, _ callID: String, _ input: Int, _ output: Int) async throws {
+                _ = try await repository.record(
+                    user: user, callID: callID, usage: UsageRecord(inputTokens: input, outputTokens: output),
+                    model: "house", at: testInstant)
+            }
+            try await record("r", "a", 300, 100)  // $0.40: below 50 %
+            #expect(try await usdEvents("r").isEmpty)
+            try await record("r", "b", 100, 50)  // $0.55: 50 %
+            try await record("r", "b", 100, 50)  // a retry: no spend, no event
+            // A settle brings it to $0.85: 80 %.
+            _ = try await repository.reserve(user: "r", callID: "c", tokens: 10, at: testInstant)
+            _ = try await repository.settle(
+                user: "r", callID: "c", usage: UsageRecord(inputTokens: 200, outputTokens: 100), model: "house",
+                at: testInstant)
+            try await record("r", "d", 1, 0)  // $0.851: both already fired
+            let events = try await usdEvents("r")
+            #expect(events.map { $0["threshold"] } == ["50", "80"], "\(events)")
+            #expect(events.map { $0["used"] } == ["550000000", "850000000"])
+            #expect(events.allSatisfy { $0["limit"] == "1000000000" && $0["user"] == "r" })
+
+            // A user without a currency limit of their own: the default one applies.
+            try await repository.setDefaultCurrencyLimit(try Cost(parsing: "0.5"))
+            try await record("d", "x", 250, 0)  // $0.25 of $0.50: 50 %
+            #expect(try await usdEvents("d").map { $0["threshold"] } == ["50"])
+            #expect(try await usdEvents("d").first?["limit"] == "500000000")
+        }
+    }
+
     @Test(
         "a currency limit is refused, naming usd, when negative, too precise, not a number or beyond 2^53 - 1 nano-USD")
     func badCurrencyLimits() async throws {
