@@ -95,6 +95,27 @@ struct KeyCommandTests {
         }
     }
 
+    @Test("key create --default-user: shown once created and in the list; refused for a read key, exit 65 naming it")
+    func defaultUser() async throws {
+        try await withKeyServer { _, env async throws in
+            let created = try await CLI.run(
+                ["key", "create", "desk", "--role", "app", "--default-user", "front-desk", "--format", "json"],
+                environment: env)
+            #expect(created.status == 0, "\(created.stderr)")
+            #expect(try jsonObject(created.stdout)["default_user"] as? String == "front-desk", "\(created.stdout)")
+            _ = try await CLI.run(["key", "create", "plain", "--role", "app"], environment: env)
+            let keys = try #require(
+                try jsonObject(try await CLI.run(["key", "list", "--format", "json"], environment: env).stdout)["keys"]
+                    as? [[String: Any]])
+            #expect(keys.map { $0["default_user"] as? String } == ["front-desk", nil])
+            let csv = try await CLI.run(["key", "list", "--format", "csv"], environment: env)
+            #expect(csv.stdout.split(separator: "\n").first == "name,role,created_at,default_user", "\(csv.stdout)")
+            let refused = try await CLI.run(
+                ["key", "create", "r", "--role", "read", "--default-user", "x"], environment: env)
+            #expect(refused.status == 65 && refused.stderr.contains("default_user"), "\(refused.stderr)")
+        }
+    }
+
     @Test(
         "key revoke: exit 0 and {name,revoked}; the secret stops working at once; an unknown name is exit 65 naming it")
     func revoke() async throws {

@@ -2,20 +2,24 @@ import Foundation
 
 /// What `NS:{global}:apikeys` holds under a key id: one line of JSON with sorted keys,
 /// `{"created_at","name","role","sha256"}`, where `sha256` is the SHA-256 of the whole secret in
-/// lowercase hex. Never the secret.
+/// lowercase hex, and `default_user` when the key has one (proxy calls that name no user are booked
+/// to it). Never the secret.
 struct APIKeyRecord: Sendable, Hashable, Codable {
     var name: String
     var role: APIKeyRole
     var createdAt: String
     var sha256: String
+    /// The user of proxied calls that name none (absent from records written before it existed).
+    var defaultUser: String?
 
     enum CodingKeys: String, CodingKey {
         case name, role, sha256
         case createdAt = "created_at"
+        case defaultUser = "default_user"
     }
 
     /// The key as listed (no hash).
-    var key: APIKey { APIKey(name: name, role: role, createdAt: createdAt) }
+    var key: APIKey { APIKey(name: name, role: role, createdAt: createdAt, defaultUser: defaultUser) }
 
     /// The stored text.
     func encoded() -> String {
@@ -36,7 +40,8 @@ struct APIKeyRecord: Sendable, Hashable, Codable {
     init(decoding text: String, keyID: String, in hash: String) throws(LedgerError) {
         guard let record = try? JSONDecoder().decode(APIKeyRecord.self, from: Data(text.utf8)),
             record.sha256.utf8.count == 64, record.sha256.utf8.allSatisfy(APIKeySecret.isLowercaseHex),
-            (try? APIKeyStore.validateName(record.name)) != nil
+            (try? APIKeyStore.validateName(record.name)) != nil,
+            record.defaultUser.map({ (try? Validation.validateUserID($0)) != nil }) ?? true
         else {
             throw LedgerError(
                 code: .corruptData,
@@ -47,10 +52,11 @@ struct APIKeyRecord: Sendable, Hashable, Codable {
         self = record
     }
 
-    init(name: String, role: APIKeyRole, createdAt: String, sha256: String) {
+    init(name: String, role: APIKeyRole, createdAt: String, sha256: String, defaultUser: String? = nil) {
         self.name = name
         self.role = role
         self.createdAt = createdAt
         self.sha256 = sha256
+        self.defaultUser = defaultUser
     }
 }

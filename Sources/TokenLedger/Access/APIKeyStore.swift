@@ -82,23 +82,39 @@ public struct APIKeyStore: Sendable {
     /// - Parameters:
     ///   - name: A new name: 1–64 bytes of `A-Z a-z 0-9 _ . -`.
     ///   - role: What the key may do.
+    ///   - defaultUser: For an `app` key: the user the proxy routes book a call to when the request
+    ///     names none (`nil`, default: the service's configured default user applies).
     /// - Returns: The key and its secret.
     /// - Throws: ``ValidationError`` (field `name`): ``ValidationError/Code/invalidKeyName`` for a bad
-    ///   name, ``ValidationError/Code/keyExists`` when a key already has it (nothing changed);
+    ///   name, ``ValidationError/Code/keyExists`` when a key already has it (nothing changed); (field
+    ///   `default_user`) an invalid user id, or a default user on a key whose role is not `app`;
     ///   `RedisError` when Redis fails or refuses (`NOPERM` for a user that may not write keys).
-    public func create(name: String, role: APIKeyRole) async throws -> CreatedAPIKey {
-        try await create(name: name, role: role, at: Date())
+    public func create(name: String, role: APIKeyRole, defaultUser: String? = nil) async throws -> CreatedAPIKey {
+        try await create(name: name, role: role, defaultUser: defaultUser, at: Date())
     }
 
-    /// ``create(name:role:)`` at a given instant (its `created_at`).
-    func create(name: String, role: APIKeyRole, at instant: Date) async throws -> CreatedAPIKey {
+    /// ``create(name:role:defaultUser:)`` at a given instant (its `created_at`).
+    func create(name: String, role: APIKeyRole, defaultUser: String? = nil, at instant: Date) async throws
+        -> CreatedAPIKey
+    {
         try Self.validateName(name)
+        if let defaultUser {
+            try Validation.validateUserID(defaultUser, field: "default_user")
+            guard role == .app else {
+                throw ValidationError(
+                    code: .invalidUserID, field: "default_user",
+                    message:
+                        "default_user is for app keys (the proxy routes book calls to it); this key's role is \(role.rawValue)"
+                )
+            }
+        }
         let scripts = try ScriptRegistry.shared.get()
         let createdAt = ISO8601Instant.format(instant)
         // A taken key id (1 in 2^64 per key) gets a new secret; three in a row is not chance.
         for _ in 0..<3 {
             let secret = APIKeySecret.generate()
-            let record = APIKeyRecord(name: name, role: role, createdAt: createdAt, sha256: secret.sha256)
+            let record = APIKeyRecord(
+                name: name, role: role, createdAt: createdAt, sha256: secret.sha256, defaultUser: defaultUser)
             let call = APIKeyCreateScript(keySet: keys, keyID: secret.keyID, record: record)
             switch try call.decode(try await pool.evaluateMany([call.call(scripts)])[0]) {
             case .applied:

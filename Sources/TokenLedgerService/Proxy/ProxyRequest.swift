@@ -43,14 +43,16 @@ struct ProxyRequest: Sendable {
     ///   - body: The request body (JSON).
     ///   - endpoint: The route it came to.
     ///   - headerUser: The `X-TokenLedger-User` header, if sent.
+    ///   - keyDefaultUser: The default user of the request's API key, if it has one: it wins over the
+    ///     configured default user.
     ///   - configuration: The default user and default maximum output.
     ///   - counting: Counts the prompt's tokens per model.
     /// - Throws: `ServiceError` for a body that is not a JSON object, a missing or mistyped field
     ///   (naming it), no user when no default is configured; `ValidationError` for a bad user id,
     ///   model name or count.
     init(
-        body: [UInt8], endpoint: ProxyEndpoint, headerUser: String?, configuration: ProxyConfiguration,
-        counting: TokenCounting
+        body: [UInt8], endpoint: ProxyEndpoint, headerUser: String?, keyDefaultUser: String? = nil,
+        configuration: ProxyConfiguration, counting: TokenCounting
     ) throws {
         let fields = try Self.object(body)
         self.endpoint = endpoint
@@ -64,7 +66,7 @@ struct ProxyRequest: Sendable {
         try Validation.validateModel(model)
         self.model = model
         self.user = try Self.user(
-            fields, endpoint: endpoint, header: headerUser, defaultUser: configuration.defaultUser)
+            fields, endpoint: endpoint, header: headerUser, defaultUser: keyDefaultUser ?? configuration.defaultUser)
         self.stream = try Self.flag(fields["stream"], field: "stream")
         self.maximumOutputTokens = try Self.maximumOutput(
             fields, endpoint: endpoint, default: configuration.defaultMaximumOutputTokens)
@@ -109,7 +111,7 @@ struct ProxyRequest: Sendable {
     }
 
     /// The user: the header, else the body's (`user`, or Anthropic's `metadata.user_id`), else the
-    /// configured default; none of them is a 400 naming `user`.
+    /// API key's default user, else the configured default; none of them is a 400 naming `user`.
     static func user(
         _ fields: [String: BodyValue], endpoint: ProxyEndpoint, header: String?, defaultUser: String?
     ) throws -> String {
@@ -133,7 +135,7 @@ struct ProxyRequest: Sendable {
             throw ServiceError(
                 .missingField, field: "user",
                 "no user to book the call to: send the \(userHeader) header or \(field) in the body "
-                    + "(or configure TOKENLEDGER_PROXY_DEFAULT_USER)")
+                    + "(or create the key with --default-user, or configure TOKENLEDGER_PROXY_DEFAULT_USER)")
         case let other?:
             throw ServiceError(.wrongType, field: field, "\(field) must be a string, not \(other.typeName)")
         }

@@ -30,7 +30,9 @@ extension TokenLedgerServer {
         return ProxyEndpoint.allCases.map { endpoint in
             (
                 Route(method: .post, path: endpoint.routePath, access: .app, spoolable: failOpen),
-                { request, _ in try await self.proxy(request, endpoint: endpoint) }
+                { request, context in
+                    try await self.proxy(request, endpoint: endpoint, keyDefaultUser: context.apiKey?.defaultUser)
+                }
             )
         }
     }
@@ -51,15 +53,21 @@ extension TokenLedgerServer {
     }
 
     /// A proxied call: read and check the request, reserve, forward, stream the answer back, settle.
-    func proxy(_ request: Request, endpoint: ProxyEndpoint) async throws -> Response {
+    ///
+    /// - Parameters:
+    ///   - request: The client's request.
+    ///   - endpoint: The route it came to.
+    ///   - keyDefaultUser: The default user of the API key it was authenticated with (`key create
+    ///     --default-user`); it wins over the configured default user.
+    func proxy(_ request: Request, endpoint: ProxyEndpoint, keyDefaultUser: String? = nil) async throws -> Response {
         let forwarder = proxyForwarder
         let bytes = try await request.body.collect(upTo: configuration.bodyLimit)
         let parsed: ProxyRequest
         do {
             parsed = try ProxyRequest(
                 body: Array(bytes.readableBytesView), endpoint: endpoint,
-                headerUser: request.headers[ProxyHeaders.user], configuration: forwarder.configuration,
-                counting: forwarder.counting)
+                headerUser: request.headers[ProxyHeaders.user], keyDefaultUser: keyDefaultUser,
+                configuration: forwarder.configuration, counting: forwarder.counting)
         } catch {
             forwarder.metrics.call(endpoint, model: "", outcome: .badRequest)
             throw error

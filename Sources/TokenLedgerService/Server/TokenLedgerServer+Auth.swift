@@ -28,8 +28,11 @@ extension TokenLedgerServer {
     /// by `recordTimeout`, and when Redis cannot answer it in time, a key that Redis confirmed to
     /// this process within the last ``rememberedKeyLifetime`` is accepted. Every other route, and
     /// every route without a spool, answers 503 when Redis cannot confirm the key.
-    func authorize(_ request: Request, access: Access, spoolable: Bool = false) async throws {
-        guard let required = Self.role(for: access) else { return }
+    ///
+    /// - Returns: The key that was accepted (its name, role and default user); `nil` for an open route.
+    @discardableResult
+    func authorize(_ request: Request, access: Access, spoolable: Bool = false) async throws -> APIKey? {
+        guard let required = Self.role(for: access) else { return nil }
         guard let header = request.headers[.authorization] else {
             throw ServiceError(.unauthorized, "no API key: send Authorization: Bearer <key>")
         }
@@ -74,6 +77,7 @@ extension TokenLedgerServer {
                 "API key \(String(reflecting: key.name)) has role \(key.role.rawValue); this needs \(required.rawValue)"
             )
         }
+        return key
     }
 
     /// The key store's answer; with `bounded`, within `recordTimeout` (running out of time is a

@@ -119,7 +119,8 @@ public final class TokenLedgerServer: Sendable {
             let isProxy = Self.isProxyPath(route.path)
             router.on(RouterPath(route.path), method: route.method) { request, context in
                 // The Anthropic SDK sends its key as x-api-key (proxy routes only).
-                try await self.authorize(
+                var context = context
+                context.apiKey = try await self.authorize(
                     isProxy ? Self.bearerFromAPIKeyHeader(request) : request, access: route.access,
                     spoolable: route.spoolable)
                 return try await handler(request, context)

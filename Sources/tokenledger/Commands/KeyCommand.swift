@@ -21,19 +21,28 @@ struct KeyCommand: AsyncParsableCommand {
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "create", abstract: "Create an API key and print its secret (shown once).",
-            discussion: #"Prints {"name","role","secret"}. The secret is not stored and cannot be shown again."#)
+            discussion: #"""
+                Prints {"name","role","secret"} (and "default_user" when given). The secret is not stored and \
+                cannot be shown again. --default-user U (app keys): the proxy routes book a call that names \
+                no user to U (docs/proxy.md).
+                """#)
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var output: FormatOptions
         @Option(help: "What the key may do: app, read or admin.") var role: APIKeyRole
         @Argument(help: "A new key name: 1-64 bytes of A-Z a-z 0-9 _ . -") var name: String
+        @Option(help: "For an app key: the user of proxied calls that name none.") var defaultUser: String?
 
         func run() async throws {
             try await reportingFailures {
                 let formatter = try output.formatter()
-                let created = try await global.withKeyStore { try await $0.create(name: name, role: role) }
+                let created = try await global.withKeyStore {
+                    try await $0.create(name: name, role: role, defaultUser: defaultUser)
+                }
                 try formatter.print(
-                    KeyCreateOutput(name: created.key.name, role: created.key.role, secret: created.secret))
+                    KeyCreateOutput(
+                        name: created.key.name, role: created.key.role, secret: created.secret,
+                        defaultUser: created.key.defaultUser))
                 printError(
                     "store the secret of '\(created.key.name)' now: it is not stored and will not be shown again")
             }
@@ -97,15 +106,24 @@ extension GlobalOptions {
     }
 }
 
-/// `{"name","role","secret"}`: a key just created, with its one-time secret.
+/// `{"name","role","secret"}` (and `default_user` when set): a key just created, with its one-time secret.
 struct KeyCreateOutput: CommandResult {
     var name: String
     var role: APIKeyRole
     var secret: String
+    var defaultUser: String?
 
-    /// `name`, `role` and `secret`, one per line, values left-aligned (the secret is copied whole).
+    enum CodingKeys: String, CodingKey {
+        case name, role, secret
+        case defaultUser = "default_user"
+    }
+
+    /// `name`, `role`, `secret` (and `default_user`), one per line, values left-aligned (the secret is
+    /// copied whole).
     func renderTable() throws -> String {
-        leftAlignedColumns([["name", name], ["role", role.rawValue], ["secret", secret]])
+        var rows = [["name", name], ["role", role.rawValue], ["secret", secret]]
+        if let defaultUser { rows.append(["default_user", defaultUser]) }
+        return leftAlignedColumns(rows)
     }
 }
 
@@ -121,7 +139,11 @@ struct KeyListOutput: CommandResult {
 
     /// `name,role,created_at` and one row per key.
     func csvRows() -> [[String]] {
-        [["name", "role", "created_at"]] + keys.map { [$0.name, $0.role.rawValue, $0.createdAt] }
+        guard keys.contains(where: { $0.defaultUser != nil }) else {
+            return [["name", "role", "created_at"]] + keys.map { [$0.name, $0.role.rawValue, $0.createdAt] }
+        }
+        return [["name", "role", "created_at", "default_user"]]
+            + keys.map { [$0.name, $0.role.rawValue, $0.createdAt, $0.defaultUser ?? ""] }
     }
 }
 

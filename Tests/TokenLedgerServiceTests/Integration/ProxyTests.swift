@@ -107,6 +107,27 @@ struct ProxyTests {
         }
     }
 
+    @Test("a key created with a default user books calls that name none to it, over the configured default")
+    func keyDefaultUser() async throws {
+        try await withProxy(defaultUser: "process-default") { harness in
+            let created = try await harness.service.server.keyStore.create(
+                name: "desk-app", role: .app, defaultUser: "desk-user")
+            #expect(created.key.defaultUser == "desk-user")
+            let answer = try await Self.post(harness, body: Self.chat(), key: created.secret)
+            #expect(answer.status == 200, "\(answer.text)")
+            #expect(try await harness.usage("desk-user").counts.calls == 1)
+            // A user the request names still wins; a key without a default user gets the process's.
+            #expect(try await Self.post(harness, body: Self.chat(user: "named"), key: created.secret).status == 200)
+            #expect(try await harness.usage("named").counts.calls == 1)
+            #expect(try await Self.post(harness, body: Self.chat()).status == 200)
+            #expect(try await harness.usage("process-default").counts.calls == 1)
+            #expect(try await harness.usage("desk-user").counts.calls == 1)
+            await #expect(throws: ValidationError.self) {
+                _ = try await harness.service.server.keyStore.create(name: "r2", role: .read, defaultUser: "x")
+            }
+        }
+    }
+
     @Test("a read key is refused (403) and no key is 401, before the provider is called")
     func roles() async throws {
         try await withProxy { harness in
