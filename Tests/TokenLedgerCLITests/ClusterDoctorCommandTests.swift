@@ -5,6 +5,17 @@ import Testing
 
 @Suite("tokenledger doctor on a Redis Cluster")
 struct ClusterDoctorCommandTests {
+    @Test("a configured rank directory with no rank file fails doctor on a cluster too: exit 70 naming counting")
+    func countingFailure() async throws {
+        let cluster = try await RedisTestCluster.shared()
+        let broken = try await CLI.run(
+            ["doctor", "--redis", cluster.seedURL, "--namespace", "doctor-counting"],
+            environment: ["TOKENLEDGER_BPE_DIR": "/nonexistent/ranks"])
+        #expect(broken.status == 70, "stdout: \(broken.stdout)\nstderr: \(broken.stderr)")
+        #expect(broken.stdout.contains("fail  counting: no rank file loads"), "\(broken.stdout)")
+        #expect(broken.stderr.contains("counting failed"), "\(broken.stderr)")
+    }
+
     @Test("a healthy cluster: exit 0, every node with its role, the masters' slots summing to 16384")
     func healthy() async throws {
         let cluster = try await RedisTestCluster.shared()

@@ -43,7 +43,10 @@ struct DoctorCommand: AsyncParsableCommand {
                 }
                 return (try await Diagnostics.run(repository: repository), nil)
             }
-            result.checks.append(Diagnostics.counting(try await global.localSettings()))
+            let counting = Diagnostics.counting(try await global.localSettings())
+            result.checks.append(counting)
+            // On a cluster the top-level checks are the cluster's: its failures decide the exit code.
+            result.cluster?.checks.append(counting)
             try formatter.print(result)
             if let cluster = result.cluster {
                 // Name the node or the slots: on a cluster, "masters failed" alone says too little.
