@@ -25,6 +25,8 @@ public struct CycleCost: Sendable, Hashable, Codable {
 
     /// The cycle hash fields that hold money.
     static let storedFields = ["cost_nano", "unpriced_calls", "reported_cost_nano"]
+    /// ``storedFields`` as a set, for reading a hash.
+    static let storedFieldSet = Set(storedFields)
 
     /// The money of a cycle hash as `HGETALL` returns it (field, value, field, value, …).
     ///
@@ -35,17 +37,11 @@ public struct CycleCost: Sendable, Hashable, Codable {
     /// - Throws: ``LedgerError`` (``LedgerError/Code/corruptData``) naming the key and field of a
     ///   value that is not a non-negative integer.
     init(cycleHash: [RedisReply], key: String, lenient: Bool = false) throws(LedgerError) {
-        self.init()
-        for index in stride(from: 0, to: cycleHash.count - 1, by: 2) {
-            guard let field = cycleHash[index].string, Self.storedFields.contains(field) else { continue }
-            let value: Int
-            do {
-                value = try TokenCounts.storedCounter(cycleHash[index + 1], key: key, field: field)
-            } catch  where lenient {
-                continue
-            }
-            set(storedField: field, to: value)
+        var money = CycleCost()
+        try TokenCounts.readStoredCounters(cycleHash, fields: Self.storedFieldSet, key: key, lenient: lenient) {
+            money.set(storedField: $0, to: $1)
         }
+        self = money
     }
 
     /// Sets the value a stored field names; returns false for any other field.

@@ -20,17 +20,11 @@ extension TokenCounts {
     ///     for `reset`, which repairs such a cycle).
     /// - Throws: ``LedgerError`` with code ``LedgerError/Code/corruptData`` naming the key and field.
     init(cycleHash: [RedisReply], key: String, lenient: Bool = false) throws(LedgerError) {
-        self = .zero
-        for index in stride(from: 0, to: cycleHash.count - 1, by: 2) {
-            guard let field = cycleHash[index].string, Self.storedFields.contains(field) else { continue }
-            let value: Int
-            do {
-                value = try Self.storedCounter(cycleHash[index + 1], key: key, field: field)
-            } catch  where lenient {
-                continue
-            }
-            set(storedField: field, to: value)
+        var counts = TokenCounts.zero
+        try Self.readStoredCounters(cycleHash, fields: Self.storedFields, key: key, lenient: lenient) {
+            counts.set(storedField: $0, to: $1)
         }
+        self = counts
         guard !inputTokens.addingReportingOverflow(outputTokens).overflow else {
             throw LedgerError(
                 code: .corruptData,
@@ -52,6 +46,28 @@ extension TokenCounts {
         default: return false
         }
         return true
+    }
+
+    /// Calls `body` with each of `fields` that a cycle hash (as `HGETALL` returns it: field, value,
+    /// …) holds, and its value checked by ``storedCounter(_:key:field:)``: the one loop the token
+    /// counters and the money (``CycleCost``) are read with.
+    ///
+    /// - Parameters:
+    ///   - lenient: Skip values that are not non-negative integers instead of refusing them (`reset`).
+    /// - Throws: ``LedgerError`` (``LedgerError/Code/corruptData``) naming the key and field.
+    static func readStoredCounters(
+        _ cycleHash: [RedisReply], fields: Set<String>, key: String, lenient: Bool, _ body: (String, Int) -> Void
+    ) throws(LedgerError) {
+        for index in stride(from: 0, to: cycleHash.count - 1, by: 2) {
+            guard let field = cycleHash[index].string, fields.contains(field) else { continue }
+            let value: Int
+            do {
+                value = try storedCounter(cycleHash[index + 1], key: key, field: field)
+            } catch  where lenient {
+                continue
+            }
+            body(field, value)
+        }
     }
 
     /// A counter as stored: a non-negative integer, else a ``LedgerError`` naming the key and field.
