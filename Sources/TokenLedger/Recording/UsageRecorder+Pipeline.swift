@@ -68,11 +68,13 @@ extension UsageRecorder {
         return (try? repository.keys.user(event.user)).map { HashSlot.slot(for: $0.profile) }
     }
 
-    /// The checks a record gets before anything is sent: its fields and its instant.
+    /// The checks a record gets before anything is sent: its fields, its instant, and the cost it
+    /// carries (a spooled line's `cost_usd` is checked as a freshly priced one is).
     static func validate(_ event: SpooledEvent) throws {
         try TokenRepository.validateRecord(
             user: event.user, callID: event.callID, usage: event.usage, model: event.model, provider: event.provider)
         try Validation.validateEventInstant(event.at)
+        if case .priced(let cost)? = event.cost { try EventCost.check(cost, field: "cost_usd") }
     }
 
     /// Records one event and waits for the outcome (counted in metrics): the pool or the shared

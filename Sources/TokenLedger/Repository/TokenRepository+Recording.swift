@@ -71,6 +71,9 @@ extension TokenRepository {
     ) async throws -> RecordResult {
         try Self.validateRecord(user: user, callID: callID, usage: usage, model: model, provider: provider)
         try Validation.validateEventInstant(instant)
+        // A spooled event's cost is checked as a freshly priced one is: -0.000000001 would read as
+        // the script's "unpriced" (-1 nano), a larger one past 2^53 - 1 as nothing Redis can add.
+        if case .priced(let given)? = cost { try EventCost.check(given, field: "cost_usd") }
         let settings = try await settings()
         let cost = try await resolvedCost(cost, of: usage, model: model)
         try await ensureWritableSchema()  // no round trip once settings() found it writable

@@ -450,6 +450,11 @@ struct InputBoundsTests {
                 + Array(#"","op":"record","provider":"","user":""#.utf8) + [0xFF, 0xFE]
                 + Array(#"","usage":{"input_tokens":1,"output_tokens":1,"source":"reported"}}"#.utf8) + [0x0A]
             bytes += Array((line("good2", at: "1790000000001") + "\n").utf8)
+            // A line whose cost is negative (written by hand or damaged): refused, never applied (-1
+            // nano-USD would otherwise reach the script as its "unpriced" marker).
+            bytes += Array(
+                (line("neg-cost", at: "1790000000002").replacingOccurrences(
+                    of: #""call_id""#, with: #""cost_usd":"-0.000000001","call_id""#) + "\n").utf8)
             let segment = directory + "/segment-1-1-test.jsonl"
             #expect(FileManager.default.createFile(atPath: segment, contents: Data(bytes)))
             let spool = try EventSpool(directory: directory)
@@ -457,23 +462,25 @@ struct InputBoundsTests {
                 repository: repository, spool: spool, options: .init(replaysInBackground: false))
             let result = try await recorder.flush()
             await recorder.shutdown()
-            #expect(result.applied == 2 && result.rejected == 3, "\(result)")
+            #expect(result.applied == 2 && result.rejected == 4, "\(result)")
             #expect(result.otherNamespace == 1 && result.remaining == 1, "\(result)")
             // The other namespace's event is still spooled, alone.
             let left = String(decoding: try Data(contentsOf: URL(fileURLWithPath: segment)), as: UTF8.self)
             #expect(left == line("other", at: "1790000000000", namespace: "elsewhere") + "\n")
             // The rejected ones are in the rejected file; nothing was booked outside 2000…9999.
-            #expect(spool.status().rejected == 3)
+            #expect(spool.status().rejected == 4)
             let reasonFiles = try FileManager.default.contentsOfDirectory(atPath: directory).filter {
                 $0.hasSuffix(".reasons")
             }
             let reasons = try String(contentsOfFile: directory + "/" + #require(reasonFiles.first), encoding: .utf8)
                 .split(separator: "\n").map(String.init)
-            #expect(reasons.count == 3, "\(reasons)")
+            #expect(reasons.count == 4, "\(reasons)")
+            #expect(
+                reasons.contains { $0.contains("neg-cost") && $0.contains("cost_usd is -0.000000001") }, "\(reasons)")
             #expect(
                 reasons.first?.contains(#""call_id":"far""#) == true
                     && reasons.first?.contains("an event's instant must be") == true)
-            #expect(reasons.last?.contains("not valid UTF-8") == true, "\(reasons)")
+            #expect(reasons.contains { $0.contains("not valid UTF-8") }, "\(reasons)")
             let cycles =
                 try await repository.pool.send(RedisCommand("KEYS", ns + ":{sp}:cycle:*")).array?.compactMap(\.string)
                 ?? []
