@@ -41,7 +41,7 @@ struct ScopeCommandTests {
             #expect(plain["limit"] as? Int == 7)
 
             let record = try await CLI.run(
-                ["record", "bob", "--call-id", "c1", "--input-tokens", "60", "--output-tokens", "10"], environment: env)
+                ["record", "bob", "--call-id", "c1", "--input", "60", "--output", "10"], environment: env)
             #expect(record.status == 0, "\(record.stderr)")
             let usage = try jsonObject(
                 try await CLI.run(["usage", "team:research", "--format", "json"], environment: env).stdout)
