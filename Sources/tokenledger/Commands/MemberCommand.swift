@@ -83,3 +83,7 @@ extension Membership: CommandResult {
     /// `user,team,org` and the row.
     func csvRows() throws -> [[String]] { [["user", "team", "org"], [user, team ?? "", org ?? ""]] }
 }
+
+extension MemberCommand.Set: GlobalOptionsCommand {}
+extension MemberCommand.Show: GlobalOptionsCommand {}
+extension MemberCommand.Clear: GlobalOptionsCommand {}

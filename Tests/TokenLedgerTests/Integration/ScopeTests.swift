@@ -26,24 +26,6 @@ struct ScopeTests {
         }
     }
 
-    @Test("scope names: team:/org:/user: prefixes; a group's keys never share a user's hash tag")
-    func scopeNames() throws {
-        #expect(try LedgerScope(naming: "team:research") == .team("research"))
-        #expect(try LedgerScope(naming: "org:acme") == .org("acme"))
-        #expect(try LedgerScope(naming: "alice") == .user("alice"))
-        #expect(try LedgerScope(naming: "user:team:x") == .user("team:x"))
-        #expect(LedgerScope.user("team:x").argument == "user:team:x")
-        let keys = try LedgerKeys(namespace: "tl")
-        let team = try keys.scope(.team("x"))
-        let user = try keys.user("team:x")
-        #expect(team.profile == "tl:{team:x}:profile")
-        #expect(user.profile == "tl:{team%3Ax}:profile")
-        #expect(HashSlot.slot(for: team.profile) == HashSlot.slot(for: team.leases))
-        #expect(keys.scope(fromKey: team.cycle(named: "2026-03-01")) == .team("x"))
-        #expect(keys.scope(fromKey: user.cycle(named: "2026-03-01")) == .user("team:x"))
-        #expect(throws: ValidationError.self) { try LedgerScope(naming: "team:") }
-    }
-
     @Test("a record is booked to the user's team and org once each; a retry books nothing twice")
     func booking() async throws {
         try await withRepository { repository async throws in
