@@ -134,6 +134,42 @@ struct ScopeTests {
         }
     }
 
+    @Test("the pipelined recorder books groups too: awaited and fire-and-forget records, each counted once per scope")
+    func pipelinedRecorderBooksGroups() async throws {
+        try await withRepository { repository async throws in
+            for index in 0..<8 { _ = try await repository.setMembership(user: "p\(index)", team: "pt", org: "po") }
+            let recorder = UsageRecorder(repository: repository, options: .init(pipeline: .init(connections: 2)))
+            async let recorderRunning: Void = recorder.run()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for lane in 0..<32 {
+                    group.addTask {
+                        for index in stride(from: lane, to: 640, by: 32) {
+                            let usage = UsageRecord(inputTokens: 3, outputTokens: 2)
+                            if index % 2 == 0 {
+                                let outcome = await recorder.record(
+                                    user: "p\(index % 8)", callID: "c\(index)", usage: usage, at: testInstant)
+                                guard case .applied = outcome else {
+                                    throw LedgerError(code: .unexpectedReply, message: "\(index): \(outcome)")
+                                }
+                            } else {
+                                await recorder.recordInBackground(
+                                    user: "p\(index % 8)", callID: "c\(index)", usage: usage, at: testInstant)
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            // Shutdown sends what is queued and runs the follow-ups (the groups' bookings) first.
+            await recorder.shutdown()
+            try await recorderRunning
+            for scope in [LedgerScope.team("pt"), .org("po")] {
+                let usage = try await repository.usage(scope: scope, at: testInstant)
+                #expect(usage.totalTokens == 3200 && usage.calls == 640, "\(scope)")
+            }
+        }
+    }
+
     @Test("2,000 concurrent reservations by 50 users of one team: the team never passes its limit; totals exact")
     func concurrentTeam() async throws {
         try await withRepository { repository async throws in
