@@ -196,6 +196,30 @@ struct TokenLedgerBenchmark {
         }
         figure("reserve_settle_per_s", Double(pairs) / seconds(clock.now - pairStart), "pairs/s", decimals: 0)
 
+        // 4b. The same pairs by users in a team (10 teams) and an org: each admission and settle acts
+        // on three scopes (docs/quota.md, "Scopes").
+        for index in 0..<users {
+            _ = try await repository.setMembership(user: "s\(index)", team: "bench-t\(index % 10)", org: "bench-o")
+        }
+        let scopedNext = Locked(0)
+        let scopedStart = clock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<callers {
+                group.addTask {
+                    while true {
+                        guard let index = scopedNext.next(below: pairs) else { return }
+                        let event = benchEvent(index, users: users, prefix: prefix + "s")
+                        let user = "s" + event.user.dropFirst()
+                        _ = try await repository.reserve(user: user, callID: event.callID, tokens: 2000)
+                        _ = try await repository.settle(user: user, callID: event.callID, usage: event.usage)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        figure(
+            "reserve_settle_scoped_per_s", Double(pairs) / seconds(clock.now - scopedStart), "pairs/s", decimals: 0)
+
         // 5. redis-benchmark with the same record script, in this run.
         let sha =
             try repository.scriptDigests["record"].map { $0 }

@@ -32,6 +32,9 @@ private let samples: [Sample] = [
     Sample(path: ["quota", "release"], arguments: ["alice", "--call-id", "r2"]),
     Sample(path: ["cycle", "set"], arguments: ["alice", "--period", "weekly"]),
     Sample(path: ["cycle", "show"], arguments: ["alice"]),
+    Sample(path: ["member", "set"], arguments: ["alice", "--team", "t"]),
+    Sample(path: ["member", "show"], arguments: ["alice"]),
+    Sample(path: ["member", "clear"], arguments: ["alice"]),
     Sample(path: ["reset"], arguments: ["alice", "--yes"]),
     Sample(
         path: ["extract"], arguments: [],

@@ -121,7 +121,8 @@ struct OperationsCommandTests {
 
             let alice = try jsonObject(
                 try await CLI.run(
-                    ["usage", "org:alice", "--cycle", "2025-11-01", "--format", "json"], environment: env
+                    // A user whose id starts with org: is named user:org:… (org:alice would be the org).
+                    ["usage", "user:org:alice", "--cycle", "2025-11-01", "--format", "json"], environment: env
                 ).stdout)
             #expect(
                 alice["total_tokens"] as? Int == 550 && alice["input_tokens"] as? Int == 330 && alice["limit"] is NSNull
@@ -345,7 +346,7 @@ struct OperationsCommandTests {
             #expect(before.status == 0, "\(before.stderr)")
             for line in [
                 "warn  schema: schema version none (this build writes 1); pending migrations: 1 schema-version, 2 import-legacy",
-                "ok    scripts: 24 Lua scripts load", "ok    persistence: AOF on (appendfsync everysec)",
+                "ok    scripts: 26 Lua scripts load", "ok    persistence: AOF on (appendfsync everysec)",
                 "ok    memory: used", "warn  rollover: has never run",
             ] {
                 #expect(before.stdout.contains(line), "doctor lacks '\(line)':\n\(before.stdout)")

@@ -4,8 +4,14 @@ extension QuotaDecision {
     /// "the token limit does not admit 500 more tokens: 900 used and 0 reserved of 1000", for the
     /// currency limit "the currency limit (usd) does not admit 0.030000000 USD more: 0.990000000 spent
     /// and 0.000000000 reserved of 1.000000000 USD".
+    /// A denial by a team or an org names it first: "team:research: the token limit does not admit …".
     public var denialReason: String? {
         guard !allowed else { return nil }
+        guard let deniedScope, !deniedScope.hasPrefix("user:") else { return limitReason }
+        return deniedScope + ": " + limitReason
+    }
+
+    private var limitReason: String {
         switch deniedBy {
         case .usd:
             return "the currency limit (usd) does not admit \(requestedCost) USD more: \(usedCost) spent and "

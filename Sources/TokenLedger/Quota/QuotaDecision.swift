@@ -4,7 +4,9 @@
 /// `limit` and `remaining` are `null` when the user is unlimited. The currency side beside it:
 /// `used_usd` (the cycle's recorded spend), `reserved_usd`, `requested_usd`, `limit_usd` and
 /// `remaining_usd` (nine-decimal strings of USD; the last two `null` without a currency limit), and
-/// `denied_by` (`"tokens"`, `"usd"`, or `null` when allowed).
+/// `denied_by` (`"tokens"`, `"usd"`, or `null` when allowed), and `denied_scope` (the scope that refused:
+/// `user:ID`, `team:ID` or `org:ID`; `null` when allowed). A denial by a team or an org carries that
+/// scope's counts and limits.
 public struct QuotaDecision: Sendable, Hashable, Codable {
     /// Whether `used + reserved + requested ≤ limit` and `usedCost + reservedCost + requestedCost ≤
     /// limitUSD` (each always true without that limit).
@@ -31,6 +33,9 @@ public struct QuotaDecision: Sendable, Hashable, Codable {
     public var requestedCost: Cost = .zero
     /// The limit that refused the request (`nil` when allowed). The token limit is checked first.
     public var deniedBy: QuotaLimitKind?
+    /// The scope that refused (`user:ID`, `team:ID`, `org:ID`; `nil` when allowed): the counts and
+    /// limits above are that scope's.
+    public var deniedScope: String?
 
     /// What is left under the currency limit: `limitUSD − usedCost − reservedCost`, never negative;
     /// `nil` without a currency limit.
@@ -61,6 +66,7 @@ public struct QuotaDecision: Sendable, Hashable, Codable {
         case allowed, user, cycle, used, reserved, limit, remaining, requested
         case usedCost = "used_usd", reservedCost = "reserved_usd", limitUSD = "limit_usd"
         case remainingUSD = "remaining_usd", requestedCost = "requested_usd", deniedBy = "denied_by"
+        case deniedScope = "denied_scope"
     }
 
     /// Decodes a decision (`remaining` and `remaining_usd` are derived and ignored; absent currency
@@ -79,6 +85,7 @@ public struct QuotaDecision: Sendable, Hashable, Codable {
         limitUSD = try c.decodeIfPresent(Cost.self, forKey: .limitUSD)
         requestedCost = try c.decodeIfPresent(Cost.self, forKey: .requestedCost) ?? .zero
         deniedBy = try c.decodeIfPresent(QuotaLimitKind.self, forKey: .deniedBy)
+        deniedScope = try c.decodeIfPresent(String.self, forKey: .deniedScope)
     }
 
     /// Encodes every field; `limit` and `remaining` are `null` when unlimited, `limit_usd` and
@@ -99,5 +106,6 @@ public struct QuotaDecision: Sendable, Hashable, Codable {
         try c.encode(remainingUSD, forKey: .remainingUSD)
         try c.encode(requestedCost, forKey: .requestedCost)
         try c.encode(deniedBy, forKey: .deniedBy)
+        try c.encode(deniedScope, forKey: .deniedScope)
     }
 }

@@ -225,10 +225,11 @@ extension UsageRecorder {
         } else {
             replies = try await pipeline.send(commands, slot: slot, deadline: queueDeadline())
         }
-        if Self.isNoScript(replies[0]) { return try await apply(event) }  // it never ran
+        if Self.isNoScript(replies[PreparedWrite.writeIndex]) { return try await apply(event) }  // it never ran
         switch try prepared.decode(replies) {
         case .done(let written):
             let result = await repository.finishWrite(written)
+            try await repository.bookGroups(written, event: event)
             try repository.checkReplicated(result, acknowledged: acknowledged)
             return result
         case .retry(let stored):
@@ -252,7 +253,7 @@ extension UsageRecorder {
                 later { _ = await self.submit(event) }
                 return
             }
-            if Self.isNoScript(replies[0]) {
+            if Self.isNoScript(replies[PreparedWrite.writeIndex]) {
                 // It never ran. The first NOSCRIPT after a flush reloads the script once (through
                 // the pool) while the others wait, then they go back to the pipeline.
                 let seen = ContinuousClock.now
@@ -264,6 +265,15 @@ extension UsageRecorder {
                 case .done(let written):
                     if written.indexDue || written.result.amendsHistory {
                         later { _ = await self.repository.finishWrite(written) }
+                    }
+                    if written.groups != ScopeGroups() {
+                        // Its team and org are booked through the pool; a failure sends the whole event
+                        // through the pool path (the user's part is then a duplicate), which spools it.
+                        later {
+                            do { try await self.repository.bookGroups(written, event: event) } catch {
+                                _ = await self.submit(event)
+                            }
+                        }
                     }
                     do {
                         try repository.checkReplicated(written.result, acknowledged: acknowledged)

@@ -13,8 +13,12 @@ struct PreparedWrite: Sendable {
     let write: RecordScript
     /// The cycle the write goes to.
     let cycle: CalendarDate
-    /// The calls to send: the write alone.
+    /// The read of the user's groups (`scopes.lua`, same slot), sent just before the write.
+    let groupsRead: ScopesScript
+    /// The calls to send: the groups' read, then the write (both in the user's slot: one round trip).
     let calls: [RedisScriptCall]
+    /// The index of the write's reply in the replies of ``calls``.
+    static let writeIndex = 1
 
     /// A decoded write: its result, and whether the user's cycle still has to be indexed.
     struct Written: Sendable {
@@ -22,6 +26,11 @@ struct PreparedWrite: Sendable {
         var result: RecordResult
         /// True while the cycle hash has no `index:done` mark (see `index_mark.lua`).
         var indexDue: Bool
+        /// The groups (team, org) the write is booked to as well; `nil` when their read failed (the
+        /// booking reads them again).
+        var groups: ScopeGroups? = ScopeGroups()
+        /// Whether ``groups`` came from the call's lease (its entry is dropped once they are booked).
+        var groupsFromLease = false
     }
 
     /// Reads the reply of ``calls``: the result, or the stored policy to retry with.
@@ -31,7 +40,8 @@ struct PreparedWrite: Sendable {
     ///   ``ValidationError``, `RedisError`.
     func decode(_ replies: [RedisReply]) throws -> TokenRepository.Attempt<Written> {
         let user = write.user
-        switch try write.decode(replies[0]) {
+        let groups = try? groupsRead.decode(replies[0])
+        switch try write.decode(replies[Self.writeIndex]) {
         case .policy(let stored):
             return .retry(stored)
         case .retired:
@@ -52,7 +62,10 @@ struct PreparedWrite: Sendable {
             result.cost = write.cost
             result.amendsHistory = status == .late
             if status == .duplicate { result.recordedTotalTokens = recorded }
-            return .done(Written(result: result, indexDue: indexDue))
+            return .done(
+                Written(
+                    result: result, indexDue: indexDue, groups: groups?.groups,
+                    groupsFromLease: groups?.fromLease ?? false))
         }
     }
 }

@@ -6,25 +6,37 @@ import Synchronization
 extension TokenRepository {
     /// Sets a user's own limit, which persists across cycles.
     public func setLimit(user: String, tokens: Int) async throws {
-        try Validation.validateUserID(user)
+        try await setLimit(scope: .user(user), tokens: tokens)
+    }
+
+    /// Sets a scope's own token limit (a user's, a team's or an org's), which persists across cycles.
+    public func setLimit(scope: LedgerScope, tokens: Int) async throws {
+        let scopeKeys = try keys.scope(scope)
         try Validation.validateLimit(tokens)
         try await ensureWritableSchema()
-        _ = try await run(ProfileScript(userKeys: try keys.user(user), field: "limit", value: String(tokens)))
+        _ = try await run(ProfileScript(userKeys: scopeKeys, field: "limit", value: String(tokens)))
     }
 
     /// Removes a user's own limit (the default limit applies again).
-    public func clearLimit(user: String) async throws {
-        try Validation.validateUserID(user)
+    public func clearLimit(user: String) async throws { try await clearLimit(scope: .user(user)) }
+
+    /// Removes a scope's own token limit (the default limit applies again).
+    public func clearLimit(scope: LedgerScope) async throws {
+        let scopeKeys = try keys.scope(scope)
         try await ensureWritableSchema()
-        _ = try await run(ProfileScript(userKeys: try keys.user(user), field: "limit", value: ""))
+        _ = try await run(ProfileScript(userKeys: scopeKeys, field: "limit", value: ""))
     }
 
     /// A user's own limit and the default limit (`nil`: none).
     public func limit(user: String) async throws -> (own: Int?, default: Int?) {
-        try Validation.validateUserID(user)
-        let profile = try keys.user(user).profile
+        try await limit(scope: .user(user))
+    }
+
+    /// A scope's own token limit and the default limit (`nil`: none).
+    public func limit(scope: LedgerScope) async throws -> (own: Int?, default: Int?) {
+        let profile = try keys.scope(scope).profile
         let stored = try await pool.send(HGET(profile, field: "limit"))
-        let settings = try await settings(fresh: true)
+        let settings = Self.settings(try await settings(fresh: true), for: scope)
         // A stored limit that is not a number is reported, never read as "no limit of its own".
         if let text = stored, !text.isEmpty {
             guard let limit = Int(text), limit >= 0 else {
@@ -54,8 +66,16 @@ extension TokenRepository {
     ///   - policy: The user's own policy; `nil` clears it, so the default policy applies.
     ///   - instant: When the change happens (picks the running cycles). Default now.
     public func setCyclePolicy(user: String, policy: BillingCyclePolicy?, at instant: Date = Date()) async throws {
-        try Validation.validateUserID(user)
-        let userKeys = try keys.user(user)
+        try await setCyclePolicy(scope: .user(user), policy: policy, at: instant)
+    }
+
+    /// ``setCyclePolicy(user:policy:at:)`` for any scope: a team's or an org's cycles follow its own
+    /// policy (default: the namespace default), with the same carry on a change.
+    public func setCyclePolicy(scope: LedgerScope, policy: BillingCyclePolicy?, at instant: Date = Date())
+        async throws
+    {
+        let userKeys = try keys.scope(scope)
+        let user = scope.argument
         let profile = userKeys.profile
         let settings = try await settings(fresh: true)
         let before = try await pool.send(HGET(profile, field: "policy")) ?? ""
@@ -70,15 +90,19 @@ extension TokenRepository {
         let encoded = try StoredPolicy(policy: policy, carries: carries).encoded()
         try await ensureWritableSchema()
         _ = try await run(ProfileScript(userKeys: userKeys, field: "policy", value: encoded))
-        policyHints.withLock { $0[user] = encoded }
+        policyHints.withLock { $0[scope.cacheKey] = encoded }
     }
 
     /// A user's cycle policy and whether it is their own (else it is the default).
     public func cyclePolicy(user: String) async throws -> (policy: BillingCyclePolicy, isOverride: Bool) {
-        try Validation.validateUserID(user)
-        let stored = try await pool.send(HGET(try keys.user(user).profile, field: "policy")) ?? ""
+        try await cyclePolicy(scope: .user(user))
+    }
+
+    /// A scope's cycle policy and whether it is its own (else it is the default).
+    public func cyclePolicy(scope: LedgerScope) async throws -> (policy: BillingCyclePolicy, isOverride: Bool) {
+        let stored = try await pool.send(HGET(try keys.scope(scope).profile, field: "policy")) ?? ""
         let settings = try await settings(fresh: true)
-        guard let policy = try StoredPolicy.decode(stored, user: user).policy else {
+        guard let policy = try StoredPolicy.decode(stored, user: scope.argument).policy else {
             return (settings.defaultPolicy, false)
         }
         return (policy, true)

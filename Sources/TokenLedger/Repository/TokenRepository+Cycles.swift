@@ -8,8 +8,15 @@ extension TokenRepository {
     func resolveCycle(user: String, explicit: CalendarDate?, at instant: Date, settings: Settings) throws -> (
         BillingCycle, String
     ) {
-        let hint = policyHints.withLock { $0[user] } ?? ""
-        let policy = try Self.policy(stored: hint, user: user, settings: settings)
+        try resolveCycle(scope: .user(user), explicit: explicit, at: instant, settings: settings)
+    }
+
+    /// ``resolveCycle(user:explicit:at:settings:)`` for any scope (a group's policy is its own).
+    func resolveCycle(scope: LedgerScope, explicit: CalendarDate?, at instant: Date, settings: Settings) throws -> (
+        BillingCycle, String
+    ) {
+        let hint = policyHints.withLock { $0[scope.cacheKey] } ?? ""
+        let policy = try Self.policy(stored: hint, user: scope.argument, settings: settings)
         if let explicit {
             let target = policy.cycle(startingOn: explicit)
             try Self.checkDateRange(target)
@@ -27,10 +34,13 @@ extension TokenRepository {
     }
 
     /// Remembers the stored policy a script reported, so the next write computes the right cycle.
-    func notePolicy(user: String, stored: String) {
+    func notePolicy(user: String, stored: String) { notePolicy(scope: .user(user), stored: stored) }
+
+    /// ``notePolicy(user:stored:)`` for any scope.
+    func notePolicy(scope: LedgerScope, stored: String) {
         policyHints.withLock { hints in
             if hints.count > 100_000 { hints.removeAll(keepingCapacity: true) }
-            hints[user] = stored
+            hints[scope.cacheKey] = stored
         }
     }
 
@@ -47,8 +57,16 @@ extension TokenRepository {
         user: String, explicit: CalendarDate?, at instant: Date, settings: Settings,
         _ body: (BillingCycle, String) async throws -> Attempt<T>
     ) async throws -> T {
-        try await retryingStalePolicy(user: user) {
-            let (target, assumed) = try resolveCycle(user: user, explicit: explicit, at: instant, settings: settings)
+        try await withCycle(scope: .user(user), explicit: explicit, at: instant, settings: settings, body)
+    }
+
+    /// ``withCycle(user:explicit:at:settings:_:)`` for any scope.
+    func withCycle<T>(
+        scope: LedgerScope, explicit: CalendarDate?, at instant: Date, settings: Settings,
+        _ body: (BillingCycle, String) async throws -> Attempt<T>
+    ) async throws -> T {
+        try await retryingStalePolicy(scope: scope) {
+            let (target, assumed) = try resolveCycle(scope: scope, explicit: explicit, at: instant, settings: settings)
             return try await body(target, assumed)
         }
     }
@@ -56,15 +74,21 @@ extension TokenRepository {
     /// Runs `attempt` until it is done, remembering the stored policy each stale attempt reported
     /// (so the next attempt computes the right cycle); gives up after four attempts.
     func retryingStalePolicy<T>(user: String, _ attempt: () async throws -> Attempt<T>) async throws -> T {
+        try await retryingStalePolicy(scope: .user(user), attempt)
+    }
+
+    /// ``retryingStalePolicy(user:_:)`` for any scope.
+    func retryingStalePolicy<T>(scope: LedgerScope, _ attempt: () async throws -> Attempt<T>) async throws -> T {
         for _ in 0..<4 {
             switch try await attempt() {
             case .done(let value):
                 return value
             case .retry(let stored):
-                notePolicy(user: user, stored: stored)
+                notePolicy(scope: scope, stored: stored)
             }
         }
-        throw LedgerError(code: .policyChanged, message: "the cycle policy of user '\(user)' kept changing; try again")
+        let name = if case .user(let user) = scope { "user '\(user)'" } else { "scope '\(scope)'" }
+        throw LedgerError(code: .policyChanged, message: "the cycle policy of \(name) kept changing; try again")
     }
 
     /// Refuses a cycle that starts or ends outside the dates TokenLedger accepts (0001-01-01 …
@@ -95,10 +119,17 @@ extension TokenRepository {
     /// The cycles of previous policies that count against the limit of a check in `target` at
     /// `instant`, from the stored policy the script will verify (`assumed`).
     func carriedCycleKeys(user: String, assumed: String, target: CalendarDate, at instant: Date) throws -> [String] {
+        try carriedCycleKeys(scope: .user(user), assumed: assumed, target: target, at: instant)
+    }
+
+    /// ``carriedCycleKeys(user:assumed:target:at:)`` for any scope.
+    func carriedCycleKeys(scope: LedgerScope, assumed: String, target: CalendarDate, at instant: Date) throws
+        -> [String]
+    {
         guard assumed.contains("\"carry\"") else { return [] }
-        let userKeys = try keys.user(user)
-        return try StoredPolicy.decode(assumed, user: user).activeCarries(at: instant, target: target).map(
-            userKeys.cycle)
+        let scopeKeys = try keys.scope(scope)
+        return try StoredPolicy.decode(assumed, user: scope.argument).activeCarries(at: instant, target: target).map(
+            scopeKeys.cycle)
     }
 
     static func decodePolicy(_ text: String, user: String?) throws -> BillingCyclePolicy {

@@ -21,21 +21,28 @@ extension TokenRepository {
         try Validation.validateCurrencyAmount(cost, field: "usd")
         let userKeys = try keys.user(user)
         let settings = try await settings()
-        return try await withCycle(user: user, explicit: nil, at: instant, settings: settings) { target, assumed in
+        // The user's decision and its groups, read in the same round trip (one slot).
+        let (decision, groups) = try await withCycle(user: user, explicit: nil, at: instant, settings: settings) {
+            target, assumed -> Attempt<(QuotaDecision, ScopeGroups)> in
             let carried = try carriedCycleKeys(user: user, assumed: assumed, target: target.start, at: instant)
             let call = CheckScript(
                 userKeys: userKeys, cycle: target.start, carried: carried, assumedPolicy: assumed, tokens: tokens,
                 defaultLimit: settings.defaultLimit, cost: cost.nanoUSD,
                 defaultLimitUSD: settings.defaultLimitUSD?.nanoUSD)
-            switch try await run(call) {
+            let groupsRead = ScopesScript(userKeys: userKeys, callID: "")
+            let replies = try await pool.evaluateMany([call.call(scripts), groupsRead.call(scripts)])
+            switch try call.decode(replies[0]) {
             case .policy(let stored):
                 return .retry(stored)
             case .decided(let allowed, let counts):
-                return .done(
-                    counts.decision(
-                        allowed: allowed, user: user, cycle: target.start, requested: tokens, requestedCost: cost))
+                let decision = counts.decision(
+                    allowed: allowed, user: user, cycle: target.start, requested: tokens, requestedCost: cost)
+                return .done((decision, try groupsRead.decode(replies[1]).groups))
             }
         }
+        guard decision.allowed else { return decision }
+        return try await checkGroups(
+            decision, groups: groups, tokens: tokens, cost: cost, at: instant, settings: settings)
     }
 
     /// Takes a lease of `tokens` and `cost` for a call if `used + reserved + tokens ≤ limit` and
@@ -68,7 +75,8 @@ extension TokenRepository {
         let userKeys = try keys.user(user)
         let settings = try await settings()
         try await ensureWritableSchema()  // no round trip once settings() found it writable
-        return try await withCycle(user: user, explicit: nil, at: instant, settings: settings) { target, assumed in
+        let (reservation, groups) = try await withCycle(user: user, explicit: nil, at: instant, settings: settings) {
+            target, assumed -> Attempt<(Reservation, ScopeGroups)> in
             let carried = try carriedCycleKeys(user: user, assumed: assumed, target: target.start, at: instant)
             let call = ReserveScript(
                 userKeys: userKeys, cycle: target.start, carried: carried, assumedPolicy: assumed, callID: callID,
@@ -92,9 +100,15 @@ extension TokenRepository {
                 let decision = counts.decision(
                     allowed: reservation != .denied, user: user, cycle: target.start, requested: tokens,
                     requestedCost: cost)
-                return .done(Reservation(status: reservation, decision: decision))
+                return .done((Reservation(status: reservation, decision: decision), counts.groups))
             }
         }
+        guard reservation.status == .admitted || reservation.status == .held, !groups.scopes.isEmpty else {
+            return reservation
+        }
+        return try await admitInGroups(
+            reservation, groups: groups, callID: callID, tokens: tokens, cost: cost, ttlMilliseconds: ttlMilliseconds,
+            at: instant, settings: settings)
     }
 
     /// Drops a call's lease without recording usage (the call failed or was cancelled).
@@ -104,7 +118,8 @@ extension TokenRepository {
         try await releaseLease(user: user, callID: callID).tokens
     }
 
-    /// Drops a call's lease, its tokens and its cost, without recording usage.
+    /// Drops a call's lease, its tokens and its cost, without recording usage, in the user and in
+    /// every group the lease was taken in.
     ///
     /// - Returns: What was released (zero when the call held no live lease).
     public func releaseLease(user: String, callID: String) async throws -> ReleasedLease {
@@ -112,7 +127,9 @@ extension TokenRepository {
         try Validation.validateCallID(callID)
         let userKeys = try keys.user(user)
         try await ensureWritableSchema()
-        return try await run(ReleaseScript(userKeys: userKeys, callID: callID))
+        let (released, groups) = try await run(ReleaseScript(userKeys: userKeys, callID: callID))
+        try await releaseInGroups(groups.scopes, user: user, callID: callID)
+        return released
     }
 
     /// The cost of a call's estimate at the model's current price: `inputTokens` priced as input

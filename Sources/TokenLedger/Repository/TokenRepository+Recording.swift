@@ -90,6 +90,9 @@ extension TokenRepository {
             return try prepared.decode(replies)
         }
         let result = await finishWrite(written)
+        try await bookGroups(
+            written, kind: kind, callID: callID, usage: usage, model: model, cycle: cycle, at: instant,
+            settings: settings)
         try checkReplicated(result, acknowledged: acknowledged)
         return result
     }
@@ -130,7 +133,10 @@ extension TokenRepository {
             defaultLimit: settings.defaultLimit, defaultLimitUSD: settings.defaultLimitUSD?.nanoUSD,
             thresholds: thresholdsArgument,
             replicaWait: configuration.replicaWait != nil, cost: cost)
-        return PreparedWrite(write: write, cycle: target.start, calls: [write.call(scripts)])
+        let groupsRead = ScopesScript(userKeys: write.userKeys, callID: callID)
+        return PreparedWrite(
+            write: write, cycle: target.start, groupsRead: groupsRead,
+            calls: [groupsRead.call(scripts), write.call(scripts)])
     }
 
     /// Adds a user to a cycle's derived index (`index.lua`, the `{global}` slot), then marks the

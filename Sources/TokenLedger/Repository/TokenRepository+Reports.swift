@@ -13,10 +13,22 @@ extension TokenRepository {
     /// skipped instead of refused (for `reset`, the remedy for such a cycle, whose audit entry keeps
     /// what could be read).
     func usage(user: String, cycle: CalendarDate?, at instant: Date, lenient: Bool) async throws -> UserUsage {
-        try Validation.validateUserID(user)
-        let userKeys = try keys.user(user)
-        let settings = try await settings()
-        return try await withCycle(user: user, explicit: cycle, at: instant, settings: settings) { target, assumed in
+        try await usage(scope: .user(user), cycle: cycle, at: instant, lenient: lenient)
+    }
+
+    /// One scope's usage in a cycle (the current one of its policy by default); for a team or an
+    /// org, ``UserUsage/user`` is the scope's name (`team:ID`).
+    public func usage(scope: LedgerScope, cycle: CalendarDate? = nil, at instant: Date = Date()) async throws
+        -> UserUsage
+    {
+        try await usage(scope: scope, cycle: cycle, at: instant, lenient: false)
+    }
+
+    func usage(scope: LedgerScope, cycle: CalendarDate?, at instant: Date, lenient: Bool) async throws -> UserUsage {
+        let userKeys = try keys.scope(scope)
+        let user = if case .user(let id) = scope { id } else { scope.description }
+        let settings = Self.settings(try await settings(), for: scope)
+        return try await withCycle(scope: scope, explicit: cycle, at: instant, settings: settings) { target, assumed in
             let call = UsageScript(
                 userKeys: userKeys, cycle: target.start, assumedPolicy: assumed, defaultLimit: settings.defaultLimit,
                 defaultLimitUSD: settings.defaultLimitUSD?.nanoUSD)
@@ -27,7 +39,8 @@ extension TokenRepository {
                 // Stored data another program wrote: reported, never read as 0 (SPEC "Bad input").
                 throw LedgerError(
                     code: .corruptData,
-                    message: "a key of user '\(user)' for cycle \(target.start) holds the wrong type of value "
+                    message:
+                        "a key of \(scope.kind.rawValue) '\(scope.id)' for cycle \(target.start) holds the wrong type of value "
                         + "(\(userKeys.cycle(target.start)) must be a hash, \(userKeys.reserved) a number)")
             }
             switch reply {
@@ -35,7 +48,8 @@ extension TokenRepository {
                 return .retry(stored)
             case .snapshot(let snapshot):
                 return .done(
-                    try makeUsage(user: user, cycle: target.start, snapshot, settings: settings, lenient: lenient))
+                    try makeUsage(
+                        user: user, cycle: target.start, snapshot, settings: settings, lenient: lenient, scope: scope))
             }
         }
     }
@@ -271,19 +285,21 @@ extension TokenRepository {
         return users
     }
 
-    private func makeUsage(
-        user: String, cycle: CalendarDate, _ snapshot: CycleSnapshot, settings: Settings, lenient: Bool = false
+    func makeUsage(
+        user: String, cycle: CalendarDate, _ snapshot: CycleSnapshot, settings: Settings, lenient: Bool = false,
+        scope: LedgerScope? = nil
     ) throws -> UserUsage {
+        let scopeKeys = try keys.scope(scope ?? .user(user))
         let policy = try Self.policy(stored: snapshot.storedPolicy, user: user, settings: settings)
         let target = policy.cycle(startingOn: cycle)
         try Self.checkDateRange(target)
         var usage = UserUsage(
             user: user, cycle: cycle, cycleEnd: target.end, limit: snapshot.limit, reserved: snapshot.reserved)
-        let key = try keys.user(user).cycle(cycle)
+        let key = scopeKeys.cycle(cycle)
         guard snapshot.reserved >= 0 || lenient else {
             throw LedgerError(
                 code: .corruptData,
-                message: "\(try keys.user(user).reserved) is \(snapshot.reserved), not a non-negative integer")
+                message: "\(scopeKeys.reserved) is \(snapshot.reserved), not a non-negative integer")
         }
         try usage.apply(cycleHash: snapshot.cycleHash, key: key, lenient: lenient)
         try usage.applyCurrency(snapshot, key: key)

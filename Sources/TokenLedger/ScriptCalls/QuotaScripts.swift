@@ -15,6 +15,8 @@ struct QuotaCounts: Sendable, Hashable {
     var limitUSD: Int?
     /// The limit that denied (`nil`: none did).
     var deniedBy: QuotaLimitKind?
+    /// A user's groups (reserve.lua for a user: the profile's, or for a held lease those it was taken in).
+    var groups = ScopeGroups()
 
     /// Reads `used, reserved, limit, spent, reserved cost, currency limit, denied by` (the last four
     /// absent from a script older than currency limits: zero and none).
@@ -28,6 +30,7 @@ struct QuotaCounts: Sendable, Hashable {
         reservedCost = number(4)
         limitUSD = numbers.count > 5 && numbers[5] >= 0 ? numbers[5] : nil
         deniedBy = values.count > 6 ? values[6].string.flatMap(QuotaLimitKind.init(rawValue:)) : nil
+        if values.count > 8 { groups = ScopeGroups(team: values[7].string ?? "", org: values[8].string ?? "") }
     }
 
     /// The decision these counts describe.
@@ -42,6 +45,7 @@ struct QuotaCounts: Sendable, Hashable {
         decision.limitUSD = limitUSD.map { Cost(nanoUSD: $0) }
         decision.requestedCost = requestedCost
         decision.deniedBy = allowed ? nil : deniedBy
+        if !allowed { decision.deniedScope = LedgerScope.user(user).description }
         return decision
     }
 }
@@ -110,18 +114,20 @@ struct ReserveScript: LedgerScriptCall {
     var defaultLimitUSD: Int? = nil
     /// The soft thresholds (`80,100`), for the currency ones reserve fires.
     var thresholds = ""
-    /// The user id, named in threshold events.
+    /// The user id, named in threshold events (a group's name for a group).
     var user = ""
+    /// Whether these are a user's keys: the user's groups are read, stored with an admitted lease and returned.
+    var forUser = true
 
     var script: ScriptName { .reserve }
     var keys: [any RedisArgumentConvertible] {
         [userKeys.profile, userKeys.cycle(cycle), userKeys.calls(cycle)] + userKeys.leaseKeys + userKeys.costKeys
-            + [userKeys.events] + carried
+            + [userKeys.events, userKeys.leaseScopes] + carried
     }
     var arguments: [any RedisArgumentConvertible] {
         [
             assumedPolicy, callID, tokens, ttlMilliseconds, defaultLimit ?? -1, cost, defaultLimitUSD ?? -1,
-            thresholds, user, cycle.description,
+            thresholds, user, cycle.description, forUser ? "1" : "0",
         ]
     }
     static var badInput: ScriptReply.BadInput { ScriptReply.BadInput(code: .invalidTokenCount, field: "tokens") }
@@ -149,18 +155,22 @@ struct ReserveScript: LedgerScriptCall {
 struct ReleaseScript: LedgerScriptCall {
     var userKeys: LedgerKeys.User
     var callID: String
+    /// Whether these are a user's keys: the groups the lease was taken in are returned and forgotten.
+    var forUser = true
 
     var script: ScriptName { .release }
     /// `reserved` first: the order release.lua reads them in.
     var keys: [any RedisArgumentConvertible] {
         [userKeys.reserved, userKeys.leases, userKeys.leaseExpiry] + userKeys.costKeys
+            + (forUser ? [userKeys.leaseScopes] : [])
     }
     var arguments: [any RedisArgumentConvertible] { [callID] }
 
-    /// The tokens and the nano-USD released (0 when the call held no live lease).
-    func read(_ reply: RedisReply) throws -> ReleasedLease {
+    /// The tokens and the nano-USD released (0 when the call held no live lease), and the lease's groups.
+    func read(_ reply: RedisReply) throws -> (lease: ReleasedLease, groups: ScopeGroups) {
         guard let fields = reply.array else { throw ScriptReply.unexpected(reply, script: script) }
-        let numbers = try ScriptReply.integers(fields, count: min(max(fields.count, 2), 3), script: script)
-        return ReleasedLease(tokens: numbers[0], cost: Cost(nanoUSD: numbers.count > 2 ? numbers[2] : 0))
+        let numbers = try ScriptReply.integers(fields, count: min(max(fields.count, 2), 4), script: script)
+        let lease = ReleasedLease(tokens: numbers[0], cost: Cost(nanoUSD: numbers.count > 2 ? numbers[2] : 0))
+        return (lease, ScopeGroups(encoded: fields.count > 4 ? fields[4].string ?? "" : ""))
     }
 }

@@ -102,9 +102,15 @@ struct IndexScript: LedgerScriptCall {
     var keySet: LedgerKeys
     var cycle: CalendarDate
     var users: [String]
+    /// `.user`: the users' index; a group kind: that kind's index (``LedgerKeys/scopeIndex(_:_:)``).
+    var kind: LedgerScope.Kind = .user
 
     var script: ScriptName { .index }
-    var keys: [any RedisArgumentConvertible] { [keySet.index(cycle), keySet.indexedCycles] }
+    var keys: [any RedisArgumentConvertible] {
+        kind == .user
+            ? [keySet.index(cycle), keySet.indexedCycles]
+            : [keySet.scopeIndex(kind, cycle), keySet.scopeIndexedCycles(kind)]
+    }
     var arguments: [any RedisArgumentConvertible] { [cycle.description] + users }
 
     /// The number of users newly added.

@@ -6,6 +6,8 @@ enum ScriptName: String, Sendable, CaseIterable {
     // Recording and quotas.
     case record, reserve, settle, release, check, usage, index
     case indexMark = "index_mark"
+    // Scopes (teams and orgs).
+    case scopes, membership
     // Administration.
     case reset, profile, config
     // Rollover, retention, late calls and locks.

@@ -1,10 +1,17 @@
 -- release.lua: drops a call's lease (its tokens and its nano-USD) without recording usage (the call
 -- failed or was cancelled).
--- KEYS: 1 reserved, 2 leases, 3 lease-expiry, 4 lease-usd, 5 reserved-usd
+-- KEYS: 1 reserved, 2 leases, 3 lease-expiry, 4 lease-usd, 5 reserved-usd, 6 lease-scopes (a user's
+--       release: the groups the lease was taken in are returned and forgotten; absent for a group)
 -- ARGV: 1 call id
--- Returns {released tokens, reserved after, released nano-USD, reserved nano-USD after}
+-- Returns {released tokens, reserved after, released nano-USD, reserved nano-USD after,
+-- the lease's groups ('team\norg', '' = none recorded)}
 local reserved, reserved_cost = reclaim_expired(KEYS[1], KEYS[2], KEYS[3], now_ms(), KEYS[4], KEYS[5])
 local tokens, cost = lease_tokens(KEYS[1], KEYS[2], ARGV[1], reserved, KEYS[4], KEYS[5], reserved_cost)
 local released, after, released_cost, cost_after = drop_lease(KEYS[1], KEYS[2], KEYS[3], ARGV[1], tokens, reserved,
   KEYS[4], KEYS[5], cost, reserved_cost)
-return {released, after, released_cost, cost_after}
+local groups = ''
+if KEYS[6] then
+  groups = redis.call('HGET', KEYS[6], ARGV[1]) or ''
+  if groups ~= '' then redis.call('HDEL', KEYS[6], ARGV[1]) end
+end
+return {released, after, released_cost, cost_after, groups}

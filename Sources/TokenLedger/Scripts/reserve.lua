@@ -2,11 +2,15 @@
 -- spent + reserved cost + C <= currency limit (the cycle's `cost_nano` is what was spent). Idempotent per
 -- call id. Fires the currency soft thresholds on the recorded spend (usd_thresholds) when it decides.
 -- KEYS: 1 profile, 2 cycle, 3 calls, 4 leases, 5 lease-expiry, 6 reserved, 7 lease-usd, 8 reserved-usd,
---       9 events, 10… carried cycles (as check.lua)
+--       9 events, 10 lease-scopes (call id -> 'team\norg': the groups a user's lease was taken in),
+--       11… carried cycles (as check.lua)
 -- ARGV: 1 assumed policy, 2 call id, 3 tokens, 4 ttl ms, 5 default limit, 6 cost (nano-USD),
---       7 default currency limit (nano-USD; -1 = none), 8 thresholds, 9 user id, 10 cycle name
+--       7 default currency limit (nano-USD; -1 = none), 8 thresholds, 9 user id, 10 cycle name,
+--       11 '1' for a user's lease (its team and org are read from the profile, stored with an admitted
+--       lease and returned), '0' for a group's (a team's or an org's keys)
 -- Returns {'policy', stored} | {status, used, reserved, limit (-1 = unlimited), spent, reserved cost,
--- currency limit (-1 = none), the limit that denied ('tokens', 'usd' or '')} where status is
+-- currency limit (-1 = none), the limit that denied ('tokens', 'usd' or ''), team, org} where team and
+-- org are the user's ('' = none; for 'held', those the lease was taken in) and status is
 -- 'admitted', 'held' (this call id already holds a live lease of the same amounts), 'settled' (already
 -- recorded) or 'denied' | {'conflict', used, reserved, limit, held tokens, held nano-USD} (the call id
 -- holds a live lease of other amounts: a retry must ask for the same; nothing changed).
@@ -19,14 +23,25 @@ end
 if ttl == nil or ttl <= 0 then return redis.error_reply('BADINPUT ttl must be positive') end
 local cost = nano_argument(ARGV[6] or '0', 'cost')
 local now = now_ms()
+local for_user = ARGV[11] == '1'
+if for_user then
+  -- the scopes of leases that expire now go with them
+  local gone = redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now, 'LIMIT', 0, 500)
+  if #gone > 0 then redis.call('HDEL', KEYS[10], unpack(gone)) end
+end
 local reserved, reserved_cost = reclaim_expired(KEYS[6], KEYS[4], KEYS[5], now, KEYS[7], KEYS[8])
 local used, spent = cycle_spend(KEYS[2])
-for i = 10, #KEYS do
+for i = 11, #KEYS do
   local u, s = cycle_spend(KEYS[i])
   used, spent = used + u, spent + s
 end
+local team, org = '', ''
+if for_user then
+  local member = redis.call('HMGET', KEYS[1], 'team', 'org')
+  team, org = member[1] or '', member[2] or ''
+end
 local function reply(status, denied_by)
-  return {status, used, reserved, limit or -1, spent, reserved_cost, limit_usd or -1, denied_by or ''}
+  return {status, used, reserved, limit or -1, spent, reserved_cost, limit_usd or -1, denied_by or '', team, org}
 end
 if redis.call('HEXISTS', KEYS[3], call_id) == 1 then return reply('settled') end
 local held = redis.call('HGET', KEYS[4], call_id)
@@ -34,6 +49,11 @@ if held then
   local held_cost = redis.call('HGET', KEYS[7], call_id) or '0'
   if tonumber(held) ~= tokens or tonumber(held_cost) ~= cost then
     return {'conflict', used, reserved, limit or -1, held, held_cost}
+  end
+  if for_user then
+    local taken = redis.call('HGET', KEYS[10], call_id) or '\n'
+    local cut = string.find(taken, '\n', 1, true) or #taken + 1
+    team, org = string.sub(taken, 1, cut - 1), string.sub(taken, cut + 1)
   end
   return reply('held')
 end
@@ -49,4 +69,5 @@ if cost > 0 then
   redis.call('HSET', KEYS[7], call_id, decimal(cost))
   reserved_cost = tonumber(redis.call('INCRBY', KEYS[8], cost))
 end
+if team ~= '' or org ~= '' then redis.call('HSET', KEYS[10], call_id, team .. '\n' .. org) end
 return reply('admitted')

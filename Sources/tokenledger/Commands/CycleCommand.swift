@@ -18,7 +18,7 @@ struct CycleCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
         @OptionGroup var output: JSONFormatOptions
         @Flag(name: .customLong("default"), help: "Set the default policy instead of a user's.") var isDefault = false
-        @Argument(help: "The user id (not with --default).") var user: String?
+        @Argument(help: "The user id, or team:T / org:O / user:U (not with --default).") var user: String?
         @Option(help: "monthly, weekly or daily.") var period: String
         @Option(
             name: .customLong("anchor-day"),
@@ -39,7 +39,7 @@ struct CycleCommand: AsyncParsableCommand {
                 let policy = try BillingCyclePolicy(periodName: period, anchor: anchorDay, timeZone: timezone)
                 try await global.withRepository { repository in
                     if let user {
-                        try await repository.setCyclePolicy(user: user, policy: policy)
+                        try await repository.setCyclePolicy(scope: try LedgerScope(naming: user), policy: policy)
                     } else {
                         try await repository.setDefaultCyclePolicy(policy)
                     }
@@ -62,7 +62,7 @@ struct CycleCommand: AsyncParsableCommand {
         @OptionGroup var output: FormatOptions
         @OptionGroup var time: AtOption
         @Flag(name: .customLong("default"), help: "Show the default policy instead of a user's.") var isDefault = false
-        @Argument(help: "The user id (not with --default).") var user: String?
+        @Argument(help: "The user id, or team:T / org:O / user:U (not with --default).") var user: String?
 
         func validate() throws {
             if isDefault == (user != nil) {
@@ -76,7 +76,8 @@ struct CycleCommand: AsyncParsableCommand {
                 let instant = try time.instant()
                 let (policy, source) = try await global.withRepository { repository in
                     if let user {
-                        let (policy, isOverride) = try await repository.cyclePolicy(user: user)
+                        let (policy, isOverride) = try await repository.cyclePolicy(
+                            scope: try LedgerScope(naming: user))
                         return (policy, isOverride ? "user" : "default")
                     }
                     return (try await repository.settings(fresh: true).defaultPolicy, "default")

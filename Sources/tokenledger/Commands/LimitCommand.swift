@@ -12,8 +12,10 @@ struct LimitCommand: AsyncParsableCommand {
     struct Set: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "set",
-            abstract: "Set a user's limit, or with --default the limit for users without one.",
+            abstract: "Set a user's (or a team's, an org's) limit, or with --default the limit for users without one.",
             discussion: """
+                USER may name a scope: team:T or org:O (a group: without a limit of its own it is unlimited), \
+                user:U for a user whose id starts with team:, org: or user:.
                 limit set USER N sets the token limit; limit set USER --usd X the currency limit (USD, at most \
                 nine decimals); both may be given at once.
                 """)
@@ -49,8 +51,9 @@ struct LimitCommand: AsyncParsableCommand {
                 let amount = try usd.map { try Validation.parseCurrencyAmount($0, field: "--usd") }
                 try await global.withRepository { repository in
                     if let user {
-                        if let tokens { try await repository.setLimit(user: user, tokens: tokens) }
-                        if let amount { try await repository.setCurrencyLimit(user: user, usd: amount) }
+                        let scope = try LedgerScope(naming: user)
+                        if let tokens { try await repository.setLimit(scope: scope, tokens: tokens) }
+                        if let amount { try await repository.setCurrencyLimit(scope: scope, usd: amount) }
                     } else {
                         if let tokens { try await repository.setDefaultLimit(tokens) }
                         if let amount { try await repository.setDefaultCurrencyLimit(amount) }
@@ -70,14 +73,15 @@ struct LimitCommand: AsyncParsableCommand {
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var output: FormatOptions
-        @Argument(help: "The user id.") var user: String
+        @Argument(help: "The user id, or team:T / org:O / user:U.") var user: String
 
         func run() async throws {
             try await reportingFailures {
+                let scope = try LedgerScope(naming: user)
                 let shown = try await global.withRepository { repository in
                     LimitOutput(
-                        user: user, limits: try await repository.limit(user: user),
-                        currencyLimits: try await repository.currencyLimit(user: user))
+                        user: user, limits: try await repository.limit(scope: scope),
+                        currencyLimits: try await repository.currencyLimit(scope: scope))
                 }
                 try output.formatter().print(shown)
             }
@@ -120,8 +124,9 @@ struct LimitCommand: AsyncParsableCommand {
                 let clearsUSD = !onlyTokens
                 try await global.withRepository { repository in
                     if let user {
-                        if clearsTokens { try await repository.clearLimit(user: user) }
-                        if clearsUSD { try await repository.clearCurrencyLimit(user: user) }
+                        let scope = try LedgerScope(naming: user)
+                        if clearsTokens { try await repository.clearLimit(scope: scope) }
+                        if clearsUSD { try await repository.clearCurrencyLimit(scope: scope) }
                     } else {
                         if clearsTokens { try await repository.setDefaultLimit(nil) }
                         if clearsUSD { try await repository.setDefaultCurrencyLimit(nil) }

@@ -14,8 +14,9 @@ struct QuotaCommand: AsyncParsableCommand {
             commandName: "check",
             abstract: "May the user spend N more tokens (and their cost) now? Read-only. Exit 0 allowed, 1 denied.",
             discussion: """
-                Prints {"allowed","cycle","denied_by","limit","limit_usd","remaining","remaining_usd","requested",\
-                "requested_usd","reserved","reserved_usd","used","used_usd","user"}. --model prices the tokens \
+                Prints {"allowed","cycle","denied_by","denied_scope","limit","limit_usd","remaining","remaining_usd",\
+                "requested","requested_usd","reserved","reserved_usd","used","used_usd","user"}; the user's team and \
+                org must allow it too (denied_scope names the one that refused, e.g. team:T). --model prices the tokens \
                 (and --max-output-tokens) as reserve does; --usd gives the cost directly.
                 """)
 
@@ -51,7 +52,8 @@ struct QuotaCommand: AsyncParsableCommand {
                 "Reserve N tokens (and their cost) for a call if the limits allow it (atomic, idempotent). Exit 1 when denied.",
             discussion: """
                 status is admitted, held (already reserved with the same amounts), settled (already recorded) or \
-                denied (denied_by names the limit: tokens or usd). The same call id with other amounts than its \
+                denied (denied_by names the limit: tokens or usd; denied_scope the scope: the user, its team or its \
+                org, all of which must admit it). The same call id with other amounts than its \
                 live lease exits 65 (a conflict). --model M prices the estimate: --tokens N input-priced tokens \
                 plus --max-output-tokens K output-priced ones (N + K tokens are reserved); a model without a \
                 price is reserved by tokens only. --usd X reserves an amount of USD directly.

@@ -3,6 +3,7 @@ import Foundation
 import TokenLedger
 
 extension ReportSort: ExpressibleByArgument {}
+extension LedgerScope.Kind: ExpressibleByArgument {}
 
 /// `tokenledger report`: every user of a cycle.
 struct ReportCommand: AsyncParsableCommand {
@@ -32,6 +33,9 @@ struct ReportCommand: AsyncParsableCommand {
     @Option(help: "Sort by total, input or output tokens, or by cost (largest first).")
     var sort: ReportSort = .total
 
+    @Option(help: "List users (default), teams (team) or orgs (org).")
+    var scope: LedgerScope.Kind = .user
+
     func validate() throws {
         if let top, top < 0 { throw ArgumentParser.ValidationError("--top must be 0 or more") }
     }
@@ -44,14 +48,19 @@ struct ReportCommand: AsyncParsableCommand {
             // The HTML page's totals and model split cover every user; its chart shows the top ones.
             let readTop = format == .html ? nil : top
             let (report, namespace) = try await global.withRepository { repository in
-                (
-                    try await repository.report(cycle: cycle, top: readTop, sort: sort, at: instant) { done, total in
-                        if showProgress && total > 5000 {
-                            FileHandle.standardError.write(Data("\rreading users: \(done)/\(total)".utf8))
-                            if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
-                        }
-                    }, repository.keys.namespace
-                )
+                if scope != .user {
+                    let report = try await repository.report(
+                        scope: scope, cycle: cycle, top: readTop, sort: sort, at: instant)
+                    return (report, repository.keys.namespace)
+                }
+                let report = try await repository.report(cycle: cycle, top: readTop, sort: sort, at: instant) {
+                    done, total in
+                    if showProgress && total > 5000 {
+                        FileHandle.standardError.write(Data("\rreading users: \(done)/\(total)".utf8))
+                        if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
+                    }
+                }
+                return (report, repository.keys.namespace)
             }
             let text =
                 format == .html

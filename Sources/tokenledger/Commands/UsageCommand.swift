@@ -5,14 +5,18 @@ import TokenLedger
 struct UsageCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "usage",
-        abstract: "Show one user's usage in a cycle (the current one by default)."
+        abstract: "Show one user's (or team's, org's) usage in a cycle (the current one by default).",
+        discussion: """
+            USER may name a scope: team:T or org:O (the usage booked to the group, in the group's cycle), or \
+            user:U for a user whose id starts with team:, org: or user:.
+            """
     )
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var output: FormatOptions
     @OptionGroup var time: AtOption
 
-    @Argument(help: "The user id.")
+    @Argument(help: "The user id, or team:T / org:O / user:U.")
     var user: String
 
     @Option(help: "The cycle's start date (YYYY-MM-DD); default the cycle containing --at.")
@@ -22,7 +26,8 @@ struct UsageCommand: AsyncParsableCommand {
         try await reportingFailures {
             let cycle = try cycleDate(self.cycle)
             let instant = try time.instant()
-            let usage = try await global.withRepository { try await $0.usage(user: user, cycle: cycle, at: instant) }
+            let scope = try LedgerScope(naming: user)
+            let usage = try await global.withRepository { try await $0.usage(scope: scope, cycle: cycle, at: instant) }
             try output.formatter().print(usage)
         }
     }

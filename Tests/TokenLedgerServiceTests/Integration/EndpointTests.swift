@@ -93,7 +93,8 @@ struct EndpointTests {
             #expect(check.status == 200)
             #expect(
                 keys(check.json) == [
-                    "allowed", "cycle", "denied_by", "limit", "limit_usd", "remaining", "remaining_usd", "requested",
+                    "allowed", "cycle", "denied_by", "denied_scope", "limit", "limit_usd", "remaining", "remaining_usd",
+                    "requested",
                     "requested_usd", "reserved", "reserved_usd", "used", "used_usd", "user",
                 ])
             #expect(check.json["allowed"] as? Bool == true)

@@ -105,7 +105,7 @@ struct LateEventTests {
                 .record, user: "lu", callID: "late", usage: UsageRecord(inputTokens: 999, outputTokens: 0), model: "",
                 cycle: nil, at: at("2026-09-20T12:00:00Z"), settings: settings, cost: .priced(Cost(nanoUSD: 1_234)))
             let replies = try await repo.pool.evaluateMany(prepared.calls)
-            #expect(replies[0].array?.first?.string == "late")
+            #expect(replies[PreparedWrite.writeIndex].array?.first?.string == "late")
             #expect(try await Self.history(repo).totals.totalTokens == 100)
 
             let dry = try await rollover.run(try RolloverOptions(now: Self.closeRun, dryRun: true))

@@ -23,6 +23,8 @@ struct ScriptSlotTests {
             try await repository.setDefaultLimit(1_000_000)
             try await repository.setDefaultCyclePolicy(try BillingCyclePolicy(period: .monthly(anchorDay: 1)))
             for user in users {
+                // Every user in a team and an org named as awkwardly: the groups' scripts run on their own slots.
+                _ = try await repository.setMembership(user: user, team: user, org: "o:" + user.prefix(200))
                 try await repository.setLimit(user: user, tokens: 1000)
                 try await repository.setCyclePolicy(user: user, policy: try BillingCyclePolicy(period: .daily))
                 _ = try await repository.record(
@@ -43,7 +45,7 @@ struct ScriptSlotTests {
             // The repository's own scripts (scriptDigests also holds rollover's and the migrations').
             let repositoryScripts: Set<String> = [
                 "record", "reserve", "settle", "release", "check", "usage", "reset", "profile", "config", "index",
-                "index_mark",
+                "index_mark", "scopes", "membership",
             ]
             let names = Dictionary(
                 uniqueKeysWithValues: repository.scriptDigests.filter { repositoryScripts.contains($0.key) }.map {

@@ -189,7 +189,7 @@ struct ScriptReplyTests {
         let reserve = ReserveScript(
             userKeys: Self.user, cycle: day, carried: ["c"], assumedPolicy: "", callID: "x", tokens: 5,
             ttlMilliseconds: 1000, defaultLimit: nil)
-        #expect(reserve.keys.count == 10 && reserve.arguments.count == 10)
+        #expect(reserve.keys.count == 11 && reserve.arguments.count == 11)
         guard
             case .decided(.denied, let denied) = try reserve.decode(
                 .array([

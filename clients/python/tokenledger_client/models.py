@@ -133,6 +133,8 @@ class QuotaDecision(_Model):
         remaining_usd: limit_usd − used_usd − reserved_usd (never below 0), ``None`` without one.
         requested_usd: The cost asked for.
         denied_by: ``"tokens"`` or ``"usd"``: the limit that refused; ``None`` when allowed.
+        denied_scope: The scope that refused (``"user:ID"``, ``"team:ID"`` or ``"org:ID"``; the counts
+            and limits are that scope's); ``None`` when allowed.
         raw: The whole JSON object.
     """
 
@@ -150,6 +152,7 @@ class QuotaDecision(_Model):
     remaining_usd: Optional[Decimal] = None
     requested_usd: Decimal = Decimal("0")
     denied_by: Optional[str] = None
+    denied_scope: Optional[str] = None
     raw: Dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
