@@ -49,7 +49,7 @@ extension TokenRepository {
                     let usage = try makeUsage(
                         user: scope.description, cycle: cycleStart, snapshot, settings: settings, scope: scope)
                     if usage.inputTokens == 0 && usage.outputTokens == 0 && usage.calls == 0 { continue }
-                    if let reason = totals.adding(usage.counts, reserved: usage.reserved) {
+                    if let reason = totals.adding(usage.counts, money: usage.money, reserved: usage.reserved) {
                         unreadable.append(UsageReport.UnreadableUser(user: scope.description, reason: reason))
                         continue
                     }
@@ -64,6 +64,7 @@ extension TokenRepository {
             case .total: usage.totalTokens
             case .input: usage.inputTokens
             case .output: usage.outputTokens
+            case .cost: usage.money.cost?.nanoUSD ?? 0
             }
         }
         rows.sort { key($0) != key($1) ? key($0) > key($1) : $0.user < $1.user }
