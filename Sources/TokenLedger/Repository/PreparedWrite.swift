@@ -13,12 +13,10 @@ struct PreparedWrite: Sendable {
     let write: RecordScript
     /// The cycle the write goes to.
     let cycle: CalendarDate
-    /// The read of the user's groups (`scopes.lua`, same slot), sent just before the write.
-    let groupsRead: ScopesScript
-    /// The calls to send: the groups' read, then the write (both in the user's slot: one round trip).
+    /// The calls to send: the write alone (its reply also names the groups to book).
     let calls: [RedisScriptCall]
     /// The index of the write's reply in the replies of ``calls``.
-    static let writeIndex = 1
+    static let writeIndex = 0
 
     /// A decoded write: its result, and whether the user's cycle still has to be indexed.
     struct Written: Sendable {
@@ -26,8 +24,8 @@ struct PreparedWrite: Sendable {
         var result: RecordResult
         /// True while the cycle hash has no `index:done` mark (see `index_mark.lua`).
         var indexDue: Bool
-        /// The groups (team, org) the write is booked to as well; `nil` when their read failed (the
-        /// booking reads them again).
+        /// The groups (team, org) the write is booked to as well (from the write's own reply); `nil`:
+        /// not known, the booking reads them (`scopes.lua`).
         var groups: ScopeGroups? = ScopeGroups()
         /// Whether ``groups`` came from the call's lease (its entry is dropped once they are booked).
         var groupsFromLease = false
@@ -40,7 +38,6 @@ struct PreparedWrite: Sendable {
     ///   ``ValidationError``, `RedisError`.
     func decode(_ replies: [RedisReply]) throws -> TokenRepository.Attempt<Written> {
         let user = write.user
-        let groups = try? groupsRead.decode(replies[0])
         switch try write.decode(replies[Self.writeIndex]) {
         case .policy(let stored):
             return .retry(stored)
@@ -49,7 +46,8 @@ struct PreparedWrite: Sendable {
                 code: .cycleRetired,
                 message: "user '\(user)' cycle \(cycle) is past retention (its counters and call ids were deleted); "
                     + "the event was not applied, so it cannot count twice: an administrator must book it by hand")
-        case .counted(let status, let total, let calls, let released, let indexDue, let recorded):
+        case .counted(
+            let status, let total, let calls, let released, let indexDue, let recorded, let groups, let fromLease):
             if status == .duplicate, recorded != write.usage.totalTokens {
                 // A reused call id, not a retry: the script wrote nothing (settle kept the lease).
                 throw CallConflict(
@@ -64,8 +62,7 @@ struct PreparedWrite: Sendable {
             if status == .duplicate { result.recordedTotalTokens = recorded }
             return .done(
                 Written(
-                    result: result, indexDue: indexDue, groups: groups?.groups,
-                    groupsFromLease: groups?.fromLease ?? false))
+                    result: result, indexDue: indexDue, groups: groups, groupsFromLease: fromLease))
         }
     }
 }

@@ -133,10 +133,7 @@ extension TokenRepository {
             defaultLimit: settings.defaultLimit, defaultLimitUSD: settings.defaultLimitUSD?.nanoUSD,
             thresholds: thresholdsArgument,
             replicaWait: configuration.replicaWait != nil, cost: cost)
-        let groupsRead = ScopesScript(userKeys: write.userKeys, callID: callID)
-        return PreparedWrite(
-            write: write, cycle: target.start, groupsRead: groupsRead,
-            calls: [groupsRead.call(scripts), write.call(scripts)])
+        return PreparedWrite(write: write, cycle: target.start, calls: [write.call(scripts)])
     }
 
     /// Adds a user to a cycle's derived index (`index.lua`, the `{global}` slot), then marks the

@@ -104,7 +104,7 @@ extension TokenRepository {
                     logger.warning(
                         "a group's cycle is past retention; the call was not booked to it",
                         metadata: [LoggingKeys.cycle: "\(start)"])
-                case .counted(_, _, _, _, let indexDue, _):
+                case .counted(_, _, _, _, let indexDue, _, _, _):
                     if indexDue { await addToScopeIndex(scope, cycle: start) }
                 }
             }

@@ -21,9 +21,12 @@ struct RecordScript: LedgerScriptCall {
         /// the cycle's total and calls after it, (settle) the tokens of the lease dropped, whether
         /// the user's cycle still has to be added to the cycle's derived index (no `index:done`
         /// mark yet: ``IndexScript`` then ``IndexMarkScript``) and, for a duplicate, the total
-        /// tokens its call id was first recorded with (0 otherwise).
+        /// tokens its call id was first recorded with (0 otherwise); then the groups (team, org) the
+        /// write is booked to as well, and whether they came from the call's lease (its
+        /// `lease-scopes` entry, dropped once they are booked) rather than the profile.
         case counted(
-            ScriptStatus, totalTokens: Int, calls: Int, releasedTokens: Int, indexDue: Bool, recordedTokens: Int)
+            ScriptStatus, totalTokens: Int, calls: Int, releasedTokens: Int, indexDue: Bool, recordedTokens: Int,
+            groups: ScopeGroups = ScopeGroups(), groupsFromLease: Bool = false)
     }
 
     var kind: WriteKind
@@ -56,7 +59,7 @@ struct RecordScript: LedgerScriptCall {
         ]
         if kind == .settle { keys += userKeys.leaseKeys }
         keys.append(userKeys.late(named: cycleName))
-        if kind == .settle { keys += userKeys.costKeys }
+        if kind == .settle { keys += userKeys.costKeys + [userKeys.leaseScopes] }
         return keys
     }
 
@@ -84,13 +87,25 @@ struct RecordScript: LedgerScriptCall {
         case .retired:
             return .retired
         case .applied, .duplicate, .late:
-            let numbers = try ScriptReply.integers(values, count: max(2, values.count), script: script)
+            // The groups (team, org, and where they came from) follow the numbers.
+            var numeric = values
+            var groups = ScopeGroups()
+            var fromLease = false
+            if values.count >= 5, let source = values[values.count - 1].string, source == "lease" || source == "profile"
+            {
+                groups = ScopeGroups(
+                    team: values[values.count - 3].string ?? "", org: values[values.count - 2].string ?? "")
+                fromLease = source == "lease" && !groups.scopes.isEmpty
+                numeric.removeLast(3)
+            }
+            let numbers = try ScriptReply.integers(numeric, count: max(2, numeric.count), script: script)
             func number(_ index: Int) -> Int { numbers.count > index ? numbers[index] : 0 }
             // record.lua: total, calls, recorded, index due; settle.lua: total, calls, released,
             // index due, recorded.
             return .counted(
                 status, totalTokens: numbers[0], calls: numbers[1], releasedTokens: kind == .settle ? number(2) : 0,
-                indexDue: number(3) != 0, recordedTokens: kind == .settle ? number(4) : number(2))
+                indexDue: number(3) != 0, recordedTokens: kind == .settle ? number(4) : number(2), groups: groups,
+                groupsFromLease: fromLease)
         case .ok, .other:
             throw ScriptReply.unexpected(reply, script: script)
         }

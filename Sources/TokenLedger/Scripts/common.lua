@@ -385,13 +385,14 @@ local function apply_usage(cycle, calls, call_id, model, input_n, output_n, cach
   return true, used, count, late, indexed, cost and cost_total or nil
 end
 
--- Reads the profile's policy and limits in one call; checks the policy the caller assumed.
+-- Reads the profile's policy, limits and groups in one call; checks the policy the caller assumed.
 -- Returns the stored policy when it differs (nil when it matches), the effective token limit, the
 -- last cycle retention deleted (`retired`, a cycle name; nil when none) and the effective currency
 -- limit in nano-USD (the profile's `limit_usd_nano`, else `default_limit_usd` when given and >= 0;
--- nil = none).
+-- nil = none), and (when the policy matches) the user's team and org ('' = none) that record.lua
+-- and settle.lua return, so booking a write to its groups costs no read of its own.
 local function profile_check(profile, assumed, default_limit, default_limit_usd)
-  local v = redis.call('HMGET', profile, 'policy', 'limit', 'retired', 'limit_usd_nano')
+  local v = redis.call('HMGET', profile, 'policy', 'limit', 'retired', 'limit_usd_nano', 'team', 'org')
   local policy = v[1] or ''
   local limit
   if v[2] then
@@ -408,5 +409,5 @@ local function profile_check(profile, assumed, default_limit, default_limit_usd)
     if fallback and fallback >= 0 then limit_usd = fallback end
   end
   if assumed ~= '*' and policy ~= assumed then return policy, limit, v[3] or nil, limit_usd end
-  return nil, limit, v[3] or nil, limit_usd
+  return nil, limit, v[3] or nil, limit_usd, v[5] or '', v[6] or ''
 end

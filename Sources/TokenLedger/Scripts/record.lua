@@ -14,8 +14,10 @@
 -- index due is 1 when this record claimed the index write (index_due in common.lua: no
 -- `index:done` mark and no fresh claim): the caller then runs index.lua (the {global} slot) and
 -- index_mark.lua, so the namespace-wide index is written once per user and cycle, decided here
--- rather than by any process's memory.
-local mismatch, limit, retired, limit_usd = profile_check(KEYS[1], ARGV[1], ARGV[9], ARGV[16])
+-- rather than by any process's memory;
+-- then the groups the write is booked to as well: the profile's team and org ('' = none) and
+-- 'profile' (the caller books them, see TokenRepository.bookGroups).
+local mismatch, limit, retired, limit_usd, team, org = profile_check(KEYS[1], ARGV[1], ARGV[9], ARGV[16])
 if mismatch then return {'policy', mismatch} end
 if retired and ARGV[12] <= retired then return {'retired', retired} end
 local input, output, cached, cache_write, reasoning = usage_counts(ARGV, 3)
@@ -34,4 +36,4 @@ if not applied then
   recorded_total = tonumber(recorded or '0') or 0
 end
 return {late and 'late' or (applied and 'applied' or 'duplicate'), used, count, recorded_total,
-  index_due(KEYS[2], indexed, count)}
+  index_due(KEYS[2], indexed, count), team, org, 'profile'}

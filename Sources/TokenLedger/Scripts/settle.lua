@@ -1,15 +1,17 @@
 -- settle.lua: replaces a call's lease with its actual usage, exactly once. With no live lease
 -- the usage is still recorded (the call happened).
 -- KEYS: 1 profile, 2 cycle, 3 calls, 4 events, 5 leases, 6 lease-expiry, 7 reserved, 8 late, 9 lease-usd,
---       10 reserved-usd (the lease's cost is dropped with its tokens; the actual cost is recorded by apply_usage)
+--       10 reserved-usd (the lease's cost is dropped with its tokens; the actual cost is recorded by apply_usage),
+--       11 lease-scopes (the groups a lease was taken in; read here, dropped by the caller once booked)
 -- ARGV: as record.lua (13: '1' under WAIT, see there; 14-15 the event's cost and reported cost;
 --       16 the default currency limit)
 -- Returns {'policy', stored} | {'retired', cycle} | {status, cycle used tokens, cycle calls,
 -- released tokens, index due, recorded} (statuses, index due and recorded as record.lua: for a
--- duplicate, the total tokens its call id was first recorded with, 0 otherwise). A duplicate with
+-- duplicate, the total tokens its call id was first recorded with, 0 otherwise), then the groups
+-- to book (team, org, and 'lease' or 'profile' for where they came from). A duplicate with
 -- another total (a reused call id, not a retry) keeps the lease: nothing is written for it, and
 -- the caller refuses it as a conflict.
-local mismatch, limit, retired, limit_usd = profile_check(KEYS[1], ARGV[1], ARGV[9], ARGV[16])
+local mismatch, limit, retired, limit_usd, team, org = profile_check(KEYS[1], ARGV[1], ARGV[9], ARGV[16])
 if mismatch then return {'policy', mismatch} end
 if retired and ARGV[12] <= retired then return {'retired', retired} end
 local input, output, cached, cache_write, reasoning = usage_counts(ARGV, 3)
@@ -17,6 +19,16 @@ local cost, reported = cost_args(ARGV, 14)
 local reserved, reserved_cost = reclaim_expired(KEYS[7], KEYS[5], KEYS[6], now_ms(), KEYS[9], KEYS[10])
 -- checked before the usage is written
 local lease, lease_cost = lease_tokens(KEYS[7], KEYS[5], ARGV[2], reserved, KEYS[9], KEYS[10], reserved_cost)
+-- The groups: a live lease keeps those it was taken in (its lease-scopes entry, none without one);
+-- a call without a lease takes the profile's.
+local source = 'profile'
+local taken = redis.call('HGET', KEYS[11], ARGV[2])
+if taken then
+  local cut = string.find(taken, '\n', 1, true) or #taken + 1
+  team, org, source = string.sub(taken, 1, cut - 1), string.sub(taken, cut + 1), 'lease'
+elseif lease > 0 or lease_cost > 0 or redis.call('HEXISTS', KEYS[5], ARGV[2]) == 1 then
+  team, org, source = '', '', 'lease'
+end
 local applied, used, count, late, indexed, spent = apply_usage(KEYS[2], KEYS[3], ARGV[2], ARGV[8], input, output, cached, cache_write,
   reasoning, limit, ARGV[10], KEYS[4], ARGV[11], ARGV[12], KEYS[8], cost, reported)
 -- The currency soft thresholds on the spend this event brought the cycle to (usd_thresholds).
@@ -35,4 +47,4 @@ if applied or recorded_total == input + output then
   released = drop_lease(KEYS[7], KEYS[5], KEYS[6], ARGV[2], lease, reserved, KEYS[9], KEYS[10], lease_cost, reserved_cost)
 end
 return {late and 'late' or (applied and 'applied' or 'duplicate'), used, count, released,
-  index_due(KEYS[2], indexed, count), recorded_total}
+  index_due(KEYS[2], indexed, count), recorded_total, team, org, source}

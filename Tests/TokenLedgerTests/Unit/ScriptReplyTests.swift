@@ -75,8 +75,27 @@ struct ScriptReplyTests {
                 .array([.bulk(Array("duplicate".utf8)), .integer(10), .integer(2), .integer(7), .integer(1)]))
                 == .counted(.duplicate, totalTokens: 10, calls: 2, releasedTokens: 0, indexDue: true, recordedTokens: 7)
         )
+        // The groups to book follow the numbers: the profile's (record.lua), or the lease's (settle.lua).
+        #expect(
+            try Self.record().decode(
+                .array([
+                    .bulk(Array("applied".utf8)), .integer(10), .integer(2), .integer(0), .integer(0),
+                    .bulk(Array("t1".utf8)), .bulk(Array("".utf8)), .bulk(Array("profile".utf8)),
+                ]))
+                == .counted(
+                    .applied, totalTokens: 10, calls: 2, releasedTokens: 0, indexDue: false, recordedTokens: 0,
+                    groups: ScopeGroups(team: "t1"), groupsFromLease: false))
+        #expect(
+            try script.decode(
+                .array([
+                    .bulk(Array("applied".utf8)), .integer(10), .integer(2), .integer(4), .integer(0), .integer(0),
+                    .bulk(Array("t1".utf8)), .bulk(Array("o1".utf8)), .bulk(Array("lease".utf8)),
+                ]))
+                == .counted(
+                    .applied, totalTokens: 10, calls: 2, releasedTokens: 4, indexDue: false, recordedTokens: 0,
+                    groups: ScopeGroups(team: "t1", org: "o1"), groupsFromLease: true))
         #expect(script.script == .settle && Self.record().script == .record)
-        #expect(script.keys.count == 10 && Self.record().keys.count == 5)
+        #expect(script.keys.count == 11 && Self.record().keys.count == 5)
     }
 
     @Test("BADINPUT is a ValidationError naming the script type's field")
