@@ -1,9 +1,11 @@
 -- settle.lua: replaces a call's lease with its actual usage, exactly once. With no live lease
 -- the usage is still recorded (the call happened).
--- KEYS: 1 profile, 2 cycle, 3 calls, 4 events, 5 leases, 6 lease-expiry, 7 reserved, 8 late, 9 lease-usd,
+-- KEYS: 1 profile, 2 cycle, 3 the call's fingerprint bucket, 4 events, 5 leases, 6 lease-expiry, 7 reserved, 8 late, 9 lease-usd,
 --       10 reserved-usd (the lease's cost is dropped with its tokens; the actual cost is recorded by apply_usage)
--- ARGV: as record.lua (13: '1' under WAIT, see there; 14-15 the event's cost and reported cost)
--- Returns {'policy', stored} | {'retired', cycle} | {status, cycle used tokens, cycle calls,
+-- ARGV: as record.lua (13: '1' under WAIT, see there; 14-15 the event's cost and reported cost; 16 the
+--       fingerprint field; 17 force)
+-- Returns {'policy', stored} | {'retired', cycle} | {'parked', used, calls} (as record.lua; the lease
+-- stays until it expires) | {status, cycle used tokens, cycle calls,
 -- released tokens, index due, recorded} (statuses, index due and recorded as record.lua: for a
 -- duplicate, the total tokens its call id was first recorded with, 0 otherwise). A duplicate with
 -- another total (a reused call id, not a retry) keeps the lease: nothing is written for it, and
@@ -13,18 +15,20 @@ if mismatch then return {'policy', mismatch} end
 if retired and ARGV[12] <= retired then return {'retired', retired} end
 local input, output, cached, cache_write, reasoning = usage_counts(ARGV, 3)
 local cost, reported = cost_args(ARGV, 14)
+local field = fingerprint_arg(ARGV[16])
 local reserved, reserved_cost = reclaim_expired(KEYS[7], KEYS[5], KEYS[6], now_ms(), KEYS[9], KEYS[10])
 -- checked before the usage is written
 local lease, lease_cost = lease_tokens(KEYS[7], KEYS[5], ARGV[2], reserved, KEYS[9], KEYS[10], reserved_cost)
-local applied, used, count, late, indexed = apply_usage(KEYS[2], KEYS[3], ARGV[2], ARGV[8], input, output, cached, cache_write,
-  reasoning, limit, ARGV[10], KEYS[4], ARGV[11], ARGV[12], KEYS[8], cost, reported)
+local applied, used, count, late, indexed, parked = apply_usage(KEYS[2], KEYS[3], ARGV[2], ARGV[8], input, output, cached, cache_write,
+  reasoning, limit, ARGV[10], KEYS[4], ARGV[11], ARGV[12], KEYS[8], cost, reported, field, ARGV[17] == '1')
+if parked then return {'parked', used, count} end
 -- Under WAIT, a duplicate (see record.lua) rewrites its call id's entry with the same value: a write,
 -- so the caller's WAIT covers everything the primary took before, the original of this call too
 -- (a script that writes nothing leaves WAIT nothing to wait for on a fresh connection).
 local recorded_total = 0
 if not applied then
-  local recorded = redis.call('HGET', KEYS[3], ARGV[2])
-  if recorded and ARGV[13] == '1' then redis.call('HSET', KEYS[3], ARGV[2], recorded) end
+  local recorded = redis.call('HGET', KEYS[3], field)
+  if recorded and ARGV[13] == '1' then redis.call('HSET', KEYS[3], field, recorded) end
   recorded_total = tonumber(recorded or '0') or 0
 end
 local released = 0

@@ -18,7 +18,7 @@ struct DoctorCommand: AsyncParsableCommand {
             ping, persistence, memory, and on masters scripts and permissions), and exits 70 when \
             cluster_state is not ok, slots have no master or a master does not answer. The counting check \
             says whether token estimates are exact (TOKENLEDGER_BPE_DIR's rank files) or the heuristic \
-            fallback, and why.
+            fallback, and why. With TOKENLEDGER_SPOOL_DIR, the spool check counts the events waiting,             rejected and parked (warn when some are parked or rejected).
             """
     )
 
@@ -44,6 +44,7 @@ struct DoctorCommand: AsyncParsableCommand {
                 return (try await Diagnostics.run(repository: repository), nil)
             }
             result.checks.append(Diagnostics.counting(try await global.localSettings()))
+            if let spool = try await openSpool(global) { result.checks.append(Diagnostics.spool(spool.status())) }
             try formatter.print(result)
             if let cluster = result.cluster {
                 // Name the node or the slots: on a cluster, "masters failed" alone says too little.
