@@ -147,10 +147,10 @@ struct OperationsCommandTests {
 
             let status = try jsonObject(
                 try await CLI.run(["migrate", "status", "--format", "json"], environment: env).stdout)
-            #expect((status["pending"] as? [Int]) == [] && status["schema_version"] as? Int == 1)
+            #expect((status["pending"] as? [Int]) == [] && status["schema_version"] as? Int == 2)
             let doctor = try await CLI.run(["doctor"], environment: env)
             #expect(
-                doctor.stdout.contains("schema version 1 (this build writes 1); no pending migrations"),
+                doctor.stdout.contains("schema version 2 (this build writes 2); no pending migrations"),
                 "\(doctor.stdout)")
         }
     }
@@ -346,8 +346,8 @@ struct OperationsCommandTests {
             let before = try await CLI.run(["doctor"], environment: env)
             #expect(before.status == 0, "\(before.stderr)")
             for line in [
-                "warn  schema: schema version none (this build writes 1); pending migrations: 1 schema-version, 2 import-legacy",
-                "ok    scripts: 24 Lua scripts load", "ok    persistence: AOF on (appendfsync everysec)",
+                "warn  schema: schema version none (this build writes 2); pending migrations: 1 schema-version, 2 import-legacy, 3 compact-call-ids",
+                "ok    scripts: 26 Lua scripts load", "ok    persistence: AOF on (appendfsync everysec)",
                 "ok    memory: used", "warn  rollover: has never run",
             ] {
                 #expect(before.stdout.contains(line), "doctor lacks '\(line)':\n\(before.stdout)")
@@ -356,7 +356,7 @@ struct OperationsCommandTests {
             _ = try await CLI.run(["rollover"], environment: env)
             let after = try await CLI.run(["doctor"], environment: env)
             #expect(
-                after.stdout.contains("ok    schema: schema version 1")
+                after.stdout.contains("ok    schema: schema version 2")
                     && after.stdout.contains("ok    rollover: last ran"), "\(after.stdout)")
             _ = try await redisCLI(server, ["CONFIG", "SET", "maxmemory", "1gb"])
             _ = try await redisCLI(server, ["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"])
