@@ -107,6 +107,7 @@ struct Loadgen: AsyncParsableCommand {
                         case .applied: name = "applied"
                         case .duplicate: name = "duplicate"
                         case .conflict: name = "conflict"
+                        case .parked: name = "parked"
                         case .spooled: name = "spooled"
                         case .rejected: name = "rejected"
                         case .failed: name = "failed"

@@ -46,6 +46,12 @@ struct TokenLedgerBenchmark {
             configuration: redis, options: .init(maximumConnections: 16, waitTimeout: .seconds(30)))
         let repository = try TokenRepository(
             pool: pool, configuration: try LedgerConfiguration(namespace: namespace, settingsCacheTTL: .seconds(5)))
+        // `--memory-only`: just the capacity figures (MemoryBench.swift).
+        if CommandLine.arguments.contains("--memory-only") {
+            try await MemoryBench.run(redis: redis, pool: pool, callers: callers)
+            await pool.close()
+            return
+        }
         let recorder = UsageRecorder(
             repository: repository, options: .init(pipeline: .init(connections: option("--connections", default: 2))))
         let prefix = "r\(UInt32.random(in: 0...UInt32.max))"
@@ -227,9 +233,15 @@ struct TokenLedgerBenchmark {
         let keys = repository.keys
         let userKeys = try keys.user("rb")
         let cycle = try await repository.usage(user: "rb").cycle
-        let rbKeys = [userKeys.profile, userKeys.cycle(cycle), userKeys.calls(cycle), userKeys.events]
+        // The call's bucket is fixed here (one of 32), and its 12-byte fingerprint field is
+        // redis-benchmark's 12-digit random number, so every request is a new call as in the records.
+        let rbKeys = [
+            userKeys.profile, userKeys.cycle(cycle), userKeys.callBucket(named: cycle.description, bucket: 0),
+            userKeys.events, userKeys.late(cycle),
+        ]
         let rbArguments = [
-            "", "rb-__rand_int__", "120", "30", "-1", "-1", "-1", "m", "-1", "80,100", "rb", cycle.description,
+            "", "rb-__rand_int__", "120", "30", "-1", "-1", "-1", "m", "-1", "80,100", "rb", cycle.description, "0",
+            "-1", "-1", "__rand_int__",
         ]
         let one = try redisBenchmark(
             configuration: redis, sha: sha, keys: rbKeys, arguments: rbArguments, clients: 1, pipeline: 1,
@@ -272,7 +284,10 @@ struct TokenLedgerBenchmark {
             if big.totals.users != reportUsers { lost += reportUsers - big.totals.users }
         }
 
-        // 7. Redis down: 20,000 records from 16 callers go to a spool (fsync'd; several per fsync).
+        // 7. Capacity: memory per call and per closed user cycle (MemoryBench.swift).
+        try await MemoryBench.run(redis: redis, pool: pool, callers: callers)
+
+        // 8. Redis down: 20,000 records from 16 callers go to a spool (fsync'd; several per fsync).
         let spoolDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("bench-spool-\(getpid())")
             .path
         // A directory a crashed run left under the same pid would hold events this run did not send.

@@ -114,7 +114,9 @@ struct OperationsCommandTests {
             let first = try await CLI.run(["migrate", "--format", "json", "--batch-size", "7"], environment: env)
             #expect(first.status == 0, "\(first.stderr)")
             let steps = try #require(try jsonObject(first.stdout)["steps"] as? [[String: Any]])
-            #expect(steps.map { $0["action"] as? String } == ["applied", "applied"])
+            // Migration 3 (compact call ids) converts the ids the import just wrote: none, they are
+            // already fingerprints.
+            #expect(steps.map { $0["action"] as? String } == ["applied", "applied", "applied"])
             let counts = try #require(steps[1]["counts"] as? [String: Int])
             #expect(counts["imported"] == 27 && counts["limit_only"] == 1 && counts["skipped"] == 0)
             try await expectReportsMatch(seeded, env: env)
@@ -141,15 +143,15 @@ struct OperationsCommandTests {
             let second = try await CLI.run(["migrate", "--format", "json"], environment: env)
             #expect(second.status == 0, "\(second.stderr)")
             let again = try #require(try jsonObject(second.stdout)["steps"] as? [[String: Any]])
-            #expect(again.map { $0["action"] as? String } == ["already_applied", "already_applied"])
+            #expect(again.map { $0["action"] as? String } == ["already_applied", "already_applied", "already_applied"])
             #expect(try await redisCLI(server, ["DEBUG", "DIGEST"]) == digest, "the second migrate changed the data")
 
             let status = try jsonObject(
                 try await CLI.run(["migrate", "status", "--format", "json"], environment: env).stdout)
-            #expect((status["pending"] as? [Int]) == [] && status["schema_version"] as? Int == 1)
+            #expect((status["pending"] as? [Int]) == [] && status["schema_version"] as? Int == 2)
             let doctor = try await CLI.run(["doctor"], environment: env)
             #expect(
-                doctor.stdout.contains("schema version 1 (this build writes 1); no pending migrations"),
+                doctor.stdout.contains("schema version 2 (this build writes 2); no pending migrations"),
                 "\(doctor.stdout)")
         }
     }
@@ -182,8 +184,8 @@ struct OperationsCommandTests {
             let status = try jsonObject(
                 try await CLI.run(["migrate", "status", "--format", "json"], environment: env).stdout)
             let states = try #require(status["migrations"] as? [[String: Any]])
-            #expect(states.map { $0["status"] as? String } == ["applied", "in_progress"])
-            #expect((status["pending"] as? [Int]) == [2])
+            #expect(states.map { $0["status"] as? String } == ["applied", "in_progress", "pending"])
+            #expect((status["pending"] as? [Int]) == [2, 3])
 
             // The killed run's lock expires (its TTL is 1 s) before a new run can take over.
             #expect(
@@ -194,7 +196,7 @@ struct OperationsCommandTests {
             #expect(resumed.status == 0, "\(resumed.stderr)")
             #expect(resumed.stderr.contains("resuming from SCAN cursor"), "\(resumed.stderr)")
             let steps = try #require(try jsonObject(resumed.stdout)["steps"] as? [[String: Any]])
-            #expect(steps.map { $0["action"] as? String } == ["already_applied", "applied"])
+            #expect(steps.map { $0["action"] as? String } == ["already_applied", "applied", "applied"])
             let counts = try #require(steps[1]["counts"] as? [String: Int])
             // A kill between a batch's import and its checkpoint leaves that batch (at most 5 keys, the
             // killed run's batch size) to be seen again as duplicates; the totals below prove that
@@ -345,8 +347,8 @@ struct OperationsCommandTests {
             let before = try await CLI.run(["doctor"], environment: env)
             #expect(before.status == 0, "\(before.stderr)")
             for line in [
-                "warn  schema: schema version none (this build writes 1); pending migrations: 1 schema-version, 2 import-legacy",
-                "ok    scripts: 26 Lua scripts load", "ok    persistence: AOF on (appendfsync everysec)",
+                "warn  schema: schema version none (this build writes 2); pending migrations: 1 schema-version, 2 import-legacy, 3 compact-call-ids",
+                "ok    scripts: 28 Lua scripts load", "ok    persistence: AOF on (appendfsync everysec)",
                 "ok    memory: used", "warn  rollover: has never run",
             ] {
                 #expect(before.stdout.contains(line), "doctor lacks '\(line)':\n\(before.stdout)")
@@ -355,7 +357,7 @@ struct OperationsCommandTests {
             _ = try await CLI.run(["rollover"], environment: env)
             let after = try await CLI.run(["doctor"], environment: env)
             #expect(
-                after.stdout.contains("ok    schema: schema version 1")
+                after.stdout.contains("ok    schema: schema version 2")
                     && after.stdout.contains("ok    rollover: last ran"), "\(after.stdout)")
             _ = try await redisCLI(server, ["CONFIG", "SET", "maxmemory", "1gb"])
             _ = try await redisCLI(server, ["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"])

@@ -50,7 +50,7 @@ struct ThinCommandTests {
             for (stored, sentence) in [
                 (
                     "99",
-                    "tokenledger: namespace 'thin' has schema version 99, newer than this build's 1; upgrade tokenledger before migrating\n"
+                    "tokenledger: namespace 'thin' has schema version 99, newer than this build's 2; upgrade tokenledger before migrating\n"
                 ),
                 ("v2", "tokenledger: thin:{global}:schema is 'v2', not a schema version number\n"),
             ] {

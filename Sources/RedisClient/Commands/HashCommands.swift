@@ -6,13 +6,24 @@ public struct HGET: RedisCommandRepresentable {
     public static let name = "HGET"
     /// The hash.
     public var key: RedisKey
-    /// The field read.
-    public var field: String
+    /// The field read, as bytes (a field need not be text).
+    public var fieldBytes: [UInt8]
+    /// The field read, as text.
+    public var field: String {
+        get { String(decoding: fieldBytes, as: UTF8.self) }
+        set { fieldBytes = Array(newValue.utf8) }
+    }
 
     /// Reads `field` of the hash at `key`.
     public init(_ key: some RedisKeyConvertible, field: String) {
         self.key = key.redisKey
-        self.field = field
+        self.fieldBytes = Array(field.utf8)
+    }
+
+    /// Reads a binary field of the hash at `key`.
+    public init(_ key: some RedisKeyConvertible, fieldBytes: [UInt8]) {
+        self.key = key.redisKey
+        self.fieldBytes = fieldBytes
     }
 
     /// The hash.
@@ -20,7 +31,7 @@ public struct HGET: RedisCommandRepresentable {
     /// Read-only.
     public var isReadOnly: Bool { true }
     /// `HGET key field`.
-    public var command: RedisCommand { RedisCommand("HGET", key, field) }
+    public var command: RedisCommand { RedisCommand("HGET", key, fieldBytes) }
     /// The value as text, or `nil`.
     public func decode(_ reply: RedisReply) throws(RedisError) -> String? { try optionalString(reply) }
 }

@@ -22,6 +22,8 @@ import SystemPackage
 ///   reservation estimates, `measured` (default), `none` or a percentage (``ReservationMargin``).
 /// - `tokenledger.maxInputBytes` (`TOKENLEDGER_MAX_INPUT_BYTES`): the CLI's input cap, checked by the
 ///   command that reads input.
+/// - `tokenledger.dedupeWindowDays` (`TOKENLEDGER_DEDUPE_WINDOW_DAYS`): days after a cycle ends that
+///   rollover keeps its call ids (default 7); see ``LedgerConfiguration/dedupeWindowDays``.
 /// - `tokenledger.waitReplicas` (`TOKENLEDGER_WAIT_REPLICAS`): replicas that must acknowledge each
 ///   record and settle (`WAIT`), 0 (default) = no wait; see ``LedgerConfiguration/replicaWait``.
 /// - `tokenledger.waitTimeoutMs` (`TOKENLEDGER_WAIT_TIMEOUT_MS`): how long to wait for them, in
@@ -200,7 +202,19 @@ extension LedgerConfiguration {
     ///   - namespace: A namespace that takes the place of the `namespace` key.
     public init(config: ConfigReader, namespace: String? = nil) throws(ValidationError) {
         try self.init(
-            namespace: namespace ?? config.text(forKey: "namespace") ?? "tl", replicaWait: try Self.replicaWait(config))
+            namespace: namespace ?? config.text(forKey: "namespace") ?? "tl", replicaWait: try Self.replicaWait(config),
+            dedupeWindowDays: try Self.dedupeWindowDays(config))
+    }
+
+    /// `dedupeWindowDays` (`TOKENLEDGER_DEDUPE_WINDOW_DAYS`): whole days, default 7.
+    static func dedupeWindowDays(_ config: ConfigReader) throws(ValidationError) -> Int {
+        guard let text = config.text(forKey: "dedupeWindowDays") else { return 7 }
+        guard let days = Int(text), (0...3650).contains(days) else {
+            throw ValidationError(
+                code: .invalidLimit, field: "dedupe_window_days",
+                message: "TOKENLEDGER_DEDUPE_WINDOW_DAYS is '\(text.prefix(40))'; use whole days from 0 to 3650")
+        }
+        return days
     }
 
     /// The defaults, with `TOKENLEDGER_NAMESPACE` (or `namespace` when given) as the namespace.

@@ -99,7 +99,7 @@ enum HandlerRecording {
         case .applied: metrics.handlerCall("recorded", estimated: usage.source == .estimated)
         case .duplicate: metrics.handlerCall("duplicate")
         case .spooled: metrics.handlerCall("spooled")
-        case .conflict, .rejected, .failed: metrics.handlerCall("failed")
+        case .conflict, .rejected, .failed, .parked: metrics.handlerCall("failed")
         }
         if case .conflict(let error) = result {
             logger.warning(

@@ -178,7 +178,12 @@ struct LegacyImportMigration: Migration {
         if entries.isEmpty { return (0, 0) }
         let keys = context.repository.keys
         let recorded = try await context.repository.pool.pipeline(
-            try entries.map { HGET(try keys.user($0.user).calls($0.cycle), field: "legacy:\($0.cycle)") })
+            try entries.map { entry in
+                let fingerprint = CallFingerprint(callID: "legacy:\(entry.cycle)")
+                return HGET(
+                    try keys.user(entry.user).callBucket(named: entry.cycle.description, fingerprint: fingerprint),
+                    fieldBytes: fingerprint.field)
+            })
         var deletions: [LegacyDeleteScript] = []
         var kept = 0
         for (entry, stored) in zip(entries, recorded) {

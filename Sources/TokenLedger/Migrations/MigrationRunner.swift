@@ -115,7 +115,7 @@ public struct MigrationRunner: Sendable {
     public let repository: TokenRepository
 
     /// Every migration this build knows, in version order.
-    static let all: [any Migration] = [SchemaVersionMigration(), LegacyImportMigration()]
+    static let all: [any Migration] = [SchemaVersionMigration(), LegacyImportMigration(), CompactCallIDsMigration()]
 
     /// Every migration this build knows, in version order.
     public static var migrations: [Info] {

@@ -107,9 +107,17 @@ public struct Rollover: Sendable {
             }
         }
 
-        // 1. Index every (user, cycle) with data; remember what retention may delete.
+        // 1. Index every (user, cycle) with data; remember what retention may delete and which
+        //    cycles that ended before the dedupe window still hold call ids.
         var late: Set<UserCycle> = []
-        let old = try await scanAndIndex(options, cutoff: cutoff, result: &result, late: &late, keepAlive: keepAlive)
+        let windowDays = options.dedupeWindowDays ?? repository.configuration.dedupeWindowDays
+        result.dedupeWindowDays = windowDays
+        // A cycle that started on or after this date cannot have ended more than the window ago.
+        let windowStart = today.adding(days: -windowDays)
+        var withCallIDs: [CalendarDate: Set<String>] = [:]
+        let old = try await scanAndIndex(
+            options, cutoff: cutoff, result: &result, late: &late, keepAlive: keepAlive,
+            windowStart: windowStart, withCallIDs: &withCallIDs)
         progress?("indexed: \(result.scannedKeys) keys scanned, \(result.indexAdded) index entries added")
 
         // 2. Close every ended cycle of every indexed user.
@@ -137,7 +145,15 @@ public struct Rollover: Sendable {
         }
         if result.amendedCalls > 0 { progress?("amended: \(result.amendedCalls) late calls added to the history") }
 
-        // 4. Retention.
+        // 4. The dedupe window: drop the call ids of closed cycles that ended more than the window ago.
+        try await applyDedupeWindow(
+            withCallIDs, today: today, windowDays: windowDays, options: options, result: &result,
+            keepAlive: keepAlive)
+        if result.droppedCallIDs > 0 {
+            progress?("dedupe window (\(windowDays) days): call ids of \(result.droppedCallIDs) user cycles dropped")
+        }
+
+        // 5. Retention.
         if let cutoff {
             try await applyRetention(
                 old: old, indexedCycles: indexedCycles, cutoff: cutoff, options: options, result: &result,
@@ -147,7 +163,7 @@ public struct Rollover: Sendable {
                     + "\(result.droppedCycles.count) cycles dropped")
         }
 
-        // 5. Remember the run.
+        // 6. Remember the run.
         if !options.dryRun {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -168,7 +184,7 @@ public struct Rollover: Sendable {
     /// with data whose cycle started before the retention cutoff.
     private func scanAndIndex(
         _ options: RolloverOptions, cutoff: CalendarDate?, result: inout RolloverResult, late: inout Set<UserCycle>,
-        keepAlive: () async throws -> Void
+        keepAlive: () async throws -> Void, windowStart: CalendarDate, withCallIDs: inout [CalendarDate: Set<String>]
     ) async throws -> [CalendarDate: Set<String>] {
         var old: [CalendarDate: Set<String>] = [:]
         let scan = pool.scan(match: keys.everyTaggedKeyPattern, count: options.batchSize)
@@ -180,7 +196,16 @@ public struct Rollover: Sendable {
                     late.insert(UserCycle(user: user, cycle: cycle))
                     continue
                 }
+                if let (user, cycle) = callBucketKey(key) {
+                    if cycle < windowStart { withCallIDs[cycle, default: []].insert(user) }
+                    byCycle[cycle, default: []].insert(user)
+                    if let cutoff, cycle < cutoff { old[cycle, default: []].insert(user) }
+                    continue
+                }
                 guard let (user, cycle) = perUserCycleKey(key) else { continue }
+                if cycle < windowStart, key.hasSuffix(":calls:" + cycle.description) {
+                    withCallIDs[cycle, default: []].insert(user)
+                }
                 result.scannedKeys += 1
                 byCycle[cycle, default: []].insert(user)
                 if let cutoff, cycle < cutoff { old[cycle, default: []].insert(user) }

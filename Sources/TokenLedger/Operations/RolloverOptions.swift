@@ -12,6 +12,10 @@ public struct RolloverOptions: Sendable, Hashable {
     public var retentionMonths: Int
     /// Keys per `SCAN`/`SSCAN` step and users per pipeline. Default 1000.
     public var batchSize: Int
+    /// The dedupe window in days (``LedgerConfiguration/dedupeWindowDays``); `nil` (default): the
+    /// repository's. A closed cycle's call ids are dropped once it ended more than this many days
+    /// before `now` (UTC dates, a day of slack for time zones).
+    public var dedupeWindowDays: Int?
     /// How long the run's lock lives unless extended (it is extended after every batch). Default 2 minutes.
     public var lockTTL: Duration
 
@@ -21,8 +25,13 @@ public struct RolloverOptions: Sendable, Hashable {
     ///   is outside 1…100,000, or `lockTTL` outside 1 s…1 day.
     public init(
         now: Date = Date(), dryRun: Bool = false, retentionMonths: Int = 13, batchSize: Int = 1000,
-        lockTTL: Duration = .seconds(120)
+        lockTTL: Duration = .seconds(120), dedupeWindowDays: Int? = nil
     ) throws(ValidationError) {
+        if let dedupeWindowDays, !(0...3650).contains(dedupeWindowDays) {
+            throw ValidationError(
+                code: .invalidLimit, field: "dedupe-window-days",
+                message: "--dedupe-window-days is \(dedupeWindowDays); use 0 to 3650")
+        }
         guard (0...1200).contains(retentionMonths) else {
             throw ValidationError(
                 code: .invalidLimit, field: "retention-months",
@@ -39,5 +48,6 @@ public struct RolloverOptions: Sendable, Hashable {
         self.retentionMonths = retentionMonths
         self.batchSize = batchSize
         self.lockTTL = lockTTL
+        self.dedupeWindowDays = dedupeWindowDays
     }
 }

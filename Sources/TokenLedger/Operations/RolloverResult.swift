@@ -52,6 +52,10 @@ public struct RolloverResult: Sendable, Hashable, Codable {
     /// Late calls (applied after their cycle was closed) added to the history by this run (with
     /// `dryRun`: waiting to be added). See `docs/operations.md`, late events.
     public var amendedCalls = 0
+    /// The dedupe window applied, in days.
+    public var dedupeWindowDays = 0
+    /// User cycles whose call ids were dropped (their dedupe window passed).
+    public var droppedCallIDs = 0
 
     /// Creates an empty result.
     public init(now: String, dryRun: Bool) {
@@ -70,5 +74,7 @@ public struct RolloverResult: Sendable, Hashable, Codable {
         case droppedCycles = "dropped_cycles"
         case keptWithoutHistory = "kept_without_history"
         case amendedCalls = "amended_calls"
+        case dedupeWindowDays = "dedupe_window_days"
+        case droppedCallIDs = "dropped_call_ids"
     }
 }

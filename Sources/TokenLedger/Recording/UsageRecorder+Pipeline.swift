@@ -133,6 +133,8 @@ extension UsageRecorder {
         case .error(let conflict as CallConflict):
             metrics.record("conflict")
             return .conflict(conflict)
+        case .error(let parked as ParkedWrite):
+            return park(event, parked)
         case .error(let error) where Self.isRejection(error):
             metrics.record("rejected")
             return .rejected(error)
@@ -285,6 +287,8 @@ extension UsageRecorder {
                     repository.notePolicy(user: event.user, stored: stored)
                     later { _ = await self.submit(event) }
                 }
+            } catch let parked as ParkedWrite {
+                _ = park(event, parked)
             } catch let conflict as CallConflict {
                 metrics.record("conflict")
                 logger.warning(

@@ -92,6 +92,33 @@ extension UsageRecorder {
         return .failed(error)
     }
 
+    /// An event whose cycle's call ids were dropped (``ParkedWrite``): into the spool directory's
+    /// parked file when there is a spool (``RecordOutcome/parked(_:)``), else rejected (nothing was
+    /// written, and there is nowhere to keep it).
+    func park(_ event: SpooledEvent, _ parked: ParkedWrite) -> RecordOutcome {
+        guard let spool else {
+            metrics.record("rejected")
+            logger.error(
+                "usage not recorded: its cycle's call ids were dropped after the dedupe window; no spool to park it in",
+                metadata: [LoggingKeys.callID: "\(event.callID)"])
+            return .rejected(parked)
+        }
+        do {
+            try ParkedEvents(directory: spool.directory).append(event, reason: parked.message)
+        } catch {
+            metrics.record("failed")
+            logger.critical(
+                "usage lost: it could not be parked",
+                metadata: [LoggingKeys.callID: "\(event.callID)", LoggingKeys.error: "\(error)"])
+            return .failed(error)
+        }
+        metrics.parked()
+        logger.warning(
+            "usage parked: its cycle's call ids were dropped after the dedupe window",
+            metadata: [LoggingKeys.callID: "\(event.callID)"])
+        return .parked(parked)
+    }
+
     private func lost(_ event: SpooledEvent, because error: any Error) -> RecordOutcome {
         metrics.record("failed")
         logger.error(

@@ -194,6 +194,10 @@ public final class UsageRecorder: Service, Sendable {
                 let outcome = try await self.apply(event)
                 self.metrics.record("replayed")
                 return outcome.applied ? .applied : .duplicate
+            } catch let parked as ParkedWrite {
+                // It could count twice: out of the spool, into the parked file, for an administrator.
+                self.metrics.parked()
+                return .parked(parked.message)
             } catch let conflict as CallConflict {
                 // It can never apply: out of the spool (into its rejected file, with the reason),
                 // so it neither retries forever nor holds back the events after it.

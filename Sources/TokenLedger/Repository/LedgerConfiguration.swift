@@ -21,19 +21,31 @@ public struct LedgerConfiguration: Sendable, Hashable {
     /// failover loses nothing). `nil` (default): no `WAIT`. `TOKENLEDGER_WAIT_REPLICAS`,
     /// `TOKENLEDGER_WAIT_TIMEOUT_MS`.
     public var replicaWait: RedisReplicaWait?
+    /// The dedupe window, in days after a cycle ends: `rollover` keeps a closed cycle's call ids this
+    /// long, then drops them (keeping its counters and history), and a later record or settle of the
+    /// cycle is parked instead of counted (``ParkedWrite``). Default 7 (longer than the spool's replay
+    /// horizon and client retries); 0 drops them at the first rollover after the close.
+    /// `tokenledger.dedupeWindowDays`, `TOKENLEDGER_DEDUPE_WINDOW_DAYS`.
+    public var dedupeWindowDays: Int
 
     /// Creates a configuration.
     ///
     /// - Throws: ``ValidationError`` for a bad namespace, a threshold outside 1…1000, a lease TTL outside
     ///   1 ms…7 days, a settings cache TTL outside 0…1 day, or a replica wait outside 1…100 replicas
-    ///   or 1 ms…1 day.
+    ///   or 1 ms…1 day, or a dedupe window outside 0…3650 days.
     public init(
         namespace: String = "tl",
         thresholds: [Int] = [80, 100],
         defaultLeaseTTL: Duration = .seconds(600),
         settingsCacheTTL: Duration = .seconds(1),
-        replicaWait: RedisReplicaWait? = nil
+        replicaWait: RedisReplicaWait? = nil,
+        dedupeWindowDays: Int = 7
     ) throws(ValidationError) {
+        guard (0...3650).contains(dedupeWindowDays) else {
+            throw ValidationError(
+                code: .invalidLimit, field: "dedupe_window_days",
+                message: "the dedupe window is \(dedupeWindowDays) days; use 0 to 3650")
+        }
         try Validation.validateNamespace(namespace)
         for threshold in thresholds where !(1...1000).contains(threshold) {
             throw ValidationError(
@@ -49,5 +61,6 @@ public struct LedgerConfiguration: Sendable, Hashable {
         self.settingsCacheTTL = settingsCacheTTL
         if let replicaWait { try Self.validate(replicaWait) }
         self.replicaWait = replicaWait
+        self.dedupeWindowDays = dedupeWindowDays
     }
 }

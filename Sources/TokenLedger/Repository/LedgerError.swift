@@ -14,7 +14,8 @@ public struct LedgerError: Error, Sendable, Hashable, CustomStringConvertible, C
         /// Every code, for tables and tests.
         public static let allCases: [Code] = [
             .overflow, .corruptData, .policyChanged, .namespaceMismatch, .cycleRetired, .instantInFuture, .busy,
-            .newerSchema, .lockLost, .missingScript, .scriptMismatch, .unexpectedReply, .notReady, .notReplicated,
+            .newerSchema, .olderSchema, .lockLost, .missingScript, .scriptMismatch, .unexpectedReply, .notReady,
+            .notReplicated,
         ]
 
         /// A counter would pass 2^53 − 1, the largest value the scripts keep exact.
@@ -35,6 +36,9 @@ public struct LedgerError: Error, Sendable, Hashable, CustomStringConvertible, C
         public static let busy = Code("busy")
         /// The data's schema version is newer than this build understands.
         public static let newerSchema = Code("newer_schema")
+        /// The data's schema version is older than this build writes (version 1 stored call ids as
+        /// they were): `tokenledger migrate` converts it; nothing is written before.
+        public static let olderSchema = Code("older_schema")
         /// A job's lock expired while it ran; another run may have taken over.
         public static let lockLost = Code("lock_lost")
         /// A Lua script is missing from TokenLedger's resources (a broken installation).
@@ -74,7 +78,7 @@ public struct LedgerError: Error, Sendable, Hashable, CustomStringConvertible, C
         switch code {
         case .overflow, .cycleRetired: .badInput
         case .corruptData: .corruptData
-        case .newerSchema: .incompatibleData
+        case .newerSchema, .olderSchema: .incompatibleData
         case .policyChanged, .busy, .lockLost, .notReplicated: .unavailable
         case .namespaceMismatch, .instantInFuture: .misuse
         default: .internal

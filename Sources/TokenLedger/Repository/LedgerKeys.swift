@@ -5,7 +5,10 @@
 /// suffix, so a user named `global` cannot collide with them.
 public struct LedgerKeys: Sendable, Hashable {
     /// The schema version this code writes (`<namespace>:{global}:schema`).
-    public static let schemaVersion = 1
+    ///
+    /// Version 2 stores call ids as fingerprints in buckets (``CallFingerprint``); version 1 stored
+    /// them as they were in one `calls:<D>` hash per user and cycle (`tokenledger migrate` converts).
+    public static let schemaVersion = 2
 
     /// The prefix of every key (validated: 1–64 bytes of `A-Z a-z 0-9 _ . -`).
     public let namespace: String
@@ -38,12 +41,28 @@ public struct LedgerKeys: Sendable, Hashable {
         public var events: String { prefix + "events" }
         /// Hash of the cycle's counters and per-model breakdown.
         public func cycle(_ cycle: CalendarDate) -> String { self.cycle(named: cycle.description) }
-        /// Hash of the call ids recorded in the cycle (call id → total tokens).
+        /// Schema version 1's hash of the call ids recorded in the cycle (call id → total tokens); the
+        /// current layout spreads fingerprints over ``callBucket(named:bucket:)`` hashes instead
+        /// (`tokenledger migrate` converts; retention still deletes a leftover one).
         public func calls(_ cycle: CalendarDate) -> String { calls(named: cycle.description) }
         /// ``cycle(_:)`` for a cycle name already formatted as `YYYY-MM-DD`.
         public func cycle(named name: String) -> String { prefix + "cycle:" + name }
         /// ``calls(_:)`` for a cycle name already formatted as `YYYY-MM-DD`.
         public func calls(named name: String) -> String { prefix + "calls:" + name }
+        /// Hash of the call fingerprints of one bucket of the cycle (96-bit field → total tokens;
+        /// ``CallFingerprint``), `calls:<D>:<bucket as two hex digits>`.
+        public func callBucket(named name: String, bucket: Int) -> String {
+            prefix + "calls:" + name + ":" + CallFingerprint.suffix(bucket)
+        }
+        /// The bucket key that holds a call's fingerprint.
+        public func callBucket(named name: String, fingerprint: CallFingerprint) -> String {
+            prefix + "calls:" + name + ":" + fingerprint.bucketSuffix
+        }
+        /// Every bucket key of a cycle (``CallFingerprint/bucketCount``), in bucket order.
+        public func callBuckets(_ cycle: CalendarDate) -> [String] {
+            let name = cycle.description
+            return (0..<CallFingerprint.bucketCount).map { callBucket(named: name, bucket: $0) }
+        }
         /// Hash of calls applied after rollover closed the cycle, not yet in the history (call id →
         /// adjustment JSON). See `docs/operations.md`, late events.
         public func late(_ cycle: CalendarDate) -> String { late(named: cycle.description) }

@@ -34,6 +34,7 @@ struct PreparedWrite: Sendable {
     /// Reads the reply of ``calls``: the result, or the stored policy to retry with.
     ///
     /// - Throws: ``CallConflict`` for a duplicate whose call id was recorded with another total;
+    ///   ``ParkedWrite`` when the cycle's call ids were dropped (its dedupe window passed);
     ///   ``LedgerError`` (``LedgerError/Code/cycleRetired``, overflow, corrupt data),
     ///   ``ValidationError``, `RedisError`.
     func decode(_ replies: [RedisReply]) throws -> TokenRepository.Attempt<Written> {
@@ -46,6 +47,8 @@ struct PreparedWrite: Sendable {
                 code: .cycleRetired,
                 message: "user '\(user)' cycle \(cycle) is past retention (its counters and call ids were deleted); "
                     + "the event was not applied, so it cannot count twice: an administrator must book it by hand")
+        case .parked:
+            throw ParkedWrite(user: user, callID: write.callID, cycle: cycle)
         case .counted(
             let status, let total, let calls, let released, let indexDue, let recorded, let groups, let fromLease):
             if status == .duplicate, recorded != write.usage.totalTokens {

@@ -65,9 +65,11 @@ extension TokenRepository {
     ///
     /// - Parameter cost: The event's cost as it was priced when first built (a spooled event's);
     ///   `nil`: priced now (``eventCost(of:model:)``).
+    /// - Parameter force: Apply it even when the cycle's call ids were dropped (a parked event an
+    ///   administrator applies knowingly).
     func write(
         _ kind: WriteKind, user: String, callID: String, usage: UsageRecord, model: String,
-        provider: String, cycle: CalendarDate?, at instant: Date, cost: EventCost? = nil
+        provider: String, cycle: CalendarDate?, at instant: Date, cost: EventCost? = nil, force: Bool = false
     ) async throws -> RecordResult {
         try Self.validateRecord(user: user, callID: callID, usage: usage, model: model, provider: provider)
         try Validation.validateEventInstant(instant)
@@ -81,7 +83,7 @@ extension TokenRepository {
         let written = try await retryingStalePolicy(user: user) {
             let prepared = try prepareWrite(
                 kind, user: user, callID: callID, usage: usage, model: model, cycle: cycle, at: instant,
-                settings: settings, cost: cost)
+                settings: settings, cost: cost, force: force)
             guard let wait = configuration.replicaWait else {
                 return try prepared.decode(try await pool.evaluateMany(prepared.calls))
             }
@@ -123,7 +125,7 @@ extension TokenRepository {
     /// (``validateRecord(user:callID:usage:model:provider:)``).
     func prepareWrite(
         _ kind: WriteKind, user: String, callID: String, usage: UsageRecord, model: String, cycle: CalendarDate?,
-        at instant: Date, settings: Settings, cost: EventCost
+        at instant: Date, settings: Settings, cost: EventCost, force: Bool = false
     ) throws -> PreparedWrite {
         let (target, assumed) = try resolveCycle(user: user, explicit: cycle, at: instant, settings: settings)
         let write = RecordScript(
@@ -131,8 +133,7 @@ extension TokenRepository {
             userKeys: try! keys.user(user),  // the user id was validated, so building its keys cannot fail
             cycleName: target.name, assumedPolicy: assumed, callID: callID, usage: usage, model: model,
             defaultLimit: settings.defaultLimit, defaultLimitUSD: settings.defaultLimitUSD?.nanoUSD,
-            thresholds: thresholdsArgument,
-            replicaWait: configuration.replicaWait != nil, cost: cost)
+            thresholds: thresholdsArgument, replicaWait: configuration.replicaWait != nil, cost: cost, force: force)
         return PreparedWrite(write: write, cycle: target.start, calls: [write.call(scripts)])
     }
 

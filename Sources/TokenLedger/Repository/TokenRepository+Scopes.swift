@@ -104,6 +104,12 @@ extension TokenRepository {
                     logger.warning(
                         "a group's cycle is past retention; the call was not booked to it",
                         metadata: [LoggingKeys.cycle: "\(start)"])
+                case .parked:
+                    // Rollover does not close group cycles, so their call ids are not dropped; a group
+                    // whose ids an administrator dropped by hand is not booked twice.
+                    logger.warning(
+                        "a group's cycle has no call ids left (past the dedupe window); the call was not booked to it",
+                        metadata: [LoggingKeys.cycle: "\(start)"])
                 case .counted(_, _, _, _, let indexDue, _, _, _):
                     if indexDue { await addToScopeIndex(scope, cycle: start) }
                 }

@@ -34,7 +34,7 @@ extension TokenRepository {
             case .success(nil):
                 schemaWritable.withLock { $0 = true }
             case .success(let text?):
-                if let version = Int(text), version <= LedgerKeys.schemaVersion {
+                if let version = Int(text), version == LedgerKeys.schemaVersion {
                     schemaWritable.withLock { $0 = true }
                 }
             case .failure:
@@ -69,8 +69,8 @@ extension TokenRepository {
     /// `migrate` looked before): every writer calls it. The stored version is read once per
     /// repository; once it was found writable the answer is cached, so the hot path pays one lock read.
     ///
-    /// - Throws: ``LedgerError`` with code ``LedgerError/Code/newerSchema`` (a sentence naming both
-    ///   versions) or ``LedgerError/Code/corruptData``; `RedisError`.
+    /// - Throws: ``LedgerError`` with code ``LedgerError/Code/newerSchema`` or
+    ///   ``LedgerError/Code/olderSchema`` (a sentence naming both versions and what to do) or ``LedgerError/Code/corruptData``; `RedisError`.
     public func ensureWritableSchema() async throws {
         if schemaWritable.withLock({ $0 }) { return }
         if let text = try await pool.send(GET(keys.schema)) {
@@ -83,6 +83,13 @@ extension TokenRepository {
                     code: .newerSchema,
                     message: "namespace '\(keys.namespace)' has schema version \(version), newer than this build's "
                         + "\(LedgerKeys.schemaVersion); nothing was written: upgrade tokenledger before writing to it")
+            }
+            if version < LedgerKeys.schemaVersion {
+                throw LedgerError(
+                    code: .olderSchema,
+                    message: "namespace '\(keys.namespace)' has schema version \(version), older than this build's "
+                        + "\(LedgerKeys.schemaVersion) (its call ids are stored in the old layout); nothing was written: "
+                        + "run tokenledger migrate first")
             }
         }
         schemaWritable.withLock { $0 = true }

@@ -6,6 +6,8 @@ struct MigrationScript: LedgerScriptCall {
     enum Operation: Sendable {
         /// Records the schema version unless one is there (`keys`: the schema key).
         case schema(version: Int)
+        /// Records the schema version when none or an older one is stored (`keys`: the schema key).
+        case upgradeSchema(version: Int)
         /// Saves where an interrupted migration resumes (`keys`: its checkpoint hash).
         case checkpoint([(String, String)])
         /// Marks a version applied, once, and drops its checkpoint (`keys`: the migrations hash,
@@ -20,6 +22,7 @@ struct MigrationScript: LedgerScriptCall {
     var arguments: [any RedisArgumentConvertible] {
         switch operation {
         case .schema(let version): return ["schema", version]
+        case .upgradeSchema(let version): return ["upgrade", version]
         case .checkpoint(let fields):
             var arguments: [any RedisArgumentConvertible] = ["checkpoint"]
             for (field, value) in fields { arguments += [field, value] }
@@ -51,9 +54,20 @@ struct LegacyImportScript: LedgerScriptCall {
     var limit: Int?
 
     var script: ScriptName { .legacyImport }
-    var keys: [any RedisArgumentConvertible] { [userKeys.profile, userKeys.cycle(cycle), userKeys.calls(cycle)] }
+    /// The call id of the import: `legacy:<date>`.
+    var callID: String { "legacy:\(cycle)" }
+    var fingerprint: CallFingerprint { CallFingerprint(callID: callID) }
+    var keys: [any RedisArgumentConvertible] {
+        [
+            userKeys.profile, userKeys.cycle(cycle),
+            userKeys.callBucket(named: cycle.description, fingerprint: fingerprint),
+        ]
+    }
     var arguments: [any RedisArgumentConvertible] {
-        ["legacy:\(cycle)", input, output, -1, -1, -1, "", limit.map(String.init) ?? "", cycle.description]
+        [
+            callID, input, output, -1, -1, -1, "", limit.map(String.init) ?? "", cycle.description,
+            fingerprint.field,
+        ]
     }
     static var badInput: ScriptReply.BadInput { ScriptReply.BadInput(code: .invalidLimit, field: "limit") }
 
@@ -63,6 +77,39 @@ struct LegacyImportScript: LedgerScriptCall {
             throw ScriptReply.unexpected(reply, script: script)
         }
         return Reply(status: status, limit: limit)
+    }
+}
+
+/// `calls_convert.lua`: moves a batch of schema version 1's call ids (one `calls:<D>` hash) to
+/// their fingerprint buckets (migration 3).
+struct CallsConvertScript: LedgerScriptCall {
+    /// What the script did with the batch.
+    struct Reply: Sendable, Hashable {
+        /// Written to their bucket.
+        var moved: Int
+        /// Their bucket already had them (recorded again meanwhile): only deleted from the old hash.
+        var kept: Int
+        /// No longer in the old hash (a batch redone after a crash).
+        var skipped: Int
+    }
+
+    var oldKey: String
+    /// Every bucket key of the cycle, in bucket order.
+    var buckets: [String]
+    var callIDs: [String]
+
+    var script: ScriptName { .callsConvert }
+    var keys: [any RedisArgumentConvertible] { [oldKey] + buckets }
+    var arguments: [any RedisArgumentConvertible] {
+        callIDs.flatMap { callID -> [any RedisArgumentConvertible] in
+            let fingerprint = CallFingerprint(callID: callID)
+            return [callID, fingerprint.bucket + 2, fingerprint.field]
+        }
+    }
+
+    func read(_ reply: RedisReply) throws -> Reply {
+        let numbers = try ScriptReply.integers(reply.array ?? [], count: 3, script: script)
+        return Reply(moved: numbers[0], kept: numbers[1], skipped: numbers[2])
     }
 }
 

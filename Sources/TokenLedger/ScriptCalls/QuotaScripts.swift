@@ -121,15 +121,21 @@ struct ReserveScript: LedgerScriptCall {
 
     var script: ScriptName { .reserve }
     var keys: [any RedisArgumentConvertible] {
-        [userKeys.profile, userKeys.cycle(cycle), userKeys.calls(cycle)] + userKeys.leaseKeys + userKeys.costKeys
+        [
+            userKeys.profile, userKeys.cycle(cycle),
+            userKeys.callBucket(named: cycle.description, fingerprint: fingerprint),
+        ]
+            + userKeys.leaseKeys + userKeys.costKeys
             + [userKeys.events, userKeys.leaseScopes] + carried
     }
     var arguments: [any RedisArgumentConvertible] {
         [
             assumedPolicy, callID, tokens, ttlMilliseconds, defaultLimit ?? -1, cost, defaultLimitUSD ?? -1,
-            thresholds, user, cycle.description, forUser ? "1" : "0",
+            thresholds, user, cycle.description, forUser ? "1" : "0", fingerprint.field,
         ]
     }
+    /// What the cycle stores of the call id (`settled` is read from its bucket).
+    var fingerprint: CallFingerprint { CallFingerprint(callID: callID) }
     static var badInput: ScriptReply.BadInput { ScriptReply.BadInput(code: .invalidTokenCount, field: "tokens") }
 
     func read(_ reply: RedisReply) throws -> Reply {

@@ -17,6 +17,8 @@ struct RecordScript: LedgerScriptCall {
         case policy(stored: String)
         /// The cycle is past retention; nothing was written.
         case retired
+        /// The cycle's call ids were dropped (its dedupe window passed); nothing was written.
+        case parked
         /// Applied (`.applied`, or `.late` into a closed cycle) or a duplicate (`.duplicate`), with
         /// the cycle's total and calls after it, (settle) the tokens of the lease dropped, whether
         /// the user's cycle still has to be added to the cycle's derived index (no `index:done`
@@ -50,12 +52,19 @@ struct RecordScript: LedgerScriptCall {
     var replicaWait = false
     /// The event's cost, priced once when the event was first built (``EventCost``).
     var cost: EventCost = .unpriced
+    /// Apply it even when the cycle's call ids were dropped (an administrator's
+    /// `spool parked apply`: it may count twice).
+    var force = false
+
+    /// What the cycle stores of the call id (its bucket key and field).
+    var fingerprint: CallFingerprint { CallFingerprint(callID: callID) }
 
     var script: ScriptName { kind == .settle ? .settle : .record }
 
     var keys: [any RedisArgumentConvertible] {
         var keys: [any RedisArgumentConvertible] = [
-            userKeys.profile, userKeys.cycle(named: cycleName), userKeys.calls(named: cycleName), userKeys.events,
+            userKeys.profile, userKeys.cycle(named: cycleName),
+            userKeys.callBucket(named: cycleName, fingerprint: fingerprint), userKeys.events,
         ]
         if kind == .settle { keys += userKeys.leaseKeys }
         keys.append(userKeys.late(named: cycleName))
@@ -65,15 +74,16 @@ struct RecordScript: LedgerScriptCall {
 
     /// The policy, the usage (call id, the five counts with -1 = not reported, the model), the
     /// default limit, thresholds, user and cycle, the WAIT flag, and the event's cost and reported
-    /// cost in nano-USD (-1 = unpriced / not reported), and the default currency limit (-1 = none) for
-    /// the currency soft thresholds. The provider is validated and kept in spooled
+    /// cost in nano-USD (-1 = unpriced / not reported), the default currency limit (-1 = none) for
+    /// the currency soft thresholds, the call's fingerprint field and the force flag. The provider is
+    /// validated and kept in spooled
     /// events but not aggregated, so it is not sent (each argument costs Redis time on every record).
     var arguments: [any RedisArgumentConvertible] {
         [
             assumedPolicy, callID, usage.inputTokens, usage.outputTokens, usage.cachedInputTokens ?? -1,
             usage.cacheWriteTokens ?? -1, usage.reasoningTokens ?? -1, model, defaultLimit ?? -1, thresholds, user,
             cycleName, replicaWait ? "1" : "0", cost.scriptArgument, usage.reportedCost?.nanoUSD ?? -1,
-            defaultLimitUSD ?? -1,
+            defaultLimitUSD ?? -1, fingerprint.field, force ? "1" : "0",
         ]
     }
 
@@ -86,6 +96,8 @@ struct RecordScript: LedgerScriptCall {
             return .policy(stored: stored)
         case .retired:
             return .retired
+        case .parked:
+            return .parked
         case .applied, .duplicate, .late:
             // The groups (team, org, and where they came from) follow the numbers.
             var numeric = values

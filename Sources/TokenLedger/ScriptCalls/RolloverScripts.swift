@@ -80,6 +80,7 @@ struct RetentionScript: LedgerScriptCall {
     var script: ScriptName { .retention }
     var keys: [any RedisArgumentConvertible] {
         [userKeys.cycle(cycle), userKeys.calls(cycle), userKeys.profile, userKeys.late(cycle)]
+            + userKeys.callBuckets(cycle)
     }
     var arguments: [any RedisArgumentConvertible] { [cycle.description] }
 
@@ -87,6 +88,38 @@ struct RetentionScript: LedgerScriptCall {
     func read(_ reply: RedisReply) throws -> Int? {
         let deleted = try ScriptReply.integer(reply, script: script) ?? 0
         return deleted < 0 ? nil : deleted
+    }
+}
+
+/// `calls_drop.lua`: drops the call fingerprints of a user's closed cycle whose dedupe window has
+/// passed, marking the cycle so later records and settles of it are parked.
+struct CallsDropScript: LedgerScriptCall {
+    /// What the script did.
+    enum Reply: Sendable, Hashable {
+        /// Dropped: the number of keys deleted.
+        case dropped(keys: Int)
+        /// Late calls are not in the history yet: kept for a later run.
+        case latePending
+        /// The cycle is not closed: nothing changed.
+        case notClosed
+    }
+
+    var userKeys: LedgerKeys.User
+    var cycle: CalendarDate
+
+    var script: ScriptName { .callsDrop }
+    var keys: [any RedisArgumentConvertible] {
+        [userKeys.cycle(cycle), userKeys.late(cycle), userKeys.calls(cycle)] + userKeys.callBuckets(cycle)
+    }
+    var arguments: [any RedisArgumentConvertible] { [] }
+
+    func read(_ reply: RedisReply) throws -> Reply {
+        let value = try ScriptReply.integer(reply, script: script) ?? 0
+        switch value {
+        case -1: return .latePending
+        case -2: return .notClosed
+        default: return .dropped(keys: value)
+        }
     }
 }
 

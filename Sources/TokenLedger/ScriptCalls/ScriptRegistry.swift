@@ -16,10 +16,12 @@ enum ScriptName: String, Sendable, CaseIterable {
     case rolloverState = "rollover_state"
     case historyAdjust = "history_adjust"
     case lateDone = "late_done"
+    case callsDrop = "calls_drop"
     // Migrations.
     case migration
     case legacyImport = "legacy_import"
     case legacyDelete = "legacy_delete"
+    case callsConvert = "calls_convert"
     // API keys of the HTTP service.
     case apikeyCreate = "apikey_create"
     case apikeyRevoke = "apikey_revoke"

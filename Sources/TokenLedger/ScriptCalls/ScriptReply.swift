@@ -13,6 +13,9 @@ enum ScriptStatus: Sendable, Hashable {
     case late
     /// `{'retired', cycle}`: the cycle is past retention; nothing was written.
     case retired(cycle: String)
+    /// `{'parked', used, calls}`: rollover dropped the cycle's call ids (its dedupe window passed), so
+    /// the call cannot be deduplicated; nothing was written and the caller parks the event.
+    case parked
     /// A read's values follow (`{'ok', …}`).
     case ok
     /// A status of one script only (`unclosed`, `empty`, `admitted`, `denied`, `held`, `settled`,
@@ -27,6 +30,7 @@ enum ScriptStatus: Sendable, Hashable {
         case "late": self = .late
         case "retired": self = .retired(cycle: argument?.string ?? "")
         case "ok": self = .ok
+        case "parked": self = .parked
         default: self = .other(name)
         }
     }

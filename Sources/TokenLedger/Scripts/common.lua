@@ -274,6 +274,14 @@ end
 
 -- Adds one call's usage to the cycle unless its call id was already recorded there.
 --
+-- Call ids are stored as fingerprints (schema version 2, see docs/schema.md "Call ids"): `calls` is the
+-- bucket hash of the call (`calls:<D>:<bucket>`) and `field` its 96-bit field (12 bytes), both computed
+-- by the caller from the SHA-256 of the call id (CallFingerprint.swift); `call_id` itself is kept only
+-- in a late adjustment. Without `field` (nil) the call id is the field (schema version 1's layout).
+-- A cycle whose call ids rollover dropped (field `calls:dropped`, the dedupe window passed) can no
+-- longer tell a new call from a replay: nothing is written and the sixth value returned is true
+-- (the caller parks the event), unless `force` (an administrator applies a parked event knowingly).
+--
 -- Redis runs this for every event, so it makes as few Redis calls as it can: one HMGET reads the
 -- cycle's counters and its primary model, one HSETNX claims the call id, one HSET writes the new
 -- counters back (the script is atomic). The primary model is the first model recorded in the
@@ -296,21 +304,22 @@ end
 -- A cycle that rollover closed (field `history:state` = 'closed') is still counted (the call
 -- happened), and the call also becomes a pending adjustment of the closed cycle's history (hash
 -- `late`, see late_adjustment), which the caller then applies to the {global} history.
--- Returns whether it applied (false: a duplicate), the cycle's used tokens and its calls after
+-- Returns whether it applied (false: a duplicate or parked), the cycle's used tokens and its calls after
 -- the call, whether it amends a closed cycle, whether the user's cycle is in the cycle's
 -- derived index or a record asked for it lately (`index:done`, `index:claim`, see index_due; read by
--- the same HMGET, so the steady state costs nothing), and (applied, priced or not, cost given) the
--- cycle's recorded spend in nano-USD after the call (nil otherwise). Raises OVERFLOW, before any write, when the
--- total tokens, the cost or the reported cost would pass 2^53 - 1 (nano-USD: about $9.0M per user
--- and cycle).
+-- the same HMGET, so the steady state costs nothing), whether it was parked (the dedupe window
+-- passed), and (applied, cost given) the cycle's recorded spend in nano-USD after the call (nil
+-- otherwise). Raises OVERFLOW, before any write, when the total tokens, the cost or the reported
+-- cost would pass 2^53 - 1 (nano-USD: about $9.0M per user and cycle).
 local function apply_usage(cycle, calls, call_id, model, input_n, output_n, cached, cache_write, reasoning,
-    limit, percents, events, user, cycle_name, late_key, cost, reported)
+    limit, percents, events, user, cycle_name, late_key, cost, reported, field, force)
   local total = input_n + output_n
+  field = field or call_id
   -- The same one HMGET also reads the counters HINCRBY adds to, so every stored value is checked
   -- before the first write, and the closed mark (`history:state`).
   local current = redis.call('HMGET', cycle, 'input_tokens', 'output_tokens', 'calls', 'model:primary',
     'cached_input_tokens', 'cache_write_tokens', 'reasoning_tokens', 'history:state', 'index:done',
-    'index:claim', 'cost_nano', 'unpriced_calls', 'reported_cost_nano')
+    'index:claim', 'cost_nano', 'unpriced_calls', 'reported_cost_nano', 'calls:dropped')
   local indexed = current[9] ~= false
     or (current[10] ~= false and now_ms() - (tonumber(current[10]) or 0) < INDEX_CLAIM_MS)
   local input = stored(current[1], cycle, 'input_tokens') + input_n
@@ -320,6 +329,7 @@ local function apply_usage(cycle, calls, call_id, model, input_n, output_n, cach
   if cache_write > 0 then stored(current[6], cycle, 'cache_write_tokens') end
   if reasoning > 0 then stored(current[7], cycle, 'reasoning_tokens') end
   local used = input + output
+  if current[14] and not force then return false, used - total, count, false, true, true end
   local cost_total, unpriced, reported_total = 0, 0, 0
   if cost then
     cost_total = stored(current[11], cycle, 'cost_nano')
@@ -328,18 +338,18 @@ local function apply_usage(cycle, calls, call_id, model, input_n, output_n, cach
     if reported >= 0 then reported_total = stored(current[13], cycle, 'reported_cost_nano') + reported end
   end
   if used > MAX_COUNTER or cost_total > MAX_COUNTER or reported_total > MAX_COUNTER then
-    if redis.call('HEXISTS', calls, call_id) == 1 then return false, used - total, count, false, indexed end
+    if redis.call('HEXISTS', calls, field) == 1 then return false, used - total, count, false, indexed end
     if used > MAX_COUNTER then error({err = 'OVERFLOW the cycle total would pass 2^53 - 1 tokens'}) end
     error({err = 'OVERFLOW the cycle cost would pass 2^53 - 1 nano-USD'})
   end
   local late = current[8] == 'closed'
   if late then
     -- Rare: the pending adjustment is the first write, so a refused one (ACL) leaves nothing behind.
-    if redis.call('HEXISTS', calls, call_id) == 1 then return false, used - total, count, false, indexed end
+    if redis.call('HEXISTS', calls, field) == 1 then return false, used - total, count, false, indexed end
     late_adjustment(late_key, events, user, cycle_name, call_id, model, input_n, output_n, cached, cache_write, reasoning,
       cost, reported)
   end
-  if redis.call('HSETNX', calls, call_id, decimal(total)) == 0 then
+  if redis.call('HSETNX', calls, field, decimal(total)) == 0 then
     return false, used - total, count, false, indexed
   end
   count = count + 1
@@ -382,7 +392,15 @@ local function apply_usage(cycle, calls, call_id, model, input_n, output_n, cach
       end
     end
   end
-  return true, used, count, late, indexed, cost and cost_total or nil
+  return true, used, count, late, indexed, false, cost and cost_total or nil
+end
+
+-- The call's fingerprint field (ARGV of record.lua and settle.lua): 12 bytes, else BADINPUT.
+local function fingerprint_arg(value)
+  if type(value) ~= 'string' or #value ~= 12 then
+    error({err = 'BADINPUT the call fingerprint must be 12 bytes (the caller computes it from the call id)'})
+  end
+  return value
 end
 
 -- Reads the profile's policy, limits and groups in one call; checks the policy the caller assumed.

@@ -3,9 +3,9 @@
 -- The hash's usage_limit becomes the user's limit unless a limit was set in TokenLedger (not by an
 -- import) or a later legacy cycle's limit was already imported; profile field legacy_limit
 -- ('<date> <limit>') remembers which import set it.
--- KEYS: 1 profile, 2 cycle:D, 3 calls:D
+-- KEYS: 1 profile, 2 cycle:D, 3 the call's fingerprint bucket calls:D:<bucket>
 -- ARGV: 1 call id, 2-6 counts (see usage_counts: input, output, -1, -1, -1), 7 model,
---       8 limit ('' = none), 9 cycle name
+--       8 limit ('' = none), 9 cycle name, 10 the call's 12-byte fingerprint field
 -- Returns {'applied' | 'duplicate' | 'empty' (no tokens: only the limit is imported), 'set' | 'kept' | 'none'}
 local input, output, cached, cache_write, reasoning = usage_counts(ARGV, 2)
 local limit = ARGV[8]
@@ -17,7 +17,9 @@ if limit ~= '' then
 end
 local status = 'empty'
 if input + output > 0 then
-  status = apply_usage(KEYS[2], KEYS[3], ARGV[1], ARGV[7], input, output, cached, cache_write, reasoning) and 'applied' or 'duplicate'
+  local field = fingerprint_arg(ARGV[10])
+  status = apply_usage(KEYS[2], KEYS[3], ARGV[1], ARGV[7], input, output, cached, cache_write, reasoning, nil, nil, nil,
+    nil, nil, nil, nil, nil, field) and 'applied' or 'duplicate'
 end
 local limit_status = 'none'
 if limit ~= '' then

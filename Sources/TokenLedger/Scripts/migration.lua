@@ -2,6 +2,8 @@
 -- ops:
 --   'schema'     KEYS: 1 schema version   ARGV: 2 version
 --                Records the schema version unless one is there; returns the stored version.
+--   'upgrade'    KEYS: 1 schema version   ARGV: 2 version
+--                Records the schema version when none or an older one is stored; returns the stored version.
 --   'checkpoint' KEYS: 1 migration state  ARGV: 2.. field, value pairs (cursor, counts)
 --                Saves where an interrupted migration resumes; returns the number of fields.
 --   'applied'    KEYS: 1 applied versions, 2 migration state   ARGV: 2 version, 3 record JSON
@@ -10,6 +12,10 @@
 local op = ARGV[1]
 if op == 'schema' then
   redis.call('SET', KEYS[1], ARGV[2], 'NX')
+  return redis.call('GET', KEYS[1])
+elseif op == 'upgrade' then
+  local stored = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+  if stored < tonumber(ARGV[2]) then redis.call('SET', KEYS[1], ARGV[2]) end
   return redis.call('GET', KEYS[1])
 elseif op == 'checkpoint' then
   for i = 2, #ARGV - 1, 2 do

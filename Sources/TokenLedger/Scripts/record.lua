@@ -1,13 +1,17 @@
 -- record.lua: records one call's usage, once per (user, cycle, call id).
--- KEYS: 1 profile, 2 cycle, 3 calls, 4 events, 5 late (pending adjustments of a closed cycle)
+-- KEYS: 1 profile, 2 cycle, 3 the call's fingerprint bucket (calls:<D>:<bucket>), 4 events, 5 late (pending
+--       adjustments of a closed cycle)
 -- ARGV: 1 assumed policy, 2 call id, 3-7 counts (see usage_counts), 8 model, 9 default limit,
 --       10 thresholds, 11 user id, 12 cycle name, 13 '1' when the caller sends WAIT after it ('0' otherwise),
 --       14 the event's cost in nano-USD (-1 = unpriced), 15 the provider-reported cost in nano-USD
 --       (-1 = not reported) (see cost_args: the caller prices the event once, when it is first built),
---       16 the default currency limit in nano-USD (-1 = none; absent from callers that predate it: none),
---       for the currency soft thresholds the event may reach
+--       16 the default currency limit in nano-USD (-1 = none), for the currency soft thresholds the
+--       event may reach, 17 the call's 12-byte fingerprint field (CallFingerprint.swift), 18 '1' to apply
+--       it even though the cycle's call ids were dropped (an administrator's `spool parked apply`; '0'
+--       or absent otherwise)
 -- Returns {'policy', stored} | {'retired', last retired cycle} (retention deleted the cycle: nothing
--- written) | {status, cycle used tokens, cycle calls, recorded, index due}, status 'applied', 'duplicate'
+-- written) | {'parked', cycle used tokens, cycle calls} (rollover dropped the cycle's call ids, the
+-- dedupe window passed: it cannot be deduplicated, nothing written, the caller parks it) | {status, cycle used tokens, cycle calls, recorded, index due}, status 'applied', 'duplicate'
 -- or 'late' (applied to a cycle rollover closed: the caller amends its history, see close.lua);
 -- recorded is, for a duplicate, the total tokens its call id was first recorded with (0 otherwise),
 -- so a caller can tell a retry from a reused call id with another amount;
@@ -22,8 +26,11 @@ if mismatch then return {'policy', mismatch} end
 if retired and ARGV[12] <= retired then return {'retired', retired} end
 local input, output, cached, cache_write, reasoning = usage_counts(ARGV, 3)
 local cost, reported = cost_args(ARGV, 14)
-local applied, used, count, late, indexed, spent = apply_usage(KEYS[2], KEYS[3], ARGV[2], ARGV[8], input, output, cached, cache_write,
-  reasoning, limit, ARGV[10], KEYS[4], ARGV[11], ARGV[12], KEYS[5], cost, reported)
+local field = fingerprint_arg(ARGV[17])
+local applied, used, count, late, indexed, parked, spent = apply_usage(KEYS[2], KEYS[3], ARGV[2], ARGV[8], input, output,
+  cached, cache_write, reasoning, limit, ARGV[10], KEYS[4], ARGV[11], ARGV[12], KEYS[5], cost, reported, field,
+  ARGV[18] == '1')
+if parked then return {'parked', used, count} end
 -- The currency soft thresholds on the spend this event brought the cycle to (usd_thresholds).
 if applied and spent then usd_thresholds(KEYS[2], KEYS[4], ARGV[11], ARGV[12], ARGV[10], spent, limit_usd) end
 -- Under WAIT (ARGV[13] = '1'), a duplicate rewrites its call id's entry with the same value: a write,
@@ -31,8 +38,8 @@ if applied and spent then usd_thresholds(KEYS[2], KEYS[4], ARGV[11], ARGV[12], A
 -- (a script that writes nothing leaves WAIT nothing to wait for on a fresh connection).
 local recorded_total = 0
 if not applied then
-  local recorded = redis.call('HGET', KEYS[3], ARGV[2])
-  if recorded and ARGV[13] == '1' then redis.call('HSET', KEYS[3], ARGV[2], recorded) end
+  local recorded = redis.call('HGET', KEYS[3], field)
+  if recorded and ARGV[13] == '1' then redis.call('HSET', KEYS[3], field, recorded) end
   recorded_total = tonumber(recorded or '0') or 0
 end
 return {late and 'late' or (applied and 'applied' or 'duplicate'), used, count, recorded_total,

@@ -1,13 +1,14 @@
 -- reserve.lua: admits a lease of N tokens costing C nano-USD only if used + reserved + N <= limit and
 -- spent + reserved cost + C <= currency limit (the cycle's `cost_nano` is what was spent). Idempotent per
 -- call id. Fires the currency soft thresholds on the recorded spend (usd_thresholds) when it decides.
--- KEYS: 1 profile, 2 cycle, 3 calls, 4 leases, 5 lease-expiry, 6 reserved, 7 lease-usd, 8 reserved-usd,
---       9 events, 10 lease-scopes (call id -> 'team\norg': the groups a user's lease was taken in),
---       11… carried cycles (as check.lua)
+-- KEYS: 1 profile, 2 cycle, 3 the call's fingerprint bucket (calls:<D>:<bucket>), 4 leases, 5 lease-expiry,
+--       6 reserved, 7 lease-usd, 8 reserved-usd, 9 events, 10 lease-scopes (call id -> 'team\norg': the
+--       groups a user's lease was taken in), 11… carried cycles (as check.lua)
 -- ARGV: 1 assumed policy, 2 call id, 3 tokens, 4 ttl ms, 5 default limit, 6 cost (nano-USD),
 --       7 default currency limit (nano-USD; -1 = none), 8 thresholds, 9 user id, 10 cycle name,
 --       11 '1' for a user's lease (its team and org are read from the profile, stored with an admitted
---       lease and returned), '0' for a group's (a team's or an org's keys)
+--       lease and returned), '0' for a group's (a team's or an org's keys), 12 the call's 12-byte
+--       fingerprint field (CallFingerprint.swift)
 -- Returns {'policy', stored} | {status, used, reserved, limit (-1 = unlimited), spent, reserved cost,
 -- currency limit (-1 = none), the limit that denied ('tokens', 'usd' or ''), team, org} where team and
 -- org are the user's ('' = none; for 'held', those the lease was taken in) and status is
@@ -43,7 +44,7 @@ end
 local function reply(status, denied_by)
   return {status, used, reserved, limit or -1, spent, reserved_cost, limit_usd or -1, denied_by or '', team, org}
 end
-if redis.call('HEXISTS', KEYS[3], call_id) == 1 then return reply('settled') end
+if redis.call('HEXISTS', KEYS[3], fingerprint_arg(ARGV[12])) == 1 then return reply('settled') end
 local held = redis.call('HGET', KEYS[4], call_id)
 if held then
   local held_cost = redis.call('HGET', KEYS[7], call_id) or '0'

@@ -1,11 +1,12 @@
 -- settle.lua: replaces a call's lease with its actual usage, exactly once. With no live lease
 -- the usage is still recorded (the call happened).
--- KEYS: 1 profile, 2 cycle, 3 calls, 4 events, 5 leases, 6 lease-expiry, 7 reserved, 8 late, 9 lease-usd,
+-- KEYS: 1 profile, 2 cycle, 3 the call's fingerprint bucket, 4 events, 5 leases, 6 lease-expiry, 7 reserved, 8 late, 9 lease-usd,
 --       10 reserved-usd (the lease's cost is dropped with its tokens; the actual cost is recorded by apply_usage),
 --       11 lease-scopes (the groups a lease was taken in; read here, dropped by the caller once booked)
 -- ARGV: as record.lua (13: '1' under WAIT, see there; 14-15 the event's cost and reported cost;
---       16 the default currency limit)
--- Returns {'policy', stored} | {'retired', cycle} | {status, cycle used tokens, cycle calls,
+--       16 the default currency limit; 17 the fingerprint field; 18 force)
+-- Returns {'policy', stored} | {'retired', cycle} | {'parked', used, calls} (as record.lua; the lease
+-- stays until it expires) | {status, cycle used tokens, cycle calls,
 -- released tokens, index due, recorded} (statuses, index due and recorded as record.lua: for a
 -- duplicate, the total tokens its call id was first recorded with, 0 otherwise), then the groups
 -- to book (team, org, and 'lease' or 'profile' for where they came from). A duplicate with
@@ -16,6 +17,7 @@ if mismatch then return {'policy', mismatch} end
 if retired and ARGV[12] <= retired then return {'retired', retired} end
 local input, output, cached, cache_write, reasoning = usage_counts(ARGV, 3)
 local cost, reported = cost_args(ARGV, 14)
+local field = fingerprint_arg(ARGV[17])
 local reserved, reserved_cost = reclaim_expired(KEYS[7], KEYS[5], KEYS[6], now_ms(), KEYS[9], KEYS[10])
 -- checked before the usage is written
 local lease, lease_cost = lease_tokens(KEYS[7], KEYS[5], ARGV[2], reserved, KEYS[9], KEYS[10], reserved_cost)
@@ -29,8 +31,10 @@ if taken then
 elseif lease > 0 or lease_cost > 0 or redis.call('HEXISTS', KEYS[5], ARGV[2]) == 1 then
   team, org, source = '', '', 'lease'
 end
-local applied, used, count, late, indexed, spent = apply_usage(KEYS[2], KEYS[3], ARGV[2], ARGV[8], input, output, cached, cache_write,
-  reasoning, limit, ARGV[10], KEYS[4], ARGV[11], ARGV[12], KEYS[8], cost, reported)
+local applied, used, count, late, indexed, parked, spent = apply_usage(KEYS[2], KEYS[3], ARGV[2], ARGV[8], input, output,
+  cached, cache_write, reasoning, limit, ARGV[10], KEYS[4], ARGV[11], ARGV[12], KEYS[8], cost, reported, field,
+  ARGV[18] == '1')
+if parked then return {'parked', used, count} end
 -- The currency soft thresholds on the spend this event brought the cycle to (usd_thresholds).
 if applied and spent then usd_thresholds(KEYS[2], KEYS[4], ARGV[11], ARGV[12], ARGV[10], spent, limit_usd) end
 -- Under WAIT, a duplicate (see record.lua) rewrites its call id's entry with the same value: a write,
@@ -38,8 +42,8 @@ if applied and spent then usd_thresholds(KEYS[2], KEYS[4], ARGV[11], ARGV[12], A
 -- (a script that writes nothing leaves WAIT nothing to wait for on a fresh connection).
 local recorded_total = 0
 if not applied then
-  local recorded = redis.call('HGET', KEYS[3], ARGV[2])
-  if recorded and ARGV[13] == '1' then redis.call('HSET', KEYS[3], ARGV[2], recorded) end
+  local recorded = redis.call('HGET', KEYS[3], field)
+  if recorded and ARGV[13] == '1' then redis.call('HSET', KEYS[3], field, recorded) end
   recorded_total = tonumber(recorded or '0') or 0
 end
 local released = 0

@@ -15,7 +15,8 @@ import Synchronization
 /// rotating), applies its events in order, and deletes it; if Redis fails midway, the rest is
 /// written back. A torn last line (a writer killed mid-append) is discarded. Events that can never
 /// apply are moved to `rejected-*.jsonl` (their reasons, line for line, to `rejected-*.jsonl.reasons`)
-/// and reported loudly.
+/// and reported loudly; events whose cycle's call ids were dropped (``ParkedWrite``) to `parked.jsonl`
+/// (``ParkedEvents``).
 ///
 /// ### Threading
 /// `Sendable`; appends are serialized by a lock. One replay runs at a time per instance.
@@ -204,7 +205,7 @@ public final class EventSpool: Sendable {
         }
         return SpoolStatus(
             directory: directory, events: events, bytes: bytes, segments: segments.count,
-            maximumBytes: options.maximumBytes, rejected: rejected)
+            maximumBytes: options.maximumBytes, rejected: rejected, parked: ParkedEvents(directory: directory).count)
     }
 
     /// The outcome of applying one event during a replay.
@@ -215,6 +216,8 @@ public final class EventSpool: Sendable {
         case duplicate
         /// It can never apply (bad data); set it aside.
         case rejected(String)
+        /// Its cycle's call ids were dropped (``ParkedWrite``): move it to the parked file with the reason.
+        case parked(String)
         /// It belongs to another namespace: it stays in the spool, for a replay into that namespace.
         case otherNamespace(String)
     }
@@ -290,6 +293,10 @@ public final class EventSpool: Sendable {
                     case .rejected(let reason):
                         setAside(lines[index], reason: reason)
                         result.rejected += 1
+                    case .parked(let reason):
+                        // Throws when the parked file cannot be written: the event stays spooled.
+                        try ParkedEvents(directory: directory).append(event, reason: reason)
+                        result.parked += 1
                     case .otherNamespace(let reason):
                         if kept.isEmpty {
                             logger.warning(

@@ -13,6 +13,9 @@ public struct ReplayResult: Sendable, Hashable, Codable {
     /// Events of another namespace than the replaying repository's: left in the spool for a flush
     /// with that namespace (included in ``remaining``). JSON `other_namespace`, present only when not 0.
     public var otherNamespace = 0
+    /// Events moved to the parked file: their cycle's call ids were dropped after the dedupe window
+    /// (``ParkedWrite``, ``ParkedEvents``). JSON `parked`, present only when not 0.
+    public var parked = 0
 
     /// Empty counts.
     public init() {}
@@ -20,9 +23,10 @@ public struct ReplayResult: Sendable, Hashable, Codable {
     enum CodingKeys: String, CodingKey {
         case applied, duplicates, rejected, torn, remaining
         case otherNamespace = "other_namespace"
+        case parked
     }
 
-    /// Decodes counts (`other_namespace` may be absent).
+    /// Decodes counts (`other_namespace` and `parked` may be absent).
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         applied = try c.decode(Int.self, forKey: .applied)
@@ -31,9 +35,11 @@ public struct ReplayResult: Sendable, Hashable, Codable {
         torn = try c.decode(Int.self, forKey: .torn)
         remaining = try c.decode(Int.self, forKey: .remaining)
         otherNamespace = try c.decodeIfPresent(Int.self, forKey: .otherNamespace) ?? 0
+        parked = try c.decodeIfPresent(Int.self, forKey: .parked) ?? 0
     }
 
-    /// Encodes the counts; `other_namespace` only when some events were left for another namespace.
+    /// Encodes the counts; `other_namespace` only when some events were left for another namespace,
+    /// `parked` only when some were parked.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(applied, forKey: .applied)
@@ -42,5 +48,6 @@ public struct ReplayResult: Sendable, Hashable, Codable {
         try c.encode(torn, forKey: .torn)
         try c.encode(remaining, forKey: .remaining)
         if otherNamespace > 0 { try c.encode(otherNamespace, forKey: .otherNamespace) }
+        if parked > 0 { try c.encode(parked, forKey: .parked) }
     }
 }

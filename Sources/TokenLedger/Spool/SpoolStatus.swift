@@ -12,4 +12,7 @@ public struct SpoolStatus: Sendable, Hashable, Codable {
     public var maximumBytes: Int
     /// Events set aside as never applicable.
     public var rejected: Int
+    /// Events parked because their cycle's call ids were dropped (``ParkedEvents``): an
+    /// administrator applies or drops them (`tokenledger spool parked`).
+    public var parked: Int = 0
 }

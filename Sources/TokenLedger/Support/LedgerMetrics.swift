@@ -5,7 +5,8 @@ import RedisClient
 ///
 /// | metric | kind | dimensions |
 /// |---|---|---|
-/// | `tokenledger_records_total` | counter | `result`: applied, duplicate, conflict, spooled, replayed, rejected, failed (conflict: a reused call id with another total, ``CallConflict``) |
+/// | `tokenledger_records_total` | counter | `result`: applied, duplicate, conflict, spooled, replayed, rejected, failed, parked (conflict: a reused call id with another total, ``CallConflict``; parked: ``ParkedWrite``) |
+/// | `tokenledger_parked_events_total` | counter | — (events parked because their cycle's call ids were dropped after the dedupe window, ``ParkedEvents``) |
 /// | `tokenledger_quota_decisions_total` | counter | `decision`: allowed, denied, fail_open, fail_closed |
 /// | `tokenledger_redis_errors_total` | counter | `code`: the `RedisError` code |
 /// | `tokenledger_history_adjustments_total` | counter | — (late calls added to a closed cycle's history; counted by ``TokenRepository``) |
@@ -39,7 +40,7 @@ public struct LedgerMetrics: Sendable {
         self.factory = factory
         // Created once: recording touches a counter on every event.
         var records: [String: Counter] = [:]
-        for result in ["applied", "duplicate", "conflict", "spooled", "replayed", "rejected", "failed"] {
+        for result in ["applied", "duplicate", "conflict", "spooled", "replayed", "rejected", "failed", "parked"] {
             records[result] = Counter(
                 label: "tokenledger_records_total", dimensions: [("result", result)], factory: factory)
         }
@@ -88,6 +89,12 @@ public struct LedgerMetrics: Sendable {
     /// Counts one write of a user into a cycle's derived index by the record path.
     func indexWrite() {
         Counter(label: "tokenledger_index_writes_total", factory: factory).increment()
+    }
+
+    /// Counts an event parked (``ParkedWrite``): `tokenledger_parked_events_total` and the `parked` result.
+    func parked() {
+        records["parked"]?.increment()
+        Counter(label: "tokenledger_parked_events_total", factory: factory).increment()
     }
 
     /// Counts a write applied but not acknowledged by enough replicas.

@@ -14,7 +14,8 @@ public struct ServiceError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let allCases: [Code] = [
             .malformedJSON, .missingField, .wrongType, .unknownField, .conflictingFields, .invalidParameter,
             .unauthorized,
-            .forbidden, .notFound, .methodNotAllowed, .callConflict, .bodyTooLarge, .quotaDenied, .internalError,
+            .forbidden, .notFound, .methodNotAllowed, .callConflict, .eventParked, .bodyTooLarge, .quotaDenied,
+            .internalError,
         ]
         /// The body is not JSON (or not a JSON object).
         public static let malformedJSON = Code("malformed_json")
@@ -38,6 +39,9 @@ public struct ServiceError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let methodNotAllowed = Code("method_not_allowed")
         /// The call id was already recorded with another amount (a reused call id, not a retry).
         public static let callConflict = Code("call_conflict")
+        /// The call's cycle is older than the dedupe window (its call ids were dropped): not counted,
+        /// parked in the spool directory when there is a spool.
+        public static let eventParked = Code("event_parked")
         /// The body is larger than the service's limit; it was not read further.
         public static let bodyTooLarge = Code("body_too_large")
         /// The quota does not admit the call.
@@ -70,7 +74,7 @@ public struct ServiceError: Error, Sendable, Hashable, CustomStringConvertible {
         case .forbidden: .forbidden
         case .notFound: .notFound
         case .methodNotAllowed: .methodNotAllowed
-        case .callConflict: .conflict
+        case .callConflict, .eventParked: .conflict
         case .bodyTooLarge: .contentTooLarge
         case .quotaDenied: .tooManyRequests
         case .internalError: .internalServerError

@@ -57,7 +57,8 @@ extension TokenLedgerServer {
     }
 
     /// The response of a record or settle outcome: 409 `call_conflict` for a conflict (the library's
-    /// ``CallConflict``: the call id was recorded with another total).
+    /// ``CallConflict``: the call id was recorded with another total), 409 `event_parked` for an event
+    /// older than the dedupe window (``ParkedWrite``).
     func recordResponse(_ outcome: RecordOutcome, user: String, callID: String, settle: Bool) throws -> Response {
         switch outcome {
         case .applied(let result), .duplicate(let result):
@@ -65,6 +66,8 @@ extension TokenLedgerServer {
                 ? try JSONResponse.make(SettleOutput(result: result, callID: callID)) : try JSONResponse.make(result)
         case .conflict(let conflict):
             throw ServiceError(.callConflict, field: "call_id", conflict.message)
+        case .parked(let parked):
+            throw ServiceError(.eventParked, field: "call_id", parked.message)
         case .spooled:
             return try JSONResponse.make(SpooledOutput(user: user, callID: callID), status: .accepted)
         case .rejected(let error), .failed(let error):

@@ -18,7 +18,7 @@ struct DoctorCommand: AsyncParsableCommand {
             ping, persistence, memory, and on masters scripts and permissions), and exits 70 when \
             cluster_state is not ok, slots have no master or a master does not answer. The counting check \
             says whether token estimates are exact (TOKENLEDGER_BPE_DIR's rank files) or the heuristic \
-            fallback, and why.
+            fallback, and why. With TOKENLEDGER_SPOOL_DIR, the spool check counts the events waiting,             rejected and parked (warn when some are parked or rejected).
             """
     )
 
@@ -43,10 +43,11 @@ struct DoctorCommand: AsyncParsableCommand {
                 }
                 return (try await Diagnostics.run(repository: repository), nil)
             }
-            let counting = Diagnostics.counting(try await global.localSettings())
-            result.checks.append(counting)
+            var local = [Diagnostics.counting(try await global.localSettings())]
+            if let spool = try await openSpool(global) { local.append(Diagnostics.spool(spool.status())) }
+            result.checks += local
             // On a cluster the top-level checks are the cluster's: its failures decide the exit code.
-            result.cluster?.checks.append(counting)
+            result.cluster?.checks += local
             try formatter.print(result)
             if let cluster = result.cluster {
                 // Name the node or the slots: on a cluster, "masters failed" alone says too little.

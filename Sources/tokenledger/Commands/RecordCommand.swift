@@ -108,6 +108,8 @@ struct RecordCommand: AsyncParsableCommand {
                 try formatter.print(SpooledOutput(user: user, callID: callID))
             case .conflict(let conflict):
                 throw conflict
+            case .parked(let parked):
+                throw parked
             case .rejected(let error), .failed(let error):
                 throw error
             }

@@ -29,6 +29,12 @@ struct RolloverCommand: AsyncParsableCommand {
     @Option(help: "Months of per-user cycle data to keep after a cycle ends; 0 keeps everything.")
     var retentionMonths = 13
 
+    @Option(
+        help:
+            "Days after a cycle ends to keep its call ids (the dedupe window); later records of it are parked. Default TOKENLEDGER_DEDUPE_WINDOW_DAYS, else 7."
+    )
+    var dedupeWindowDays: Int?
+
     @Option(help: "Keys per SCAN step and users per pipeline.")
     var batchSize = 1000
 
@@ -42,7 +48,8 @@ struct RolloverCommand: AsyncParsableCommand {
                     try ISO8601Instant.parse(text, field: "--now")
                 } ?? Date()
             let options = try RolloverOptions(
-                now: instant, dryRun: dryRun, retentionMonths: retentionMonths, batchSize: batchSize)
+                now: instant, dryRun: dryRun, retentionMonths: retentionMonths, batchSize: batchSize,
+                dedupeWindowDays: dedupeWindowDays)
             let verbose = standardErrorIsTerminal
             let result = try await global.withRepository { repository in
                 try await Rollover(repository: repository).run(options) { line in

@@ -7,14 +7,14 @@ struct SpoolCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spool",
         abstract: "Show or replay the local spool of events Redis could not take (TOKENLEDGER_SPOOL_DIR).",
-        subcommands: [Status.self, Flush.self]
+        subcommands: [Status.self, Flush.self, SpoolParkedCommand.self]
     )
 
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "status",
             abstract: "Events waiting in the spool.",
-            discussion: #"Prints {"bytes","directory","events","maximum_bytes","rejected","segments"}."#)
+            discussion: #"Prints {"bytes","directory","events","maximum_bytes","parked","rejected","segments"}."#)
 
         @OptionGroup(visibility: .hidden) var global: GlobalOptions
         @OptionGroup var output: FormatOptions
@@ -74,6 +74,7 @@ struct SpoolStatusOutput: CommandResult {
     var segments: Int
     var maximumBytes: Int
     var rejected: Int
+    var parked: Int
 
     init(_ status: SpoolStatus) {
         directory = status.directory
@@ -82,25 +83,30 @@ struct SpoolStatusOutput: CommandResult {
         segments = status.segments
         maximumBytes = status.maximumBytes
         rejected = status.rejected
+        parked = status.parked
     }
 
     enum CodingKeys: String, CodingKey {
-        case directory, events, bytes, segments, rejected
+        case directory, events, bytes, segments, rejected, parked
         case maximumBytes = "maximum_bytes"
     }
 }
 
 extension SpoolStatusOutput {
-    /// `spool DIR: N events, B bytes in S segments (bound M bytes); R rejected`.
+    /// `spool DIR: N events, B bytes in S segments (bound M bytes); R rejected; P parked`.
     func renderTable() throws -> String {
-        "spool \(directory): \(events) events, \(bytes) bytes in \(segments) segments (bound \(maximumBytes) bytes); \(rejected) rejected\n"
+        "spool \(directory): \(events) events, \(bytes) bytes in \(segments) segments (bound \(maximumBytes) bytes); "
+            + "\(rejected) rejected; \(parked) parked\n"
     }
 
     /// `directory,events,bytes,segments,maximum_bytes,rejected` and the row.
     func csvRows() throws -> [[String]] {
         [
-            ["directory", "events", "bytes", "segments", "maximum_bytes", "rejected"],
-            [directory, String(events), String(bytes), String(segments), String(maximumBytes), String(rejected)],
+            ["directory", "events", "bytes", "segments", "maximum_bytes", "rejected", "parked"],
+            [
+                directory, String(events), String(bytes), String(segments), String(maximumBytes), String(rejected),
+                String(parked),
+            ],
         ]
     }
 }

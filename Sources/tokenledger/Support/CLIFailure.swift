@@ -79,6 +79,7 @@ func cliMessage(for error: any Error) -> String {
     case let error as ExtractionError: error.message
     case let error as LedgerError: error.message
     case let error as CallConflict: error.message
+    case let error as ParkedWrite: error.message
     case is QuotaExceededError, is QuotaUnavailableError: "\(error)"
     case is RankFileError: sentence(for: error)
     // Never a Swift type or case name, nor a Foundation domain (ErrorSentence.swift).

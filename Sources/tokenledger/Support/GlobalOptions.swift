@@ -86,6 +86,9 @@ extension ExtractCommand: GlobalOptionsCommand {}
 extension EstimateCommand: GlobalOptionsCommand {}
 extension SpoolCommand.Status: GlobalOptionsCommand {}
 extension SpoolCommand.Flush: GlobalOptionsCommand {}
+extension SpoolParkedCommand.List: GlobalOptionsCommand {}
+extension SpoolParkedCommand.Apply: GlobalOptionsCommand {}
+extension SpoolParkedCommand.Drop: GlobalOptionsCommand {}
 extension DemoCommand: GlobalOptionsCommand {}
 extension RolloverCommand: GlobalOptionsCommand {}
 extension HistoryCommand: GlobalOptionsCommand {}

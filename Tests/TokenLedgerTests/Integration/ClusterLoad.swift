@@ -80,6 +80,7 @@ struct ClusterLoad: Sendable {
                         case .applied(let result): name = result.unreplicated ? "applied_unreplicated" : "applied"
                         case .duplicate: name = "duplicate"
                         case .conflict: name = "conflict"
+                        case .parked: name = "parked"
                         case .spooled: name = "spooled"
                         case .rejected: name = "rejected"
                         case .failed: name = "failed"

@@ -89,7 +89,7 @@ struct MigrationTests {
             let options = try MigrationOptions(batchSize: 1)
 
             let outcome = try await runner.run(options)
-            #expect(outcome.steps.map(\.action) == ["applied", "applied"] && outcome.schemaVersion == 1)
+            #expect(outcome.steps.map(\.action) == ["applied", "applied", "applied"] && outcome.schemaVersion == 2)
             let counts = outcome.steps[1].counts
             #expect(
                 counts["imported"] == 3 && counts["limit_only"] == 1 && counts["tokens"] == 57 && counts["keys"] == 4)
@@ -102,7 +102,7 @@ struct MigrationTests {
             // Everything is applied: a second run changes nothing.
             let before = try await snapshot(repo)
             let again = try await runner.run(options)
-            #expect(again.steps.map(\.action) == ["already_applied", "already_applied"])
+            #expect(again.steps.map(\.action) == ["already_applied", "already_applied", "already_applied"])
             #expect(try await snapshot(repo) == before)
 
             // Even forced, the import is idempotent.
@@ -144,7 +144,7 @@ struct MigrationTests {
             } catch let error as LedgerError {
                 #expect(error.code == .newerSchema && error.message.contains("99"))
             }
-            #expect(try await runner.status().migrations.map(\.status) == ["pending", "pending"])
+            #expect(try await runner.status().migrations.map(\.status) == ["pending", "pending", "pending"])
         }
     }
 }

@@ -27,6 +27,9 @@ struct OperationsScriptSlotTests {
                     RedisCommand(
                         "HSET", "token_usage:\(user):2025-06-01", "prompt_tokens", 5, "completion_tokens", 2,
                         "total_tokens", 7, "usage_limit", 100))
+                // Schema version 1's call ids, for migration 3 (calls_convert).
+                _ = try await pool.send(
+                    RedisCommand("HSET", try repository.keys.user(user).calls(date("2025-06-01")), "old", 7))
             }
             let monitor = try await server.startMonitor()
             let migration = try await MigrationRunner(repository: repository).run(
@@ -41,7 +44,9 @@ struct OperationsScriptSlotTests {
                     user: user, callID: "r", usage: UsageRecord(inputTokens: 9, outputTokens: 1),
                     cycle: date("2025-12-01"))
             }
-            _ = try await Rollover(repository: repository).run(try RolloverOptions(now: at("2026-02-01T00:00:00Z")))
+            // Within the dedupe window (a long one): the late calls below are counted, not parked.
+            _ = try await Rollover(repository: repository).run(
+                try RolloverOptions(now: at("2026-02-01T00:00:00Z"), dedupeWindowDays: 3650))
             for user in users {
                 let late = try await repository.record(
                     user: user, callID: "late", usage: UsageRecord(inputTokens: 1, outputTokens: 1),
@@ -55,7 +60,7 @@ struct OperationsScriptSlotTests {
             let commands = try await monitor.stop()
             let operationsScripts: Set<String> = [
                 "lock", "history", "retention", "cycle_drop", "rollover_state", "migration", "legacy_import",
-                "legacy_delete", "close", "history_adjust", "late_done",
+                "legacy_delete", "close", "history_adjust", "late_done", "calls_drop", "calls_convert",
             ]
             let scripts = try ScriptRegistry.shared.get().all.filter { operationsScripts.contains($0.key) }
             let names = Dictionary(uniqueKeysWithValues: scripts.map { ($0.value.sha1, $0.key) })

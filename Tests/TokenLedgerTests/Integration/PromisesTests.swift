@@ -259,7 +259,8 @@ struct PromisesTests {
                 RedisCommand("HGETALL", keys.profile), RedisCommand("HGETALL", keys.leases),
                 RedisCommand("ZRANGE", keys.leaseExpiry, 0, -1, "WITHSCORES"), RedisCommand("GET", keys.reserved),
                 RedisCommand("XRANGE", keys.events, "-", "+"), RedisCommand("HGETALL", keys.cycle(recent)),
-                RedisCommand("HGETALL", keys.calls(recent)),
+                RedisCommand(
+                    "HGETALL", keys.callBucket(named: recent.description, fingerprint: CallFingerprint(callID: "new"))),
             ]
             let before = try await repository.pool.pipeline(kept)
             #expect(
@@ -276,7 +277,8 @@ struct PromisesTests {
             #expect(result.retentionCutoff == date("2025-01-10"))
             #expect(result.deletedUserCycles == 1)
 
-            let gone = try await repository.pool.send(RedisCommand("EXISTS", keys.cycle(old), keys.calls(old)))
+            let oldBucket = keys.callBucket(named: old.description, fingerprint: CallFingerprint(callID: "old"))
+            let gone = try await repository.pool.send(RedisCommand("EXISTS", keys.cycle(old), oldBucket))
             #expect(gone.int == 0, "the old cycle's counters and call ids go")
             var after = try await repository.pool.pipeline(kept)
             // The profile only gains `retired` (the latest deleted cycle: late events for it are

@@ -16,17 +16,37 @@ struct RecordScriptInputTests {
     /// Runs `script` for user `u` with the given counts; ARGV as documented in record.lua.
     static func run(
         _ repository: TokenRepository, _ script: RedisScript, counts: [String], settle: Bool = false,
-        money: [String] = ["-1", "-1"]
+        money: [String] = ["-1", "-1"], fingerprint: [UInt8] = CallFingerprint(callID: "call-1").field
     )
         async throws -> RedisReply
     {
         let user = try repository.keys.user("u")
         let cycle = try CalendarDate(year: 2026, month: 11, day: 1)
-        var keys: [any RedisArgumentConvertible] = [user.profile, user.cycle(cycle), user.calls(cycle), user.events]
+        let bucket = user.callBucket(named: cycle.description, fingerprint: CallFingerprint(callID: "call-1"))
+        var keys: [any RedisArgumentConvertible] = [user.profile, user.cycle(cycle), bucket, user.events]
         if settle { keys += [user.leases, user.leaseExpiry, user.reserved] }
         let arguments: [any RedisArgumentConvertible] =
-            ["*", "call-1"] + counts + ["model", "-1", "80,100", "u", cycle.description, "0"] + money
+            ["*", "call-1"] + counts + ["model", "-1", "80,100", "u", cycle.description, "0"] + money + [fingerprint]
         return try await repository.pool.evaluateMany([RedisScriptCall(script, keys: keys, arguments: arguments)])[0]
+    }
+
+    @Test(
+        "a call fingerprint that is not 12 bytes is refused with BADINPUT naming it, and nothing is written",
+        arguments: [false, true])
+    func badFingerprint(settle: Bool) async throws {
+        try await withRepository { repository async throws in
+            let script = repository.scripts[settle ? .settle : .record]
+            for bad in [[UInt8](), [UInt8](repeating: 7, count: 11), [UInt8](repeating: 7, count: 13)] {
+                let reply = try await Self.run(
+                    repository, script, counts: ["1", "1", "-1", "-1", "-1"], settle: settle, fingerprint: bad)
+                guard case .error(let error) = reply else {
+                    Issue.record("a \(bad.count)-byte fingerprint was accepted: \(reply)")
+                    continue
+                }
+                #expect(error.serverCode == "BADINPUT" && error.message.contains("fingerprint"), "\(error.message)")
+            }
+            #expect(try await Self.keys(repository) == [])
+        }
     }
 
     /// Every key of the namespace (nothing may be written by a refused call).

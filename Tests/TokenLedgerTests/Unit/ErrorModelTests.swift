@@ -13,7 +13,8 @@ struct ErrorModelTests {
     func ledgerCodes() {
         let expected: [String: ErrorCategory] = [
             "overflow": .badInput, "cycle_retired": .badInput, "corrupt_data": .corruptData,
-            "newer_schema": .incompatibleData, "policy_changed": .unavailable, "busy": .unavailable,
+            "newer_schema": .incompatibleData, "older_schema": .incompatibleData, "policy_changed": .unavailable,
+            "busy": .unavailable,
             "lock_lost": .unavailable, "namespace_mismatch": .misuse, "instant_in_future": .misuse,
             "missing_script": .internal, "script_mismatch": .internal, "unexpected_reply": .internal,
             "not_ready": .internal, "not_replicated": .unavailable,

@@ -208,7 +208,8 @@ struct ScriptReplyTests {
         let reserve = ReserveScript(
             userKeys: Self.user, cycle: day, carried: ["c"], assumedPolicy: "", callID: "x", tokens: 5,
             ttlMilliseconds: 1000, defaultLimit: nil)
-        #expect(reserve.keys.count == 11 && reserve.arguments.count == 11)
+        // The 12th argument is the call's 12-byte fingerprint field (its bucket is the third key).
+        #expect(reserve.keys.count == 11 && reserve.arguments.count == 12)
         guard
             case .decided(.denied, let denied) = try reserve.decode(
                 .array([
