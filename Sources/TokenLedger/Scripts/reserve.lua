@@ -15,7 +15,7 @@
 -- 'admitted', 'held' (this call id already holds a live lease of the same amounts), 'settled' (already
 -- recorded) or 'denied' | {'conflict', used, reserved, limit, held tokens, held nano-USD} (the call id
 -- holds a live lease of other amounts: a retry must ask for the same; nothing changed).
-local mismatch, limit, _, limit_usd = profile_check(KEYS[1], ARGV[1], ARGV[5], ARGV[7])
+local mismatch, limit, _, limit_usd, profile_team, profile_org = profile_check(KEYS[1], ARGV[1], ARGV[5], ARGV[7])
 if mismatch then return {'policy', mismatch} end
 local call_id, tokens, ttl = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 if tokens == nil or tokens < 0 or tokens > 1000000000000 or tokens ~= math.floor(tokens) then
@@ -23,28 +23,26 @@ if tokens == nil or tokens < 0 or tokens > 1000000000000 or tokens ~= math.floor
 end
 if ttl == nil or ttl <= 0 then return redis.error_reply('BADINPUT ttl must be positive') end
 local cost = nano_argument(ARGV[6] or '0', 'cost')
+local field = fingerprint_arg(ARGV[12])  -- validated before the first write
 local now = now_ms()
 local for_user = ARGV[11] == '1'
-if for_user then
-  -- the scopes of leases that expire now go with them
-  local gone = redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now, 'LIMIT', 0, 500)
-  if #gone > 0 then redis.call('HDEL', KEYS[10], unpack(gone)) end
-end
+local gone
+if for_user then gone = redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now, 'LIMIT', 0, 500) end
 local reserved, reserved_cost = reclaim_expired(KEYS[6], KEYS[4], KEYS[5], now, KEYS[7], KEYS[8])
+-- The scopes of the leases reclaim_expired just dropped go with them (after its checks: a BADSTATE
+-- it raises leaves every lease and its scopes as they were).
+if gone and #gone > 0 then redis.call('HDEL', KEYS[10], unpack(gone)) end
 local used, spent = cycle_spend(KEYS[2])
 for i = 11, #KEYS do
   local u, s = cycle_spend(KEYS[i])
   used, spent = used + u, spent + s
 end
 local team, org = '', ''
-if for_user then
-  local member = redis.call('HMGET', KEYS[1], 'team', 'org')
-  team, org = member[1] or '', member[2] or ''
-end
+if for_user then team, org = profile_team or '', profile_org or '' end
 local function reply(status, denied_by)
   return {status, used, reserved, limit or -1, spent, reserved_cost, limit_usd or -1, denied_by or '', team, org}
 end
-if redis.call('HEXISTS', KEYS[3], fingerprint_arg(ARGV[12])) == 1 then return reply('settled') end
+if redis.call('HEXISTS', KEYS[3], field) == 1 then return reply('settled') end
 local held = redis.call('HGET', KEYS[4], call_id)
 if held then
   local held_cost = redis.call('HGET', KEYS[7], call_id) or '0'

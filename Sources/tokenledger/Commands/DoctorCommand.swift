@@ -18,7 +18,8 @@ struct DoctorCommand: AsyncParsableCommand {
             ping, persistence, memory, and on masters scripts and permissions), and exits 70 when \
             cluster_state is not ok, slots have no master or a master does not answer. The counting check \
             says whether token estimates are exact (TOKENLEDGER_BPE_DIR's rank files) or the heuristic \
-            fallback, and why. With TOKENLEDGER_SPOOL_DIR, the spool check counts the events waiting,             rejected and parked (warn when some are parked or rejected).
+            fallback, and why. With TOKENLEDGER_SPOOL_DIR, the spool check counts the events waiting, \
+            rejected and parked (warn when some are parked or rejected).
             """
     )
 

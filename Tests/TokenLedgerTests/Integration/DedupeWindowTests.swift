@@ -117,6 +117,28 @@ struct DedupeWindowTests {
         }
     }
 
+    @Test("migration 1 records version 1, not 2: a namespace that had no version refuses writes until migration 3 ran")
+    func migrationOneRecordsVersionOne() async throws {
+        try await withRepository { first in
+            let cycle = try await first.usage(user: "old").cycle
+            // Version-1 call ids in a namespace that never recorded its schema version.
+            _ = try await first.pool.send(RedisCommand("HSET", try first.keys.user("old").calls(cycle), "o1", "9"))
+            let stored = try await SchemaVersionMigration().apply(
+                MigrationContext(
+                    repository: first, options: try MigrationOptions(), version: 1, lock: nil, progress: nil))
+            #expect(stored["schema_version"] == 1)
+            #expect(try await first.pool.send(GET(first.keys.schema)) == "1")
+            let repository = try TokenRepository(pool: first.pool, configuration: first.configuration)
+            do {
+                _ = try await repository.record(
+                    user: "old", callID: "o1", usage: UsageRecord(inputTokens: 9, outputTokens: 0))
+                Issue.record("a new-layout write landed beside unconverted call ids")
+            } catch let error as LedgerError {
+                #expect(error.code == .olderSchema, "\(error)")
+            }
+        }
+    }
+
     @Test("migration 3 converts schema version 1's call ids; writers refuse before it; converted calls deduplicate")
     func migration() async throws {
         try await withRepository { first in
