@@ -4,7 +4,7 @@ import RedisClient
 /// The API keys of `tokenledger serve`: created and revoked by an administrator (`tokenledger key`),
 /// checked by the service on every request (`Authorization: Bearer <secret>`).
 ///
-/// A key has a unique name, a role (``APIKeyRole``) and a secret that ``create(name:role:)``
+/// A key has a unique name, a role (``APIKeyRole``) and a secret that ``create(name:role:defaultUser:)``
 /// returns once. Redis keeps, per key, its name, role, creation time and the SHA-256 of its secret,
 /// never the secret (`docs/schema.md`, "API keys"):
 /// - `NS:{global}:apikeys`: key id → record, what ``authenticate(secret:)`` reads (one `HGET`);
@@ -26,7 +26,7 @@ import RedisClient
 ///
 /// ### Permissions
 /// ``authenticate(secret:)`` needs only `HGET` on `NS:{global}:apikeys`, which the documented
-/// application ACL user has; ``create(name:role:)``, ``revoke(name:)`` and ``list()`` are the
+/// application ACL user has; ``create(name:role:defaultUser:)``, ``revoke(name:)`` and ``list()`` are the
 /// administrator's (`docs/operations.md`, "Least privilege").
 ///
 /// ### Secrets

@@ -1,4 +1,4 @@
-/// A key just made by ``APIKeyStore/create(name:role:)``: its description and its secret, which is
+/// A key just made by ``APIKeyStore/create(name:role:defaultUser:)``: its description and its secret, which is
 /// returned this once and never stored (Redis keeps only its SHA-256).
 ///
 /// `description` and `dump` leave the secret out, so logging the value by accident shows no secret.

@@ -6,7 +6,7 @@
 ///
 /// ### Names
 /// A scope is written `user:ID`, `team:ID` or `org:ID`. Where a user id is expected (the CLI's USER
-/// arguments), ``init(naming:)`` reads `team:…` and `org:…` as groups and `user:…` as a user, and any
+/// arguments), ``init(naming:field:)`` reads `team:…` and `org:…` as groups and `user:…` as a user, and any
 /// other text as a plain user id; a user whose id itself starts with `team:`, `org:` or `user:` is
 /// addressed as `user:team:x`.
 ///

@@ -1,7 +1,7 @@
 import RedisClient
 
 /// A record or settle of a cycle whose call ids rollover already dropped (the cycle ended more than
-/// the dedupe window ago, ``LedgerConfiguration/dedupeWindow``): the ledger can no longer tell this
+/// the dedupe window ago, ``LedgerConfiguration/dedupeWindowDays``): the ledger can no longer tell this
 /// call from a replay of one it counted, so nothing was written.
 ///
 /// ``TokenRepository/record(user:callID:usage:model:provider:cycle:at:)`` and

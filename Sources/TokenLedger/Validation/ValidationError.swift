@@ -62,7 +62,7 @@ public struct ValidationError: Error, Sendable, Hashable, CustomStringConvertibl
         public static let invalidConfiguration = Code("invalid_configuration")
         /// An API key name is empty, longer than 64 bytes, or has a character outside `[A-Za-z0-9_.-]`.
         public static let invalidKeyName = Code("invalid_key_name")
-        /// An API key with this name already exists (``APIKeyStore/create(name:role:)``); nothing changed.
+        /// An API key with this name already exists (``APIKeyStore/create(name:role:defaultUser:)``); nothing changed.
         public static let keyExists = Code("key_exists")
         /// A price rate is not a decimal number, is negative, has more than nine decimals (USD per
         /// million tokens) or is above ``PriceRate/maximum``; or a long-context tier is malformed.

@@ -24,9 +24,16 @@ struct RecordScriptInputTests {
         let cycle = try CalendarDate(year: 2026, month: 11, day: 1)
         let bucket = user.callBucket(named: cycle.description, fingerprint: CallFingerprint(callID: "call-1"))
         var keys: [any RedisArgumentConvertible] = [user.profile, user.cycle(cycle), bucket, user.events]
-        if settle { keys += [user.leases, user.leaseExpiry, user.reserved] }
+        if settle {
+            keys += [
+                user.leases, user.leaseExpiry, user.reserved, user.late(named: cycle.description), user.leaseCosts,
+                user.reservedCost, user.leaseScopes,
+            ]
+        }
+        // ARGV 16 is the default currency limit (-1: none), 17 the fingerprint field.
         let arguments: [any RedisArgumentConvertible] =
-            ["*", "call-1"] + counts + ["model", "-1", "80,100", "u", cycle.description, "0"] + money + [fingerprint]
+            ["*", "call-1"] + counts + ["model", "-1", "80,100", "u", cycle.description, "0"] + money
+            + ["-1", fingerprint]
         return try await repository.pool.evaluateMany([RedisScriptCall(script, keys: keys, arguments: arguments)])[0]
     }
 
