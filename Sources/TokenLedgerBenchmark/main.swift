@@ -233,15 +233,16 @@ struct TokenLedgerBenchmark {
         let keys = repository.keys
         let userKeys = try keys.user("rb")
         let cycle = try await repository.usage(user: "rb").cycle
-        // The call's bucket is fixed here (one of 32), and its 12-byte fingerprint field is
-        // redis-benchmark's 12-digit random number, so every request is a new call as in the records.
+        // The call's bucket is fixed here (one of 32), and its 12-byte fingerprint field (ARGV 17,
+        // after the default currency limit) is redis-benchmark's 12-digit random number, so every
+        // request is a new call as in the records.
         let rbKeys = [
             userKeys.profile, userKeys.cycle(cycle), userKeys.callBucket(named: cycle.description, bucket: 0),
             userKeys.events, userKeys.late(cycle),
         ]
         let rbArguments = [
             "", "rb-__rand_int__", "120", "30", "-1", "-1", "-1", "m", "-1", "80,100", "rb", cycle.description, "0",
-            "-1", "-1", "__rand_int__",
+            "-1", "-1", "-1", "__rand_int__",
         ]
         let one = try redisBenchmark(
             configuration: redis, sha: sha, keys: rbKeys, arguments: rbArguments, clients: 1, pipeline: 1,
