@@ -24,9 +24,8 @@ struct PreparedWrite: Sendable {
         var result: RecordResult
         /// True while the cycle hash has no `index:done` mark (see `index_mark.lua`).
         var indexDue: Bool
-        /// The groups (team, org) the write is booked to as well (from the write's own reply); `nil`:
-        /// not known, the booking reads them (`scopes.lua`).
-        var groups: ScopeGroups? = ScopeGroups()
+        /// The groups (team, org) the write is booked to as well, from the write's own reply.
+        var groups = ScopeGroups()
         /// Whether ``groups`` came from the call's lease (its entry is dropped once they are booked).
         var groupsFromLease = false
     }

@@ -155,14 +155,7 @@ extension TokenRepository {
                 unreadable.append(UsageReport.UnreadableUser(user: entry.user, reason: reason))
                 continue
             }
-            let key: Int
-            switch sort {
-            case .total: key = counts.inputTokens + counts.outputTokens
-            case .input: key = counts.inputTokens
-            case .output: key = counts.outputTokens
-            case .cost: key = entry.money.cost?.nanoUSD ?? 0
-            }
-            ranked.append((entry.user, key))
+            ranked.append((entry.user, sort.key(counts, entry.money)))
             shown[entry.user] = entry
         }
         ranked.sort { $0.key != $1.key ? $0.key > $1.key : $0.user < $1.user }

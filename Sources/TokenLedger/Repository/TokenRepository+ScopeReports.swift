@@ -59,14 +59,7 @@ extension TokenRepository {
                 }
             }
         }
-        func key(_ usage: UserUsage) -> Int {
-            switch sort {
-            case .total: usage.totalTokens
-            case .input: usage.inputTokens
-            case .output: usage.outputTokens
-            case .cost: usage.money.cost?.nanoUSD ?? 0
-            }
-        }
+        func key(_ usage: UserUsage) -> Int { sort.key(usage.counts, usage.money) }
         rows.sort { key($0) != key($1) ? key($0) > key($1) : $0.user < $1.user }
         if let top, rows.count > top { rows.removeSubrange(top...) }
         return UsageReport(cycle: cycleStart, users: rows, totals: totals, unreadable: unreadable)

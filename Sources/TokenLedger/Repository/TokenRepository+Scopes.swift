@@ -73,12 +73,7 @@ extension TokenRepository {
         cycle: CalendarDate?, at instant: Date, settings: Settings
     ) async throws {
         let user = written.result.user
-        var groups = written.groups ?? ScopeGroups()
-        var fromLease = written.groupsFromLease
-        if written.groups == nil {
-            (groups, fromLease) = try await run(ScopesScript(userKeys: try keys.user(user), callID: callID))
-        }
-        var pending = groups.scopes
+        var pending = written.groups.scopes
         if pending.isEmpty { return }
         let scopedID = Self.scopedCallID(user: user, callID: callID)
         let cost = written.result.cost ?? .unpriced
@@ -120,7 +115,9 @@ extension TokenRepository {
             throw LedgerError(
                 code: .policyChanged, message: "the cycle policy of scope '\(scope)' kept changing; try again")
         }
-        if fromLease { _ = try await run(ScopesScript(userKeys: try keys.user(user), callID: callID, forget: true)) }
+        if written.groupsFromLease {
+            _ = try await run(ScopesScript(userKeys: try keys.user(user), callID: callID, forget: true))
+        }
     }
 
     /// Adds a group to its kind's derived index of a cycle, then marks the group's cycle hash (as
