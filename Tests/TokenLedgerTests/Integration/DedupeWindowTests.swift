@@ -64,8 +64,10 @@ struct DedupeWindowTests {
             let directory = Self.temporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: directory) }
             let spool = try EventSpool(directory: directory)
+            // A generous record bound: on a loaded machine the default one spools before Redis answers.
             let recorder = UsageRecorder(
-                repository: repository, spool: spool, options: .init(replaysInBackground: false))
+                repository: repository, spool: spool,
+                options: .init(recordTimeout: .seconds(60), replaysInBackground: false))
             let outcome = await recorder.record(user: "alice", callID: "c1", usage: Self.usage, cycle: cycle)
             guard case .parked(let parked) = outcome else {
                 Issue.record("not parked: \(outcome)")
