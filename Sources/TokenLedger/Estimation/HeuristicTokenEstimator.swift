@@ -74,6 +74,18 @@ public struct HeuristicTokenEstimator: TokenEstimator {
         return margin.apply(to: estimate.tokens, marginClass: estimate.marginClass, measured: weights.margin)
     }
 
+    /// The estimate and the estimate with its margin, from one pass over `text`.
+    ///
+    /// - Parameter text: Any text.
+    /// - Returns: ``countTokens(in:)`` and ``reservationCount(in:)`` of the text.
+    public func countAndReservation(in text: String) -> (count: Int, reservation: Int) {
+        let estimate = measure(text)
+        return (
+            estimate.tokens,
+            margin.apply(to: estimate.tokens, marginClass: estimate.marginClass, measured: weights.margin)
+        )
+    }
+
     /// An estimate and the kind of text whose cost dominated it.
     struct Estimate {
         /// The rounded estimate.

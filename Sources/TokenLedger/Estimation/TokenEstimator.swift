@@ -30,6 +30,14 @@ public protocol TokenEstimator: Sendable {
     /// - Parameter text: Any text.
     /// - Returns: `0` for empty text, otherwise at least `countTokens(in:)` of the text.
     func reservationCount(in text: String) -> Int
+
+    /// ``countTokens(in:)`` and ``reservationCount(in:)`` of `text` together, in one pass over the
+    /// text where the estimator can: what a caller that bills an estimate and reserves before the
+    /// call (the proxy) needs, without counting the text twice.
+    ///
+    /// - Parameter text: Any text.
+    /// - Returns: The count and the reservation count, as the two methods give them.
+    func countAndReservation(in text: String) -> (count: Int, reservation: Int)
 }
 
 extension TokenEstimator {
@@ -56,6 +64,38 @@ extension TokenEstimator {
 
     /// The count itself: exact counters need no margin.
     public func reservationCount(in text: String) -> Int { countTokens(in: text) }
+
+    /// The two counts, each by its method (two passes; estimators that can do better override it).
+    public func countAndReservation(in text: String) -> (count: Int, reservation: Int) {
+        (countTokens(in: text), reservationCount(in: text))
+    }
+
+    /// `countTokens(in:)` and `reservationCount(in:)` of a conversation together, each text counted
+    /// once (by `countAndReservation(in:)` of the text).
+    ///
+    /// - Parameter messages: The conversation, in order.
+    /// - Returns: The prompt's count and its reservation count, overhead included in both.
+    public func countAndReservation(in messages: [ChatMessage]) -> (count: Int, reservation: Int) {
+        var count = ChatMessageOverhead.replyPriming
+        var reservation = count
+        func add(_ text: String) {
+            let counted = countAndReservation(in: text)
+            count += counted.count
+            reservation += counted.reservation
+        }
+        for message in messages {
+            count += ChatMessageOverhead.tokensPerMessage
+            reservation += ChatMessageOverhead.tokensPerMessage
+            add(message.role)
+            add(message.content)
+            if let name = message.name {
+                count += ChatMessageOverhead.tokensPerName
+                reservation += ChatMessageOverhead.tokensPerName
+                add(name)
+            }
+        }
+        return (count, reservation)
+    }
 
     /// Counts a conversation as `countTokens(in:)` of the messages does, each role, content and name with
     /// `reservationCount(in:)`: what ``QuotaGuard`` reserves for the prompt.

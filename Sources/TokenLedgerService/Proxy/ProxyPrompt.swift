@@ -7,31 +7,41 @@ import TokenLedger
 /// the provider's usage at settle). Exact for OpenAI models when rank files are configured
 /// (`TOKENLEDGER_BPE_DIR`), the estimator otherwise.
 enum ProxyPrompt {
-    /// The prompt tokens of a request body.
+    /// A prompt's count and its reservation count (see ``tokens(in:endpoint:counting:model:)``).
+    struct Count: Equatable {
+        /// The count a billing estimate uses (unbiased).
+        var tokens = 0
+        /// The count a reservation uses: ``tokens`` when exact, else the estimate plus the
+        /// configured safety margin (`TOKENLEDGER_RESERVATION_MARGIN`), so a reservation is not low.
+        var reservation = 0
+
+        /// Adds another count to both, saturating.
+        mutating func add(_ other: (count: Int, reservation: Int)) {
+            tokens = Validation.saturatingSum(tokens, other.count)
+            reservation = Validation.saturatingSum(reservation, other.reservation)
+        }
+    }
+
+    /// The prompt tokens of a request body, counted once for both uses: each text goes through
+    /// the estimator's `countAndReservation(in:)`, one pass (one BPE encoding, or one heuristic
+    /// measure) per text.
     ///
     /// - Parameters:
     ///   - fields: The body's members.
     ///   - endpoint: Which request shape it is.
     ///   - counting: Chooses the counter for the model.
     ///   - model: The requested model.
-    ///   - forReservation: Count as a reservation does (``TokenEstimator/reservationCount(in:)``:
-    ///     a heuristic estimate plus the configured safety margin, so a reservation is not low);
-    ///     `false` (default) counts without it, as a billing estimate should.
     static func tokens(
-        in fields: [String: BodyValue], endpoint: ProxyEndpoint, counting: TokenCounting, model: String,
-        forReservation: Bool = false
-    ) -> Int {
-        let estimator: any TokenEstimator =
-            forReservation
-            ? ReservingEstimator(base: counting.estimator(forModel: model))
-            : counting.estimator(forModel: model)
+        in fields: [String: BodyValue], endpoint: ProxyEndpoint, counting: TokenCounting, model: String
+    ) -> Count {
+        let estimator = counting.estimator(forModel: model)
+        var count = Count()
         switch endpoint {
         case .embeddings:
-            return embeddingTokens(fields["input"], estimator: estimator)
+            addEmbeddingTokens(fields["input"], estimator: estimator, to: &count)
+            return count
         case .chatCompletions:
-            let messages = chatMessages(fields["messages"])
-            return Validation.saturatingSum(
-                estimator.countTokens(in: messages), toolTokens(fields, estimator: estimator))
+            count.add(estimator.countAndReservation(in: chatMessages(fields["messages"])))
         case .responses:
             var messages: [ChatMessage] = []
             if case .string(let instructions)? = fields["instructions"] {
@@ -42,8 +52,7 @@ enum ProxyPrompt {
             case .array?: messages += chatMessages(fields["input"])
             default: break
             }
-            return Validation.saturatingSum(
-                estimator.countTokens(in: messages), toolTokens(fields, estimator: estimator))
+            count.add(estimator.countAndReservation(in: messages))
         case .messages:
             var messages: [ChatMessage] = []
             if let system = fields["system"] {
@@ -51,29 +60,31 @@ enum ProxyPrompt {
                 if !text.isEmpty { messages.append(ChatMessage(role: "system", content: text)) }
             }
             messages += chatMessages(fields["messages"])
-            return Validation.saturatingSum(
-                estimator.countTokens(in: messages), toolTokens(fields, estimator: estimator))
+            count.add(estimator.countAndReservation(in: messages))
         }
+        for key in ["tools", "functions"] {
+            guard let tools = fields[key], case .array(let items) = tools, !items.isEmpty else { continue }
+            count.add(estimator.countAndReservation(in: json(tools)))
+        }
+        return count
     }
 
     /// Embedding input: a string, strings, or token arrays (counted as given).
-    static func embeddingTokens(_ input: BodyValue?, estimator: any TokenEstimator) -> Int {
+    static func addEmbeddingTokens(_ input: BodyValue?, estimator: any TokenEstimator, to count: inout Count) {
         switch input {
         case .string(let text)?:
-            return estimator.countTokens(in: text)
+            count.add(estimator.countAndReservation(in: text))
         case .array(let items)?:
-            var total = 0
             for item in items {
                 switch item {
-                case .string(let text): total = Validation.saturatingSum(total, estimator.countTokens(in: text))
-                case .integer: total = Validation.saturatingSum(total, 1)
-                case .array(let tokens): total = Validation.saturatingSum(total, tokens.count)
+                case .string(let text): count.add(estimator.countAndReservation(in: text))
+                case .integer: count.add((1, 1))
+                case .array(let tokens): count.add((tokens.count, tokens.count))
                 default: break
                 }
             }
-            return total
         default:
-            return 0
+            break
         }
     }
 
@@ -122,35 +133,10 @@ enum ProxyPrompt {
         }
     }
 
-    /// The tool (and legacy function) definitions, counted as their JSON text.
-    static func toolTokens(_ fields: [String: BodyValue], estimator: any TokenEstimator) -> Int {
-        var total = 0
-        for key in ["tools", "functions"] {
-            guard let tools = fields[key], case .array(let items) = tools, !items.isEmpty else { continue }
-            total = Validation.saturatingSum(total, estimator.countTokens(in: json(tools)))
-        }
-        return total
-    }
-
     /// A value as compact JSON text (sorted keys, so the count does not depend on member order).
     static func json(_ value: BodyValue) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? ""
     }
-}
-
-/// An estimator that counts as reservations do: every count is the base estimator's
-/// ``TokenEstimator/reservationCount(in:)`` (the count itself for an exact counter, the estimate
-/// plus the safety margin for the heuristic), so the proxy's prompt counting code serves both
-/// reservations and billing estimates.
-struct ReservingEstimator: TokenEstimator {
-    /// The estimator whose reservation counts this one gives.
-    let base: any TokenEstimator
-
-    /// The base estimator's reservation count of `text`.
-    func countTokens(in text: String) -> Int { base.reservationCount(in: text) }
-
-    /// The same count: it already holds the margin.
-    func reservationCount(in text: String) -> Int { base.reservationCount(in: text) }
 }

@@ -70,9 +70,9 @@ struct ProxyRequest: Sendable {
         self.stream = try Self.flag(fields["stream"], field: "stream")
         self.maximumOutputTokens = try Self.maximumOutput(
             fields, endpoint: endpoint, default: configuration.defaultMaximumOutputTokens)
-        self.promptTokens = ProxyPrompt.tokens(in: fields, endpoint: endpoint, counting: counting, model: model)
-        self.reservationPromptTokens = ProxyPrompt.tokens(
-            in: fields, endpoint: endpoint, counting: counting, model: model, forReservation: true)
+        let prompt = ProxyPrompt.tokens(in: fields, endpoint: endpoint, counting: counting, model: model)
+        self.promptTokens = prompt.tokens
+        self.reservationPromptTokens = prompt.reservation
         var askedForUsage = false
         if endpoint == .chatCompletions, case .object(let options)? = fields["stream_options"] {
             askedForUsage = (try? Self.flag(options["include_usage"], field: "stream_options.include_usage")) ?? false

@@ -54,57 +54,89 @@ extension TokenLedgerServer {
     /// The body of a successful answer, streamed through as it arrives.
     ///
     /// When the client goes away mid-stream, the provider's stream is still read (not forwarded)
-    /// until its usage arrives, for at most the drain timeout (a silent provider is cut by the read
-    /// timeout); what arrived by then is settled: the usage, else an estimate marked `estimated`.
-    /// A provider stream that fails or stalls settles an estimate the same way.
+    /// until its usage arrives, for at most the drain timeout, a silent provider included (the
+    /// read is cancelled at the bound); what arrived by then is settled: the usage, else an
+    /// estimate marked `estimated`. A provider stream that fails or stalls past the read timeout
+    /// settles an estimate the same way. A body Hummingbird never writes (the client left before
+    /// the response head went out) settles the prompt as an estimate when the response is dropped.
     func streamBody(_ upstream: HTTPClientResponse.Body, call: ProxyCall, isStream: Bool) -> ResponseBody {
         let estimator = proxyForwarder.counting.estimator(forModel: call.request.model)
         let drainTimeout = proxyForwarder.configuration.drainTimeout
         let logger = self.logger
+        let unwritten = ProxyBodyGuard { [self] in
+            let state = ProxyStreamState(call: call, estimator: estimator, isStream: isStream)
+            logger.notice(
+                "proxied call: the response was dropped before its body was written",
+                metadata: ["tokenledger.call_id": "\(call.callID)"])
+            await self.settleProxyCall(
+                call, usage: state.usage(promptTokens: call.request.promptTokens).record, model: nil)
+        }
         return ResponseBody { writer in
-            var tracker = ProxyUsageTracker(endpoint: call.request.endpoint, estimator: estimator)
-            var splitter = SSEEventSplitter()
-            var drainDeadline: ContinuousClock.Instant?
-            /// Forwards bytes unless the client left; notes when it leaves.
-            func forward(_ buffer: ByteBuffer, to writer: inout any ResponseBodyWriter) async {
-                guard drainDeadline == nil, buffer.readableBytes > 0 else { return }
-                do {
-                    try await writer.write(buffer)
-                } catch {
-                    drainDeadline = .now + drainTimeout
-                    logger.debug(
-                        "proxied call: the client left mid-stream; reading the provider's stream for its usage",
-                        metadata: ["tokenledger.call_id": "\(call.callID)"])
-                }
-            }
-            /// The events a chunk completes that the client sees.
-            func visible(_ events: [(bytes: [UInt8], complete: Bool)]) -> ByteBuffer {
-                var out = ByteBuffer()
-                for (bytes, complete) in events {
-                    let shown =
-                        !complete || tracker.observe(SSEEvent(bytes), hidingUsageChunk: call.request.hidesUsageChunk)
-                    if shown { out.writeBytes(bytes) }
-                }
-                return out
-            }
+            unwritten.disarm()
+            var state = ProxyStreamState(call: call, estimator: estimator, isStream: isStream)
+            let source = ProxyUpstreamSource(upstream)
+            var clientLeft = false
             do {
-                for try await chunk in upstream {
-                    if isStream {
-                        await forward(visible(splitter.feed(chunk.readableBytesView)), to: &writer)
-                    } else {
-                        tracker.observeBody(chunk.readableBytesView)
-                        await forward(chunk, to: &writer)
+                while let chunk = try await source.next() {
+                    let shown = state.take(chunk)
+                    guard shown.readableBytes > 0 else { continue }
+                    do {
+                        try await writer.write(shown)
+                    } catch {
+                        clientLeft = true
+                        break
                     }
-                    if let drainDeadline, tracker.sawFinalUsage || .now >= drainDeadline { break }
                 }
-                if isStream, let rest = splitter.finish() { await forward(visible([(rest, true)]), to: &writer) }
+                if !clientLeft, let rest = state.finish(), rest.readableBytes > 0 {
+                    do { try await writer.write(rest) } catch { clientLeft = true }
+                }
             } catch {
                 // The provider's stream failed or stalled past the read timeout: settled below from
                 // what arrived (an estimate unless its usage had come).
             }
-            let (usage, model) = tracker.usage(stream: isStream, promptTokens: call.request.promptTokens)
+            if clientLeft {
+                logger.debug(
+                    "proxied call: the client left mid-stream; reading the provider's stream for its usage",
+                    metadata: ["tokenledger.call_id": "\(call.callID)"])
+                state = await Self.drain(source, from: state, until: .now + drainTimeout)
+            }
+            let (usage, model) = state.usage(promptTokens: call.request.promptTokens)
             await self.settleProxyCall(call, usage: usage, model: model)
-            if drainDeadline == nil { try await writer.finish(nil) }
+            if !clientLeft { try await writer.finish(nil) }
+        }
+    }
+
+    /// Reads the rest of a provider's answer nobody receives any more, until its usage arrived or
+    /// it ended, for at most until `deadline`: the read runs in a child task that the bound
+    /// cancels (a silent provider is not waited for until the read timeout). Returns the state
+    /// with what arrived.
+    static func drain(
+        _ source: ProxyUpstreamSource, from state: ProxyStreamState, until deadline: ContinuousClock.Instant
+    ) async -> ProxyStreamState {
+        await withTaskGroup(of: ProxyStreamState?.self) { group in
+            group.addTask {
+                var state = state
+                do {
+                    while !state.tracker.sawFinalUsage, let chunk = try await source.next() { _ = state.take(chunk) }
+                    if !state.tracker.sawFinalUsage { _ = state.finish() }
+                } catch {
+                    // Failed, stalled or cut at the bound: what arrived is kept.
+                }
+                return state
+            }
+            group.addTask {
+                try? await Task.sleep(until: deadline)
+                return nil
+            }
+            var drained = state
+            while let result = await group.next() {
+                group.cancelAll()
+                if let result {
+                    drained = result
+                    break
+                }
+            }
+            return drained
         }
     }
 }

@@ -105,6 +105,28 @@ struct EstimatorEncodingTests {
         #expect(estimator.reservationCount(in: messages) > estimator.countTokens(in: messages))
     }
 
+    @Test("countAndReservation gives both counts as the two methods do, for texts and conversations")
+    func countAndReservation() {
+        let texts = measured.map(\.text) + ["", "a", "Grüße, 世界! 12345 let x = y[0]"]
+        for encoding in [EncodingName.o200kBase, .cl100kBase] {
+            let estimator = HeuristicTokenEstimator(encoding: encoding, margin: .percent(20))
+            for text in texts {
+                let both = estimator.countAndReservation(in: text)
+                #expect(both.count == estimator.countTokens(in: text))
+                #expect(both.reservation == estimator.reservationCount(in: text))
+            }
+            let messages = texts.map { ChatMessage(role: "user", content: $0, name: $0.isEmpty ? nil : "n") }
+            let both = estimator.countAndReservation(in: messages)
+            #expect(both.count == estimator.countTokens(in: messages))
+            #expect(both.reservation == estimator.reservationCount(in: messages))
+            #expect(both.reservation > both.count, "a 20 % margin adds tokens")
+        }
+        struct Exact: TokenEstimator {
+            func countTokens(in text: String) -> Int { text.utf8.count }
+        }
+        #expect(Exact().countAndReservation(in: "hello") == (5, 5))
+    }
+
     @Test("an exact counter reserves its count: no margin on exact counts")
     func exactNeedsNoMargin() {
         struct Exact: TokenEstimator {
