@@ -5,7 +5,9 @@
 // user per cycle. `memory_per_user_cycle_bytes`: what is left per user once rollover closed those
 // cycles and their dedupe window passed (the cycle is a past one, so a rollover now closes it and drops
 // its call ids), over the same `used_memory` before the calls. Both leave out `used_memory_scripts`
-// (the scripts are loaded once per server, not per call). Run alone with `--memory-only`.
+// (the scripts are loaded once per server, not per call), `mem_clients_normal` (connection buffers)
+// and the slow log (emptied before each reading).
+// Run alone with `--memory-only`.
 import Foundation
 import RedisClient
 import TokenLedger
@@ -61,9 +63,13 @@ enum MemoryBench {
         figure("memory_per_user_cycle_bytes", Double(after - before) / Double(users), "bytes")
     }
 
-    /// `used_memory` minus `used_memory_scripts` of `INFO memory`, in bytes (the scripts rollover
-    /// loads are not data), once it has settled: Redis shrinks its keyspace table in the background
-    /// after keys were deleted, so it is read until three readings 200 ms apart agree (at most 5 s).
+    /// `used_memory` minus `used_memory_scripts` and `mem_clients_normal` of `INFO memory`, in bytes
+    /// (the scripts rollover loads and the buffers of the connections open at the reading are not
+    /// data: rollover's concurrent pipelines leave more connections open than the reading before the
+    /// calls saw, tens of kilobytes that would be charged to 100 users), once it has settled: Redis
+    /// shrinks its keyspace table in the background after keys were deleted, so it is read until
+    /// three readings 200 ms apart agree (at most 5 s). The slow log is emptied first (`SLOWLOG
+    /// RESET`): its entries hold the arguments of slow commands, not data.
     static func dataMemory(_ pool: RedisConnectionPool) async throws -> Int {
         func read() async throws -> Int {
             let info = try await pool.send(INFO("memory"))
@@ -71,7 +77,11 @@ enum MemoryBench {
                 throw BenchmarkFailure(description: "INFO memory has no used_memory")
             }
             return bytes - (info["used_memory_scripts"].flatMap { Int($0) } ?? 0)
+                - (info["mem_clients_normal"].flatMap { Int($0) } ?? 0)
         }
+        // The slow log keeps the arguments of up to 128 slow commands (EVALSHA pipelines on a loaded
+        // machine): tens of kilobytes that are not data and that grow during the run.
+        _ = try await pool.send(RedisCommand("SLOWLOG", "RESET"))
         var last = try await read()
         var same = 0
         for _ in 0..<25 where same < 2 {

@@ -348,7 +348,7 @@ struct OperationsCommandTests {
             #expect(before.status == 0, "\(before.stderr)")
             for line in [
                 "warn  schema: schema version none (this build writes 2); pending migrations: 1 schema-version, 2 import-legacy, 3 compact-call-ids",
-                "ok    scripts: 28 Lua scripts load", "ok    persistence: AOF on (appendfsync everysec)",
+                "ok    scripts: 29 Lua scripts load", "ok    persistence: AOF on (appendfsync everysec)",
                 "ok    memory: used", "warn  rollover: has never run",
             ] {
                 #expect(before.stdout.contains(line), "doctor lacks '\(line)':\n\(before.stdout)")

@@ -68,7 +68,8 @@ struct LegacyImportMigration: Migration {
             if ContinuousClock.now - lastReport >= .seconds(1) || cursor == "0" {
                 context.progress?(
                     "legacy keys: \(counts["keys"] ?? 0) read, \(counts["imported"] ?? 0) imported, "
-                        + "\(counts["duplicates"] ?? 0) already imported, \(counts["skipped"] ?? 0) skipped")
+                        + "\(counts["duplicates"] ?? 0) already imported, \(counts["parked"] ?? 0) parked (past the "
+                        + "dedupe window), \(counts["skipped"] ?? 0) skipped")
                 lastReport = ContinuousClock.now
             }
             if cursor != "0" { try await context.pauseBetweenBatches() }
@@ -160,6 +161,9 @@ struct LegacyImportMigration: Migration {
                 counts["imported", default: 0] += 1
                 counts["tokens", default: 0] += entry.total
             case .duplicate: counts["duplicates", default: 0] += 1
+            // The cycle's call ids were dropped after the dedupe window: nothing counted (it may have
+            // been imported before), counted apart so the operator sees it.
+            case .parked: counts["parked", default: 0] += 1
             default: counts["limit_only", default: 0] += 1
             }
             switch imported.limit {

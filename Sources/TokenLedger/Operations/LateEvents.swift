@@ -134,7 +134,16 @@ extension TokenRepository {
     func amendHistory(
         user: String, cycle: CalendarDate, pending: [(callID: String, json: String, value: LateAdjustment)]? = nil
     ) async throws -> LateAmendment {
-        let lateKey = try keys.user(user).late(cycle)
+        try await amendHistory(scope: .user(user), cycle: cycle, pending: pending)
+    }
+
+    /// ``amendHistory(user:cycle:pending:)`` for any scope: a team's or an org's late calls amend the
+    /// kind's history (`scope-history…` keys), where the group's summary is under its id.
+    func amendHistory(
+        scope: LedgerScope, cycle: CalendarDate, pending: [(callID: String, json: String, value: LateAdjustment)]? = nil
+    ) async throws -> LateAmendment {
+        let user = scope.id
+        let lateKey = try keys.scope(scope).late(cycle)
         let entries: [(callID: String, json: String, value: LateAdjustment)]
         if let pending {
             entries = pending
@@ -145,7 +154,8 @@ extension TokenRepository {
         if entries.isEmpty { return outcome }
         let replies = try await runAll(
             entries.map { entry in
-                HistoryAdjustScript(keySet: keys, cycle: cycle, user: user, callID: entry.callID, json: entry.json)
+                HistoryAdjustScript(
+                    keySet: keys, cycle: cycle, user: user, callID: entry.callID, json: entry.json, kind: scope.kind)
             })
         var done: [String] = []
         for (entry, reply) in zip(entries, replies) {

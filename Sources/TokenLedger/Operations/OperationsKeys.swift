@@ -7,6 +7,13 @@
 extension LedgerKeys {
     /// Hash: user id → the user's immutable summary of cycle `cycle` (JSON). Written by rollover.
     public func history(_ cycle: CalendarDate) -> String { namespace + ":{global}:history:" + cycle.description }
+    /// Hash: id → the summary of cycle `cycle` of each scope of a kind: ``history(_:)`` for users,
+    /// `scope-history:KIND:D` for teams and orgs (their summaries, kept apart from the users' so a
+    /// user named like a group cannot meet one, and out of the users' totals). Written by rollover.
+    public func history(_ kind: LedgerScope.Kind, _ cycle: CalendarDate) -> String {
+        if kind == .user { return history(cycle) }
+        return namespace + ":{global}:scope-history:" + kind.rawValue + ":" + cycle.description
+    }
     /// Hash: the sums over every summary in ``history(_:)`` (the cycle hash's field names).
     public func historyTotals(_ cycle: CalendarDate) -> String {
         namespace + ":{global}:history-totals:" + cycle.description
@@ -18,6 +25,21 @@ extension LedgerKeys {
     }
     /// Sorted set: cycle names that have history, scored by their day number (days since 1970).
     public var historyCycles: String { namespace + ":{global}:history-cycles" }
+    /// ``historyTotals(_:)`` of a kind of scope (`scope-history-totals:KIND:D` for teams and orgs).
+    public func historyTotals(_ kind: LedgerScope.Kind, _ cycle: CalendarDate) -> String {
+        if kind == .user { return historyTotals(cycle) }
+        return namespace + ":{global}:scope-history-totals:" + kind.rawValue + ":" + cycle.description
+    }
+    /// ``historyAdjustments(_:)`` of a kind of scope (`scope-history-adjustments:KIND:D` for teams and orgs).
+    public func historyAdjustments(_ kind: LedgerScope.Kind, _ cycle: CalendarDate) -> String {
+        if kind == .user { return historyAdjustments(cycle) }
+        return namespace + ":{global}:scope-history-adjustments:" + kind.rawValue + ":" + cycle.description
+    }
+    /// ``historyCycles`` of a kind of scope (`scope-history-cycles:KIND` for teams and orgs).
+    public func historyCycles(_ kind: LedgerScope.Kind) -> String {
+        if kind == .user { return historyCycles }
+        return namespace + ":{global}:scope-history-cycles:" + kind.rawValue
+    }
     /// String: the lock of a namespace-wide job (`rollover`, `migrate`), held by a random token.
     public func lock(_ job: String) -> String { namespace + ":{global}:lock:" + job }
     /// Hash: what the last rollover run did.

@@ -18,25 +18,23 @@ extension Rollover {
 
     /// Drops the call ids of each (user, cycle) in `candidates` whose summary is in the history and
     /// whose cycle ended more than `windowDays` days before `today` (one day of slack for the time
-    /// zones of cycle policies), with `calls_drop.lua` in the user's slot: the counters stay, and the
-    /// cycle is marked so a later record or settle of it is parked. A cycle with late calls not in
-    /// the history yet, or not closed, is left for a later run.
+    /// zones of cycle policies), and folds the cycle into its summary: the summary is rewritten in
+    /// its compact form (``CompactSummary``, `history_compact.lua`, only if unchanged since read),
+    /// then `calls_drop.lua` in the user's slot deletes the call ids and leaves of the cycle hash only
+    /// the marks (`history:state`, `calls:dropped`), so a later record or settle of it is parked and
+    /// readers take the counters from the summary. A cycle with late calls not in the history yet,
+    /// or not closed, is left for a later run.
     func applyDedupeWindow(
         _ candidates: [CalendarDate: Set<String>], today: CalendarDate, windowDays: Int, options: RolloverOptions,
         result: inout RolloverResult, keepAlive: () async throws -> Void
     ) async throws {
-        let decoder = JSONDecoder()
         for (cycle, userSet) in candidates.sorted(by: { $0.key < $1.key }) {
             let users = userSet.sorted()
             for start in stride(from: 0, to: users.count, by: options.batchSize) {
                 let batch = Array(users[start..<min(start + options.batchSize, users.count)])
-                let summaries = try await pool.send(HMGET(keys.history(cycle), fields: batch))
-                var due: [String] = []
-                for user in batch {
-                    guard let text = summaries[user] else { continue }
-                    let summary = try decoder.decode(CycleSummary.self, from: Data(text.utf8))
-                    if summary.cycleEnd.adding(days: windowDays + 1) <= today { due.append(user) }
-                }
+                let due = try await foldDue(
+                    scope: .user, ids: batch, cycle: cycle, today: today, windowDays: windowDays,
+                    dryRun: options.dryRun)
                 if due.isEmpty { continue }
                 if options.dryRun {
                     result.droppedCallIDs += due.count
@@ -50,5 +48,31 @@ extension Rollover {
                 try await keepAlive()
             }
         }
+    }
+
+    /// Of `ids` (users, or groups of `scope`), those whose summary of `cycle` is in the history and
+    /// whose cycle ended more than the window ago; unless `dryRun`, their summaries are rewritten in
+    /// the compact form first (a summary changed meanwhile by a late call is left as it is).
+    func foldDue(
+        scope: LedgerScope.Kind, ids: [String], cycle: CalendarDate, today: CalendarDate, windowDays: Int,
+        dryRun: Bool
+    ) async throws -> [String] {
+        let historyKey = keys.history(scope, cycle)
+        let summaries = try await pool.send(HMGET(historyKey, fields: ids))
+        var due: [String] = []
+        var compact: [(id: String, stored: String, compact: String)] = []
+        for id in ids {
+            guard let text = summaries[id] else { continue }
+            let summary = try CycleSummary.stored(text, user: id, cycle: cycle, key: historyKey)
+            guard summary.cycleEnd.adding(days: windowDays + 1) <= today else { continue }
+            due.append(id)
+            if !CompactSummary.isCompact(text), let short = CompactSummary.encode(summary) {
+                compact.append((id, text, short))
+            }
+        }
+        if !dryRun && !compact.isEmpty {
+            _ = try await repository.run(HistoryCompactScript(historyKey: historyKey, entries: compact))
+        }
+        return due
     }
 }

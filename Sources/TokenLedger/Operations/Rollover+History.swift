@@ -4,30 +4,25 @@ import RedisClient
 extension Rollover {
     // MARK: - Reading the history
 
-    /// The cycles that have a history, oldest first.
-    public func historyCycles() async throws -> [CalendarDate] {
-        cycleNames(try await pool.send(ZRANGE(keys.historyCycles))).sorted()
+    /// The cycles that have a history, oldest first (of users by default, or of teams or orgs).
+    public func historyCycles(kind: LedgerScope.Kind = .user) async throws -> [CalendarDate] {
+        cycleNames(try await pool.send(ZRANGE(keys.historyCycles(kind)))).sorted()
     }
 
     /// A cycle's history: every closed user's summary (sorted by user id), the totals and the late
-    /// calls that amended it.
+    /// calls that amended it. With `kind` `.team` or `.org`, the groups' history of the cycle (each
+    /// summary's ``CycleSummary/user`` is the group's id; `scope-history…` keys).
     ///
     /// - Throws: ``LedgerError`` with code ``LedgerError/Code/corruptData`` when a summary is not valid JSON.
-    public func history(cycle: CalendarDate) async throws -> CycleHistory {
+    public func history(cycle: CalendarDate, kind: LedgerScope.Kind = .user) async throws -> CycleHistory {
         let hashes = try await pool.pipeline([
-            HGETALL(keys.history(cycle)), HGETALL(keys.historyTotals(cycle)), HGETALL(keys.historyAdjustments(cycle)),
+            HGETALL(keys.history(kind, cycle)), HGETALL(keys.historyTotals(kind, cycle)),
+            HGETALL(keys.historyAdjustments(kind, cycle)),
         ])
         let decoder = JSONDecoder()
         var users: [CycleSummary] = []
         for (user, text) in hashes[0] {
-            do {
-                users.append(try decoder.decode(CycleSummary.self, from: Data(text.utf8)))
-            } catch {
-                throw LedgerError(
-                    code: .corruptData,
-                    message:
-                        "\(keys.history(cycle)) holds an invalid summary for '\(user)': \(text)")
-            }
+            users.append(try CycleSummary.stored(text, user: user, cycle: cycle, key: keys.history(kind, cycle)))
         }
         users.sort { $0.user < $1.user }
         var totals = CycleHistory.Totals()
@@ -47,7 +42,8 @@ extension Rollover {
         for text in hashes[2].values {
             guard let entry = try? decoder.decode(CycleHistory.Adjustment.self, from: Data(text.utf8)) else {
                 throw LedgerError(
-                    code: .corruptData, message: "\(keys.historyAdjustments(cycle)) holds an invalid entry: \(text)")
+                    code: .corruptData,
+                    message: "\(keys.historyAdjustments(kind, cycle)) holds an invalid entry: \(text)")
             }
             adjustments.append(entry)
         }
@@ -60,7 +56,7 @@ extension Rollover {
     /// closed (the totals stay the cycle's). Reads the history only, so it works after retention
     /// deleted the per-user counters.
     ///
-    /// - Throws: ``ValidationError`` for a bad user id; as ``history(cycle:)``.
+    /// - Throws: ``ValidationError`` for a bad user id; as ``history(cycle:kind:)``.
     public func histories(cycle: CalendarDate? = nil, user: String? = nil) async throws -> [CycleHistory] {
         if let user { try Validation.validateUserID(user) }
         let cycles: [CalendarDate]

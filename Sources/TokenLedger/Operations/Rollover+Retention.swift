@@ -8,7 +8,6 @@ extension Rollover {
         old: [CalendarDate: Set<String>], indexedCycles: [CalendarDate], cutoff: CalendarDate,
         options: RolloverOptions, result: inout RolloverResult, keepAlive: () async throws -> Void
     ) async throws {
-        let decoder = JSONDecoder()
         var keptCycles = Set<CalendarDate>()
         for (cycle, userSet) in old.sorted(by: { $0.key < $1.key }) {
             let users = userSet.sorted()
@@ -22,7 +21,7 @@ extension Rollover {
                         keptCycles.insert(cycle)
                         continue
                     }
-                    let summary = try decoder.decode(CycleSummary.self, from: Data(text.utf8))
+                    let summary = try CycleSummary.stored(text, user: user, cycle: cycle, key: keys.history(cycle))
                     if summary.cycleEnd <= cutoff {
                         doomed.append(user)
                     } else {

@@ -15,12 +15,18 @@ import RedisClient
 ///    up after missed days write the same history as daily runs. The history holds no wall-clock
 ///    times. The close marks the user's cycle (`close.lua`, atomically with the snapshot), so a
 ///    call applied later amends the summary instead (late events: `docs/operations.md`).
+///    Teams' and orgs' ended cycles are closed the same way into their kind's own history
+///    (`scope-history:KIND:D`, ``history(cycle:kind:)``).
 /// 3. **Late calls** a dead caller left pending are added to the history, once each.
-/// 4. **Retention**: a user's counters and call ids of a cycle that ended on or before the cutoff
-///    (`now`'s UTC date minus ``RolloverOptions/retentionMonths``) are deleted (`retention.lua`,
-///    in the user's slot), only when the user's summary is in the history. A cycle with nothing left
-///    is dropped from the index (`cycle_drop.lua`); its history stays.
-/// 5. What the run did is kept in `<ns>:{global}:rollover` (`rollover_state.lua`).
+/// 4. **The dedupe window**: a closed cycle (a user's, a team's, an org's) that ended more than the
+///    window ago is folded into its summary: its call ids and counters are deleted (two marks stay,
+///    so a later event of it is parked) and the summary is rewritten compactly (`CycleSummary+Compact.swift`);
+///    readers of the cycle take its counters from the summary.
+/// 5. **Retention**: a user's (or group's) counters and call ids of a cycle that ended on or before the
+///    cutoff (`now`'s UTC date minus ``RolloverOptions/retentionMonths``) are deleted (`retention.lua`,
+///    in its slot), only when its summary is in the history. A cycle with nothing left is dropped from
+///    the index (`cycle_drop.lua`); its history stays.
+/// 6. What the run did is kept in `<ns>:{global}:rollover` (`rollover_state.lua`).
 ///
 /// Counting never depends on this job: new cycles begin by themselves.
 public struct Rollover: Sendable {
@@ -115,9 +121,10 @@ public struct Rollover: Sendable {
         // A cycle that started on or after this date cannot have ended more than the window ago.
         let windowStart = today.adding(days: -windowDays)
         var withCallIDs: [CalendarDate: Set<String>] = [:]
+        var groups = GroupKeys()
         let old = try await scanAndIndex(
             options, cutoff: cutoff, result: &result, late: &late, keepAlive: keepAlive,
-            windowStart: windowStart, withCallIDs: &withCallIDs)
+            windowStart: windowStart, withCallIDs: &withCallIDs, groups: &groups)
         progress?("indexed: \(result.scannedKeys) keys scanned, \(result.indexAdded) index entries added")
 
         // 2. Close every ended cycle of every indexed user.
@@ -132,6 +139,9 @@ public struct Rollover: Sendable {
                 progress?("closed \(cycle): \(closed.users) users, \(closed.totalTokens) tokens")
             }
         }
+        // ... and of every team and org (their own histories).
+        try await closeGroups(options, settings: settings, late: &groups.late, result: &result, keepAlive: keepAlive)
+        if result.closedGroupCycles > 0 { progress?("closed \(result.closedGroupCycles) team and org cycles") }
 
         // 3. Late calls: amend the history of closed cycles with the calls applied after their close
         //    (their callers do it at once; these are the ones a failure or a crash left pending).
@@ -143,14 +153,20 @@ public struct Rollover: Sendable {
             }
             try await keepAlive()
         }
+        try await amendGroupHistories(groups.late, options: options, result: &result, keepAlive: keepAlive)
         if result.amendedCalls > 0 { progress?("amended: \(result.amendedCalls) late calls added to the history") }
 
         // 4. The dedupe window: drop the call ids of closed cycles that ended more than the window ago.
         try await applyDedupeWindow(
             withCallIDs, today: today, windowDays: windowDays, options: options, result: &result,
             keepAlive: keepAlive)
-        if result.droppedCallIDs > 0 {
-            progress?("dedupe window (\(windowDays) days): call ids of \(result.droppedCallIDs) user cycles dropped")
+        try await applyGroupDedupeWindow(
+            groups.withCallIDs, today: today, windowDays: windowDays, options: options, result: &result,
+            keepAlive: keepAlive)
+        if result.droppedCallIDs + result.droppedGroupCallIDs > 0 {
+            progress?(
+                "dedupe window (\(windowDays) days): call ids of \(result.droppedCallIDs) user cycles and "
+                    + "\(result.droppedGroupCallIDs) team and org cycles dropped")
         }
 
         // 5. Retention.
@@ -158,6 +174,8 @@ public struct Rollover: Sendable {
             try await applyRetention(
                 old: old, indexedCycles: indexedCycles, cutoff: cutoff, options: options, result: &result,
                 keepAlive: keepAlive)
+            try await applyGroupRetention(
+                groups.old, cutoff: cutoff, options: options, result: &result, keepAlive: keepAlive)
             progress?(
                 "retention (cycles ended on or before \(cutoff)): \(result.deletedUserCycles) user cycles deleted, "
                     + "\(result.droppedCycles.count) cycles dropped")
@@ -184,7 +202,8 @@ public struct Rollover: Sendable {
     /// with data whose cycle started before the retention cutoff.
     private func scanAndIndex(
         _ options: RolloverOptions, cutoff: CalendarDate?, result: inout RolloverResult, late: inout Set<UserCycle>,
-        keepAlive: () async throws -> Void, windowStart: CalendarDate, withCallIDs: inout [CalendarDate: Set<String>]
+        keepAlive: () async throws -> Void, windowStart: CalendarDate, withCallIDs: inout [CalendarDate: Set<String>],
+        groups: inout GroupKeys
     ) async throws -> [CalendarDate: Set<String>] {
         var old: [CalendarDate: Set<String>] = [:]
         let scan = pool.scan(match: keys.everyTaggedKeyPattern, count: options.batchSize)
@@ -192,6 +211,7 @@ public struct Rollover: Sendable {
             var byCycle: [CalendarDate: Set<String>] = [:]
             for name in names {
                 guard let key = String(validating: name, as: UTF8.self) else { continue }
+                if noteGroupKey(key, into: &groups, windowStart: windowStart, cutoff: cutoff) { continue }
                 if let (user, cycle) = perUserCycleKey(key, suffix: ":late:") {
                     late.insert(UserCycle(user: user, cycle: cycle))
                     continue

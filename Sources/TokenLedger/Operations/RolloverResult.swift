@@ -2,7 +2,9 @@
 ///
 /// JSON (sorted keys): `now`, `dry_run`, `locked`, `scanned_keys`, `index_added`, `closed`
 /// (`[{"cycle","users","total_tokens"}]`), `retention_cutoff`, `deleted_user_cycles`,
-/// `deleted_keys`, `dropped_cycles`, `kept_without_history`, `amended_calls`.
+/// `deleted_keys`, `dropped_cycles`, `kept_without_history`, `amended_calls`, `dedupe_window_days`,
+/// `dropped_call_ids`, and for teams and orgs `closed_group_cycles`, `dropped_group_call_ids`,
+/// `deleted_group_cycles`.
 public struct RolloverResult: Sendable, Hashable, Codable {
     /// Users closed in one cycle by this run.
     public struct ClosedCycle: Sendable, Hashable, Codable {
@@ -56,6 +58,12 @@ public struct RolloverResult: Sendable, Hashable, Codable {
     public var dedupeWindowDays = 0
     /// User cycles whose call ids were dropped (their dedupe window passed).
     public var droppedCallIDs = 0
+    /// Team and org cycles closed by this run (their summaries written to `scope-history:KIND:D`).
+    public var closedGroupCycles = 0
+    /// Team and org cycles whose call ids were dropped (their dedupe window passed).
+    public var droppedGroupCallIDs = 0
+    /// Team and org cycles whose counters and call ids were deleted by retention.
+    public var deletedGroupCycles = 0
 
     /// Creates an empty result.
     public init(now: String, dryRun: Bool) {
@@ -76,5 +84,8 @@ public struct RolloverResult: Sendable, Hashable, Codable {
         case amendedCalls = "amended_calls"
         case dedupeWindowDays = "dedupe_window_days"
         case droppedCallIDs = "dropped_call_ids"
+        case closedGroupCycles = "closed_group_cycles"
+        case droppedGroupCallIDs = "dropped_group_call_ids"
+        case deletedGroupCycles = "deleted_group_cycles"
     }
 }

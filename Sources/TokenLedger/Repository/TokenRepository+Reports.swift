@@ -48,8 +48,8 @@ extension TokenRepository {
                 return .retry(stored)
             case .snapshot(let snapshot):
                 return .done(
-                    try makeUsage(
-                        user: user, cycle: target.start, snapshot, settings: settings, lenient: lenient, scope: scope))
+                    try await closedAwareUsage(
+                        scope: scope, user: user, cycle: target.start, snapshot, settings: settings, lenient: lenient))
             }
         }
     }
@@ -81,6 +81,8 @@ extension TokenRepository {
             var counts = TokenCounts.zero
             var money = CycleCost()
             var reserved = 0
+            /// Whether rollover folded the user's cycle into its history summary (its counters are there).
+            var folded = false
             /// Why the user's stored values cannot be read (a wrong type, a non-numeric or negative counter).
             var unreadable: String?
         }
@@ -103,7 +105,10 @@ extension TokenRepository {
                 commands.reserveCapacity(batch.count * 2)
                 for user in batch {
                     let userKeys = try keys.user(user)
-                    let read = (HMGET(userKeys.cycle(cycleStart), fields: Self.reportFields), GET(userKeys.reserved))
+                    let read = (
+                        HMGET(userKeys.cycle(cycleStart), fields: Self.reportFields + [Self.droppedField]),
+                        GET(userKeys.reserved)
+                    )
                     reads.append(read)
                     commands.append(read.0.command)
                     commands.append(read.1.command)
@@ -114,11 +119,13 @@ extension TokenRepository {
                     result.reserveCapacity(batch.count)
                     for (offset, user) in batch.enumerated() {
                         do {
+                            let hash = reads[offset].hash.decodeResult(replies[offset * 2])
                             let (counts, money, reserved) = try self.reportCounters(
-                                user: user, cycle: cycleStart,
-                                hash: reads[offset].hash.decodeResult(replies[offset * 2]),
+                                user: user, cycle: cycleStart, hash: hash,
                                 reserved: reads[offset].reserved.decodeResult(replies[offset * 2 + 1]))
-                            result.append(Counters(user: user, counts: counts, money: money, reserved: reserved))
+                            let folded = (try? hash.get())?[Self.droppedField] != nil
+                            result.append(
+                                Counters(user: user, counts: counts, money: money, reserved: reserved, folded: folded))
                         } catch {
                             result.append(
                                 Counters(user: user, unreadable: (error as? LedgerError)?.message ?? "\(error)"))
@@ -136,6 +143,14 @@ extension TokenRepository {
                 if nextBatch < batches.count { try startBatch() }
             }
             counters = parts.flatMap { $0 }
+        }
+        // Users whose cycle rollover folded after the dedupe window: their counters are their summary's.
+        let folded = try await closedSummaries(
+            .user, ids: counters.filter { $0.folded && $0.unreadable == nil }.map(\.user), cycle: cycleStart)
+        for index in counters.indices {
+            guard let summary = folded[counters[index].user] else { continue }
+            counters[index].counts = summary.counts
+            counters[index].money = summary.money
         }
         var totals = UsageReport.Totals()
         var unreadable: [UsageReport.UnreadableUser] = []
@@ -178,7 +193,8 @@ extension TokenRepository {
                         throw LedgerError(
                             code: .unexpectedReply, message: "unexpected policy reply to usage for an explicit cycle")
                     }
-                    rows.append(try makeUsage(user: user, cycle: cycleStart, snapshot, settings: settings))
+                    let usage = try makeUsage(user: user, cycle: cycleStart, snapshot, settings: settings)
+                    rows.append(Self.isFolded(snapshot.cycleHash) ? Self.applying(folded[user], to: usage) : usage)
                 } catch let error as LedgerError where error.code == .corruptData {
                     // Its counters were readable, the rest (per-model counters, limit, leases) is not:
                     // take it out of the totals and list it.

@@ -40,14 +40,24 @@ extension TokenRepository {
                     userKeys: try keys.scope(scope), cycle: cycleStart, assumedPolicy: "*", defaultLimit: nil,
                     defaultLimitUSD: nil)
             }
-            for (scope, reply) in zip(batch, try await runEach(calls)) {
+            let replies = try await runEach(calls)
+            // Groups whose cycle rollover folded after the dedupe window: their counters are their summary's.
+            let foldedIDs = zip(batch, replies).compactMap { scope, reply -> String? in
+                guard case .success(.snapshot(let snapshot)) = reply, Self.isFolded(snapshot.cycleHash) else {
+                    return nil
+                }
+                return scope.id
+            }
+            let folded = try await closedSummaries(kind, ids: foldedIDs, cycle: cycleStart)
+            for (scope, reply) in zip(batch, replies) {
                 do {
                     guard case .snapshot(let snapshot) = try reply.get() else {
                         throw LedgerError(
                             code: .unexpectedReply, message: "unexpected policy reply to usage for an explicit cycle")
                     }
-                    let usage = try makeUsage(
+                    var usage = try makeUsage(
                         user: scope.description, cycle: cycleStart, snapshot, settings: settings, scope: scope)
+                    if Self.isFolded(snapshot.cycleHash) { usage = Self.applying(folded[scope.id], to: usage) }
                     if usage.inputTokens == 0 && usage.outputTokens == 0 && usage.calls == 0 { continue }
                     if let reason = totals.adding(usage.counts, money: usage.money, reserved: usage.reserved) {
                         unreadable.append(UsageReport.UnreadableUser(user: scope.description, reason: reason))

@@ -32,7 +32,7 @@ extension TokenRepository {
             fields = try configRead.decodeReply(replies[0])
             switch schemaRead.decodeResult(replies[1]) {
             case .success(nil):
-                schemaWritable.withLock { $0 = true }
+                break  // no version: ensureWritableSchema looks whether the namespace holds data
             case .success(let text?):
                 if let version = Int(text), version == LedgerKeys.schemaVersion {
                     schemaWritable.withLock { $0 = true }
@@ -91,6 +91,8 @@ extension TokenRepository {
                         + "\(LedgerKeys.schemaVersion) (its call ids are stored in the old layout); nothing was written: "
                         + "run tokenledger migrate first")
             }
+        } else {
+            try await startSchemaOrRefuseUnversionedData()  // Migrations/UnversionedNamespace.swift
         }
         schemaWritable.withLock { $0 = true }
     }

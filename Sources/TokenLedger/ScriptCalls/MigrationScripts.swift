@@ -41,7 +41,8 @@ struct MigrationScript: LedgerScriptCall {
 struct LegacyImportScript: LedgerScriptCall {
     /// What the script did.
     struct Reply: Sendable, Hashable {
-        /// `.applied`, `.duplicate`, or `.other("empty")` (no tokens: only the limit).
+        /// `.applied`, `.duplicate`, `.parked` (the cycle's call ids were dropped after the dedupe
+        /// window: nothing counted), or `.other("empty")` (no tokens: only the limit).
         var status: ScriptStatus
         /// `set`, `kept` (a limit set in TokenLedger stays) or `none`.
         var limit: String

@@ -38,7 +38,7 @@ struct RecordScript: LedgerScriptCall {
     var cycleName: String
     /// The policy the cycle was computed from (`*`: an explicit cycle).
     var assumedPolicy: String
-    var callID: String
+    let callID: String
     var usage: UsageRecord
     var model: String
     var defaultLimit: Int?
@@ -56,8 +56,34 @@ struct RecordScript: LedgerScriptCall {
     /// `spool parked apply`: it may count twice).
     var force = false
 
-    /// What the cycle stores of the call id (its bucket key and field).
-    var fingerprint: CallFingerprint { CallFingerprint(callID: callID) }
+    /// What the cycle stores of the call id (its bucket key and field): computed once, when the call
+    /// is made, and used for both the bucket key and the field argument.
+    let fingerprint: CallFingerprint
+
+    /// A write of one call; `fingerprint` is the call id's (``CallFingerprint``), computed here unless
+    /// the caller already has it.
+    init(
+        kind: WriteKind, user: String, userKeys: LedgerKeys.User, cycleName: String, assumedPolicy: String,
+        callID: String, usage: UsageRecord, model: String, defaultLimit: Int? = nil, defaultLimitUSD: Int? = nil,
+        thresholds: String, replicaWait: Bool = false, cost: EventCost = .unpriced, force: Bool = false,
+        fingerprint: CallFingerprint? = nil
+    ) {
+        self.kind = kind
+        self.user = user
+        self.userKeys = userKeys
+        self.cycleName = cycleName
+        self.assumedPolicy = assumedPolicy
+        self.callID = callID
+        self.usage = usage
+        self.model = model
+        self.defaultLimit = defaultLimit
+        self.defaultLimitUSD = defaultLimitUSD
+        self.thresholds = thresholds
+        self.replicaWait = replicaWait
+        self.cost = cost
+        self.force = force
+        self.fingerprint = fingerprint ?? CallFingerprint(callID: callID)
+    }
 
     var script: ScriptName { kind == .settle ? .settle : .record }
 

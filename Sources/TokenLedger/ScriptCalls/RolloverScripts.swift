@@ -4,12 +4,14 @@ import RedisClient
 struct HistoryScript: LedgerScriptCall {
     var keySet: LedgerKeys
     var cycle: CalendarDate
-    /// (user id, summary JSON) pairs.
+    /// (user or group id, summary JSON) pairs.
     var summaries: [(user: String, json: String)]
+    /// Whose history: users' (default), or the teams' or orgs' (`scope-history…` keys).
+    var kind = LedgerScope.Kind.user
 
     var script: ScriptName { .history }
     var keys: [any RedisArgumentConvertible] {
-        [keySet.history(cycle), keySet.historyTotals(cycle), keySet.historyCycles]
+        [keySet.history(kind, cycle), keySet.historyTotals(kind, cycle), keySet.historyCycles(kind)]
     }
     var arguments: [any RedisArgumentConvertible] {
         var arguments: [any RedisArgumentConvertible] = [cycle.description, cycle.daysSince1970]
@@ -40,10 +42,12 @@ struct HistoryAdjustScript: LedgerScriptCall {
     var callID: String
     /// The adjustment as the `late:<cycle>` hash holds it (JSON).
     var json: String
+    /// Whose history: users' (default), or the teams' or orgs'.
+    var kind = LedgerScope.Kind.user
 
     var script: ScriptName { .historyAdjust }
     var keys: [any RedisArgumentConvertible] {
-        [keySet.history(cycle), keySet.historyTotals(cycle), keySet.historyAdjustments(cycle)]
+        [keySet.history(kind, cycle), keySet.historyTotals(kind, cycle), keySet.historyAdjustments(kind, cycle)]
     }
     var arguments: [any RedisArgumentConvertible] { [user, callID, json] }
     static var badInput: ScriptReply.BadInput { ScriptReply.BadInput(code: .invalidTokenCount, field: "adjustment") }
@@ -123,13 +127,35 @@ struct CallsDropScript: LedgerScriptCall {
     }
 }
 
+/// `history_compact.lua`: rewrites summaries past the dedupe window in their compact form, each only
+/// if it still holds the text read.
+struct HistoryCompactScript: LedgerScriptCall {
+    /// The history hash (`history:D` or `scope-history:KIND:D`).
+    var historyKey: String
+    /// (id, the stored summary as read, its compact form) triples.
+    var entries: [(id: String, stored: String, compact: String)]
+
+    var script: ScriptName { .historyCompact }
+    var keys: [any RedisArgumentConvertible] { [historyKey] }
+    var arguments: [any RedisArgumentConvertible] { entries.flatMap { [$0.id, $0.stored, $0.compact] } }
+
+    /// The number of summaries rewritten.
+    func read(_ reply: RedisReply) throws -> Int { try ScriptReply.integer(reply, script: script) ?? 0 }
+}
+
 /// `cycle_drop.lua`: drops a cycle with nothing left from the derived index.
 struct CycleDropScript: LedgerScriptCall {
     var keySet: LedgerKeys
     var cycle: CalendarDate
+    /// Whose index: users' (default), or the teams' or orgs' (`scope-index…` keys).
+    var kind = LedgerScope.Kind.user
 
     var script: ScriptName { .cycleDrop }
-    var keys: [any RedisArgumentConvertible] { [keySet.index(cycle), keySet.indexedCycles] }
+    var keys: [any RedisArgumentConvertible] {
+        kind == .user
+            ? [keySet.index(cycle), keySet.indexedCycles]
+            : [keySet.scopeIndex(kind, cycle), keySet.scopeIndexedCycles(kind)]
+    }
     var arguments: [any RedisArgumentConvertible] { [cycle.description] }
 
     func read(_ reply: RedisReply) throws -> Int { try ScriptReply.integer(reply, script: script) ?? 0 }

@@ -17,6 +17,7 @@ enum ScriptName: String, Sendable, CaseIterable {
     case historyAdjust = "history_adjust"
     case lateDone = "late_done"
     case callsDrop = "calls_drop"
+    case historyCompact = "history_compact"
     // Migrations.
     case migration
     case legacyImport = "legacy_import"

@@ -59,25 +59,65 @@ local function encode(v)
 end
 
 local total = delta.input_tokens + delta.output_tokens
+-- A summary folded after the dedupe window (CycleSummary+Compact.swift: `e` instead of `cycle_end`,
+-- short counter names, absent = 0, the primary model `p` derived, '' when absent) takes the call the
+-- way the cycle hash would: only models other than the primary get per-model counters.
+local compact = summary.e ~= nil and summary.cycle_end == nil
+local function bump(name, n, what)
+  if n == 0 then return end
+  local sum = (tonumber(summary[name]) or 0) + n
+  if sum > MAX_COUNTER then error({err = 'OVERFLOW the history of ' .. user .. ' would pass 2^53 - 1 ' .. what}) end
+  summary[name] = sum
+end
 local was_empty = (tonumber(summary.calls) or 0) == 0 and (tonumber(summary.total_tokens) or 0) == 0
 local changes = {
   input_tokens = delta.input_tokens, output_tokens = delta.output_tokens, total_tokens = total, calls = 1,
   cached_input_tokens = delta.cached_input_tokens, cache_write_tokens = delta.cache_write_tokens,
   reasoning_tokens = delta.reasoning_tokens, adjustments = 1,
 }
-for name, value in pairs(changes) do
+if compact then
+  was_empty = (tonumber(summary.n) or 0) == 0 and (tonumber(summary.i) or 0) + (tonumber(summary.o) or 0) == 0
+  local short = {input_tokens = 'i', output_tokens = 'o', calls = 'n', cached_input_tokens = 'ci',
+    cache_write_tokens = 'cw', reasoning_tokens = 'r', adjustments = 'a'}
+  for name, value in pairs(changes) do
+    if short[name] then bump(short[name], value, name) end
+  end
+  local m = delta.model
+  local explicit = (summary.p or '') ~= m  -- absent `p`: the primary model is '' (calls without one)
+  if explicit then
+    bump('mi:' .. m, delta.input_tokens, 'input_tokens')
+    bump('mo:' .. m, delta.output_tokens, 'output_tokens')
+    bump('mn:' .. m, 1, 'calls')
+  end
+  if cost then
+    local priced = math.max(cost, 0)
+    summary.c = (tonumber(summary.c) or 0)
+    bump('c', priced, 'nano-USD cost')
+    if explicit then bump('mc:' .. m, priced, 'nano-USD cost') end
+    if cost < 0 then
+      bump('u', 1, 'unpriced calls')
+      if explicit then bump('mu:' .. m, 1, 'unpriced calls') end
+    end
+    if reported >= 0 then
+      summary.rc = (tonumber(summary.rc) or 0)
+      bump('rc', reported, 'nano-USD reported cost')
+    end
+  end
+end
+for name, value in pairs(compact and {} or changes) do
   local sum = (tonumber(summary[name]) or 0) + value
   if sum > MAX_COUNTER then error({err = 'OVERFLOW the history of ' .. user .. ' would pass 2^53 - 1 ' .. name}) end
   summary[name] = sum
 end
 if type(summary.models) ~= 'table' then summary.models = {} end
-local model = summary.models[delta.model]
+local model = compact and {} or summary.models[delta.model]
 if type(model) ~= 'table' then model = {input_tokens = 0, output_tokens = 0, total_tokens = 0, calls = 0} end
 model.input_tokens = (tonumber(model.input_tokens) or 0) + delta.input_tokens
 model.output_tokens = (tonumber(model.output_tokens) or 0) + delta.output_tokens
 model.total_tokens = (tonumber(model.total_tokens) or 0) + total
 model.calls = (tonumber(model.calls) or 0) + 1
 summary.models[delta.model] = model
+if compact then summary.models = nil end
 
 -- The money: a summary's cost may be null (closed without cost); a priced late call then starts it.
 local function add_usd(text, n, what)
@@ -87,7 +127,7 @@ local function add_usd(text, n, what)
 end
 -- As apply_usage does for the cycle hash, any cost (an unpriced call adds 0) makes the cost known.
 local priced = cost and math.max(cost, 0)
-if cost then
+if cost and not compact then
   summary.cost_usd = add_usd(summary.cost_usd, priced, 'cost')
   model.cost_usd = add_usd(model.cost_usd, priced, 'cost')
   if cost < 0 then

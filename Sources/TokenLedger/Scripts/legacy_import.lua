@@ -6,7 +6,9 @@
 -- KEYS: 1 profile, 2 cycle:D, 3 the call's fingerprint bucket calls:D:<bucket>
 -- ARGV: 1 call id, 2-6 counts (see usage_counts: input, output, -1, -1, -1), 7 model,
 --       8 limit ('' = none), 9 cycle name, 10 the call's 12-byte fingerprint field
--- Returns {'applied' | 'duplicate' | 'empty' (no tokens: only the limit is imported), 'set' | 'kept' | 'none'}
+-- Returns {'applied' | 'duplicate' | 'parked' (the cycle's call ids were dropped after the dedupe window:
+-- it cannot be told from an earlier import, nothing counted) | 'empty' (no tokens: only the limit is
+-- imported), 'set' | 'kept' | 'none'}
 local input, output, cached, cache_write, reasoning = usage_counts(ARGV, 2)
 local limit = ARGV[8]
 if limit ~= '' then
@@ -18,8 +20,9 @@ end
 local status = 'empty'
 if input + output > 0 then
   local field = fingerprint_arg(ARGV[10])
-  status = apply_usage(KEYS[2], KEYS[3], ARGV[1], ARGV[7], input, output, cached, cache_write, reasoning, nil, nil, nil,
-    nil, nil, nil, nil, nil, field) and 'applied' or 'duplicate'
+  local applied, _, _, _, _, parked = apply_usage(KEYS[2], KEYS[3], ARGV[1], ARGV[7], input, output, cached,
+    cache_write, reasoning, nil, nil, nil, nil, nil, nil, nil, nil, field)
+  status = parked and 'parked' or (applied and 'applied' or 'duplicate')
 end
 local limit_status = 'none'
 if limit ~= '' then

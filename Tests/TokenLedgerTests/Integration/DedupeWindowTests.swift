@@ -105,17 +105,38 @@ struct DedupeWindowTests {
         }
     }
 
-    @Test("reset keeps the dropped mark: a later event of the cycle is still parked")
+    @Test("reset keeps the dropped mark: a later event of the cycle is still parked; a folded cycle keeps its summary")
     func resetKeepsMark() async throws {
         try await withRepository { repository in
             let cycle = Self.pastCycle
             _ = try await repository.record(user: "bob", callID: "c1", usage: Self.usage, cycle: cycle)
             _ = try await Rollover(repository: repository).run(try RolloverOptions(dedupeWindowDays: 0))
-            _ = try await repository.reset(user: "bob", cycle: cycle, actor: "test")
+            // Folded into its summary: no counters are left in the cycle hash, so reset has nothing to zero.
+            let before = try await repository.reset(user: "bob", cycle: cycle, actor: "test")
+            #expect(before.totalTokens == 0)
             await #expect(throws: ParkedWrite.self) {
                 try await repository.record(user: "bob", callID: "c1", usage: Self.usage, cycle: cycle)
             }
-            #expect(try await repository.usage(user: "bob", cycle: cycle).totalTokens == 0)
+            #expect(try await repository.usage(user: "bob", cycle: cycle).totalTokens == 15)
+        }
+    }
+
+    @Test("a legacy import into a cycle past the dedupe window is counted as parked, not as a duplicate")
+    func legacyImportParked() async throws {
+        // A private server: migration 2 scans every legacy key of the server, outside the namespace.
+        try await withPrivateRepository { repository in
+            let cycle = Self.pastCycle
+            _ = try await repository.record(user: "lee", callID: "c1", usage: Self.usage, cycle: cycle)
+            _ = try await Rollover(repository: repository).run(try RolloverOptions(dedupeWindowDays: 0))
+            _ = try await repository.pool.send(
+                RedisCommand(
+                    "HSET", "token_usage:lee:\(cycle)", "prompt_tokens", 40, "completion_tokens", 2, "total_tokens", 42)
+            )
+            let outcome = try await MigrationRunner(repository: repository).run(try MigrationOptions())
+            let counts = outcome.steps[1].counts
+            #expect(counts["parked"] == 1 && counts["duplicates"] == nil && counts["imported"] == nil, "\(counts)")
+            // Nothing counted: the cycle cannot tell the import from an earlier one.
+            #expect(try await repository.usage(user: "lee", cycle: cycle).totalTokens == 15)
         }
     }
 

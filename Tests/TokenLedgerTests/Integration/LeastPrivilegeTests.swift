@@ -106,14 +106,14 @@ struct LeastPrivilegeTests {
                 user: "bob", callID: "b1", usage: UsageRecord(inputTokens: 100, outputTokens: 0),
                 at: at("2026-09-10T00:00:00Z"))
             _ = try await Rollover(repository: admin).run(
-                try RolloverOptions(now: at("2026-10-02T00:00:00Z"), retentionMonths: 0))
+                try RolloverOptions(now: at("2026-10-02T00:00:00Z"), retentionMonths: 0, dedupeWindowDays: 3650))
             let late = try await app.record(
                 user: "bob", callID: "b2", usage: UsageRecord(inputTokens: 999, outputTokens: 0),
                 at: at("2026-09-20T00:00:00Z"))
             #expect(late.applied && late.amendsHistory && late.totalTokens == 1099)
             #expect(try await Rollover(repository: admin).history(cycle: date("2026-09-01")).totals.totalTokens == 100)
             let amend = try await Rollover(repository: admin).run(
-                try RolloverOptions(now: at("2026-10-02T00:00:00Z"), retentionMonths: 0))
+                try RolloverOptions(now: at("2026-10-02T00:00:00Z"), retentionMonths: 0, dedupeWindowDays: 3650))
             #expect(amend.amendedCalls == 1)
             #expect(try await Rollover(repository: admin).history(cycle: date("2026-09-01")).totals.totalTokens == 1099)
 
@@ -202,6 +202,10 @@ struct LeastPrivilegeTests {
                 "retention", keys: [cycleKey, keys.calls(cycle), keys.profile, keys.late(cycle)], [cycle.description])
             let adjustment =
                 #"{"at":1,"cache_write_tokens":0,"cached_input_tokens":0,"call_id":"x","input_tokens":1,"model":"","output_tokens":0,"reasoning_tokens":0}"#
+            // The application may read summaries (usage of a folded cycle), so give the script one to amend:
+            // its writes are refused.
+            _ = try await admin.pool.send(
+                RedisCommand("HSET", history, "victim", #"{"c":0,"e":31,"i":1,"n":1}"#))
             await refusedScript(
                 "history_adjust",
                 keys: [history, "tl:{global}:history-totals:\(cycle)", "tl:{global}:history-adjustments:\(cycle)"],

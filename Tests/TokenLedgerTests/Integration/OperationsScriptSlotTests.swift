@@ -61,6 +61,7 @@ struct OperationsScriptSlotTests {
             let operationsScripts: Set<String> = [
                 "lock", "history", "retention", "cycle_drop", "rollover_state", "migration", "legacy_import",
                 "legacy_delete", "close", "history_adjust", "late_done", "calls_drop", "calls_convert",
+                "history_compact",
             ]
             let scripts = try ScriptRegistry.shared.get().all.filter { operationsScripts.contains($0.key) }
             let names = Dictionary(uniqueKeysWithValues: scripts.map { ($0.value.sha1, $0.key) })

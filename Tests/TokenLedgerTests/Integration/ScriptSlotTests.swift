@@ -45,7 +45,7 @@ struct ScriptSlotTests {
             // The repository's own scripts (scriptDigests also holds rollover's and the migrations').
             let repositoryScripts: Set<String> = [
                 "record", "reserve", "settle", "release", "check", "usage", "reset", "profile", "config", "index",
-                "index_mark", "scopes", "membership",
+                "index_mark", "scopes", "membership", "migration",
             ]
             let names = Dictionary(
                 uniqueKeysWithValues: repository.scriptDigests.filter { repositoryScripts.contains($0.key) }.map {

@@ -1,0 +1,100 @@
+import Foundation
+import RedisClient
+import RedisTestSupport
+import Testing
+
+@testable import TokenLedger
+
+/// Issue 21: once a closed cycle's dedupe window has passed, rollover folds it into its history
+/// summary (the call ids and the counters go, the summary is rewritten compactly), and every reader
+/// of the cycle answers as before.
+@Suite("A closed cycle past the window is folded into a compact summary")
+struct ClosedCycleFoldTests {
+    static var pastCycle: CalendarDate { DedupeWindowTests.pastCycle }
+
+    /// Records a mix of models, priced and unpriced, with subsets and reported costs.
+    static func recordMix(_ repository: TokenRepository, cycle: CalendarDate) async throws {
+        let priced = UsageRecord(inputTokens: 120, outputTokens: 30, cachedInputTokens: 20, reasoningTokens: 5)
+        for index in 0..<3 {
+            _ = try await repository.record(
+                user: "alice", callID: "a\(index)", usage: priced, model: "gpt-4o-mini", cycle: cycle)
+        }
+        _ = try await repository.record(
+            user: "alice", callID: "a9", usage: UsageRecord(inputTokens: 7, outputTokens: 2), model: "no-such-model",
+            cycle: cycle)
+        _ = try await repository.record(
+            user: "bob", callID: "b1", usage: UsageRecord(inputTokens: 50, outputTokens: 0), cycle: cycle)
+    }
+
+    @Test("usage, report and history read the same before and after the fold; the cycle hash keeps only its marks")
+    func readersAnswerTheSame() async throws {
+        try await withRepository { repository in
+            let cycle = Self.pastCycle
+            try await Self.recordMix(repository, cycle: cycle)
+            let rollover = try Rollover(repository: repository)
+            // Closed, inside the window (a long one): nothing folded yet.
+            _ = try await rollover.run(try RolloverOptions(dedupeWindowDays: 3650))
+            let alice = try await repository.usage(user: "alice", cycle: cycle)
+            let bob = try await repository.usage(user: "bob", cycle: cycle)
+            let report = try await repository.report(cycle: cycle)
+            let history = try await rollover.history(cycle: cycle)
+            #expect(alice.models.count == 2 && alice.money.cost != nil && alice.money.unpricedCalls == 1)
+            let fullText = try #require(
+                try await repository.pool.send(HGET(repository.keys.history(cycle), field: "alice")))
+
+            let result = try await rollover.run(try RolloverOptions(dedupeWindowDays: 7))
+            #expect(result.droppedCallIDs == 2)
+            // The cycle hash keeps only the marks; the summary is compact.
+            let cycleKey = try repository.keys.user("alice").cycle(cycle)
+            let fields = try await repository.pool.send(HGETALL(cycleKey))
+            #expect(Set(fields.keys) == ["history:state", "calls:dropped"])
+            let compact = try #require(
+                try await repository.pool.send(HGET(repository.keys.history(cycle), field: "alice")))
+            #expect(CompactSummary.isCompact(compact) && compact.utf8.count * 2 < fullText.utf8.count, "\(compact)")
+
+            // Every reader answers as before.
+            #expect(try await repository.usage(user: "alice", cycle: cycle) == alice)
+            #expect(try await repository.usage(user: "bob", cycle: cycle) == bob)
+            #expect(try await repository.report(cycle: cycle) == report)
+            #expect(try await rollover.history(cycle: cycle) == history)
+            #expect(try await rollover.histories(user: "alice").first?.users == [history.users[0]])
+            // A second run changes nothing.
+            let again = try await rollover.run(try RolloverOptions(dedupeWindowDays: 7))
+            #expect(again.droppedCallIDs == 0)
+            #expect(try await repository.usage(user: "alice", cycle: cycle) == alice)
+        }
+    }
+
+    @Test("an event applied anyway after the fold amends the compact summary, for the primary model and another")
+    func forcedApplyAmendsCompactSummary() async throws {
+        try await withRepository { repository in
+            let cycle = Self.pastCycle
+            try await Self.recordMix(repository, cycle: cycle)
+            let rollover = try Rollover(repository: repository)
+            _ = try await rollover.run(try RolloverOptions(dedupeWindowDays: 0))
+            let before = try await repository.usage(user: "alice", cycle: cycle)
+            await #expect(throws: ParkedWrite.self) {
+                try await repository.record(
+                    user: "alice", callID: "a0", usage: UsageRecord(inputTokens: 1, outputTokens: 1), cycle: cycle)
+            }
+            for (callID, model) in [("late-1", "gpt-4o-mini"), ("late-2", "no-such-model"), ("late-3", "new-model")] {
+                let event = SpooledEvent(
+                    operation: .record, user: "alice", callID: callID,
+                    usage: UsageRecord(inputTokens: 10, outputTokens: 4, cachedInputTokens: 3), model: model,
+                    cycle: cycle, at: Date(), namespace: repository.keys.namespace)
+                #expect(try await repository.applyParked(event).applied)
+            }
+            let after = try await repository.usage(user: "alice", cycle: cycle)
+            #expect(after.totalTokens == before.totalTokens + 42 && after.calls == before.calls + 3)
+            #expect(after.cachedInputTokens == before.cachedInputTokens + 9)
+            #expect(after.models["gpt-4o-mini"]?.calls == 4 && after.models["gpt-4o-mini"]?.totalTokens == 464)
+            #expect(after.models["no-such-model"]?.calls == 2 && after.models["no-such-model"]?.inputTokens == 17)
+            #expect(after.models["new-model"]?.calls == 1 && after.models["new-model"]?.outputTokens == 4)
+            #expect(after.money.unpricedCalls == before.money.unpricedCalls + 2)
+            let history = try await rollover.history(cycle: cycle)
+            #expect(history.users.first { $0.user == "alice" }?.adjustments == 3)
+            #expect(history.users.first { $0.user == "alice" }?.counts == after.counts)
+            #expect(history.totals.totalTokens == after.totalTokens + 50)
+        }
+    }
+}
