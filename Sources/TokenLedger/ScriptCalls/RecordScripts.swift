@@ -55,6 +55,9 @@ struct RecordScript: LedgerScriptCall {
     /// Apply it even when the cycle's call ids were dropped (an administrator's
     /// `spool parked apply`: it may count twice).
     var force = false
+    /// The default rate limits (`nil`: none; a group's are always `nil`).
+    var defaultTPM: Int? = nil
+    var defaultRPM: Int? = nil
 
     /// What the cycle stores of the call id (its bucket key and field).
     var fingerprint: CallFingerprint { CallFingerprint(callID: callID) }
@@ -69,7 +72,7 @@ struct RecordScript: LedgerScriptCall {
         if kind == .settle { keys += userKeys.leaseKeys }
         keys.append(userKeys.late(named: cycleName))
         if kind == .settle { keys += userKeys.costKeys + [userKeys.leaseScopes] }
-        return keys
+        return keys + userKeys.rateKeys
     }
 
     /// The policy, the usage (call id, the five counts with -1 = not reported, the model), the
@@ -83,7 +86,7 @@ struct RecordScript: LedgerScriptCall {
             assumedPolicy, callID, usage.inputTokens, usage.outputTokens, usage.cachedInputTokens ?? -1,
             usage.cacheWriteTokens ?? -1, usage.reasoningTokens ?? -1, model, defaultLimit ?? -1, thresholds, user,
             cycleName, replicaWait ? "1" : "0", cost.scriptArgument, usage.reportedCost?.nanoUSD ?? -1,
-            defaultLimitUSD ?? -1, fingerprint.field, force ? "1" : "0",
+            defaultLimitUSD ?? -1, fingerprint.field, force ? "1" : "0", defaultTPM ?? -1, defaultRPM ?? -1,
         ]
     }
 
