@@ -93,7 +93,7 @@ extension TokenRepository {
         if groups.isEmpty { return }
         let scopedID = Self.scopedCallID(user: user, callID: callID)
         _ = try await runAll(
-            try groups.map { ReleaseScript(userKeys: try keys.scope($0), callID: scopedID, forUser: false) })
+            try groups.map { ReleaseScript(userKeys: try keys.scope($0), callID: scopedID) })
     }
 
     /// Checks each group of an allowed user decision in order (team, then org); the first denial,

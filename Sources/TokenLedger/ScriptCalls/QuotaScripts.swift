@@ -196,8 +196,6 @@ struct ReserveScript: LedgerScriptCall {
 struct ReleaseScript: LedgerScriptCall {
     var userKeys: LedgerKeys.User
     var callID: String
-    /// Whether these are a user's keys: the groups the lease was taken in are returned and forgotten.
-    var forUser = true
 
     var script: ScriptName { .release }
     /// `reserved` first: the order release.lua reads them in; a group's `lease-scopes` holds nothing
