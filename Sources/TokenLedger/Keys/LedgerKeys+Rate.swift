@@ -11,4 +11,10 @@ extension LedgerKeys.User {
     public var rateTokens: String { prefix + "rate-tokens" }
     /// The two rate keys, in the order the scripts take them.
     var rateKeys: [any RedisArgumentConvertible] { [rate, rateTokens] }
+
+    /// The default `tpm` and `rpm` as the scripts' last two arguments, or none at all without
+    /// defaults (the scripts read absent ones as none): the hot path sends no bytes for them then.
+    static func rateArguments(_ tpm: Int?, _ rpm: Int?) -> [any RedisArgumentConvertible] {
+        tpm == nil && rpm == nil ? [] : [tpm ?? -1, rpm ?? -1]
+    }
 }

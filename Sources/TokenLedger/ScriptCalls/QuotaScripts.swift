@@ -106,7 +106,8 @@ struct CheckScript: LedgerScriptCall {
         userKeys.snapshotKeys(cycle) + userKeys.costKeys + userKeys.rateKeys + carried
     }
     var arguments: [any RedisArgumentConvertible] {
-        [assumedPolicy, tokens, defaultLimit ?? -1, cost, defaultLimitUSD ?? -1, defaultTPM ?? -1, defaultRPM ?? -1]
+        [assumedPolicy, tokens, defaultLimit ?? -1, cost, defaultLimitUSD ?? -1]
+            + LedgerKeys.User.rateArguments(defaultTPM, defaultRPM)
     }
 
     func read(_ reply: RedisReply) throws -> Reply {
@@ -165,9 +166,8 @@ struct ReserveScript: LedgerScriptCall {
     var arguments: [any RedisArgumentConvertible] {
         [
             assumedPolicy, callID, tokens, ttlMilliseconds, defaultLimit ?? -1, cost, defaultLimitUSD ?? -1,
-            thresholds, user, cycle.description, forUser ? "1" : "0", fingerprint.field, defaultTPM ?? -1,
-            defaultRPM ?? -1,
-        ]
+            thresholds, user, cycle.description, forUser ? "1" : "0", fingerprint.field,
+        ] + LedgerKeys.User.rateArguments(defaultTPM, defaultRPM)
     }
     /// What the cycle stores of the call id (`settled` is read from its bucket).
     var fingerprint: CallFingerprint { CallFingerprint(callID: callID) }

@@ -86,8 +86,8 @@ struct RecordScript: LedgerScriptCall {
             assumedPolicy, callID, usage.inputTokens, usage.outputTokens, usage.cachedInputTokens ?? -1,
             usage.cacheWriteTokens ?? -1, usage.reasoningTokens ?? -1, model, defaultLimit ?? -1, thresholds, user,
             cycleName, replicaWait ? "1" : "0", cost.scriptArgument, usage.reportedCost?.nanoUSD ?? -1,
-            defaultLimitUSD ?? -1, fingerprint.field, force ? "1" : "0", defaultTPM ?? -1, defaultRPM ?? -1,
-        ]
+            defaultLimitUSD ?? -1, fingerprint.field, force ? "1" : "0",
+        ] + LedgerKeys.User.rateArguments(defaultTPM, defaultRPM)
     }
 
     var subject: String? { "user '\(user)' cycle \(cycleName)" }

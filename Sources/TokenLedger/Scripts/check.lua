@@ -6,7 +6,7 @@
 --       previous policies that still count against the limits (a policy change's carry; the caller reads
 --       them from the policy)
 -- ARGV: 1 assumed policy, 2 tokens, 3 default limit, 4 cost (nano-USD; absent = 0), 5 default currency
---       limit (nano-USD; absent or -1 = none), 6 default tpm, 7 default rpm (-1 = none)
+--       limit (nano-USD; absent or -1 = none), 6 default tpm, 7 default rpm (-1 or absent = none)
 -- Returns {'policy', stored} | {allowed 0/1, used, reserved, limit (-1 = unlimited), spent (nano-USD),
 -- reserved cost (nano-USD), currency limit (-1 = none), the limit that denied ('tokens', 'usd', 'tpm', 'rpm'
 -- or ''), '', '', then the rate fields of reserve.lua (retry after ms, tpm, rpm, window tokens and requests)}

@@ -9,7 +9,8 @@
 --       16 the default currency limit in nano-USD (-1 = none), for the currency soft thresholds the
 --       event may reach, 17 the call's 12-byte fingerprint field (CallFingerprint.swift), 18 '1' to apply
 --       it even though the cycle's call ids were dropped (an administrator's `spool parked apply`; '0'
---       or absent otherwise), 19 default tpm, 20 default rpm (-1 or absent = none)
+--       or absent otherwise), 19 default tpm, 20 default rpm (-1 or absent = none; the caller leaves both out
+--       when neither applies, so a namespace without default rate limits sends no bytes for them)
 -- Returns {'policy', stored} | {'retired', last retired cycle} (retention deleted the cycle: nothing
 -- written) | {'parked', cycle used tokens, cycle calls} (rollover dropped the cycle's call ids, the
 -- dedupe window passed: it cannot be deduplicated, nothing written, the caller parks it) | {status, cycle used tokens, cycle calls, recorded, index due}, status 'applied', 'duplicate'

@@ -10,7 +10,8 @@
 --       7 default currency limit (nano-USD; -1 = none), 8 thresholds, 9 user id, 10 cycle name,
 --       11 '1' for a user's lease (its team and org are read from the profile, stored with an admitted
 --       lease and returned), '0' for a group's (a team's or an org's keys), 12 the call's 12-byte
---       fingerprint field (CallFingerprint.swift), 13 default tpm, 14 default rpm (-1 = none; a group's: -1)
+--       fingerprint field (CallFingerprint.swift), 13 default tpm, 14 default rpm (-1 or absent = none; the
+--       caller leaves both out when neither applies)
 -- Returns {'policy', stored} | {status, used, reserved, limit (-1 = unlimited), spent, reserved cost,
 -- currency limit (-1 = none), the limit that denied ('tokens', 'usd', 'tpm', 'rpm' or ''), team, org,
 -- retry after ms (a rate denial: when it would fit, -1 never; 0 otherwise), tpm, rpm (-1 = none), the

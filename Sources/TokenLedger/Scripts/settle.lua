@@ -6,7 +6,8 @@
 --       12 rate, 13 rate-tokens (when a rate limit applies, an applied settle corrects the window to the
 --       actual tokens: rate_settle in common.lua)
 -- ARGV: as record.lua (13: '1' under WAIT, see there; 14-15 the event's cost and reported cost;
---       16 the default currency limit; 17 the fingerprint field; 18 force; 19 default tpm, 20 default rpm)
+--       16 the default currency limit; 17 the fingerprint field; 18 force; 19 default tpm, 20 default rpm,
+--       absent when neither applies)
 -- Returns {'policy', stored} | {'retired', cycle} | {'parked', used, calls} (as record.lua; the lease
 -- stays until it expires) | {status, cycle used tokens, cycle calls,
 -- released tokens, index due, recorded} (statuses, index due and recorded as record.lua: for a

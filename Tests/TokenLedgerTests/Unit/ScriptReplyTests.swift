@@ -205,13 +205,20 @@ struct ScriptReplyTests {
         #expect(
             try check.decode(.array([.bulk(Array("policy".utf8)), .bulk(Array("p".utf8))])) == .policy(stored: "p"))
         // The rate keys follow the cost keys; the default tpm and rpm end the arguments.
-        #expect(check.keys.count == 9 && check.arguments.count == 7)
+        // (sent only when a default applies).
+        #expect(check.keys.count == 9 && check.arguments.count == 5)
+        var withDefaults = check
+        withDefaults.defaultRPM = 60
+        #expect(withDefaults.arguments.count == 7)
 
         let reserve = ReserveScript(
             userKeys: Self.user, cycle: day, carried: ["c"], assumedPolicy: "", callID: "x", tokens: 5,
             ttlMilliseconds: 1000, defaultLimit: nil)
         // The 12th argument is the call's 12-byte fingerprint field (its bucket is the third key).
-        #expect(reserve.keys.count == 13 && reserve.arguments.count == 14)
+        #expect(reserve.keys.count == 13 && reserve.arguments.count == 12)
+        var limitedReserve = reserve
+        limitedReserve.defaultTPM = 1000
+        #expect(limitedReserve.arguments.count == 14)
         guard
             case .decided(.denied, let denied) = try reserve.decode(
                 .array([
