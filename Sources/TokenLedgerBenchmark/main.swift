@@ -226,6 +226,31 @@ struct TokenLedgerBenchmark {
         figure(
             "reserve_settle_scoped_per_s", Double(pairs) / seconds(clock.now - scopedStart), "pairs/s", decimals: 0)
 
+        // 4c. The same pairs by users with a tpm and an rpm limit too high ever to deny: each reserve
+        // charges the user's rate window and each settle corrects it (docs/quota.md, "Rate limits").
+        for index in 0..<users {
+            try await repository.setRateLimit(scope: .user("l\(index)"), tpm: 1_000_000_000_000, rpm: 1_000_000_000)
+        }
+        let limitedNext = Locked(0)
+        let limitedStart = clock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<callers {
+                group.addTask {
+                    while true {
+                        guard let index = limitedNext.next(below: pairs) else { return }
+                        let event = benchEvent(index, users: users, prefix: prefix + "l")
+                        let user = "l" + event.user.dropFirst()
+                        _ = try await repository.reserve(user: user, callID: event.callID, tokens: 2000)
+                        _ = try await repository.settle(user: user, callID: event.callID, usage: event.usage)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        figure(
+            "reserve_settle_rate_limited_per_s", Double(pairs) / seconds(clock.now - limitedStart), "pairs/s",
+            decimals: 0)
+
         // 5. redis-benchmark with the same record script, in this run.
         let sha =
             try repository.scriptDigests["record"].map { $0 }

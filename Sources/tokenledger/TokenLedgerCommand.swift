@@ -24,7 +24,7 @@ struct TokenLedgerCommand: AsyncParsableCommand {
             CycleCommand.self, ResetCommand.self, ExtractCommand.self, EstimateCommand.self, SpoolCommand.self,
             DemoCommand.self,
             RolloverCommand.self, HistoryCommand.self, MigrateCommand.self, DoctorCommand.self,
-            KeyCommand.self, PriceCommand.self, MemberCommand.self,
+            KeyCommand.self, PriceCommand.self, MemberCommand.self, RateCommand.self,
             ServeCommand.self,
         ]
     )

@@ -35,6 +35,9 @@ private let samples: [Sample] = [
     Sample(path: ["member", "set"], arguments: ["alice", "--team", "t"]),
     Sample(path: ["member", "show"], arguments: ["alice"]),
     Sample(path: ["member", "clear"], arguments: ["alice"]),
+    Sample(path: ["rate", "set"], arguments: ["alice", "--tpm", "100000"]),
+    Sample(path: ["rate", "get"], arguments: ["alice"]),
+    Sample(path: ["rate", "clear"], arguments: ["alice"]),
     Sample(path: ["reset"], arguments: ["alice", "--yes"]),
     Sample(
         path: ["extract"], arguments: [],

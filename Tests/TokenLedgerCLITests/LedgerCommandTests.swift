@@ -181,7 +181,9 @@ struct LedgerCommandTests {
             #expect(
                 Set(check.keys) == [
                     "allowed", "user", "cycle", "used", "reserved", "limit", "remaining", "requested", "used_usd",
-                    "reserved_usd", "limit_usd", "remaining_usd", "requested_usd", "denied_by", "denied_scope",
+                    "reserved_usd", "limit_usd", "remaining_usd", "requested_usd", "denied_by", "denied_scope", "tpm",
+                    "rpm",
+                    "window_tokens", "window_requests", "retry_after_ms",
                 ])
             let denied31 = try await CLI.run(["quota", "check", "q", "--tokens", "31"], environment: env)
             #expect(denied31.status == 1)

@@ -6,7 +6,11 @@
 /// `remaining_usd` (nine-decimal strings of USD; the last two `null` without a currency limit), and
 /// `denied_by` (`"tokens"`, `"usd"`, or `null` when allowed), and `denied_scope` (the scope that refused:
 /// `user:ID`, `team:ID` or `org:ID`; `null` when allowed). A denial by a team or an org carries that
-/// scope's counts and limits.
+/// scope's counts and limits. The rate side (docs/quota.md, "Rate limits"): `tpm` and `rpm` (the
+/// scope's limits, `null` when none), `window_tokens` and `window_requests` (what the scope's sliding
+/// 60 s window holds, after this reservation when admitted) and `retry_after_ms` (a rate denial: the
+/// milliseconds until the request fits; `null` otherwise, and for a `tpm` denial of a request larger
+/// than the limit itself, which never fits).
 public struct QuotaDecision: Sendable, Hashable, Codable {
     /// Whether `used + reserved + requested ≤ limit` and `usedCost + reservedCost + requestedCost ≤
     /// limitUSD` (each always true without that limit).
@@ -36,6 +40,21 @@ public struct QuotaDecision: Sendable, Hashable, Codable {
     /// The scope that refused (`user:ID`, `team:ID`, `org:ID`; `nil` when allowed): the counts and
     /// limits above are that scope's.
     public var deniedScope: String?
+    /// The tokens-per-minute limit of the scope (`nil`: none).
+    public var tpm: Int?
+    /// The requests-per-minute limit of the scope (`nil`: none).
+    public var rpm: Int?
+    /// The tokens charged to the scope's sliding 60 s window (0 without a rate limit).
+    public var windowTokens = 0
+    /// The requests charged to the scope's sliding 60 s window (0 without a rate limit).
+    public var windowRequests = 0
+    /// A rate denial (``deniedBy`` `.tpm` or `.rpm`): the milliseconds until enough of the window has
+    /// expired for this request to fit; `nil` when allowed, for other denials, and when the request
+    /// can never fit (``rateNeverFits``).
+    public var retryAfterMilliseconds: Int?
+
+    /// Whether a `tpm` denial is of a request larger than the limit itself: no wait admits it.
+    public var rateNeverFits: Bool { !allowed && deniedBy == .tpm && retryAfterMilliseconds == nil }
 
     /// What is left under the currency limit: `limitUSD − usedCost − reservedCost`, never negative;
     /// `nil` without a currency limit.
@@ -67,10 +86,12 @@ public struct QuotaDecision: Sendable, Hashable, Codable {
         case usedCost = "used_usd", reservedCost = "reserved_usd", limitUSD = "limit_usd"
         case remainingUSD = "remaining_usd", requestedCost = "requested_usd", deniedBy = "denied_by"
         case deniedScope = "denied_scope"
+        case tpm, rpm, windowTokens = "window_tokens", windowRequests = "window_requests"
+        case retryAfterMilliseconds = "retry_after_ms"
     }
 
     /// Decodes a decision (`remaining` and `remaining_usd` are derived and ignored; absent currency
-    /// fields are zero or `null`).
+    /// and rate fields are zero or `null`).
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         allowed = try c.decode(Bool.self, forKey: .allowed)
@@ -86,6 +107,11 @@ public struct QuotaDecision: Sendable, Hashable, Codable {
         requestedCost = try c.decodeIfPresent(Cost.self, forKey: .requestedCost) ?? .zero
         deniedBy = try c.decodeIfPresent(QuotaLimitKind.self, forKey: .deniedBy)
         deniedScope = try c.decodeIfPresent(String.self, forKey: .deniedScope)
+        tpm = try c.decodeIfPresent(Int.self, forKey: .tpm)
+        rpm = try c.decodeIfPresent(Int.self, forKey: .rpm)
+        windowTokens = try c.decodeIfPresent(Int.self, forKey: .windowTokens) ?? 0
+        windowRequests = try c.decodeIfPresent(Int.self, forKey: .windowRequests) ?? 0
+        retryAfterMilliseconds = try c.decodeIfPresent(Int.self, forKey: .retryAfterMilliseconds)
     }
 
     /// Encodes every field; `limit` and `remaining` are `null` when unlimited, `limit_usd` and
@@ -107,5 +133,10 @@ public struct QuotaDecision: Sendable, Hashable, Codable {
         try c.encode(requestedCost, forKey: .requestedCost)
         try c.encode(deniedBy, forKey: .deniedBy)
         try c.encode(deniedScope, forKey: .deniedScope)
+        try c.encode(tpm, forKey: .tpm)
+        try c.encode(rpm, forKey: .rpm)
+        try c.encode(windowTokens, forKey: .windowTokens)
+        try c.encode(windowRequests, forKey: .windowRequests)
+        try c.encode(retryAfterMilliseconds, forKey: .retryAfterMilliseconds)
     }
 }

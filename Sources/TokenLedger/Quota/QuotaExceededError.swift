@@ -8,12 +8,16 @@ public struct QuotaExceededError: Error, Sendable, Hashable, CustomStringConvert
     /// Creates the error.
     public init(decision: QuotaDecision) { self.decision = decision }
 
+    /// A rate denial's wait (``QuotaDecision/retryAfterMilliseconds``): retrying after it may be admitted;
+    /// `nil` for a cycle limit's denial and for a request that never fits its `tpm` limit.
+    public var retryAfter: Duration? { decision.retryAfterMilliseconds.map { .milliseconds($0) } }
+
     /// `ErrorCategory.quotaDenied`.
     public var category: ErrorCategory { .quotaDenied }
 
     /// Names the user, the limit that refused, the request and what was left.
     public var description: String {
-        if decision.deniedBy == .usd {
+        if decision.deniedBy != .tokens, decision.deniedBy != nil {
             return "quota exceeded for user '\(decision.user)' in cycle \(decision.cycle): "
                 + (decision.denialReason ?? "the currency limit does not admit the call")
         }

@@ -4,13 +4,16 @@ import RedisClient
 // TokenRepository: all-or-nothing admission across a user's scopes (user, then team, then org).
 // The argument that it never overspends a scope and never leaks a hold is in docs/quota.md, "Scopes".
 extension TokenRepository {
-    /// Settings as a group sees them: the namespace's default limits are per user, so a team or an
-    /// org without a limit of its own is unlimited; its policy defaults to the namespace's.
+    /// Settings as a group sees them: the namespace's default limits (token, currency, rate) are per
+    /// user, so a team or an org without a limit of its own is unlimited; its policy defaults to the
+    /// namespace's.
     static func settings(_ settings: Settings, for scope: LedgerScope) -> Settings {
         guard scope.kind != .user else { return settings }
         var scoped = settings
         scoped.defaultLimit = nil
         scoped.defaultLimitUSD = nil
+        scoped.defaultTPM = nil
+        scoped.defaultRPM = nil
         return scoped
     }
 
@@ -90,7 +93,7 @@ extension TokenRepository {
         if groups.isEmpty { return }
         let scopedID = Self.scopedCallID(user: user, callID: callID)
         _ = try await runAll(
-            try groups.map { ReleaseScript(userKeys: try keys.scope($0), callID: scopedID, forUser: false) })
+            try groups.map { ReleaseScript(userKeys: try keys.scope($0), callID: scopedID) })
     }
 
     /// Checks each group of an allowed user decision in order (team, then org); the first denial,

@@ -28,7 +28,8 @@ extension TokenRepository {
             let call = CheckScript(
                 userKeys: userKeys, cycle: target.start, carried: carried, assumedPolicy: assumed, tokens: tokens,
                 defaultLimit: settings.defaultLimit, cost: cost.nanoUSD,
-                defaultLimitUSD: settings.defaultLimitUSD?.nanoUSD)
+                defaultLimitUSD: settings.defaultLimitUSD?.nanoUSD, defaultTPM: settings.defaultTPM,
+                defaultRPM: settings.defaultRPM)
             let groupsRead = ScopesScript(userKeys: userKeys, callID: "")
             let replies = try await pool.evaluateMany([call.call(scripts), groupsRead.call(scripts)])
             switch try call.decode(replies[0]) {
@@ -82,7 +83,8 @@ extension TokenRepository {
                 userKeys: userKeys, cycle: target.start, carried: carried, assumedPolicy: assumed, callID: callID,
                 tokens: tokens, ttlMilliseconds: ttlMilliseconds, defaultLimit: settings.defaultLimit,
                 cost: cost.nanoUSD, defaultLimitUSD: settings.defaultLimitUSD?.nanoUSD,
-                thresholds: thresholdsArgument, user: user)
+                thresholds: thresholdsArgument, user: user, defaultTPM: settings.defaultTPM,
+                defaultRPM: settings.defaultRPM)
             switch try await run(call) {
             case .policy(let stored):
                 return .retry(stored)

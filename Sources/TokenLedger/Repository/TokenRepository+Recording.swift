@@ -133,7 +133,8 @@ extension TokenRepository {
             userKeys: try! keys.user(user),  // the user id was validated, so building its keys cannot fail
             cycleName: target.name, assumedPolicy: assumed, callID: callID, usage: usage, model: model,
             defaultLimit: settings.defaultLimit, defaultLimitUSD: settings.defaultLimitUSD?.nanoUSD,
-            thresholds: thresholdsArgument, replicaWait: configuration.replicaWait != nil, cost: cost, force: force)
+            thresholds: thresholdsArgument, replicaWait: configuration.replicaWait != nil, cost: cost, force: force,
+            defaultTPM: settings.defaultTPM, defaultRPM: settings.defaultRPM)
         return PreparedWrite(write: write, cycle: target.start, calls: [write.call(scripts)])
     }
 

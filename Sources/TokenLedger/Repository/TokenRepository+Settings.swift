@@ -12,6 +12,10 @@ extension TokenRepository {
         public var defaultPolicy: BillingCyclePolicy
         /// The currency limit per cycle for users without one of their own; `nil` means none.
         public var defaultLimitUSD: Cost? = nil
+        /// The tokens-per-minute limit for users without one of their own; `nil` means none.
+        public var defaultTPM: Int? = nil
+        /// The requests-per-minute limit for users without one of their own; `nil` means none.
+        public var defaultRPM: Int? = nil
     }
 
     /// The namespace-wide settings, re-read from Redis when the cache is older than
@@ -19,7 +23,9 @@ extension TokenRepository {
     public func settings(fresh: Bool = false) async throws -> Settings {
         let now = ContinuousClock.now
         if !fresh, let cached = settingsCache.withLock({ $0 }), cached.expires > now { return cached.settings }
-        let configRead = HMGET(keys.config, fields: ["default_limit", "default_policy", "default_limit_usd_nano"])
+        let configRead = HMGET(
+            keys.config,
+            fields: ["default_limit", "default_policy", "default_limit_usd_nano", "default_tpm", "default_rpm"])
         let fields: [String: String]
         if schemaKnownWritable {
             fields = try await pool.send(configRead)
@@ -58,6 +64,8 @@ extension TokenRepository {
             }
             settings.defaultLimitUSD = Cost(nanoUSD: nano)
         }
+        settings.defaultTPM = try Self.rateLimit(fields["default_tpm"], key: keys.config, field: "default_tpm")
+        settings.defaultRPM = try Self.rateLimit(fields["default_rpm"], key: keys.config, field: "default_rpm")
         if let text = fields["default_policy"], !text.isEmpty {
             settings.defaultPolicy = try Self.decodePolicy(text, user: nil)
         }

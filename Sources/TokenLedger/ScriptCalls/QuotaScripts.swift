@@ -17,6 +17,16 @@ struct QuotaCounts: Sendable, Hashable {
     var deniedBy: QuotaLimitKind?
     /// A user's groups (reserve.lua for a user: the profile's, or for a held lease those it was taken in).
     var groups = ScopeGroups()
+    /// A rate denial's wait until the request fits (`-1`: never; `nil` otherwise).
+    var retryAfterMilliseconds: Int?
+    /// The rate limits that apply (`nil`: none).
+    var tpm: Int?
+    /// The requests-per-minute limit that applies (`nil`: none).
+    var rpm: Int?
+    /// The tokens and requests in the scope's rate window (0 without a rate limit).
+    var windowTokens = 0
+    /// The requests in the scope's rate window.
+    var windowRequests = 0
 
     /// Reads `used, reserved, limit, spent, reserved cost, currency limit, denied by` (the last four
     /// absent from a script older than currency limits: zero and none).
@@ -31,6 +41,15 @@ struct QuotaCounts: Sendable, Hashable {
         limitUSD = numbers.count > 5 && numbers[5] >= 0 ? numbers[5] : nil
         deniedBy = values.count > 6 ? values[6].string.flatMap(QuotaLimitKind.init(rawValue:)) : nil
         if values.count > 8 { groups = ScopeGroups(team: values[7].string ?? "", org: values[8].string ?? "") }
+        if values.count > 13 {
+            // retry after (0 none, -1 never), tpm, rpm (-1 none), window tokens, window requests.
+            let rate = try ScriptReply.integers(Array(values[9...13]), count: 5, script: script)
+            retryAfterMilliseconds = rate[0] == 0 ? nil : rate[0]
+            tpm = rate[1] < 0 ? nil : rate[1]
+            rpm = rate[2] < 0 ? nil : rate[2]
+            windowTokens = rate[3]
+            windowRequests = rate[4]
+        }
     }
 
     /// The decision these counts describe.
@@ -45,6 +64,13 @@ struct QuotaCounts: Sendable, Hashable {
         decision.limitUSD = limitUSD.map { Cost(nanoUSD: $0) }
         decision.requestedCost = requestedCost
         decision.deniedBy = allowed ? nil : deniedBy
+        decision.tpm = tpm
+        decision.rpm = rpm
+        decision.windowTokens = windowTokens
+        decision.windowRequests = windowRequests
+        if !allowed, let retryAfterMilliseconds, retryAfterMilliseconds > 0 {
+            decision.retryAfterMilliseconds = retryAfterMilliseconds
+        }
         if !allowed { decision.deniedScope = LedgerScope.user(user).description }
         return decision
     }
@@ -71,11 +97,17 @@ struct CheckScript: LedgerScriptCall {
     var cost = 0
     /// The default currency limit, nano-USD (`nil`: none).
     var defaultLimitUSD: Int? = nil
+    /// The default rate limits (`nil`: none; a group's are always `nil`).
+    var defaultTPM: Int? = nil
+    var defaultRPM: Int? = nil
 
     var script: ScriptName { .check }
-    var keys: [any RedisArgumentConvertible] { userKeys.snapshotKeys(cycle) + userKeys.costKeys + carried }
+    var keys: [any RedisArgumentConvertible] {
+        userKeys.snapshotKeys(cycle) + userKeys.costKeys + userKeys.rateKeys + carried
+    }
     var arguments: [any RedisArgumentConvertible] {
         [assumedPolicy, tokens, defaultLimit ?? -1, cost, defaultLimitUSD ?? -1]
+            + LedgerKeys.User.rateArguments(defaultTPM, defaultRPM)
     }
 
     func read(_ reply: RedisReply) throws -> Reply {
@@ -118,6 +150,9 @@ struct ReserveScript: LedgerScriptCall {
     var user = ""
     /// Whether these are a user's keys: the user's groups are read, stored with an admitted lease and returned.
     var forUser = true
+    /// The default rate limits (`nil`: none; a group's are always `nil`).
+    var defaultTPM: Int? = nil
+    var defaultRPM: Int? = nil
 
     var script: ScriptName { .reserve }
     var keys: [any RedisArgumentConvertible] {
@@ -126,13 +161,13 @@ struct ReserveScript: LedgerScriptCall {
             userKeys.callBucket(named: cycle.description, fingerprint: fingerprint),
         ]
             + userKeys.leaseKeys + userKeys.costKeys
-            + [userKeys.events, userKeys.leaseScopes] + carried
+            + [userKeys.events, userKeys.leaseScopes] + userKeys.rateKeys + carried
     }
     var arguments: [any RedisArgumentConvertible] {
         [
             assumedPolicy, callID, tokens, ttlMilliseconds, defaultLimit ?? -1, cost, defaultLimitUSD ?? -1,
             thresholds, user, cycle.description, forUser ? "1" : "0", fingerprint.field,
-        ]
+        ] + LedgerKeys.User.rateArguments(defaultTPM, defaultRPM)
     }
     /// What the cycle stores of the call id (`settled` is read from its bucket).
     var fingerprint: CallFingerprint { CallFingerprint(callID: callID) }
@@ -161,14 +196,13 @@ struct ReserveScript: LedgerScriptCall {
 struct ReleaseScript: LedgerScriptCall {
     var userKeys: LedgerKeys.User
     var callID: String
-    /// Whether these are a user's keys: the groups the lease was taken in are returned and forgotten.
-    var forUser = true
 
     var script: ScriptName { .release }
-    /// `reserved` first: the order release.lua reads them in.
+    /// `reserved` first: the order release.lua reads them in; a group's `lease-scopes` holds nothing
+    /// (it is read, never written), then the rate keys (the call's charge is returned).
     var keys: [any RedisArgumentConvertible] {
-        [userKeys.reserved, userKeys.leases, userKeys.leaseExpiry] + userKeys.costKeys
-            + (forUser ? [userKeys.leaseScopes] : [])
+        [userKeys.reserved, userKeys.leases, userKeys.leaseExpiry] + userKeys.costKeys + [userKeys.leaseScopes]
+            + userKeys.rateKeys
     }
     var arguments: [any RedisArgumentConvertible] { [callID] }
 

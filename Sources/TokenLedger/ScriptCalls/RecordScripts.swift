@@ -55,6 +55,9 @@ struct RecordScript: LedgerScriptCall {
     /// Apply it even when the cycle's call ids were dropped (an administrator's
     /// `spool parked apply`: it may count twice).
     var force = false
+    /// The default rate limits (`nil`: none; a group's are always `nil`).
+    var defaultTPM: Int? = nil
+    var defaultRPM: Int? = nil
 
     /// What the cycle stores of the call id (its bucket key and field): computed once, when the call
     /// is made, and used for both the bucket key and the field argument.
@@ -95,7 +98,7 @@ struct RecordScript: LedgerScriptCall {
         if kind == .settle { keys += userKeys.leaseKeys }
         keys.append(userKeys.late(named: cycleName))
         if kind == .settle { keys += userKeys.costKeys + [userKeys.leaseScopes] }
-        return keys
+        return keys + userKeys.rateKeys
     }
 
     /// The policy, the usage (call id, the five counts with -1 = not reported, the model), the
@@ -110,7 +113,7 @@ struct RecordScript: LedgerScriptCall {
             usage.cacheWriteTokens ?? -1, usage.reasoningTokens ?? -1, model, defaultLimit ?? -1, thresholds, user,
             cycleName, replicaWait ? "1" : "0", cost.scriptArgument, usage.reportedCost?.nanoUSD ?? -1,
             defaultLimitUSD ?? -1, fingerprint.field, force ? "1" : "0",
-        ]
+        ] + LedgerKeys.User.rateArguments(defaultTPM, defaultRPM)
     }
 
     var subject: String? { "user '\(user)' cycle \(cycleName)" }

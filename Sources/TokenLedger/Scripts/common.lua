@@ -403,14 +403,29 @@ local function fingerprint_arg(value)
   return value
 end
 
+-- A rate limit: the profile's value (checked: 1 to 2^53 - 1), else the default argument when it is a
+-- positive integer; nil = none.
+local function rate_limit(value, profile, field, default)
+  if value then
+    local n = stored(value, profile, field)
+    if n < 1 then bad_state(profile, field, value, ', not a positive rate limit') end
+    return n
+  end
+  local fallback = tonumber(default)
+  if fallback and fallback >= 1 and fallback % 1 == 0 then return fallback end
+  return nil
+end
+
 -- Reads the profile's policy, limits and groups in one call; checks the policy the caller assumed.
 -- Returns the stored policy when it differs (nil when it matches), the effective token limit, the
 -- last cycle retention deleted (`retired`, a cycle name; nil when none) and the effective currency
 -- limit in nano-USD (the profile's `limit_usd_nano`, else `default_limit_usd` when given and >= 0;
 -- nil = none), and (when the policy matches) the user's team and org ('' = none) that record.lua
--- and settle.lua return, so booking a write to its groups costs no read of its own.
-local function profile_check(profile, assumed, default_limit, default_limit_usd)
-  local v = redis.call('HMGET', profile, 'policy', 'limit', 'retired', 'limit_usd_nano', 'team', 'org')
+-- and settle.lua return, so booking a write to its groups costs no read of its own, then the
+-- effective rate limits (`tpm`, `rpm`: the profile's, else the defaults given; nil = none), read by
+-- the same HMGET.
+local function profile_check(profile, assumed, default_limit, default_limit_usd, default_tpm, default_rpm)
+  local v = redis.call('HMGET', profile, 'policy', 'limit', 'retired', 'limit_usd_nano', 'team', 'org', 'tpm', 'rpm')
   local policy = v[1] or ''
   local limit
   if v[2] then
@@ -427,5 +442,144 @@ local function profile_check(profile, assumed, default_limit, default_limit_usd)
     if fallback and fallback >= 0 then limit_usd = fallback end
   end
   if assumed ~= '*' and policy ~= assumed then return policy, limit, v[3] or nil, limit_usd end
-  return nil, limit, v[3] or nil, limit_usd, v[5] or '', v[6] or ''
+  return nil, limit, v[3] or nil, limit_usd, v[5] or '', v[6] or '', rate_limit(v[7], profile, 'tpm', default_tpm),
+    rate_limit(v[8], profile, 'rpm', default_rpm)
+end
+
+-- Rate limits (docs/quota.md, "Rate limits"): a sliding-window log per scope over the last 60 s of
+-- the server's clock. `rate` is a sorted set (entry id -> ms when charged), `rate_tokens` a hash
+-- (entry id -> tokens charged; the field '' holds their sum: no call id is empty). An entry charged at
+-- s is in the window while now - s < 60000. The scripts touch these keys only when a rate limit
+-- applies to the scope, so a scope without one pays nothing; each charge sets both keys to expire a
+-- little after the window, so an idle scope (or one whose limit was cleared) leaves nothing behind.
+local RATE_WINDOW_MS = 60000
+local RATE_PAGE = 1000
+
+-- Drops the entries that left the window (in pages: unpack is bounded) and returns the tokens and the
+-- requests in the window. Every amount is checked before the first write (BADSTATE).
+local function rate_trim(rate, rate_tokens, now)
+  local cutoff = now - RATE_WINDOW_MS
+  local sum = stored(redis.call('HGET', rate_tokens, ''), rate_tokens, '')
+  while true do
+    local gone = redis.call('ZRANGEBYSCORE', rate, '-inf', cutoff, 'LIMIT', 0, RATE_PAGE)
+    if #gone == 0 then break end
+    local amounts = redis.call('HMGET', rate_tokens, unpack(gone))
+    local freed = 0
+    for i = 1, #gone do freed = freed + stored(amounts[i], rate_tokens, gone[i]) end
+    if freed > sum then bad_state(rate_tokens, '', sum, ', less than its expired entries (' .. freed .. ')') end
+    sum = sum - freed
+    redis.call('ZREM', rate, unpack(gone))
+    redis.call('HDEL', rate_tokens, unpack(gone))
+    redis.call('HSET', rate_tokens, '', decimal(sum))
+    if #gone < RATE_PAGE then break end
+  end
+  return sum, redis.call('ZCARD', rate)
+end
+
+-- The tokens and the requests in the window without writing (check.lua).
+local function rate_live(rate, rate_tokens, now)
+  local cutoff = now - RATE_WINDOW_MS
+  local sum = stored(redis.call('HGET', rate_tokens, ''), rate_tokens, '')
+  local offset = 0
+  while true do
+    local gone = redis.call('ZRANGEBYSCORE', rate, '-inf', cutoff, 'LIMIT', offset, RATE_PAGE)
+    if #gone == 0 then break end
+    local amounts = redis.call('HMGET', rate_tokens, unpack(gone))
+    for i = 1, #gone do sum = sum - stored(amounts[i], rate_tokens, gone[i]) end
+    if #gone < RATE_PAGE then break end
+    offset = offset + RATE_PAGE
+  end
+  if sum < 0 then bad_state(rate_tokens, '', sum, ', less than its expired entries') end
+  return sum, redis.call('ZCOUNT', rate, '(' .. cutoff, '+inf')
+end
+
+-- Whether `tokens` more in one more request fit the window (`sum` tokens, `count` requests now) under
+-- `tpm` and `rpm` (nil = none). Returns nil when they fit, else the limit that refuses ('tpm' checked
+-- first, then 'rpm') and the ms until the request would fit (when enough of the window has expired for
+-- every limit that refuses), or -1 when it never fits (more tokens than the tpm limit itself).
+local function rate_denial(rate, rate_tokens, now, sum, count, tokens, tpm, rpm)
+  local cutoff = now - RATE_WINDOW_MS
+  local kind, wait = nil, 0
+  if tpm and sum + tokens > tpm then
+    kind = 'tpm'
+    if tokens > tpm then return kind, -1 end
+    -- Oldest first: the entry whose expiry frees enough tokens.
+    local need, freed, offset = sum + tokens - tpm, 0, 0
+    wait = -1
+    while wait < 0 do
+      local page = redis.call('ZRANGEBYSCORE', rate, '(' .. cutoff, '+inf', 'WITHSCORES', 'LIMIT', offset, RATE_PAGE)
+      if #page == 0 then bad_state(rate_tokens, '', sum, ', more than its entries') end
+      local ids = {}
+      for i = 1, #page, 2 do ids[#ids + 1] = page[i] end
+      local amounts = redis.call('HMGET', rate_tokens, unpack(ids))
+      for i = 1, #ids do
+        freed = freed + stored(amounts[i], rate_tokens, ids[i])
+        if freed >= need then
+          wait = tonumber(page[2 * i]) + RATE_WINDOW_MS - now
+          break
+        end
+      end
+      offset = offset + RATE_PAGE
+    end
+  end
+  if rpm and count + 1 > rpm then
+    kind = kind or 'rpm'
+    -- The (count + 1 - rpm)-th oldest entry must leave.
+    local entry = redis.call('ZRANGEBYSCORE', rate, '(' .. cutoff, '+inf', 'WITHSCORES', 'LIMIT', count - rpm, 1)
+    local rpm_wait = entry[2] and (tonumber(entry[2]) + RATE_WINDOW_MS - now) or 1
+    if rpm_wait > wait then wait = rpm_wait end
+  end
+  if kind then
+    if wait < 1 then wait = 1 end
+    return kind, wait
+  end
+  return nil
+end
+
+-- Sets both rate keys to expire a little after the last charge's window.
+local function rate_keep(rate, rate_tokens)
+  redis.call('PEXPIRE', rate, RATE_WINDOW_MS + 1000)
+  redis.call('PEXPIRE', rate_tokens, RATE_WINDOW_MS + 1000)
+end
+
+-- Charges `tokens` (one request) to the window now under entry `id` (added to the entry when it is
+-- still in the window, and timed now). `sum` is the window's tokens from rate_trim. Returns the sum after.
+local function rate_charge(rate, rate_tokens, id, tokens, now, sum)
+  if sum + tokens > MAX_COUNTER then error({err = 'OVERFLOW the rate window would pass 2^53 - 1 tokens'}) end
+  local before = 0
+  -- ZADD answers 0 for an entry already in the window (rare: a lease that expired, charged again).
+  if redis.call('ZADD', rate, now, id) == 0 then before = stored(redis.call('HGET', rate_tokens, id), rate_tokens, id) end
+  redis.call('HSET', rate_tokens, id, decimal(before + tokens), '', decimal(sum + tokens))
+  rate_keep(rate, rate_tokens)
+  return sum + tokens
+end
+
+-- Corrects entry `id` to `actual` tokens at settle: an entry still in the window is set to the actual
+-- tokens (the difference added or returned at once, its time kept); without one (it left the window,
+-- or the limit was set after the reservation) the tokens above the lease's `estimate` are charged now
+-- and nothing is returned; `estimate` -1 (no lease) charges all of them, as one request.
+local function rate_settle(rate, rate_tokens, id, actual, estimate, now)
+  local sum = rate_trim(rate, rate_tokens, now)
+  local charged = redis.call('HGET', rate_tokens, id)
+  if charged then
+    local before = stored(charged, rate_tokens, id)
+    if sum - before + actual > MAX_COUNTER then error({err = 'OVERFLOW the rate window would pass 2^53 - 1 tokens'}) end
+    redis.call('HSET', rate_tokens, id, decimal(actual), '', decimal(sum - before + actual))
+  elseif actual > estimate then
+    rate_charge(rate, rate_tokens, id, actual - math.max(estimate, 0), now, sum)
+  end
+end
+
+-- Returns entry `id`'s charge (a released lease: the call was denied elsewhere, failed or was
+-- cancelled). Writes nothing when there is no such entry, so a scope without a rate limit gets no key.
+local function rate_return(rate, rate_tokens, id, now)
+  if not redis.call('HGET', rate_tokens, id) then return end
+  local sum = rate_trim(rate, rate_tokens, now)
+  local charged = redis.call('HGET', rate_tokens, id)
+  if not charged then return end
+  local tokens = stored(charged, rate_tokens, id)
+  if tokens > sum then bad_state(rate_tokens, '', sum, ', less than the entry of ' .. id .. ' (' .. tokens .. ')') end
+  redis.call('ZREM', rate, id)
+  redis.call('HDEL', rate_tokens, id)
+  redis.call('HSET', rate_tokens, '', decimal(sum - tokens))
 end

@@ -1,6 +1,7 @@
 -- record.lua: records one call's usage, once per (user, cycle, call id).
 -- KEYS: 1 profile, 2 cycle, 3 the call's fingerprint bucket (calls:<D>:<bucket>), 4 events, 5 late (pending
---       adjustments of a closed cycle)
+--       adjustments of a closed cycle), 6 rate, 7 rate-tokens (optional: without them no rate limit is
+--       charged; with them, an applied record is charged to the window when a tpm or rpm limit applies)
 -- ARGV: 1 assumed policy, 2 call id, 3-7 counts (see usage_counts), 8 model, 9 default limit,
 --       10 thresholds, 11 user id, 12 cycle name, 13 '1' when the caller sends WAIT after it ('0' otherwise),
 --       14 the event's cost in nano-USD (-1 = unpriced), 15 the provider-reported cost in nano-USD
@@ -8,7 +9,8 @@
 --       16 the default currency limit in nano-USD (-1 = none), for the currency soft thresholds the
 --       event may reach, 17 the call's 12-byte fingerprint field (CallFingerprint.swift), 18 '1' to apply
 --       it even though the cycle's call ids were dropped (an administrator's `spool parked apply`; '0'
---       or absent otherwise)
+--       or absent otherwise), 19 default tpm, 20 default rpm (-1 or absent = none; the caller leaves both out
+--       when neither applies, so a namespace without default rate limits sends no bytes for them)
 -- Returns {'policy', stored} | {'retired', last retired cycle} (retention deleted the cycle: nothing
 -- written) | {'parked', cycle used tokens, cycle calls} (rollover dropped the cycle's call ids, the
 -- dedupe window passed: it cannot be deduplicated, nothing written, the caller parks it) | {status, cycle used tokens, cycle calls, recorded, index due}, status 'applied', 'duplicate'
@@ -21,7 +23,8 @@
 -- rather than by any process's memory;
 -- then the groups the write is booked to as well: the profile's team and org ('' = none) and
 -- 'profile' (the caller books them, see TokenRepository.bookGroups).
-local mismatch, limit, retired, limit_usd, team, org = profile_check(KEYS[1], ARGV[1], ARGV[9], ARGV[16])
+local mismatch, limit, retired, limit_usd, team, org, tpm, rpm = profile_check(KEYS[1], ARGV[1], ARGV[9], ARGV[16],
+  ARGV[19], ARGV[20])
 if mismatch then return {'policy', mismatch} end
 if retired and ARGV[12] <= retired then return {'retired', retired} end
 local input, output, cached, cache_write, reasoning = usage_counts(ARGV, 3)
@@ -31,6 +34,11 @@ local applied, used, count, late, indexed, parked, spent = apply_usage(KEYS[2], 
   cached, cache_write, reasoning, limit, ARGV[10], KEYS[4], ARGV[11], ARGV[12], KEYS[5], cost, reported, field,
   ARGV[18] == '1')
 if parked then return {'parked', used, count} end
+-- A call recorded without a reservation is charged to the rate window as it happens (common.lua).
+if applied and (tpm or rpm) and KEYS[7] then
+  local now = now_ms()
+  rate_charge(KEYS[6], KEYS[7], ARGV[2], input + output, now, rate_trim(KEYS[6], KEYS[7], now))
+end
 -- The currency soft thresholds on the spend this event brought the cycle to (usd_thresholds).
 if applied and spent then usd_thresholds(KEYS[2], KEYS[4], ARGV[11], ARGV[12], ARGV[10], spent, limit_usd) end
 -- Under WAIT (ARGV[13] = '1'), a duplicate rewrites its call id's entry with the same value: a write,

@@ -1,7 +1,8 @@
 -- release.lua: drops a call's lease (its tokens and its nano-USD) without recording usage (the call
 -- failed or was cancelled).
 -- KEYS: 1 reserved, 2 leases, 3 lease-expiry, 4 lease-usd, 5 reserved-usd, 6 lease-scopes (a user's
---       release: the groups the lease was taken in are returned and forgotten; absent for a group)
+--       release: the groups the lease was taken in are returned and forgotten; a group has none), 7 rate,
+--       8 rate-tokens (the call's charge to the rate window is returned; optional)
 -- ARGV: 1 call id
 -- Returns {released tokens, reserved after, released nano-USD, reserved nano-USD after,
 -- the lease's groups ('team\norg', '' = none recorded)}
@@ -14,4 +15,5 @@ if KEYS[6] then
   groups = redis.call('HGET', KEYS[6], ARGV[1]) or ''
   if groups ~= '' then redis.call('HDEL', KEYS[6], ARGV[1]) end
 end
+if KEYS[8] then rate_return(KEYS[7], KEYS[8], ARGV[1], now_ms()) end
 return {released, after, released_cost, cost_after, groups}

@@ -2,9 +2,12 @@
 -- the usage is still recorded (the call happened).
 -- KEYS: 1 profile, 2 cycle, 3 the call's fingerprint bucket, 4 events, 5 leases, 6 lease-expiry, 7 reserved, 8 late, 9 lease-usd,
 --       10 reserved-usd (the lease's cost is dropped with its tokens; the actual cost is recorded by apply_usage),
---       11 lease-scopes (the groups a lease was taken in; read here, dropped by the caller once booked)
+--       11 lease-scopes (the groups a lease was taken in; read here, dropped by the caller once booked),
+--       12 rate, 13 rate-tokens (when a rate limit applies, an applied settle corrects the window to the
+--       actual tokens: rate_settle in common.lua)
 -- ARGV: as record.lua (13: '1' under WAIT, see there; 14-15 the event's cost and reported cost;
---       16 the default currency limit; 17 the fingerprint field; 18 force)
+--       16 the default currency limit; 17 the fingerprint field; 18 force; 19 default tpm, 20 default rpm,
+--       absent when neither applies)
 -- Returns {'policy', stored} | {'retired', cycle} | {'parked', used, calls} (as record.lua; the lease
 -- stays until it expires) | {status, cycle used tokens, cycle calls,
 -- released tokens, index due, recorded} (statuses, index due and recorded as record.lua: for a
@@ -12,13 +15,15 @@
 -- to book (team, org, and 'lease' or 'profile' for where they came from). A duplicate with
 -- another total (a reused call id, not a retry) keeps the lease: nothing is written for it, and
 -- the caller refuses it as a conflict.
-local mismatch, limit, retired, limit_usd, team, org = profile_check(KEYS[1], ARGV[1], ARGV[9], ARGV[16])
+local mismatch, limit, retired, limit_usd, team, org, tpm, rpm = profile_check(KEYS[1], ARGV[1], ARGV[9], ARGV[16],
+  ARGV[19], ARGV[20])
 if mismatch then return {'policy', mismatch} end
 if retired and ARGV[12] <= retired then return {'retired', retired} end
 local input, output, cached, cache_write, reasoning = usage_counts(ARGV, 3)
 local cost, reported = cost_args(ARGV, 14)
 local field = fingerprint_arg(ARGV[17])
-local reserved, reserved_cost = reclaim_expired(KEYS[7], KEYS[5], KEYS[6], now_ms(), KEYS[9], KEYS[10])
+local now = now_ms()
+local reserved, reserved_cost = reclaim_expired(KEYS[7], KEYS[5], KEYS[6], now, KEYS[9], KEYS[10])
 -- checked before the usage is written
 local lease, lease_cost = lease_tokens(KEYS[7], KEYS[5], ARGV[2], reserved, KEYS[9], KEYS[10], reserved_cost)
 -- The groups: a live lease keeps those it was taken in (its lease-scopes entry, none without one);
@@ -45,6 +50,13 @@ if not applied then
   local recorded = redis.call('HGET', KEYS[3], field)
   if recorded and ARGV[13] == '1' then redis.call('HSET', KEYS[3], field, recorded) end
   recorded_total = tonumber(recorded or '0') or 0
+end
+-- The rate window: the lease's charge corrected to the actual tokens; a call without a lease is
+-- charged as record.lua charges it (estimate -1: all of it, one request).
+if applied and (tpm or rpm) and KEYS[13] then
+  local estimate = -1
+  if lease > 0 or redis.call('HEXISTS', KEYS[5], ARGV[2]) == 1 then estimate = lease end
+  rate_settle(KEYS[12], KEYS[13], ARGV[2], input + output, estimate, now)
 end
 local released = 0
 if applied or recorded_total == input + output then

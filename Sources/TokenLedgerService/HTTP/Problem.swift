@@ -59,7 +59,7 @@ struct Problem: Encodable, Sendable {
             let decision = denial.decision
             var problem = Problem(
                 status: .tooManyRequests, code: ServiceError.Code.quotaDenied.rawValue,
-                detail: decision.deniedBy == .usd
+                detail: decision.deniedBy != .tokens && decision.deniedBy != nil
                     ? (decision.denialReason ?? "the currency limit does not admit this call")
                     : "the limit does not admit \(decision.requested) more tokens for this user: "
                         + "\(decision.used) used and \(decision.reserved) reserved of \(decision.limit.map(String.init) ?? "no limit")"

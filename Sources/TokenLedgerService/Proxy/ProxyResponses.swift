@@ -8,16 +8,19 @@ import TokenLedger
 /// SDK raises its usual rate-limit error), and the problems of a provider that failed.
 enum ProxyResponses {
     /// 429 in the provider's error shape, with `x-should-retry: false` (the official SDKs then do
-    /// not retry a denial that only the next cycle or a new limit lifts), `Retry-After` (seconds
+    /// not retry a denial that only the next cycle or a new limit lifts) or, for a rate denial that
+    /// passes with time, `true`; `Retry-After` (seconds until the rate window admits the call, or
     /// until the cycle ends, when known) and the remaining tokens. The decision is in the body's
     /// `tokenledger` member.
     static func denial(
         _ decision: QuotaDecision, provider: ProxyProvider, retryAfterSeconds: Int?
     ) -> Response {
         let message =
-            "TokenLedger: the token limit of user \(String(reflecting: decision.user)) does not admit this call: "
-            + "it needs \(decision.requested) tokens (prompt and maximum output); \(decision.used) used and "
-            + "\(decision.reserved) reserved of \(decision.limit.map(String.init) ?? "no limit") this cycle"
+            decision.deniedBy?.isRate == true
+            ? "TokenLedger: user \(String(reflecting: decision.user)): " + (decision.denialReason ?? "a rate limit")
+            : "TokenLedger: the token limit of user \(String(reflecting: decision.user)) does not admit this call: "
+                + "it needs \(decision.requested) tokens (prompt and maximum output); \(decision.used) used and "
+                + "\(decision.reserved) reserved of \(decision.limit.map(String.init) ?? "no limit") this cycle"
         var body: [String: Any]
         switch provider {
         case .openai:
@@ -36,7 +39,8 @@ enum ProxyResponses {
             body["tokenledger"] = object
         }
         var headers: HTTPFields = [.contentType: "application/json"]
-        headers[HTTPField.Name("x-should-retry")!] = "false"
+        let passes = decision.deniedBy?.isRate == true && decision.retryAfterMilliseconds != nil
+        headers[HTTPField.Name("x-should-retry")!] = passes ? "true" : "false"
         if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
         if let remaining = decision.remaining { headers[ProxyHeaders.remainingTokens] = String(remaining) }
         var data =

@@ -81,7 +81,7 @@ extension TokenLedgerServer {
                 forwarder.metrics.call(endpoint, model: parsed.model, outcome: .denied)
                 return ProxyResponses.denial(
                     reserved.decision, provider: endpoint.provider,
-                    retryAfterSeconds: await secondsUntilCycleEnds(user: parsed.user))
+                    retryAfterSeconds: await retryAfterSeconds(reserved.decision))
             }
             reservation = reserved
         } catch let error where Self.meansRedisUnavailable(error) {

@@ -44,7 +44,8 @@ extension TokenLedgerServer {
 
     /// `{user, call_id, tokens, ttl_seconds?, model?, max_output_tokens?, usd?}` → 201 the lease
     /// (`status` admitted), 200 when the call id already holds it (`held`) or was settled
-    /// (`settled`); 429 with the decision when denied (`denied_by` names the limit); 409 when the
+    /// (`settled`); 429 with the decision when denied (`denied_by` names the limit; `Retry-After` the
+    /// seconds until a rate limit admits it, or until the cycle ends); 409 when the
     /// call id holds a lease of other amounts. `model` prices the estimate (`tokens` as input,
     /// `max_output_tokens` as output, and `tokens + max_output_tokens` reserved); `usd` gives the cost.
     func reserve(_ request: Request) async throws -> Response {
@@ -60,7 +61,7 @@ extension TokenLedgerServer {
         switch reservation.status {
         case .denied:
             throw QuotaDenial(
-                decision: reservation.decision, retryAfterSeconds: await secondsUntilCycleEnds(user: user))
+                decision: reservation.decision, retryAfterSeconds: await retryAfterSeconds(reservation.decision))
         case .admitted:
             return try JSONResponse.make(
                 DecisionWithCall(decision: reservation.decision, status: reservation.status.rawValue, callID: callID),
@@ -69,6 +70,13 @@ extension TokenLedgerServer {
             return try JSONResponse.make(
                 DecisionWithCall(decision: reservation.decision, status: reservation.status.rawValue, callID: callID))
         }
+    }
+
+    /// The `Retry-After` of a denial, in seconds: a rate denial's `retry_after_ms` rounded up (`nil`
+    /// when the request never fits its tpm limit), else the seconds until the user's cycle ends.
+    func retryAfterSeconds(_ decision: QuotaDecision) async -> Int? {
+        guard let kind = decision.deniedBy, kind.isRate else { return await secondsUntilCycleEnds(user: decision.user) }
+        return decision.retryAfterMilliseconds.map { max(1, ($0 + 999) / 1000) }
     }
 
     /// Seconds until the user's running cycle ends (when the limit resets); `nil` when unknown.

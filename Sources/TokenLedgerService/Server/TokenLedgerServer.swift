@@ -144,7 +144,7 @@ public final class TokenLedgerServer: Sendable {
     func routes() -> [(Route, Handler)] {
         // Added in steps: one expression of six sums is too much for the type checker.
         var all = healthRoutes() + usageRoutes() + quotaRoutes()
-        all += readRoutes() + adminRoutes()
+        all += readRoutes() + adminRoutes() + rateRoutes()
         all += proxyRoutes()
         return all
     }

@@ -15,8 +15,10 @@ struct QuotaCommand: AsyncParsableCommand {
             abstract: "May the user spend N more tokens (and their cost) now? Read-only. Exit 0 allowed, 1 denied.",
             discussion: """
                 Prints {"allowed","cycle","denied_by","denied_scope","limit","limit_usd","remaining","remaining_usd",\
-                "requested","requested_usd","reserved","reserved_usd","used","used_usd","user"}; the user's team and \
-                org must allow it too (denied_scope names the one that refused, e.g. team:T). --model prices the tokens \
+                "requested","requested_usd","reserved","reserved_usd","retry_after_ms","rpm","tpm","used","used_usd",\
+                "user","window_requests","window_tokens"}; the user's team and org must allow it too (denied_scope \
+                names the one that refused, e.g. team:T), and the rate limits (denied_by tpm or rpm, with \
+                retry_after_ms: null when the request exceeds the tpm limit itself). --model prices the tokens \
                 (and --max-output-tokens) as reserve does; --usd gives the cost directly.
                 """)
 
@@ -52,8 +54,9 @@ struct QuotaCommand: AsyncParsableCommand {
                 "Reserve N tokens (and their cost) for a call if the limits allow it (atomic, idempotent). Exit 1 when denied.",
             discussion: """
                 status is admitted, held (already reserved with the same amounts), settled (already recorded) or \
-                denied (denied_by names the limit: tokens or usd; denied_scope the scope: the user, its team or its \
-                org, all of which must admit it). The same call id with other amounts than its \
+                denied (denied_by names the limit: tokens, usd, tpm or rpm; denied_scope the scope: the user, its \
+                team or its org, all of which must admit it; a rate denial gives retry_after_ms, null when the \
+                request exceeds the tpm limit itself). The same call id with other amounts than its \
                 live lease exits 65 (a conflict). --model M prices the estimate: --tokens N input-priced tokens \
                 plus --max-output-tokens K output-priced ones (N + K tokens are reserved); a model without a \
                 price is reserved by tokens only. --usd X reserves an amount of USD directly.

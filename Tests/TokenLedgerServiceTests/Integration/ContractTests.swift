@@ -10,13 +10,14 @@ struct ContractTests {
     @Test("every path and method of the OpenAPI document is routed on the live server, and every route is documented")
     func everyOperationRouted() async throws {
         let documented = try documentedOperations()
-        #expect(documented.count == 20)  // 16 service operations and 4 proxy routes
+        #expect(documented.count == 23)  // 19 service operations and 4 proxy routes
         try await withService { service in
             for (method, path) in documented {
                 let concrete =
                     path
                     .replacingOccurrences(of: "{user}", with: "contract-user")
                     .replacingOccurrences(of: "{call_id}", with: "contract-call")
+                    .replacingOccurrences(of: "{scope}", with: "contract-scope")
                 let answer = try await service.send(HTTPRequest.Method(method)!, concrete, body: "{}")
                 #expect(answer.status != 404 && answer.status != 405, "\(method) \(path): \(answer.text)")
             }

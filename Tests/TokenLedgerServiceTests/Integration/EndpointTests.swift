@@ -95,7 +95,9 @@ struct EndpointTests {
                 keys(check.json) == [
                     "allowed", "cycle", "denied_by", "denied_scope", "limit", "limit_usd", "remaining", "remaining_usd",
                     "requested",
-                    "requested_usd", "reserved", "reserved_usd", "used", "used_usd", "user",
+                    "requested_usd", "reserved", "reserved_usd", "retry_after_ms", "rpm", "tpm", "used", "used_usd",
+                    "user",
+                    "window_requests", "window_tokens",
                 ])
             #expect(check.json["allowed"] as? Bool == true)
 

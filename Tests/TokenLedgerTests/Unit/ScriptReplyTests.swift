@@ -95,7 +95,8 @@ struct ScriptReplyTests {
                     .applied, totalTokens: 10, calls: 2, releasedTokens: 4, indexDue: false, recordedTokens: 0,
                     groups: ScopeGroups(team: "t1", org: "o1"), groupsFromLease: true))
         #expect(script.script == .settle && Self.record().script == .record)
-        #expect(script.keys.count == 11 && Self.record().keys.count == 5)
+        // The rate keys end both key lists (record.lua takes them as optional 6 and 7).
+        #expect(script.keys.count == 13 && Self.record().keys.count == 7)
     }
 
     @Test("BADINPUT is a ValidationError naming the script type's field")
@@ -203,13 +204,21 @@ struct ScriptReplyTests {
         #expect(old.limit == 7 && old.spent == 0 && old.limitUSD == nil && old.deniedBy == nil)
         #expect(
             try check.decode(.array([.bulk(Array("policy".utf8)), .bulk(Array("p".utf8))])) == .policy(stored: "p"))
-        #expect(check.keys.count == 7 && check.arguments.count == 5)
+        // The rate keys follow the cost keys; the default tpm and rpm end the arguments.
+        // (sent only when a default applies).
+        #expect(check.keys.count == 9 && check.arguments.count == 5)
+        var withDefaults = check
+        withDefaults.defaultRPM = 60
+        #expect(withDefaults.arguments.count == 7)
 
         let reserve = ReserveScript(
             userKeys: Self.user, cycle: day, carried: ["c"], assumedPolicy: "", callID: "x", tokens: 5,
             ttlMilliseconds: 1000, defaultLimit: nil)
         // The 12th argument is the call's 12-byte fingerprint field (its bucket is the third key).
-        #expect(reserve.keys.count == 11 && reserve.arguments.count == 12)
+        #expect(reserve.keys.count == 13 && reserve.arguments.count == 12)
+        var limitedReserve = reserve
+        limitedReserve.defaultTPM = 1000
+        #expect(limitedReserve.arguments.count == 14)
         guard
             case .decided(.denied, let denied) = try reserve.decode(
                 .array([
@@ -221,6 +230,26 @@ struct ScriptReplyTests {
             return
         }
         #expect(denied.used == 90 && denied.reserved == 5 && denied.limit == 100 && denied.deniedBy == .tokens)
+        #expect(denied.tpm == nil && denied.retryAfterMilliseconds == nil && denied.windowTokens == 0)
+        // A rate denial: retry after, tpm, rpm (-1 none), window tokens and requests follow team and org.
+        func rateDenial(_ kind: String, retry: Int) throws -> QuotaDecision? {
+            let reply = try reserve.decode(
+                .array([
+                    .bulk(Array("denied".utf8)), .integer(0), .integer(0), .integer(-1), .integer(0), .integer(0),
+                    .integer(-1), .bulk(Array(kind.utf8)), .bulk([]), .bulk([]), .integer(Int64(retry)), .integer(1000),
+                    .integer(-1), .integer(900), .integer(4),
+                ]))
+            guard case .decided(.denied, let counts) = reply else { return nil }
+            return counts.decision(allowed: false, user: "ann", cycle: day, requested: 200, requestedCost: Cost.zero)
+        }
+        let tpm = try #require(try rateDenial("tpm", retry: 4200))
+        #expect(tpm.deniedBy == .tpm && tpm.retryAfterMilliseconds == 4200 && tpm.tpm == 1000 && tpm.rpm == nil)
+        #expect(tpm.windowTokens == 900 && tpm.windowRequests == 4 && !tpm.rateNeverFits)
+        #expect(QuotaExceededError(decision: tpm).retryAfter == .milliseconds(4200))
+        let never = try #require(try rateDenial("tpm", retry: -1))
+        #expect(never.retryAfterMilliseconds == nil && never.rateNeverFits)
+        #expect(QuotaExceededError(decision: never).retryAfter == nil)
+        #expect(try #require(try rateDenial("rpm", retry: 10)).deniedBy == .rpm)
         #expect(
             try reserve.decode(
                 .array([

@@ -1,0 +1,53 @@
+import Foundation
+import RedisClient
+import RedisTestSupport
+import Testing
+
+@testable import TokenLedger
+
+@Suite("Rate limits under the documented ACL users")
+struct RateLimitPrivilegeTests {
+    @Test(
+        "the application user reserves, settles, records and releases through rate windows (user and team), but cannot set a rate limit"
+    )
+    func applicationUserChargesWindows() async throws {
+        var options = RedisTestServer.Options()
+        options.aclUsers = try documentedACLUsers()
+        try await withRedisServer(options) { server async throws in
+            func repository(_ user: String, _ password: String) throws -> TokenRepository {
+                var configuration = server.configuration
+                configuration.username = user
+                configuration.password = password
+                return try TokenRepository(
+                    pool: RedisConnectionPool(configuration: configuration),
+                    configuration: try LedgerConfiguration(namespace: "tl", settingsCacheTTL: .zero))
+            }
+            let admin = try repository("tokenledger-admin", "admin-secret")
+            let app = try repository("tokenledger-app", "app-secret")
+            _ = try await Diagnostics.loadScripts(repository: admin)
+            _ = try await admin.setMembership(user: "a", team: "t", org: nil)
+            try await admin.setRateLimit(scope: .user("a"), tpm: 1000, rpm: 10)
+            try await admin.setRateLimit(scope: .team("t"), tpm: 1000, rpm: nil)
+
+            #expect(try await app.reserve(user: "a", callID: "c1", tokens: 600).status == .admitted)
+            #expect(try await app.check(user: "a", tokens: 500).deniedBy == .tpm)
+            _ = try await app.settle(user: "a", callID: "c1", usage: UsageRecord(inputTokens: 100, outputTokens: 0))
+            #expect(try await app.reserve(user: "a", callID: "c2", tokens: 800).status == .admitted)
+            _ = try await app.releaseLease(user: "a", callID: "c2")
+            _ = try await app.record(user: "a", callID: "c3", usage: UsageRecord(inputTokens: 50, outputTokens: 0))
+            let check = try await app.check(user: "a", tokens: 0)
+            #expect(check.windowTokens == 150 && check.windowRequests == 2)
+            let team = try await admin.pool.send(HGET(admin.keys.scope(.team("t")).rateTokens, field: ""))
+            #expect(team == "150")
+
+            // Refused inside the loaded script: a permission error.
+            await #expect {
+                try await app.setRateLimit(scope: .user("a"), tpm: 1_000_000, rpm: nil)
+            } throws: { ($0 as? RedisError)?.isPermissionDenied == true }
+            await #expect {
+                try await app.setDefaultRateLimit(tpm: 5, rpm: nil)
+            } throws: { ($0 as? RedisError)?.isPermissionDenied == true }
+            #expect(try await admin.rateLimits(scope: .user("a")).tpm == 1000)
+        }
+    }
+}
