@@ -69,7 +69,7 @@ struct RecordScript: LedgerScriptCall {
         kind: WriteKind, user: String, userKeys: LedgerKeys.User, cycleName: String, assumedPolicy: String,
         callID: String, usage: UsageRecord, model: String, defaultLimit: Int? = nil, defaultLimitUSD: Int? = nil,
         thresholds: String, replicaWait: Bool = false, cost: EventCost = .unpriced, force: Bool = false,
-        fingerprint: CallFingerprint? = nil
+        defaultTPM: Int? = nil, defaultRPM: Int? = nil, fingerprint: CallFingerprint? = nil
     ) {
         self.kind = kind
         self.user = user
@@ -85,6 +85,8 @@ struct RecordScript: LedgerScriptCall {
         self.replicaWait = replicaWait
         self.cost = cost
         self.force = force
+        self.defaultTPM = defaultTPM
+        self.defaultRPM = defaultRPM
         self.fingerprint = fingerprint ?? CallFingerprint(callID: callID)
     }
 
