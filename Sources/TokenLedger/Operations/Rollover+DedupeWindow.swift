@@ -66,13 +66,40 @@ extension Rollover {
             let summary = try CycleSummary.stored(text, user: id, cycle: cycle, key: historyKey)
             guard summary.cycleEnd.adding(days: windowDays + 1) <= today else { continue }
             due.append(id)
-            if !CompactSummary.isCompact(text), let short = CompactSummary.encode(summary) {
-                compact.append((id, text, short))
-            }
+        }
+        due = try await withoutRunningCarries(due, scope: scope, cycle: cycle, today: today, windowDays: windowDays)
+        for id in due {
+            guard let text = summaries[id], !CompactSummary.isCompact(text) else { continue }
+            let summary = try CycleSummary.stored(text, user: id, cycle: cycle, key: historyKey)
+            if let short = CompactSummary.encode(summary) { compact.append((id, text, short)) }
         }
         if !dryRun && !compact.isEmpty {
             _ = try await repository.run(HistoryCompactScript(historyKey: historyKey, entries: compact))
         }
         return due
+    }
+
+    /// Of `ids`, those for which `cycle` is no carry of a cycle-policy change that still counts (or
+    /// ended less than the window ago): after `cycle set`, the old cycle closes by the new policy's
+    /// calendar while `check` and `reserve` keep reading its counters until the carry's `until`, so
+    /// folding it then (which deletes the counters) would let its usage escape the limit.
+    func withoutRunningCarries(
+        _ ids: [String], scope: LedgerScope.Kind, cycle: CalendarDate, today: CalendarDate, windowDays: Int
+    ) async throws -> [String] {
+        if ids.isEmpty { return ids }
+        let scopes = try ids.map { try LedgerScope(kind: scope, id: $0) }
+        let policies = try await pool.pipeline(try scopes.map { HGET(try keys.scope($0).profile, field: "policy") })
+        var kept: [String] = []
+        for (id, stored) in zip(ids, policies) {
+            let carries = try StoredPolicy.decode(stored ?? "", user: id).carries
+            let running = carries.contains { carry in
+                guard carry.cycle == cycle else { return false }
+                // An unreadable end keeps the counters: folding can wait, a lost carry cannot.
+                guard let end = try? CalendarDate(parsing: String(carry.until.prefix(10))) else { return true }
+                return end.adding(days: windowDays + 1) > today
+            }
+            if !running { kept.append(id) }
+        }
+        return kept
     }
 }

@@ -97,4 +97,36 @@ struct ClosedCycleFoldTests {
             #expect(history.totals.totalTokens == after.totalTokens + 50)
         }
     }
+
+    @Test("a cycle a policy change carries is not folded while its usage still counts against the limit")
+    func carriedCycleKeepsCounting() async throws {
+        try await withRepository { repository in
+            func instant(_ text: String) throws -> Date { try ISO8601Instant.parse(text) }
+            // Monthly (the default): 90 of 100 in March; on the 20th the user moves to daily cycles,
+            // so March's cycle is carried (it counts until 1 April) while the daily calendar says it
+            // ended on 2 March, more than the window before the 20th.
+            try await repository.setLimit(user: "carol", tokens: 100)
+            _ = try await repository.record(
+                user: "carol", callID: "c1", usage: UsageRecord(inputTokens: 60, outputTokens: 30),
+                at: try instant("2026-03-05T10:00:00Z"))
+            let switched = try instant("2026-03-20T12:00:00Z")
+            try await repository.setCyclePolicy(
+                user: "carol", policy: try BillingCyclePolicy(period: .daily), at: switched)
+            #expect(try await repository.check(user: "carol", tokens: 50, at: switched).allowed == false)
+            let rollover = try Rollover(repository: repository)
+            _ = try await rollover.run(try RolloverOptions(now: switched, dedupeWindowDays: 7))
+            // Not folded: the counters the carry reads are still there, and the call is still denied.
+            let march = try CalendarDate(parsing: "2026-03-01")
+            let fields = try await repository.pool.send(HGETALL(try repository.keys.user("carol").cycle(march)))
+            #expect(fields["input_tokens"] == "60", "\(fields)")
+            #expect(try await repository.check(user: "carol", tokens: 50, at: switched).allowed == false)
+            #expect(try await repository.check(user: "carol", tokens: 10, at: switched).allowed == true)
+            // Once the carry has ended and the window passed, the cycle folds as any other.
+            let later = try instant("2026-04-20T12:00:00Z")
+            _ = try await rollover.run(try RolloverOptions(now: later, dedupeWindowDays: 7))
+            let folded = try await repository.pool.send(HGETALL(try repository.keys.user("carol").cycle(march)))
+            #expect(Set(folded.keys) == ["history:state", "calls:dropped"], "\(folded)")
+            #expect(try await repository.usage(user: "carol", cycle: march).counts.totalTokens == 90)
+        }
+    }
 }
