@@ -49,6 +49,16 @@ struct SchemaGuardCommandTests {
             #expect(migrate.status == 0, "\(migrate.stderr)")
             let again = try await CLI.run(["record", "lu", "--input", "1", "--output", "1"], environment: env)
             #expect(again.status == 0, "\(again.stderr)")
+            // The key lost after every migration was applied: migrate has nothing left to run, and
+            // still records the version, so writers are not refused for good.
+            #expect(try await redis(["DEL", "sg:{global}:schema"]) == "1\n")
+            let refused = try await CLI.run(["record", "lu", "--input", "1", "--output", "1"], environment: env)
+            #expect(refused.status == 65, "\(refused.stderr)")
+            let remigrate = try await CLI.run(["migrate"], environment: env)
+            #expect(remigrate.status == 0, "\(remigrate.stderr)")
+            #expect(try await redis(["GET", "sg:{global}:schema"]) == "2\n")
+            let restored = try await CLI.run(["record", "lu", "--input", "1", "--output", "1"], environment: env)
+            #expect(restored.status == 0, "\(restored.stderr)")
         }
     }
 }

@@ -226,8 +226,15 @@ public struct MigrationRunner: Sendable {
             try await markApplied(migration, counts: counts)
             steps.append(Step(migration: state.migration, action: "applied", counts: counts))
         }
-        let schema = try Self.schemaVersion(
+        var schema = try Self.schemaVersion(
             try await repository.pool.send(GET(repository.keys.schema)), key: repository.keys.schema)
+        if schema == nil && !options.dryRun {
+            // Every migration is applied (each step above ran or had run), so the layout is this
+            // build's: a lost version key is recorded again, or writers would refuse the namespace
+            // (it holds data) with nothing left for `migrate` to do.
+            schema = try await repository.run(
+                MigrationScript(keys: [repository.keys.schema], operation: .schema(version: LedgerKeys.schemaVersion)))
+        }
         return Outcome(dryRun: options.dryRun, steps: steps, schemaVersion: schema)
     }
 
