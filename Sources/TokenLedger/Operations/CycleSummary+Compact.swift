@@ -89,7 +89,14 @@ enum CompactSummary {
     }
 
     /// Whether a stored summary is in the compact form (it has `e`, the full form `cycle_end`).
-    static func isCompact(_ text: String) -> Bool { text.hasPrefix("{") && !text.contains("\"cycle_end\"") }
+    /// Decided by the object's own members, never by a substring: a model named `cycle_end` (a
+    /// value or a nested key) must not make a compact summary look full.
+    static func isCompact(_ text: String) -> Bool {
+        guard text.hasPrefix("{"),
+            let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+        else { return false }
+        return object["e"] != nil && object["cycle_end"] == nil
+    }
 
     /// The summary a compact JSON object holds, for `user`'s cycle `cycle`.
     ///

@@ -44,6 +44,10 @@ struct CompactSummaryTests {
         summary(
             models: ["": .init(inputTokens: 5, outputTokens: 2, totalTokens: 7, calls: 1)],
             counts: TokenCounts(inputTokens: 5, outputTokens: 2, calls: 1), money: CycleCost()),
+        // A primary model named like the full form's member (the form is told by members, not text).
+        summary(
+            models: ["cycle_end": .init(inputTokens: 5, outputTokens: 2, totalTokens: 7, calls: 1)],
+            counts: TokenCounts(inputTokens: 5, outputTokens: 2, calls: 1), money: CycleCost()),
     ]
 
     @Test("a summary reads back the same from its compact form, which is much shorter", arguments: cases)
