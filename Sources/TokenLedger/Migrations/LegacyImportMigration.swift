@@ -69,7 +69,7 @@ struct LegacyImportMigration: Migration {
                 context.progress?(
                     "legacy keys: \(counts["keys"] ?? 0) read, \(counts["imported"] ?? 0) imported, "
                         + "\(counts["duplicates"] ?? 0) already imported, \(counts["parked"] ?? 0) parked (past the "
-                        + "dedupe window), \(counts["skipped"] ?? 0) skipped")
+                        + "dedupe window), \(counts["closed"] ?? 0) in closed cycles, \(counts["skipped"] ?? 0) skipped")
                 lastReport = ContinuousClock.now
             }
             if cursor != "0" { try await context.pauseBetweenBatches() }
@@ -164,6 +164,8 @@ struct LegacyImportMigration: Migration {
             // The cycle's call ids were dropped after the dedupe window: nothing counted (it may have
             // been imported before), counted apart so the operator sees it.
             case .parked: counts["parked", default: 0] += 1
+            // Rollover closed the cycle and wrote its history: counted apart, nothing imported.
+            case .other("closed"): counts["closed", default: 0] += 1
             default: counts["limit_only", default: 0] += 1
             }
             switch imported.limit {

@@ -42,7 +42,8 @@ struct LegacyImportScript: LedgerScriptCall {
     /// What the script did.
     struct Reply: Sendable, Hashable {
         /// `.applied`, `.duplicate`, `.parked` (the cycle's call ids were dropped after the dedupe
-        /// window: nothing counted), or `.other("empty")` (no tokens: only the limit).
+        /// window: nothing counted), `.other("closed")` (rollover closed the cycle: nothing counted),
+        /// or `.other("empty")` (no tokens: only the limit).
         var status: ScriptStatus
         /// `set`, `kept` (a limit set in TokenLedger stays) or `none`.
         var limit: String

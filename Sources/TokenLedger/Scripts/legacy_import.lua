@@ -7,8 +7,9 @@
 -- ARGV: 1 call id, 2-6 counts (see usage_counts: input, output, -1, -1, -1), 7 model,
 --       8 limit ('' = none), 9 cycle name, 10 the call's 12-byte fingerprint field
 -- Returns {'applied' | 'duplicate' | 'parked' (the cycle's call ids were dropped after the dedupe window:
--- it cannot be told from an earlier import, nothing counted) | 'empty' (no tokens: only the limit is
--- imported), 'set' | 'kept' | 'none'}
+-- it cannot be told from an earlier import, nothing counted) | 'closed' (rollover closed the cycle and
+-- wrote its history: an import would have to amend the history as a late call; nothing counted) |
+-- 'empty' (no tokens: only the limit is imported), 'set' | 'kept' | 'none'}
 local input, output, cached, cache_write, reasoning = usage_counts(ARGV, 2)
 local limit = ARGV[8]
 if limit ~= '' then
@@ -18,7 +19,10 @@ if limit ~= '' then
   end
 end
 local status = 'empty'
-if input + output > 0 then
+local marks = redis.call('HMGET', KEYS[2], 'history:state', 'calls:dropped')
+if input + output > 0 and marks[1] == 'closed' and not marks[2] then
+  status = 'closed'
+elseif input + output > 0 then
   local field = fingerprint_arg(ARGV[10])
   local applied, _, _, _, _, parked = apply_usage(KEYS[2], KEYS[3], ARGV[1], ARGV[7], input, output, cached,
     cache_write, reasoning, nil, nil, nil, nil, nil, nil, nil, nil, field)

@@ -140,6 +140,23 @@ struct DedupeWindowTests {
         }
     }
 
+    @Test("a legacy hash of a cycle rollover closed (inside the window) is counted as closed, not imported, and migrate goes on")
+    func legacyImportClosed() async throws {
+        try await withPrivateRepository { repository in
+            let cycle = Self.pastCycle
+            _ = try await repository.record(user: "lex", callID: "c1", usage: Self.usage, cycle: cycle)
+            _ = try await Rollover(repository: repository).run(try RolloverOptions(dedupeWindowDays: 3650))
+            _ = try await repository.pool.send(
+                RedisCommand(
+                    "HSET", "token_usage:lex:\(cycle)", "prompt_tokens", 40, "completion_tokens", 2, "total_tokens", 42)
+            )
+            let outcome = try await MigrationRunner(repository: repository).run(try MigrationOptions())
+            let counts = outcome.steps[1].counts
+            #expect(counts["closed"] == 1 && counts["imported"] == nil, "\(counts)")
+            #expect(try await repository.usage(user: "lex", cycle: cycle).totalTokens == 15)
+        }
+    }
+
     @Test("migration 1 records version 1, not 2: a namespace that had no version refuses writes until migration 3 ran")
     func migrationOneRecordsVersionOne() async throws {
         try await withRepository { first in
