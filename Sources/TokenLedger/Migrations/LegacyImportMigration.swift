@@ -69,7 +69,8 @@ struct LegacyImportMigration: Migration {
                 context.progress?(
                     "legacy keys: \(counts["keys"] ?? 0) read, \(counts["imported"] ?? 0) imported, "
                         + "\(counts["duplicates"] ?? 0) already imported, \(counts["parked"] ?? 0) parked (past the "
-                        + "dedupe window), \(counts["closed"] ?? 0) in closed cycles, \(counts["skipped"] ?? 0) skipped")
+                        + "dedupe window), \(counts["closed"] ?? 0) in closed cycles, \(counts["skipped"] ?? 0) skipped"
+                )
                 lastReport = ContinuousClock.now
             }
             if cursor != "0" { try await context.pauseBetweenBatches() }

@@ -140,7 +140,9 @@ struct DedupeWindowTests {
         }
     }
 
-    @Test("a legacy hash of a cycle rollover closed (inside the window) is counted as closed, not imported, and migrate goes on")
+    @Test(
+        "a legacy hash of a cycle rollover closed (inside the window) is counted as closed, not imported, and migrate goes on"
+    )
     func legacyImportClosed() async throws {
         try await withPrivateRepository { repository in
             let cycle = Self.pastCycle
