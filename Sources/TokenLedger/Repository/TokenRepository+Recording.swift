@@ -94,7 +94,7 @@ extension TokenRepository {
         let result = await finishWrite(written)
         try await bookGroups(
             written, kind: kind, callID: callID, usage: usage, model: model, cycle: cycle, at: instant,
-            settings: settings)
+            settings: settings, force: force)
         try checkReplicated(result, acknowledged: acknowledged)
         return result
     }

@@ -52,7 +52,7 @@ extension TokenRepository {
         RedisKeyEscaping.escape(user) + ":" + callID
     }
 
-    /// ``bookGroups(_:kind:callID:usage:model:cycle:at:settings:)`` for an event of the recorder.
+    /// ``bookGroups(_:kind:callID:usage:model:cycle:at:settings:force:)`` for an event of the recorder.
     func bookGroups(_ written: PreparedWrite.Written, event: SpooledEvent) async throws {
         guard written.groups != ScopeGroups() else { return }
         try await bookGroups(
@@ -66,17 +66,25 @@ extension TokenRepository {
     /// batch (in a cluster each to its own slot). A retry of a write whose user part was a duplicate
     /// books the groups a failure missed; one already booked answers duplicate.
     ///
+    /// A group whose cycle's call ids were dropped (rollover folded it after the dedupe window)
+    /// cannot tell the call from a replay: it is not booked, and once the other groups are, the write
+    /// throws ``ParkedWrite`` naming the group, so the recorder parks the event (the user's part is
+    /// counted; `spool parked apply --yes` books the group with `force`, the user's part then a
+    /// duplicate).
+    ///
     /// - Throws: `RedisError` (the write must be retried or spooled: the user's part is idempotent);
-    ///   ``LedgerError`` (`policy_changed`) when a group's policy kept changing.
+    ///   ``LedgerError`` (`policy_changed`) when a group's policy kept changing; ``ParkedWrite``
+    ///   when a group's cycle is past its dedupe window and `force` is false.
     func bookGroups(
         _ written: PreparedWrite.Written, kind: WriteKind, callID: String, usage: UsageRecord, model: String,
-        cycle: CalendarDate?, at instant: Date, settings: Settings
+        cycle: CalendarDate?, at instant: Date, settings: Settings, force: Bool = false
     ) async throws {
         let user = written.result.user
         var pending = written.groups.scopes
         if pending.isEmpty { return }
         let scopedID = Self.scopedCallID(user: user, callID: callID)
         let cost = written.result.cost ?? .unpriced
+        var parked: ParkedWrite?
         for _ in 0..<4 where !pending.isEmpty {
             let writes = try pending.map { scope in
                 let (target, assumed) = try resolveCycle(scope: scope, explicit: cycle, at: instant, settings: settings)
@@ -85,7 +93,7 @@ extension TokenRepository {
                     RecordScript(
                         kind: kind, user: scope.description, userKeys: try keys.scope(scope), cycleName: target.name,
                         assumedPolicy: assumed, callID: scopedID, usage: usage, model: model,
-                        defaultLimit: nil, thresholds: thresholdsArgument, cost: cost)
+                        defaultLimit: nil, thresholds: thresholdsArgument, cost: cost, force: force)
                 )
             }
             let replies = try await pool.evaluateMany(writes.map { $0.2.call(scripts) })
@@ -100,11 +108,11 @@ extension TokenRepository {
                         "a group's cycle is past retention; the call was not booked to it",
                         metadata: [LoggingKeys.cycle: "\(start)"])
                 case .parked:
-                    // Rollover does not close group cycles, so their call ids are not dropped; a group
-                    // whose ids an administrator dropped by hand is not booked twice.
+                    // Past the group's dedupe window: not booked here, the event is parked (see above).
                     logger.warning(
-                        "a group's cycle has no call ids left (past the dedupe window); the call was not booked to it",
+                        "a group's cycle has no call ids left (past the dedupe window); the event is parked",
                         metadata: [LoggingKeys.cycle: "\(start)"])
+                    parked = parked ?? ParkedWrite(user: scope.description, callID: callID, cycle: start)
                 case .counted(_, _, _, _, let indexDue, _, _, _):
                     if indexDue { await addToScopeIndex(scope, cycle: start) }
                 }
@@ -115,6 +123,7 @@ extension TokenRepository {
             throw LedgerError(
                 code: .policyChanged, message: "the cycle policy of scope '\(scope)' kept changing; try again")
         }
+        if let parked { throw parked }
         if written.groupsFromLease {
             _ = try await run(ScopesScript(userKeys: try keys.user(user), callID: callID, forget: true))
         }

@@ -54,14 +54,28 @@ struct GroupRolloverTests {
                 try await repository.record(user: "u1", callID: "c1", usage: Self.usage, model: "m", cycle: cycle)
             }
             // A new member's first call of that cycle counts for the user; the team's cycle, whose call
-            // ids are gone, does not take it (it cannot tell it from a replay).
+            // ids are gone, does not take it (it cannot tell it from a replay): the event is parked,
+            // naming the team, and applying it (an administrator's `spool parked apply --yes`) books
+            // the team, the user's part then a duplicate.
             _ = try await repository.setMembership(user: "u3", team: "research", org: nil)
-            #expect(try await repository.record(user: "u3", callID: "c9", usage: Self.usage, cycle: cycle).applied)
+            let parked = await #expect(throws: ParkedWrite.self) {
+                try await repository.record(user: "u3", callID: "c9", usage: Self.usage, cycle: cycle)
+            }
+            #expect(parked?.user == "team:research", "\(String(describing: parked))")
+            #expect(try await repository.usage(user: "u3", cycle: cycle).totalTokens == 15)
             #expect(try await repository.usage(scope: team, cycle: cycle).totalTokens == 30)
-            #expect(try await rollover.history(cycle: cycle, kind: .team).totals.totalTokens == 30)
-            // A second run changes nothing of the groups.
+            let event = SpooledEvent(
+                operation: .record, user: "u3", callID: "c9", usage: Self.usage, cycle: cycle, at: Date())
+            #expect(try await repository.applyParked(event).applied == false, "the user's part is a duplicate")
+            #expect(try await repository.usage(user: "u3", cycle: cycle).totalTokens == 15)
+            // The team's booking is a late call of its closed cycle: the next rollover adds it to the
+            // team's summary (and folds the cycle again); a run after that changes nothing.
             let again = try await rollover.run(try RolloverOptions(dedupeWindowDays: 7))
-            #expect(again.closedGroupCycles == 0 && again.droppedGroupCallIDs == 0, "\(again)")
+            #expect(again.closedGroupCycles == 0, "\(again)")
+            #expect(try await repository.usage(scope: team, cycle: cycle).totalTokens == 45)
+            #expect(try await rollover.history(cycle: cycle, kind: .team).totals.totalTokens == 45)
+            let third = try await rollover.run(try RolloverOptions(dedupeWindowDays: 7))
+            #expect(third.closedGroupCycles == 0 && third.droppedGroupCallIDs == 0, "\(third)")
         }
     }
 
