@@ -192,6 +192,21 @@ def test_currency_limit_and_reservations_in_usd(app: TokenLedgerClient, admin: T
     assert reader.usage(user).limit_usd is None
 
 
+def test_rate_limit_denial_names_tpm_and_when_to_retry(app: TokenLedgerClient, admin: TokenLedgerClient, user: str) -> None:
+    admin.set_rate(user, tpm=100)
+    assert app.reserve(user, call_id(), 80).status == "admitted"
+    decision = app.check(user, 50)
+    assert (decision.allowed, decision.denied_by, decision.tpm, decision.window_tokens) == (False, "tpm", 100, 80)
+    assert decision.retry_after_ms is not None and 0 < decision.retry_after_ms <= 60_000
+    with pytest.raises(QuotaExceeded) as denied:
+        app.reserve(user, call_id(), 50)
+    assert denied.value.decision is not None and denied.value.decision.denied_by == "tpm"
+    assert denied.value.decision.retry_after_ms is not None
+    assert app.check(user, 20).allowed is True
+    admin.clear_rate(user)
+    assert app.check(user, 50).tpm is None
+
+
 def test_report_sorts_and_cuts_to_top(app: TokenLedgerClient, reader: TokenLedgerClient, user: str) -> None:
     cycle = "2025-03-01"  # a cycle no other test books into
     small, large = user + "-small", user + "-large"

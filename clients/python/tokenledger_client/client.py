@@ -349,6 +349,21 @@ class TokenLedgerClient:
         defaults apply again (``DELETE /v1/users/{user}/limit``; admin)."""
         return Limit.from_json(self._request("DELETE", "/v1/users/%s/limit" % _segment(user) + _query(only=only)))
 
+    def set_rate(self, scope: str, *, tpm: Optional[int] = None, rpm: Optional[int] = None) -> Dict[str, Any]:
+        """Sets a scope's rate limits over a sliding 60 s window (``PUT /v1/scopes/{scope}/rate``;
+        admin): ``scope`` is ``user:ID``, ``team:ID``, ``org:ID`` or a plain user id; a limit not
+        given is kept. Returns the service's JSON (``scope``, ``tpm``, ``rpm`` and their sources)."""
+        if tpm is None and rpm is None:
+            raise ValueError("set_rate needs tpm or rpm")
+        body: Dict[str, Any] = {}
+        _put_optional(body, tpm=tpm, rpm=rpm)
+        return self._request("PUT", "/v1/scopes/%s/rate" % _segment(scope), body)
+
+    def clear_rate(self, scope: str) -> Dict[str, Any]:
+        """Removes a scope's own rate limits (``DELETE /v1/scopes/{scope}/rate``; admin); a user's
+        namespace defaults apply again."""
+        return self._request("DELETE", "/v1/scopes/%s/rate" % _segment(scope))
+
     def set_cycle_policy(
         self,
         user: str,

@@ -135,6 +135,13 @@ class QuotaDecision(_Model):
         denied_by: ``"tokens"`` or ``"usd"``: the limit that refused; ``None`` when allowed.
         denied_scope: The scope that refused (``"user:ID"``, ``"team:ID"`` or ``"org:ID"``; the counts
             and limits are that scope's); ``None`` when allowed.
+        tpm: The scope's tokens-per-minute limit, ``None`` without one (``denied_by`` is ``"tpm"``
+            when it refused).
+        rpm: The scope's requests-per-minute limit, ``None`` without one (``denied_by`` ``"rpm"``).
+        window_tokens: Tokens in the scope's sliding 60 s window, ``None`` without a rate limit.
+        window_requests: Requests in that window, ``None`` without a rate limit.
+        retry_after_ms: For a rate denial, the milliseconds after which the same request fits;
+            ``None`` otherwise, and for a request larger than the ``tpm`` limit (it never fits).
         raw: The whole JSON object.
     """
 
@@ -153,6 +160,11 @@ class QuotaDecision(_Model):
     requested_usd: Decimal = Decimal("0")
     denied_by: Optional[str] = None
     denied_scope: Optional[str] = None
+    tpm: Optional[int] = None
+    rpm: Optional[int] = None
+    window_tokens: Optional[int] = None
+    window_requests: Optional[int] = None
+    retry_after_ms: Optional[int] = None
     raw: Dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
