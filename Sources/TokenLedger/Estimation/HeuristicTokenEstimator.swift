@@ -77,7 +77,7 @@ public struct HeuristicTokenEstimator: TokenEstimator {
     /// The estimate and the estimate with its margin, from one pass over `text`.
     ///
     /// - Parameter text: Any text.
-    /// - Returns: ``countTokens(in:)`` and ``reservationCount(in:)`` of the text.
+    /// - Returns: `countTokens(in:)` and `reservationCount(in:)` of the text.
     public func countAndReservation(in text: String) -> (count: Int, reservation: Int) {
         let estimate = measure(text)
         return (

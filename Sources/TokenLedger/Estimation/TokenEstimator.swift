@@ -31,7 +31,7 @@ public protocol TokenEstimator: Sendable {
     /// - Returns: `0` for empty text, otherwise at least `countTokens(in:)` of the text.
     func reservationCount(in text: String) -> Int
 
-    /// ``countTokens(in:)`` and ``reservationCount(in:)`` of `text` together, in one pass over the
+    /// `countTokens(in:)` and `reservationCount(in:)` of `text` together, in one pass over the
     /// text where the estimator can: what a caller that bills an estimate and reserves before the
     /// call (the proxy) needs, without counting the text twice.
     ///

@@ -355,11 +355,13 @@ extension UsageRecorder {
     ///
     /// - Throws: as ``TokenRepository/record(user:callID:usage:model:provider:cycle:at:)``, and
     ///   ``UnreplicatedWrite`` when the write applied but too few replicas acknowledged it.
-    func apply(_ event: SpooledEvent) async throws -> RecordResult {
+    /// A spool replay (`replaying`) charges the rate windows only with an event that happened inside
+    /// the window (`RateWindow`): a backlog replayed after an outage must not deny the calls made now.
+    func apply(_ event: SpooledEvent, replaying: Bool = false) async throws -> RecordResult {
         try checkNamespace(event)
         return try await repository.write(
             event.operation.writeKind, user: event.user, callID: event.callID, usage: event.usage, model: event.model,
             provider: event.provider, cycle: event.operation == .settle ? nil : event.cycle, at: event.at,
-            cost: event.cost)
+            cost: event.cost, chargesRate: !replaying || RateWindow.chargesRate(at: event.at))
     }
 }

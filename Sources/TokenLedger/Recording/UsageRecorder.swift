@@ -191,7 +191,7 @@ public final class UsageRecorder: Service, Sendable {
         guard let spool else { return ReplayResult() }
         let result = try await spool.replay { event in
             do {
-                let outcome = try await self.apply(event)
+                let outcome = try await self.apply(event, replaying: true)
                 self.metrics.record("replayed")
                 return outcome.applied ? .applied : .duplicate
             } catch let parked as ParkedWrite {

@@ -5,7 +5,7 @@ extension TokenRepository {
     /// Applies a parked event anyway: counted in its cycle even though the cycle's call ids were
     /// dropped, so if the call was counted before the drop it is now counted twice. For an
     /// administrator who checked (`tokenledger spool parked apply --yes`). A closed cycle's history
-    /// is amended as for any late call.
+    /// is amended as for any late call. It charges no rate window (it happened long ago).
     ///
     /// - Returns: What was written (`applied`, or a duplicate when the call id was recorded again
     ///   since the drop).
@@ -20,6 +20,6 @@ extension TokenRepository {
         return try await write(
             event.operation.writeKind, user: event.user, callID: event.callID, usage: event.usage, model: event.model,
             provider: event.provider, cycle: event.operation == .settle ? nil : event.cycle, at: event.at,
-            cost: event.cost, force: true)
+            cost: event.cost, force: true, chargesRate: false)
     }
 }

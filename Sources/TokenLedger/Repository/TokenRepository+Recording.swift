@@ -67,9 +67,12 @@ extension TokenRepository {
     ///   `nil`: priced now (``eventCost(of:model:)``).
     /// - Parameter force: Apply it even when the cycle's call ids were dropped (a parked event an
     ///   administrator applies knowingly).
+    /// - Parameter chargesRate: Whether it charges the scopes' rate windows (false for a spool replay
+    ///   of an event older than the window and for a parked event: `RateWindow`).
     func write(
         _ kind: WriteKind, user: String, callID: String, usage: UsageRecord, model: String,
-        provider: String, cycle: CalendarDate?, at instant: Date, cost: EventCost? = nil, force: Bool = false
+        provider: String, cycle: CalendarDate?, at instant: Date, cost: EventCost? = nil, force: Bool = false,
+        chargesRate: Bool = true
     ) async throws -> RecordResult {
         try Self.validateRecord(user: user, callID: callID, usage: usage, model: model, provider: provider)
         try Validation.validateEventInstant(instant)
@@ -83,7 +86,7 @@ extension TokenRepository {
         let written = try await retryingStalePolicy(user: user) {
             let prepared = try prepareWrite(
                 kind, user: user, callID: callID, usage: usage, model: model, cycle: cycle, at: instant,
-                settings: settings, cost: cost, force: force)
+                settings: settings, cost: cost, force: force, chargesRate: chargesRate)
             guard let wait = configuration.replicaWait else {
                 return try prepared.decode(try await pool.evaluateMany(prepared.calls))
             }
@@ -94,7 +97,7 @@ extension TokenRepository {
         let result = await finishWrite(written)
         try await bookGroups(
             written, kind: kind, callID: callID, usage: usage, model: model, cycle: cycle, at: instant,
-            settings: settings, force: force)
+            settings: settings, force: force, chargesRate: chargesRate)
         try checkReplicated(result, acknowledged: acknowledged)
         return result
     }
@@ -125,7 +128,7 @@ extension TokenRepository {
     /// (``validateRecord(user:callID:usage:model:provider:)``).
     func prepareWrite(
         _ kind: WriteKind, user: String, callID: String, usage: UsageRecord, model: String, cycle: CalendarDate?,
-        at instant: Date, settings: Settings, cost: EventCost, force: Bool = false
+        at instant: Date, settings: Settings, cost: EventCost, force: Bool = false, chargesRate: Bool = true
     ) throws -> PreparedWrite {
         let (target, assumed) = try resolveCycle(user: user, explicit: cycle, at: instant, settings: settings)
         let write = RecordScript(
@@ -134,7 +137,8 @@ extension TokenRepository {
             cycleName: target.name, assumedPolicy: assumed, callID: callID, usage: usage, model: model,
             defaultLimit: settings.defaultLimit, defaultLimitUSD: settings.defaultLimitUSD?.nanoUSD,
             thresholds: thresholdsArgument, replicaWait: configuration.replicaWait != nil, cost: cost, force: force,
-            defaultTPM: settings.defaultTPM, defaultRPM: settings.defaultRPM)
+            defaultTPM: settings.defaultTPM, defaultRPM: settings.defaultRPM,
+            chargesRate: chargesRate)
         return PreparedWrite(write: write, cycle: target.start, calls: [write.call(scripts)])
     }
 

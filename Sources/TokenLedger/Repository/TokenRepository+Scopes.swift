@@ -52,7 +52,7 @@ extension TokenRepository {
         RedisKeyEscaping.escape(user) + ":" + callID
     }
 
-    /// ``bookGroups(_:kind:callID:usage:model:cycle:at:settings:force:)`` for an event of the recorder.
+    /// ``bookGroups(_:kind:callID:usage:model:cycle:at:settings:force:chargesRate:)`` for an event of the recorder.
     func bookGroups(_ written: PreparedWrite.Written, event: SpooledEvent) async throws {
         guard written.groups != ScopeGroups() else { return }
         try await bookGroups(
@@ -77,7 +77,7 @@ extension TokenRepository {
     ///   when a group's cycle is past its dedupe window and `force` is false.
     func bookGroups(
         _ written: PreparedWrite.Written, kind: WriteKind, callID: String, usage: UsageRecord, model: String,
-        cycle: CalendarDate?, at instant: Date, settings: Settings, force: Bool = false
+        cycle: CalendarDate?, at instant: Date, settings: Settings, force: Bool = false, chargesRate: Bool = true
     ) async throws {
         let user = written.result.user
         var pending = written.groups.scopes
@@ -93,7 +93,8 @@ extension TokenRepository {
                     RecordScript(
                         kind: kind, user: scope.description, userKeys: try keys.scope(scope), cycleName: target.name,
                         assumedPolicy: assumed, callID: scopedID, usage: usage, model: model,
-                        defaultLimit: nil, thresholds: thresholdsArgument, cost: cost, force: force)
+                        defaultLimit: nil, thresholds: thresholdsArgument, cost: cost, force: force,
+                        chargesRate: chargesRate)
                 )
             }
             let replies = try await pool.evaluateMany(writes.map { $0.2.call(scripts) })

@@ -1,3 +1,4 @@
+import Foundation
 import RedisClient
 
 /// What a write of one call's usage does: record it, or settle it (record it and drop its lease).
@@ -58,6 +59,10 @@ struct RecordScript: LedgerScriptCall {
     /// The default rate limits (`nil`: none; a group's are always `nil`).
     var defaultTPM: Int? = nil
     var defaultRPM: Int? = nil
+    /// Whether the write charges (or corrects) the scope's rate window: not for a spool replay of an
+    /// event older than the window, nor for a parked event applied, whose tokens a live window must
+    /// not take (`RateWindow.chargesRate(at:now:)`).
+    var chargesRate = true
 
     /// What the cycle stores of the call id (its bucket key and field): computed once, when the call
     /// is made, and used for both the bucket key and the field argument.
@@ -69,7 +74,7 @@ struct RecordScript: LedgerScriptCall {
         kind: WriteKind, user: String, userKeys: LedgerKeys.User, cycleName: String, assumedPolicy: String,
         callID: String, usage: UsageRecord, model: String, defaultLimit: Int? = nil, defaultLimitUSD: Int? = nil,
         thresholds: String, replicaWait: Bool = false, cost: EventCost = .unpriced, force: Bool = false,
-        defaultTPM: Int? = nil, defaultRPM: Int? = nil, fingerprint: CallFingerprint? = nil
+        defaultTPM: Int? = nil, defaultRPM: Int? = nil, chargesRate: Bool = true, fingerprint: CallFingerprint? = nil
     ) {
         self.kind = kind
         self.user = user
@@ -87,6 +92,7 @@ struct RecordScript: LedgerScriptCall {
         self.force = force
         self.defaultTPM = defaultTPM
         self.defaultRPM = defaultRPM
+        self.chargesRate = chargesRate
         self.fingerprint = fingerprint ?? CallFingerprint(callID: callID)
     }
 
@@ -100,7 +106,7 @@ struct RecordScript: LedgerScriptCall {
         if kind == .settle { keys += userKeys.leaseKeys }
         keys.append(userKeys.late(named: cycleName))
         if kind == .settle { keys += userKeys.costKeys + [userKeys.leaseScopes] }
-        return keys + userKeys.rateKeys
+        return chargesRate ? keys + userKeys.rateKeys : keys
     }
 
     /// The policy, the usage (call id, the five counts with -1 = not reported, the model), the
@@ -190,4 +196,17 @@ struct IndexMarkScript: LedgerScriptCall {
 
     /// Whether the cycle hash existed (false: nothing was written).
     func read(_ reply: RedisReply) throws -> Bool { (try ScriptReply.integer(reply, script: script) ?? 0) == 1 }
+}
+
+/// The rule of which writes the sliding rate window takes.
+enum RateWindow {
+    /// The window's length: 60 s (`RATE_WINDOW_MS` in common.lua).
+    static let length: TimeInterval = 60
+
+    /// Whether a write of an event that happened at `instant` charges the window at `now`: only one
+    /// inside the window. A spool replay after an outage, or a parked event applied days later, would
+    /// otherwise fill the live window with old tokens and deny the calls being made now.
+    static func chargesRate(at instant: Date, now: Date = Date()) -> Bool {
+        now.timeIntervalSince(instant) < length
+    }
 }

@@ -542,16 +542,28 @@ local function rate_keep(rate, rate_tokens)
   redis.call('PEXPIRE', rate_tokens, RATE_WINDOW_MS + 1000)
 end
 
--- Charges `tokens` (one request) to the window now under entry `id` (added to the entry when it is
--- still in the window, and timed now). `sum` is the window's tokens from rate_trim. Returns the sum after.
+-- Charges `tokens` (one request) to the window now under entry `id`. An entry of `id` still in the
+-- window (a lease that expired, reserved again) is replaced, its tokens and its time: the call is one
+-- request, charged once. `sum` is the window's tokens from rate_trim. Returns the sum after.
 local function rate_charge(rate, rate_tokens, id, tokens, now, sum)
-  if sum + tokens > MAX_COUNTER then error({err = 'OVERFLOW the rate window would pass 2^53 - 1 tokens'}) end
-  local before = 0
-  -- ZADD answers 0 for an entry already in the window (rare: a lease that expired, charged again).
-  if redis.call('ZADD', rate, now, id) == 0 then before = stored(redis.call('HGET', rate_tokens, id), rate_tokens, id) end
-  redis.call('HSET', rate_tokens, id, decimal(before + tokens), '', decimal(sum + tokens))
+  local charged = redis.call('HGET', rate_tokens, id)
+  local before = charged and stored(charged, rate_tokens, id) or 0
+  local after = sum - before + tokens
+  if after > MAX_COUNTER then error({err = 'OVERFLOW the rate window would pass 2^53 - 1 tokens'}) end
+  redis.call('ZADD', rate, now, id)
+  redis.call('HSET', rate_tokens, id, decimal(tokens), '', decimal(after))
   rate_keep(rate, rate_tokens)
-  return sum + tokens
+  return after
+end
+
+-- Reads the window of a write that may charge it, before the write's first change (record.lua,
+-- settle.lua): drops what left the window and checks every stored amount, the call's own entry `id`
+-- included, so a damaged window is refused (BADSTATE) before any usage is counted. Returns the sum.
+local function rate_prepare(rate, rate_tokens, id, now)
+  local sum = rate_trim(rate, rate_tokens, now)
+  local charged = redis.call('HGET', rate_tokens, id)
+  if charged then stored(charged, rate_tokens, id) end
+  return sum
 end
 
 -- Corrects entry `id` to `actual` tokens at settle: an entry still in the window is set to the actual

@@ -71,13 +71,18 @@ if limit_usd ~= nil and spent + reserved_cost + cost > limit_usd then return rep
 if reserved + tokens > MAX_COUNTER then return redis.error_reply('OVERFLOW the reserved tokens would pass 2^53 - 1') end
 if reserved_cost + cost > MAX_COUNTER then return redis.error_reply('OVERFLOW the reserved cost would pass 2^53 - 1 nano-USD') end
 if tpm or rpm then
-  local rate_kind, wait = rate_denial(KEYS[11], KEYS[12], now, rate_sum, rate_count, tokens, tpm, rpm)
+  -- The call's own entry (a lease that expired, reserved again) is replaced, not added to: it is
+  -- left out of the window the request is judged against.
+  local own = redis.call('HGET', KEYS[12], call_id)
+  local own_tokens = own and stored(own, KEYS[12], call_id) or 0
+  local rate_kind, wait = rate_denial(KEYS[11], KEYS[12], now, rate_sum - own_tokens,
+    rate_count - (own and 1 or 0), tokens, tpm, rpm)
   if rate_kind then
     retry = wait
     return reply('denied', rate_kind)
   end
   rate_sum = rate_charge(KEYS[11], KEYS[12], call_id, tokens, now, rate_sum)
-  rate_count = rate_count + 1
+  if not own then rate_count = rate_count + 1 end
 end
 redis.call('HSET', KEYS[4], call_id, tokens)
 redis.call('ZADD', KEYS[5], now + ttl, call_id)

@@ -36,6 +36,8 @@ if taken then
 elseif lease > 0 or lease_cost > 0 or redis.call('HEXISTS', KEYS[5], ARGV[2]) == 1 then
   team, org, source = '', '', 'lease'
 end
+-- The rate window is read and checked before the usage is written (a damaged one refuses the settle).
+if (tpm or rpm) and KEYS[13] then rate_prepare(KEYS[12], KEYS[13], ARGV[2], now) end
 local applied, used, count, late, indexed, parked, spent = apply_usage(KEYS[2], KEYS[3], ARGV[2], ARGV[8], input, output,
   cached, cache_write, reasoning, limit, ARGV[10], KEYS[4], ARGV[11], ARGV[12], KEYS[8], cost, reported, field,
   ARGV[18] == '1')

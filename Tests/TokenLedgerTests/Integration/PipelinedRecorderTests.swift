@@ -219,6 +219,9 @@ struct PipelinedRecorderTests {
             async let recorderRunning: Void = recorder.run()
             _ = try await repository.settings()
             _ = try await repository.priceTable()  // events are priced from the cache, never waiting
+            // A first write records the new namespace's schema version while Redis answers (a writer
+            // checks it once: see ensureWritableSchema); the records under test come after.
+            try await repository.ensureWritableSchema()
             try await server.pause()
             // Without the bound each record would wait for Redis; the backstop resumes it after
             // two minutes, and the records would then be applied instead of spooled.

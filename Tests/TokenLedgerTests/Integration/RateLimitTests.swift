@@ -269,4 +269,27 @@ struct RateLimitTests {
             #expect(error?.description.contains("rate limit (rpm)") == true)
         }
     }
+
+    @Test(
+        "a release after the settle keeps the call's charge; a record of a reserved call sets its charge, not adds to it"
+    )
+    func chargesOncePerCall() async throws {
+        try await withRepository { repository async throws in
+            try await repository.setRateLimit(scope: .user("q"), tpm: 1000, rpm: nil)
+            #expect(
+                try await repository.reserve(user: "q", callID: "a", tokens: 500, at: testInstant).status == .admitted)
+            _ = try await repository.settle(
+                user: "q", callID: "a", usage: UsageRecord(inputTokens: 100, outputTokens: 50), at: testInstant)
+            _ = try await repository.releaseLease(user: "q", callID: "a")
+            #expect(
+                try await repository.check(user: "q", at: testInstant).windowTokens == 150, "the release emptied it")
+            // Record (not settle) a call that holds a reservation: its entry becomes the actual tokens.
+            #expect(
+                try await repository.reserve(user: "q", callID: "b", tokens: 500, at: testInstant).status == .admitted)
+            _ = try await repository.record(
+                user: "q", callID: "b", usage: UsageRecord(inputTokens: 200, outputTokens: 100), at: testInstant)
+            #expect(try await rateWindow(repository, .user("q"))["b"]?.1 == 300)
+            #expect(try await repository.check(user: "q", at: testInstant).windowTokens == 450)
+        }
+    }
 }
