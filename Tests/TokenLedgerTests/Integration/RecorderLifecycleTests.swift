@@ -121,9 +121,11 @@ struct RecorderLifecycleTests {
             let recorder = UsageRecorder(
                 repository: repository, options: .init(pipeline: .init(connections: 1)),
                 metrics: LedgerMetrics(factory: metrics), logger: quiet)
-            // The pipeline's path needs the settings and the prices cached.
+            // The pipeline's path needs the settings and the prices cached, and the new namespace's
+            // schema version recorded (a writer's first check goes through the pool).
             _ = try await repository.settings()
             _ = try await repository.priceTable()
+            try await repository.ensureWritableSchema()
             let total = 500
             try await withServiceGroup(running: recorder) {
                 for index in 0..<total {
