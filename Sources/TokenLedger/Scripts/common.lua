@@ -569,9 +569,9 @@ end
 -- Corrects entry `id` to `actual` tokens at settle: an entry still in the window is set to the actual
 -- tokens (the difference added or returned at once, its time kept); without one (it left the window,
 -- or the limit was set after the reservation) the tokens above the lease's `estimate` are charged now
--- and nothing is returned; `estimate` -1 (no lease) charges all of them, as one request.
-local function rate_settle(rate, rate_tokens, id, actual, estimate, now)
-  local sum = rate_trim(rate, rate_tokens, now)
+-- and nothing is returned; `estimate` -1 (no lease) charges all of them, as one request. `sum` is the
+-- window's tokens from rate_prepare, which the same script ran before its usage write.
+local function rate_settle(rate, rate_tokens, id, actual, estimate, now, sum)
   local charged = redis.call('HGET', rate_tokens, id)
   if charged then
     local before = stored(charged, rate_tokens, id)

@@ -31,10 +31,10 @@ local input, output, cached, cache_write, reasoning = usage_counts(ARGV, 3)
 local cost, reported = cost_args(ARGV, 14)
 local field = fingerprint_arg(ARGV[17])
 -- The rate window is read and checked before the usage is written (a damaged one refuses the record).
-local rate_now
+local rate_now, rate_sum
 if (tpm or rpm) and KEYS[7] then
   rate_now = now_ms()
-  rate_prepare(KEYS[6], KEYS[7], ARGV[2], rate_now)
+  rate_sum = rate_prepare(KEYS[6], KEYS[7], ARGV[2], rate_now)
 end
 local applied, used, count, late, indexed, parked, spent = apply_usage(KEYS[2], KEYS[3], ARGV[2], ARGV[8], input, output,
   cached, cache_write, reasoning, limit, ARGV[10], KEYS[4], ARGV[11], ARGV[12], KEYS[5], cost, reported, field,
@@ -43,7 +43,7 @@ if parked then return {'parked', used, count} end
 -- A call recorded without a reservation is charged to the rate window as it happens; one that holds
 -- a lease (record, then settle drops it) has its reservation's charge set to the actual tokens, as a
 -- settle would (rate_settle, estimate -1: no entry, all of it as one request).
-if applied and rate_now then rate_settle(KEYS[6], KEYS[7], ARGV[2], input + output, -1, rate_now) end
+if applied and rate_now then rate_settle(KEYS[6], KEYS[7], ARGV[2], input + output, -1, rate_now, rate_sum) end
 -- The currency soft thresholds on the spend this event brought the cycle to (usd_thresholds).
 if applied and spent then usd_thresholds(KEYS[2], KEYS[4], ARGV[11], ARGV[12], ARGV[10], spent, limit_usd) end
 -- Under WAIT (ARGV[13] = '1'), a duplicate rewrites its call id's entry with the same value: a write,

@@ -37,7 +37,8 @@ elseif lease > 0 or lease_cost > 0 or redis.call('HEXISTS', KEYS[5], ARGV[2]) ==
   team, org, source = '', '', 'lease'
 end
 -- The rate window is read and checked before the usage is written (a damaged one refuses the settle).
-if (tpm or rpm) and KEYS[13] then rate_prepare(KEYS[12], KEYS[13], ARGV[2], now) end
+local rate_sum
+if (tpm or rpm) and KEYS[13] then rate_sum = rate_prepare(KEYS[12], KEYS[13], ARGV[2], now) end
 local applied, used, count, late, indexed, parked, spent = apply_usage(KEYS[2], KEYS[3], ARGV[2], ARGV[8], input, output,
   cached, cache_write, reasoning, limit, ARGV[10], KEYS[4], ARGV[11], ARGV[12], KEYS[8], cost, reported, field,
   ARGV[18] == '1')
@@ -55,10 +56,10 @@ if not applied then
 end
 -- The rate window: the lease's charge corrected to the actual tokens; a call without a lease is
 -- charged as record.lua charges it (estimate -1: all of it, one request).
-if applied and (tpm or rpm) and KEYS[13] then
+if applied and rate_sum then
   local estimate = -1
   if lease > 0 or redis.call('HEXISTS', KEYS[5], ARGV[2]) == 1 then estimate = lease end
-  rate_settle(KEYS[12], KEYS[13], ARGV[2], input + output, estimate, now)
+  rate_settle(KEYS[12], KEYS[13], ARGV[2], input + output, estimate, now, rate_sum)
 end
 local released = 0
 if applied or recorded_total == input + output then
