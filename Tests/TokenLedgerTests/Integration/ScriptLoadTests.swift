@@ -60,18 +60,33 @@ struct ScriptLoadTests {
     func background() async throws {
         try await withPrivateRepository { repository async throws in
             let metrics = TestMetrics()
+            let logs = CapturedLogs()
             let recorder = UsageRecorder(
                 repository: repository, options: .init(pipeline: .init(connections: 1)),
-                metrics: LedgerMetrics(factory: metrics))
+                metrics: LedgerMetrics(factory: metrics), logger: logs.logger("script-load"))
             // Its background work (flusher, pipeline follow-ups) runs in run(); shutdown() ends it.
             async let recorderRunning: Void = recorder.run()
+            // The pipeline's path (the one under test: NOSCRIPT met on a lane) needs the settings
+            // and prices cached and the new namespace's schema version recorded; without them the
+            // record is a follow-up through the pool.
             _ = try await repository.settings()
+            _ = try await repository.priceTable()
+            try await repository.ensureWritableSchema()
             try await Self.keepOnlyRecordScript(repository)
+            #expect(await waitUntil { recorder.isRunning }, "the recorder never started")
             await recorder.recordInBackground(
                 user: "bg", callID: "c", usage: UsageRecord(inputTokens: 5, outputTokens: 5), at: testInstant)
-            #expect(try await waitUntil { try await !repository.report(at: testInstant).users.isEmpty })
+            let reported = try await waitUntil { try await !repository.report(at: testInstant).users.isEmpty }
+            #expect(
+                reported,
+                """
+                never reported; applied \(metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "applied")])), \
+                failed \(metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "failed")])); \
+                logs: \(logs.lines.map(\.text))
+                """)
             #expect(try await repository.report(at: testInstant).users.map(\.user) == ["bg"])
             #expect(try await repository.usage(user: "bg", at: testInstant).calls == 1)
+            #expect(metrics.pipelineCommands > 0, "the pipeline was not used")
             #expect(metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "applied")]) == 1)
             #expect(
                 metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "duplicate")]) == 0)
