@@ -96,12 +96,14 @@ func withProxy<T: Sendable>(
                 let server = try TokenLedgerServer(configuration: configuration, logger: logger)
                 let keys = try await testKeys(server: server, namespace: namespace)
                 do {
-                    let value = try await server.application().test(.live) { client in
-                        let service = ServiceHarness(
-                            server: server, redis: redis, namespace: namespace, client: client, appKey: keys.app,
-                            readKey: keys.read, adminKey: keys.admin)
-                        defer { fake.openGate() }  // a gated fake stream must end before the fake stops
-                        return try await body(ProxyHarness(service: service, fake: fake, logs: logs))
+                    let value = try await server.application().test(.live) { live in
+                        try await withPatientClient(port: live.port ?? 0) { client, port in
+                            let service = ServiceHarness(
+                                server: server, redis: redis, namespace: namespace, client: client, port: port,
+                                appKey: keys.app, readKey: keys.read, adminKey: keys.admin)
+                            defer { fake.openGate() }  // a gated fake stream must end before the fake stops
+                            return try await body(ProxyHarness(service: service, fake: fake, logs: logs))
+                        }
                     }
                     await server.close()
                     return value

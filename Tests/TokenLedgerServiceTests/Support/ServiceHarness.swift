@@ -16,14 +16,16 @@ struct ServiceHarness: Sendable {
     let server: TokenLedgerServer
     let redis: RedisTestServer
     let namespace: String
-    let client: any TestClientProtocol
+    /// A keep-alive client on the live server's port with a long read timeout: `.live`'s own
+    /// client gives up after 20 s, which a test restarting Redis on a loaded machine can exceed
+    /// (the bound only decides how long a broken test hangs, never a result).
+    let client: TestClient
+    /// The bound port.
+    let port: Int
     /// Secrets of keys with each role.
     let appKey: String
     let readKey: String
     let adminKey: String
-
-    /// The bound port.
-    var port: Int { client.port ?? 0 }
 
     /// A repository on the same Redis and namespace, to read back what the service wrote.
     var repository: TokenRepository { server.repository }
@@ -61,9 +63,12 @@ extension ServiceHarness {
         if let body { buffer = ByteBuffer(string: body) }
         if let bytes { buffer = ByteBuffer(bytes: bytes) }
         if buffer != nil, headers[.contentType] == nil { headers[.contentType] = "application/json" }
-        let response = try await client.executeRequest(uri: path, method: method, headers: headers, body: buffer)
+        headers[.connection] = "keep-alive"
+        let request = TestClient.Request(path, method: method, authority: "localhost", headers: headers, body: buffer)
+        let response = try await client.execute(request)
         return Answer(
-            status: response.status.code, headers: response.headers, text: String(buffer: response.body))
+            status: response.status.code, headers: response.headers,
+            text: response.body.map { String(buffer: $0) } ?? "")
     }
 }
 
@@ -107,11 +112,13 @@ func withService<T: Sendable>(
         let server = try TokenLedgerServer(configuration: configuration)
         let keys = try await testKeys(server: server, namespace: namespace)
         do {
-            let value = try await server.application().test(.live) { client in
-                try await body(
-                    ServiceHarness(
-                        server: server, redis: redis, namespace: namespace, client: client, appKey: keys.app,
-                        readKey: keys.read, adminKey: keys.admin))
+            let value = try await server.application().test(.live) { live in
+                try await withPatientClient(port: live.port ?? 0) { client, port in
+                    try await body(
+                        ServiceHarness(
+                            server: server, redis: redis, namespace: namespace, client: client, port: port,
+                            appKey: keys.app, readKey: keys.read, adminKey: keys.admin))
+                }
             }
             await server.close()
             return value
@@ -119,6 +126,21 @@ func withService<T: Sendable>(
             await server.close()
             throw error
         }
+    }
+}
+
+/// Runs `body` with a keep-alive ``TestClient`` on `port` whose read timeout is 300 s (see
+/// ``ServiceHarness/client``), shut down afterwards.
+func withPatientClient<T: Sendable>(port: Int, _ body: (TestClient, Int) async throws -> T) async throws -> T {
+    let client = TestClient(host: "localhost", port: port, configuration: .init(timeout: .seconds(300)))
+    client.connect()
+    do {
+        let value = try await body(client, port)
+        try? await client.shutdown()
+        return value
+    } catch {
+        try? await client.shutdown()
+        throw error
     }
 }
 
