@@ -8,11 +8,12 @@ import Foundation
 ///
 /// For tests that need something to have happened (a task waiting, a server stopped, a counter
 /// reached): the wait ends as soon as the state is observed, and the long default deadline only
-/// bounds a failure, so a loaded machine makes the test slower, never wrong.
+/// bounds a failure, so a loaded machine makes the test slower, never wrong (180 s: beside ~700
+/// other tests on a machine loaded 5× over, 60 s was once too short for a service group to start).
 ///
 /// - Returns: Whether the condition held before the deadline (assert it).
 public func waitUntil(
-    timeout: Duration = .seconds(60), interval: Duration = .milliseconds(5),
+    timeout: Duration = .seconds(180), interval: Duration = .milliseconds(5),
     _ condition: () async throws -> Bool
 ) async rethrows -> Bool {
     let deadline = ContinuousClock.now + timeout
