@@ -70,7 +70,9 @@ struct ServeCommandTests {
             let first = try await curl(
                 "POST", base + "/v1/usage", key: secret,
                 body: #"{"user":"bob","call_id":"up","input_tokens":10,"output_tokens":5}"#)
-            #expect(first.status == 200, "\(first.body)")
+            // 200, or 202 when a loaded machine made Redis slower than the record timeout: the
+            // spool flush below replays it, so the totals are the same either way.
+            #expect(first.status == 200 || first.status == 202, "\(first.body)")
 
             // Redis stops answering (a paused process: connections open, no replies), so the next
             // record waits for the record timeout and is spooled; SIGTERM comes while it waits.
