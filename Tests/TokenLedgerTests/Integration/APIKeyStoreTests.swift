@@ -144,7 +144,8 @@ struct APIKeyStoreTests {
             // (authenticated before the revoke, checked after it) over every task.
             let seen = Locked((accepted: 0, afterRevoke: 0, acceptedAfterRevoke: 0))
             let revoked = Locked(false)
-            let deadline = ContinuousClock.now + .seconds(600)  // bounds a broken test; a loaded machine took over 120 s
+            // Bounds a broken test only; a loaded machine once took over 120 s.
+            let deadline = ContinuousClock.now + .seconds(600)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<4 {
                     group.addTask {
