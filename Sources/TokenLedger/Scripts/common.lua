@@ -134,6 +134,32 @@ local function drop_lease(reserved_key, leases, expiry, call_id, tokens, reserve
   return tokens, reserved, released_cost, reserved_cost
 end
 
+-- The groups (team, org) a write of one call is booked to as well (docs/quota.md, "Scopes"), after
+-- apply_usage: those of the call's `lease-scopes` entry when it has one (the groups its live lease
+-- was taken in, or those an earlier attempt of this call stored and the caller has not finished
+-- booking); else, for an applied write of a call without a live lease, the profile's (`team`, `org`),
+-- stored in the entry in this same script, so a retry books exactly these even if the membership
+-- changed in between; else none (a duplicate whose groups were all booked, or a call whose lease
+-- was taken without groups). Returns team, org ('' = none) and 'lease' (the caller drops the entry
+-- once every group is booked: scopes.lua 'forget'), or 'profile' (no entry to drop) for a write that
+-- leaves the call's lease live (`keep_live`: a record of a reserved call): its entry stays for the
+-- settle (or release) that drops the lease and the groups' leases.
+local function call_groups(lease_scopes, leases, call_id, applied, team, org, keep_live)
+  local taken = redis.call('HGET', lease_scopes, call_id)
+  if taken then
+    local cut = string.find(taken, '\n', 1, true) or #taken + 1
+    local source = 'lease'
+    if keep_live and redis.call('HEXISTS', leases, call_id) == 1 then source = 'profile' end
+    return string.sub(taken, 1, cut - 1), string.sub(taken, cut + 1), source
+  end
+  team, org = team or '', org or ''
+  if not applied or (team == '' and org == '') or redis.call('HEXISTS', leases, call_id) == 1 then
+    return '', '', 'lease'
+  end
+  redis.call('HSET', lease_scopes, call_id, team .. '\n' .. org)
+  return team, org, 'lease'
+end
+
 -- The cycle's tokens (input + output) and its spend (`cost_nano`, nano-USD; absent = 0) in one HMGET.
 local function cycle_spend(cycle)
   local v = redis.call('HMGET', cycle, 'input_tokens', 'output_tokens', 'cost_nano')
