@@ -45,8 +45,10 @@ end
 -- = 0, so leases taken before currency reservations existed keep working) and `cost_key` (the total);
 -- without them (nil) the cost is not touched and 0 is returned for it. Every value read (reserved, each
 -- expired lease) is checked before the first write; leases that would free more than is reserved mean
--- the keys disagree: BADSTATE.
-local function reclaim_expired(reserved_key, leases, expiry, now, lease_costs, cost_key)
+-- the keys disagree: BADSTATE. `lease_scopes` (optional: a user's `lease-scopes` hash) loses the
+-- entries of the leases dropped, so the groups of a lease that expired go with it, whichever call
+-- reclaims it.
+local function reclaim_expired(reserved_key, leases, expiry, now, lease_costs, cost_key, lease_scopes)
   local reserved = stored(redis.call('GET', reserved_key), reserved_key)
   local reserved_cost = 0
   if cost_key then reserved_cost = stored(redis.call('GET', cost_key), cost_key) end
@@ -64,6 +66,7 @@ local function reclaim_expired(reserved_key, leases, expiry, now, lease_costs, c
     redis.call('HDEL', leases, unpack(expired))
     redis.call('ZREM', expiry, unpack(expired))
     if lease_costs then redis.call('HDEL', lease_costs, unpack(expired)) end
+    if lease_scopes then redis.call('HDEL', lease_scopes, unpack(expired)) end
     if freed > 0 then
       reserved = reserved - freed
       redis.call('DECRBY', reserved_key, freed)

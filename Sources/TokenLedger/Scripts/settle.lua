@@ -24,7 +24,9 @@ local input, output, cached, cache_write, reasoning = usage_counts(ARGV, 3)
 local cost, reported = cost_args(ARGV, 14)
 local field = fingerprint_arg(ARGV[17])
 local now = now_ms()
-local reserved, reserved_cost = reclaim_expired(KEYS[7], KEYS[5], KEYS[6], now, KEYS[9], KEYS[10])
+-- Leases that expired go, with their lease-scopes entries (this call's too: an expired lease keeps
+-- no groups, the call then takes the profile's).
+local reserved, reserved_cost = reclaim_expired(KEYS[7], KEYS[5], KEYS[6], now, KEYS[9], KEYS[10], KEYS[11])
 -- checked before the usage is written
 local lease, lease_cost = lease_tokens(KEYS[7], KEYS[5], ARGV[2], reserved, KEYS[9], KEYS[10], reserved_cost)
 -- The rate window is read and checked before the usage is written (a damaged one refuses the settle).

@@ -84,4 +84,30 @@ struct ScopeRetryTests {
                 try await Self.booked(repository, [.team("a"), .team("b")]) == ["team:a=30/1/0", "team:b=0/0/0"])
         }
     }
+
+    @Test("the lease-scopes entry of a lease that expired goes when a release or a settle of another call reclaims it")
+    func reclaimedLeasesDropTheirEntries() async throws {
+        try await withRepository { repository async throws in
+            _ = try await repository.setMembership(user: "u", team: "t", org: "o")
+            let entries = try repository.keys.user("u").leaseScopes
+            for (expiring, other) in [("a", "b"), ("c", "d")] {
+                for (callID, ttl) in [(other, Duration.seconds(600)), (expiring, .seconds(1))] {
+                    let reservation = try await repository.reserve(
+                        user: "u", callID: callID, tokens: 10, ttl: ttl, at: testInstant)
+                    #expect(reservation.status == .admitted)
+                }
+                #expect(try await repository.pool.send(HLEN(entries)) == 2)
+                try await Task.sleep(for: .milliseconds(1100))
+                // The other call's release (a, b) or settle (c, d) reclaims the expired lease.
+                if other == "b" {
+                    #expect(try await repository.releaseLease(user: "u", callID: other).tokens == 10)
+                } else {
+                    let usage = UsageRecord(inputTokens: 4, outputTokens: 1)
+                    #expect(
+                        try await repository.settle(user: "u", callID: other, usage: usage, at: testInstant).applied)
+                }
+                #expect(try await repository.pool.send(HLEN(entries)) == 0, "after \(other)")
+            }
+        }
+    }
 }
