@@ -33,6 +33,25 @@ extension TokenRepository {
         return (target, hint)
     }
 
+    /// The cycle a user's write is booked to in one of the user's groups, and the policy assumed for
+    /// it. An explicit cycle (`explicit`, the user's cycle start) goes to the group's own cycle that
+    /// contains that date, under the group's policy (checked by the script as any assumed policy, so
+    /// a stale one is retried): a group whose policy differs from the user's keeps its own cycles and
+    /// never gets one that starts on another's boundary. Without one: as
+    /// ``resolveCycle(scope:explicit:at:settings:)``.
+    func resolveGroupCycle(scope: LedgerScope, explicit: CalendarDate?, at instant: Date, settings: Settings) throws
+        -> (BillingCycle, String)
+    {
+        guard let explicit else {
+            return try resolveCycle(scope: scope, explicit: nil, at: instant, settings: settings)
+        }
+        let hint = policyHints.withLock { $0[scope.cacheKey] } ?? ""
+        let policy = try Self.policy(stored: hint, user: scope.argument, settings: settings)
+        let target = policy.cycle(containing: explicit)
+        try Self.checkDateRange(target)
+        return (target, hint)
+    }
+
     /// Remembers the stored policy a script reported, so the next write computes the right cycle.
     func notePolicy(user: String, stored: String) { notePolicy(scope: .user(user), stored: stored) }
 
