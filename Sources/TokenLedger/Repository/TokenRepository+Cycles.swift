@@ -34,10 +34,11 @@ extension TokenRepository {
     }
 
     /// The cycle a user's write is booked to in one of the user's groups, and the policy assumed for
-    /// it. An explicit cycle (`explicit`, the user's cycle start) goes to the group's own cycle that
-    /// contains that date, under the group's policy (checked by the script as any assumed policy, so
-    /// a stale one is retried): a group whose policy differs from the user's keeps its own cycles and
-    /// never gets one that starts on another's boundary. Without one: as
+    /// it. With an explicit cycle (`explicit`, the user's cycle start), a group with a policy of its
+    /// own gets its own cycle that contains that date, so it keeps its own cycles and never gets one
+    /// that starts on the user's boundary; a group that follows the namespace default gets the
+    /// user's cycle, as its users do. Either way the group's policy is assumed (never `*`), so the
+    /// script checks it and a stale one is retried. Without an explicit cycle: as
     /// ``resolveCycle(scope:explicit:at:settings:)``.
     func resolveGroupCycle(scope: LedgerScope, explicit: CalendarDate?, at instant: Date, settings: Settings) throws
         -> (BillingCycle, String)
@@ -47,7 +48,7 @@ extension TokenRepository {
         }
         let hint = policyHints.withLock { $0[scope.cacheKey] } ?? ""
         let policy = try Self.policy(stored: hint, user: scope.argument, settings: settings)
-        let target = policy.cycle(containing: explicit)
+        let target = hint.isEmpty ? policy.cycle(startingOn: explicit) : policy.cycle(containing: explicit)
         try Self.checkDateRange(target)
         return (target, hint)
     }
