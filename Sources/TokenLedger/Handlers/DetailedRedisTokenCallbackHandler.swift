@@ -24,6 +24,8 @@ public final class DetailedRedisTokenCallbackHandler: LLMCallbackHandler {
     public let delivery: HandlerDelivery
     /// How tokens are counted for each call's model (exact with a rank file, heuristic otherwise).
     public let counting: TokenCounting
+    /// The admission `onLLMStart` makes (`nil`: none).
+    public let quota: QuotaGuard?
     private let logger: Logger
     private let calls = Mutex<[String: CallState]>([:])
 
@@ -34,20 +36,24 @@ public final class DetailedRedisTokenCallbackHandler: LLMCallbackHandler {
     ///   - counting: Counts prompt and output tokens per model: exact when a rank file is configured
     ///     (`TOKENLEDGER_BPE_DIR` by default), heuristic otherwise.
     ///   - delivery: Wait for durability (default) or return once the usage is queued.
+    ///   - quota: When given, `onLLMStart` checks that every scope of the user admits the prompt
+    ///     (``QuotaGuard/admit(context:messages:)``) and throws ``QuotaExceededError`` when one
+    ///     denies. Default none.
     ///   - logger: Receives a warning for each call whose usage could not be recorded.
     public init(
         recorder: UsageRecorder, counting: TokenCounting = .fromEnvironment(),
-        delivery: HandlerDelivery = .awaitDurable,
+        delivery: HandlerDelivery = .awaitDurable, quota: QuotaGuard? = nil,
         logger: Logger = Logger(label: "tokenledger.handler", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.recorder = recorder
         self.delivery = delivery
         self.counting = counting
+        self.quota = quota
         self.logger = logger
     }
 
     /// Creates a handler that records straight into Redis (no spool: if Redis fails, the event is
-    /// logged as lost). Prefer ``init(recorder:counting:delivery:logger:)`` with a spool in production.
+    /// logged as lost). Prefer ``init(recorder:counting:delivery:quota:logger:)`` with a spool in production.
     ///
     /// - Parameters:
     ///   - repository: The repository the handler's own ``UsageRecorder`` writes to.
@@ -67,9 +73,17 @@ public final class DetailedRedisTokenCallbackHandler: LLMCallbackHandler {
             logger: logger)
     }
 
-    /// Estimates the prompt's tokens and remembers it for this run id
+    /// With a ``quota`` guard, first checks that every scope of the user admits the prompt now; then
+    /// estimates the prompt's tokens and remembers it for this run id
     /// (`tokenledger_handler_calls_in_flight` counts the calls remembered).
-    public func onLLMStart(messages: [ChatMessage], context: LLMCallContext) async {
+    ///
+    /// - Throws: ``QuotaExceededError`` when a scope denies (nothing is remembered): its decision
+    ///   names the scope, the limit (tokens, usd, tpm or rpm) and, for a rate limit, the wait
+    ///   (``QuotaExceededError/retryAfter``). Call it before the request, outside a
+    ///   ``CompositeCallbackHandler`` (which isolates, logs and counts what its handlers throw).
+    ///   ``QuotaUnavailableError`` when Redis cannot decide and the guard fails closed.
+    public func onLLMStart(messages: [ChatMessage], context: LLMCallContext) async throws {
+        if let quota { try await quota.admit(context: context, messages: messages) }
         let estimate = counting.estimator(forModel: context.model).countTokens(in: messages)
         let replaced = calls.withLock { $0.updateValue(CallState(promptEstimate: estimate), forKey: context.runID) }
         if replaced == nil { recorder.metrics.handlerCallStarted() }

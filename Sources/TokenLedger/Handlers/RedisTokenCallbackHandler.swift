@@ -5,7 +5,8 @@ import Logging
 ///
 /// The basic handler of the seed, without its faults: it keeps no state between callbacks (one
 /// instance serves any number of concurrent calls), records idempotently (a retried call counts
-/// once), and never throws into the LLM call. It records what the response reports; a response
+/// once), and never throws into the LLM call, but for the admission of a handler made with a
+/// ``quota`` guard (``onLLMStart(messages:context:)``). It records what the response reports; a response
 /// with only a total is stored as output (use ``DetailedRedisTokenCallbackHandler`` to split it
 /// with a prompt estimate), and a response with no usage is estimated from its text.
 public struct RedisTokenCallbackHandler: LLMCallbackHandler {
@@ -15,6 +16,8 @@ public struct RedisTokenCallbackHandler: LLMCallbackHandler {
     public let delivery: HandlerDelivery
     /// How output tokens are estimated when a response reports none.
     public let counting: TokenCounting
+    /// The admission `onLLMStart` makes (`nil`: none, the start hook does nothing).
+    public let quota: QuotaGuard?
     private let logger: Logger
 
     /// Creates a handler.
@@ -23,20 +26,24 @@ public struct RedisTokenCallbackHandler: LLMCallbackHandler {
     ///   - recorder: Where usage is recorded: Redis, else its spool.
     ///   - counting: Estimates output tokens when a response reports none (exact with a rank file).
     ///   - delivery: Wait for durability (default) or return once the usage is queued.
+    ///   - quota: When given, `onLLMStart` checks that every scope of the user admits the prompt
+    ///     (``QuotaGuard/admit(context:messages:)``) and throws ``QuotaExceededError`` when one
+    ///     denies. Default none.
     ///   - logger: Receives a warning for each call whose usage could not be recorded.
     public init(
         recorder: UsageRecorder, counting: TokenCounting = .fromEnvironment(),
-        delivery: HandlerDelivery = .awaitDurable,
+        delivery: HandlerDelivery = .awaitDurable, quota: QuotaGuard? = nil,
         logger: Logger = Logger(label: "tokenledger.handler", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.recorder = recorder
         self.delivery = delivery
         self.counting = counting
+        self.quota = quota
         self.logger = logger
     }
 
     /// Creates a handler that records straight into Redis (no spool: if Redis fails, the event is
-    /// logged as lost). Prefer ``init(recorder:counting:delivery:logger:)`` with a spool in production.
+    /// logged as lost). Prefer ``init(recorder:counting:delivery:quota:logger:)`` with a spool in production.
     ///
     /// - Parameters:
     ///   - repository: The repository the handler's own ``UsageRecorder`` writes to.
@@ -53,6 +60,18 @@ public struct RedisTokenCallbackHandler: LLMCallbackHandler {
         self.init(
             recorder: UsageRecorder(repository: repository, metrics: metrics, logger: logger), counting: counting,
             logger: logger)
+    }
+
+    /// With a ``quota`` guard, checks that every scope of the user admits the prompt now; without
+    /// one, does nothing.
+    ///
+    /// - Throws: ``QuotaExceededError`` when a scope denies: its decision names the scope
+    ///   (`deniedScope`), the limit (`deniedBy`: tokens, usd, tpm or rpm) and, for a rate limit,
+    ///   the wait (``QuotaExceededError/retryAfter``). Call it before the request, outside a
+    ///   ``CompositeCallbackHandler`` (which isolates, logs and counts what its handlers throw).
+    ///   ``QuotaUnavailableError`` when Redis cannot decide and the guard fails closed.
+    public func onLLMStart(messages: [ChatMessage], context: LLMCallContext) async throws {
+        if let quota { try await quota.admit(context: context, messages: messages) }
     }
 
     /// Records the response's usage. Never throws.

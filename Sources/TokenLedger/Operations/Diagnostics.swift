@@ -284,7 +284,8 @@ public enum Diagnostics {
     }
 
     /// What the connected user may do, found with probes that change nothing: a read-only script on
-    /// the namespace (the application's path), deleting a key that does not exist (what `reset`
+    /// the namespace (the application's path), the commands the scripts run on the rate-limit keys
+    /// (`rateProbes(_:)`), deleting a key that does not exist (what `reset`
     /// needs), removing a field that does not exist from the settings (what `limit set --default`
     /// needs), and reading a key outside the namespace (least privilege).
     static func permissions(_ repository: TokenRepository) async throws -> [Check] {
@@ -302,12 +303,16 @@ public enum Diagnostics {
             canRecord = false
             recordDetail = error.message
         }
+        // The rate keys are touched only for a scope with a rate limit: probed on their own.
+        let refusedRate = canRecord ? try await refusedRateCommands(pool, try keys.user(probe)) : []
         let deletes = try await permitted(pool, UNLINK(keys.namespace + ":{global}:" + probe))
         let setsDefaults = try await permitted(pool, HDEL(keys.config, fields: [probe]))
         let outside = try await permitted(pool, EXISTS(probe + ":outside-" + keys.namespace))
 
         var checks: [Check] = []
-        if canRecord {
+        if !refusedRate.isEmpty {
+            checks.append(rateRefusal(who: who, namespace: keys.namespace, refused: refusedRate))
+        } else if canRecord {
             let role =
                 deletes && setsDefaults
                 ? "administrator: may also reset and change settings"

@@ -134,6 +134,36 @@ public struct QuotaGuard: Sendable {
         return try await repository.priceTable().cost(of: record, model: model)?.cost ?? .zero
     }
 
+    /// Checks that every scope of the user (the user, its team, its org: token, currency and rate
+    /// limits) admits the call's prompt now, holding nothing: the admission a callback handler's
+    /// start hook makes (``RedisTokenCallbackHandler``, ``DetailedRedisTokenCallbackHandler``). The
+    /// prompt is counted as ``run(context:messages:maxOutputTokens:_:)`` counts it, and priced at the
+    /// model's input rate.
+    ///
+    /// - Returns: The decision (allowed), or `nil` when Redis could not decide and the policy is
+    ///   fail-open.
+    /// - Throws: ``QuotaExceededError`` carrying the decision when a scope denies (its
+    ///   `deniedScope`, the limit that denied, and for a rate limit `retryAfterMilliseconds`,
+    ///   also as ``QuotaExceededError/retryAfter``); ``QuotaUnavailableError`` when Redis cannot
+    ///   decide and the policy is fail-closed; ``ValidationError`` for bad input.
+    @discardableResult
+    public func admit(context: LLMCallContext, messages: [ChatMessage]) async throws -> QuotaDecision? {
+        let promptTokens = counting.estimator(forModel: context.model).reservationCount(in: messages)
+        do {
+            let cost = try await estimateCost(model: context.model, inputTokens: promptTokens, maxOutputTokens: 0)
+            let decision = try await repository.check(user: context.user, tokens: promptTokens, cost: cost)
+            guard decision.allowed else {
+                recorder.metrics.quota("denied")
+                throw QuotaExceededError(decision: decision)
+            }
+            recorder.metrics.quota("allowed")
+            return decision
+        } catch let error where Self.meansUnavailable(error) {
+            try decideWithoutRedis(context: context, error: error)
+            return nil
+        }
+    }
+
     /// Whether the user may spend `tokens` (costing `cost`) more now, applying ``whenUnavailable``
     /// when Redis cannot be reached (fail-open answers yes, fail-closed throws ``QuotaUnavailableError``).
     public func isAllowed(user: String, tokens: Int, cost: Cost = .zero) async throws -> Bool {

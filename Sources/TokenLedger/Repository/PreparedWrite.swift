@@ -26,7 +26,8 @@ struct PreparedWrite: Sendable {
         var indexDue: Bool
         /// The groups (team, org) the write is booked to as well, from the write's own reply.
         var groups = ScopeGroups()
-        /// Whether ``groups`` came from the call's lease (its entry is dropped once they are booked).
+        /// Whether ``groups`` came from the call's `lease-scopes` entry (its lease's groups, or those
+        /// the write stored for its retries), which is dropped once they are booked.
         var groupsFromLease = false
     }
 

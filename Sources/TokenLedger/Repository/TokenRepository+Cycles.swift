@@ -33,6 +33,26 @@ extension TokenRepository {
         return (target, hint)
     }
 
+    /// The cycle a user's write is booked to in one of the user's groups, and the policy assumed for
+    /// it. With an explicit cycle (`explicit`, the user's cycle start), a group with a policy of its
+    /// own gets its own cycle that contains that date, so it keeps its own cycles and never gets one
+    /// that starts on the user's boundary; a group that follows the namespace default gets the
+    /// user's cycle, as its users do. Either way the group's policy is assumed (never `*`), so the
+    /// script checks it and a stale one is retried. Without an explicit cycle: as
+    /// ``resolveCycle(scope:explicit:at:settings:)``.
+    func resolveGroupCycle(scope: LedgerScope, explicit: CalendarDate?, at instant: Date, settings: Settings) throws
+        -> (BillingCycle, String)
+    {
+        guard let explicit else {
+            return try resolveCycle(scope: scope, explicit: nil, at: instant, settings: settings)
+        }
+        let hint = policyHints.withLock { $0[scope.cacheKey] } ?? ""
+        let policy = try Self.policy(stored: hint, user: scope.argument, settings: settings)
+        let target = hint.isEmpty ? policy.cycle(startingOn: explicit) : policy.cycle(containing: explicit)
+        try Self.checkDateRange(target)
+        return (target, hint)
+    }
+
     /// Remembers the stored policy a script reported, so the next write computes the right cycle.
     func notePolicy(user: String, stored: String) { notePolicy(scope: .user(user), stored: stored) }
 

@@ -27,10 +27,11 @@ extension TokenRepository {
         if let tpm { try Self.validateRateLimit(tpm, field: "tpm") }
         if let rpm { try Self.validateRateLimit(rpm, field: "rpm") }
         try await ensureWritableSchema()
-        var calls: [ProfileScript] = []
-        if let tpm { calls.append(ProfileScript(userKeys: scopeKeys, field: "tpm", value: String(tpm))) }
-        if let rpm { calls.append(ProfileScript(userKeys: scopeKeys, field: "rpm", value: String(rpm))) }
-        _ = try await runAll(calls)
+        // Both limits in one script: a reader (an admission) sees the whole change or none of it.
+        var changes: [ProfileScript.Change] = []
+        if let tpm { changes.append(.init(field: "tpm", value: String(tpm))) }
+        if let rpm { changes.append(.init(field: "rpm", value: String(rpm))) }
+        _ = try await run(Self.profileScript(scopeKeys, changes))
         return try await rateLimits(scope: scope)
     }
 
@@ -39,11 +40,15 @@ extension TokenRepository {
     public func clearRateLimit(scope: LedgerScope) async throws -> RateLimits {
         let scopeKeys = try keys.scope(scope)
         try await ensureWritableSchema()
-        _ = try await runAll([
-            ProfileScript(userKeys: scopeKeys, field: "tpm", value: ""),
-            ProfileScript(userKeys: scopeKeys, field: "rpm", value: ""),
-        ])
+        _ = try await run(
+            Self.profileScript(scopeKeys, [.init(field: "tpm", value: ""), .init(field: "rpm", value: "")]))
         return try await rateLimits(scope: scope)
+    }
+
+    /// One `profile.lua` call making every change (at least one).
+    static func profileScript(_ scopeKeys: LedgerKeys.User, _ changes: [ProfileScript.Change]) -> ProfileScript {
+        ProfileScript(
+            userKeys: scopeKeys, field: changes[0].field, value: changes[0].value, more: Array(changes.dropFirst()))
     }
 
     /// A scope's own rate limits and the defaults that apply to it.
@@ -68,14 +73,14 @@ extension TokenRepository {
         if let tpm { try Self.validateRateLimit(tpm, field: "default tpm") }
         if let rpm { try Self.validateRateLimit(rpm, field: "default rpm") }
         try await ensureWritableSchema()
-        var calls: [ConfigScript] = []
-        if clear || tpm != nil {
-            calls.append(ConfigScript(keySet: keys, field: "default_tpm", value: tpm.map(String.init) ?? ""))
+        // Both defaults in one script: a reader sees the whole change or none of it.
+        var changes: [ProfileScript.Change] = []
+        if clear || tpm != nil { changes.append(.init(field: "default_tpm", value: tpm.map(String.init) ?? "")) }
+        if clear || rpm != nil { changes.append(.init(field: "default_rpm", value: rpm.map(String.init) ?? "")) }
+        if let first = changes.first {
+            _ = try await run(
+                ConfigScript(keySet: keys, field: first.field, value: first.value, more: Array(changes.dropFirst())))
         }
-        if clear || rpm != nil {
-            calls.append(ConfigScript(keySet: keys, field: "default_rpm", value: rpm.map(String.init) ?? ""))
-        }
-        _ = try await runAll(calls)
         settingsCache.withLock { $0 = nil }
     }
 

@@ -61,7 +61,8 @@ extension TokenRepository {
     }
 
     /// Books a user's applied (or duplicate) write to the user's groups: `record.lua` (or `settle.lua`,
-    /// which also drops the group's lease) on each group's keys, at the cycle of the group's own policy,
+    /// which also drops the group's lease) on each group's keys, at the cycle of the group's own policy
+    /// (for an explicit `cycle`, the group's cycle containing it: ``resolveGroupCycle(scope:explicit:at:settings:)``),
     /// under ``scopedCallID(user:callID:)`` so each group counts the call once. All groups go in one
     /// batch (in a cluster each to its own slot). A retry of a write whose user part was a duplicate
     /// books the groups a failure missed; one already booked answers duplicate.
@@ -87,7 +88,8 @@ extension TokenRepository {
         var parked: ParkedWrite?
         for _ in 0..<4 where !pending.isEmpty {
             let writes = try pending.map { scope in
-                let (target, assumed) = try resolveCycle(scope: scope, explicit: cycle, at: instant, settings: settings)
+                let (target, assumed) = try resolveGroupCycle(
+                    scope: scope, explicit: cycle, at: instant, settings: settings)
                 return (
                     scope, target.start,
                     RecordScript(

@@ -6,10 +6,19 @@ struct ProfileScript: LedgerScriptCall {
     var field: String
     /// The new value; `""` removes the field.
     var value: String
+    /// More fields changed in the same script (a reader sees all of them or none), each with its
+    /// value (`""` removes it).
+    var more: [Change] = []
+
+    /// A field and its new value.
+    struct Change: Sendable, Hashable {
+        var field: String
+        var value: String
+    }
 
     var script: ScriptName { .profile }
     var keys: [any RedisArgumentConvertible] { [userKeys.profile] }
-    var arguments: [any RedisArgumentConvertible] { [field, value] }
+    var arguments: [any RedisArgumentConvertible] { [field, value] + more.flatMap { [$0.field, $0.value] } }
 
     /// The previous value (`nil`: none).
     func read(_ reply: RedisReply) throws -> String? { reply.string }
@@ -21,10 +30,14 @@ struct ConfigScript: LedgerScriptCall {
     var keySet: LedgerKeys
     var field: String
     var value: String
+    /// More settings changed in the same script (a reader sees all of them or none).
+    var more: [ProfileScript.Change] = []
 
     var script: ScriptName { .config }
     var keys: [any RedisArgumentConvertible] { [keySet.config, keySet.schema] }
-    var arguments: [any RedisArgumentConvertible] { [field, value, LedgerKeys.schemaVersion] }
+    var arguments: [any RedisArgumentConvertible] {
+        [field, value, LedgerKeys.schemaVersion] + more.flatMap { [$0.field, $0.value] }
+    }
 
     /// The previous value (`nil`: none).
     func read(_ reply: RedisReply) throws -> String? { reply.string }

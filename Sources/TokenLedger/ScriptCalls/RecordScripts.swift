@@ -25,8 +25,9 @@ struct RecordScript: LedgerScriptCall {
         /// the user's cycle still has to be added to the cycle's derived index (no `index:done`
         /// mark yet: ``IndexScript`` then ``IndexMarkScript``) and, for a duplicate, the total
         /// tokens its call id was first recorded with (0 otherwise); then the groups (team, org) the
-        /// write is booked to as well, and whether they came from the call's lease (its
-        /// `lease-scopes` entry, dropped once they are booked) rather than the profile.
+        /// write is booked to as well (the call's `lease-scopes` entry: its lease's groups, or the
+        /// profile's an applied write stored there, so a retry books the same), and whether there is
+        /// such an entry to drop once they are booked.
         case counted(
             ScriptStatus, totalTokens: Int, calls: Int, releasedTokens: Int, indexDue: Bool, recordedTokens: Int,
             groups: ScopeGroups = ScopeGroups(), groupsFromLease: Bool = false)
@@ -105,7 +106,7 @@ struct RecordScript: LedgerScriptCall {
         ]
         if kind == .settle { keys += userKeys.leaseKeys }
         keys.append(userKeys.late(named: cycleName))
-        if kind == .settle { keys += userKeys.costKeys + [userKeys.leaseScopes] }
+        keys += kind == .settle ? userKeys.costKeys + [userKeys.leaseScopes] : [userKeys.leaseScopes, userKeys.leases]
         return chargesRate ? keys + userKeys.rateKeys : keys
     }
 

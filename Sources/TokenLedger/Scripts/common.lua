@@ -45,8 +45,10 @@ end
 -- = 0, so leases taken before currency reservations existed keep working) and `cost_key` (the total);
 -- without them (nil) the cost is not touched and 0 is returned for it. Every value read (reserved, each
 -- expired lease) is checked before the first write; leases that would free more than is reserved mean
--- the keys disagree: BADSTATE.
-local function reclaim_expired(reserved_key, leases, expiry, now, lease_costs, cost_key)
+-- the keys disagree: BADSTATE. `lease_scopes` (optional: a user's `lease-scopes` hash) loses the
+-- entries of the leases dropped, so the groups of a lease that expired go with it, whichever call
+-- reclaims it.
+local function reclaim_expired(reserved_key, leases, expiry, now, lease_costs, cost_key, lease_scopes)
   local reserved = stored(redis.call('GET', reserved_key), reserved_key)
   local reserved_cost = 0
   if cost_key then reserved_cost = stored(redis.call('GET', cost_key), cost_key) end
@@ -64,6 +66,7 @@ local function reclaim_expired(reserved_key, leases, expiry, now, lease_costs, c
     redis.call('HDEL', leases, unpack(expired))
     redis.call('ZREM', expiry, unpack(expired))
     if lease_costs then redis.call('HDEL', lease_costs, unpack(expired)) end
+    if lease_scopes then redis.call('HDEL', lease_scopes, unpack(expired)) end
     if freed > 0 then
       reserved = reserved - freed
       redis.call('DECRBY', reserved_key, freed)
@@ -132,6 +135,32 @@ local function drop_lease(reserved_key, leases, expiry, call_id, tokens, reserve
     end
   end
   return tokens, reserved, released_cost, reserved_cost
+end
+
+-- The groups (team, org) a write of one call is booked to as well (docs/quota.md, "Scopes"), after
+-- apply_usage: those of the call's `lease-scopes` entry when it has one (the groups its live lease
+-- was taken in, or those an earlier attempt of this call stored and the caller has not finished
+-- booking); else, for an applied write of a call without a live lease, the profile's (`team`, `org`),
+-- stored in the entry in this same script, so a retry books exactly these even if the membership
+-- changed in between; else none (a duplicate whose groups were all booked, or a call whose lease
+-- was taken without groups). Returns team, org ('' = none) and 'lease' (the caller drops the entry
+-- once every group is booked: scopes.lua 'forget'), or 'profile' (no entry to drop) for a write that
+-- leaves the call's lease live (`keep_live`: a record of a reserved call): its entry stays for the
+-- settle (or release) that drops the lease and the groups' leases.
+local function call_groups(lease_scopes, leases, call_id, applied, team, org, keep_live)
+  local taken = redis.call('HGET', lease_scopes, call_id)
+  if taken then
+    local cut = string.find(taken, '\n', 1, true) or #taken + 1
+    local source = 'lease'
+    if keep_live and redis.call('HEXISTS', leases, call_id) == 1 then source = 'profile' end
+    return string.sub(taken, 1, cut - 1), string.sub(taken, cut + 1), source
+  end
+  team, org = team or '', org or ''
+  if not applied or (team == '' and org == '') or redis.call('HEXISTS', leases, call_id) == 1 then
+    return '', '', 'lease'
+  end
+  redis.call('HSET', lease_scopes, call_id, team .. '\n' .. org)
+  return team, org, 'lease'
 end
 
 -- The cycle's tokens (input + output) and its spend (`cost_nano`, nano-USD; absent = 0) in one HMGET.

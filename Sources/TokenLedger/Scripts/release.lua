@@ -6,7 +6,7 @@
 -- ARGV: 1 call id
 -- Returns {released tokens, reserved after, released nano-USD, reserved nano-USD after,
 -- the lease's groups ('team\norg', '' = none recorded)}
-local reserved, reserved_cost = reclaim_expired(KEYS[1], KEYS[2], KEYS[3], now_ms(), KEYS[4], KEYS[5])
+local reserved, reserved_cost = reclaim_expired(KEYS[1], KEYS[2], KEYS[3], now_ms(), KEYS[4], KEYS[5], KEYS[6])
 local tokens, cost = lease_tokens(KEYS[1], KEYS[2], ARGV[1], reserved, KEYS[4], KEYS[5], reserved_cost)
 -- Only a live lease's charge is returned: a call settled or recorded happened (its charge stays), and
 -- an expired lease keeps its charge until it leaves the window. Returned before the lease is dropped,

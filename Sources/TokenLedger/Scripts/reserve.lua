@@ -32,12 +32,10 @@ local cost = nano_argument(ARGV[6] or '0', 'cost')
 local field = fingerprint_arg(ARGV[12])  -- validated before the first write
 local now = now_ms()
 local for_user = ARGV[11] == '1'
-local gone
-if for_user then gone = redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now, 'LIMIT', 0, 500) end
-local reserved, reserved_cost = reclaim_expired(KEYS[6], KEYS[4], KEYS[5], now, KEYS[7], KEYS[8])
--- The scopes of the leases reclaim_expired just dropped go with them (after its checks: a BADSTATE
--- it raises leaves every lease and its scopes as they were).
-if gone and #gone > 0 then redis.call('HDEL', KEYS[10], unpack(gone)) end
+-- The scopes of the leases reclaim_expired drops go with them (after its checks: a BADSTATE it
+-- raises leaves every lease and its scopes as they were).
+local reserved, reserved_cost = reclaim_expired(KEYS[6], KEYS[4], KEYS[5], now, KEYS[7], KEYS[8],
+  for_user and KEYS[10] or nil)
 local used, spent = cycle_spend(KEYS[2])
 for i = 13, #KEYS do
   local u, s = cycle_spend(KEYS[i])

@@ -213,7 +213,7 @@ struct DurabilityTests {
                     group.addTask {
                         let event = loadEvent(index, users: 32)
                         let context = LLMCallContext(runID: event.callID, user: event.user)
-                        await handler.onLLMStart(
+                        try? await handler.onLLMStart(
                             messages: [ChatMessage(role: "user", content: "q\(index)")], context: context)
                         // Hold every call open until all 1,000 have started.
                         gate.withLock { $0 += 1 }

@@ -59,7 +59,7 @@ struct ExactCountingTests {
             let handler = DetailedRedisTokenCallbackHandler(repository: repository, counting: counting)
             let messages = [ChatMessage(role: "user", content: "Summarise the invoice dispute in three bullet points.")]
             let context = LLMCallContext(runID: "exact", user: "x", provider: "openai", model: "gpt-4o")
-            await handler.onLLMStart(messages: messages, context: context)
+            try await handler.onLLMStart(messages: messages, context: context)
             await handler.onLLMEnd(response: LLMResponse(totalTokens: 500), context: context)
             let exactPrompt = try counting.exactEstimator(for: .o200kBase).countTokens(in: messages)
             let encoder = try BytePairEncoder(encoding: .o200kBase, directory: directory)

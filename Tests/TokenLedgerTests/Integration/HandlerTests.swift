@@ -27,7 +27,7 @@ struct HandlerTests {
                         let messages = [
                             ChatMessage(role: "user", content: String(repeating: "word ", count: index % 50 + 1))
                         ]
-                        await handler.onLLMStart(messages: messages, context: context)
+                        try await handler.onLLMStart(messages: messages, context: context)
                         let streamed = String(repeating: "tok ", count: index % 11)
                         for piece in streamed.split(separator: " ") {
                             await handler.onLLMNewToken(String(piece) + " ", context: context)

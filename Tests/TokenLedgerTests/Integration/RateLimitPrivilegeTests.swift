@@ -50,4 +50,51 @@ struct RateLimitPrivilegeTests {
             #expect(try await admin.rateLimits(scope: .user("a")).tpm == 1000)
         }
     }
+
+    @Test("doctor names an application user whose ACL lacks the rate keys (the line of before rate limits)")
+    func doctorNamesMissingRateRules() async throws {
+        let rateRules = [
+            " +zcard +zcount", " %R~tl:*:rate %R~tl:*:rate-tokens", " (+zadd +zrem +pexpire ~tl:*:rate)",
+            " (+hset +hdel +pexpire ~tl:*:rate-tokens)",
+        ]
+        var options = RedisTestServer.Options()
+        options.aclUsers = try documentedACLUsers().map { user in
+            (
+                name: user.name, password: user.password,
+                rules: rateRules.reduce(user.rules) {
+                    $0.replacingOccurrences(of: $1, with: "")
+                }
+            )
+        }
+        #expect(!options.aclUsers[0].rules.contains("rate"))
+        try await withRedisServer(options) { server async throws in
+            func repository(_ user: String, _ password: String) throws -> TokenRepository {
+                var configuration = server.configuration
+                configuration.username = user
+                configuration.password = password
+                return try TokenRepository(
+                    pool: RedisConnectionPool(configuration: configuration),
+                    configuration: try LedgerConfiguration(namespace: "tl", settingsCacheTTL: .zero))
+            }
+            let admin = try repository("tokenledger-admin", "admin-secret")
+            let app = try repository("tokenledger-app", "app-secret")
+            _ = try await Diagnostics.loadScripts(repository: admin)
+            // Without a rate limit the application's calls pass: only doctor can tell.
+            #expect(try await app.reserve(user: "a", callID: "c1", tokens: 10).status == .admitted)
+            let permissions = try #require(
+                try await Diagnostics.run(repository: app).first { $0.name == "permissions" })
+            #expect(permissions.status == .fail, "\(permissions)")
+            #expect(permissions.detail.contains("rate-limit keys") && permissions.detail.contains("ZADD rate"))
+            #expect(permissions.detail.contains("HDEL rate-tokens") && permissions.detail.contains("ZCARD rate"))
+            // The administrator (all of ~tl:*) passes the same probe.
+            let adminPermissions = try await Diagnostics.run(repository: admin).first { $0.name == "permissions" }
+            #expect(adminPermissions?.status == .ok, "\(String(describing: adminPermissions))")
+            try await admin.setRateLimit(scope: .user("a"), tpm: 1000, rpm: nil)
+            await #expect {
+                _ = try await app.reserve(user: "a", callID: "c2", tokens: 10)
+            } throws: { ($0 as? RedisError)?.isPermissionDenied == true }
+            await app.pool.close()
+            await admin.pool.close()
+        }
+    }
 }

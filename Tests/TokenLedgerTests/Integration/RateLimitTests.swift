@@ -19,6 +19,14 @@ private func rateWindow(_ repository: TokenRepository, _ scope: LedgerScope) asy
     return window
 }
 
+/// Redis's clock (`TIME`) in milliseconds: the clock the rate scripts read.
+func serverMilliseconds(_ repository: TokenRepository) async throws -> Int {
+    let time = try await repository.pool.send(RedisCommand("TIME")).array ?? []
+    let seconds = try #require(time.first?.string.flatMap { Int($0) })
+    let micros = try #require(time.last?.string.flatMap { Int($0) })
+    return seconds * 1000 + micros / 1000
+}
+
 /// Whether any of a scope's rate keys exists.
 private func hasRateKeys(_ repository: TokenRepository, _ scope: LedgerScope) async throws -> Bool {
     let keys = try repository.keys.scope(scope)
@@ -54,10 +62,20 @@ struct RateLimitTests {
             var seen = try await rateWindow(repository, .user("u"))
             #expect(seen.count == 10 && seen.values.map(\.1).reduce(0, +) == 10_000)
 
+            // The burst is aged, as if it had been admitted 59 s ago (its entries' times moved back
+            // together, by Redis's clock), so the retry below waits about a second, not a minute.
+            let now = try await serverMilliseconds(repository)
+            let shift = now - 59_000 - (seen.values.map(\.0).min() ?? now)
+            let rateKey = try repository.keys.scope(.user("u")).rate
+            for (id, entry) in seen {
+                _ = try await repository.pool.send(RedisCommand("ZADD", rateKey, "XX", String(entry.0 + shift), id))
+            }
+            seen = try await rateWindow(repository, .user("u"))
+
             let next = try await repository.reserve(user: "u", callID: "next", tokens: 1000, at: testInstant)
             #expect(next.status == .denied && next.decision.deniedBy == .tpm)
             let wait = try #require(next.decision.retryAfterMilliseconds)
-            #expect(next.decision.rateNeverFits == false)
+            #expect(wait >= 1 && wait <= 1000 && next.decision.rateNeverFits == false)
             // The entries charged at the oldest time must leave: retry_after_ms says when, by Redis's clock.
             try await Task.sleep(for: .milliseconds(wait))
             let retried = try await repository.reserve(user: "u", callID: "next", tokens: 1000, at: testInstant)
@@ -71,6 +89,52 @@ struct RateLimitTests {
                 let inWindow = entries.filter { $0.0 >= start && $0.0 < start + 60_000 }.map(\.1).reduce(0, +)
                 #expect(inWindow <= 10_000, "window from \(start) holds \(inWindow)")
             }
+        }
+    }
+
+    @Test("retry_after_ms is when the oldest entries that must leave do: seeded entries at known times")
+    func retryAfterFromSeededWindow() async throws {
+        try await withRepository { repository async throws in
+            try await repository.setRateLimit(scope: .user("e"), tpm: 10_000, rpm: nil)
+            let keys = try repository.keys.scope(.user("e"))
+            // Three entries of 3,000 tokens charged 50 s, 40 s and 30 s ago by Redis's clock (9,000).
+            let before = try await serverMilliseconds(repository)
+            let times = [before - 50_000, before - 40_000, before - 30_000]
+            for (index, time) in times.enumerated() {
+                _ = try await repository.pool.send(RedisCommand("ZADD", keys.rate, String(time), "e\(index)"))
+                _ = try await repository.pool.send(RedisCommand("HSET", keys.rateTokens, "e\(index)", "3000"))
+            }
+            _ = try await repository.pool.send(RedisCommand("HSET", keys.rateTokens, "", "9000"))
+            // tokens -> the entry whose leaving frees enough: 1,000 fit now; 4,000 need e0 gone (3,000
+            // freed), 5,000 and 7,000 need e0 and e1 (4,000 and 6,000), 7,001 needs e2 as well.
+            let cases: [(tokens: Int, entry: Int?)] = [(1000, nil), (4000, 0), (5000, 1), (7000, 1), (7001, 2)]
+            var decisions: [(Int, QuotaDecision)] = []
+            for (tokens, _) in cases {
+                decisions.append((tokens, try await repository.check(user: "e", tokens: tokens, at: testInstant)))
+            }
+            let denied = try await repository.reserve(user: "e", callID: "x", tokens: 7001, at: testInstant)
+            let after = try await serverMilliseconds(repository)
+            decisions.append((7001, denied.decision))
+            for ((tokens, decision), entry) in zip(decisions, cases.map(\.entry) + [2]) {
+                #expect(decision.windowTokens == 9000 && decision.windowRequests == 3, "\(tokens)")
+                guard let entry else {
+                    #expect(decision.allowed && decision.retryAfterMilliseconds == nil, "\(tokens)")
+                    continue
+                }
+                #expect(!decision.allowed && decision.deniedBy == .tpm, "\(tokens)")
+                // The script's clock read `now` between `before` and `after`: retry = time + 60,000 - now.
+                let wait = try #require(decision.retryAfterMilliseconds)
+                let latest = times[entry] + 60_000 - before
+                #expect(wait <= latest && wait >= latest - (after - before), "\(tokens): \(wait) for e\(entry)")
+            }
+            #expect(denied.status == .denied)
+            // rpm 2 with 3 requests in the window: the two oldest must leave, so the wait is e1's.
+            try await repository.setRateLimit(scope: .user("e"), tpm: 100_000, rpm: 2)
+            let rpm = try await repository.check(user: "e", tokens: 1, at: testInstant)
+            let rpmAfter = try await serverMilliseconds(repository)
+            let wait = try #require(rpm.retryAfterMilliseconds)
+            #expect(rpm.deniedBy == .rpm && rpm.windowRequests == 3)
+            #expect(wait <= times[1] + 60_000 - before && wait >= times[1] + 60_000 - rpmAfter, "\(wait)")
         }
     }
 

@@ -95,8 +95,9 @@ struct ScriptReplyTests {
                     .applied, totalTokens: 10, calls: 2, releasedTokens: 4, indexDue: false, recordedTokens: 0,
                     groups: ScopeGroups(team: "t1", org: "o1"), groupsFromLease: true))
         #expect(script.script == .settle && Self.record().script == .record)
-        // The rate keys end both key lists (record.lua takes them as optional 6 and 7).
-        #expect(script.keys.count == 13 && Self.record().keys.count == 7)
+        // The rate keys end both key lists (record.lua takes them as optional 8 and 9, after
+        // lease-scopes and leases).
+        #expect(script.keys.count == 13 && Self.record().keys.count == 9)
     }
 
     @Test("BADINPUT is a ValidationError naming the script type's field")

@@ -106,6 +106,32 @@ def test_a_denial_raises_before_the_model_is_called(app: TokenLedgerClient, admi
     assert (usage.reserved, usage.calls, usage.total_tokens) == (0, 0, 0)
 
 
+def test_a_rate_denial_names_the_limit_its_scope_and_retry_after_ms(
+    app: TokenLedgerClient, admin: TokenLedgerClient, user: str
+) -> None:
+    admin.set_limit(user, 1_000_000)  # a token limit too: the denial must still name the rate limit
+    admin.set_rate(user, tpm=150)
+    handler = TokenLedgerCallbackHandler(app, user=user, reserve_tokens=100)
+    config: Any = {"callbacks": [handler]}
+    assert (PROMPT | GenericFakeChatModel(messages=iter([answer(60, 40)]))).invoke({"question": "a"}, config=config)
+    with pytest.raises(QuotaDenied) as caught:
+        (PROMPT | GenericFakeChatModel(messages=iter([answer(1, 1)]))).invoke({"question": "b"}, config=config)
+    denial = caught.value
+    assert denial.denied_by == "tpm" and denial.denied_scope == "user:" + user
+    assert denial.retry_after_ms is not None and 0 < denial.retry_after_ms <= 60_000
+    message = str(denial)
+    assert "rate limit tpm of user:%s" % user in message and "token limit" not in message
+    assert "100 tokens in the last 60 s of a limit of 150 per minute" in message
+    assert "retry_after_ms %d" % denial.retry_after_ms in message
+    # rpm: a request counted, whatever its tokens.
+    admin.clear_rate(user)
+    admin.set_rate(user, rpm=1)
+    with pytest.raises(QuotaDenied) as caught:
+        (PROMPT | GenericFakeChatModel(messages=iter([answer(1, 1)]))).invoke({"question": "c"}, config=config)
+    assert caught.value.denied_by == "rpm" and "rate limit rpm of user:%s" % user in str(caught.value)
+    assert "1 requests in the last 60 s of a limit of 1 per minute" in str(caught.value)
+
+
 def test_an_error_in_the_model_releases_the_reservation(app: TokenLedgerClient, reader: TokenLedgerClient, user: str) -> None:
     seen: List[int] = []
 

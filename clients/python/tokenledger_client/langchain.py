@@ -48,6 +48,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
 
 from .client import TokenLedgerClient
 from .errors import QuotaExceeded, TokenLedgerError, Unavailable
+from .models import QuotaDecision
 
 __all__ = ["TokenLedgerCallbackHandler", "QuotaDenied", "UsageCounts"]
 
@@ -63,27 +64,21 @@ _MAX_OUTPUT_PARAMETERS = ("max_tokens", "max_completion_tokens", "max_output_tok
 
 
 class QuotaDenied(QuotaExceeded):
-    """Raised at a model's start when the user's limit does not admit the call; the model is not called.
+    """Raised at a model's start when the user's limits do not admit the call; the model is not called.
 
     A :class:`~tokenledger_client.errors.QuotaExceeded` with the same ``decision``,
-    ``retry_after`` and problem fields, plus the ``user`` and the ``requested`` tokens.
+    ``retry_after`` and problem fields, plus the ``user``, the ``requested`` tokens, the limit that
+    denied (``denied_by``: ``"tokens"``, ``"usd"``, ``"tpm"`` or ``"rpm"``), the scope it belongs to
+    (``denied_scope``: ``"user:ID"``, ``"team:ID"`` or ``"org:ID"``) and, for a rate limit, the
+    ``retry_after_ms`` after which the same request fits (``None`` when it never fits). The message
+    names all of them.
     """
 
     def __init__(self, user: str, requested: int, cause: QuotaExceeded) -> None:
         decision = cause.decision
-        if decision is not None and decision.denied_by == "usd":
-            why = "spent %s + reserved %s of a currency limit of %s USD" % (
-                decision.used_usd,
-                decision.reserved_usd,
-                decision.limit_usd,
-            )
-        elif decision is not None and decision.limit is not None:
-            why = "used %d + reserved %d of a limit of %d" % (decision.used, decision.reserved, decision.limit)
-        else:
-            why = cause.detail or "the limit does not allow it"
         super().__init__(
             "tokenledger: quota exceeded for user %r: %d tokens requested, %s; the model was not called"
-            % (user, requested, why),
+            % (user, requested, _denial_reason(decision, cause.detail)),
             decision=decision,
             retry_after=cause.retry_after,
             status=cause.status,
@@ -95,6 +90,46 @@ class QuotaDenied(QuotaExceeded):
         )
         self.user = user
         self.requested = requested
+        self.denied_by = decision.denied_by if decision is not None else None
+        self.denied_scope = decision.denied_scope if decision is not None else None
+        self.retry_after_ms = decision.retry_after_ms if decision is not None else None
+
+
+def _denial_reason(decision: Optional[QuotaDecision], detail: Optional[str]) -> str:
+    """Names the limit that denied (tokens, usd, tpm or rpm), its scope and what it left."""
+    if decision is None:
+        return detail or "the limit does not allow it"
+    scope = " of %s" % decision.denied_scope if decision.denied_scope else ""
+    if decision.denied_by in ("tpm", "rpm"):
+        if decision.denied_by == "tpm":
+            limit, window, unit = decision.tpm, decision.window_tokens, "tokens"
+        else:
+            limit, window, unit = decision.rpm, decision.window_requests, "requests"
+        why = "denied by the rate limit %s%s: %s %s in the last 60 s of a limit of %s per minute" % (
+            decision.denied_by,
+            scope,
+            window if window is not None else "?",
+            unit,
+            limit if limit is not None else "?",
+        )
+        if decision.retry_after_ms is None:
+            return why + "; retry_after_ms none: the request never fits this limit"
+        return why + "; retry_after_ms %d" % decision.retry_after_ms
+    if decision.denied_by == "usd":
+        return "denied by the currency limit usd%s: spent %s + reserved %s of a limit of %s USD" % (
+            scope,
+            decision.used_usd,
+            decision.reserved_usd,
+            decision.limit_usd,
+        )
+    if decision.limit is not None:
+        return "denied by the token limit tokens%s: used %d + reserved %d of a limit of %d" % (
+            scope,
+            decision.used,
+            decision.reserved,
+            decision.limit,
+        )
+    return detail or "the limit does not allow it"
 
 
 @dataclass
