@@ -23,7 +23,7 @@
 -- rather than by any process's memory;
 -- then the groups the write is booked to as well: the profile's team and org ('' = none) and
 -- 'profile' (the caller books them, see TokenRepository.bookGroups).
-local mismatch, limit, retired, limit_usd, team, org, tpm, rpm = profile_check(KEYS[1], ARGV[1], ARGV[9], ARGV[16],
+local mismatch, limit, retired, limit_usd, team, org, tpm, rpm, folded = profile_check(KEYS[1], ARGV[1], ARGV[9], ARGV[16],
   ARGV[19], ARGV[20])
 if mismatch then return {'policy', mismatch} end
 if retired and ARGV[12] <= retired then return {'retired', retired} end
@@ -38,7 +38,7 @@ if (tpm or rpm) and KEYS[7] then
 end
 local applied, used, count, late, indexed, parked, spent = apply_usage(KEYS[2], KEYS[3], ARGV[2], ARGV[8], input, output,
   cached, cache_write, reasoning, limit, ARGV[10], KEYS[4], ARGV[11], ARGV[12], KEYS[5], cost, reported, field,
-  ARGV[18] == '1')
+  ARGV[18] == '1', folded)
 if parked then return {'parked', used, count} end
 -- A call recorded without a reservation is charged to the rate window as it happens; one that holds
 -- a lease (record, then settle drops it) has its reservation's charge set to the actual tokens, as a

@@ -53,7 +53,9 @@ struct DedupeWindowTests {
             // The call ids are gone, the counters and the history stay, and the cycle is marked.
             #expect(try await Self.callKeys(repository, "alice", cycle).isEmpty)
             let cycleKey = try repository.keys.user("alice").cycle(cycle)
-            #expect(try await repository.pool.send(HGET(cycleKey, field: "calls:dropped")) != nil)
+            #expect(try await repository.pool.send(EXISTS(cycleKey)) == 0)
+            let profile = try repository.keys.user("alice").profile
+            #expect(try await repository.pool.send(HGET(profile, field: "folded")) == cycle.description)
             #expect(try await repository.usage(user: "alice", cycle: cycle).totalTokens == 30)
 
             // The library refuses it; nothing is written.
