@@ -142,6 +142,34 @@ struct ClosedCycleFoldTests {
         }
     }
 
+    @Test("reset of a folded cycle is refused naming the cycle; nothing changes")
+    func resetOfFoldedCycleRefused() async throws {
+        try await withRepository { repository in
+            let cycle = Self.pastCycle
+            try await Self.recordMix(repository, cycle: cycle)
+            let rollover = try Rollover(repository: repository)
+            _ = try await rollover.run(try RolloverOptions(dedupeWindowDays: 0))
+            let before = try await repository.usage(user: "alice", cycle: cycle)
+            let history = try await rollover.history(cycle: cycle)
+            let events = try await repository.events(user: "alice")
+            let error = await #expect(throws: LedgerError.self) {
+                try await repository.reset(user: "alice", cycle: cycle)
+            }
+            #expect(error?.code == .cycleFolded && error?.message.contains(cycle.description) == true)
+            #expect(error?.message.contains("folded") == true, "\(String(describing: error))")
+            #expect(try await repository.usage(user: "alice", cycle: cycle) == before)
+            #expect(try await rollover.history(cycle: cycle) == history)
+            #expect(try await repository.events(user: "alice") == events)
+            let aliceKeys = try repository.keys.user("alice")
+            #expect(try await repository.pool.send(EXISTS(aliceKeys.cycle(cycle))) == 0)
+            // A closed cycle inside the window still resets (its counters; the history stays).
+            let other = cycle.adding(days: 10)
+            _ = try await repository.record(
+                user: "alice", callID: "o1", usage: UsageRecord(inputTokens: 5, outputTokens: 5), cycle: other)
+            #expect(try await repository.reset(user: "alice", cycle: other).totalTokens == 10)
+        }
+    }
+
     @Test("a cycle a policy change carries is not folded while its usage still counts against the limit")
     func carriedCycleKeepsCounting() async throws {
         try await withRepository { repository in

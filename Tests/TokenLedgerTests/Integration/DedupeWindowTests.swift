@@ -107,15 +107,17 @@ struct DedupeWindowTests {
         }
     }
 
-    @Test("reset keeps the dropped mark: a later event of the cycle is still parked; a folded cycle keeps its summary")
+    @Test("reset of a folded cycle is refused: a later event of the cycle is still parked; the summary stays")
     func resetKeepsMark() async throws {
         try await withRepository { repository in
             let cycle = Self.pastCycle
             _ = try await repository.record(user: "bob", callID: "c1", usage: Self.usage, cycle: cycle)
             _ = try await Rollover(repository: repository).run(try RolloverOptions(dedupeWindowDays: 0))
-            // Folded into its summary: no counters are left in the cycle hash, so reset has nothing to zero.
-            let before = try await repository.reset(user: "bob", cycle: cycle, actor: "test")
-            #expect(before.totalTokens == 0)
+            // Folded into its summary: reset is refused, naming the cycle, and changes nothing.
+            let error = await #expect(throws: LedgerError.self) {
+                try await repository.reset(user: "bob", cycle: cycle, actor: "test")
+            }
+            #expect(error?.code == .cycleFolded && error?.message.contains(cycle.description) == true)
             await #expect(throws: ParkedWrite.self) {
                 try await repository.record(user: "bob", callID: "c1", usage: Self.usage, cycle: cycle)
             }
