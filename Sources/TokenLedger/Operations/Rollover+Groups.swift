@@ -18,6 +18,9 @@ extension Rollover {
         var withCallIDs: Set<GroupCycle> = []
         /// Group cycles with counters or call ids that started before the retention cutoff.
         var old: Set<GroupCycle> = []
+        /// Group cycles with counters or call ids seen in the scan's current batch, not yet checked
+        /// against their kind's index (``indexGroups(_:options:result:)``).
+        var unindexed: Set<GroupCycle> = []
     }
 
     /// Notes a key of a team or an org in `groups`; returns `false` for any other key (a user's, a
@@ -40,11 +43,32 @@ extension Rollover {
                 groups.late.insert(entry)
                 return true
             }
+            groups.unindexed.insert(entry)
             if prefix == ":calls:" && cycle < windowStart { groups.withCallIDs.insert(entry) }
             if let cutoff, cycle < cutoff { groups.old.insert(entry) }
             return true
         }
         return true
+    }
+
+    /// Adds the group cycles the scan's batch found (``GroupKeys/unindexed``) to their kind's index
+    /// (`scope-index:KIND:D`, `index.lua`), as the scan does for users: the repair of an index write
+    /// that a record's client lost. A dry run counts the missing entries.
+    func indexGroups(_ groups: inout GroupKeys, options: RolloverOptions, result: inout RolloverResult)
+        async throws
+    {
+        if groups.unindexed.isEmpty { return }
+        let batches = Self.byKindAndCycle(groups.unindexed)
+        groups.unindexed = []
+        if options.dryRun {
+            let memberships = try await pool.pipeline(
+                batches.map { group, ids in SMISMEMBER(keys.scopeIndex(group.0, group.1), members: ids) })
+            for indexed in memberships { result.indexAdded += indexed.values.filter { !$0 }.count }
+        } else {
+            let added = try await repository.runAll(
+                batches.map { group, ids in IndexScript(keySet: keys, cycle: group.1, users: ids, kind: group.0) })
+            result.indexAdded += added.reduce(0, +)
+        }
     }
 
     /// Closes the ended cycles of every team and org in their kind's index (`scope-index:KIND:D`), as

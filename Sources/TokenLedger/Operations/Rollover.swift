@@ -198,8 +198,9 @@ public struct Rollover: Sendable {
 
     // MARK: - Index
 
-    /// Scans the per-user keys, adds missing index entries, and returns the (user, cycle) pairs
-    /// with data whose cycle started before the retention cutoff.
+    /// Scans the per-user keys, adds missing index entries (the users' and, for teams' and orgs'
+    /// keys, their kind's), and returns the (user, cycle) pairs with data whose cycle started before
+    /// the retention cutoff.
     private func scanAndIndex(
         _ options: RolloverOptions, cutoff: CalendarDate?, result: inout RolloverResult, late: inout Set<UserCycle>,
         keepAlive: () async throws -> Void, windowStart: CalendarDate, withCallIDs: inout [CalendarDate: Set<String>],
@@ -242,6 +243,7 @@ public struct Rollover: Sendable {
                     result.indexAdded += added.reduce(0, +)
                 }
             }
+            try await indexGroups(&groups, options: options, result: &result)
             try await keepAlive()
         }
         return old

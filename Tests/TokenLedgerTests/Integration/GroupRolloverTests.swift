@@ -79,6 +79,33 @@ struct GroupRolloverTests {
         }
     }
 
+    @Test("rollover's scan rebuilds a lost team and org index, as it does the users'")
+    func scanRebuildsGroupIndex() async throws {
+        try await withRepository { repository in
+            let cycle = Self.pastCycle
+            _ = try await repository.setMembership(user: "u1", team: "research", org: "acme")
+            _ = try await repository.record(user: "u1", callID: "c1", usage: Self.usage, cycle: cycle)
+            // The index writes are lost (a client that died after its record).
+            let keys = repository.keys
+            for kind in [LedgerScope.Kind.team, .org] {
+                _ = try await repository.pool.send(DEL([keys.scopeIndex(kind, cycle), keys.scopeIndexedCycles(kind)]))
+            }
+            #expect(try await repository.report(scope: .team, cycle: cycle).users.isEmpty)
+            let dry = try await Rollover(repository: repository).run(
+                try RolloverOptions(dryRun: true, dedupeWindowDays: 3650))
+            #expect(dry.indexAdded == 2, "\(dry)")
+            #expect(try await repository.pool.send(SMEMBERS(keys.scopeIndex(.team, cycle))).isEmpty)
+            let result = try await Rollover(repository: repository).run(try RolloverOptions(dedupeWindowDays: 3650))
+            #expect(result.indexAdded == 2, "\(result)")
+            #expect(try await repository.pool.send(SMEMBERS(keys.scopeIndex(.team, cycle))) == ["research"])
+            #expect(try await repository.pool.send(SMEMBERS(keys.scopeIndex(.org, cycle))) == ["acme"])
+            // With the index back, rollover closed the team's cycle and the report lists it.
+            #expect(result.closedGroupCycles == 2, "\(result)")
+            let report = try await repository.report(scope: .team, cycle: cycle)
+            #expect(report.users.map(\.user) == ["team:research"] && report.totals.totalTokens == 15)
+        }
+    }
+
     @Test("inside the window a team's closed cycle keeps its call ids; a late booking amends its history")
     func lateBookingAmendsTeamHistory() async throws {
         try await withRepository { repository in
