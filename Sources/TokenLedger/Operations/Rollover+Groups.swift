@@ -75,6 +75,10 @@ extension Rollover {
     /// users' are closed: `close.lua` on the group's keys marks the cycle and takes its snapshot, and
     /// `history.lua` writes the group's summary once to `scope-history:KIND:D` (under the group's id)
     /// and grows `scope-history-totals:KIND:D`. Group cycles with late calls pending go to `late`.
+    /// A cycle whose history already has as many groups as its index is skipped without a scan (as
+    /// the users' close does), and the lock is refreshed (`keepAlive`) before every batch, whether
+    /// the batch closes anything or not: a long run of batches of groups already closed, or whose
+    /// cycles have not ended, must not outlast the lock.
     func closeGroups(
         _ options: RolloverOptions, settings: TokenRepository.Settings, late: inout Set<GroupCycle>,
         result: inout RolloverResult, keepAlive: () async throws -> Void
@@ -87,11 +91,18 @@ extension Rollover {
                 if options.now < cycle.adding(days: 1).firstInstant(in: .gmt).addingTimeInterval(-14 * 3600) {
                     continue
                 }
+                let counts = try await pool.pipeline([
+                    SCARD(keys.scopeIndex(kind, cycle)).command, HLEN(keys.history(kind, cycle)).command,
+                ])
+                let indexed = try SCARD(keys.scopeIndex(kind, cycle)).decodeReply(counts[0])
+                let summarized = try HLEN(keys.history(kind, cycle)).decodeReply(counts[1])
+                if summarized >= indexed { continue }
                 var ids: [String] = []
                 for try await member in pool.sscan(keys.scopeIndex(kind, cycle), count: options.batchSize) {
                     ids.append(String(decoding: member, as: UTF8.self))
                 }
                 for start in stride(from: 0, to: ids.count, by: options.batchSize) {
+                    try await keepAlive()
                     let batch = Array(ids[start..<min(start + options.batchSize, ids.count)])
                     let present = try await pool.send(HMGET(keys.history(kind, cycle), fields: batch))
                     let pending = batch.filter { present[$0] == nil }.compactMap {
@@ -129,7 +140,6 @@ extension Rollover {
                         result.closedGroupCycles += try await repository.run(
                             HistoryScript(keySet: keys, cycle: cycle, summaries: summaries, kind: kind))
                     }
-                    try await keepAlive()
                 }
             }
         }

@@ -292,6 +292,8 @@ public struct Rollover: Sendable {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         try await pool.sscan(keys.index(cycle), count: options.batchSize).forEachBatch(of: options.batchSize) {
             members in
+            // The lock is refreshed before every batch, whether it closes anything or not.
+            try await keepAlive()
             // A batch holds each member once (a later batch skips users the history already has).
             let users = members.map { String(decoding: $0, as: UTF8.self) }.filter {
                 (try? Validation.validateUserID($0)) != nil
@@ -335,7 +337,6 @@ public struct Rollover: Sendable {
             }
             closed.users += added
             closed.totalTokens += added > 0 ? tokens : 0
-            try await keepAlive()
         }
         return closed
     }

@@ -106,6 +106,38 @@ struct GroupRolloverTests {
         }
     }
 
+    @Test(
+        "closing teams refreshes the lock before every batch, even one that closes nothing; a closed cycle is skipped")
+    func closeGroupsKeepsTheLock() async throws {
+        try await withRepository { repository in
+            let cycle = Self.pastCycle
+            for index in 0..<3 {
+                _ = try await repository.setMembership(user: "k\(index)", team: "t\(index)", org: nil)
+                _ = try await repository.record(user: "k\(index)", callID: "c", usage: Self.usage, cycle: cycle)
+            }
+            let rollover = try Rollover(repository: repository)
+            let settings = try await repository.settings(fresh: true)
+            var late = Set<Rollover.GroupCycle>()
+            // Mid-cycle: the teams' cycles have not ended, so no batch closes anything; each is one batch.
+            let early = try RolloverOptions(
+                now: cycle.firstInstant(in: .gmt).addingTimeInterval(11 * 3600), batchSize: 1)
+            var result = RolloverResult(now: "", dryRun: false)
+            var refreshed = 0
+            try await rollover.closeGroups(early, settings: settings, late: &late, result: &result) { refreshed += 1 }
+            #expect(result.closedGroupCycles == 0)
+            #expect(refreshed == 3)
+            // Closed by a run at the server's clock; then every team of the cycle is summarized and a
+            // later close skips the cycle without a batch.
+            let closed = try await rollover.run(try RolloverOptions(dedupeWindowDays: 3650))
+            #expect(closed.closedGroupCycles == 3, "\(closed)")
+            refreshed = 0
+            result = RolloverResult(now: "", dryRun: false)
+            let later = try RolloverOptions(batchSize: 1)
+            try await rollover.closeGroups(later, settings: settings, late: &late, result: &result) { refreshed += 1 }
+            #expect(result.closedGroupCycles == 0 && refreshed == 0)
+        }
+    }
+
     @Test("inside the window a team's closed cycle keeps its call ids; a late booking amends its history")
     func lateBookingAmendsTeamHistory() async throws {
         try await withRepository { repository in
