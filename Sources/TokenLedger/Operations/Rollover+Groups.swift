@@ -14,7 +14,7 @@ extension Rollover {
     struct GroupKeys {
         /// Group cycles with late calls pending (`late:D`).
         var late: Set<GroupCycle> = []
-        /// Group cycles that started before the dedupe window and still hold call ids.
+        /// Group cycles that started before the dedupe window and still hold call ids or a cycle hash.
         var withCallIDs: Set<GroupCycle> = []
         /// Group cycles with counters or call ids that started before the retention cutoff.
         var old: Set<GroupCycle> = []
@@ -44,7 +44,8 @@ extension Rollover {
                 return true
             }
             groups.unindexed.insert(entry)
-            if prefix == ":calls:" && cycle < windowStart { groups.withCallIDs.insert(entry) }
+            // A cycle hash too: see the users' scan (an earlier build's dropped or folded cycle).
+            if cycle < windowStart { groups.withCallIDs.insert(entry) }
             if let cutoff, cycle < cutoff { groups.old.insert(entry) }
             return true
         }

@@ -114,7 +114,7 @@ public struct Rollover: Sendable {
         }
 
         // 1. Index every (user, cycle) with data; remember what retention may delete and which
-        //    cycles that ended before the dedupe window still hold call ids.
+        //    cycles that ended before the dedupe window still hold call ids or a cycle hash.
         var late: Set<UserCycle> = []
         let windowDays = options.dedupeWindowDays ?? repository.configuration.dedupeWindowDays
         result.dedupeWindowDays = windowDays
@@ -224,7 +224,10 @@ public struct Rollover: Sendable {
                     continue
                 }
                 guard let (user, cycle) = perUserCycleKey(key) else { continue }
-                if cycle < windowStart, key.hasSuffix(":calls:" + cycle.description) {
+                // A cycle hash is a fold candidate too: one whose call ids an earlier build dropped
+                // without folding (it marked the hash `calls:dropped` and kept the counters), or
+                // that it folded into marks only, has no call ids left to find it by.
+                if cycle < windowStart {
                     withCallIDs[cycle, default: []].insert(user)
                 }
                 result.scannedKeys += 1

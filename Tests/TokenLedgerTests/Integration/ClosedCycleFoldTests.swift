@@ -170,6 +170,48 @@ struct ClosedCycleFoldTests {
         }
     }
 
+    @Test("cycles an earlier build dropped the call ids of (counters kept) or folded into marks are folded now")
+    func earlierBuildsCyclesAreFolded() async throws {
+        try await withRepository { repository in
+            let cycle = Self.pastCycle
+            try await Self.recordMix(repository, cycle: cycle)
+            let rollover = try Rollover(repository: repository)
+            _ = try await rollover.run(try RolloverOptions(dedupeWindowDays: 3650))
+            let alice = try await repository.usage(user: "alice", cycle: cycle)
+            let bob = try await repository.usage(user: "bob", cycle: cycle)
+            let pool = repository.pool
+            // Shaped as the builds before folding left alice's cycle: call ids dropped, counters kept,
+            // the hash marked `calls:dropped`; and as the first folding build left bob's: marks only.
+            let aliceKeys = try repository.keys.user("alice")
+            let bobKeys = try repository.keys.user("bob")
+            _ = try await pool.send(DEL(aliceKeys.callBuckets(cycle) + bobKeys.callBuckets(cycle)))
+            _ = try await pool.send(HSET(aliceKeys.cycle(cycle), fields: [("calls:dropped", "1700000000000")]))
+            _ = try await pool.send(DEL(bobKeys.cycle(cycle)))
+            _ = try await pool.send(
+                HSET(bobKeys.cycle(cycle), fields: [("history:state", "closed"), ("calls:dropped", "1700000000000")]))
+            // Read as folded (from the summary) and parked, before and after the fold.
+            #expect(try await repository.usage(user: "bob", cycle: cycle) == bob)
+            await #expect(throws: ParkedWrite.self) {
+                try await repository.record(
+                    user: "alice", callID: "new", usage: UsageRecord(inputTokens: 1, outputTokens: 1), cycle: cycle)
+            }
+            let result = try await rollover.run(try RolloverOptions(dedupeWindowDays: 7))
+            #expect(result.droppedCallIDs == 2, "\(result)")
+            for keys in [aliceKeys, bobKeys] {
+                #expect(try await pool.send(EXISTS(keys.cycle(cycle))) == 0)
+                #expect(try await pool.send(HGET(keys.profile, field: "folded")) == cycle.description)
+            }
+            let compact = try #require(try await pool.send(HGET(repository.keys.history(cycle), field: "alice")))
+            #expect(CompactSummary.isCompact(compact), "\(compact)")
+            #expect(try await repository.usage(user: "alice", cycle: cycle) == alice)
+            #expect(try await repository.usage(user: "bob", cycle: cycle) == bob)
+            await #expect(throws: ParkedWrite.self) {
+                try await repository.record(
+                    user: "bob", callID: "new", usage: UsageRecord(inputTokens: 1, outputTokens: 1), cycle: cycle)
+            }
+        }
+    }
+
     @Test("a cycle a policy change carries is not folded while its usage still counts against the limit")
     func carriedCycleKeepsCounting() async throws {
         try await withRepository { repository in
