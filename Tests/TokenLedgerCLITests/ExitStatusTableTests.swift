@@ -34,6 +34,7 @@ struct ExitStatusTableTests {
         #expect(statuses["redis.protocol_error"] == 70 && statuses["redis.server"] == 70)
         #expect(statuses["ledger.corrupt_data"] == 65 && statuses["ledger.newer_schema"] == 65)
         #expect(statuses["ledger.overflow"] == 65 && statuses["ledger.cycle_retired"] == 65)
+        #expect(statuses["ledger.cycle_folded"] == 65)
         #expect(statuses["ledger.namespace_mismatch"] == 64 && statuses["ledger.instant_in_future"] == 64)
         #expect(statuses["ledger.busy"] == 69 && statuses["ledger.policy_changed"] == 69)
         #expect(statuses["ledger.missing_script"] == 70 && statuses["ledger.unexpected_reply"] == 70)

@@ -122,6 +122,31 @@ struct HistoryCommandTests {
         }
     }
 
+    @Test("reset of a cycle rollover folded exits 65 naming the cycle and why; nothing is written")
+    func resetOfFoldedCycle() async throws {
+        try await withRedisServer { server async throws in
+            let env = ["REDIS_URL": "redis://127.0.0.1:\(server.port)", "TOKENLEDGER_NAMESPACE": "fold"]
+            // The first day of the month two months ago: closed, and past a window of 0 days.
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = TimeZone(identifier: "UTC")!
+            let month = calendar.date(byAdding: .month, value: -2, to: Date())!
+            let parts = calendar.dateComponents([.year, .month], from: month)
+            let cycle = String(format: "%04d-%02d-01", parts.year!, parts.month!)
+            let record = try await CLI.run(
+                ["record", "fu", "--input", "5", "--output", "5", "--cycle", cycle], environment: env)
+            #expect(record.status == 0, "\(record.stderr)")
+            let rollover = try await CLI.run(["rollover", "--dedupe-window-days", "0"], environment: env)
+            #expect(rollover.status == 0, "\(rollover.stderr)")
+            let before = try await keys(server, namespace: "fold")
+            let reset = try await CLI.run(["reset", "fu", "--cycle", cycle, "--yes"], environment: env)
+            #expect(reset.status == 65 && reset.stdout.isEmpty, "\(reset.stdout) \(reset.stderr)")
+            #expect(reset.stderr.contains(cycle) && reset.stderr.contains("folded"), "\(reset.stderr)")
+            #expect(try await keys(server, namespace: "fold") == before)
+            let usage = try await CLI.run(["usage", "fu", "--cycle", cycle, "--format", "json"], environment: env)
+            #expect(try jsonObject(usage.stdout)["total_tokens"] as? Int == 10, "\(usage.stdout) \(usage.stderr)")
+        }
+    }
+
     @Test("cycle set mid-cycle: a user at his limit is still denied (exit 1) until the running cycle ends")
     func policyChangeDoesNotResetQuota() async throws {
         try await withRedisServer { server async throws in

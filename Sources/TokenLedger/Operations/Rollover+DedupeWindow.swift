@@ -20,8 +20,8 @@ extension Rollover {
     /// whose cycle ended more than `windowDays` days before `today` (one day of slack for the time
     /// zones of cycle policies), and folds the cycle into its summary: the summary is rewritten in
     /// its compact form (``CompactSummary``, `history_compact.lua`, only if unchanged since read),
-    /// then `calls_drop.lua` in the user's slot deletes the call ids and leaves of the cycle hash only
-    /// the marks (`history:state`, `calls:dropped`), so a later record or settle of it is parked and
+    /// then `calls_drop.lua` in the user's slot deletes the call ids and the cycle hash and records
+    /// the cycle in the profile's `folded` field, so a later record or settle of it is parked and
     /// readers take the counters from the summary. A cycle with late calls not in the history yet,
     /// or not closed, is left for a later run.
     func applyDedupeWindow(

@@ -14,10 +14,13 @@ extension Rollover {
     struct GroupKeys {
         /// Group cycles with late calls pending (`late:D`).
         var late: Set<GroupCycle> = []
-        /// Group cycles that started before the dedupe window and still hold call ids.
+        /// Group cycles that started before the dedupe window and still hold call ids or a cycle hash.
         var withCallIDs: Set<GroupCycle> = []
         /// Group cycles with counters or call ids that started before the retention cutoff.
         var old: Set<GroupCycle> = []
+        /// Group cycles with counters or call ids seen in the scan's current batch, not yet checked
+        /// against their kind's index (``indexGroups(_:options:result:)``).
+        var unindexed: Set<GroupCycle> = []
     }
 
     /// Notes a key of a team or an org in `groups`; returns `false` for any other key (a user's, a
@@ -40,17 +43,43 @@ extension Rollover {
                 groups.late.insert(entry)
                 return true
             }
-            if prefix == ":calls:" && cycle < windowStart { groups.withCallIDs.insert(entry) }
+            groups.unindexed.insert(entry)
+            // A cycle hash too: see the users' scan (an earlier build's dropped or folded cycle).
+            if cycle < windowStart { groups.withCallIDs.insert(entry) }
             if let cutoff, cycle < cutoff { groups.old.insert(entry) }
             return true
         }
         return true
     }
 
+    /// Adds the group cycles the scan's batch found (``GroupKeys/unindexed``) to their kind's index
+    /// (`scope-index:KIND:D`, `index.lua`), as the scan does for users: the repair of an index write
+    /// that a record's client lost. A dry run counts the missing entries.
+    func indexGroups(_ groups: inout GroupKeys, options: RolloverOptions, result: inout RolloverResult)
+        async throws
+    {
+        if groups.unindexed.isEmpty { return }
+        let batches = Self.byKindAndCycle(groups.unindexed)
+        groups.unindexed = []
+        if options.dryRun {
+            let memberships = try await pool.pipeline(
+                batches.map { group, ids in SMISMEMBER(keys.scopeIndex(group.0, group.1), members: ids) })
+            for indexed in memberships { result.indexAdded += indexed.values.filter { !$0 }.count }
+        } else {
+            let added = try await repository.runAll(
+                batches.map { group, ids in IndexScript(keySet: keys, cycle: group.1, users: ids, kind: group.0) })
+            result.indexAdded += added.reduce(0, +)
+        }
+    }
+
     /// Closes the ended cycles of every team and org in their kind's index (`scope-index:KIND:D`), as
     /// users' are closed: `close.lua` on the group's keys marks the cycle and takes its snapshot, and
     /// `history.lua` writes the group's summary once to `scope-history:KIND:D` (under the group's id)
     /// and grows `scope-history-totals:KIND:D`. Group cycles with late calls pending go to `late`.
+    /// A cycle whose history already has as many groups as its index is skipped without a scan (as
+    /// the users' close does), and the lock is refreshed (`keepAlive`) before every batch, whether
+    /// the batch closes anything or not: a long run of batches of groups already closed, or whose
+    /// cycles have not ended, must not outlast the lock.
     func closeGroups(
         _ options: RolloverOptions, settings: TokenRepository.Settings, late: inout Set<GroupCycle>,
         result: inout RolloverResult, keepAlive: () async throws -> Void
@@ -63,11 +92,18 @@ extension Rollover {
                 if options.now < cycle.adding(days: 1).firstInstant(in: .gmt).addingTimeInterval(-14 * 3600) {
                     continue
                 }
+                let counts = try await pool.pipeline([
+                    SCARD(keys.scopeIndex(kind, cycle)).command, HLEN(keys.history(kind, cycle)).command,
+                ])
+                let indexed = try SCARD(keys.scopeIndex(kind, cycle)).decodeReply(counts[0])
+                let summarized = try HLEN(keys.history(kind, cycle)).decodeReply(counts[1])
+                if summarized >= indexed { continue }
                 var ids: [String] = []
                 for try await member in pool.sscan(keys.scopeIndex(kind, cycle), count: options.batchSize) {
                     ids.append(String(decoding: member, as: UTF8.self))
                 }
                 for start in stride(from: 0, to: ids.count, by: options.batchSize) {
+                    try await keepAlive()
                     let batch = Array(ids[start..<min(start + options.batchSize, ids.count)])
                     let present = try await pool.send(HMGET(keys.history(kind, cycle), fields: batch))
                     let pending = batch.filter { present[$0] == nil }.compactMap {
@@ -105,7 +141,6 @@ extension Rollover {
                         result.closedGroupCycles += try await repository.run(
                             HistoryScript(keySet: keys, cycle: cycle, summaries: summaries, kind: kind))
                     }
-                    try await keepAlive()
                 }
             }
         }

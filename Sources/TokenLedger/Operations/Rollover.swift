@@ -114,7 +114,7 @@ public struct Rollover: Sendable {
         }
 
         // 1. Index every (user, cycle) with data; remember what retention may delete and which
-        //    cycles that ended before the dedupe window still hold call ids.
+        //    cycles that ended before the dedupe window still hold call ids or a cycle hash.
         var late: Set<UserCycle> = []
         let windowDays = options.dedupeWindowDays ?? repository.configuration.dedupeWindowDays
         result.dedupeWindowDays = windowDays
@@ -198,8 +198,9 @@ public struct Rollover: Sendable {
 
     // MARK: - Index
 
-    /// Scans the per-user keys, adds missing index entries, and returns the (user, cycle) pairs
-    /// with data whose cycle started before the retention cutoff.
+    /// Scans the per-user keys, adds missing index entries (the users' and, for teams' and orgs'
+    /// keys, their kind's), and returns the (user, cycle) pairs with data whose cycle started before
+    /// the retention cutoff.
     private func scanAndIndex(
         _ options: RolloverOptions, cutoff: CalendarDate?, result: inout RolloverResult, late: inout Set<UserCycle>,
         keepAlive: () async throws -> Void, windowStart: CalendarDate, withCallIDs: inout [CalendarDate: Set<String>],
@@ -223,7 +224,10 @@ public struct Rollover: Sendable {
                     continue
                 }
                 guard let (user, cycle) = perUserCycleKey(key) else { continue }
-                if cycle < windowStart, key.hasSuffix(":calls:" + cycle.description) {
+                // A cycle hash is a fold candidate too: one whose call ids an earlier build dropped
+                // without folding (it marked the hash `calls:dropped` and kept the counters), or
+                // that it folded into marks only, has no call ids left to find it by.
+                if cycle < windowStart {
                     withCallIDs[cycle, default: []].insert(user)
                 }
                 result.scannedKeys += 1
@@ -242,6 +246,7 @@ public struct Rollover: Sendable {
                     result.indexAdded += added.reduce(0, +)
                 }
             }
+            try await indexGroups(&groups, options: options, result: &result)
             try await keepAlive()
         }
         return old
@@ -290,6 +295,8 @@ public struct Rollover: Sendable {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         try await pool.sscan(keys.index(cycle), count: options.batchSize).forEachBatch(of: options.batchSize) {
             members in
+            // The lock is refreshed before every batch, whether it closes anything or not.
+            try await keepAlive()
             // A batch holds each member once (a later batch skips users the history already has).
             let users = members.map { String(decoding: $0, as: UTF8.self) }.filter {
                 (try? Validation.validateUserID($0)) != nil
@@ -333,7 +340,6 @@ public struct Rollover: Sendable {
             }
             closed.users += added
             closed.totalTokens += added > 0 ? tokens : 0
-            try await keepAlive()
         }
         return closed
     }

@@ -13,7 +13,8 @@ public struct LedgerError: Error, Sendable, Hashable, CustomStringConvertible, C
 
         /// Every code, for tables and tests.
         public static let allCases: [Code] = [
-            .overflow, .corruptData, .policyChanged, .namespaceMismatch, .cycleRetired, .instantInFuture, .busy,
+            .overflow, .corruptData, .policyChanged, .namespaceMismatch, .cycleRetired, .cycleFolded, .instantInFuture,
+            .busy,
             .newerSchema, .olderSchema, .lockLost, .missingScript, .scriptMismatch, .unexpectedReply, .notReady,
             .notReplicated,
         ]
@@ -29,6 +30,10 @@ public struct LedgerError: Error, Sendable, Hashable, CustomStringConvertible, C
         /// The event's cycle is past retention: its counters and call ids were deleted, so the event
         /// cannot be applied exactly once. Nothing was written; it is parked (spool: the rejected file).
         public static let cycleRetired = Code("cycle_retired")
+        /// The cycle was folded into its history summary after the dedupe window (rollover): it has
+        /// no counters of its own left, so `reset` cannot zero them (the history is immutable).
+        /// Nothing was changed.
+        public static let cycleFolded = Code("cycle_folded")
         /// `rollover --now` (or ``RolloverOptions/now``) is later than the Redis server's clock
         /// allows: closing a running cycle early would delete its counters.
         public static let instantInFuture = Code("instant_in_future")
@@ -66,8 +71,8 @@ public struct LedgerError: Error, Sendable, Hashable, CustomStringConvertible, C
         self.message = message
     }
 
-    /// What the failure means: overflow and a retired cycle are `ErrorCategory.badInput` (the
-    /// event cannot apply); corrupt data is `ErrorCategory.corruptData`, a newer schema
+    /// What the failure means: overflow, a retired cycle and a folded one are
+    /// `ErrorCategory.badInput` (the event or the reset cannot apply); corrupt data is `ErrorCategory.corruptData`, a newer schema
     /// `ErrorCategory.incompatibleData`; a
     /// policy that kept changing, a busy lock, a lost lock and a write not acknowledged by enough
     /// replicas are `ErrorCategory.unavailable`
@@ -76,7 +81,7 @@ public struct LedgerError: Error, Sendable, Hashable, CustomStringConvertible, C
     /// `ErrorCategory.internal`.
     public var category: ErrorCategory {
         switch code {
-        case .overflow, .cycleRetired: .badInput
+        case .overflow, .cycleRetired, .cycleFolded: .badInput
         case .corruptData: .corruptData
         case .newerSchema, .olderSchema: .incompatibleData
         case .policyChanged, .busy, .lockLost, .notReplicated: .unavailable

@@ -118,6 +118,8 @@ extension TokenRepository {
     ///
     /// A cycle with nothing recorded (a user who never recorded in it) is left alone: no key and no
     /// audit event is written. A cycle rollover closed stays closed (a later call amends its history).
+    /// A cycle rollover folded into its history summary after the dedupe window is refused: its
+    /// counters are the summary's, and the history is immutable.
     ///
     /// - Parameters:
     ///   - user: The user id (1–256 bytes of UTF-8, no control characters).
@@ -125,6 +127,8 @@ extension TokenRepository {
     ///   - instant: The time that picks the cycle when `cycle` is `nil`. Default now.
     ///   - actor: Who or what asked (kept in the audit event).
     /// - Returns: The usage as it was before the reset (no calls and no tokens: nothing was reset).
+    /// - Throws: ``LedgerError`` with code `cycleFolded` (nothing changed) when rollover folded the
+    ///   cycle; ``ValidationError`` for a bad user id.
     public func reset(
         user: String, cycle: CalendarDate? = nil, at instant: Date = Date(), actor: String = "tokenledger"
     ) async throws -> UserUsage {
@@ -133,7 +137,14 @@ extension TokenRepository {
         // Lenient: reset is how an administrator repairs a cycle whose counters are corrupt.
         let before = try await usage(user: user, cycle: cycle, at: instant, lenient: true)
         let userKeys = try keys.user(user)
-        _ = try await run(ResetScript(userKeys: userKeys, user: user, cycle: before.cycle, actor: actor))
+        let reply = try await run(ResetScript(userKeys: userKeys, user: user, cycle: before.cycle, actor: actor))
+        if reply == .folded {
+            throw LedgerError(
+                code: .cycleFolded,
+                message: "cycle \(before.cycle) of user \(ValidationError.quoted(user)) was folded into its history "
+                    + "summary after the dedupe window (rollover): it has no counters left to reset and the history "
+                    + "is not changed by reset; nothing was reset")
+        }
         return before
     }
 

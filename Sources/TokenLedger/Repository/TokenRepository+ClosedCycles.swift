@@ -2,16 +2,26 @@ import Foundation
 import RedisClient
 
 // TokenRepository: reading a cycle that rollover folded into its history summary after the dedupe
-// window (its cycle hash keeps only the marks `history:state` and `calls:dropped`).
+// window (its cycle hash is gone and the scope's profile field `folded` names the cycle or a later
+// one; `is_folded` in common.lua).
 extension TokenRepository {
-    /// The cycle hash field rollover sets when it drops a cycle's call ids and folds its counters into
-    /// the history summary (`calls_drop.lua`).
+    /// The profile field `calls_drop.lua` sets to the latest cycle it folded.
+    static let foldedField = "folded"
+    /// The cycle hash field that marks a closed (`closed`) or folded (`folded`) cycle.
+    static let stateField = "history:state"
+    /// The cycle hash field with which builds before the profile's ``foldedField`` marked a folded
+    /// cycle (or one whose call ids they dropped); honoured until rollover folds the cycle anew.
     static let droppedField = "calls:dropped"
 
-    /// Whether a cycle hash (as `HGETALL` returns it) is one whose call ids rollover dropped: its
-    /// counters are then read from the history summary.
-    static func isFolded(_ cycleHash: [RedisReply]) -> Bool {
-        stride(from: 0, to: cycleHash.count - 1, by: 2).contains { cycleHash[$0].string == droppedField }
+    /// Whether a cycle whose hash fields `state` (``stateField``), `calls` and `dropped`
+    /// (``droppedField``) were read as given is folded, `foldedThrough` being the scope's profile field
+    /// ``foldedField``: as `is_folded` in common.lua.
+    static func isFolded(
+        state: String?, calls: String?, dropped: String?, cycle: CalendarDate, foldedThrough: String?
+    ) -> Bool {
+        if state == "folded" || dropped != nil { return true }
+        guard state == nil, calls == nil, let foldedThrough else { return false }
+        return cycle.description <= foldedThrough
     }
 
     /// The history summaries of `cycle` of the scopes `ids` of one kind (users, teams or orgs), by id;
@@ -44,7 +54,7 @@ extension TokenRepository {
     }
 
     /// A scope's usage of a cycle from its snapshot, reading the history summary when rollover folded
-    /// the cycle (see ``isFolded(_:)``). `lenient` (`reset`, which reports what it zeroes) reads the
+    /// the cycle (`CycleSnapshot.folded`). `lenient` (`reset`, which reports what it zeroes) reads the
     /// cycle hash as it is: a folded cycle has no counters left to reset.
     func closedAwareUsage(
         scope: LedgerScope, user: String, cycle: CalendarDate, _ snapshot: CycleSnapshot, settings: Settings,
@@ -52,7 +62,7 @@ extension TokenRepository {
     ) async throws -> UserUsage {
         let usage = try makeUsage(
             user: user, cycle: cycle, snapshot, settings: settings, lenient: lenient, scope: scope)
-        guard !lenient, Self.isFolded(snapshot.cycleHash) else { return usage }
+        guard !lenient, snapshot.folded else { return usage }
         let summaries = try await closedSummaries(scope.kind, ids: [scope.id], cycle: cycle)
         return Self.applying(summaries[scope.id], to: usage)
     }

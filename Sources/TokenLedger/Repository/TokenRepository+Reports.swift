@@ -83,6 +83,9 @@ extension TokenRepository {
             var reserved = 0
             /// Whether rollover folded the user's cycle into its history summary (its counters are there).
             var folded = false
+            /// Whether the cycle hash has neither counters nor `history:state`: folded when the profile's
+            /// `folded` field names the cycle or a later one (read for these users only).
+            var bare = false
             /// Why the user's stored values cannot be read (a wrong type, a non-numeric or negative counter).
             var unreadable: String?
         }
@@ -106,7 +109,9 @@ extension TokenRepository {
                 for user in batch {
                     let userKeys = try keys.user(user)
                     let read = (
-                        HMGET(userKeys.cycle(cycleStart), fields: Self.reportFields + [Self.droppedField]),
+                        HMGET(
+                            userKeys.cycle(cycleStart),
+                            fields: Self.reportFields + [Self.stateField, Self.droppedField]),
                         GET(userKeys.reserved)
                     )
                     reads.append(read)
@@ -123,9 +128,13 @@ extension TokenRepository {
                             let (counts, money, reserved) = try self.reportCounters(
                                 user: user, cycle: cycleStart, hash: hash,
                                 reserved: reads[offset].reserved.decodeResult(replies[offset * 2 + 1]))
-                            let folded = (try? hash.get())?[Self.droppedField] != nil
+                            let fields = (try? hash.get()) ?? [:]
+                            let state = fields[Self.stateField]
                             result.append(
-                                Counters(user: user, counts: counts, money: money, reserved: reserved, folded: folded))
+                                Counters(
+                                    user: user, counts: counts, money: money, reserved: reserved,
+                                    folded: state == "folded" || fields[Self.droppedField] != nil,
+                                    bare: state == nil && fields["calls"] == nil))
                         } catch {
                             result.append(
                                 Counters(user: user, unreadable: (error as? LedgerError)?.message ?? "\(error)"))
@@ -145,6 +154,16 @@ extension TokenRepository {
             counters = parts.flatMap { $0 }
         }
         // Users whose cycle rollover folded after the dedupe window: their counters are their summary's.
+        let bare = counters.indices.filter { counters[$0].bare && counters[$0].unreadable == nil }
+        for start in stride(from: 0, to: bare.count, by: 1000) {
+            let batch = Array(bare[start..<min(start + 1000, bare.count)])
+            let through = try await pool.pipeline(
+                try batch.map { HGET(try keys.user(counters[$0].user).profile, field: Self.foldedField) })
+            for (index, value) in zip(batch, through)
+            where Self.isFolded(state: nil, calls: nil, dropped: nil, cycle: cycleStart, foldedThrough: value) {
+                counters[index].folded = true
+            }
+        }
         let folded = try await closedSummaries(
             .user, ids: counters.filter { $0.folded && $0.unreadable == nil }.map(\.user), cycle: cycleStart)
         for index in counters.indices {
@@ -194,7 +213,7 @@ extension TokenRepository {
                             code: .unexpectedReply, message: "unexpected policy reply to usage for an explicit cycle")
                     }
                     let usage = try makeUsage(user: user, cycle: cycleStart, snapshot, settings: settings)
-                    rows.append(Self.isFolded(snapshot.cycleHash) ? Self.applying(folded[user], to: usage) : usage)
+                    rows.append(snapshot.folded ? Self.applying(folded[user], to: usage) : usage)
                 } catch let error as LedgerError where error.code == .corruptData {
                     // Its counters were readable, the rest (per-model counters, limit, leases) is not:
                     // take it out of the totals and list it.

@@ -43,7 +43,7 @@ extension TokenRepository {
             let replies = try await runEach(calls)
             // Groups whose cycle rollover folded after the dedupe window: their counters are their summary's.
             let foldedIDs = zip(batch, replies).compactMap { scope, reply -> String? in
-                guard case .success(.snapshot(let snapshot)) = reply, Self.isFolded(snapshot.cycleHash) else {
+                guard case .success(.snapshot(let snapshot)) = reply, snapshot.folded else {
                     return nil
                 }
                 return scope.id
@@ -57,7 +57,7 @@ extension TokenRepository {
                     }
                     var usage = try makeUsage(
                         user: scope.description, cycle: cycleStart, snapshot, settings: settings, scope: scope)
-                    if Self.isFolded(snapshot.cycleHash) { usage = Self.applying(folded[scope.id], to: usage) }
+                    if snapshot.folded { usage = Self.applying(folded[scope.id], to: usage) }
                     if usage.inputTokens == 0 && usage.outputTokens == 0 && usage.calls == 0 { continue }
                     if let reason = totals.adding(usage.counts, money: usage.money, reserved: usage.reserved) {
                         unreadable.append(UsageReport.UnreadableUser(user: scope.description, reason: reason))

@@ -45,6 +45,16 @@ struct ConfigScript: LedgerScriptCall {
 
 /// `reset.lua`: zeroes a user's cycle counters, with an audit event holding what they were.
 struct ResetScript: LedgerScriptCall {
+    /// What the script did.
+    enum Reply: Sendable, Hashable {
+        /// The counters were zeroed (an audit event holds what they were).
+        case reset
+        /// The cycle had no counters: nothing written.
+        case nothing
+        /// Rollover folded the cycle into its history summary: nothing changed.
+        case folded
+    }
+
     var userKeys: LedgerKeys.User
     var user: String
     var cycle: CalendarDate
@@ -52,9 +62,12 @@ struct ResetScript: LedgerScriptCall {
     var actor: String
 
     var script: ScriptName { .reset }
-    var keys: [any RedisArgumentConvertible] { [userKeys.cycle(cycle), userKeys.events] }
+    var keys: [any RedisArgumentConvertible] { [userKeys.cycle(cycle), userKeys.events, userKeys.profile] }
     var arguments: [any RedisArgumentConvertible] { [user, cycle.description, actor] }
 
-    /// Whether there was anything to reset.
-    func read(_ reply: RedisReply) throws -> Bool { !reply.isNull }
+    func read(_ reply: RedisReply) throws -> Reply {
+        if reply.isNull { return .nothing }
+        if reply.string == "folded" { return .folded }
+        return .reset
+    }
 }

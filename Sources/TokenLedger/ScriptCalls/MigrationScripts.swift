@@ -50,15 +50,29 @@ struct LegacyImportScript: LedgerScriptCall {
     }
 
     var userKeys: LedgerKeys.User
-    var cycle: CalendarDate
+    let cycle: CalendarDate
     var input: Int
     var output: Int
     var limit: Int?
+    /// The fingerprint of ``callID``: hashed once, when the call is made, for both its bucket key and
+    /// its field argument.
+    let fingerprint: CallFingerprint
+
+    /// The import of one legacy hash of `cycle`.
+    init(userKeys: LedgerKeys.User, cycle: CalendarDate, input: Int, output: Int, limit: Int?) {
+        self.userKeys = userKeys
+        self.cycle = cycle
+        self.input = input
+        self.output = output
+        self.limit = limit
+        self.fingerprint = CallFingerprint(callID: Self.callID(cycle))
+    }
 
     var script: ScriptName { .legacyImport }
     /// The call id of the import: `legacy:<date>`.
-    var callID: String { "legacy:\(cycle)" }
-    var fingerprint: CallFingerprint { CallFingerprint(callID: callID) }
+    var callID: String { Self.callID(cycle) }
+    /// The call id of the import of `cycle`.
+    static func callID(_ cycle: CalendarDate) -> String { "legacy:\(cycle)" }
     var keys: [any RedisArgumentConvertible] {
         [
             userKeys.profile, userKeys.cycle(cycle),

@@ -136,7 +136,10 @@ struct ReserveScript: LedgerScriptCall {
     var cycle: CalendarDate
     var carried: [String]
     var assumedPolicy: String
-    var callID: String
+    let callID: String
+    /// What the cycle stores of the call id (`settled` is read from its bucket): hashed once, when
+    /// the call is made, for both its bucket key and its field argument.
+    let fingerprint: CallFingerprint
     var tokens: Int
     var ttlMilliseconds: Int
     var defaultLimit: Int?
@@ -154,6 +157,32 @@ struct ReserveScript: LedgerScriptCall {
     var defaultTPM: Int? = nil
     var defaultRPM: Int? = nil
 
+    /// A reservation of `tokens` (and `cost` nano-USD) for `callID`; `fingerprint` is the call id's
+    /// (``CallFingerprint``), computed here unless the caller has it already.
+    init(
+        userKeys: LedgerKeys.User, cycle: CalendarDate, carried: [String], assumedPolicy: String, callID: String,
+        tokens: Int, ttlMilliseconds: Int, defaultLimit: Int?, cost: Int = 0, defaultLimitUSD: Int? = nil,
+        thresholds: String = "", user: String = "", forUser: Bool = true, defaultTPM: Int? = nil,
+        defaultRPM: Int? = nil, fingerprint: CallFingerprint? = nil
+    ) {
+        self.userKeys = userKeys
+        self.cycle = cycle
+        self.carried = carried
+        self.assumedPolicy = assumedPolicy
+        self.callID = callID
+        self.fingerprint = fingerprint ?? CallFingerprint(callID: callID)
+        self.tokens = tokens
+        self.ttlMilliseconds = ttlMilliseconds
+        self.defaultLimit = defaultLimit
+        self.cost = cost
+        self.defaultLimitUSD = defaultLimitUSD
+        self.thresholds = thresholds
+        self.user = user
+        self.forUser = forUser
+        self.defaultTPM = defaultTPM
+        self.defaultRPM = defaultRPM
+    }
+
     var script: ScriptName { .reserve }
     var keys: [any RedisArgumentConvertible] {
         [
@@ -169,8 +198,6 @@ struct ReserveScript: LedgerScriptCall {
             thresholds, user, cycle.description, forUser ? "1" : "0", fingerprint.field,
         ] + LedgerKeys.User.rateArguments(defaultTPM, defaultRPM)
     }
-    /// What the cycle stores of the call id (`settled` is read from its bucket).
-    var fingerprint: CallFingerprint { CallFingerprint(callID: callID) }
     static var badInput: ScriptReply.BadInput { ScriptReply.BadInput(code: .invalidTokenCount, field: "tokens") }
 
     func read(_ reply: RedisReply) throws -> Reply {

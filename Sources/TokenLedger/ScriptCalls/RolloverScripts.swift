@@ -95,8 +95,9 @@ struct RetentionScript: LedgerScriptCall {
     }
 }
 
-/// `calls_drop.lua`: drops the call fingerprints of a user's closed cycle whose dedupe window has
-/// passed, marking the cycle so later records and settles of it are parked.
+/// `calls_drop.lua`: drops the call fingerprints and the cycle hash of a user's closed cycle whose
+/// dedupe window has passed, recording the cycle in the profile's `folded` field so later records and
+/// settles of it are parked.
 struct CallsDropScript: LedgerScriptCall {
     /// What the script did.
     enum Reply: Sendable, Hashable {
@@ -113,9 +114,10 @@ struct CallsDropScript: LedgerScriptCall {
 
     var script: ScriptName { .callsDrop }
     var keys: [any RedisArgumentConvertible] {
-        [userKeys.cycle(cycle), userKeys.late(cycle), userKeys.calls(cycle)] + userKeys.callBuckets(cycle)
+        [userKeys.cycle(cycle), userKeys.late(cycle), userKeys.profile, userKeys.calls(cycle)]
+            + userKeys.callBuckets(cycle)
     }
-    var arguments: [any RedisArgumentConvertible] { [] }
+    var arguments: [any RedisArgumentConvertible] { [cycle.description] }
 
     func read(_ reply: RedisReply) throws -> Reply {
         let value = try ScriptReply.integer(reply, script: script) ?? 0

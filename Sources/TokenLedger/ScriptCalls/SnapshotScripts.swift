@@ -16,6 +16,9 @@ struct CycleSnapshot: Sendable, Hashable {
     var limitUSD: Int? = nil
     /// The nano-USD held by live leases (`usage.lua` only).
     var reservedCost = 0
+    /// Whether rollover folded the cycle into its history summary after the dedupe window (`usage.lua`
+    /// only): its counters are then the summary's.
+    var folded = false
 
     /// Reads `limit, reserved, {hash}, policy[, {late}]` (the values after `'ok'`).
     init(_ values: [RedisReply], reply: RedisReply, script: ScriptName, withLate: Bool) throws {
@@ -35,6 +38,7 @@ struct CycleSnapshot: Sendable, Hashable {
                 self.limitUSD = limitUSD < 0 ? nil : Int(limitUSD)
                 self.reservedCost = Int(reservedCost)
             }
+            self.folded = values.count >= 7 && values[6].int == 1
         }
     }
 }
@@ -59,7 +63,9 @@ struct UsageScript: LedgerScriptCall {
 
     var script: ScriptName { .usage }
     var keys: [any RedisArgumentConvertible] { userKeys.snapshotKeys(cycle) + userKeys.costKeys }
-    var arguments: [any RedisArgumentConvertible] { [assumedPolicy, defaultLimit ?? -1, defaultLimitUSD ?? -1] }
+    var arguments: [any RedisArgumentConvertible] {
+        [assumedPolicy, defaultLimit ?? -1, defaultLimitUSD ?? -1, cycle.description]
+    }
 
     func read(_ reply: RedisReply) throws -> Reply {
         let (status, values) = try ScriptReply.status(reply, script: script)

@@ -301,15 +301,34 @@ local function index_due(cycle, indexed, calls)
   return 1
 end
 
+-- Whether a cycle is folded (docs/schema.md, "Closed cycles past the window"): rollover deleted its
+-- cycle hash and recorded the cycle in the profile's `folded` field (`folded_through`, the latest
+-- folded cycle of the scope; calls_drop.lua), so a cycle at or before it whose hash is gone (no
+-- `history:state`, no `calls`) is folded, while one still closed (late calls were pending when a
+-- later cycle folded) or counting keeps its hash; a folded cycle that an administrator applied a
+-- parked event to anyway has `history:state` = 'folded'. Builds before this layout marked a
+-- folded cycle (or, before folding, one whose call ids they dropped) with the cycle hash field
+-- `calls:dropped` instead: `dropped`, still honoured until rollover folds the cycle anew. `state`,
+-- `calls` and `dropped` are the cycle hash's fields, `cycle_name` the cycle (nil: not known, only the
+-- marks count).
+local function is_folded(state, calls, dropped, cycle_name, folded_through)
+  if state == 'folded' or dropped then return true end
+  if state or calls or not folded_through or not cycle_name then return false end
+  return cycle_name <= folded_through
+end
+
 -- Adds one call's usage to the cycle unless its call id was already recorded there.
 --
 -- Call ids are stored as fingerprints (schema version 2, see docs/schema.md "Call ids"): `calls` is the
 -- bucket hash of the call (`calls:<D>:<bucket>`) and `field` its 96-bit field (12 bytes), both computed
 -- by the caller from the SHA-256 of the call id (CallFingerprint.swift); `call_id` itself is kept only
 -- in a late adjustment. Without `field` (nil) the call id is the field (schema version 1's layout).
--- A cycle whose call ids rollover dropped (field `calls:dropped`, the dedupe window passed) can no
--- longer tell a new call from a replay: nothing is written and the sixth value returned is true
--- (the caller parks the event), unless `force` (an administrator applies a parked event knowingly).
+-- A cycle that rollover folded (its call ids and counters dropped, the dedupe window passed; see
+-- is_folded) can no longer tell a new call from a replay: nothing is written and the sixth value
+-- returned is true (the caller parks the event), unless `force` (an administrator applies a parked
+-- event knowingly): then it is a late call of the closed cycle, and the cycle hash it creates is
+-- marked `history:state` = 'folded' (readers keep taking the cycle from its summary, and the next
+-- rollover folds it again). `folded_through` is the profile's `folded` field (profile_check).
 --
 -- Redis runs this for every event, so it makes as few Redis calls as it can: one HMGET reads the
 -- cycle's counters and its primary model, one HSETNX claims the call id, one HSET writes the new
@@ -341,7 +360,7 @@ end
 -- otherwise). Raises OVERFLOW, before any write, when the total tokens, the cost or the reported
 -- cost would pass 2^53 - 1 (nano-USD: about $9.0M per user and cycle).
 local function apply_usage(cycle, calls, call_id, model, input_n, output_n, cached, cache_write, reasoning,
-    limit, percents, events, user, cycle_name, late_key, cost, reported, field, force)
+    limit, percents, events, user, cycle_name, late_key, cost, reported, field, force, folded_through)
   local total = input_n + output_n
   field = field or call_id
   -- The same one HMGET also reads the counters HINCRBY adds to, so every stored value is checked
@@ -358,7 +377,8 @@ local function apply_usage(cycle, calls, call_id, model, input_n, output_n, cach
   if cache_write > 0 then stored(current[6], cycle, 'cache_write_tokens') end
   if reasoning > 0 then stored(current[7], cycle, 'reasoning_tokens') end
   local used = input + output
-  if current[14] and not force then return false, used - total, count, false, true, true end
+  local folded = is_folded(current[8], current[3], current[14], cycle_name, folded_through)
+  if folded and not force then return false, used - total, count, false, true, true end
   local cost_total, unpriced, reported_total = 0, 0, 0
   if cost then
     cost_total = stored(current[11], cycle, 'cost_nano')
@@ -371,12 +391,13 @@ local function apply_usage(cycle, calls, call_id, model, input_n, output_n, cach
     if used > MAX_COUNTER then error({err = 'OVERFLOW the cycle total would pass 2^53 - 1 tokens'}) end
     error({err = 'OVERFLOW the cycle cost would pass 2^53 - 1 nano-USD'})
   end
-  local late = current[8] == 'closed'
+  local late = current[8] == 'closed' or folded
   if late then
     -- Rare: the pending adjustment is the first write, so a refused one (ACL) leaves nothing behind.
     if redis.call('HEXISTS', calls, field) == 1 then return false, used - total, count, false, indexed end
     late_adjustment(late_key, events, user, cycle_name, call_id, model, input_n, output_n, cached, cache_write, reasoning,
       cost, reported)
+    if folded and current[8] ~= 'folded' then redis.call('HSET', cycle, 'history:state', 'folded') end
   end
   if redis.call('HSETNX', calls, field, decimal(total)) == 0 then
     return false, used - total, count, false, indexed
@@ -451,10 +472,12 @@ end
 -- limit in nano-USD (the profile's `limit_usd_nano`, else `default_limit_usd` when given and >= 0;
 -- nil = none), and (when the policy matches) the user's team and org ('' = none) that record.lua
 -- and settle.lua return, so booking a write to its groups costs no read of its own, then the
--- effective rate limits (`tpm`, `rpm`: the profile's, else the defaults given; nil = none), read by
--- the same HMGET.
+-- effective rate limits (`tpm`, `rpm`: the profile's, else the defaults given; nil = none) and the
+-- latest cycle rollover folded (`folded`, a cycle name; nil when none, see is_folded), read by the
+-- same HMGET.
 local function profile_check(profile, assumed, default_limit, default_limit_usd, default_tpm, default_rpm)
-  local v = redis.call('HMGET', profile, 'policy', 'limit', 'retired', 'limit_usd_nano', 'team', 'org', 'tpm', 'rpm')
+  local v = redis.call('HMGET', profile, 'policy', 'limit', 'retired', 'limit_usd_nano', 'team', 'org', 'tpm', 'rpm',
+    'folded')
   local policy = v[1] or ''
   local limit
   if v[2] then
@@ -472,7 +495,7 @@ local function profile_check(profile, assumed, default_limit, default_limit_usd,
   end
   if assumed ~= '*' and policy ~= assumed then return policy, limit, v[3] or nil, limit_usd end
   return nil, limit, v[3] or nil, limit_usd, v[5] or '', v[6] or '', rate_limit(v[7], profile, 'tpm', default_tpm),
-    rate_limit(v[8], profile, 'rpm', default_rpm)
+    rate_limit(v[8], profile, 'rpm', default_rpm), v[9] or nil
 end
 
 -- Rate limits (docs/quota.md, "Rate limits"): a sliding-window log per scope over the last 60 s of

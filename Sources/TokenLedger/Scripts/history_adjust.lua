@@ -63,9 +63,26 @@ local total = delta.input_tokens + delta.output_tokens
 -- short counter names, absent = 0, the primary model `p` derived, '' when absent) takes the call the
 -- way the cycle hash would: only models other than the primary get per-model counters.
 local compact = summary.e ~= nil and summary.cycle_end == nil
+-- A compact summary's number (absent = 0), checked: anything but a whole number from 0 to 2^53 - 1
+-- is a damaged summary, reported (BADSTATE naming the key, the user and the field) before any write,
+-- never read as 0.
+local function counter(name)
+  local value = summary[name]
+  if value == nil then return 0 end
+  if type(value) ~= 'number' or value < 0 or value > MAX_COUNTER or value % 1 ~= 0 then
+    local ok, shown = pcall(cjson.encode, value)
+    bad_state(KEYS[1], user .. ' ' .. name, ok and shown or tostring(value))
+  end
+  return value
+end
+if compact then
+  for name in pairs(summary) do
+    if name ~= 'p' then counter(name) end
+  end
+end
 local function bump(name, n, what)
   if n == 0 then return end
-  local sum = (tonumber(summary[name]) or 0) + n
+  local sum = counter(name) + n
   if sum > MAX_COUNTER then error({err = 'OVERFLOW the history of ' .. user .. ' would pass 2^53 - 1 ' .. what}) end
   summary[name] = sum
 end
@@ -76,7 +93,7 @@ local changes = {
   reasoning_tokens = delta.reasoning_tokens, adjustments = 1,
 }
 if compact then
-  was_empty = (tonumber(summary.n) or 0) == 0 and (tonumber(summary.i) or 0) + (tonumber(summary.o) or 0) == 0
+  was_empty = counter('n') == 0 and counter('i') + counter('o') == 0
   local short = {input_tokens = 'i', output_tokens = 'o', calls = 'n', cached_input_tokens = 'ci',
     cache_write_tokens = 'cw', reasoning_tokens = 'r', adjustments = 'a'}
   for name, value in pairs(changes) do
@@ -91,7 +108,7 @@ if compact then
   end
   if cost then
     local priced = math.max(cost, 0)
-    summary.c = (tonumber(summary.c) or 0)
+    summary.c = counter('c')
     bump('c', priced, 'nano-USD cost')
     if explicit then bump('mc:' .. m, priced, 'nano-USD cost') end
     if cost < 0 then
@@ -99,7 +116,7 @@ if compact then
       if explicit then bump('mu:' .. m, 1, 'unpriced calls') end
     end
     if reported >= 0 then
-      summary.rc = (tonumber(summary.rc) or 0)
+      summary.rc = counter('rc')
       bump('rc', reported, 'nano-USD reported cost')
     end
   end

@@ -19,13 +19,15 @@ if limit ~= '' then
   end
 end
 local status = 'empty'
+-- A cycle rollover folded (is_folded in common.lua) is parked by apply_usage.
 local marks = redis.call('HMGET', KEYS[2], 'history:state', 'calls:dropped')
 if input + output > 0 and marks[1] == 'closed' and not marks[2] then
   status = 'closed'
 elseif input + output > 0 then
   local field = fingerprint_arg(ARGV[10])
   local applied, _, _, _, _, parked = apply_usage(KEYS[2], KEYS[3], ARGV[1], ARGV[7], input, output, cached,
-    cache_write, reasoning, nil, nil, nil, nil, nil, nil, nil, nil, field)
+    cache_write, reasoning, nil, nil, nil, nil, ARGV[9], nil, nil, nil, field, false,
+    redis.call('HGET', KEYS[1], 'folded'))
   status = parked and 'parked' or (applied and 'applied' or 'duplicate')
 end
 local limit_status = 'none'

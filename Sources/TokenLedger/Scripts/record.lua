@@ -27,7 +27,7 @@
 -- the entry so a retry books the same; the caller books them and drops the entry, see
 -- TokenRepository.bookGroups), or 'profile' for a reserved call's live lease (its entry stays for its
 -- settle, which drops the groups' leases).
-local mismatch, limit, retired, limit_usd, team, org, tpm, rpm = profile_check(KEYS[1], ARGV[1], ARGV[9], ARGV[16],
+local mismatch, limit, retired, limit_usd, team, org, tpm, rpm, folded = profile_check(KEYS[1], ARGV[1], ARGV[9], ARGV[16],
   ARGV[19], ARGV[20])
 if mismatch then return {'policy', mismatch} end
 if retired and ARGV[12] <= retired then return {'retired', retired} end
@@ -42,7 +42,7 @@ if (tpm or rpm) and KEYS[9] then
 end
 local applied, used, count, late, indexed, parked, spent = apply_usage(KEYS[2], KEYS[3], ARGV[2], ARGV[8], input, output,
   cached, cache_write, reasoning, limit, ARGV[10], KEYS[4], ARGV[11], ARGV[12], KEYS[5], cost, reported, field,
-  ARGV[18] == '1')
+  ARGV[18] == '1', folded)
 if parked then return {'parked', used, count} end
 local source
 team, org, source = call_groups(KEYS[6], KEYS[7], ARGV[2], applied, team, org, true)

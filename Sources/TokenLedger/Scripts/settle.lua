@@ -16,7 +16,7 @@
 -- to book (team, org, and 'lease': from the call's lease-scopes entry, see call_groups). A duplicate with
 -- another total (a reused call id, not a retry) keeps the lease: nothing is written for it, and
 -- the caller refuses it as a conflict.
-local mismatch, limit, retired, limit_usd, team, org, tpm, rpm = profile_check(KEYS[1], ARGV[1], ARGV[9], ARGV[16],
+local mismatch, limit, retired, limit_usd, team, org, tpm, rpm, folded = profile_check(KEYS[1], ARGV[1], ARGV[9], ARGV[16],
   ARGV[19], ARGV[20])
 if mismatch then return {'policy', mismatch} end
 if retired and ARGV[12] <= retired then return {'retired', retired} end
@@ -34,7 +34,7 @@ local rate_sum
 if (tpm or rpm) and KEYS[13] then rate_sum = rate_prepare(KEYS[12], KEYS[13], ARGV[2], now) end
 local applied, used, count, late, indexed, parked, spent = apply_usage(KEYS[2], KEYS[3], ARGV[2], ARGV[8], input, output,
   cached, cache_write, reasoning, limit, ARGV[10], KEYS[4], ARGV[11], ARGV[12], KEYS[8], cost, reported, field,
-  ARGV[18] == '1')
+  ARGV[18] == '1', folded)
 if parked then return {'parked', used, count} end
 -- The groups, read before the lease is dropped: a live lease keeps those it was taken in, a retry
 -- books those its first attempt stored (call_groups).

@@ -26,7 +26,7 @@ struct ClosedCycleFoldTests {
             user: "bob", callID: "b1", usage: UsageRecord(inputTokens: 50, outputTokens: 0), cycle: cycle)
     }
 
-    @Test("usage, report and history read the same before and after the fold; the cycle hash keeps only its marks")
+    @Test("usage, report and history read the same before and after the fold; the cycle hash is gone")
     func readersAnswerTheSame() async throws {
         try await withRepository { repository in
             let cycle = Self.pastCycle
@@ -44,10 +44,10 @@ struct ClosedCycleFoldTests {
 
             let result = try await rollover.run(try RolloverOptions(dedupeWindowDays: 7))
             #expect(result.droppedCallIDs == 2)
-            // The cycle hash keeps only the marks; the summary is compact.
-            let cycleKey = try repository.keys.user("alice").cycle(cycle)
-            let fields = try await repository.pool.send(HGETALL(cycleKey))
-            #expect(Set(fields.keys) == ["history:state", "calls:dropped"])
+            // The cycle hash is gone (the profile names the folded cycle); the summary is compact.
+            let aliceKeys = try repository.keys.user("alice")
+            #expect(try await repository.pool.send(EXISTS(aliceKeys.cycle(cycle))) == 0)
+            #expect(try await repository.pool.send(HGET(aliceKeys.profile, field: "folded")) == cycle.description)
             let compact = try #require(
                 try await repository.pool.send(HGET(repository.keys.history(cycle), field: "alice")))
             #expect(CompactSummary.isCompact(compact) && compact.utf8.count * 2 < fullText.utf8.count, "\(compact)")
@@ -98,6 +98,120 @@ struct ClosedCycleFoldTests {
         }
     }
 
+    @Test("a fold leaves the user no key of the cycle; a parked event applied anyway is folded again by the next run")
+    func foldKeepsNoKeyPerCycle() async throws {
+        try await withRepository { repository in
+            let cycle = Self.pastCycle
+            try await Self.recordMix(repository, cycle: cycle)
+            let rollover = try Rollover(repository: repository)
+            _ = try await rollover.run(try RolloverOptions(dedupeWindowDays: 0))
+            let aliceKeys = try repository.keys.user("alice")
+            let pattern = aliceKeys.profile.replacingOccurrences(of: ":profile", with: ":*")
+            // Only the profile is left, naming the folded cycle: no key per user and cycle.
+            #expect(try await GroupRolloverTests.keyNames(repository, pattern) == [aliceKeys.profile])
+            #expect(try await repository.pool.send(HGET(aliceKeys.profile, field: "folded")) == cycle.description)
+            let before = try await repository.usage(user: "alice", cycle: cycle)
+            #expect(before.calls == 4)
+            await #expect(throws: ParkedWrite.self) {
+                try await repository.record(
+                    user: "alice", callID: "a0", usage: UsageRecord(inputTokens: 1, outputTokens: 1), cycle: cycle)
+            }
+            // Applied anyway: a late call of the folded cycle, whose new hash says so.
+            let event = SpooledEvent(
+                operation: .record, user: "alice", callID: "late-1",
+                usage: UsageRecord(inputTokens: 10, outputTokens: 4),
+                model: "gpt-4o-mini", cycle: cycle, at: Date(), namespace: repository.keys.namespace)
+            #expect(try await repository.applyParked(event).applied)
+            #expect(try await repository.pool.send(HGET(aliceKeys.cycle(cycle), field: "history:state")) == "folded")
+            let amended = try await repository.usage(user: "alice", cycle: cycle)
+            #expect(amended.calls == 5 && amended.totalTokens == before.totalTokens + 14)
+            #expect(try await repository.report(cycle: cycle).users.first { $0.user == "alice" } == amended)
+            // The next run folds it again: the profile is all that is left, and every reader agrees.
+            let again = try await rollover.run(try RolloverOptions(dedupeWindowDays: 0))
+            #expect(again.droppedCallIDs == 1)
+            // (The late call's announcement stays in the user's event stream.)
+            let left = try await GroupRolloverTests.keyNames(repository, pattern).sorted()
+            #expect(left == [aliceKeys.events, aliceKeys.profile].sorted(), "\(left)")
+            #expect(try await repository.usage(user: "alice", cycle: cycle) == amended)
+            #expect(try await repository.report(cycle: cycle).users.first { $0.user == "alice" } == amended)
+            await #expect(throws: ParkedWrite.self) {
+                try await repository.record(
+                    user: "alice", callID: "late-1", usage: UsageRecord(inputTokens: 10, outputTokens: 4),
+                    model: "gpt-4o-mini", cycle: cycle)
+            }
+        }
+    }
+
+    @Test("reset of a folded cycle is refused naming the cycle; nothing changes")
+    func resetOfFoldedCycleRefused() async throws {
+        try await withRepository { repository in
+            let cycle = Self.pastCycle
+            try await Self.recordMix(repository, cycle: cycle)
+            let rollover = try Rollover(repository: repository)
+            _ = try await rollover.run(try RolloverOptions(dedupeWindowDays: 0))
+            let before = try await repository.usage(user: "alice", cycle: cycle)
+            let history = try await rollover.history(cycle: cycle)
+            let events = try await repository.events(user: "alice")
+            let error = await #expect(throws: LedgerError.self) {
+                try await repository.reset(user: "alice", cycle: cycle)
+            }
+            #expect(error?.code == .cycleFolded && error?.message.contains(cycle.description) == true)
+            #expect(error?.message.contains("folded") == true, "\(String(describing: error))")
+            #expect(try await repository.usage(user: "alice", cycle: cycle) == before)
+            #expect(try await rollover.history(cycle: cycle) == history)
+            #expect(try await repository.events(user: "alice") == events)
+            let aliceKeys = try repository.keys.user("alice")
+            #expect(try await repository.pool.send(EXISTS(aliceKeys.cycle(cycle))) == 0)
+            // A closed cycle inside the window still resets (its counters; the history stays).
+            let other = cycle.adding(days: 10)
+            _ = try await repository.record(
+                user: "alice", callID: "o1", usage: UsageRecord(inputTokens: 5, outputTokens: 5), cycle: other)
+            #expect(try await repository.reset(user: "alice", cycle: other).totalTokens == 10)
+        }
+    }
+
+    @Test("cycles an earlier build dropped the call ids of (counters kept) or folded into marks are folded now")
+    func earlierBuildsCyclesAreFolded() async throws {
+        try await withRepository { repository in
+            let cycle = Self.pastCycle
+            try await Self.recordMix(repository, cycle: cycle)
+            let rollover = try Rollover(repository: repository)
+            _ = try await rollover.run(try RolloverOptions(dedupeWindowDays: 3650))
+            let alice = try await repository.usage(user: "alice", cycle: cycle)
+            let bob = try await repository.usage(user: "bob", cycle: cycle)
+            let pool = repository.pool
+            // Shaped as the builds before folding left alice's cycle: call ids dropped, counters kept,
+            // the hash marked `calls:dropped`; and as the first folding build left bob's: marks only.
+            let aliceKeys = try repository.keys.user("alice")
+            let bobKeys = try repository.keys.user("bob")
+            _ = try await pool.send(DEL(aliceKeys.callBuckets(cycle) + bobKeys.callBuckets(cycle)))
+            _ = try await pool.send(HSET(aliceKeys.cycle(cycle), fields: [("calls:dropped", "1700000000000")]))
+            _ = try await pool.send(DEL(bobKeys.cycle(cycle)))
+            _ = try await pool.send(
+                HSET(bobKeys.cycle(cycle), fields: [("history:state", "closed"), ("calls:dropped", "1700000000000")]))
+            // Read as folded (from the summary) and parked, before and after the fold.
+            #expect(try await repository.usage(user: "bob", cycle: cycle) == bob)
+            await #expect(throws: ParkedWrite.self) {
+                try await repository.record(
+                    user: "alice", callID: "new", usage: UsageRecord(inputTokens: 1, outputTokens: 1), cycle: cycle)
+            }
+            let result = try await rollover.run(try RolloverOptions(dedupeWindowDays: 7))
+            #expect(result.droppedCallIDs == 2, "\(result)")
+            for keys in [aliceKeys, bobKeys] {
+                #expect(try await pool.send(EXISTS(keys.cycle(cycle))) == 0)
+                #expect(try await pool.send(HGET(keys.profile, field: "folded")) == cycle.description)
+            }
+            let compact = try #require(try await pool.send(HGET(repository.keys.history(cycle), field: "alice")))
+            #expect(CompactSummary.isCompact(compact), "\(compact)")
+            #expect(try await repository.usage(user: "alice", cycle: cycle) == alice)
+            #expect(try await repository.usage(user: "bob", cycle: cycle) == bob)
+            await #expect(throws: ParkedWrite.self) {
+                try await repository.record(
+                    user: "bob", callID: "new", usage: UsageRecord(inputTokens: 1, outputTokens: 1), cycle: cycle)
+            }
+        }
+    }
+
     @Test("a cycle a policy change carries is not folded while its usage still counts against the limit")
     func carriedCycleKeepsCounting() async throws {
         try await withRepository { repository in
@@ -124,8 +238,9 @@ struct ClosedCycleFoldTests {
             // Once the carry has ended and the window passed, the cycle folds as any other.
             let later = try instant("2026-04-20T12:00:00Z")
             _ = try await rollover.run(try RolloverOptions(now: later, dedupeWindowDays: 7))
-            let folded = try await repository.pool.send(HGETALL(try repository.keys.user("carol").cycle(march)))
-            #expect(Set(folded.keys) == ["history:state", "calls:dropped"], "\(folded)")
+            let carolKeys = try repository.keys.user("carol")
+            #expect(try await repository.pool.send(EXISTS(carolKeys.cycle(march))) == 0)
+            #expect(try await repository.pool.send(HGET(carolKeys.profile, field: "folded")) == "2026-03-01")
             #expect(try await repository.usage(user: "carol", cycle: march).counts.totalTokens == 90)
         }
     }

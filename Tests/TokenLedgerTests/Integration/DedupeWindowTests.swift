@@ -53,7 +53,9 @@ struct DedupeWindowTests {
             // The call ids are gone, the counters and the history stay, and the cycle is marked.
             #expect(try await Self.callKeys(repository, "alice", cycle).isEmpty)
             let cycleKey = try repository.keys.user("alice").cycle(cycle)
-            #expect(try await repository.pool.send(HGET(cycleKey, field: "calls:dropped")) != nil)
+            #expect(try await repository.pool.send(EXISTS(cycleKey)) == 0)
+            let profile = try repository.keys.user("alice").profile
+            #expect(try await repository.pool.send(HGET(profile, field: "folded")) == cycle.description)
             #expect(try await repository.usage(user: "alice", cycle: cycle).totalTokens == 30)
 
             // The library refuses it; nothing is written.
@@ -105,15 +107,17 @@ struct DedupeWindowTests {
         }
     }
 
-    @Test("reset keeps the dropped mark: a later event of the cycle is still parked; a folded cycle keeps its summary")
+    @Test("reset of a folded cycle is refused: a later event of the cycle is still parked; the summary stays")
     func resetKeepsMark() async throws {
         try await withRepository { repository in
             let cycle = Self.pastCycle
             _ = try await repository.record(user: "bob", callID: "c1", usage: Self.usage, cycle: cycle)
             _ = try await Rollover(repository: repository).run(try RolloverOptions(dedupeWindowDays: 0))
-            // Folded into its summary: no counters are left in the cycle hash, so reset has nothing to zero.
-            let before = try await repository.reset(user: "bob", cycle: cycle, actor: "test")
-            #expect(before.totalTokens == 0)
+            // Folded into its summary: reset is refused, naming the cycle, and changes nothing.
+            let error = await #expect(throws: LedgerError.self) {
+                try await repository.reset(user: "bob", cycle: cycle, actor: "test")
+            }
+            #expect(error?.code == .cycleFolded && error?.message.contains(cycle.description) == true)
             await #expect(throws: ParkedWrite.self) {
                 try await repository.record(user: "bob", callID: "c1", usage: Self.usage, cycle: cycle)
             }

@@ -37,8 +37,8 @@ struct GroupRolloverTests {
             // The team and the org are closed, their call ids dropped and the cycle hashes folded.
             #expect(result.closedGroupCycles == 2 && result.droppedGroupCallIDs == 2, "\(result)")
             #expect(try await Self.keyNames(repository, teamKeys.calls(cycle) + "*").isEmpty)
-            let fields = try await repository.pool.send(HGETALL(teamKeys.cycle(cycle)))
-            #expect(Set(fields.keys) == ["history:state", "calls:dropped"])
+            #expect(try await repository.pool.send(EXISTS(teamKeys.cycle(cycle))) == 0)
+            #expect(try await repository.pool.send(HGET(teamKeys.profile, field: "folded")) == cycle.description)
             // Their summaries are in their own history, not the users'.
             let teams = try await rollover.history(cycle: cycle, kind: .team)
             #expect(teams.users.map(\.user) == ["research"] && teams.totals.totalTokens == 30)
@@ -76,6 +76,65 @@ struct GroupRolloverTests {
             #expect(try await rollover.history(cycle: cycle, kind: .team).totals.totalTokens == 45)
             let third = try await rollover.run(try RolloverOptions(dedupeWindowDays: 7))
             #expect(third.closedGroupCycles == 0 && third.droppedGroupCallIDs == 0, "\(third)")
+        }
+    }
+
+    @Test("rollover's scan rebuilds a lost team and org index, as it does the users'")
+    func scanRebuildsGroupIndex() async throws {
+        try await withRepository { repository in
+            let cycle = Self.pastCycle
+            _ = try await repository.setMembership(user: "u1", team: "research", org: "acme")
+            _ = try await repository.record(user: "u1", callID: "c1", usage: Self.usage, cycle: cycle)
+            // The index writes are lost (a client that died after its record).
+            let keys = repository.keys
+            for kind in [LedgerScope.Kind.team, .org] {
+                _ = try await repository.pool.send(DEL([keys.scopeIndex(kind, cycle), keys.scopeIndexedCycles(kind)]))
+            }
+            #expect(try await repository.report(scope: .team, cycle: cycle).users.isEmpty)
+            let dry = try await Rollover(repository: repository).run(
+                try RolloverOptions(dryRun: true, dedupeWindowDays: 3650))
+            #expect(dry.indexAdded == 2, "\(dry)")
+            #expect(try await repository.pool.send(SMEMBERS(keys.scopeIndex(.team, cycle))).isEmpty)
+            let result = try await Rollover(repository: repository).run(try RolloverOptions(dedupeWindowDays: 3650))
+            #expect(result.indexAdded == 2, "\(result)")
+            #expect(try await repository.pool.send(SMEMBERS(keys.scopeIndex(.team, cycle))) == ["research"])
+            #expect(try await repository.pool.send(SMEMBERS(keys.scopeIndex(.org, cycle))) == ["acme"])
+            // With the index back, rollover closed the team's cycle and the report lists it.
+            #expect(result.closedGroupCycles == 2, "\(result)")
+            let report = try await repository.report(scope: .team, cycle: cycle)
+            #expect(report.users.map(\.user) == ["team:research"] && report.totals.totalTokens == 15)
+        }
+    }
+
+    @Test(
+        "closing teams refreshes the lock before every batch, even one that closes nothing; a closed cycle is skipped")
+    func closeGroupsKeepsTheLock() async throws {
+        try await withRepository { repository in
+            let cycle = Self.pastCycle
+            for index in 0..<3 {
+                _ = try await repository.setMembership(user: "k\(index)", team: "t\(index)", org: nil)
+                _ = try await repository.record(user: "k\(index)", callID: "c", usage: Self.usage, cycle: cycle)
+            }
+            let rollover = try Rollover(repository: repository)
+            let settings = try await repository.settings(fresh: true)
+            var late = Set<Rollover.GroupCycle>()
+            // Mid-cycle: the teams' cycles have not ended, so no batch closes anything; each is one batch.
+            let early = try RolloverOptions(
+                now: cycle.firstInstant(in: .gmt).addingTimeInterval(11 * 3600), batchSize: 1)
+            var result = RolloverResult(now: "", dryRun: false)
+            var refreshed = 0
+            try await rollover.closeGroups(early, settings: settings, late: &late, result: &result) { refreshed += 1 }
+            #expect(result.closedGroupCycles == 0)
+            #expect(refreshed == 3)
+            // Closed by a run at the server's clock; then every team of the cycle is summarized and a
+            // later close skips the cycle without a batch.
+            let closed = try await rollover.run(try RolloverOptions(dedupeWindowDays: 3650))
+            #expect(closed.closedGroupCycles == 3, "\(closed)")
+            refreshed = 0
+            result = RolloverResult(now: "", dryRun: false)
+            let later = try RolloverOptions(batchSize: 1)
+            try await rollover.closeGroups(later, settings: settings, late: &late, result: &result) { refreshed += 1 }
+            #expect(result.closedGroupCycles == 0 && refreshed == 0)
         }
     }
 

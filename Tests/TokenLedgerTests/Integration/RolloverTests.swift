@@ -134,26 +134,29 @@ struct RolloverTests {
             let result = try await rollover.run(try RolloverOptions(now: now))
             #expect(result.indexAdded == 1)
             #expect(result.closed.map(\.cycle) == [date("2024-12-01"), date("2025-01-01"), date("2025-12-01")])
-            // The dedupe window (7 days) dropped the ended cycles' call ids first: retention deletes the
-            // counters alone.
+            // The dedupe window (7 days) folded the ended cycles first (their call ids and cycle hashes
+            // went): retention finds no key left to delete and records the cycle as retired.
             #expect(result.droppedCallIDs == 4 && result.dedupeWindowDays == 7, "\(result.droppedCallIDs)")
-            #expect(result.deletedUserCycles == 1 && result.deletedKeys == 1)
+            #expect(result.deletedUserCycles == 1 && result.deletedKeys == 0)
             #expect(result.droppedCycles == [date("2024-12-01")])
             let old = try repo.keys.user("old")
             let exists = try await repo.pool.pipeline([
                 RedisCommand("EXISTS", old.cycle(date("2024-12-01")), old.calls(date("2024-12-01"))),
+                // Folded: no cycle hash is left (the profile's `folded` names the cycle).
                 RedisCommand("EXISTS", old.cycle(date("2025-12-01"))),
-                // Ended 2025-02-01, after the cutoff: kept for now.
+                // Ended 2025-02-01, after the cutoff, folded too.
                 RedisCommand("EXISTS", try repo.keys.user("edge").cycle(date("2025-01-01"))),
                 RedisCommand("EXISTS", repo.keys.index(date("2024-12-01"))),
                 RedisCommand("SISMEMBER", repo.keys.indexedCycles, "2024-12-01"),
             ])
-            #expect(exists.map { $0.int } == [0, 1, 1, 0, 0])
+            #expect(exists.map { $0.int } == [0, 0, 0, 0, 0])
+            #expect(try await repo.pool.send(HGET(old.profile, field: "folded")) == "2025-12-01")
             #expect(try await rollover.history(cycle: date("2024-12-01")).users.map(\.totalTokens) == [15])
 
-            // A month later the edge cycle goes too; a run without changes deletes nothing more.
+            // A month later the edge cycle leaves the index too (folded, it has no key left to delete);
+            // a run without changes deletes nothing more.
             let later = try await rollover.run(try RolloverOptions(now: at("2026-03-10T01:00:00Z")))
-            #expect(later.deletedUserCycles == 1 && later.droppedCycles == [date("2025-01-01")] && later.closed.isEmpty)
+            #expect(later.deletedUserCycles == 0 && later.droppedCycles == [date("2025-01-01")] && later.closed.isEmpty)
             let again = try await rollover.run(try RolloverOptions(now: at("2026-03-10T01:00:00Z")))
             #expect(again.deletedUserCycles == 0 && again.droppedCycles.isEmpty)
             // Retention 0 keeps everything.

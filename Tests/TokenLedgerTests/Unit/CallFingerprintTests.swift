@@ -40,6 +40,30 @@ struct CallFingerprintTests {
         #expect(all[fingerprint.bucket] == user.callBucket(named: "2026-11-01", fingerprint: fingerprint))
     }
 
+    @Test("reserve and the legacy import hash the call id once: one fingerprint gives the bucket key and the field")
+    func scriptsHashOnce() throws {
+        let user = try LedgerKeys(namespace: "tl").user("alice")
+        let cycle = try CalendarDate(parsing: "2026-11-01")
+        // A fingerprint the caller already has is the one used, for the key and the argument alike.
+        let given = CallFingerprint(callID: "computed-before")
+        let reserve = ReserveScript(
+            userKeys: user, cycle: cycle, carried: [], assumedPolicy: "", callID: "c1", tokens: 5,
+            ttlMilliseconds: 1000, defaultLimit: nil, fingerprint: given)
+        #expect(reserve.fingerprint == given)
+        #expect(reserve.keys[2] as? String == user.callBucket(named: "2026-11-01", fingerprint: given))
+        #expect(reserve.arguments[11] as? [UInt8] == given.field)
+        let own = ReserveScript(
+            userKeys: user, cycle: cycle, carried: [], assumedPolicy: "", callID: "c1", tokens: 5,
+            ttlMilliseconds: 1000, defaultLimit: nil)
+        #expect(own.fingerprint == CallFingerprint(callID: "c1"))
+        // The legacy import's call id is `legacy:<date>`, hashed when the call is made.
+        let legacy = LegacyImportScript(userKeys: user, cycle: cycle, input: 1, output: 2, limit: nil)
+        let expected = CallFingerprint(callID: "legacy:2026-11-01")
+        #expect(legacy.fingerprint == expected && legacy.callID == "legacy:2026-11-01")
+        #expect(legacy.keys[2] as? String == user.callBucket(named: "2026-11-01", fingerprint: expected))
+        #expect(legacy.arguments[9] as? [UInt8] == expected.field)
+    }
+
     @Test("10,000 call ids spread over the 32 buckets within a few percent of even")
     func spread() {
         var counts = [Int](repeating: 0, count: CallFingerprint.bucketCount)

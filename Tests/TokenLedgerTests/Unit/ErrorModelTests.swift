@@ -12,7 +12,7 @@ struct ErrorModelTests {
     @Test("every LedgerError code has one snake_case name and one category")
     func ledgerCodes() {
         let expected: [String: ErrorCategory] = [
-            "overflow": .badInput, "cycle_retired": .badInput, "corrupt_data": .corruptData,
+            "overflow": .badInput, "cycle_retired": .badInput, "cycle_folded": .badInput, "corrupt_data": .corruptData,
             "newer_schema": .incompatibleData, "older_schema": .incompatibleData, "policy_changed": .unavailable,
             "busy": .unavailable,
             "lock_lost": .unavailable, "namespace_mismatch": .misuse, "instant_in_future": .misuse,
