@@ -29,6 +29,9 @@ struct RecordScriptInputTests {
                 user.leases, user.leaseExpiry, user.reserved, user.late(named: cycle.description), user.leaseCosts,
                 user.reservedCost, user.leaseScopes,
             ]
+        } else {
+            // record.lua: 5 late, 6 lease-scopes, 7 leases (the groups to book); no rate keys.
+            keys += [user.late(named: cycle.description), user.leaseScopes, user.leases]
         }
         // ARGV 16 is the default currency limit (-1: none), 17 the fingerprint field.
         let arguments: [any RedisArgumentConvertible] =

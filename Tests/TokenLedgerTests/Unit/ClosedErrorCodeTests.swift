@@ -35,7 +35,7 @@ struct ClosedErrorCodeTests {
     @Test("every error type's codes are unique snake_case names that round-trip through JSON")
     func everyCodeRoundTrips() throws {
         try Self.check(RedisError.Code.self, count: 11)
-        try Self.check(LedgerError.Code.self, count: 15)
+        try Self.check(LedgerError.Code.self, count: 16)
         try Self.check(RankFileError.Code.self, count: 13)
         try Self.check(ExtractionError.Code.self, count: 6)
         try Self.check(ValidationError.Code.self, count: 21)
