@@ -194,7 +194,8 @@ struct LeastPrivilegeTests {
                     #expect((error as? RedisError)?.isPermissionDenied == true, "\(name).lua: \(error)")
                 }
             }
-            await refusedScript("reset", keys: [cycleKey, keys.events], ["victim", cycle.description, "app"])
+            await refusedScript(
+                "reset", keys: [cycleKey, keys.events, keys.profile], ["victim", cycle.description, "app"])
             await refusedScript("profile", keys: [keys.profile], ["limit", "1000000000"])
             await refusedScript(
                 "config", keys: ["tl:{global}:config", "tl:{global}:schema"], ["default_limit", "1", "1"])
