@@ -260,10 +260,11 @@ struct TokenLedgerBenchmark {
         let cycle = try await repository.usage(user: "rb").cycle
         // The call's bucket is fixed here (one of 32), and its 12-byte fingerprint field (ARGV 17,
         // after the default currency limit) is redis-benchmark's 12-digit random number, so every
-        // request is a new call as in the records.
+        // request is a new call as in the records. The keys are record.lua's first seven (no rate keys:
+        // no rate limit applies), as RecordScript sends them.
         let rbKeys = [
             userKeys.profile, userKeys.cycle(cycle), userKeys.callBucket(named: cycle.description, bucket: 0),
-            userKeys.events, userKeys.late(cycle),
+            userKeys.events, userKeys.late(cycle), userKeys.leaseScopes, userKeys.leases,
         ]
         let rbArguments = [
             "", "rb-__rand_int__", "120", "30", "-1", "-1", "-1", "m", "-1", "80,100", "rb", cycle.description, "0",

@@ -18,3 +18,28 @@ public func documentedACLUsers() throws -> [(name: String, password: String, rul
         return (name: words[1], password: password, rules: words[4...].joined(separator: " "))
     }
 }
+
+/// The documented ACL users with each `(fragment, replacement)` applied to every user's rules: the
+/// lines of a deployment that lacks some rules (a line from before they were documented).
+///
+/// - Throws: ``RedisTestServerError`` when a fragment is in no user's rules (the docs changed, and
+///   the test would no longer remove what it means to).
+public func documentedACLUsers(replacing edits: [(fragment: String, replacement: String)]) throws -> [(
+    name: String, password: String, rules: String
+)] {
+    let users = try documentedACLUsers()
+    for edit in edits where !users.contains(where: { $0.rules.contains(edit.fragment) }) {
+        throw RedisTestServerError(message: "no documented ACL user has '\(edit.fragment)'")
+    }
+    return users.map { user in
+        let rules = edits.reduce(user.rules) { $0.replacingOccurrences(of: $1.fragment, with: $1.replacement) }
+        return (name: user.name, password: user.password, rules: rules)
+    }
+}
+
+/// The rules docs/operations.md adds for rate limits (namespace `tl`), each as it appears in the
+/// application's line.
+public let documentedRateRules = [
+    " +zcard +zcount", " %R~tl:*:rate %R~tl:*:rate-tokens", " (+zadd +zrem +pexpire ~tl:*:rate)",
+    " (+hset +hdel +pexpire ~tl:*:rate-tokens)",
+]

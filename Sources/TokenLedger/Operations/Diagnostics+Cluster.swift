@@ -159,6 +159,9 @@ extension Diagnostics {
         ]
         checks += await nodeCheck("schema", on: nil) { [try await schema(repository)] }
         checks += await nodeCheck("rollover", on: nil) { [try await rollover(repository, now: now)] }
+        // The application's own probes (scripts, rate keys, reset, outside keys), each routed to the
+        // master of its key's slot.
+        checks += await nodeCheck("permissions", on: nil) { try await permissions(repository) }
         return ClusterReport(state: "unknown", slotsServed: 0, nodes: [], checks: checks)
     }
 

@@ -91,8 +91,9 @@ extension Diagnostics {
     }
 
     /// The least-privilege probes on one master, with keys of a slot it serves: the read-only
-    /// `check.lua` for a probe user (the application's path; the user must exist on every node),
-    /// and reading a key outside the namespace.
+    /// `check.lua` for a probe user (the application's path; the user must exist on every node), the
+    /// commands the scripts run on the rate-limit keys (`refusedRateCommands(_:_:)`), and reading a
+    /// key outside the namespace.
     static func nodePermissions(_ repository: TokenRepository, shard: ClusterTopology.Shard, now: Date) async throws
         -> [Check]
     {
@@ -132,9 +133,14 @@ extension Diagnostics {
                 case .decided: return .done(())
                 }
             }
+            // The rate keys are touched only for a scope with a rate limit: probed on their own.
+            let refused = try await refusedRateCommands(pool, userKeys)
             checks.append(
-                Check(name: "permissions", status: .ok, detail: "\(who) runs TokenLedger's scripts on '\(namespace):*'")
-            )
+                refused.isEmpty
+                    ? Check(
+                        name: "permissions", status: .ok,
+                        detail: "\(who) runs TokenLedger's scripts on '\(namespace):*'")
+                    : rateRefusal(who: who, namespace: namespace, refused: refused))
         } catch let error as RedisError where isPermissionError(error) {
             checks.append(
                 Check(

@@ -20,22 +20,43 @@ extension Diagnostics {
         ]
     }
 
-    /// The rate-key commands (`ZADD rate`, `HDEL rate-tokens`, …) this user may not run, as
-    /// `COMMAND key-kind` texts; empty when it may run them all.
+    /// The rate-key commands (`ZADD rate`, `HDEL rate-tokens`, `HSET rate-tokens`, …) this user may not
+    /// run, as `COMMAND key-kind` texts; empty when it may run them all.
     static func refusedRateCommands(_ pool: RedisConnectionPool, _ userKeys: LedgerKeys.User) async throws
         -> [String]
     {
         var refused: [String] = []
-        for command in rateProbes(userKeys) {
-            do {
-                _ = try await pool.send(command)
-            } catch let error as RedisError where isPermissionError(error) {
-                let words = command.arguments.prefix(2).map { String(decoding: $0, as: UTF8.self) }
-                let kind = words.last?.hasSuffix(":rate-tokens") == true ? "rate-tokens" : "rate"
-                refused.append("\(words[0]) \(kind)")
+        for command in rateProbes(userKeys) where !(try await permitted(pool, command)) {
+            refused.append(probeName(command))
+        }
+        // `HSET` cannot be asked without writing: once `HDEL` is known to work, the probe sets a field
+        // on the probe user's (absent) `rate-tokens` and removes it at once, leaving nothing behind.
+        if !refused.contains("HDEL rate-tokens") {
+            let set = RedisCommand("HSET", userKeys.rateTokens, "doctor-probe", "0")
+            if try await permitted(pool, set) {
+                _ = try await pool.send(RedisCommand("HDEL", userKeys.rateTokens, "doctor-probe"))
+            } else {
+                refused.append(probeName(set))
             }
         }
         return refused
+    }
+
+    /// A probe command as `COMMAND key-kind` (`ZADD rate`, `HSET rate-tokens`).
+    private static func probeName(_ command: RedisCommand) -> String {
+        let words = command.arguments.prefix(2).map { String(decoding: $0, as: UTF8.self) }
+        let kind = words.last?.hasSuffix(":rate-tokens") == true ? "rate-tokens" : "rate"
+        return "\(words[0]) \(kind)"
+    }
+
+    /// Whether `command` is permitted: `false` on a permission error, any other error thrown.
+    private static func permitted(_ pool: RedisConnectionPool, _ command: RedisCommand) async throws -> Bool {
+        do {
+            _ = try await pool.send(command)
+            return true
+        } catch let error as RedisError where isPermissionError(error) {
+            return false
+        }
     }
 
     /// The `permissions` failure of a user who runs the scripts but may not use the rate keys.

@@ -97,7 +97,8 @@ struct RetentionScript: LedgerScriptCall {
 
 /// `calls_drop.lua`: drops the call fingerprints and the cycle hash of a user's closed cycle whose
 /// dedupe window has passed, recording the cycle in the profile's `folded` field so later records and
-/// settles of it are parked.
+/// settles of it are parked; the user's `lease-scopes` entries of the cycle or earlier whose call holds
+/// no lease (a group booking that never finished) go too.
 struct CallsDropScript: LedgerScriptCall {
     /// What the script did.
     enum Reply: Sendable, Hashable {
@@ -114,8 +115,8 @@ struct CallsDropScript: LedgerScriptCall {
 
     var script: ScriptName { .callsDrop }
     var keys: [any RedisArgumentConvertible] {
-        [userKeys.cycle(cycle), userKeys.late(cycle), userKeys.profile, userKeys.calls(cycle)]
-            + userKeys.callBuckets(cycle)
+        [userKeys.cycle(cycle), userKeys.late(cycle), userKeys.profile, userKeys.leaseScopes, userKeys.leases]
+            + [userKeys.calls(cycle)] + userKeys.callBuckets(cycle)
     }
     var arguments: [any RedisArgumentConvertible] { [cycle.description] }
 

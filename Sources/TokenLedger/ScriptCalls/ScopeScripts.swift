@@ -5,13 +5,11 @@ struct ScopeGroups: Sendable, Hashable {
     var team = ""
     var org = ""
 
-    /// Reads `team\norg` (the lease-scopes entry); `""` is no groups.
+    /// Reads `team\norg\ncycle` (the lease-scopes entry; the cycle is absent from entries written
+    /// before it was stored, and is not a group); `""` is no groups.
     init(encoded: String) {
-        guard let cut = encoded.firstIndex(of: "\n") else {
-            self.init(team: encoded, org: "")
-            return
-        }
-        self.init(team: String(encoded[..<cut]), org: String(encoded[encoded.index(after: cut)...]))
+        let parts = encoded.split(separator: "\n", maxSplits: 2, omittingEmptySubsequences: false)
+        self.init(team: String(parts[0]), org: parts.count > 1 ? String(parts[1]) : "")
     }
 
     init(team: String = "", org: String = "") {

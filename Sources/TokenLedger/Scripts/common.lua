@@ -137,6 +137,37 @@ local function drop_lease(reserved_key, leases, expiry, call_id, tokens, reserve
   return tokens, reserved, released_cost, reserved_cost
 end
 
+-- A `lease-scopes` entry, 'team\norg\ncycle' ('' = no such group; the cycle the entry was written in,
+-- absent from entries written before it was stored): returns team, org and cycle (nil when absent).
+local function scope_entry(taken)
+  local first = string.find(taken, '\n', 1, true)
+  if not first then return taken, '', nil end
+  local second = string.find(taken, '\n', first + 1, true)
+  if not second then return string.sub(taken, 1, first - 1), string.sub(taken, first + 1), nil end
+  return string.sub(taken, 1, first - 1), string.sub(taken, first + 1, second - 1), string.sub(taken, second + 1)
+end
+
+-- Drops the `lease-scopes` entries written in `cycle` or before it whose call holds no lease: entries an
+-- applied write stored for its groups' booking, left behind when the process died before the booking
+-- finished and nothing retried it. Run when the cycle is folded (calls_drop.lua): the cycle's call ids
+-- are gone, so a retry of such a call is parked and would never read the entry. Entries without a
+-- cycle (written before it was stored) are kept. Returns the number dropped.
+local function sweep_scope_entries(lease_scopes, leases, cycle)
+  local dropped, cursor = 0, '0'
+  repeat
+    local page = redis.call('HSCAN', lease_scopes, cursor, 'COUNT', 200)
+    cursor = page[1]
+    local fields = page[2]
+    for i = 1, #fields, 2 do
+      local _, _, written = scope_entry(fields[i + 1])
+      if written and written <= cycle and redis.call('HEXISTS', leases, fields[i]) == 0 then
+        dropped = dropped + redis.call('HDEL', lease_scopes, fields[i])
+      end
+    end
+  until cursor == '0'
+  return dropped
+end
+
 -- The groups (team, org) a write of one call is booked to as well (docs/quota.md, "Scopes"), after
 -- apply_usage: those of the call's `lease-scopes` entry when it has one (the groups its live lease
 -- was taken in, or those an earlier attempt of this call stored and the caller has not finished
@@ -146,20 +177,22 @@ end
 -- was taken without groups). Returns team, org ('' = none) and 'lease' (the caller drops the entry
 -- once every group is booked: scopes.lua 'forget'), or 'profile' (no entry to drop) for a write that
 -- leaves the call's lease live (`keep_live`: a record of a reserved call): its entry stays for the
--- settle (or release) that drops the lease and the groups' leases.
-local function call_groups(lease_scopes, leases, call_id, applied, team, org, keep_live)
+-- settle (or release) that drops the lease and the groups' leases. `cycle` (the write's cycle name)
+-- ends a stored entry, so the fold of that cycle can drop it if its booking never finished
+-- (sweep_scope_entries).
+local function call_groups(lease_scopes, leases, call_id, applied, team, org, keep_live, cycle)
   local taken = redis.call('HGET', lease_scopes, call_id)
   if taken then
-    local cut = string.find(taken, '\n', 1, true) or #taken + 1
     local source = 'lease'
     if keep_live and redis.call('HEXISTS', leases, call_id) == 1 then source = 'profile' end
-    return string.sub(taken, 1, cut - 1), string.sub(taken, cut + 1), source
+    team, org = scope_entry(taken)
+    return team, org, source
   end
   team, org = team or '', org or ''
   if not applied or (team == '' and org == '') or redis.call('HEXISTS', leases, call_id) == 1 then
     return '', '', 'lease'
   end
-  redis.call('HSET', lease_scopes, call_id, team .. '\n' .. org)
+  redis.call('HSET', lease_scopes, call_id, team .. '\n' .. org .. '\n' .. cycle)
   return team, org, 'lease'
 end
 

@@ -45,7 +45,7 @@ local applied, used, count, late, indexed, parked, spent = apply_usage(KEYS[2], 
   ARGV[18] == '1', folded)
 if parked then return {'parked', used, count} end
 local source
-team, org, source = call_groups(KEYS[6], KEYS[7], ARGV[2], applied, team, org, true)
+team, org, source = call_groups(KEYS[6], KEYS[7], ARGV[2], applied, team, org, true, ARGV[12])
 -- A call recorded without a reservation is charged to the rate window as it happens; one that holds
 -- a lease (record, then settle drops it) has its reservation's charge set to the actual tokens, as a
 -- settle would (rate_settle, estimate -1: no entry, all of it as one request).

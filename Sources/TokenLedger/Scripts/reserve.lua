@@ -4,8 +4,8 @@
 -- Then the rate limits (docs/quota.md, "Rate limits"): when a tpm or rpm limit applies, admits only if the
 -- window's tokens + N <= tpm and its requests + 1 <= rpm, and charges N (one request) to the window.
 -- KEYS: 1 profile, 2 cycle, 3 the call's fingerprint bucket (calls:<D>:<bucket>), 4 leases, 5 lease-expiry,
---       6 reserved, 7 lease-usd, 8 reserved-usd, 9 events, 10 lease-scopes (call id -> 'team\norg': the
---       groups a user's lease was taken in), 11 rate, 12 rate-tokens, 13… carried cycles (as check.lua)
+--       6 reserved, 7 lease-usd, 8 reserved-usd, 9 events, 10 lease-scopes (call id -> 'team\norg\ncycle': the
+--       groups a user's lease was taken in, and the cycle name), 11 rate, 12 rate-tokens, 13… carried cycles (as check.lua)
 -- ARGV: 1 assumed policy, 2 call id, 3 tokens, 4 ttl ms, 5 default limit, 6 cost (nano-USD),
 --       7 default currency limit (nano-USD; -1 = none), 8 thresholds, 9 user id, 10 cycle name,
 --       11 '1' for a user's lease (its team and org are read from the profile, stored with an admitted
@@ -57,9 +57,7 @@ if held then
     return {'conflict', used, reserved, limit or -1, held, held_cost}
   end
   if for_user then
-    local taken = redis.call('HGET', KEYS[10], call_id) or '\n'
-    local cut = string.find(taken, '\n', 1, true) or #taken + 1
-    team, org = string.sub(taken, 1, cut - 1), string.sub(taken, cut + 1)
+    team, org = scope_entry(redis.call('HGET', KEYS[10], call_id) or '')
   end
   return reply('held')
 end
@@ -89,5 +87,5 @@ if cost > 0 then
   redis.call('HSET', KEYS[7], call_id, decimal(cost))
   reserved_cost = tonumber(redis.call('INCRBY', KEYS[8], cost))
 end
-if team ~= '' or org ~= '' then redis.call('HSET', KEYS[10], call_id, team .. '\n' .. org) end
+if team ~= '' or org ~= '' then redis.call('HSET', KEYS[10], call_id, team .. '\n' .. org .. '\n' .. ARGV[10]) end
 return reply('admitted')

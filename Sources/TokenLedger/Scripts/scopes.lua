@@ -11,8 +11,8 @@ if ARGV[2] == 'forget' then
 end
 local taken = redis.call('HGET', KEYS[2], ARGV[1])
 if taken then
-  local cut = string.find(taken, '\n', 1, true) or #taken + 1
-  return {string.sub(taken, 1, cut - 1), string.sub(taken, cut + 1), 'lease'}
+  local team, org = scope_entry(taken)
+  return {team, org, 'lease'}
 end
 if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then return {'', '', 'lease'} end
 local member = redis.call('HMGET', KEYS[1], 'team', 'org')

@@ -39,7 +39,7 @@ if parked then return {'parked', used, count} end
 -- The groups, read before the lease is dropped: a live lease keeps those it was taken in, a retry
 -- books those its first attempt stored (call_groups).
 local source
-team, org, source = call_groups(KEYS[11], KEYS[5], ARGV[2], applied, team, org)
+team, org, source = call_groups(KEYS[11], KEYS[5], ARGV[2], applied, team, org, nil, ARGV[12])
 -- The currency soft thresholds on the spend this event brought the cycle to (usd_thresholds).
 if applied and spent then usd_thresholds(KEYS[2], KEYS[4], ARGV[11], ARGV[12], ARGV[10], spent, limit_usd) end
 -- Under WAIT, a duplicate (see record.lua) rewrites its call id's entry with the same value: a write,

@@ -26,6 +26,16 @@ struct ClosedCycleFoldTests {
             user: "bob", callID: "b1", usage: UsageRecord(inputTokens: 50, outputTokens: 0), cycle: cycle)
     }
 
+    /// Records the mix in `cycle` and runs rollover once with a dedupe window of `windowDays` (0: the
+    /// cycle is folded at once; a long one: closed, not folded). Returns the rollover to run again.
+    static func closedMix(_ repository: TokenRepository, cycle: CalendarDate, windowDays: Int) async throws -> Rollover
+    {
+        try await recordMix(repository, cycle: cycle)
+        let rollover = try Rollover(repository: repository)
+        _ = try await rollover.run(try RolloverOptions(dedupeWindowDays: windowDays))
+        return rollover
+    }
+
     @Test("usage, report and history read the same before and after the fold; the cycle hash is gone")
     func readersAnswerTheSame() async throws {
         try await withRepository { repository in
@@ -69,9 +79,7 @@ struct ClosedCycleFoldTests {
     func forcedApplyAmendsCompactSummary() async throws {
         try await withRepository { repository in
             let cycle = Self.pastCycle
-            try await Self.recordMix(repository, cycle: cycle)
-            let rollover = try Rollover(repository: repository)
-            _ = try await rollover.run(try RolloverOptions(dedupeWindowDays: 0))
+            let rollover = try await Self.closedMix(repository, cycle: cycle, windowDays: 0)
             let before = try await repository.usage(user: "alice", cycle: cycle)
             await #expect(throws: ParkedWrite.self) {
                 try await repository.record(
@@ -102,9 +110,7 @@ struct ClosedCycleFoldTests {
     func foldKeepsNoKeyPerCycle() async throws {
         try await withRepository { repository in
             let cycle = Self.pastCycle
-            try await Self.recordMix(repository, cycle: cycle)
-            let rollover = try Rollover(repository: repository)
-            _ = try await rollover.run(try RolloverOptions(dedupeWindowDays: 0))
+            let rollover = try await Self.closedMix(repository, cycle: cycle, windowDays: 0)
             let aliceKeys = try repository.keys.user("alice")
             let pattern = aliceKeys.profile.replacingOccurrences(of: ":profile", with: ":*")
             // Only the profile is left, naming the folded cycle: no key per user and cycle.
@@ -146,9 +152,7 @@ struct ClosedCycleFoldTests {
     func resetOfFoldedCycleRefused() async throws {
         try await withRepository { repository in
             let cycle = Self.pastCycle
-            try await Self.recordMix(repository, cycle: cycle)
-            let rollover = try Rollover(repository: repository)
-            _ = try await rollover.run(try RolloverOptions(dedupeWindowDays: 0))
+            let rollover = try await Self.closedMix(repository, cycle: cycle, windowDays: 0)
             let before = try await repository.usage(user: "alice", cycle: cycle)
             let history = try await rollover.history(cycle: cycle)
             let events = try await repository.events(user: "alice")
@@ -174,9 +178,7 @@ struct ClosedCycleFoldTests {
     func earlierBuildsCyclesAreFolded() async throws {
         try await withRepository { repository in
             let cycle = Self.pastCycle
-            try await Self.recordMix(repository, cycle: cycle)
-            let rollover = try Rollover(repository: repository)
-            _ = try await rollover.run(try RolloverOptions(dedupeWindowDays: 3650))
+            let rollover = try await Self.closedMix(repository, cycle: cycle, windowDays: 3650)
             let alice = try await repository.usage(user: "alice", cycle: cycle)
             let bob = try await repository.usage(user: "bob", cycle: cycle)
             let pool = repository.pool

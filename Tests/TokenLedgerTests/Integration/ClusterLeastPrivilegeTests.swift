@@ -14,16 +14,7 @@ struct ClusterLeastPrivilegeTests {
         var options = RedisTestCluster.Options()
         options.node.aclUsers = try documentedACLUsers()
         try await withRedisCluster(options) { cluster async throws in
-            func repository(_ user: String, _ password: String) throws -> TokenRepository {
-                var configuration = try RedisConfiguration(url: cluster.seedURL)
-                configuration.username = user
-                configuration.password = password
-                return try TokenRepository(
-                    pool: RedisConnectionPool(configuration: configuration),
-                    configuration: try LedgerConfiguration(namespace: "tl", settingsCacheTTL: .zero))
-            }
-            let admin = try repository("tokenledger-admin", "admin-secret")
-            let app = try repository("tokenledger-app", "app-secret")
+            let (admin, app) = try documentedACLRepositories(try RedisConfiguration(url: cluster.seedURL))
             // The application user may ask INFO, so auto mode finds the cluster rather than a
             // standalone server that would answer MOVED.
             #expect(try await app.pool.mode() == .cluster)
@@ -63,6 +54,48 @@ struct ClusterLeastPrivilegeTests {
             await #expect { _ = try await appKeys.revoke(name: "svc") } throws: {
                 ($0 as? RedisError)?.isPermissionDenied == true
             }
+        }
+    }
+
+    @Test(
+        "the cluster doctor names an application user whose ACL lacks the rate keys; the administrator passes on every master"
+    )
+    func clusterDoctorNamesMissingRateRules() async throws {
+        var options = RedisTestCluster.Options()
+        options.node.aclUsers = try documentedACLUsers(replacing: documentedRateRules.map { ($0, "") })
+        // A third user with the application's line (without the rate rules) that may also read the
+        // cluster's state, so doctor probes it on every master.
+        let appLine = try #require(options.node.aclUsers.first { $0.name == "tokenledger-app" })
+        options.node.aclUsers.append(
+            (name: "tokenledger-ops", password: "ops-secret", rules: appLine.rules + " +cluster|info"))
+        try await withRedisCluster(options) { cluster async throws in
+            let seeds = try RedisConfiguration(url: cluster.seedURL)
+            let (admin, app) = try documentedACLRepositories(seeds)
+            var opsConfiguration = seeds
+            opsConfiguration.username = "tokenledger-ops"
+            opsConfiguration.password = "ops-secret"
+            let ops = try TokenRepository(
+                pool: RedisConnectionPool(configuration: opsConfiguration),
+                configuration: try LedgerConfiguration(namespace: "tl", settingsCacheTTL: .zero))
+            #expect(try await Diagnostics.loadScripts(repository: admin) > 10)
+            // The application may not read the cluster's state: its probes go through the routing client.
+            let report = try #require(try await Diagnostics.cluster(repository: app))
+            let permissions = try #require(report.checks.first { $0.name == "permissions" })
+            #expect(permissions.status == .fail, "\(report.checks)")
+            #expect(permissions.detail.contains("ZADD rate"), "\(permissions.detail)")
+            // A user that may read the cluster's state is probed on every master, rate keys included.
+            func nodePermissions(_ repository: TokenRepository) async throws -> [Diagnostics.Check] {
+                let report = try #require(try await Diagnostics.cluster(repository: repository))
+                return report.nodes.compactMap { node in node.checks.first { $0.name == "permissions" } }
+            }
+            let opsProbes = try await nodePermissions(ops)
+            #expect(opsProbes.count == 3, "\(opsProbes)")
+            for probe in opsProbes {
+                #expect(probe.status == .fail && probe.detail.contains("HDEL rate-tokens"), "\(probe)")
+            }
+            let adminProbes = try await nodePermissions(admin)
+            #expect(adminProbes.count == 3 && adminProbes.allSatisfy { $0.status == .ok }, "\(adminProbes)")
+            for repository in [app, ops, admin] { await repository.pool.close() }
         }
     }
 }

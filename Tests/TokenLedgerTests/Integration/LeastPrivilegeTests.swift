@@ -5,16 +5,6 @@ import Testing
 
 @testable import TokenLedger
 
-/// A repository for the namespace `tl` as one of the server's ACL users.
-private func aclRepository(_ server: RedisTestServer, _ user: String, _ password: String) throws -> TokenRepository {
-    var configuration = server.configuration
-    configuration.username = user
-    configuration.password = password
-    return try TokenRepository(
-        pool: RedisConnectionPool(configuration: configuration),
-        configuration: try LedgerConfiguration(namespace: "tl", settingsCacheTTL: .zero))
-}
-
 @Suite("Least privilege ACL users")
 struct LeastPrivilegeTests {
     @Test(
@@ -25,16 +15,7 @@ struct LeastPrivilegeTests {
         options.aclUsers = try documentedACLUsers()
         #expect(options.aclUsers.map(\.name) == ["tokenledger-app", "tokenledger-admin"])
         try await withRedisServer(options) { server async throws in
-            func repository(_ user: String, _ password: String) throws -> TokenRepository {
-                var configuration = server.configuration
-                configuration.username = user
-                configuration.password = password
-                return try TokenRepository(
-                    pool: RedisConnectionPool(configuration: configuration),
-                    configuration: try LedgerConfiguration(namespace: "tl", settingsCacheTTL: .zero))
-            }
-            let admin = try repository("tokenledger-admin", "admin-secret")
-            let app = try repository("tokenledger-app", "app-secret")
+            let (admin, app) = try documentedACLRepositories(server.configuration)
             try await admin.setLimit(user: "alice", tokens: 1000)
             try await admin.setDefaultLimit(5000)
 
@@ -132,8 +113,7 @@ struct LeastPrivilegeTests {
         var options = RedisTestServer.Options()
         options.aclUsers = try documentedACLUsers()
         try await withRedisServer(options) { server async throws in
-            let admin = try aclRepository(server, "tokenledger-admin", "admin-secret")
-            let app = try aclRepository(server, "tokenledger-app", "app-secret")
+            let (admin, app) = try documentedACLRepositories(server.configuration)
             _ = try await Diagnostics.loadScripts(repository: admin)
             try await admin.setLimit(user: "victim", tokens: 1000)
             _ = try await app.record(
@@ -246,8 +226,7 @@ struct LeastPrivilegeTests {
         var options = RedisTestServer.Options()
         options.aclUsers = try documentedACLUsers()
         try await withRedisServer(options) { server async throws in
-            let admin = try aclRepository(server, "tokenledger-admin", "admin-secret")
-            let app = try aclRepository(server, "tokenledger-app", "app-secret")
+            let (admin, app) = try documentedACLRepositories(server.configuration)
             let adminKeys = try APIKeyStore(pool: admin.pool, namespace: "tl")
             let appKeys = try APIKeyStore(pool: app.pool, namespace: "tl")
             _ = try await Diagnostics.loadScripts(repository: admin)
@@ -315,8 +294,7 @@ struct LeastPrivilegeTests {
         }
         #expect(!options.aclUsers[0].rules.contains("apikeys"))
         try await withRedisServer(options) { server async throws in
-            let admin = try aclRepository(server, "tokenledger-admin", "admin-secret")
-            let app = try aclRepository(server, "tokenledger-app", "app-secret")
+            let (admin, app) = try documentedACLRepositories(server.configuration)
             _ = try await Diagnostics.loadScripts(repository: admin)
             let created = try await APIKeyStore(pool: admin.pool, namespace: "tl").create(name: "svc", role: .app)
             await #expect {

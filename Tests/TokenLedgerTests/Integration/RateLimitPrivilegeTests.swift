@@ -14,16 +14,7 @@ struct RateLimitPrivilegeTests {
         var options = RedisTestServer.Options()
         options.aclUsers = try documentedACLUsers()
         try await withRedisServer(options) { server async throws in
-            func repository(_ user: String, _ password: String) throws -> TokenRepository {
-                var configuration = server.configuration
-                configuration.username = user
-                configuration.password = password
-                return try TokenRepository(
-                    pool: RedisConnectionPool(configuration: configuration),
-                    configuration: try LedgerConfiguration(namespace: "tl", settingsCacheTTL: .zero))
-            }
-            let admin = try repository("tokenledger-admin", "admin-secret")
-            let app = try repository("tokenledger-app", "app-secret")
+            let (admin, app) = try documentedACLRepositories(server.configuration)
             _ = try await Diagnostics.loadScripts(repository: admin)
             _ = try await admin.setMembership(user: "a", team: "t", org: nil)
             try await admin.setRateLimit(scope: .user("a"), tpm: 1000, rpm: 10)
@@ -53,31 +44,11 @@ struct RateLimitPrivilegeTests {
 
     @Test("doctor names an application user whose ACL lacks the rate keys (the line of before rate limits)")
     func doctorNamesMissingRateRules() async throws {
-        let rateRules = [
-            " +zcard +zcount", " %R~tl:*:rate %R~tl:*:rate-tokens", " (+zadd +zrem +pexpire ~tl:*:rate)",
-            " (+hset +hdel +pexpire ~tl:*:rate-tokens)",
-        ]
         var options = RedisTestServer.Options()
-        options.aclUsers = try documentedACLUsers().map { user in
-            (
-                name: user.name, password: user.password,
-                rules: rateRules.reduce(user.rules) {
-                    $0.replacingOccurrences(of: $1, with: "")
-                }
-            )
-        }
+        options.aclUsers = try documentedACLUsers(replacing: documentedRateRules.map { ($0, "") })
         #expect(!options.aclUsers[0].rules.contains("rate"))
         try await withRedisServer(options) { server async throws in
-            func repository(_ user: String, _ password: String) throws -> TokenRepository {
-                var configuration = server.configuration
-                configuration.username = user
-                configuration.password = password
-                return try TokenRepository(
-                    pool: RedisConnectionPool(configuration: configuration),
-                    configuration: try LedgerConfiguration(namespace: "tl", settingsCacheTTL: .zero))
-            }
-            let admin = try repository("tokenledger-admin", "admin-secret")
-            let app = try repository("tokenledger-app", "app-secret")
+            let (admin, app) = try documentedACLRepositories(server.configuration)
             _ = try await Diagnostics.loadScripts(repository: admin)
             // Without a rate limit the application's calls pass: only doctor can tell.
             #expect(try await app.reserve(user: "a", callID: "c1", tokens: 10).status == .admitted)
@@ -93,6 +64,36 @@ struct RateLimitPrivilegeTests {
             await #expect {
                 _ = try await app.reserve(user: "a", callID: "c2", tokens: 10)
             } throws: { ($0 as? RedisError)?.isPermissionDenied == true }
+            await app.pool.close()
+            await admin.pool.close()
+        }
+    }
+
+    @Test("doctor names an application user who may delete from rate-tokens but not set it, and leaves no key")
+    func doctorNamesMissingRateTokensWrite() async throws {
+        var options = RedisTestServer.Options()
+        options.aclUsers = try documentedACLUsers(replacing: [
+            (" (+hset +hdel +pexpire ~tl:*:rate-tokens)", " (+hdel +pexpire ~tl:*:rate-tokens)")
+        ])
+        try await withRedisServer(options) { server async throws in
+            let (admin, app) = try documentedACLRepositories(server.configuration)
+            _ = try await Diagnostics.loadScripts(repository: admin)
+            let permissions = try #require(
+                try await Diagnostics.run(repository: app).first { $0.name == "permissions" })
+            #expect(permissions.status == .fail, "\(permissions)")
+            #expect(permissions.detail.contains("refused: HSET rate-tokens)"), "\(permissions.detail)")
+            // The administrator's probe sets a field on an absent key and removes it: nothing is left.
+            let adminPermissions = try await Diagnostics.run(repository: admin).first { $0.name == "permissions" }
+            #expect(adminPermissions?.status == .ok, "\(String(describing: adminPermissions))")
+            var cursor = "0"
+            var left: [String] = []
+            repeat {
+                let page = try await admin.pool.send(
+                    RedisCommand("SCAN", cursor, "MATCH", "*rate-tokens", "COUNT", "1000"))
+                cursor = page.array?.first?.string ?? "0"
+                left += page.array?.last?.array?.compactMap(\.string) ?? []
+            } while cursor != "0"
+            #expect(left.isEmpty, "\(left)")
             await app.pool.close()
             await admin.pool.close()
         }

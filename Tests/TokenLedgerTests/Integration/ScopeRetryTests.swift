@@ -110,4 +110,37 @@ struct ScopeRetryTests {
             }
         }
     }
+
+    @Test("the fold of a cycle drops the lease-scopes entries a booking that never finished left in it")
+    func foldDropsUnfinishedBookingEntries() async throws {
+        try await withRepository { repository async throws in
+            let usage = UsageRecord(inputTokens: 20, outputTokens: 10)
+            let past = DedupeWindowTests.pastCycle
+            let current = CalendarDate(containing: Date(), in: .gmt)
+            _ = try await repository.setMembership(user: "u", team: "a", org: "x")
+            // Each record's org booking fails (its cycle hash holds a string) and nothing retries it:
+            // the user's write stored the call's groups, and the entry stays.
+            for (callID, cycle) in [("old", past), ("new", current)] {
+                let orgCycle = try repository.keys.scope(.org("x")).cycle(named: cycle.description)
+                _ = try await repository.pool.send(SET(orgCycle, value: "broken"))
+                await #expect(throws: (any Error).self) {
+                    _ = try await repository.record(user: "u", callID: callID, usage: usage, cycle: cycle)
+                }
+                _ = try await repository.pool.send(DEL([orgCycle]))
+            }
+            // A lease taken in the past cycle, still live: its entry is the lease's, never swept.
+            let pastInstant = past.firstInstant(in: .gmt).addingTimeInterval(3600)
+            let leased = try await repository.reserve(
+                user: "u", callID: "leased", tokens: 5, ttl: .seconds(3600), at: pastInstant)
+            #expect(leased.status == .admitted)
+            let entries = try repository.keys.user("u").leaseScopes
+            #expect(try await repository.pool.send(HLEN(entries)) == 3)
+
+            let result = try await Rollover(repository: repository).run(try RolloverOptions(dedupeWindowDays: 7))
+            #expect(result.droppedCallIDs >= 1)
+            let left = try await repository.pool.send(HGETALL(entries))
+            #expect(left.keys.sorted() == ["leased", "new"])
+            #expect(left["new"] == "a\nx\n\(current)")
+        }
+    }
 }

@@ -28,6 +28,8 @@ struct ScopeNameTests {
         #expect(ScopeGroups(encoded: "t\no").scopes == [.team("t"), .org("o")])
         #expect(ScopeGroups(encoded: "\no").scopes == [.org("o")])
         #expect(ScopeGroups(encoded: "t\n").scopes == [.team("t")])
+        #expect(ScopeGroups(encoded: "t\no\n2026-11-01").scopes == [.team("t"), .org("o")])
+        #expect(ScopeGroups(encoded: "\no\n2026-11-01").scopes == [.org("o")])
         #expect(ScopeGroups(encoded: "").scopes.isEmpty)
         #expect(
             TokenRepository.scopedCallID(user: "a:b", callID: "c:1") == "a%3Ab:c:1",
