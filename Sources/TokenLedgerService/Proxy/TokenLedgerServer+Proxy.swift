@@ -145,7 +145,7 @@ extension TokenLedgerServer {
     }
 
     /// Settles a call with its usage without waiting for Redis: the settle is queued on the
-    /// recorder's pipeline (``UsageRecorder/settleInBackground(user:callID:usage:model:provider:at:)``)
+    /// recorder's pipeline (`UsageRecorder.settleInBackground`)
     /// and applied there, or spooled when Redis cannot take it (with a spool); what happens to it is
     /// counted in the recorder's metrics and logged by it. The client's answer does not depend on
     /// the settle, so it does not wait for its round trip; queueing is not cancellable, so a
