@@ -13,10 +13,30 @@ extension UsageRecorder {
         user: String, callID: String, usage: UsageRecord, model: String = "", provider: String = "",
         cycle: CalendarDate? = nil, at instant: Date = Date()
     ) async {
-        var event = SpooledEvent(
-            operation: .record, user: user, callID: callID, usage: usage, model: model, provider: provider,
-            cycle: cycle,
-            at: instant, namespace: repository.keys.namespace)
+        await submitInBackground(
+            SpooledEvent(
+                operation: .record, user: user, callID: callID, usage: usage, model: model, provider: provider,
+                cycle: cycle, at: instant, namespace: repository.keys.namespace))
+    }
+
+    /// Settles a call's reservation without waiting for Redis, as
+    /// ``recordInBackground(user:callID:usage:model:provider:cycle:at:)`` records: returns as soon as
+    /// the settle is queued; it is then applied, spooled (Redis slow or down, with a spool) or
+    /// rejected, counted in metrics and logged. A recorder that shuts down still sends what was queued.
+    public func settleInBackground(
+        user: String, callID: String, usage: UsageRecord, model: String = "", provider: String = "",
+        at instant: Date = Date()
+    ) async {
+        await submitInBackground(
+            SpooledEvent(
+                operation: .settle, user: user, callID: callID, usage: usage, model: model, provider: provider,
+                at: instant, namespace: repository.keys.namespace))
+    }
+
+    /// Validates and prices a fire-and-forget event, then queues it (a rejected one is counted and logged).
+    private func submitInBackground(_ event: SpooledEvent) async {
+        var event = event
+        let (usage, model, callID) = (event.usage, event.model, event.callID)
         do {
             try Self.validate(event)
             // Priced from the cached table when there is one; else the follow-up that records it prices it.

@@ -23,6 +23,8 @@ final class ProxyMetrics: Sendable {
 
     let factory: any MetricsFactory
     private let models = Mutex<Set<String>>([])
+    private let counters = Mutex<[Series: Counter]>([:])
+    private let upstreamTimers = Mutex<[ProxyProvider: CoreMetrics.Timer]>([:])
 
     init(factory: any MetricsFactory) {
         self.factory = factory
@@ -36,37 +38,59 @@ final class ProxyMetrics: Sendable {
 
     /// Counts one call's outcome.
     func call(_ endpoint: ProxyEndpoint, model: String, outcome: Outcome) {
-        Counter(
-            label: "tokenledger_proxy_calls_total",
-            dimensions: [
-                ("route", endpoint.rawValue), ("provider", endpoint.providerName), ("model", modelLabel(model)),
-                ("outcome", outcome.rawValue),
-            ],
-            factory: factory
-        ).increment()
+        counter(Series(name: .calls, route: endpoint, model: modelLabel(model), value: outcome.rawValue)).increment()
     }
 
     /// Counts the tokens a call settled.
     func tokens(_ endpoint: ProxyEndpoint, model: String, input: Int, output: Int) {
         let label = modelLabel(model)
         for (kind, count) in [("input", input), ("output", output)] where count > 0 {
-            Counter(
-                label: "tokenledger_proxy_tokens_total",
-                dimensions: [
-                    ("route", endpoint.rawValue), ("provider", endpoint.providerName), ("model", label),
-                    ("kind", kind),
-                ],
-                factory: factory
-            ).increment(by: count)
+            counter(Series(name: .tokens, route: endpoint, model: label, value: kind)).increment(by: count)
         }
     }
 
     /// Records how long the provider took to answer with its head.
     func upstreamLatency(provider: ProxyProvider, duration: Duration) {
-        CoreMetrics.Timer(
-            label: "tokenledger_proxy_upstream_seconds", dimensions: [("provider", provider.rawValue)],
-            factory: factory
-        ).recordNanoseconds(ServiceMetrics.nanoseconds(duration))
+        let timer = upstreamTimers.withLock { timers in
+            if let made = timers[provider] { return made }
+            let made = CoreMetrics.Timer(
+                label: "tokenledger_proxy_upstream_seconds", dimensions: [("provider", provider.rawValue)],
+                factory: factory)
+            timers[provider] = made
+            return made
+        }
+        timer.recordNanoseconds(ServiceMetrics.nanoseconds(duration))
+    }
+
+    /// One labeled series of the two counters.
+    struct Series: Hashable, Sendable {
+        enum Name: String, Sendable {
+            case calls = "tokenledger_proxy_calls_total"
+            case tokens = "tokenledger_proxy_tokens_total"
+        }
+        var name: Name
+        var route: ProxyEndpoint
+        var model: String
+        /// The outcome (calls) or the kind (tokens).
+        var value: String
+    }
+
+    /// A series' counter, made once and kept: making a labeled metric asks the Prometheus
+    /// registry under its lock and builds the label set each time, work a proxied call need not
+    /// repeat. Bounded as the model labels are: 4 routes × 101 models × 7 outcomes or 2 kinds.
+    func counter(_ series: Series) -> Counter {
+        counters.withLock { counters in
+            if let made = counters[series] { return made }
+            let made = Counter(
+                label: series.name.rawValue,
+                dimensions: [
+                    ("route", series.route.rawValue), ("provider", series.route.providerName),
+                    ("model", series.model), (series.name == .calls ? "outcome" : "kind", series.value),
+                ],
+                factory: factory)
+            counters[series] = made
+            return made
+        }
     }
 
     /// The label of a model name (see the type's note).

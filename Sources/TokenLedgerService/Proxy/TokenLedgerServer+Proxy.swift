@@ -144,18 +144,19 @@ extension TokenLedgerServer {
         return error.code == .authenticationFailed || error.code == .protocolError
     }
 
-    /// Settles a call with its usage, out of reach of the request's cancellation (see ``shielded(_:)``).
+    /// Settles a call with its usage without waiting for Redis: the settle is queued on the
+    /// recorder's pipeline (`UsageRecorder.settleInBackground`)
+    /// and applied there, or spooled when Redis cannot take it (with a spool); what happens to it is
+    /// counted in the recorder's metrics and logged by it. The client's answer does not depend on
+    /// the settle, so it does not wait for its round trip; queueing is not cancellable, so a
+    /// cancelled request (a server shutting down mid-stream) still settles, and the recorder, which
+    /// stops after the HTTP server, sends what was queued.
     func settleProxyCall(_ call: ProxyCall, usage: UsageRecord, model: String?) async {
         let endpoint = call.request.endpoint
         let reported = model.flatMap { !$0.isEmpty && (try? Validation.validateModel($0)) != nil ? $0 : nil }
-        let stored = reported ?? call.request.model
-        let recorder = self.recorder
-        let logger = self.logger
-        let outcome = await Self.shielded {
-            await recorder.settle(
-                user: call.request.user, callID: call.callID, usage: usage, model: stored,
-                provider: endpoint.providerName)
-        }
+        await recorder.settleInBackground(
+            user: call.request.user, callID: call.callID, usage: usage, model: reported ?? call.request.model,
+            provider: endpoint.providerName)
         let estimated = usage.source == .estimated
         proxyForwarder.metrics.call(endpoint, model: call.request.model, outcome: estimated ? .estimated : .settled)
         proxyForwarder.metrics.tokens(
@@ -164,11 +165,6 @@ extension TokenLedgerServer {
             logger.notice(
                 "proxied call settled with an estimate: the provider's usage did not arrive",
                 metadata: ["tokenledger.call_id": "\(call.callID)", "tokenledger.total_tokens": "\(usage.totalTokens)"])
-        }
-        if !outcome.isDurable {
-            logger.error(
-                "proxied call: settle failed; the reservation will expire by itself",
-                metadata: ["tokenledger.call_id": "\(call.callID)", "tokenledger.outcome": "\(outcome)"])
         }
     }
 

@@ -12,9 +12,11 @@ extension TokenLedgerServer {
     ///
     /// - An error status (not 2xx): the provider's body and status as they are; the call settles
     ///   what the body reports as billed, else its lease is released.
-    /// - A success: the body streams through as it arrives (an event stream event by event, the
-    ///   usage chunk the proxy asked for left out), and the call settles from the provider's usage
-    ///   before the response ends: see ``streamBody(_:call:isStream:)``.
+    /// - A success: a JSON body of announced length is read whole and answered in one write (see
+    ///   ``relayWhole(_:length:status:headers:call:)``); any other body streams through as it
+    ///   arrives (an event stream event by event, the usage chunk the proxy asked for left out):
+    ///   see ``streamBody(_:call:isStream:)``. The settle is queued when the provider's answer
+    ///   has been read, not awaited (see ``settleProxyCall(_:usage:model:)``).
     func relay(_ upstream: HTTPClientResponse, call: ProxyCall) async -> Response {
         var headers = ProxyHeaders.downstream(from: upstream.headers)
         headers[ProxyHeaders.callID] = call.callID
@@ -25,6 +27,11 @@ extension TokenLedgerServer {
             return await relayError(upstream, status: status, headers: headers, call: call)
         }
         let isStream = upstream.headers.first(name: "content-type")?.lowercased().contains("text/event-stream") ?? false
+        if !isStream, let length = upstream.headers.first(name: "content-length").flatMap(Int.init),
+            length <= ProxyUsageTracker.maximumBodyBytes
+        {
+            return await relayWhole(upstream.body, length: length, status: status, headers: headers, call: call)
+        }
         return Response(
             status: status, headers: headers, body: streamBody(upstream.body, call: call, isStream: isStream))
     }
@@ -49,6 +56,37 @@ extension TokenLedgerServer {
             proxyForwarder.metrics.call(call.request.endpoint, model: call.request.model, outcome: .released)
         }
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    /// A successful JSON answer whose length the provider announced (within
+    /// ``ProxyUsageTracker/maximumBodyBytes``): read whole, its settle queued, then answered in one
+    /// write with its length. The client could not use a part of a JSON body anyway, and one write
+    /// costs the server less than a chunked stream. A body that fails or stalls past the read
+    /// timeout is answered with what arrived and settled as an estimate, as a stream is.
+    func relayWhole(
+        _ body: HTTPClientResponse.Body, length: Int, status: HTTPResponse.Status, headers: HTTPFields,
+        call: ProxyCall
+    ) async -> Response {
+        let estimator = proxyForwarder.counting.estimator(forModel: call.request.model)
+        var state = ProxyStreamState(call: call, estimator: estimator, isStream: false)
+        var whole = ByteBuffer()
+        do {
+            for try await chunk in body {
+                _ = state.take(chunk)
+                if whole.readableBytes == 0 && chunk.readableBytes >= length {
+                    whole = chunk  // the usual case: one chunk, not copied
+                } else {
+                    if whole.capacity < length { whole.reserveCapacity(length) }
+                    whole.writeImmutableBuffer(chunk)
+                }
+            }
+        } catch {
+            // The provider's body failed or stalled past the read timeout: what arrived is
+            // passed on and settled below (an estimate unless its usage had come).
+        }
+        let (usage, model) = state.usage(promptTokens: call.request.promptTokens)
+        await settleProxyCall(call, usage: usage, model: model)
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: whole))
     }
 
     /// The body of a successful answer, streamed through as it arrives.

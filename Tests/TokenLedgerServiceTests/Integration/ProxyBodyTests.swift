@@ -89,7 +89,7 @@ struct ProxyBodyTests {
             }
             provider.finish()
             #expect(ended, "the body waited for the silent provider past the drain bound")
-            let usage = try await harness.usage("silent-user")
+            let usage = try await harness.settledUsage("silent-user")  // the settle is queued, not awaited
             #expect(usage.counts.calls == 1)
             #expect(usage.reserved == 0)
             #expect(usage.counts.outputTokens >= 1, "the text that arrived (\"Hello\") was not counted")

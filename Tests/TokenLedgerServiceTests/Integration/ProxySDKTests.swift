@@ -15,7 +15,7 @@ struct ProxySDKTests {
         _ harness: ProxyHarness, user: String, fixture name: String, sourceLocation: SourceLocation = #_sourceLocation
     ) async throws {
         let fixture = try FakeFixture.load(name)
-        let usage = try await harness.usage(user)
+        let usage = try await harness.settledUsage(user)
         #expect(usage.counts.inputTokens == fixture.expected("input_tokens"), sourceLocation: sourceLocation)
         #expect(usage.counts.outputTokens == fixture.expected("output_tokens"), sourceLocation: sourceLocation)
         #expect(

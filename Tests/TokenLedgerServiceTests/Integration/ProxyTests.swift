@@ -58,6 +58,10 @@ struct ProxyTests {
             #expect(answer.header(ProxyHeaders.remainingUSD) == nil, "no currency limit, no dollar header")
             let received = try #require(harness.fake.received.last)
             #expect(received.body == Array(body.utf8), "a non-stream body was changed")
+            // A JSON answer of announced length is passed whole, in one write with its length.
+            #expect(answer.header(.contentLength) == String(answer.text.utf8.count))
+            #expect(answer.header(.transferEncoding) == nil)
+            #expect(try await harness.settledUsage("h-user").reserved == 0, "the settle replaced the lease")
             #expect(received.headers[HTTPField.Name("X-Custom-Trace")!] == "trace-1")
             #expect(received.headers[.acceptEncoding] == "identity")
             #expect(received.headers[.authorization] == "Bearer \(ProxyHarness.openAIKey)")
@@ -70,7 +74,7 @@ struct ProxyTests {
             let answer = try await Self.post(
                 harness, body: Self.chat(user: "body-user"), headers: [ProxyHeaders.user: "header-user"])
             #expect(answer.status == 200, "\(answer.text)")
-            #expect(try await harness.usage("header-user").counts.calls == 1)
+            #expect(try await harness.settledUsage("header-user").counts.calls == 1)
             #expect(try await harness.usage("body-user").counts.calls == 0)
             #expect(harness.fake.received.last?.headers[ProxyHeaders.user] == nil)
         }
@@ -103,7 +107,7 @@ struct ProxyTests {
         try await withProxy(defaultUser: "team-default") { harness in
             let answer = try await Self.post(harness, body: Self.chat())
             #expect(answer.status == 200, "\(answer.text)")
-            #expect(try await harness.usage("team-default").counts.calls == 1)
+            #expect(try await harness.settledUsage("team-default").counts.calls == 1)
         }
     }
 
@@ -115,12 +119,12 @@ struct ProxyTests {
             #expect(created.key.defaultUser == "desk-user")
             let answer = try await Self.post(harness, body: Self.chat(), key: created.secret)
             #expect(answer.status == 200, "\(answer.text)")
-            #expect(try await harness.usage("desk-user").counts.calls == 1)
+            #expect(try await harness.settledUsage("desk-user").counts.calls == 1)
             // A user the request names still wins; a key without a default user gets the process's.
             #expect(try await Self.post(harness, body: Self.chat(user: "named"), key: created.secret).status == 200)
-            #expect(try await harness.usage("named").counts.calls == 1)
+            #expect(try await harness.settledUsage("named").counts.calls == 1)
             #expect(try await Self.post(harness, body: Self.chat()).status == 200)
-            #expect(try await harness.usage("process-default").counts.calls == 1)
+            #expect(try await harness.settledUsage("process-default").counts.calls == 1)
             #expect(try await harness.usage("desk-user").counts.calls == 1)
             await #expect(throws: ValidationError.self) {
                 _ = try await harness.service.server.keyStore.create(name: "r2", role: .read, defaultUser: "x")
@@ -162,7 +166,7 @@ struct ProxyTests {
             let left = try #require(admitted.header(ProxyHeaders.remainingUSD), "no X-TokenLedger-Remaining-Usd")
             let leftCost = try Cost(parsing: left)
             #expect(leftCost.nanoUSD > 0 && leftCost.nanoUSD < 50_000_000, "\(left)")
-            let usage = try await harness.usage("usd-user")
+            let usage = try await harness.settledUsage("usd-user")
             #expect(usage.counts.calls == 1 && usage.reservedUSD == .zero, "settled, its cost dropped from the lease")
             #expect((usage.money.cost?.nanoUSD ?? 0) > 0, "the call was billed in dollars")
         }

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Logging
 import RedisTestSupport
 import Synchronization
+import Testing
 import TokenLedger
 
 @testable import TokenLedgerService
@@ -36,6 +37,15 @@ struct ProxyHarness: Sendable {
     /// The user's usage in the running cycle.
     func usage(_ user: String) async throws -> UserUsage {
         try await service.repository.usage(user: user)
+    }
+
+    /// The user's usage once `calls` calls are booked to it: a proxied call's settle is queued when
+    /// the provider's answer has been read and lands a moment after the client has the answer
+    /// (docs/proxy.md), so a test waits for it before reading the counters.
+    func settledUsage(_ user: String, calls: Int = 1) async throws -> UserUsage {
+        let booked = try await waitUntil(timeout: .seconds(60)) { try await usage(user).counts.calls >= calls }
+        #expect(booked, "\(user): \(calls) settled call(s) expected")
+        return try await usage(user)
     }
 
     /// Whether any log line or metadata value contains `text`.

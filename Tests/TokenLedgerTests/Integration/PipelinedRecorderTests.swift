@@ -89,6 +89,40 @@ struct PipelinedRecorderTests {
     }
 
     @Test(
+        "a fire-and-forget settle replaces the call's lease with its usage; one queued just before a shutdown still lands"
+    )
+    func settleInBackground() async throws {
+        try await withRepository { repository async throws in
+            let metrics = TestMetrics()
+            let recorder = UsageRecorder(
+                repository: repository, options: .init(pipeline: .init()), metrics: LedgerMetrics(factory: metrics))
+            async let recorderRunning: Void = recorder.run()
+            _ = try await repository.priceTable()  // cached: the settles are priced when queued, and pipelined
+            for callID in ["bg-0", "bg-1"] {
+                #expect(
+                    try await repository.reserve(user: "bg-settle", callID: callID, tokens: 500).status == .admitted)
+            }
+            #expect(try await repository.usage(user: "bg-settle").reserved == 1000)
+            await recorder.settleInBackground(
+                user: "bg-settle", callID: "bg-0", usage: UsageRecord(inputTokens: 30, outputTokens: 7))
+            #expect(await waitUntil { (try? await repository.usage(user: "bg-settle").counts.calls) == 1 })
+            var usage = try await repository.usage(user: "bg-settle")
+            #expect(usage.reserved == 500, "the settled call's lease is gone, the other's held")
+            #expect(usage.counts.inputTokens == 30 && usage.counts.outputTokens == 7)
+            // Queued, then the recorder stops at once: what was queued is still sent.
+            await recorder.settleInBackground(
+                user: "bg-settle", callID: "bg-1", usage: UsageRecord(inputTokens: 40, outputTokens: 2))
+            await recorder.shutdown()
+            try await recorderRunning
+            usage = try await repository.usage(user: "bg-settle")
+            #expect(usage.counts.calls == 2 && usage.reserved == 0)
+            #expect(usage.counts.inputTokens == 70 && usage.counts.outputTokens == 9)
+            #expect(
+                metrics.counterTotal(label: "tokenledger_records_total", dimensions: [("result", "applied")]) == 2)
+        }
+    }
+
+    @Test(
         "fire-and-forget handler calls: onLLMEnd returns at once; everything lands; a changed policy and a script flush are handled"
     )
     func fireAndForget() async throws {
