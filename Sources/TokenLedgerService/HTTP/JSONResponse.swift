@@ -13,18 +13,25 @@ enum JSONResponse {
         return encoder
     }
 
+    /// `value`'s JSON: written by ``DirectJSONEncoder``, else (a floating-point number, a date…) by
+    /// `JSONEncoder` with the CLI's settings; the same bytes either way.
+    static func bytes(_ value: some Encodable) throws -> [UInt8] {
+        if let bytes = DirectJSONEncoder.encode(value) { return bytes }
+        return Array(try encoder().encode(value))
+    }
+
     /// `value` as `application/json` with `status`.
     static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
-        var data = try encoder().encode(value)
-        data.append(0x0A)
+        var bytes = try bytes(value)
+        bytes.append(0x0A)
         return Response(
             status: status, headers: [.contentType: "application/json"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     /// `problem` as `application/problem+json`, with `headers` added.
     static func problem(_ problem: Problem, headers: HTTPFields = [:]) -> Response {
-        var data = (try? encoder().encode(problem)) ?? Data(#"{"code":"internal","status":500}"#.utf8)
+        var data = (try? bytes(problem)) ?? Array(#"{"code":"internal","status":500}"#.utf8)
         data.append(0x0A)
         var fields = headers
         fields[.contentType] = "application/problem+json"

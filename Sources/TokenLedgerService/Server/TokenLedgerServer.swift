@@ -131,7 +131,8 @@ public final class TokenLedgerServer: Sendable {
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             services: [recorder],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
-            logger: logger)
+            // Hummingbird gives each request a copy of this logger with its request id set.
+            logger: logger.withCheapMetadata())
     }
 
     /// Closes the proxy's HTTP client and the Redis pool; call it once the application has returned.
