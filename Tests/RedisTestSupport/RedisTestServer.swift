@@ -159,10 +159,12 @@ public final class RedisTestServer: @unchecked Sendable {
 
     private func waitUntilReady(_ process: ChildProcess) async throws {
         var probe = configuration
-        probe.connectTimeout = .milliseconds(200)
-        probe.commandTimeout = .milliseconds(500)
-        // Generous: on a loaded machine a server can take seconds to come up.
-        let deadline = ContinuousClock.now + .seconds(60)
+        // Generous: on a loaded machine (the parallel pass drove the load average past 70 on two cores)
+        // a server can take minutes to come up, and a probe that gives up after half a second may
+        // never see an up server answer.
+        probe.connectTimeout = .seconds(2)
+        probe.commandTimeout = .seconds(5)
+        let deadline = ContinuousClock.now + .seconds(300)
         while ContinuousClock.now < deadline {
             if let status = process.exitStatus() {
                 throw RedisTestServerError(message: "redis-server exited with status \(status): \(logTail())")
@@ -178,7 +180,7 @@ public final class RedisTestServer: @unchecked Sendable {
                 try await Task.sleep(for: .milliseconds(20))
             }
         }
-        throw RedisTestServerError(message: "redis-server on port \(port) did not answer within 60 s: \(logTail())")
+        throw RedisTestServerError(message: "redis-server on port \(port) did not answer within 300 s: \(logTail())")
     }
 
     /// The last lines of the server's log, for failure messages.
