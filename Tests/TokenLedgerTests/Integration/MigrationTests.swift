@@ -128,7 +128,7 @@ struct MigrationTests {
         try await withRedisServer { server async throws in
             let repo = try repository(server)
             let runner = try MigrationRunner(repository: repo)
-            let lock = try #require(try await JobLock.acquire("migrate", repository: repo, ttl: .seconds(30)))
+            let lock = try #require(try await JobLock.acquire("migrate", repository: repo, ttl: .seconds(900)))
             await #expect(
                 throws: LedgerError(
                     code: .busy,

@@ -177,8 +177,8 @@ struct RolloverTests {
             let rollover = try Rollover(repository: repo)
             let now = at("2026-02-02T00:00:00Z")
 
-            let held = try #require(try await JobLock.acquire("rollover", repository: repo, ttl: .seconds(30)))
-            #expect(try await JobLock.acquire("rollover", repository: repo, ttl: .seconds(30)) == nil)
+            let held = try #require(try await JobLock.acquire("rollover", repository: repo, ttl: .seconds(900)))
+            #expect(try await JobLock.acquire("rollover", repository: repo, ttl: .seconds(900)) == nil)
             let blocked = try await rollover.run(try RolloverOptions(now: now))
             #expect(blocked.locked && blocked.closed.isEmpty)
             #expect(try await rollover.historyCycles().isEmpty)
@@ -192,7 +192,7 @@ struct RolloverTests {
                 try await waitUntil {
                     try await repo.pool.send(RedisCommand("GET", repo.keys.lock("rollover"))) == .null
                 })
-            let taker = try #require(try await JobLock.acquire("rollover", repository: repo, ttl: .seconds(30)))
+            let taker = try #require(try await JobLock.acquire("rollover", repository: repo, ttl: .seconds(900)))
             #expect(try await !short.extend())
             #expect(try await !short.release())
             #expect(try await repo.pool.send(RedisCommand("GET", repo.keys.lock("rollover"))).string == taker.token)
