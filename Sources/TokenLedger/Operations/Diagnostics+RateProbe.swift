@@ -26,14 +26,14 @@ extension Diagnostics {
         -> [String]
     {
         var refused: [String] = []
-        for command in rateProbes(userKeys) where !(try await permitted(pool, command)) {
+        for command in rateProbes(userKeys) where !(try await isPermitted({ _ = try await pool.send(command) })) {
             refused.append(probeName(command))
         }
         // `HSET` cannot be asked without writing: once `HDEL` is known to work, the probe sets a field
         // on the probe user's (absent) `rate-tokens` and removes it at once, leaving nothing behind.
         if !refused.contains("HDEL rate-tokens") {
             let set = RedisCommand("HSET", userKeys.rateTokens, "doctor-probe", "0")
-            if try await permitted(pool, set) {
+            if try await isPermitted({ _ = try await pool.send(set) }) {
                 _ = try await pool.send(RedisCommand("HDEL", userKeys.rateTokens, "doctor-probe"))
             } else {
                 refused.append(probeName(set))
@@ -47,16 +47,6 @@ extension Diagnostics {
         let words = command.arguments.prefix(2).map { String(decoding: $0, as: UTF8.self) }
         let kind = words.last?.hasSuffix(":rate-tokens") == true ? "rate-tokens" : "rate"
         return "\(words[0]) \(kind)"
-    }
-
-    /// Whether `command` is permitted: `false` on a permission error, any other error thrown.
-    private static func permitted(_ pool: RedisConnectionPool, _ command: RedisCommand) async throws -> Bool {
-        do {
-            _ = try await pool.send(command)
-            return true
-        } catch let error as RedisError where isPermissionError(error) {
-            return false
-        }
     }
 
     /// The `permissions` failure of a user who runs the scripts but may not use the rate keys.

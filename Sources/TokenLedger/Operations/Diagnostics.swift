@@ -365,8 +365,13 @@ public enum Diagnostics {
     private static func permitted(_ pool: RedisConnectionPool, _ command: some RedisCommandRepresentable) async throws
         -> Bool
     {
+        try await isPermitted { _ = try await pool.send(command) }
+    }
+
+    /// Whether `send` runs without a permission error: `false` on one, any other error thrown.
+    static func isPermitted(_ send: () async throws -> Void) async throws -> Bool {
         do {
-            _ = try await pool.send(command)
+            try await send()
             return true
         } catch let error as RedisError where isPermissionError(error) {
             return false
